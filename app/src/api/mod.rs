@@ -1,0 +1,31 @@
+//! Server functions, one file per area. Each is thin: who is asking → may they → parse input →
+//! one call into `server` → map the result.
+
+pub mod accounts;
+pub mod auth;
+pub mod types;
+
+/// Page size of every list.
+pub const PER_PAGE: i64 = 50;
+
+/// Finishes a server function: on failure, sets the HTTP status that matches the error (except for
+/// plain HTML form posts, which are answered with a redirect carrying the error).
+#[cfg(feature = "ssr")]
+pub async fn respond<T>(
+    work: impl std::future::Future<Output = Result<T, crate::error::AppError>>,
+) -> Result<T, crate::error::AppError> {
+    let result = work.await;
+    if let Err(err) = &result {
+        let form_post = crate::server::request::parts()
+            .is_some_and(|p| crate::server::request::is_form_navigation(&p));
+        if !form_post {
+            if let (Some(options), Ok(status)) = (
+                leptos::prelude::use_context::<leptos_axum::ResponseOptions>(),
+                http::StatusCode::from_u16(err.status()),
+            ) {
+                options.set_status(status);
+            }
+        }
+    }
+    result
+}

@@ -1,0 +1,58 @@
+//! The page frame: header with the signed-in identity, impersonation banner, footer.
+
+use crate::api::auth::SignOut;
+use crate::policy::{permits, Action};
+use crate::MeResource;
+use leptos::prelude::*;
+use server_fn::ServerFn;
+
+#[component]
+pub fn Header() -> impl IntoView {
+    let me = expect_context::<MeResource>();
+    view! {
+        <header class="site-header">
+            <div class="container site-header__inner">
+                <a class="site-header__brand" href="/">"Portcullis"</a>
+                <Transition fallback=|| ()>
+                    {move || me.get().and_then(|r| r.ok()).flatten().map(|me| {
+                        let staff = me.role.is_staff();
+                        let admin = permits(me.role, Action::ManageOwnAccountUsers);
+                        view! {
+                            <nav class="site-nav" aria-label="Main">
+                                <ul>
+                                    <li><a href="/">"Home"</a></li>
+                                    <Show when=move || admin><li><a href="/manage">"Manage Accounts"</a></li></Show>
+                                    <Show when=move || staff><li><a href="/staff">"Staff console"</a></li></Show>
+                                    <li><a href="/account/password">"Change password"</a></li>
+                                </ul>
+                            </nav>
+                            <div class="site-header__user">
+                                <span class="site-header__name">{me.name.clone()}</span>
+                                <span class="badge">{me.role.label()}</span>
+                                <form method="post" action=SignOut::PATH class="inline-form">
+                                    <button type="submit" class="button button--secondary">"Sign out"</button>
+                                </form>
+                            </div>
+                            {me.impersonated_by.clone().map(|real| view! {
+                                <div class="impersonation-banner" role="status">
+                                    "You are viewing the portal as " {me.name.clone()} ". Signed in as " {real} "."
+                                </div>
+                            })}
+                        }
+                    })}
+                </Transition>
+            </div>
+        </header>
+    }
+}
+
+#[component]
+pub fn Footer() -> impl IntoView {
+    view! {
+        <footer class="site-footer">
+            <div class="container">
+                <p>"Portcullis customer support portal. Only people your company authorized can sign in."</p>
+            </div>
+        </footer>
+    }
+}

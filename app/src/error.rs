@@ -1,0 +1,125 @@
+//! One error type for the client and the server.
+//!
+//! Internal failures are logged in full on the server and reach the browser only as `Internal`,
+//! so no database message, path or stack ever leaks.
+
+use serde::{Deserialize, Serialize};
+use server_fn::codec::JsonEncoding;
+use server_fn::error::{FromServerFnError, ServerFnErrorErr};
+
+/// A message attached to one form field (`field` is the input's `name`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    #[error("You need to sign in to do that.")]
+    Unauthorized,
+    #[error("You do not have permission to do that.")]
+    Forbidden,
+    #[error("We could not find that.")]
+    NotFound,
+    #[error("There is a problem with what you entered.")]
+    Validation(Vec<FieldError>),
+    #[error("{0}")]
+    Conflict(String),
+    /// Wrong email or password, or no such active user: one answer for all, so nothing is revealed.
+    #[error("The email address or password is incorrect.")]
+    SignInFailed,
+    #[error("Too many attempts. Wait a few minutes and try again.")]
+    TooManyRequests,
+    #[error("Something went wrong on our side. Please try again.")]
+    Internal,
+    /// The request itself could not be read or sent (bad encoding, network down).
+    #[error("The request could not be completed: {0}")]
+    Request(String),
+}
+
+impl AppError {
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        AppError::Validation(vec![FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        }])
+    }
+
+    /// The HTTP status a server function answers with when it fails this way.
+    pub fn status(&self) -> u16 {
+        match self {
+            AppError::Unauthorized => 401,
+            AppError::Forbidden => 403,
+            AppError::NotFound => 404,
+            AppError::Validation(_) => 422,
+            AppError::Conflict(_) => 409,
+            AppError::SignInFailed => 401,
+            AppError::TooManyRequests => 429,
+            AppError::Internal => 500,
+            AppError::Request(_) => 400,
+        }
+    }
+
+    /// Messages for one field, for display next to it.
+    pub fn for_field(&self, field: &str) -> Vec<String> {
+        match self {
+            AppError::Validation(errors) => errors
+                .iter()
+                .filter(|e| e.field == field)
+                .map(|e| e.message.clone())
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+impl FromServerFnError for AppError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        match value {
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => {
+                AppError::Request("the form data was not understood".into())
+            }
+            ServerFnErrorErr::Request(msg) => AppError::Request(msg),
+            _ => AppError::Internal,
+        }
+    }
+}
+
+/// Collects field errors while parsing a form, so that every problem is reported at once.
+#[derive(Debug, Default)]
+pub struct Problems(Vec<FieldError>);
+
+impl Problems {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        });
+    }
+
+    /// Records the error of a parse, keeping the value when it succeeded.
+    pub fn take<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
+        match parsed {
+            Ok(v) => Some(v),
+            Err(message) => {
+                self.add(field, message);
+                None
+            }
+        }
+    }
+
+    pub fn finish(self) -> Result<(), AppError> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(AppError::Validation(self.0))
+        }
+    }
+}

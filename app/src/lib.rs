@@ -1,0 +1,92 @@
+//! Portcullis: the Leptos app shared by the server (SSR) and the browser (hydration).
+
+#![recursion_limit = "256"]
+
+pub mod api;
+pub mod components;
+pub mod domain;
+pub mod error;
+pub mod pages;
+pub mod policy;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+use components::layout::{Footer, Header};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+use pages::{
+    errors::NotFound, home::HomePage, manage::ManageAccountsPage, password::ChangePasswordPage,
+    staff::StaffConsolePage,
+};
+
+/// The HTML document around the app. On the server it also fixes this response's
+/// Content-Security-Policy, whose nonce lets through only the scripts Leptos itself writes.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    server_security_headers();
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn server_security_headers() {
+    use http::header::{HeaderValue, CONTENT_SECURITY_POLICY};
+    leptos::nonce::provide_nonce();
+    let nonce = leptos::nonce::use_nonce().map(|n| n.to_string()).unwrap_or_default();
+    let csp = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let (Some(options), Ok(value)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        HeaderValue::from_str(&csp),
+    ) {
+        options.insert_header(CONTENT_SECURITY_POLICY, value);
+    }
+}
+
+/// The signed-in person, loaded once per page and shared by the header and the pages.
+pub type MeResource = Resource<Result<Option<api::types::Me>, error::AppError>>;
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    let me: MeResource = Resource::new(|| (), |_| api::auth::current_user());
+    provide_context(me);
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/portcullis.css"/>
+        <Title formatter=|title: String| {
+            if title.is_empty() { "Portcullis".to_string() } else { format!("{title} · Portcullis") }
+        }/>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to main content"</a>
+            <Header/>
+            <main id="main" class="container" tabindex="-1">
+                <Routes fallback=NotFound>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/password") view=ChangePasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/manage") view=ManageAccountsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff") view=StaffConsolePage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+            <Footer/>
+        </Router>
+    }
+}

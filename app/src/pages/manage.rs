@@ -1,0 +1,124 @@
+//! `/manage`: the Manage Accounts page of a customer administrator (SPEC §3.1): who in the company
+//! has access. Sorting and paging happen in the database.
+
+use crate::api::accounts::my_account_users;
+use crate::api::types::{AccountUserRow, Page};
+use crate::components::time::format_time;
+use crate::pages::errors::ErrorPage;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+const SORTS: &[(&str, &str)] = &[
+    ("name", "Name"),
+    ("email", "Email"),
+    ("status", "Status"),
+    ("last_sign_in", "Last sign-in"),
+    ("created", "Created"),
+];
+
+#[component]
+pub fn ManageAccountsPage() -> impl IntoView {
+    let query = use_query_map();
+    let params = move || {
+        query.with(|q| {
+            let sort = q.get_str("sort").unwrap_or("name").to_string();
+            let page = q.get_str("page").and_then(|p| p.parse().ok()).unwrap_or(1_i64);
+            (sort, page)
+        })
+    };
+    let users = Resource::new(params, |(sort, page)| my_account_users(sort, page));
+    view! {
+        <Title text="Manage Accounts"/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match users.await {
+                    Ok(page) => {
+                        let sort = params().0;
+                        view! { <UserTable page sort/> }.into_any()
+                    }
+                    Err(error) => view! { <ErrorPage error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn UserTable(page: Page<AccountUserRow>, sort: String) -> impl IntoView {
+    let pages = page.pages();
+    let current = page.page;
+    let total = page.total;
+    let sort_for_links = sort.clone();
+    view! {
+        <h1>"Manage Accounts"</h1>
+        <p class="lead">"Everyone in your company who has, or was invited to, the portal. "
+            {total} {if total == 1 { " user." } else { " users." }}</p>
+        {if page.rows.is_empty() {
+            view! { <p class="empty">"No users on this page. Go back to the first page."</p> }.into_any()
+        } else {
+            view! {
+                <div class="table-wrap">
+                    <table class="table">
+                        <caption class="visually-hidden">"Users of your account"</caption>
+                        <thead>
+                            <tr>
+                                {SORTS.iter().map(|(key, label)| {
+                                    let active = *key == sort;
+                                    let href = format!("/manage?sort={key}");
+                                    view! {
+                                        <th scope="col" aria-sort=if active { "ascending" } else { "none" }>
+                                            <a href=href>{*label}</a>
+                                        </th>
+                                    }
+                                }).collect_view()}
+                                <th scope="col">"Administrator"</th>
+                                <th scope="col">"Contact"</th>
+                                <th scope="col">"Created by"</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {page.rows.into_iter().map(|u| view! {
+                                <tr>
+                                    <td>{format!("{} {}", u.first_name, u.last_name)}</td>
+                                    <td>{u.email}</td>
+                                    <td><span class=format!("badge badge--{}", u.status)>{status_label(&u.status)}</span></td>
+                                    <td>{format_time(u.last_sign_in_at)}</td>
+                                    <td>{format_time(Some(u.created_at))}</td>
+                                    <td>{if u.is_admin { "Yes" } else { "No" }}</td>
+                                    <td>{u.contact_role.map(|r| if r == "primary" { "Primary" } else { "Secondary" }).unwrap_or("—")}</td>
+                                    <td>{u.created_by.unwrap_or_else(|| "—".into())}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                </div>
+            }.into_any()
+        }}
+        <Pagination base=format!("/manage?sort={sort_for_links}") current pages/>
+    }
+}
+
+fn status_label(status: &str) -> &'static str {
+    match status {
+        "active" => "Active",
+        "invited" => "Invited",
+        "disabled" => "Disabled",
+        _ => "Unknown",
+    }
+}
+
+/// Previous/next links with the page position; `base` already carries the other query parameters.
+#[component]
+pub fn Pagination(base: String, current: i64, pages: i64) -> impl IntoView {
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let prev = (current > 1).then(|| format!("{base}{sep}page={}", current - 1));
+    let next = (current < pages).then(|| format!("{base}{sep}page={}", current + 1));
+    view! {
+        <nav class="pagination" aria-label="Pages">
+            {prev.map(|href| view! { <a href=href rel="prev">"Previous"</a> })}
+            <span>"Page " {current} " of " {pages}</span>
+            {next.map(|href| view! { <a href=href rel="next">"Next"</a> })}
+        </nav>
+    }
+}

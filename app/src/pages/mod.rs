@@ -1,0 +1,5 @@
+pub mod errors;
+pub mod home;
+pub mod manage;
+pub mod password;
+pub mod staff;

@@ -1,0 +1,52 @@
+//! `/account/password`: change one's own password.
+
+use crate::api::auth::ChangePassword;
+use crate::components::forms::{url_error, ErrorSummary, Field};
+use crate::pages::errors::ErrorPage;
+use crate::error::AppError;
+use crate::MeResource;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use server_fn::ServerFn;
+
+#[component]
+pub fn ChangePasswordPage() -> impl IntoView {
+    let me = expect_context::<MeResource>();
+    let error = url_error(ChangePassword::PATH);
+    let query = use_query_map();
+    let changed = move || query.with(|q| q.get_str("changed") == Some("1"));
+    view! {
+        <Title text="Change your password"/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(_)) => view! {
+                        <div class="narrow">
+                            <h1>"Change your password"</h1>
+                            <Show when=changed>
+                                <div class="notice notice--success" role="status">
+                                    "Your password was changed. Your other sessions have been signed out."
+                                </div>
+                            </Show>
+                            <ErrorSummary error/>
+                            <form method="post" action=ChangePassword::PATH class="form" novalidate>
+                                <Field name="current_password" label="Current password" kind="password"
+                                    autocomplete="current-password" error/>
+                                <Field name="new_password" label="New password" kind="password"
+                                    autocomplete="new-password"
+                                    hint="At least 12 characters. Common or easily guessed passwords are refused."
+                                    error/>
+                                <Field name="confirm_password" label="Confirm new password" kind="password"
+                                    autocomplete="new-password" error/>
+                                <button type="submit" class="button">"Change password"</button>
+                            </form>
+                        </div>
+                    }.into_any(),
+                    Ok(None) => view! { <ErrorPage error=AppError::Unauthorized/> }.into_any(),
+                    Err(error) => view! { <ErrorPage error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

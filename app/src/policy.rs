@@ -1,0 +1,264 @@
+//! The one place that decides who may do what: the SPEC §1.1 permission matrix, deny by default.
+//!
+//! Every server function and every page that loads data asks `can(actor, action)` before it touches
+//! data. The UI also uses `permits` to hide what a role cannot do, but hiding is never the check.
+
+use crate::error::AppError;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Role {
+    CustomerUser,
+    CustomerAdmin,
+    Agent,
+    PlatformAdmin,
+}
+
+impl Role {
+    /// Derives the effective role from the stored user kind and administrator flag.
+    pub fn from_stored(kind: &str, is_admin: bool) -> Option<Role> {
+        match (kind, is_admin) {
+            ("customer", false) => Some(Role::CustomerUser),
+            ("customer", true) => Some(Role::CustomerAdmin),
+            ("agent", _) => Some(Role::Agent),
+            ("platform_admin", _) => Some(Role::PlatformAdmin),
+            _ => None,
+        }
+    }
+
+    pub fn is_staff(self) -> bool {
+        matches!(self, Role::Agent | Role::PlatformAdmin)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::CustomerUser => "Customer user",
+            Role::CustomerAdmin => "Customer administrator",
+            Role::Agent => "Support agent",
+            Role::PlatformAdmin => "Platform administrator",
+        }
+    }
+}
+
+/// Who is asking: the signed-in user as the session says, never as the request says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Actor {
+    pub user_id: i64,
+    pub role: Role,
+    /// The customer account of a customer user; `None` for vendor staff.
+    pub account_id: Option<i64>,
+    /// The platform admin behind an impersonation, when there is one.
+    pub impersonator_id: Option<i64>,
+}
+
+impl Actor {
+    /// The tenant of a customer user. Staff have none, so customer-scoped code refuses them.
+    pub fn account_id(&self) -> Result<i64, AppError> {
+        self.account_id.ok_or(AppError::Forbidden)
+    }
+}
+
+/// Every action of the §1.1 matrix. "On behalf" variants are separate actions because the rules
+/// around them (recorded authorization, the contact told) differ from the customer's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Present credentials. Anyone may try, signed in or not.
+    SignIn,
+    /// Change own password, sign out.
+    ManageOwnSession,
+    CreateCaseForOwnAccount,
+    CreateCaseOnBehalf,
+    ViewOwnAccountCases,
+    ViewAllAccountsCases,
+    SeeInternalNotes,
+    EditStaffCaseFields,
+    CreateChangeForOwnAccount,
+    CreateChangeOnBehalf,
+    AuthorizeChangeOnBehalf,
+    ConvertChangeToCase,
+    ReadPublicKb,
+    ReadCustomerKb,
+    ReadInternalKb,
+    WriteKb,
+    /// Manage Accounts page: list, create, disable, re-enable users of the actor's own account.
+    ManageOwnAccountUsers,
+    GrantAdminOwnAccount,
+    ExportOwnAccountUsersAndAudit,
+    /// See and export any account's users and trail (the staff console).
+    ViewAnyAccount,
+    ManageCustomerAccounts,
+    ManageAnyAccountAdministrators,
+    BulkCreateUsers,
+    Impersonate,
+    ManageCatalog,
+    SendCommunications,
+}
+
+impl Action {
+    pub const ALL: [Action; 26] = [
+        Action::SignIn,
+        Action::ManageOwnSession,
+        Action::CreateCaseForOwnAccount,
+        Action::CreateCaseOnBehalf,
+        Action::ViewOwnAccountCases,
+        Action::ViewAllAccountsCases,
+        Action::SeeInternalNotes,
+        Action::EditStaffCaseFields,
+        Action::CreateChangeForOwnAccount,
+        Action::CreateChangeOnBehalf,
+        Action::AuthorizeChangeOnBehalf,
+        Action::ConvertChangeToCase,
+        Action::ReadPublicKb,
+        Action::ReadCustomerKb,
+        Action::ReadInternalKb,
+        Action::WriteKb,
+        Action::ManageOwnAccountUsers,
+        Action::GrantAdminOwnAccount,
+        Action::ExportOwnAccountUsersAndAudit,
+        Action::ViewAnyAccount,
+        Action::ManageCustomerAccounts,
+        Action::ManageAnyAccountAdministrators,
+        Action::BulkCreateUsers,
+        Action::Impersonate,
+        Action::ManageCatalog,
+        Action::SendCommunications,
+    ];
+}
+
+/// The matrix itself. A `match` with no wildcard arm: adding an action forces a decision here.
+pub fn permits(role: Role, action: Action) -> bool {
+    use Action::*;
+    use Role::*;
+    let customer = matches!(role, CustomerUser | CustomerAdmin);
+    let admin = role == CustomerAdmin;
+    let staff = role.is_staff();
+    let platform = role == PlatformAdmin;
+    match action {
+        SignIn | ManageOwnSession | ReadPublicKb | ReadCustomerKb => true,
+        CreateCaseForOwnAccount | ViewOwnAccountCases | CreateChangeForOwnAccount => customer,
+        CreateCaseOnBehalf | ViewAllAccountsCases | SeeInternalNotes | EditStaffCaseFields => staff,
+        ConvertChangeToCase | ReadInternalKb | WriteKb | ViewAnyAccount | SendCommunications => {
+            staff
+        }
+        CreateChangeOnBehalf => platform,
+        AuthorizeChangeOnBehalf | ManageOwnAccountUsers | GrantAdminOwnAccount => admin,
+        ExportOwnAccountUsersAndAudit => admin,
+        ManageCustomerAccounts | ManageAnyAccountAdministrators | BulkCreateUsers => platform,
+        Impersonate | ManageCatalog => platform,
+    }
+}
+
+/// What anonymous visitors may do: sign in and read public knowledge-base articles, nothing else.
+pub fn permits_anonymous(action: Action) -> bool {
+    matches!(action, Action::SignIn | Action::ReadPublicKb)
+}
+
+/// The check every server function makes before it touches data.
+pub fn can(actor: &Actor, action: Action) -> Result<(), AppError> {
+    if permits(actor.role, action) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// The same check for a request that may be anonymous: no session is `Unauthorized`, not `Forbidden`.
+pub fn can_maybe(actor: Option<&Actor>, action: Action) -> Result<(), AppError> {
+    match actor {
+        Some(actor) => can(actor, action),
+        None if permits_anonymous(action) => Ok(()),
+        None => Err(AppError::Unauthorized),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use Action::*;
+
+    /// SPEC §1.1, row by row: (action, customer user, customer admin, agent, platform admin).
+    /// "On behalf" cells are `true` in the on-behalf action's row and `false` in the own-account one.
+    const MATRIX: &[(Action, bool, bool, bool, bool)] = &[
+        (SignIn, true, true, true, true),
+        (ManageOwnSession, true, true, true, true),
+        (CreateCaseForOwnAccount, true, true, false, false),
+        (CreateCaseOnBehalf, false, false, true, true),
+        (ViewOwnAccountCases, true, true, false, false),
+        (ViewAllAccountsCases, false, false, true, true),
+        (SeeInternalNotes, false, false, true, true),
+        (EditStaffCaseFields, false, false, true, true),
+        (CreateChangeForOwnAccount, true, true, false, false),
+        (CreateChangeOnBehalf, false, false, false, true),
+        (AuthorizeChangeOnBehalf, false, true, false, false),
+        (ConvertChangeToCase, false, false, true, true),
+        (ReadPublicKb, true, true, true, true),
+        (ReadCustomerKb, true, true, true, true),
+        (ReadInternalKb, false, false, true, true),
+        (WriteKb, false, false, true, true),
+        (ManageOwnAccountUsers, false, true, false, false),
+        (GrantAdminOwnAccount, false, true, false, false),
+        (ExportOwnAccountUsersAndAudit, false, true, false, false),
+        (ViewAnyAccount, false, false, true, true),
+        (ManageCustomerAccounts, false, false, false, true),
+        (ManageAnyAccountAdministrators, false, false, false, true),
+        (BulkCreateUsers, false, false, false, true),
+        (Impersonate, false, false, false, true),
+        (ManageCatalog, false, false, false, true),
+        (SendCommunications, false, false, true, true),
+    ];
+
+    #[test]
+    fn matrix_covers_every_action_exactly_once() {
+        for action in Action::ALL {
+            let rows = MATRIX.iter().filter(|row| row.0 == action).count();
+            assert_eq!(rows, 1, "{action:?} must appear once in the table");
+        }
+        assert_eq!(MATRIX.len(), Action::ALL.len());
+    }
+
+    #[test]
+    fn permits_matches_the_spec_matrix() {
+        for &(action, user, admin, agent, platform) in MATRIX {
+            for (role, expected) in [
+                (Role::CustomerUser, user),
+                (Role::CustomerAdmin, admin),
+                (Role::Agent, agent),
+                (Role::PlatformAdmin, platform),
+            ] {
+                assert_eq!(
+                    permits(role, action),
+                    expected,
+                    "{role:?} × {action:?} should be {expected}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn anonymous_may_only_sign_in_and_read_public_articles() {
+        for action in Action::ALL {
+            assert_eq!(
+                can_maybe(None, action).is_ok(),
+                matches!(action, SignIn | ReadPublicKb),
+                "anonymous × {action:?}"
+            );
+        }
+        assert_eq!(can_maybe(None, ManageOwnAccountUsers), Err(AppError::Unauthorized));
+    }
+
+    #[test]
+    fn refusal_is_forbidden_and_staff_have_no_tenant() {
+        let agent = Actor { user_id: 1, role: Role::Agent, account_id: None, impersonator_id: None };
+        assert_eq!(can(&agent, ManageOwnAccountUsers), Err(AppError::Forbidden));
+        assert_eq!(agent.account_id(), Err(AppError::Forbidden));
+    }
+
+    #[test]
+    fn stored_roles_map_to_effective_roles() {
+        assert_eq!(Role::from_stored("customer", false), Some(Role::CustomerUser));
+        assert_eq!(Role::from_stored("customer", true), Some(Role::CustomerAdmin));
+        assert_eq!(Role::from_stored("agent", false), Some(Role::Agent));
+        assert_eq!(Role::from_stored("platform_admin", false), Some(Role::PlatformAdmin));
+        assert_eq!(Role::from_stored("root", true), None);
+    }
+}

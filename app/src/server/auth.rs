@@ -1,0 +1,169 @@
+//! Sign-in, sign-out and password change (SPEC §3.4).
+
+use super::db::{internal, on_db, on_tx, Db};
+use super::state::{AppState, Settings};
+use super::{password, session, users};
+use crate::domain::Email;
+use crate::error::{AppError, Problems};
+
+/// What a successful sign-in hands back: the new session token for the cookie.
+pub struct SignedIn {
+    pub user_id: i64,
+    pub token: String,
+}
+
+/// Counts recent failures for the email and for the client address.
+async fn throttled(db: &Db, settings: &Settings, email: &Email, client_addr: &str, now: i64) -> Result<bool, AppError> {
+    let since = now - settings.throttle_window_minutes * 60;
+    let (by_email, by_addr): (i64, i64) = on_db!(db, |c| sqlx::query_as(
+        "SELECT (SELECT COUNT(*) FROM sign_in_failures WHERE email = $1 AND at > $3), \
+                (SELECT COUNT(*) FROM sign_in_failures WHERE client_addr = $2 AND at > $3)"
+    )
+    .bind(email.as_str())
+    .bind(client_addr)
+    .bind(since)
+    .fetch_one(c)
+    .await
+    .map_err(internal))?;
+    Ok(by_email >= settings.throttle_per_email || by_addr >= settings.throttle_per_address)
+}
+
+async fn record_failure(db: &Db, settings: &Settings, email: &Email, client_addr: &str, now: i64) -> Result<(), AppError> {
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |c| sqlx::query("INSERT INTO sign_in_failures (email, client_addr, at) VALUES ($1, $2, $3)")
+        .bind(email.as_str())
+        .bind(client_addr)
+        .bind(now)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(internal))?;
+    // Rows older than the window no longer count: keep the table small.
+    on_tx!(&mut tx, |c| sqlx::query("DELETE FROM sign_in_failures WHERE at <= $1")
+        .bind(now - settings.throttle_window_minutes * 60)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(internal))?;
+    tx.commit().await
+}
+
+/// Checks the credentials and opens a new session. Every failure — unknown email, wrong password,
+/// invited or disabled user — gets the same answer after the same work, so no response tells
+/// whether an email address has an account.
+pub async fn sign_in(
+    state: &AppState,
+    email: &str,
+    password_input: String,
+    client_addr: &str,
+    previous_token: Option<String>,
+    now: i64,
+) -> Result<SignedIn, AppError> {
+    let mut problems = Problems::new();
+    let email = problems.take("email", Email::parse(email));
+    if password_input.is_empty() {
+        problems.add("password", "Enter your password");
+    }
+    problems.finish()?;
+    let email = email.expect("parsed when there were no problems");
+    let db = &state.db;
+
+    if throttled(db, &state.settings, &email, client_addr, now).await? {
+        tracing::warn!(client_addr, "sign-in throttled");
+        return Err(AppError::TooManyRequests);
+    }
+
+    let found = users::credentials_by_email(db, &email).await?;
+    let (user_id, stored) = match found {
+        Some(c) if c.status == "active" => (Some(c.id), c.password_hash),
+        _ => (None, None),
+    };
+    let ok = password::verify(stored, password_input).await;
+    let Some(user_id) = user_id.filter(|_| ok) else {
+        record_failure(db, &state.settings, &email, client_addr, now).await?;
+        tracing::info!(client_addr, "sign-in failed");
+        return Err(AppError::SignInFailed);
+    };
+
+    let mut tx = db.begin().await?;
+    // Rotation: whatever session the browser brought is ended, and a fresh token is issued.
+    if let Some(old) = previous_token {
+        on_tx!(&mut tx, |c| sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+            .bind(session::token_hash(&old))
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(internal))?;
+    }
+    on_tx!(&mut tx, |c| sqlx::query("DELETE FROM sign_in_failures WHERE email = $1")
+        .bind(email.as_str())
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(internal))?;
+    on_tx!(&mut tx, |c| sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(user_id)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(internal))?;
+    let token = session::create(&mut tx, &state.settings, user_id, None, client_addr, now).await?;
+    tx.commit().await?;
+    tracing::info!(user_id, client_addr, "signed in");
+    Ok(SignedIn { user_id, token })
+}
+
+/// Changes the signed-in user's password and ends every other session of theirs.
+pub async fn change_password(
+    state: &AppState,
+    user_id: i64,
+    current_token: &str,
+    current: String,
+    new: String,
+    confirm: String,
+    now: i64,
+) -> Result<(), AppError> {
+    let db = &state.db;
+    let Some((creds, email, first, last)) = users::credentials_by_id(db, user_id).await? else {
+        return Err(AppError::Unauthorized);
+    };
+    let mut problems = Problems::new();
+    if current.is_empty() {
+        problems.add("current_password", "Enter your current password");
+    } else if !password::verify(creds.password_hash.clone(), current.clone()).await {
+        problems.add("current_password", "Your current password is incorrect");
+    }
+    if let Err(message) = password::check_new_password(&new, &[&email, &first, &last]) {
+        problems.add("new_password", message);
+    } else if new == current {
+        problems.add("new_password", "Choose a password different from your current one");
+    }
+    if confirm != new {
+        problems.add("confirm_password", "The passwords do not match");
+    }
+    problems.finish()?;
+
+    let hash = password::hash(new).await?;
+    let mut tx = db.begin().await?;
+    on_tx!(&mut tx, |c| sqlx::query(
+        "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3"
+    )
+    .bind(&hash)
+    .bind(now)
+    .bind(user_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    .map_err(internal))?;
+    on_tx!(&mut tx, |c| sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
+        .bind(user_id)
+        .bind(session::token_hash(current_token))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(internal))?;
+    tx.commit().await?;
+    tracing::info!(user_id, "password changed; other sessions ended");
+    Ok(())
+}

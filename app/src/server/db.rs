@@ -1,0 +1,153 @@
+//! Storage on SQLite or PostgreSQL through one code path.
+//!
+//! Why an enum over typed pools instead of sqlx's `Any` driver: `Any` cannot decode SQLite booleans,
+//! has no time types and converts every row. With typed pools the same SQL text (`$1, $2 …`
+//! placeholders) and the same `FromRow` structs work on both engines, with native types. The
+//! `on_db!`/`on_tx!` macros expand one generic body once per engine; where the two dialects differ
+//! the caller passes one SQL text per engine. Times are stored as Unix seconds (`i64`) everywhere.
+//!
+//! SQLite write transactions start with `BEGIN IMMEDIATE`: the busy handler does not cover a
+//! read→write lock upgrade, so a deferred transaction could fail with "database is locked" under
+//! concurrent writers. With the write lock taken up front, writers queue on `busy_timeout` instead.
+
+use crate::error::AppError;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{PgPool, Postgres, Sqlite, SqlitePool, Transaction};
+use std::str::FromStr;
+use std::time::Duration;
+
+#[derive(Clone, Debug)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+pub enum Tx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+/// Runs `$body` with `$c` bound to the engine's pool.
+#[macro_export]
+macro_rules! on_db {
+    ($db:expr, |$c:ident| $body:expr) => {
+        match $db {
+            $crate::server::db::Db::Sqlite($c) => $body,
+            $crate::server::db::Db::Postgres($c) => $body,
+        }
+    };
+}
+
+/// Runs `$body` with `$c` bound to the transaction's connection.
+#[macro_export]
+macro_rules! on_tx {
+    ($tx:expr, |$c:ident| $body:expr) => {
+        match $tx {
+            $crate::server::db::Tx::Sqlite(t) => {
+                let $c = &mut **t;
+                $body
+            }
+            $crate::server::db::Tx::Postgres(t) => {
+                let $c = &mut **t;
+                $body
+            }
+        }
+    };
+}
+
+pub use crate::{on_db, on_tx};
+
+impl Db {
+    /// Connects to the URL's engine: `sqlite://path` (the file and its folder are created) or
+    /// `postgres://…`.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Db, sqlx::Error> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let options = PgConnectOptions::from_str(url)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await?;
+            Ok(Db::Postgres(pool))
+        } else if let Some(path) = url.strip_prefix("sqlite://").or(url.strip_prefix("sqlite:")) {
+            let path = path.split('?').next().unwrap_or(path);
+            if let Some(parent) = std::path::Path::new(path).parent() {
+                if !parent.as_os_str().is_empty() {
+                    std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
+                }
+            }
+            let options = SqliteConnectOptions::new()
+                .filename(path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(15))
+                .foreign_keys(true);
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(30))
+                .connect_with(options)
+                .await?;
+            Ok(Db::Sqlite(pool))
+        } else {
+            Err(sqlx::Error::Configuration(
+                "database_url must start with sqlite:// or postgres://".into(),
+            ))
+        }
+    }
+
+    pub fn engine(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "sqlite",
+            Db::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Applies the engine's migrations (embedded in the binary).
+    pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        match self {
+            Db::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await,
+            Db::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await,
+        }
+    }
+
+    /// Starts a write transaction (see the module note on `BEGIN IMMEDIATE`).
+    pub async fn begin(&self) -> Result<Tx, AppError> {
+        match self {
+            Db::Sqlite(pool) => Ok(Tx::Sqlite(
+                pool.begin_with("BEGIN IMMEDIATE").await.map_err(internal)?,
+            )),
+            Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await.map_err(internal)?)),
+        }
+    }
+
+    /// Answers whether the database takes a query (for readiness checks).
+    pub async fn ping(&self) -> bool {
+        on_db!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|r| r.rows_affected()).is_ok())
+    }
+
+    pub async fn close(&self) {
+        on_db!(self, |pool| pool.close().await)
+    }
+}
+
+impl Tx {
+    pub async fn commit(self) -> Result<(), AppError> {
+        match self {
+            Tx::Sqlite(t) => t.commit().await.map_err(internal),
+            Tx::Postgres(t) => t.commit().await.map_err(internal),
+        }
+    }
+}
+
+/// Logs a storage error in full and hands the caller the opaque `Internal`.
+pub fn internal(err: sqlx::Error) -> AppError {
+    tracing::error!(error = %err, "database error");
+    AppError::Internal
+}
+
+/// Whether an error is a unique-constraint violation (same meaning on both engines).
+pub fn is_unique_violation(err: &sqlx::Error) -> bool {
+    matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
+}

@@ -1,0 +1,19 @@
+//! Server-only code: state, storage, sessions, passwords. Never compiled into the browser build.
+
+pub mod auth;
+pub mod db;
+pub mod password;
+pub mod request;
+pub mod session;
+pub mod state;
+pub mod users;
+
+pub use state::{AppState, Settings};
+
+/// Seconds since the Unix epoch. Every stored time is this, in UTC, on both engines.
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

@@ -1,0 +1,146 @@
+//! Server-side sessions (SPEC §3.4): a random token in an HttpOnly cookie, only its SHA-256 stored;
+//! idle and absolute expiry; rotation at sign-in; a disabled user's sessions stop working at once.
+
+use super::db::{internal, on_db, on_tx, Db, Tx};
+use super::request;
+use super::state::{state, AppState, Settings};
+use crate::error::AppError;
+use crate::policy::{Actor, Role};
+use base64::Engine;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+pub const COOKIE_NAME: &str = "portcullis_session";
+/// `last_seen_at` is written at most this often, so reads do not each become a write.
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// 256 random bits from the OS, URL-safe.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+pub fn set_cookie_header(token: &str, settings: &Settings) -> String {
+    let secure = if settings.secure_cookies() { "; Secure" } else { "" };
+    format!(
+        "{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
+        settings.session_absolute_hours * 3600
+    )
+}
+
+pub fn clear_cookie_header(settings: &Settings) -> String {
+    let secure = if settings.secure_cookies() { "; Secure" } else { "" };
+    format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+}
+
+/// Stores a new session inside the caller's transaction and returns its token.
+pub async fn create(
+    tx: &mut Tx,
+    settings: &Settings,
+    user_id: i64,
+    impersonator_id: Option<i64>,
+    client_addr: &str,
+    now: i64,
+) -> Result<String, AppError> {
+    let token = new_token();
+    let expires_at = now + settings.session_absolute_hours * 3600;
+    on_tx!(tx, |c| sqlx::query(
+        "INSERT INTO sessions (token_hash, user_id, impersonator_id, created_at, last_seen_at, \
+         expires_at, client_addr) VALUES ($1, $2, $3, $4, $4, $5, $6)"
+    )
+    .bind(token_hash(&token))
+    .bind(user_id)
+    .bind(impersonator_id)
+    .bind(now)
+    .bind(expires_at)
+    .bind(client_addr)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    .map_err(internal))?;
+    Ok(token)
+}
+
+pub async fn delete(db: &Db, token: &str) -> Result<(), AppError> {
+    on_db!(db, |c| sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(internal))?;
+    Ok(())
+}
+
+#[derive(sqlx::FromRow)]
+struct SessionRow {
+    user_id: i64,
+    impersonator_id: Option<i64>,
+    last_seen_at: i64,
+    expires_at: i64,
+    kind: String,
+    is_admin: bool,
+    account_id: Option<i64>,
+}
+
+/// Resolves a session token to its actor, or `None` when the session is unknown, idle too long,
+/// past its absolute lifetime, or belongs to a user who is no longer active.
+pub async fn resolve(db: &Db, settings: &Settings, token: &str, now: i64) -> Result<Option<Actor>, AppError> {
+    let hash = token_hash(token);
+    let row: Option<SessionRow> = on_db!(db, |c| sqlx::query_as(
+        "SELECT s.user_id, s.impersonator_id, s.last_seen_at, s.expires_at, u.kind, u.is_admin, \
+         u.account_id FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND u.status = 'active'"
+    )
+    .bind(&hash)
+    .fetch_optional(c)
+    .await
+    .map_err(internal))?;
+    let Some(row) = row else { return Ok(None) };
+    let idle_limit = settings.session_idle_minutes * 60;
+    if now >= row.expires_at || now - row.last_seen_at > idle_limit {
+        delete(db, token).await?;
+        return Ok(None);
+    }
+    let Some(role) = Role::from_stored(&row.kind, row.is_admin) else {
+        return Ok(None);
+    };
+    if now - row.last_seen_at >= TOUCH_EVERY_SECS {
+        on_db!(db, |c| sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(&hash)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(internal))?;
+    }
+    Ok(Some(Actor {
+        user_id: row.user_id,
+        role,
+        account_id: row.account_id,
+        impersonator_id: row.impersonator_id,
+    }))
+}
+
+/// The session token the current request carries, if any.
+pub fn current_token() -> Option<String> {
+    request::parts().and_then(|p| request::cookie(&p, COOKIE_NAME)).filter(|t| !t.is_empty())
+}
+
+/// Who is asking, if anyone.
+pub async fn maybe_actor() -> Result<Option<Actor>, AppError> {
+    let state: AppState = state()?;
+    match current_token() {
+        Some(token) => resolve(&state.db, &state.settings, &token, super::now()).await,
+        None => Ok(None),
+    }
+}
+
+/// Who is asking; `Unauthorized` when nobody is signed in.
+pub async fn actor() -> Result<Actor, AppError> {
+    maybe_actor().await?.ok_or(AppError::Unauthorized)
+}

@@ -1,0 +1,104 @@
+use super::db::Db;
+use axum::extract::FromRef;
+use leptos::prelude::LeptosOptions;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::sync::Arc;
+
+/// A value that never prints: configuration secrets (database URLs with passwords, SMTP keys).
+#[derive(Clone, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(****)")
+    }
+}
+
+/// Portal configuration: these defaults, overridden by an optional TOML file, overridden by
+/// `PORTCULLIS_*` environment variables (loaded by the server binary).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Settings {
+    /// `sqlite://path` (the embedded default) or `postgres://…`.
+    pub database_url: Secret,
+    pub database_max_connections: u32,
+    /// Address the HTTP server listens on.
+    pub listen: String,
+    /// The address people use to reach the portal; `https://…` makes session cookies `Secure`.
+    pub public_url: String,
+    pub session_idle_minutes: i64,
+    pub session_absolute_hours: i64,
+    /// Failed sign-ins are counted over this window…
+    pub throttle_window_minutes: i64,
+    /// …and refused beyond this many for one email address…
+    pub throttle_per_email: i64,
+    /// …or this many from one client address.
+    pub throttle_per_address: i64,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
+    pub trust_proxy_headers: bool,
+    /// `human` or `json`.
+    pub log_format: String,
+    /// A `tracing` filter, e.g. `info` or `portcullis=debug,info`.
+    pub log_level: String,
+    /// The folder with the built browser assets (`pkg/`), as cargo-leptos writes it.
+    pub site_root: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database_url: Secret::new("sqlite://data/portcullis.db"),
+            database_max_connections: 10,
+            listen: "127.0.0.1:3000".into(),
+            public_url: "http://127.0.0.1:3000".into(),
+            session_idle_minutes: 30,
+            session_absolute_hours: 12,
+            throttle_window_minutes: 15,
+            throttle_per_email: 5,
+            throttle_per_address: 30,
+            trust_proxy_headers: false,
+            log_format: "human".into(),
+            log_level: "info".into(),
+            site_root: "target/site".into(),
+        }
+    }
+}
+
+impl Settings {
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// What every request handler and server function can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub settings: Arc<Settings>,
+    pub leptos: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+/// The state of the server handling the current request (provided by the router as context).
+pub fn state() -> Result<AppState, crate::error::AppError> {
+    leptos::prelude::use_context::<AppState>().ok_or_else(|| {
+        tracing::error!("AppState missing from the request context");
+        crate::error::AppError::Internal
+    })
+}

@@ -1,0 +1,212 @@
+//! Queries about users and accounts.
+
+use super::db::{internal, is_unique_violation, on_db, on_tx, Db, Tx};
+use crate::api::types::{AccountSummary, AccountUserRow, Me};
+use crate::domain::Email;
+use crate::error::AppError;
+use crate::policy::Role;
+
+#[derive(Debug, sqlx::FromRow)]
+pub struct Credentials {
+    pub id: i64,
+    pub status: String,
+    pub password_hash: Option<String>,
+}
+
+pub async fn credentials_by_email(db: &Db, email: &Email) -> Result<Option<Credentials>, AppError> {
+    on_db!(db, |c| sqlx::query_as(
+        "SELECT id, status, password_hash FROM users WHERE email = $1"
+    )
+    .bind(email.as_str())
+    .fetch_optional(c)
+    .await
+    .map_err(internal))
+}
+
+pub async fn credentials_by_id(db: &Db, id: i64) -> Result<Option<(Credentials, String, String, String)>, AppError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        status: String,
+        password_hash: Option<String>,
+        email: String,
+        first_name: String,
+        last_name: String,
+    }
+    let row: Option<Row> = on_db!(db, |c| sqlx::query_as(
+        "SELECT id, status, password_hash, email, first_name, last_name FROM users WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await
+    .map_err(internal))?;
+    Ok(row.map(|r| {
+        (
+            Credentials { id: r.id, status: r.status, password_hash: r.password_hash },
+            r.email,
+            r.first_name,
+            r.last_name,
+        )
+    }))
+}
+
+#[derive(sqlx::FromRow)]
+struct MeRow {
+    id: i64,
+    email: String,
+    first_name: String,
+    last_name: String,
+    kind: String,
+    is_admin: bool,
+    account_id: Option<i64>,
+    account_name: Option<String>,
+    service_tier: Option<String>,
+    last_sign_in_at: Option<i64>,
+}
+
+/// The signed-in person's own profile, as the app shell shows it.
+pub async fn me(db: &Db, user_id: i64, impersonator_id: Option<i64>) -> Result<Option<Me>, AppError> {
+    let row: Option<MeRow> = on_db!(db, |c| sqlx::query_as(
+        "SELECT u.id, u.email, u.first_name, u.last_name, u.kind, u.is_admin, u.account_id, \
+         a.name AS account_name, a.service_tier, u.last_sign_in_at \
+         FROM users u LEFT JOIN accounts a ON a.id = u.account_id WHERE u.id = $1"
+    )
+    .bind(user_id)
+    .fetch_optional(c)
+    .await
+    .map_err(internal))?;
+    let Some(row) = row else { return Ok(None) };
+    let Some(role) = Role::from_stored(&row.kind, row.is_admin) else { return Ok(None) };
+    let impersonator = match impersonator_id {
+        Some(id) => on_db!(db, |c| sqlx::query_scalar::<_, String>(
+            "SELECT first_name || ' ' || last_name || ' <' || email || '>' FROM users WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(c)
+        .await
+        .map_err(internal))?,
+        None => None,
+    };
+    Ok(Some(Me {
+        user_id: row.id,
+        email: row.email,
+        name: format!("{} {}", row.first_name, row.last_name),
+        role,
+        account_id: row.account_id,
+        account_name: row.account_name,
+        service_tier: row.service_tier,
+        last_sign_in_at: row.last_sign_in_at,
+        impersonated_by: impersonator,
+    }))
+}
+
+/// A new user to store. `password_hash` is `None` for an invited user who has not set one yet.
+pub struct NewUser<'a> {
+    pub account_id: Option<i64>,
+    pub email: &'a Email,
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub kind: &'a str,
+    pub is_admin: bool,
+    pub status: &'a str,
+    pub password_hash: Option<&'a str>,
+    pub created_by: Option<i64>,
+}
+
+/// Inserts a user; a taken email is a `Conflict` (emails are unique across the portal).
+pub async fn insert(tx: &mut Tx, user: &NewUser<'_>, now: i64) -> Result<i64, AppError> {
+    let result: Result<i64, sqlx::Error> = on_tx!(tx, |c| sqlx::query_scalar(
+        "INSERT INTO users (account_id, email, first_name, last_name, kind, is_admin, status, \
+         password_hash, created_at, created_by, updated_at, password_changed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $11) RETURNING id"
+    )
+    .bind(user.account_id)
+    .bind(user.email.as_str())
+    .bind(user.first_name)
+    .bind(user.last_name)
+    .bind(user.kind)
+    .bind(user.is_admin)
+    .bind(user.status)
+    .bind(user.password_hash)
+    .bind(now)
+    .bind(user.created_by)
+    .bind(user.password_hash.map(|_| now))
+    .fetch_one(c)
+    .await);
+    result.map_err(|e| {
+        if is_unique_violation(&e) {
+            AppError::field("email", "A user with this email address already exists")
+        } else {
+            internal(e)
+        }
+    })
+}
+
+const USER_SORTS: &[(&str, &str)] = &[
+    ("name", "u.last_name, u.first_name, u.id"),
+    ("email", "u.email, u.id"),
+    ("status", "u.status, u.last_name, u.id"),
+    ("last_sign_in", "u.last_sign_in_at DESC, u.id"),
+    ("created", "u.created_at DESC, u.id"),
+];
+
+/// One page of an account's users, for the Manage Accounts page. The account id comes from the
+/// caller's session (or a staff caller's explicit choice), never from a customer's input.
+pub async fn list_account_users(
+    db: &Db,
+    account_id: i64,
+    sort: &str,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<AccountUserRow>, i64), AppError> {
+    let order = USER_SORTS
+        .iter()
+        .find(|(key, _)| *key == sort)
+        .map(|(_, sql)| *sql)
+        .unwrap_or(USER_SORTS[0].1);
+    // The ORDER BY text comes from the fixed list above, never from the request.
+    let sql = format!(
+        "SELECT u.id, u.email, u.first_name, u.last_name, u.status, u.is_admin, \
+         CASE WHEN a.primary_contact_id = u.id THEN 'primary' \
+              WHEN a.secondary_contact_id = u.id THEN 'secondary' END AS contact_role, \
+         u.last_sign_in_at, u.created_at, \
+         (SELECT c.first_name || ' ' || c.last_name FROM users c WHERE c.id = u.created_by) AS created_by \
+         FROM users u JOIN accounts a ON a.id = u.account_id \
+         WHERE u.account_id = $1 ORDER BY {order} LIMIT $2 OFFSET $3"
+    );
+    let offset = (page.max(1) - 1) * per_page;
+    let rows: Vec<AccountUserRow> = on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(per_page)
+        .bind(offset)
+        .fetch_all(c)
+        .await
+        .map_err(internal))?;
+    let total: i64 = on_db!(db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE account_id = $1")
+        .bind(account_id)
+        .fetch_one(c)
+        .await
+        .map_err(internal))?;
+    Ok((rows, total))
+}
+
+/// One page of customer accounts with their user counts, for the staff console.
+pub async fn list_accounts(db: &Db, page: i64, per_page: i64) -> Result<(Vec<AccountSummary>, i64), AppError> {
+    let offset = (page.max(1) - 1) * per_page;
+    let rows: Vec<AccountSummary> = on_db!(db, |c| sqlx::query_as(
+        "SELECT a.id, a.name, a.account_key, a.service_tier, \
+         (SELECT COUNT(*) FROM users u WHERE u.account_id = a.id) AS users, \
+         (SELECT COUNT(*) FROM users u WHERE u.account_id = a.id AND u.is_admin AND u.status = 'active') AS administrators \
+         FROM accounts a ORDER BY a.name, a.id LIMIT $1 OFFSET $2"
+    )
+    .bind(per_page)
+    .bind(offset)
+    .fetch_all(c)
+    .await
+    .map_err(internal))?;
+    let total: i64 = on_db!(db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(c)
+        .await
+        .map_err(internal))?;
+    Ok((rows, total))
+}

@@ -1,0 +1,124 @@
+//! `portcullis`: the portal server and its administration commands.
+
+use clap::{Parser, Subcommand};
+use server::{config, seed, telemetry};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "portcullis", version, about = "Portcullis customer support portal")]
+struct Cli {
+    /// TOML configuration file (default: ./portcullis.toml when it exists).
+    #[arg(long, global = true, env = "PORTCULLIS_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the portal (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Create a platform admin: the only way the first one comes to exist.
+    CreateAdmin {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "Platform")]
+        first_name: String,
+        #[arg(long, default_value = "Administrator")]
+        last_name: String,
+        /// Generate a strong password and print it instead of prompting for one.
+        #[arg(long)]
+        generate_password: bool,
+    },
+    /// Load demo data: the vendor, three customer accounts and users in every role.
+    SeedDemo {
+        /// Also generate this many customer accounts (for benchmarks).
+        #[arg(long, default_value_t = 0)]
+        accounts: usize,
+        /// Users in each generated account.
+        #[arg(long, default_value_t = 10)]
+        users_per_account: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match config::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("configuration error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    telemetry::init_logging(&settings);
+    match run(cli.command.unwrap_or(Command::Serve), settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: app::server::Settings) -> Result<(), server::BoxError> {
+    let state = server::prepare(settings).await?;
+    match command {
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(&state.settings.listen).await?;
+            tracing::info!(address = %listener.local_addr()?, engine = state.db.engine(), "Portcullis is listening");
+            server::spawn_housekeeping(state.clone());
+            server::serve(listener, state.clone(), server::shutdown_signal()).await?;
+            state.db.close().await;
+        }
+        Command::Migrate => println!("Migrations applied ({}).", state.db.engine()),
+        Command::CreateAdmin { email, first_name, last_name, generate_password } => {
+            let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
+            let (password, print) = if generate_password || !interactive {
+                (generated_password(), true)
+            } else {
+                let first = rpassword::prompt_password("Password (at least 12 characters): ")?;
+                let again = rpassword::prompt_password("Repeat password: ")?;
+                if first != again {
+                    return Err("the passwords do not match".into());
+                }
+                (first, false)
+            };
+            let id = seed::create_admin(&state.db, &email, &first_name, &last_name, &password).await?;
+            println!("Created platform admin {email} (user {id}).");
+            if print {
+                println!("Password: {password}");
+                println!("Keep it safe: it is not shown again.");
+            }
+        }
+        Command::SeedDemo { accounts, users_per_account } => {
+            let report = seed::seed_demo(&state.db, accounts, users_per_account).await?;
+            println!(
+                "Demo data ready: {} accounts and {} users created.",
+                report.created_accounts, report.created_users
+            );
+            println!("Sign in at {} with password {} as:", state.settings.public_url, seed::DEMO_PASSWORD);
+            for user in seed::DEMO_USERS {
+                let role = match (user.kind, user.is_admin) {
+                    ("platform_admin", _) => "platform admin".to_string(),
+                    ("agent", _) => "agent".to_string(),
+                    (_, true) => format!("customer administrator, {}", user.account.unwrap_or("")),
+                    _ => format!("customer user, {}", user.account.unwrap_or("")),
+                };
+                println!("  {:<32} {role}", user.email);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// 24 characters from a 56-symbol alphabet without look-alikes: about 139 bits.
+fn generated_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..24).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+}

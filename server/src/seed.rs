@@ -1,0 +1,194 @@
+//! Demo data and the first platform admin.
+
+use app::domain::Email;
+use app::error::AppError;
+use app::server::db::{internal, on_tx, Db};
+use app::server::users::{self, NewUser};
+use app::server::{now, password};
+
+/// The password every demo user signs in with (printed by `seed-demo`).
+pub const DEMO_PASSWORD: &str = "Portcullis-Demo-2026";
+
+pub struct DemoUser {
+    pub email: &'static str,
+    pub first: &'static str,
+    pub last: &'static str,
+    pub kind: &'static str,
+    pub is_admin: bool,
+    pub account: Option<&'static str>,
+    pub contact: Option<&'static str>,
+}
+
+const ACCOUNTS: &[(&str, &str, &str)] = &[
+    ("ACME", "Acme Corporation", "managed"),
+    ("GLOBEX", "Globex", "self-hosted"),
+    ("INITECH", "Initech", "managed"),
+];
+
+const fn u(
+    email: &'static str,
+    first: &'static str,
+    last: &'static str,
+    kind: &'static str,
+    is_admin: bool,
+    account: Option<&'static str>,
+    contact: Option<&'static str>,
+) -> DemoUser {
+    DemoUser { email, first, last, kind, is_admin, account, contact }
+}
+
+pub const DEMO_USERS: &[DemoUser] = &[
+    u("platform.admin@vendor.example", "Pat", "Okafor", "platform_admin", false, None, None),
+    u("agent@vendor.example", "Alex", "Lindqvist", "agent", false, None, None),
+    u("admin@acme.example", "Ada", "Moreno", "customer", true, Some("ACME"), Some("primary")),
+    u("secondary@acme.example", "Sam", "Ito", "customer", true, Some("ACME"), Some("secondary")),
+    u("user@acme.example", "Uma", "Brandt", "customer", false, Some("ACME"), None),
+    u("admin@globex.example", "Grace", "Hollis", "customer", true, Some("GLOBEX"), Some("primary")),
+    u("user@globex.example", "Gus", "Adeyemi", "customer", false, Some("GLOBEX"), None),
+    u("admin@initech.example", "Ian", "Novak", "customer", true, Some("INITECH"), Some("primary")),
+    u("user@initech.example", "Ivy", "Chen", "customer", false, Some("INITECH"), None),
+];
+
+pub struct SeedReport {
+    pub created_users: usize,
+    pub created_accounts: usize,
+}
+
+async fn insert_account(tx: &mut app::server::db::Tx, key: &str, name: &str, tier: &str, now: i64) -> Result<i64, AppError> {
+    on_tx!(tx, |c| sqlx::query_scalar(
+        "INSERT INTO accounts (name, account_key, service_tier, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $4) RETURNING id"
+    )
+    .bind(name)
+    .bind(key)
+    .bind(tier)
+    .bind(now)
+    .fetch_one(c)
+    .await
+    .map_err(internal))
+}
+
+async fn account_id(tx: &mut app::server::db::Tx, key: &str) -> Result<Option<i64>, AppError> {
+    on_tx!(tx, |c| sqlx::query_scalar("SELECT id FROM accounts WHERE account_key = $1")
+        .bind(key)
+        .fetch_optional(c)
+        .await
+        .map_err(internal))
+}
+
+/// Loads the demo vendor, three customer accounts and users in every role, plus `extra_accounts`
+/// generated accounts of `users_per_account` users each (for benchmarks). Safe to run again:
+/// what exists is left alone. All generated users share one password hash, so large seeds do not
+/// spend minutes in Argon2 (acceptable for demo data only).
+pub async fn seed_demo(db: &Db, extra_accounts: usize, users_per_account: usize) -> Result<SeedReport, AppError> {
+    let hash = password::hash(DEMO_PASSWORD.to_string()).await?;
+    let now = now();
+    let mut report = SeedReport { created_users: 0, created_accounts: 0 };
+    let mut tx = db.begin().await?;
+    for (key, name, tier) in ACCOUNTS {
+        if account_id(&mut tx, key).await?.is_none() {
+            insert_account(&mut tx, key, name, tier, now).await?;
+            report.created_accounts += 1;
+        }
+    }
+    for demo in DEMO_USERS {
+        let email = Email::parse(demo.email).map_err(|_| AppError::Internal)?;
+        if users::credentials_by_email(db, &email).await?.is_some() {
+            continue;
+        }
+        let account = match demo.account {
+            Some(key) => account_id(&mut tx, key).await?,
+            None => None,
+        };
+        let id = users::insert(
+            &mut tx,
+            &NewUser {
+                account_id: account,
+                email: &email,
+                first_name: demo.first,
+                last_name: demo.last,
+                kind: demo.kind,
+                is_admin: demo.is_admin,
+                status: "active",
+                password_hash: Some(&hash),
+                created_by: None,
+            },
+            now,
+        )
+        .await?;
+        report.created_users += 1;
+        if let (Some(account), Some(role)) = (account, demo.contact) {
+            let sql = if role == "primary" {
+                "UPDATE accounts SET primary_contact_id = $1 WHERE id = $2"
+            } else {
+                "UPDATE accounts SET secondary_contact_id = $1 WHERE id = $2"
+            };
+            on_tx!(&mut tx, |c| sqlx::query(sql).bind(id).bind(account).execute(c).await.map(|r| r.rows_affected()).map_err(internal))?;
+        }
+    }
+    tx.commit().await?;
+
+    // Generated accounts: one transaction per account keeps each account whole if interrupted.
+    for n in 1..=extra_accounts {
+        let key = format!("C{n:06}");
+        let mut tx = db.begin().await?;
+        if account_id(&mut tx, &key).await?.is_some() {
+            continue;
+        }
+        let tier = if n % 3 == 0 { "self-hosted" } else { "managed" };
+        let account = insert_account(&mut tx, &key, &format!("Customer {n:06}"), tier, now).await?;
+        report.created_accounts += 1;
+        for i in 1..=users_per_account {
+            let email = Email::parse(&format!("user{i}@c{n:06}.example")).map_err(|_| AppError::Internal)?;
+            users::insert(
+                &mut tx,
+                &NewUser {
+                    account_id: Some(account),
+                    email: &email,
+                    first_name: "User",
+                    last_name: &format!("{i:05}"),
+                    kind: "customer",
+                    is_admin: i == 1,
+                    status: "active",
+                    password_hash: Some(&hash),
+                    created_by: None,
+                },
+                now,
+            )
+            .await?;
+            report.created_users += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(report)
+}
+
+/// Creates a platform admin (the bootstrap account). The web app has no way to do this.
+pub async fn create_admin(db: &Db, email: &str, first: &str, last: &str, password_plain: &str) -> Result<i64, String> {
+    let email = Email::parse(email)?;
+    password::check_new_password(password_plain, &[email.as_str(), first, last])?;
+    let hash = password::hash(password_plain.to_string()).await.map_err(|e| e.to_string())?;
+    let mut tx = db.begin().await.map_err(|e| e.to_string())?;
+    let id = users::insert(
+        &mut tx,
+        &NewUser {
+            account_id: None,
+            email: &email,
+            first_name: first,
+            last_name: last,
+            kind: "platform_admin",
+            is_admin: false,
+            status: "active",
+            password_hash: Some(&hash),
+            created_by: None,
+        },
+        now(),
+    )
+    .await
+    .map_err(|e| match e {
+        AppError::Validation(errors) => errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "),
+        other => other.to_string(),
+    })?;
+    tx.commit().await.map_err(|e| e.to_string())?;
+    Ok(id)
+}
