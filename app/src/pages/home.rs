@@ -78,7 +78,7 @@ fn Dashboard(me: Me) -> impl IntoView {
     };
     view! {
         <Title text="Home"/>
-        <h1>"Welcome, " {me.name.clone()}</h1>
+        <h1>{format!("Welcome, {}", me.name)}</h1>
         <p class="lead">{where_line}</p>
         <p class="meta">"Signed in as " {me.email.clone()} ". Last sign-in: " {format_time(me.last_sign_in_at)} "."</p>
         <ul class="cards">
