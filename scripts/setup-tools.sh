@@ -9,6 +9,10 @@ CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock 2>/dev/null || true)
 WASM_BINDGEN_VERSION=${WASM_BINDGEN_VERSION:-0.2.130}
 
+# `--run`: only what building and running the portal needs; default: also the test tools.
+purpose=${1:-test}
+[ "$purpose" = "--run" ] && purpose=run
+
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 export PATH="$HOME/.cargo/bin:$PATH"
 
@@ -36,12 +40,12 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-if ! command -v chromium >/dev/null; then
+if [ "$purpose" = test ] && ! command -v chromium >/dev/null; then
   log "installing Debian's Chromium for the browser tests"
   apt_install chromium
 fi
 
-if ! command -v pg_ctlcluster >/dev/null && ! command -v psql >/dev/null; then
+if [ "$purpose" = test ] && ! command -v pg_ctlcluster >/dev/null && ! command -v psql >/dev/null; then
   log "installing PostgreSQL"
   apt_install postgresql
 fi
@@ -51,7 +55,3 @@ if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@p
   (cd end2end && export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi)
 fi
 
-if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
-  log "installing aiosmtpd (the loopback SMTP server the mail tests talk to)"
-  python3 -m pip install --quiet 'aiosmtpd>=1.4'
-fi

@@ -17,7 +17,9 @@ impl Email {
             return Err("Email address must be 254 characters or fewer".into());
         }
         let Some((local, domain)) = value.split_once('@') else {
-            return Err("Enter an email address in the correct format, like name@example.com".into());
+            return Err(
+                "Enter an email address in the correct format, like name@example.com".into(),
+            );
         };
         let domain_ok = domain.contains('.')
             && !domain.starts_with('.')
@@ -28,9 +30,13 @@ impl Email {
                 .all(|c| c.is_alphanumeric() || c == '.' || c == '-');
         let local_ok = !local.is_empty()
             && local.len() <= 64
-            && !local.chars().any(|c| c.is_whitespace() || c.is_control() || c == '@');
+            && !local
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || c == '@');
         if !(domain_ok && local_ok) {
-            return Err("Enter an email address in the correct format, like name@example.com".into());
+            return Err(
+                "Enter an email address in the correct format, like name@example.com".into(),
+            );
         }
         Ok(Email(value))
     }
@@ -72,13 +78,27 @@ mod tests {
 
     #[test]
     fn email_is_trimmed_and_lowercased() {
-        assert_eq!(Email::parse("  Ada@Example.COM ").unwrap().as_str(), "ada@example.com");
+        assert_eq!(
+            Email::parse("  Ada@Example.COM ").unwrap().as_str(),
+            "ada@example.com"
+        );
     }
 
     #[test]
     fn malformed_emails_are_refused() {
-        for bad in ["", "   ", "ada", "ada@", "@example.com", "ada@example", "ada@@example.com",
-            "ada @example.com", "ada@exa mple.com", "ada@.example.com", "ada@example..com"] {
+        for bad in [
+            "",
+            "   ",
+            "ada",
+            "ada@",
+            "@example.com",
+            "ada@example",
+            "ada@@example.com",
+            "ada @example.com",
+            "ada@exa mple.com",
+            "ada@.example.com",
+            "ada@example..com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be refused");
         }
     }

@@ -47,7 +47,9 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 fn server_security_headers() {
     use http::header::{HeaderValue, CONTENT_SECURITY_POLICY};
     leptos::nonce::provide_nonce();
-    let nonce = leptos::nonce::use_nonce().map(|n| n.to_string()).unwrap_or_default();
+    let nonce = leptos::nonce::use_nonce()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
     let csp = format!(
         "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
          style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \

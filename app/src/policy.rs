@@ -243,22 +243,39 @@ mod tests {
                 "anonymous × {action:?}"
             );
         }
-        assert_eq!(can_maybe(None, ManageOwnAccountUsers), Err(AppError::Unauthorized));
+        assert_eq!(
+            can_maybe(None, ManageOwnAccountUsers),
+            Err(AppError::Unauthorized)
+        );
     }
 
     #[test]
     fn refusal_is_forbidden_and_staff_have_no_tenant() {
-        let agent = Actor { user_id: 1, role: Role::Agent, account_id: None, impersonator_id: None };
+        let agent = Actor {
+            user_id: 1,
+            role: Role::Agent,
+            account_id: None,
+            impersonator_id: None,
+        };
         assert_eq!(can(&agent, ManageOwnAccountUsers), Err(AppError::Forbidden));
         assert_eq!(agent.account_id(), Err(AppError::Forbidden));
     }
 
     #[test]
     fn stored_roles_map_to_effective_roles() {
-        assert_eq!(Role::from_stored("customer", false), Some(Role::CustomerUser));
-        assert_eq!(Role::from_stored("customer", true), Some(Role::CustomerAdmin));
+        assert_eq!(
+            Role::from_stored("customer", false),
+            Some(Role::CustomerUser)
+        );
+        assert_eq!(
+            Role::from_stored("customer", true),
+            Some(Role::CustomerAdmin)
+        );
         assert_eq!(Role::from_stored("agent", false), Some(Role::Agent));
-        assert_eq!(Role::from_stored("platform_admin", false), Some(Role::PlatformAdmin));
+        assert_eq!(
+            Role::from_stored("platform_admin", false),
+            Some(Role::PlatformAdmin)
+        );
         assert_eq!(Role::from_stored("root", true), None);
     }
 }

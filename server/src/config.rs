@@ -21,7 +21,10 @@ mod tests {
     #[test]
     fn environment_overrides_file_overrides_defaults() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("p.toml", "session_idle_minutes = 10\nlisten = \"0.0.0.0:8080\"\n")?;
+            jail.create_file(
+                "p.toml",
+                "session_idle_minutes = 10\nlisten = \"0.0.0.0:8080\"\n",
+            )?;
             jail.set_env("PORTCULLIS_SESSION_IDLE_MINUTES", "5");
             let settings = load(Some(Path::new("p.toml"))).expect("config loads");
             assert_eq!(settings.session_idle_minutes, 5);

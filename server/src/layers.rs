@@ -13,7 +13,11 @@ use std::time::Instant;
 /// Browsers say where a request comes from in `Sec-Fetch-Site` and `Origin`; a cross-site value in
 /// either is refused. Requests without both (non-browser clients) carry no ambient browser
 /// credentials, so there is nothing to forge.
-pub async fn refuse_cross_site(State(settings): State<Arc<Settings>>, req: Request, next: Next) -> Response {
+pub async fn refuse_cross_site(
+    State(settings): State<Arc<Settings>>,
+    req: Request,
+    next: Next,
+) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
         return next.run(req).await;
     }
@@ -41,13 +45,19 @@ fn origin_allowed(origin: &str, host: Option<&str>, public_url: &str) -> bool {
     if origin == public_url.trim_end_matches('/') {
         return true;
     }
-    let origin_host = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+    let origin_host = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"));
     matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
 }
 
 fn refused(reason: &'static str) -> Response {
     tracing::warn!(reason, "refused a cross-site state-changing request");
-    (StatusCode::FORBIDDEN, "Cross-site requests are not accepted.").into_response()
+    (
+        StatusCode::FORBIDDEN,
+        "Cross-site requests are not accepted.",
+    )
+        .into_response()
 }
 
 /// Security headers on every response. HTML pages get their nonce CSP from the app shell; anything
@@ -56,10 +66,19 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     let is_asset = req.uri().path().starts_with("/pkg/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert(
+        "cross-origin-opener-policy",
+        HeaderValue::from_static("same-origin"),
+    );
     h.insert(
         "permissions-policy",
         HeaderValue::from_static("camera=(), microphone=(), geolocation=(), payment=()"),
@@ -98,9 +117,21 @@ mod tests {
     fn origins() {
         let public = "https://support.example.com";
         assert!(origin_allowed("https://support.example.com", None, public));
-        assert!(origin_allowed("http://127.0.0.1:3000", Some("127.0.0.1:3000"), public));
-        assert!(!origin_allowed("https://evil.example", Some("127.0.0.1:3000"), public));
+        assert!(origin_allowed(
+            "http://127.0.0.1:3000",
+            Some("127.0.0.1:3000"),
+            public
+        ));
+        assert!(!origin_allowed(
+            "https://evil.example",
+            Some("127.0.0.1:3000"),
+            public
+        ));
         assert!(!origin_allowed("null", Some("127.0.0.1:3000"), public));
-        assert!(!origin_allowed("http://127.0.0.1:3001", Some("127.0.0.1:3000"), public));
+        assert!(!origin_allowed(
+            "http://127.0.0.1:3001",
+            Some("127.0.0.1:3000"),
+            public
+        ));
     }
 }

@@ -25,15 +25,28 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Connects to the database, applies migrations and builds the shared state.
 pub async fn prepare(settings: Settings) -> Result<AppState, BoxError> {
-    let db = Db::connect(settings.database_url.expose(), settings.database_max_connections).await?;
+    let db = Db::connect(
+        settings.database_url.expose(),
+        settings.database_max_connections,
+    )
+    .await?;
     db.migrate().await?;
     let leptos = LeptosOptions::builder()
         .output_name("portcullis")
         .site_root(settings.site_root.as_str())
         .site_pkg_dir("pkg")
-        .site_addr(settings.listen.parse::<SocketAddr>().unwrap_or_else(|_| ([127, 0, 0, 1], 3000).into()))
+        .site_addr(
+            settings
+                .listen
+                .parse::<SocketAddr>()
+                .unwrap_or_else(|_| ([127, 0, 0, 1], 3000).into()),
+        )
         .build();
-    Ok(AppState { db, settings: Arc::new(settings), leptos })
+    Ok(AppState {
+        db,
+        settings: Arc::new(settings),
+        leptos,
+    })
 }
 
 /// The whole HTTP surface: pages, server functions, assets, health and metrics.
@@ -50,12 +63,17 @@ pub fn router(state: AppState) -> Router {
             let leptos = leptos.clone();
             move || shell(leptos.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            move || provide_context(error_state.clone()),
-            shell,
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(
+            move || provide_context(error_state.clone()), shell
         ))
         .layer(axum::middleware::from_fn(layers::security_headers))
-        .layer(axum::middleware::from_fn_with_state(state.settings.clone(), layers::refuse_cross_site))
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.clone(),
+            layers::refuse_cross_site,
+        ))
         .layer(CompressionLayer::new())
         .layer(axum::middleware::from_fn(layers::record_metrics))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -77,7 +95,10 @@ async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 async fn metrics() -> impl IntoResponse {
     (
-        [(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
         telemetry::prometheus().render(),
     )
 }
@@ -121,9 +142,12 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let app = router(state);
-    axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "portcullis", version, about = "Portcullis customer support portal")]
+#[command(
+    name = "portcullis",
+    version,
+    about = "Portcullis customer support portal"
+)]
 struct Cli {
     /// TOML configuration file (default: ./portcullis.toml when it exists).
     #[arg(long, global = true, env = "PORTCULLIS_CONFIG")]
@@ -75,7 +79,12 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
             state.db.close().await;
         }
         Command::Migrate => println!("Migrations applied ({}).", state.db.engine()),
-        Command::CreateAdmin { email, first_name, last_name, generate_password } => {
+        Command::CreateAdmin {
+            email,
+            first_name,
+            last_name,
+            generate_password,
+        } => {
             let interactive = std::io::IsTerminal::is_terminal(&std::io::stdin());
             let (password, print) = if generate_password || !interactive {
                 (generated_password(), true)
@@ -87,20 +96,28 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
                 }
                 (first, false)
             };
-            let id = seed::create_admin(&state.db, &email, &first_name, &last_name, &password).await?;
+            let id =
+                seed::create_admin(&state.db, &email, &first_name, &last_name, &password).await?;
             println!("Created platform admin {email} (user {id}).");
             if print {
                 println!("Password: {password}");
                 println!("Keep it safe: it is not shown again.");
             }
         }
-        Command::SeedDemo { accounts, users_per_account } => {
+        Command::SeedDemo {
+            accounts,
+            users_per_account,
+        } => {
             let report = seed::seed_demo(&state.db, accounts, users_per_account).await?;
             println!(
                 "Demo data ready: {} accounts and {} users created.",
                 report.created_accounts, report.created_users
             );
-            println!("Sign in at {} with password {} as:", state.settings.public_url, seed::DEMO_PASSWORD);
+            println!(
+                "Sign in at {} with password {} as:",
+                state.settings.public_url,
+                seed::DEMO_PASSWORD
+            );
             for user in seed::DEMO_USERS {
                 let role = match (user.kind, user.is_admin) {
                     ("platform_admin", _) => "platform admin".to_string(),
@@ -120,5 +137,7 @@ fn generated_password() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rngs::OsRng;
-    (0..24).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..24)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }

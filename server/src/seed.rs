@@ -34,19 +34,99 @@ const fn u(
     account: Option<&'static str>,
     contact: Option<&'static str>,
 ) -> DemoUser {
-    DemoUser { email, first, last, kind, is_admin, account, contact }
+    DemoUser {
+        email,
+        first,
+        last,
+        kind,
+        is_admin,
+        account,
+        contact,
+    }
 }
 
 pub const DEMO_USERS: &[DemoUser] = &[
-    u("platform.admin@vendor.example", "Pat", "Okafor", "platform_admin", false, None, None),
-    u("agent@vendor.example", "Alex", "Lindqvist", "agent", false, None, None),
-    u("admin@acme.example", "Ada", "Moreno", "customer", true, Some("ACME"), Some("primary")),
-    u("secondary@acme.example", "Sam", "Ito", "customer", true, Some("ACME"), Some("secondary")),
-    u("user@acme.example", "Uma", "Brandt", "customer", false, Some("ACME"), None),
-    u("admin@globex.example", "Grace", "Hollis", "customer", true, Some("GLOBEX"), Some("primary")),
-    u("user@globex.example", "Gus", "Adeyemi", "customer", false, Some("GLOBEX"), None),
-    u("admin@initech.example", "Ian", "Novak", "customer", true, Some("INITECH"), Some("primary")),
-    u("user@initech.example", "Ivy", "Chen", "customer", false, Some("INITECH"), None),
+    u(
+        "platform.admin@vendor.example",
+        "Pat",
+        "Okafor",
+        "platform_admin",
+        false,
+        None,
+        None,
+    ),
+    u(
+        "agent@vendor.example",
+        "Alex",
+        "Lindqvist",
+        "agent",
+        false,
+        None,
+        None,
+    ),
+    u(
+        "admin@acme.example",
+        "Ada",
+        "Moreno",
+        "customer",
+        true,
+        Some("ACME"),
+        Some("primary"),
+    ),
+    u(
+        "secondary@acme.example",
+        "Sam",
+        "Ito",
+        "customer",
+        true,
+        Some("ACME"),
+        Some("secondary"),
+    ),
+    u(
+        "user@acme.example",
+        "Uma",
+        "Brandt",
+        "customer",
+        false,
+        Some("ACME"),
+        None,
+    ),
+    u(
+        "admin@globex.example",
+        "Grace",
+        "Hollis",
+        "customer",
+        true,
+        Some("GLOBEX"),
+        Some("primary"),
+    ),
+    u(
+        "user@globex.example",
+        "Gus",
+        "Adeyemi",
+        "customer",
+        false,
+        Some("GLOBEX"),
+        None,
+    ),
+    u(
+        "admin@initech.example",
+        "Ian",
+        "Novak",
+        "customer",
+        true,
+        Some("INITECH"),
+        Some("primary"),
+    ),
+    u(
+        "user@initech.example",
+        "Ivy",
+        "Chen",
+        "customer",
+        false,
+        Some("INITECH"),
+        None,
+    ),
 ];
 
 pub struct SeedReport {
@@ -54,7 +134,13 @@ pub struct SeedReport {
     pub created_accounts: usize,
 }
 
-async fn insert_account(tx: &mut app::server::db::Tx, key: &str, name: &str, tier: &str, now: i64) -> Result<i64, AppError> {
+async fn insert_account(
+    tx: &mut app::server::db::Tx,
+    key: &str,
+    name: &str,
+    tier: &str,
+    now: i64,
+) -> Result<i64, AppError> {
     on_tx!(tx, |c| sqlx::query_scalar(
         "INSERT INTO accounts (name, account_key, service_tier, created_at, updated_at) \
          VALUES ($1, $2, $3, $4, $4) RETURNING id"
@@ -69,21 +155,30 @@ async fn insert_account(tx: &mut app::server::db::Tx, key: &str, name: &str, tie
 }
 
 async fn account_id(tx: &mut app::server::db::Tx, key: &str) -> Result<Option<i64>, AppError> {
-    on_tx!(tx, |c| sqlx::query_scalar("SELECT id FROM accounts WHERE account_key = $1")
-        .bind(key)
-        .fetch_optional(c)
-        .await
-        .map_err(internal))
+    on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT id FROM accounts WHERE account_key = $1"
+    )
+    .bind(key)
+    .fetch_optional(c)
+    .await
+    .map_err(internal))
 }
 
 /// Loads the demo vendor, three customer accounts and users in every role, plus `extra_accounts`
 /// generated accounts of `users_per_account` users each (for benchmarks). Safe to run again:
 /// what exists is left alone. All generated users share one password hash, so large seeds do not
 /// spend minutes in Argon2 (acceptable for demo data only).
-pub async fn seed_demo(db: &Db, extra_accounts: usize, users_per_account: usize) -> Result<SeedReport, AppError> {
+pub async fn seed_demo(
+    db: &Db,
+    extra_accounts: usize,
+    users_per_account: usize,
+) -> Result<SeedReport, AppError> {
     let hash = password::hash(DEMO_PASSWORD.to_string()).await?;
     let now = now();
-    let mut report = SeedReport { created_users: 0, created_accounts: 0 };
+    let mut report = SeedReport {
+        created_users: 0,
+        created_accounts: 0,
+    };
     let mut tx = db.begin().await?;
     for (key, name, tier) in ACCOUNTS {
         if account_id(&mut tx, key).await?.is_none() {
@@ -123,7 +218,13 @@ pub async fn seed_demo(db: &Db, extra_accounts: usize, users_per_account: usize)
             } else {
                 "UPDATE accounts SET secondary_contact_id = $1 WHERE id = $2"
             };
-            on_tx!(&mut tx, |c| sqlx::query(sql).bind(id).bind(account).execute(c).await.map(|r| r.rows_affected()).map_err(internal))?;
+            on_tx!(&mut tx, |c| sqlx::query(sql)
+                .bind(id)
+                .bind(account)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(internal))?;
         }
     }
     tx.commit().await?;
@@ -139,7 +240,8 @@ pub async fn seed_demo(db: &Db, extra_accounts: usize, users_per_account: usize)
         let account = insert_account(&mut tx, &key, &format!("Customer {n:06}"), tier, now).await?;
         report.created_accounts += 1;
         for i in 1..=users_per_account {
-            let email = Email::parse(&format!("user{i}@c{n:06}.example")).map_err(|_| AppError::Internal)?;
+            let email = Email::parse(&format!("user{i}@c{n:06}.example"))
+                .map_err(|_| AppError::Internal)?;
             users::insert(
                 &mut tx,
                 &NewUser {
@@ -164,10 +266,18 @@ pub async fn seed_demo(db: &Db, extra_accounts: usize, users_per_account: usize)
 }
 
 /// Creates a platform admin (the bootstrap account). The web app has no way to do this.
-pub async fn create_admin(db: &Db, email: &str, first: &str, last: &str, password_plain: &str) -> Result<i64, String> {
+pub async fn create_admin(
+    db: &Db,
+    email: &str,
+    first: &str,
+    last: &str,
+    password_plain: &str,
+) -> Result<i64, String> {
     let email = Email::parse(email)?;
     password::check_new_password(password_plain, &[email.as_str(), first, last])?;
-    let hash = password::hash(password_plain.to_string()).await.map_err(|e| e.to_string())?;
+    let hash = password::hash(password_plain.to_string())
+        .await
+        .map_err(|e| e.to_string())?;
     let mut tx = db.begin().await.map_err(|e| e.to_string())?;
     let id = users::insert(
         &mut tx,
@@ -186,7 +296,11 @@ pub async fn create_admin(db: &Db, email: &str, first: &str, last: &str, passwor
     )
     .await
     .map_err(|e| match e {
-        AppError::Validation(errors) => errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; "),
+        AppError::Validation(errors) => errors
+            .into_iter()
+            .map(|e| e.message)
+            .collect::<Vec<_>>()
+            .join("; "),
         other => other.to_string(),
     })?;
     tx.commit().await.map_err(|e| e.to_string())?;

@@ -19,8 +19,14 @@ pub async fn my_account_users(sort: String, page: i64) -> Result<Page<AccountUse
         policy::can(&actor, Action::ManageOwnAccountUsers)?;
         let account_id = actor.account_id()?;
         let page = page.max(1);
-        let (rows, total) = users::list_account_users(&state.db, account_id, &sort, page, PER_PAGE).await?;
-        Ok(Page { rows, total, page, per_page: PER_PAGE })
+        let (rows, total) =
+            users::list_account_users(&state.db, account_id, &sort, page, PER_PAGE).await?;
+        Ok(Page {
+            rows,
+            total,
+            page,
+            per_page: PER_PAGE,
+        })
     })
     .await
 }
@@ -34,7 +40,12 @@ pub async fn list_accounts(page: i64) -> Result<Page<AccountSummary>, AppError> 
         policy::can(&actor, Action::ViewAnyAccount)?;
         let page = page.max(1);
         let (rows, total) = users::list_accounts(&state.db, page, PER_PAGE).await?;
-        Ok(Page { rows, total, page, per_page: PER_PAGE })
+        Ok(Page {
+            rows,
+            total,
+            page,
+            per_page: PER_PAGE,
+        })
     })
     .await
 }

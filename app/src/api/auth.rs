@@ -14,7 +14,10 @@ use {
 
 #[cfg(feature = "ssr")]
 fn set_cookie(value: String) {
-    if let (Some(options), Ok(value)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(&value)) {
+    if let (Some(options), Ok(value)) = (
+        use_context::<ResponseOptions>(),
+        HeaderValue::from_str(&value),
+    ) {
         options.append_header(SET_COOKIE, value);
     }
 }
@@ -28,8 +31,19 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
         policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
         let parts = request::parts().ok_or(AppError::Internal)?;
         let client_addr = request::client_addr(&parts, &state);
-        let signed_in = auth::sign_in(&state, &email, password, &client_addr, session::current_token(), now()).await?;
-        set_cookie(session::set_cookie_header(&signed_in.token, &state.settings));
+        let signed_in = auth::sign_in(
+            &state,
+            &email,
+            password,
+            &client_addr,
+            session::current_token(),
+            now(),
+        )
+        .await?;
+        set_cookie(session::set_cookie_header(
+            &signed_in.token,
+            &state.settings,
+        ));
         leptos_axum::redirect("/");
         Ok(())
     })
@@ -59,7 +73,9 @@ pub async fn sign_out() -> Result<(), AppError> {
 pub async fn current_user() -> Result<Option<Me>, AppError> {
     respond(async move {
         let state = state()?;
-        let Some(actor) = session::maybe_actor().await? else { return Ok(None) };
+        let Some(actor) = session::maybe_actor().await? else {
+            return Ok(None);
+        };
         policy::can(&actor, Action::ManageOwnSession)?;
         users::me(&state.db, actor.user_id, actor.impersonator_id).await
     })
@@ -82,7 +98,16 @@ pub async fn change_password(
             return Err(AppError::Forbidden);
         }
         let token = session::current_token().ok_or(AppError::Unauthorized)?;
-        auth::change_password(&state, actor.user_id, &token, current_password, new_password, confirm_password, now()).await?;
+        auth::change_password(
+            &state,
+            actor.user_id,
+            &token,
+            current_password,
+            new_password,
+            confirm_password,
+            now(),
+        )
+        .await?;
         leptos_axum::redirect("/account/password?changed=1");
         Ok(())
     })

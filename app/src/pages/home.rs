@@ -50,20 +50,59 @@ fn Landing() -> impl IntoView {
 
 /// What each role can do, in words, drawn from the policy matrix.
 const CAPABILITIES: &[(Action, &str)] = &[
-    (Action::CreateCaseForOwnAccount, "Open support cases for your company"),
-    (Action::ViewOwnAccountCases, "See and comment on your team's cases"),
-    (Action::CreateChangeForOwnAccount, "Request changes to your managed environment"),
-    (Action::AuthorizeChangeOnBehalf, "Authorize change requests raised on your company's behalf"),
-    (Action::ManageOwnAccountUsers, "Add, disable and re-enable your company's users"),
-    (Action::GrantAdminOwnAccount, "Grant and revoke administrator rights in your company"),
-    (Action::ViewAllAccountsCases, "Work cases of every customer account"),
-    (Action::SeeInternalNotes, "Read and write internal work notes"),
+    (
+        Action::CreateCaseForOwnAccount,
+        "Open support cases for your company",
+    ),
+    (
+        Action::ViewOwnAccountCases,
+        "See and comment on your team's cases",
+    ),
+    (
+        Action::CreateChangeForOwnAccount,
+        "Request changes to your managed environment",
+    ),
+    (
+        Action::AuthorizeChangeOnBehalf,
+        "Authorize change requests raised on your company's behalf",
+    ),
+    (
+        Action::ManageOwnAccountUsers,
+        "Add, disable and re-enable your company's users",
+    ),
+    (
+        Action::GrantAdminOwnAccount,
+        "Grant and revoke administrator rights in your company",
+    ),
+    (
+        Action::ViewAllAccountsCases,
+        "Work cases of every customer account",
+    ),
+    (
+        Action::SeeInternalNotes,
+        "Read and write internal work notes",
+    ),
     (Action::WriteKb, "Write and publish knowledge-base articles"),
-    (Action::SendCommunications, "Send security notices and surveys to account contacts"),
-    (Action::ManageCustomerAccounts, "Create customer accounts and set their contacts"),
-    (Action::ManageAnyAccountAdministrators, "Add and remove administrators of any account"),
-    (Action::Impersonate, "See the portal as a customer user sees it"),
-    (Action::ManageCatalog, "Keep the product catalog, SLA targets and assignment groups"),
+    (
+        Action::SendCommunications,
+        "Send security notices and surveys to account contacts",
+    ),
+    (
+        Action::ManageCustomerAccounts,
+        "Create customer accounts and set their contacts",
+    ),
+    (
+        Action::ManageAnyAccountAdministrators,
+        "Add and remove administrators of any account",
+    ),
+    (
+        Action::Impersonate,
+        "See the portal as a customer user sees it",
+    ),
+    (
+        Action::ManageCatalog,
+        "Keep the product catalog, SLA targets and assignment groups",
+    ),
 ];
 
 #[component]

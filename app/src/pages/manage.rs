@@ -23,7 +23,10 @@ pub fn ManageAccountsPage() -> impl IntoView {
     let params = move || {
         query.with(|q| {
             let sort = q.get_str("sort").unwrap_or("name").to_string();
-            let page = q.get_str("page").and_then(|p| p.parse().ok()).unwrap_or(1_i64);
+            let page = q
+                .get_str("page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1_i64);
             (sort, page)
         })
     };

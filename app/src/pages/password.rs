@@ -2,8 +2,8 @@
 
 use crate::api::auth::ChangePassword;
 use crate::components::forms::{url_error, ErrorSummary, Field};
-use crate::pages::errors::ErrorPage;
 use crate::error::AppError;
+use crate::pages::errors::ErrorPage;
 use crate::MeResource;
 use leptos::prelude::*;
 use leptos_meta::Title;

@@ -10,7 +10,13 @@ use leptos_router::hooks::use_query_map;
 #[component]
 pub fn StaffConsolePage() -> impl IntoView {
     let query = use_query_map();
-    let page = move || query.with(|q| q.get_str("page").and_then(|p| p.parse().ok()).unwrap_or(1_i64));
+    let page = move || {
+        query.with(|q| {
+            q.get_str("page")
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(1_i64)
+        })
+    };
     let accounts = Resource::new(page, list_accounts);
     view! {
         <Title text="Staff console"/>

@@ -13,7 +13,13 @@ pub struct SignedIn {
 }
 
 /// Counts recent failures for the email and for the client address.
-async fn throttled(db: &Db, settings: &Settings, email: &Email, client_addr: &str, now: i64) -> Result<bool, AppError> {
+async fn throttled(
+    db: &Db,
+    settings: &Settings,
+    email: &Email,
+    client_addr: &str,
+    now: i64,
+) -> Result<bool, AppError> {
     let since = now - settings.throttle_window_minutes * 60;
     let (by_email, by_addr): (i64, i64) = on_db!(db, |c| sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM sign_in_failures WHERE email = $1 AND at > $3), \
@@ -28,23 +34,33 @@ async fn throttled(db: &Db, settings: &Settings, email: &Email, client_addr: &st
     Ok(by_email >= settings.throttle_per_email || by_addr >= settings.throttle_per_address)
 }
 
-async fn record_failure(db: &Db, settings: &Settings, email: &Email, client_addr: &str, now: i64) -> Result<(), AppError> {
+async fn record_failure(
+    db: &Db,
+    settings: &Settings,
+    email: &Email,
+    client_addr: &str,
+    now: i64,
+) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
-    on_tx!(&mut tx, |c| sqlx::query("INSERT INTO sign_in_failures (email, client_addr, at) VALUES ($1, $2, $3)")
-        .bind(email.as_str())
-        .bind(client_addr)
-        .bind(now)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(internal))?;
+    on_tx!(&mut tx, |c| sqlx::query(
+        "INSERT INTO sign_in_failures (email, client_addr, at) VALUES ($1, $2, $3)"
+    )
+    .bind(email.as_str())
+    .bind(client_addr)
+    .bind(now)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    .map_err(internal))?;
     // Rows older than the window no longer count: keep the table small.
-    on_tx!(&mut tx, |c| sqlx::query("DELETE FROM sign_in_failures WHERE at <= $1")
-        .bind(now - settings.throttle_window_minutes * 60)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(internal))?;
+    on_tx!(&mut tx, |c| sqlx::query(
+        "DELETE FROM sign_in_failures WHERE at <= $1"
+    )
+    .bind(now - settings.throttle_window_minutes * 60)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    .map_err(internal))?;
     tx.commit().await
 }
 
@@ -88,26 +104,32 @@ pub async fn sign_in(
     let mut tx = db.begin().await?;
     // Rotation: whatever session the browser brought is ended, and a fresh token is issued.
     if let Some(old) = previous_token {
-        on_tx!(&mut tx, |c| sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-            .bind(session::token_hash(&old))
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(internal))?;
+        on_tx!(&mut tx, |c| sqlx::query(
+            "DELETE FROM sessions WHERE token_hash = $1"
+        )
+        .bind(session::token_hash(&old))
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(internal))?;
     }
-    on_tx!(&mut tx, |c| sqlx::query("DELETE FROM sign_in_failures WHERE email = $1")
-        .bind(email.as_str())
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(internal))?;
-    on_tx!(&mut tx, |c| sqlx::query("UPDATE users SET last_sign_in_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(user_id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(internal))?;
+    on_tx!(&mut tx, |c| sqlx::query(
+        "DELETE FROM sign_in_failures WHERE email = $1"
+    )
+    .bind(email.as_str())
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    .map_err(internal))?;
+    on_tx!(&mut tx, |c| sqlx::query(
+        "UPDATE users SET last_sign_in_at = $1 WHERE id = $2"
+    )
+    .bind(now)
+    .bind(user_id)
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    .map_err(internal))?;
     let token = session::create(&mut tx, &state.settings, user_id, None, client_addr, now).await?;
     tx.commit().await?;
     tracing::info!(user_id, client_addr, "signed in");
@@ -137,7 +159,10 @@ pub async fn change_password(
     if let Err(message) = password::check_new_password(&new, &[&email, &first, &last]) {
         problems.add("new_password", message);
     } else if new == current {
-        problems.add("new_password", "Choose a password different from your current one");
+        problems.add(
+            "new_password",
+            "Choose a password different from your current one",
+        );
     }
     if confirm != new {
         problems.add("confirm_password", "The passwords do not match");
@@ -146,7 +171,8 @@ pub async fn change_password(
 
     let hash = password::hash(new).await?;
     let mut tx = db.begin().await?;
-    on_tx!(&mut tx, |c| sqlx::query(
+    on_tx!(&mut tx, |c| {
+        sqlx::query(
         "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3"
     )
     .bind(&hash)
@@ -155,14 +181,17 @@ pub async fn change_password(
     .execute(c)
     .await
     .map(|r| r.rows_affected())
+    .map_err(internal)
+    })?;
+    on_tx!(&mut tx, |c| sqlx::query(
+        "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2"
+    )
+    .bind(user_id)
+    .bind(session::token_hash(current_token))
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
     .map_err(internal))?;
-    on_tx!(&mut tx, |c| sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2")
-        .bind(user_id)
-        .bind(session::token_hash(current_token))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(internal))?;
     tx.commit().await?;
     tracing::info!(user_id, "password changed; other sessions ended");
     Ok(())

@@ -70,7 +70,10 @@ impl Db {
                 .connect_with(options)
                 .await?;
             Ok(Db::Postgres(pool))
-        } else if let Some(path) = url.strip_prefix("sqlite://").or(url.strip_prefix("sqlite:")) {
+        } else if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or(url.strip_prefix("sqlite:"))
+        {
             let path = path.split('?').next().unwrap_or(path);
             if let Some(parent) = std::path::Path::new(path).parent() {
                 if !parent.as_os_str().is_empty() {
@@ -124,7 +127,11 @@ impl Db {
 
     /// Answers whether the database takes a query (for readiness checks).
     pub async fn ping(&self) -> bool {
-        on_db!(self, |pool| sqlx::query("SELECT 1").execute(pool).await.map(|r| r.rows_affected()).is_ok())
+        on_db!(self, |pool| sqlx::query("SELECT 1")
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected())
+            .is_ok())
     }
 
     pub async fn close(&self) {

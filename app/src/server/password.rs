@@ -4,7 +4,9 @@
 
 use crate::domain::check_password_length;
 use crate::error::AppError;
-use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{
+    rand_core::OsRng, PasswordHash, PasswordHasher, PasswordVerifier, SaltString,
+};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::OnceLock;
 
@@ -28,7 +30,9 @@ pub fn hash_blocking(password: &str) -> Result<String, AppError> {
 pub fn verify_blocking(stored: &str, password: &str) -> bool {
     match PasswordHash::new(stored) {
         // Parameters come from the stored hash, so old hashes keep verifying if defaults change.
-        Ok(parsed) => hasher().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => hasher()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -91,15 +95,29 @@ mod tests {
 
     #[test]
     fn hashes_are_salted() {
-        assert_ne!(hash_blocking("same password twice").unwrap(), hash_blocking("same password twice").unwrap());
+        assert_ne!(
+            hash_blocking("same password twice").unwrap(),
+            hash_blocking("same password twice").unwrap()
+        );
     }
 
     #[test]
     fn common_and_personal_passwords_are_refused() {
-        for common in ["password1234", "123456789012", "qwertyuiop123", "iloveyou1234", "aaaaaaaaaaaa"] {
-            assert!(check_new_password(common, &[]).is_err(), "{common} should be refused");
+        for common in [
+            "password1234",
+            "123456789012",
+            "qwertyuiop123",
+            "iloveyou1234",
+            "aaaaaaaaaaaa",
+        ] {
+            assert!(
+                check_new_password(common, &[]).is_err(),
+                "{common} should be refused"
+            );
         }
-        assert!(check_new_password("ada.lovelace@example.com", &["ada.lovelace@example.com"]).is_err());
+        assert!(
+            check_new_password("ada.lovelace@example.com", &["ada.lovelace@example.com"]).is_err()
+        );
         assert!(check_new_password("short", &[]).is_err());
         assert!(check_new_password("Tangerine-Orbit-Castle-42", &[]).is_ok());
     }

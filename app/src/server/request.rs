@@ -47,8 +47,8 @@ pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
 pub fn is_form_navigation(parts: &Parts) -> bool {
     parts.method == http::Method::POST
         && parts
-        .headers
-        .get(http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
+            .headers
+            .get(http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("text/html"))
 }

@@ -26,7 +26,11 @@ pub fn token_hash(token: &str) -> String {
 }
 
 pub fn set_cookie_header(token: &str, settings: &Settings) -> String {
-    let secure = if settings.secure_cookies() { "; Secure" } else { "" };
+    let secure = if settings.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
     format!(
         "{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
         settings.session_absolute_hours * 3600
@@ -34,7 +38,11 @@ pub fn set_cookie_header(token: &str, settings: &Settings) -> String {
 }
 
 pub fn clear_cookie_header(settings: &Settings) -> String {
-    let secure = if settings.secure_cookies() { "; Secure" } else { "" };
+    let secure = if settings.secure_cookies() {
+        "; Secure"
+    } else {
+        ""
+    };
     format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
 }
 
@@ -67,12 +75,14 @@ pub async fn create(
 }
 
 pub async fn delete(db: &Db, token: &str) -> Result<(), AppError> {
-    on_db!(db, |c| sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
-        .bind(token_hash(token))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(internal))?;
+    on_db!(db, |c| sqlx::query(
+        "DELETE FROM sessions WHERE token_hash = $1"
+    )
+    .bind(token_hash(token))
+    .execute(c)
+    .await
+    .map(|r| r.rows_affected())
+    .map_err(internal))?;
     Ok(())
 }
 
@@ -89,9 +99,16 @@ struct SessionRow {
 
 /// Resolves a session token to its actor, or `None` when the session is unknown, idle too long,
 /// past its absolute lifetime, or belongs to a user who is no longer active.
-pub async fn resolve(db: &Db, settings: &Settings, token: &str, now: i64) -> Result<Option<Actor>, AppError> {
+pub async fn resolve(
+    db: &Db,
+    settings: &Settings,
+    token: &str,
+    now: i64,
+) -> Result<Option<Actor>, AppError> {
     let hash = token_hash(token);
-    let row: Option<SessionRow> = on_db!(db, |c| sqlx::query_as(
+    let row: Option<SessionRow> =
+        on_db!(db, |c| {
+            sqlx::query_as(
         "SELECT s.user_id, s.impersonator_id, s.last_seen_at, s.expires_at, u.kind, u.is_admin, \
          u.account_id FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $1 AND u.status = 'active'"
@@ -99,7 +116,8 @@ pub async fn resolve(db: &Db, settings: &Settings, token: &str, now: i64) -> Res
     .bind(&hash)
     .fetch_optional(c)
     .await
-    .map_err(internal))?;
+    .map_err(internal)
+        })?;
     let Some(row) = row else { return Ok(None) };
     let idle_limit = settings.session_idle_minutes * 60;
     if now >= row.expires_at || now - row.last_seen_at > idle_limit {
@@ -110,13 +128,15 @@ pub async fn resolve(db: &Db, settings: &Settings, token: &str, now: i64) -> Res
         return Ok(None);
     };
     if now - row.last_seen_at >= TOUCH_EVERY_SECS {
-        on_db!(db, |c| sqlx::query("UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2")
-            .bind(now)
-            .bind(&hash)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(internal))?;
+        on_db!(db, |c| sqlx::query(
+            "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2"
+        )
+        .bind(now)
+        .bind(&hash)
+        .execute(c)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(internal))?;
     }
     Ok(Some(Actor {
         user_id: row.user_id,
@@ -128,7 +148,9 @@ pub async fn resolve(db: &Db, settings: &Settings, token: &str, now: i64) -> Res
 
 /// The session token the current request carries, if any.
 pub fn current_token() -> Option<String> {
-    request::parts().and_then(|p| request::cookie(&p, COOKIE_NAME)).filter(|t| !t.is_empty())
+    request::parts()
+        .and_then(|p| request::cookie(&p, COOKIE_NAME))
+        .filter(|t| !t.is_empty())
 }
 
 /// Who is asking, if anyone.
@@ -143,4 +165,47 @@ pub async fn maybe_actor() -> Result<Option<Actor>, AppError> {
 /// Who is asking; `Unauthorized` when nobody is signed in.
 pub async fn actor() -> Result<Actor, AppError> {
     maybe_actor().await?.ok_or(AppError::Unauthorized)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_long_random_and_url_safe() {
+        let a = new_token();
+        let b = new_token();
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43, "32 bytes in unpadded base64");
+        assert!(a
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
+    }
+
+    #[test]
+    fn only_a_sha256_of_the_token_is_stored() {
+        let token = new_token();
+        let hash = token_hash(&token);
+        assert_eq!(hash.len(), 64);
+        assert_eq!(hash, token_hash(&token));
+        assert_ne!(hash, token);
+        assert_eq!(
+            token_hash("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+
+    #[test]
+    fn cookie_attributes_follow_the_public_url() {
+        let mut settings = Settings::default();
+        let plain = set_cookie_header("t", &settings);
+        assert!(
+            plain.contains("HttpOnly")
+                && plain.contains("SameSite=Lax")
+                && !plain.contains("Secure")
+        );
+        settings.public_url = "https://support.example.com".into();
+        assert!(set_cookie_header("t", &settings).ends_with("; Secure"));
+        assert!(clear_cookie_header(&settings).contains("Max-Age=0"));
+    }
 }

@@ -23,7 +23,10 @@ pub async fn credentials_by_email(db: &Db, email: &Email) -> Result<Option<Crede
     .map_err(internal))
 }
 
-pub async fn credentials_by_id(db: &Db, id: i64) -> Result<Option<(Credentials, String, String, String)>, AppError> {
+pub async fn credentials_by_id(
+    db: &Db,
+    id: i64,
+) -> Result<Option<(Credentials, String, String, String)>, AppError> {
     #[derive(sqlx::FromRow)]
     struct Row {
         id: i64,
@@ -33,16 +36,23 @@ pub async fn credentials_by_id(db: &Db, id: i64) -> Result<Option<(Credentials, 
         first_name: String,
         last_name: String,
     }
-    let row: Option<Row> = on_db!(db, |c| sqlx::query_as(
+    let row: Option<Row> =
+        on_db!(db, |c| {
+            sqlx::query_as(
         "SELECT id, status, password_hash, email, first_name, last_name FROM users WHERE id = $1"
     )
     .bind(id)
     .fetch_optional(c)
     .await
-    .map_err(internal))?;
+    .map_err(internal)
+        })?;
     Ok(row.map(|r| {
         (
-            Credentials { id: r.id, status: r.status, password_hash: r.password_hash },
+            Credentials {
+                id: r.id,
+                status: r.status,
+                password_hash: r.password_hash,
+            },
             r.email,
             r.first_name,
             r.last_name,
@@ -65,7 +75,11 @@ struct MeRow {
 }
 
 /// The signed-in person's own profile, as the app shell shows it.
-pub async fn me(db: &Db, user_id: i64, impersonator_id: Option<i64>) -> Result<Option<Me>, AppError> {
+pub async fn me(
+    db: &Db,
+    user_id: i64,
+    impersonator_id: Option<i64>,
+) -> Result<Option<Me>, AppError> {
     let row: Option<MeRow> = on_db!(db, |c| sqlx::query_as(
         "SELECT u.id, u.email, u.first_name, u.last_name, u.kind, u.is_admin, u.account_id, \
          a.name AS account_name, a.service_tier, u.last_sign_in_at \
@@ -76,15 +90,19 @@ pub async fn me(db: &Db, user_id: i64, impersonator_id: Option<i64>) -> Result<O
     .await
     .map_err(internal))?;
     let Some(row) = row else { return Ok(None) };
-    let Some(role) = Role::from_stored(&row.kind, row.is_admin) else { return Ok(None) };
+    let Some(role) = Role::from_stored(&row.kind, row.is_admin) else {
+        return Ok(None);
+    };
     let impersonator = match impersonator_id {
-        Some(id) => on_db!(db, |c| sqlx::query_scalar::<_, String>(
+        Some(id) => on_db!(db, |c| {
+            sqlx::query_scalar::<_, String>(
             "SELECT first_name || ' ' || last_name || ' <' || email || '>' FROM users WHERE id = $1"
         )
         .bind(id)
         .fetch_optional(c)
         .await
-        .map_err(internal))?,
+        .map_err(internal)
+        })?,
         None => None,
     };
     Ok(Some(Me {
@@ -182,18 +200,25 @@ pub async fn list_account_users(
         .fetch_all(c)
         .await
         .map_err(internal))?;
-    let total: i64 = on_db!(db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE account_id = $1")
-        .bind(account_id)
-        .fetch_one(c)
-        .await
-        .map_err(internal))?;
+    let total: i64 = on_db!(db, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM users WHERE account_id = $1"
+    )
+    .bind(account_id)
+    .fetch_one(c)
+    .await
+    .map_err(internal))?;
     Ok((rows, total))
 }
 
 /// One page of customer accounts with their user counts, for the staff console.
-pub async fn list_accounts(db: &Db, page: i64, per_page: i64) -> Result<(Vec<AccountSummary>, i64), AppError> {
+pub async fn list_accounts(
+    db: &Db,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<AccountSummary>, i64), AppError> {
     let offset = (page.max(1) - 1) * per_page;
-    let rows: Vec<AccountSummary> = on_db!(db, |c| sqlx::query_as(
+    let rows: Vec<AccountSummary> = on_db!(db, |c| {
+        sqlx::query_as(
         "SELECT a.id, a.name, a.account_key, a.service_tier, \
          (SELECT COUNT(*) FROM users u WHERE u.account_id = a.id) AS users, \
          (SELECT COUNT(*) FROM users u WHERE u.account_id = a.id AND u.is_admin AND u.status = 'active') AS administrators \
@@ -203,7 +228,8 @@ pub async fn list_accounts(db: &Db, page: i64, per_page: i64) -> Result<(Vec<Acc
     .bind(offset)
     .fetch_all(c)
     .await
-    .map_err(internal))?;
+    .map_err(internal)
+    })?;
     let total: i64 = on_db!(db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
         .fetch_one(c)
         .await

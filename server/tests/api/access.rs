@@ -11,38 +11,71 @@ const AGENT: &str = "agent@vendor.example";
 const PLATFORM_ADMIN: &str = "platform.admin@vendor.example";
 
 async fn manage_accounts_list_is_for_customer_administrators_of_their_own_account(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let args = [("sort", "name"), ("page", "1")];
-    assert_eq!(app.call(&client(), "accounts/my_users", &args).await.0, 401, "anonymous");
+    assert_eq!(
+        app.call(&client(), "accounts/my_users", &args).await.0,
+        401,
+        "anonymous"
+    );
     for (who, expected) in [(CUSTOMER_USER, 403), (AGENT, 403), (PLATFORM_ADMIN, 403)] {
         let c = app.signed_in(who).await;
-        assert_eq!(app.call(&c, "accounts/my_users", &args).await.0, expected, "{who}");
+        assert_eq!(
+            app.call(&c, "accounts/my_users", &args).await.0,
+            expected,
+            "{who}"
+        );
     }
     let acme = app.signed_in(CUSTOMER_ADMIN).await;
     let (status, body) = app.call(&acme, "accounts/my_users", &args).await;
     assert_eq!(status, 200);
-    let emails: Vec<&str> = body["rows"].as_array().unwrap().iter().map(|r| r["email"].as_str().unwrap()).collect();
+    let emails: Vec<&str> = body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["email"].as_str().unwrap())
+        .collect();
     assert_eq!(emails.len(), 3, "{emails:?}");
-    assert!(emails.iter().all(|e| e.ends_with("@acme.example")), "{emails:?}");
+    assert!(
+        emails.iter().all(|e| e.ends_with("@acme.example")),
+        "{emails:?}"
+    );
     assert_eq!(body["total"], 3);
     // The other account's administrator sees only theirs, whatever they send.
     let globex = app.signed_in(OTHER_ADMIN).await;
     let (_, body) = app
-        .call(&globex, "accounts/my_users", &[("sort", "name"), ("page", "1"), ("account_id", "1")])
+        .call(
+            &globex,
+            "accounts/my_users",
+            &[("sort", "name"), ("page", "1"), ("account_id", "1")],
+        )
         .await;
     let text = body.to_string();
     assert!(!text.contains("acme.example"), "{text}");
     assert!(text.contains("admin@globex.example"));
     // Contact roles are shown.
-    let primary = body["rows"].as_array().unwrap().iter().find(|r| r["email"] == "admin@globex.example").unwrap();
+    let primary = body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["email"] == "admin@globex.example")
+        .unwrap();
     assert_eq!(primary["contact_role"], "primary");
     assert_eq!(primary["is_admin"], true);
 }
 
 async fn staff_console_list_is_for_vendor_staff(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let args = [("page", "1")];
-    assert_eq!(app.call(&client(), "accounts/list", &args).await.0, 401, "anonymous");
+    assert_eq!(
+        app.call(&client(), "accounts/list", &args).await.0,
+        401,
+        "anonymous"
+    );
     for who in [CUSTOMER_USER, CUSTOMER_ADMIN, OTHER_ADMIN] {
         let c = app.signed_in(who).await;
         assert_eq!(app.call(&c, "accounts/list", &args).await.0, 403, "{who}");
@@ -52,15 +85,25 @@ async fn staff_console_list_is_for_vendor_staff(engine: Engine) {
         let (status, body) = app.call(&c, "accounts/list", &args).await;
         assert_eq!(status, 200, "{who}");
         assert_eq!(body["total"], 3);
-        let acme = body["rows"].as_array().unwrap().iter().find(|r| r["account_key"] == "ACME").unwrap();
+        let acme = body["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["account_key"] == "ACME")
+            .unwrap();
         assert_eq!(acme["users"], 3);
         assert_eq!(acme["administrators"], 2);
     }
 }
 
 async fn me_reports_each_role(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
-    assert_eq!(app.call(&client(), "auth/me", &[]).await, (200, serde_json::Value::Null));
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    assert_eq!(
+        app.call(&client(), "auth/me", &[]).await,
+        (200, serde_json::Value::Null)
+    );
     for (who, role) in [
         (CUSTOMER_USER, "CustomerUser"),
         (CUSTOMER_ADMIN, "CustomerAdmin"),
@@ -74,7 +117,9 @@ async fn me_reports_each_role(engine: Engine) {
 }
 
 async fn signed_in_pages_refuse_anonymous_visitors(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     for path in ["/manage", "/staff", "/account/password"] {
         let res = client().get(app.url(path)).send().await.unwrap();
         assert_eq!(res.status().as_u16(), 401, "{path}");
@@ -84,7 +129,9 @@ async fn signed_in_pages_refuse_anonymous_visitors(engine: Engine) {
 }
 
 async fn pages_show_what_each_role_may_do(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let page = |c: reqwest::Client, path: &'static str| {
         let url = app.url(path);
         async move {
@@ -96,7 +143,10 @@ async fn pages_show_what_each_role_may_do(engine: Engine) {
     let (status, home) = page(user.clone(), "/").await;
     assert_eq!(status, 200);
     assert!(home.contains("Welcome, Uma Brandt"));
-    assert!(!home.contains("href=\"/manage\""), "customer user must not see Manage Accounts");
+    assert!(
+        !home.contains("href=\"/manage\""),
+        "customer user must not see Manage Accounts"
+    );
     assert!(!home.contains("href=\"/staff\""));
     assert_eq!(page(user.clone(), "/manage").await.0, 403);
     assert_eq!(page(user, "/staff").await.0, 403);

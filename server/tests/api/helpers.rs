@@ -38,7 +38,9 @@ impl Drop for TestApp {
 fn random_suffix() -> String {
     use rand::Rng;
     let mut rng = rand::thread_rng();
-    (0..12).map(|_| (b'a' + rng.gen_range(0..26)) as char).collect()
+    (0..12)
+        .map(|_| (b'a' + rng.gen_range(0..26)) as char)
+        .collect()
 }
 
 /// A fresh database URL for one test, or `None` when the engine is not available here.
@@ -52,21 +54,32 @@ pub async fn fresh_database(engine: Engine) -> Option<(String, Option<tempfile::
         Engine::Postgres => {
             let Ok(admin_url) = std::env::var("PORTCULLIS_TEST_POSTGRES_URL") else {
                 if std::env::var("PORTCULLIS_REQUIRE_POSTGRES").as_deref() == Ok("1") {
-                    panic!("PORTCULLIS_REQUIRE_POSTGRES=1 but PORTCULLIS_TEST_POSTGRES_URL is not set");
+                    panic!(
+                        "PORTCULLIS_REQUIRE_POSTGRES=1 but PORTCULLIS_TEST_POSTGRES_URL is not set"
+                    );
                 }
                 eprintln!("!!! SKIPPED on PostgreSQL: PORTCULLIS_TEST_POSTGRES_URL is not set");
                 return None;
             };
             let name = format!("portcullis_test_{}", random_suffix());
-            let admin = Db::connect(&admin_url, 1).await.expect("connect to the PostgreSQL admin URL");
-            on_db!(&admin, |pool| sqlx::query(&format!("CREATE DATABASE {name}"))
-                .execute(pool)
+            let admin = Db::connect(&admin_url, 1)
                 .await
-                .map(|_| ())
-                .expect("create test database"));
+                .expect("connect to the PostgreSQL admin URL");
+            on_db!(&admin, |pool| sqlx::query(&format!(
+                "CREATE DATABASE {name}"
+            ))
+            .execute(pool)
+            .await
+            .map(|_| ())
+            .expect("create test database"));
             admin.close().await;
-            let (prefix, _) = admin_url.rsplit_once('/').expect("admin URL names a database");
-            let query = admin_url.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+            let (prefix, _) = admin_url
+                .rsplit_once('/')
+                .expect("admin URL names a database");
+            let query = admin_url
+                .split_once('?')
+                .map(|(_, q)| format!("?{q}"))
+                .unwrap_or_default();
             Some((format!("{prefix}/{name}{query}"), None))
         }
     }
@@ -82,7 +95,9 @@ pub async fn spawn_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -> Op
     let mut settings = Settings::default();
     tweak(&mut settings);
     let mut app = spawn_on(&url, settings).await;
-    server::seed::seed_demo(&app.db, 0, 0).await.expect("seed demo data");
+    server::seed::seed_demo(&app.db, 0, 0)
+        .await
+        .expect("seed demo data");
     app._dir = dir;
     Some(app)
 }
@@ -91,15 +106,25 @@ pub async fn spawn_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -> Op
 pub async fn spawn_on(url: &str, mut settings: Settings) -> TestApp {
     settings.database_url = app::server::state::Secret::new(url);
     settings.database_max_connections = 5;
-    let state = server::prepare(settings.clone()).await.expect("prepare the portal");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind port 0");
+    let state = server::prepare(settings.clone())
+        .await
+        .expect("prepare the portal");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind port 0");
     let addr: SocketAddr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let db = state.db.clone();
     tokio::spawn(server::serve(listener, state, async move {
         let _ = rx.await;
     }));
-    TestApp { base: format!("http://{addr}"), db, settings, _dir: None, shutdown: Some(tx) }
+    TestApp {
+        base: format!("http://{addr}"),
+        db,
+        settings,
+        _dir: None,
+        shutdown: Some(tx),
+    }
 }
 
 /// A browser-like client: keeps cookies, does not follow redirects.
@@ -117,7 +142,12 @@ impl TestApp {
     }
 
     /// Calls a server function the way the browser does (URL-encoded form, JSON answer).
-    pub async fn call(&self, client: &reqwest::Client, endpoint: &str, form: &[(&str, &str)]) -> (u16, Value) {
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        endpoint: &str,
+        form: &[(&str, &str)],
+    ) -> (u16, Value) {
         let res = client
             .post(self.url(&format!("/api/{endpoint}")))
             .form(form)
@@ -126,11 +156,24 @@ impl TestApp {
             .expect("request");
         let status = res.status().as_u16();
         let text = res.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
-    pub async fn sign_in(&self, client: &reqwest::Client, email: &str, password: &str) -> (u16, Value) {
-        self.call(client, "auth/sign_in", &[("email", email), ("password", password)]).await
+    pub async fn sign_in(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> (u16, Value) {
+        self.call(
+            client,
+            "auth/sign_in",
+            &[("email", email), ("password", password)],
+        )
+        .await
     }
 
     /// A new client signed in as `email` with the demo password.
@@ -145,25 +188,40 @@ impl TestApp {
     pub async fn me(&self, client: &reqwest::Client) -> Option<String> {
         let (status, body) = self.call(client, "auth/me", &[]).await;
         assert_eq!(status, 200, "auth/me answered {status}: {body}");
-        body.get("email").and_then(|e| e.as_str()).map(str::to_string)
+        body.get("email")
+            .and_then(|e| e.as_str())
+            .map(str::to_string)
     }
 
     pub async fn exec(&self, sql: &str) {
-        on_db!(&self.db, |pool| sqlx::query(sql).execute(pool).await.map(|_| ()).expect(sql))
+        on_db!(&self.db, |pool| sqlx::query(sql)
+            .execute(pool)
+            .await
+            .map(|_| ())
+            .expect(sql))
     }
 
     pub async fn scalar(&self, sql: &str) -> i64 {
-        on_db!(&self.db, |pool| sqlx::query_scalar::<_, i64>(sql).fetch_one(pool).await.expect(sql))
+        on_db!(&self.db, |pool| sqlx::query_scalar::<_, i64>(sql)
+            .fetch_one(pool)
+            .await
+            .expect(sql))
     }
 }
 
 /// Headers a browser sends on a same-origin form post.
 pub fn same_origin_form(app: &TestApp, referer_path: &str) -> HeaderMap {
     let mut h = HeaderMap::new();
-    h.insert("accept", HeaderValue::from_static("text/html,application/xhtml+xml"));
+    h.insert(
+        "accept",
+        HeaderValue::from_static("text/html,application/xhtml+xml"),
+    );
     h.insert("origin", HeaderValue::from_str(&app.base).unwrap());
     h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
-    h.insert("referer", HeaderValue::from_str(&app.url(referer_path)).unwrap());
+    h.insert(
+        "referer",
+        HeaderValue::from_str(&app.url(referer_path)).unwrap(),
+    );
     h
 }
 

@@ -4,7 +4,9 @@ use crate::both_engines;
 use crate::helpers::*;
 
 async fn cross_site_state_changes_are_refused(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let form = [("email", "user@acme.example"), ("password", PASSWORD)];
     let evil_origin = client()
         .post(app.url("/api/auth/sign_in"))
@@ -22,7 +24,11 @@ async fn cross_site_state_changes_are_refused(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(cross_site.status().as_u16(), 403);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM sessions").await, 0, "nothing happened");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM sessions").await,
+        0,
+        "nothing happened"
+    );
     let same_site = client()
         .post(app.url("/api/auth/sign_in"))
         .headers(same_origin_form(&app, "/"))
@@ -36,12 +42,17 @@ async fn cross_site_state_changes_are_refused(engine: Engine) {
 }
 
 async fn plain_form_sign_in_error_comes_back_on_the_page(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let c = client();
     let res = c
         .post(app.url("/api/auth/sign_in"))
         .headers(same_origin_form(&app, "/"))
-        .form(&[("email", "admin@acme.example"), ("password", "wrong password guess")])
+        .form(&[
+            ("email", "admin@acme.example"),
+            ("password", "wrong password guess"),
+        ])
         .send()
         .await
         .unwrap();
@@ -61,14 +72,19 @@ async fn plain_form_sign_in_error_comes_back_on_the_page(engine: Engine) {
         .unwrap();
     let location = res.headers()["location"].to_str().unwrap().to_string();
     let page = c.get(&location).send().await.unwrap().text().await.unwrap();
-    assert!(page.contains("href=\"#email\""), "summary links to the field");
+    assert!(
+        page.contains("href=\"#email\""),
+        "summary links to the field"
+    );
     assert!(page.contains("Enter an email address in the correct format"));
     assert!(page.contains("Enter your password"));
     assert!(page.contains("aria-invalid=\"true\""));
 }
 
 async fn pages_carry_security_headers_and_a_matching_csp_nonce(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let res = client().get(app.url("/")).send().await.unwrap();
     let h = res.headers().clone();
     assert_eq!(h["x-content-type-options"], "nosniff");
@@ -77,42 +93,101 @@ async fn pages_carry_security_headers_and_a_matching_csp_nonce(engine: Engine) {
     let csp = h["content-security-policy"].to_str().unwrap().to_string();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(!csp.contains("unsafe-inline"), "{csp}");
-    let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap().to_string();
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .unwrap()
+        .split('\'')
+        .next()
+        .unwrap()
+        .to_string();
     let html = res.text().await.unwrap();
-    assert!(html.contains(&format!("<script type=\"module\" nonce=\"{nonce}\"")), "hydration script carries the nonce");
+    assert!(
+        html.contains(&format!("<script type=\"module\" nonce=\"{nonce}\"")),
+        "hydration script carries the nonce"
+    );
     // Each response gets its own nonce.
     let again = client().get(app.url("/")).send().await.unwrap();
-    assert!(!again.headers()["content-security-policy"].to_str().unwrap().contains(&nonce));
+    assert!(!again.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains(&nonce));
     // Non-page answers forbid everything.
     let api = client().post(app.url("/api/auth/me")).send().await.unwrap();
-    assert!(api.headers()["content-security-policy"].to_str().unwrap().starts_with("default-src 'none'"));
+    assert!(api.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .starts_with("default-src 'none'"));
 }
 
 async fn responses_are_compressed(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
-    let res = reqwest::Client::new().get(app.url("/")).header("accept-encoding", "gzip").send().await.unwrap();
-    assert_eq!(res.headers().get("content-encoding").map(|v| v.to_str().unwrap()), Some("gzip"));
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let res = reqwest::Client::new()
+        .get(app.url("/"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()
+            .get("content-encoding")
+            .map(|v| v.to_str().unwrap()),
+        Some("gzip")
+    );
 }
 
 async fn unknown_pages_are_404(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let res = client().get(app.url("/no/such/page")).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 404);
     assert!(res.text().await.unwrap().contains("Page not found"));
 }
 
 async fn health_readiness_and_metrics(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let c = client();
-    assert_eq!(c.get(app.url("/healthz")).send().await.unwrap().text().await.unwrap(), "ok");
+    assert_eq!(
+        c.get(app.url("/healthz"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
     let ready = c.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status().as_u16(), 200);
     c.get(app.url("/")).send().await.unwrap();
-    let metrics = c.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("portcullis_http_requests_total"), "{metrics}");
+    let metrics = c
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("portcullis_http_requests_total"),
+        "{metrics}"
+    );
     // A closed database makes the portal not ready.
     app.db.close().await;
-    assert_eq!(c.get(app.url("/readyz")).send().await.unwrap().status().as_u16(), 503);
+    assert_eq!(
+        c.get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        503
+    );
 }
 
 both_engines!(

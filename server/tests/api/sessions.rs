@@ -4,7 +4,9 @@ use crate::both_engines;
 use crate::helpers::*;
 
 async fn sign_in_sets_a_hashed_session_cookie(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let c = client();
     let res = c
         .post(app.url("/api/auth/sign_in"))
@@ -13,24 +15,58 @@ async fn sign_in_sets_a_hashed_session_cookie(engine: Engine) {
         .await
         .unwrap();
     assert!(res.status().as_u16() < 400, "status {}", res.status());
-    let cookie = res.headers().get("set-cookie").expect("a session cookie").to_str().unwrap().to_string();
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .expect("a session cookie")
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(cookie.starts_with("portcullis_session="));
-    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"));
-    assert!(!cookie.contains("Secure"), "plain-HTTP portal must not mark the cookie Secure");
-    let token = cookie.trim_start_matches("portcullis_session=").split(';').next().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/")
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain-HTTP portal must not mark the cookie Secure"
+    );
+    let token = cookie
+        .trim_start_matches("portcullis_session=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     assert!(token.len() >= 43, "at least 256 bits of token");
     // Only the hash is stored.
     let hash = app::server::session::token_hash(&token);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM sessions WHERE token_hash = '{hash}'")).await, 1);
-    assert_eq!(app.scalar(&format!("SELECT COUNT(*) FROM sessions WHERE token_hash = '{token}'")).await, 0);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM sessions WHERE token_hash = '{hash}'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM sessions WHERE token_hash = '{token}'"
+        ))
+        .await,
+        0
+    );
     assert_eq!(app.me(&c).await.as_deref(), Some("admin@acme.example"));
 }
 
 async fn wrong_password_and_unknown_email_get_the_same_answer(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let c = client();
-    let wrong = app.sign_in(&c, "admin@acme.example", "not the password at all").await;
-    let unknown = app.sign_in(&c, "nobody@acme.example", "not the password at all").await;
+    let wrong = app
+        .sign_in(&c, "admin@acme.example", "not the password at all")
+        .await;
+    let unknown = app
+        .sign_in(&c, "nobody@acme.example", "not the password at all")
+        .await;
     let invited_or_missing = app.sign_in(&c, "ghost@nowhere.example", PASSWORD).await;
     assert_eq!(wrong.0, 401);
     assert_eq!(wrong, unknown);
@@ -40,10 +76,17 @@ async fn wrong_password_and_unknown_email_get_the_same_answer(engine: Engine) {
 }
 
 async fn repeated_failures_for_one_email_are_throttled(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let c = client();
     for _ in 0..app.settings.throttle_per_email {
-        assert_eq!(app.sign_in(&c, "user@acme.example", "wrong password guess").await.0, 401);
+        assert_eq!(
+            app.sign_in(&c, "user@acme.example", "wrong password guess")
+                .await
+                .0,
+            401
+        );
     }
     // Even the right password is refused while throttled…
     let (status, _) = app.sign_in(&c, "user@acme.example", PASSWORD).await;
@@ -51,15 +94,23 @@ async fn repeated_failures_for_one_email_are_throttled(engine: Engine) {
     assert_eq!(app.me(&c).await, None);
     // …and so is a never-seen email the same way, so throttling reveals nothing about accounts.
     for _ in 0..app.settings.throttle_per_email {
-        app.sign_in(&c, "nobody@acme.example", "wrong password guess").await;
+        app.sign_in(&c, "nobody@acme.example", "wrong password guess")
+            .await;
     }
     assert_eq!(app.sign_in(&c, "nobody@acme.example", "x").await.0, 429);
     // Other people are not locked out by it.
-    assert!(app.sign_in(&client(), "admin@acme.example", PASSWORD).await.0 < 400);
+    assert!(
+        app.sign_in(&client(), "admin@acme.example", PASSWORD)
+            .await
+            .0
+            < 400
+    );
 }
 
 async fn failures_from_one_address_are_throttled(engine: Engine) {
-    let Some(app) = spawn_with(engine, |s| s.throttle_per_address = 3).await else { return };
+    let Some(app) = spawn_with(engine, |s| s.throttle_per_address = 3).await else {
+        return;
+    };
     let c = client();
     for email in ["a@acme.example", "b@acme.example", "c@acme.example"] {
         assert_eq!(app.sign_in(&c, email, "wrong password guess").await.0, 401);
@@ -68,39 +119,67 @@ async fn failures_from_one_address_are_throttled(engine: Engine) {
 }
 
 async fn successful_sign_in_clears_the_failure_count(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let c = client();
     for _ in 0..app.settings.throttle_per_email - 1 {
-        app.sign_in(&c, "user@acme.example", "wrong password guess").await;
+        app.sign_in(&c, "user@acme.example", "wrong password guess")
+            .await;
     }
     assert!(app.sign_in(&c, "user@acme.example", PASSWORD).await.0 < 400);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM sign_in_failures WHERE email = 'user@acme.example'").await, 0);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM sign_in_failures WHERE email = 'user@acme.example'")
+            .await,
+        0
+    );
 }
 
 async fn idle_session_expires(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let c = app.signed_in("user@acme.example").await;
     let idle = app.settings.session_idle_minutes * 60;
     // Just inside the idle timeout the session still works…
-    app.exec(&format!("UPDATE sessions SET last_seen_at = last_seen_at - {}", idle - 30)).await;
+    app.exec(&format!(
+        "UPDATE sessions SET last_seen_at = last_seen_at - {}",
+        idle - 30
+    ))
+    .await;
     assert_eq!(app.me(&c).await.as_deref(), Some("user@acme.example"));
     // …and using it moved last_seen_at forward; past the limit it is gone.
-    app.exec(&format!("UPDATE sessions SET last_seen_at = last_seen_at - {}", idle + 1)).await;
+    app.exec(&format!(
+        "UPDATE sessions SET last_seen_at = last_seen_at - {}",
+        idle + 1
+    ))
+    .await;
     assert_eq!(app.me(&c).await, None);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM sessions").await, 0, "expired session removed");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM sessions").await,
+        0,
+        "expired session removed"
+    );
 }
 
 async fn absolute_session_lifetime_ends_even_when_active(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let c = app.signed_in("user@acme.example").await;
-    let lifetime = app.scalar("SELECT expires_at - created_at FROM sessions").await;
+    let lifetime = app
+        .scalar("SELECT expires_at - created_at FROM sessions")
+        .await;
     assert_eq!(lifetime, app.settings.session_absolute_hours * 3600);
-    app.exec("UPDATE sessions SET expires_at = last_seen_at - 1").await;
+    app.exec("UPDATE sessions SET expires_at = last_seen_at - 1")
+        .await;
     assert_eq!(app.me(&c).await, None);
 }
 
 async fn sign_out_deletes_the_session_on_the_server(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let c = client();
     let res = c
         .post(app.url("/api/auth/sign_in"))
@@ -108,7 +187,16 @@ async fn sign_out_deletes_the_session_on_the_server(engine: Engine) {
         .send()
         .await
         .unwrap();
-    let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let (status, _) = app.call(&c, "auth/sign_out", &[]).await;
     assert!(status < 400);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM sessions").await, 0);
@@ -123,18 +211,38 @@ async fn sign_out_deletes_the_session_on_the_server(engine: Engine) {
 }
 
 async fn disabled_user_session_is_rejected_immediately(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let c = app.signed_in("admin@acme.example").await;
-    assert_eq!(app.call(&c, "accounts/my_users", &[("sort", "name"), ("page", "1")]).await.0, 200);
-    app.exec("UPDATE users SET status = 'disabled' WHERE email = 'admin@acme.example'").await;
+    assert_eq!(
+        app.call(&c, "accounts/my_users", &[("sort", "name"), ("page", "1")])
+            .await
+            .0,
+        200
+    );
+    app.exec("UPDATE users SET status = 'disabled' WHERE email = 'admin@acme.example'")
+        .await;
     assert_eq!(app.me(&c).await, None);
-    assert_eq!(app.call(&c, "accounts/my_users", &[("sort", "name"), ("page", "1")]).await.0, 401);
+    assert_eq!(
+        app.call(&c, "accounts/my_users", &[("sort", "name"), ("page", "1")])
+            .await
+            .0,
+        401
+    );
     // And they cannot sign in again.
-    assert_eq!(app.sign_in(&client(), "admin@acme.example", PASSWORD).await.0, 401);
+    assert_eq!(
+        app.sign_in(&client(), "admin@acme.example", PASSWORD)
+            .await
+            .0,
+        401
+    );
 }
 
 async fn sign_in_rotates_the_session_token(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let c = app.signed_in("user@acme.example").await;
     let first = app.scalar("SELECT COUNT(*) FROM sessions").await;
     assert_eq!(first, 1);
@@ -145,46 +253,102 @@ async fn sign_in_rotates_the_session_token(engine: Engine) {
 }
 
 async fn change_password_checks_rules_and_ends_other_sessions(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
     let here = app.signed_in("user@acme.example").await;
     let elsewhere = app.signed_in("user@acme.example").await;
     let change = |current: &'static str, new: &'static str, confirm: &'static str| {
         let app = &app;
         let here = &here;
         async move {
-            app.call(here, "auth/change_password",
-                &[("current_password", current), ("new_password", new), ("confirm_password", confirm)]).await
+            app.call(
+                here,
+                "auth/change_password",
+                &[
+                    ("current_password", current),
+                    ("new_password", new),
+                    ("confirm_password", confirm),
+                ],
+            )
+            .await
         }
     };
-    let (status, body) = change("wrong current password", "Tangerine-Orbit-Castle-42", "Tangerine-Orbit-Castle-42").await;
+    let (status, body) = change(
+        "wrong current password",
+        "Tangerine-Orbit-Castle-42",
+        "Tangerine-Orbit-Castle-42",
+    )
+    .await;
     assert_eq!(status, 422);
     assert!(body.to_string().contains("current_password"), "{body}");
     let (status, body) = change(PASSWORD, "password1234", "password1234").await;
     assert_eq!(status, 422);
     assert!(body.to_string().contains("new_password"), "{body}");
-    let (status, body) = change(PASSWORD, "Tangerine-Orbit-Castle-42", "Tangerine-Orbit-Castle-43").await;
+    let (status, body) = change(
+        PASSWORD,
+        "Tangerine-Orbit-Castle-42",
+        "Tangerine-Orbit-Castle-43",
+    )
+    .await;
     assert_eq!(status, 422);
     assert!(body.to_string().contains("confirm_password"), "{body}");
     // Nothing changed so far.
-    assert_eq!(app.me(&elsewhere).await.as_deref(), Some("user@acme.example"));
+    assert_eq!(
+        app.me(&elsewhere).await.as_deref(),
+        Some("user@acme.example")
+    );
 
-    let (status, body) = change(PASSWORD, "Tangerine-Orbit-Castle-42", "Tangerine-Orbit-Castle-42").await;
+    let (status, body) = change(
+        PASSWORD,
+        "Tangerine-Orbit-Castle-42",
+        "Tangerine-Orbit-Castle-42",
+    )
+    .await;
     assert!(status < 400, "{status} {body}");
-    assert_eq!(app.me(&here).await.as_deref(), Some("user@acme.example"), "current session stays");
+    assert_eq!(
+        app.me(&here).await.as_deref(),
+        Some("user@acme.example"),
+        "current session stays"
+    );
     assert_eq!(app.me(&elsewhere).await, None, "other sessions end");
-    assert_eq!(app.sign_in(&client(), "user@acme.example", PASSWORD).await.0, 401);
-    assert!(app.sign_in(&client(), "user@acme.example", "Tangerine-Orbit-Castle-42").await.0 < 400);
+    assert_eq!(
+        app.sign_in(&client(), "user@acme.example", PASSWORD)
+            .await
+            .0,
+        401
+    );
+    assert!(
+        app.sign_in(&client(), "user@acme.example", "Tangerine-Orbit-Castle-42")
+            .await
+            .0
+            < 400
+    );
 }
 
 async fn concurrent_sign_ins_never_hit_a_locked_database(engine: Engine) {
-    let Some(app) = spawn(engine).await else { return };
-    let emails = ["user@acme.example", "admin@acme.example", "user@globex.example", "admin@globex.example"];
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let emails = [
+        "user@acme.example",
+        "admin@acme.example",
+        "user@globex.example",
+        "admin@globex.example",
+    ];
     let mut tasks = Vec::new();
     for i in 0..24 {
         let url = app.url("/api/auth/sign_in");
         let email = emails[i % emails.len()];
         tasks.push(tokio::spawn(async move {
-            client().post(url).form(&[("email", email), ("password", PASSWORD)]).send().await.unwrap().status().as_u16()
+            client()
+                .post(url)
+                .form(&[("email", email), ("password", PASSWORD)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
         }));
     }
     for t in tasks {
@@ -195,7 +359,9 @@ async fn concurrent_sign_ins_never_hit_a_locked_database(engine: Engine) {
 }
 
 async fn two_instances_on_one_database_behave_as_one_portal(engine: Engine) {
-    let Some(first) = spawn(engine).await else { return };
+    let Some(first) = spawn(engine).await else {
+        return;
+    };
     let url = first.settings.database_url.expose().to_string();
     let second = spawn_on(&url, first.settings.clone()).await;
     let c = client();
@@ -205,7 +371,16 @@ async fn two_instances_on_one_database_behave_as_one_portal(engine: Engine) {
         .send()
         .await
         .unwrap();
-    let cookie = res.headers().get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
+    let cookie = res
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
     let on_second = reqwest::Client::new()
         .post(second.url("/api/auth/me"))
         .header("cookie", &cookie)
@@ -217,13 +392,26 @@ async fn two_instances_on_one_database_behave_as_one_portal(engine: Engine) {
         .unwrap();
     assert!(on_second.contains("admin@acme.example"), "{on_second}");
     // Sign out on the second ends it on the first.
-    reqwest::Client::new().post(second.url("/api/auth/sign_out")).header("cookie", &cookie).send().await.unwrap();
+    reqwest::Client::new()
+        .post(second.url("/api/auth/sign_out"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(first.me(&c).await, None);
     // Throttling is shared too.
     for _ in 0..first.settings.throttle_per_email {
-        first.sign_in(&client(), "user@acme.example", "wrong password guess").await;
+        first
+            .sign_in(&client(), "user@acme.example", "wrong password guess")
+            .await;
     }
-    assert_eq!(second.sign_in(&client(), "user@acme.example", PASSWORD).await.0, 429);
+    assert_eq!(
+        second
+            .sign_in(&client(), "user@acme.example", PASSWORD)
+            .await
+            .0,
+        429
+    );
 }
 
 both_engines!(

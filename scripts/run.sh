@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Quickstart, first command: installs what is missing, builds, loads demo data into the embedded
+# SQLite database (./data) and runs the portal at http://127.0.0.1:3000.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup-tools.sh --run
+scripts/build-site.sh
+bin="${CARGO_TARGET_DIR:-target}/release/portcullis"
+export PORTCULLIS_SITE_ROOT="${PORTCULLIS_SITE_ROOT:-target/site}"
+"$bin" seed-demo
+echo
+echo "Portcullis is starting at ${PORTCULLIS_PUBLIC_URL:-http://127.0.0.1:3000} (Ctrl-C stops it)."
+exec "$bin" serve

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Quickstart, second command: installs what is missing and runs every test — unit, integration on
+# SQLite and PostgreSQL, and end-to-end in Chromium against the release build on both engines.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+scripts/setup-tools.sh
+export PATH="$HOME/.cargo/bin:$root/end2end/node_modules/.bin:$PATH"
+source scripts/postgres.sh
+
+banner() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+ensure_postgres
+if [ -z "${PORTCULLIS_TEST_POSTGRES_URL:-}" ]; then
+  if [ "${PORTCULLIS_REQUIRE_POSTGRES:-0}" = 1 ]; then
+    echo "PostgreSQL is required (PORTCULLIS_REQUIRE_POSTGRES=1) but none could be reached or started." >&2
+    exit 1
+  fi
+  cat >&2 <<'WARN'
+
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+!!! No PostgreSQL server could be reached or started: the PostgreSQL half of  !!!
+!!! the integration and end-to-end tests is SKIPPED. Set                      !!!
+!!! PORTCULLIS_TEST_POSTGRES_URL=postgres://user@host/postgres to run it.     !!!
+!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!
+
+WARN
+else
+  echo "PostgreSQL for tests: ${PORTCULLIS_TEST_POSTGRES_URL}"
+  export PORTCULLIS_REQUIRE_POSTGRES=1
+  drop_test_databases
+fi
+
+banner "unit and integration tests (SQLite and PostgreSQL)"
+cargo test -p app --features ssr
+cargo test -p server
+
+banner "release build (server + wasm-opt'ed hydration bundle)"
+scripts/build-site.sh
+
+target="${CARGO_TARGET_DIR:-target}"
+bin="$target/release/portcullis"
+e2e_dir=$(mktemp -d)
+server_pid=
+stop_server() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; server_pid=; }
+trap 'stop_server; drop_test_databases; rm -rf "$e2e_dir"' EXIT
+
+run_e2e() { # engine database-url port
+  local engine=$1 url=$2 port=$3
+  banner "end-to-end tests in Chromium on $engine"
+  export PORTCULLIS_DATABASE_URL="$url" PORTCULLIS_LISTEN="127.0.0.1:$port" \
+    PORTCULLIS_PUBLIC_URL="http://127.0.0.1:$port" PORTCULLIS_SITE_ROOT="$root/target/site" \
+    PORTCULLIS_LOG_LEVEL=warn
+  "$bin" seed-demo >/dev/null
+  "$bin" serve >"$e2e_dir/server-$engine.log" 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 60); do
+    curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
+    sleep 0.5
+  done
+  (cd end2end && PORTCULLIS_E2E_BASE_URL="http://127.0.0.1:$port" npx playwright test) || {
+    echo "--- server log ($engine) ---"; tail -50 "$e2e_dir/server-$engine.log"; exit 1; }
+  stop_server
+}
+
+run_e2e sqlite "sqlite://$e2e_dir/e2e.db" 3107
+if [ -n "${PORTCULLIS_TEST_POSTGRES_URL:-}" ]; then
+  e2e_db="portcullis_e2e_$$"
+  psql "$PORTCULLIS_TEST_POSTGRES_URL" -qc "CREATE DATABASE $e2e_db" >/dev/null
+  run_e2e postgres "${PORTCULLIS_TEST_POSTGRES_URL%/*}/$e2e_db" 3108
+else
+  echo "!!! end-to-end tests on PostgreSQL SKIPPED: no PostgreSQL server" >&2
+fi
+
+banner "all suites passed"
