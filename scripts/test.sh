@@ -7,6 +7,9 @@ root=$PWD
 scripts/setup-tools.sh
 export PATH="$HOME/.cargo/bin:$root/end2end/node_modules/.bin:$PATH"
 source scripts/postgres.sh
+# cargo-leptos compiles the server with this set; setting it for every cargo call keeps the test
+# build and the release build from invalidating each other's compiled Leptos crates.
+export LEPTOS_OUTPUT_NAME=portcullis
 
 banner() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 

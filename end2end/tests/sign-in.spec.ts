@@ -47,10 +47,11 @@ for (const r of roles) {
     }
     await page.getByRole('button', { name: 'Sign out' }).click();
     await expect(page.getByRole('heading', { level: 1 })).toHaveText('Sign in to Portcullis');
+    expect(problems, problems.join('\n')).toEqual([]);
     // The old session no longer opens signed-in pages.
     const res = await page.goto('/account/password');
     expect(res?.status()).toBe(401);
-    expect(problems, problems.join('\n')).toEqual([]);
+    await expect(page.getByRole('heading', { level: 1 })).toHaveText('Sign in to continue');
   });
 }
 

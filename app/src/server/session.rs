@@ -106,9 +106,8 @@ pub async fn resolve(
     now: i64,
 ) -> Result<Option<Actor>, AppError> {
     let hash = token_hash(token);
-    let row: Option<SessionRow> =
-        on_db!(db, |c| {
-            sqlx::query_as(
+    let row: Option<SessionRow> = on_db!(db, |c| {
+        sqlx::query_as(
         "SELECT s.user_id, s.impersonator_id, s.last_seen_at, s.expires_at, u.kind, u.is_admin, \
          u.account_id FROM sessions s JOIN users u ON u.id = s.user_id \
          WHERE s.token_hash = $1 AND u.status = 'active'"
@@ -117,7 +116,7 @@ pub async fn resolve(
     .fetch_optional(c)
     .await
     .map_err(internal)
-        })?;
+    })?;
     let Some(row) = row else { return Ok(None) };
     let idle_limit = settings.session_idle_minutes * 60;
     if now >= row.expires_at || now - row.last_seen_at > idle_limit {

@@ -36,16 +36,15 @@ pub async fn credentials_by_id(
         first_name: String,
         last_name: String,
     }
-    let row: Option<Row> =
-        on_db!(db, |c| {
-            sqlx::query_as(
+    let row: Option<Row> = on_db!(db, |c| {
+        sqlx::query_as(
         "SELECT id, status, password_hash, email, first_name, last_name FROM users WHERE id = $1"
     )
     .bind(id)
     .fetch_optional(c)
     .await
     .map_err(internal)
-        })?;
+    })?;
     Ok(row.map(|r| {
         (
             Credentials {
