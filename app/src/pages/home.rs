@@ -119,7 +119,7 @@ fn Dashboard(me: Me) -> impl IntoView {
         <Title text="Home"/>
         <h1>{format!("Welcome, {}", me.name)}</h1>
         <p class="lead">{where_line}</p>
-        <p class="meta">"Signed in as " {me.email.clone()} ". Last sign-in: " {format_time(me.last_sign_in_at)} "."</p>
+        <p class="meta">{format!("Signed in as {} since {}.", me.email, format_time(me.last_sign_in_at))}</p>
         <ul class="cards">
             <Show when=move || can_manage>
                 <li class="card">

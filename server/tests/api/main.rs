@@ -3,5 +3,6 @@
 mod helpers;
 
 mod access;
+mod cli;
 mod http;
 mod sessions;
