@@ -176,6 +176,29 @@ impl TestApp {
         .await
     }
 
+    /// Signs `client` in as `email` with the demo password and returns the `name=value` of the
+    /// session cookie the server set.
+    pub async fn session_cookie(&self, client: &reqwest::Client, email: &str) -> String {
+        let res = client
+            .post(self.url("/api/auth/sign_in"))
+            .form(&[("email", email), ("password", PASSWORD)])
+            .send()
+            .await
+            .expect("request");
+        assert!(
+            res.status().as_u16() < 400,
+            "sign-in of {email} failed: {}",
+            res.status()
+        );
+        let header = res
+            .headers()
+            .get("set-cookie")
+            .expect("a session cookie")
+            .to_str()
+            .unwrap();
+        header.split(';').next().unwrap().to_string()
+    }
+
     /// A new client signed in as `email` with the demo password.
     pub async fn signed_in(&self, email: &str) -> reqwest::Client {
         let c = client();
@@ -207,6 +230,13 @@ impl TestApp {
             .await
             .expect(sql))
     }
+}
+
+/// One request header.
+pub fn header(name: &'static str, value: &str) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert(name, HeaderValue::from_str(value).unwrap());
+    h
 }
 
 /// Headers a browser sends on a same-origin form post.

@@ -8,34 +8,37 @@ async fn cross_site_state_changes_are_refused(engine: Engine) {
         return;
     };
     let form = [("email", "user@acme.example"), ("password", PASSWORD)];
-    let evil_origin = client()
-        .post(app.url("/api/auth/sign_in"))
-        .header("origin", "https://evil.example")
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let evil_origin = app
+        .post_form(
+            &client(),
+            "/api/auth/sign_in",
+            header("origin", "https://evil.example"),
+            &form,
+        )
+        .await;
     assert_eq!(evil_origin.status().as_u16(), 403);
-    let cross_site = client()
-        .post(app.url("/api/auth/sign_in"))
-        .header("sec-fetch-site", "cross-site")
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let cross_site = app
+        .post_form(
+            &client(),
+            "/api/auth/sign_in",
+            header("sec-fetch-site", "cross-site"),
+            &form,
+        )
+        .await;
     assert_eq!(cross_site.status().as_u16(), 403);
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM sessions").await,
         0,
         "nothing happened"
     );
-    let same_site = client()
-        .post(app.url("/api/auth/sign_in"))
-        .headers(same_origin_form(&app, "/"))
-        .form(&form)
-        .send()
-        .await
-        .unwrap();
+    let same_site = app
+        .post_form(
+            &client(),
+            "/api/auth/sign_in",
+            same_origin_form(&app, "/"),
+            &form,
+        )
+        .await;
     assert_eq!(same_site.status().as_u16(), 302);
     assert_eq!(same_site.headers()["location"], "/");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM sessions").await, 1);
@@ -46,16 +49,13 @@ async fn plain_form_sign_in_error_comes_back_on_the_page(engine: Engine) {
         return;
     };
     let c = client();
-    let res = c
-        .post(app.url("/api/auth/sign_in"))
-        .headers(same_origin_form(&app, "/"))
-        .form(&[
-            ("email", "admin@acme.example"),
-            ("password", "wrong password guess"),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let wrong = [
+        ("email", "admin@acme.example"),
+        ("password", "wrong password guess"),
+    ];
+    let res = app
+        .post_form(&c, "/api/auth/sign_in", same_origin_form(&app, "/"), &wrong)
+        .await;
     assert_eq!(res.status().as_u16(), 302);
     let location = res.headers()["location"].to_str().unwrap().to_string();
     assert!(location.contains("__err="), "{location}");
@@ -63,13 +63,14 @@ async fn plain_form_sign_in_error_comes_back_on_the_page(engine: Engine) {
     assert!(page.contains("There is a problem"), "error summary shown");
     assert!(page.contains("The email address or password is incorrect."));
 
-    let res = c
-        .post(app.url("/api/auth/sign_in"))
-        .headers(same_origin_form(&app, "/"))
-        .form(&[("email", "not-an-email"), ("password", "")])
-        .send()
-        .await
-        .unwrap();
+    let res = app
+        .post_form(
+            &c,
+            "/api/auth/sign_in",
+            same_origin_form(&app, "/"),
+            &[("email", "not-an-email"), ("password", "")],
+        )
+        .await;
     let location = res.headers()["location"].to_str().unwrap().to_string();
     let page = c.get(&location).send().await.unwrap().text().await.unwrap();
     assert!(

@@ -8,12 +8,10 @@ async fn sign_in_sets_a_hashed_session_cookie(engine: Engine) {
         return;
     };
     let c = client();
-    let res = c
-        .post(app.url("/api/auth/sign_in"))
-        .form(&[("email", "Admin@Acme.example "), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let form = [("email", "Admin@Acme.example "), ("password", PASSWORD)];
+    let res = app
+        .post_form(&c, "/api/auth/sign_in", Default::default(), &form)
+        .await;
     assert!(res.status().as_u16() < 400, "status {}", res.status());
     let cookie = res
         .headers()
@@ -181,22 +179,7 @@ async fn sign_out_deletes_the_session_on_the_server(engine: Engine) {
         return;
     };
     let c = client();
-    let res = c
-        .post(app.url("/api/auth/sign_in"))
-        .form(&[("email", "user@acme.example"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = res
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = app.session_cookie(&c, "user@acme.example").await;
     let (status, _) = app.call(&c, "auth/sign_out", &[]).await;
     assert!(status < 400);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM sessions").await, 0);
@@ -365,22 +348,7 @@ async fn two_instances_on_one_database_behave_as_one_portal(engine: Engine) {
     let url = first.settings.database_url.expose().to_string();
     let second = spawn_on(&url, first.settings.clone()).await;
     let c = client();
-    let res = c
-        .post(first.url("/api/auth/sign_in"))
-        .form(&[("email", "admin@acme.example"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
-    let cookie = res
-        .headers()
-        .get("set-cookie")
-        .unwrap()
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_string();
+    let cookie = first.session_cookie(&c, "admin@acme.example").await;
     let on_second = reqwest::Client::new()
         .post(second.url("/api/auth/me"))
         .header("cookie", &cookie)
