@@ -37,6 +37,8 @@ enum Command {
         #[arg(long)]
         generate_password: bool,
     },
+    /// Check every audit chain; exits non-zero and names the first broken entry of each broken one.
+    VerifyAudit,
     /// Load demo data: the vendor, three customer accounts and users in every role.
     SeedDemo {
         /// Also generate this many customer accounts (for benchmarks).
@@ -79,6 +81,29 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
             state.db.close().await;
         }
         Command::Migrate => println!("Migrations applied ({}).", state.db.engine()),
+        Command::VerifyAudit => {
+            let report = app::server::audit::verify(&state.db).await?;
+            if report.breaks.is_empty() {
+                println!(
+                    "Audit trail intact: {} entries in {} chains verified.",
+                    report.entries, report.chains
+                );
+            } else {
+                for b in &report.breaks {
+                    let id = b.id.map(|id| format!(" (row id {id})")).unwrap_or_default();
+                    println!(
+                        "BROKEN: chain {} at entry {}{id}: {}",
+                        b.chain_key, b.seq, b.problem
+                    );
+                }
+                return Err(format!(
+                    "{} of {} audit chains are broken",
+                    report.breaks.len(),
+                    report.chains
+                )
+                .into());
+            }
+        }
         Command::CreateAdmin {
             email,
             first_name,

@@ -4,7 +4,7 @@ use app::domain::Email;
 use app::error::AppError;
 use app::server::db::{internal, on_tx, Db};
 use app::server::users::{self, NewUser};
-use app::server::{now, password};
+use app::server::{audit, now, password};
 
 /// The password every demo user signs in with (printed by `seed-demo`).
 pub const DEMO_PASSWORD: &str = "Portcullis-Demo-2026";
@@ -303,6 +303,16 @@ pub async fn create_admin(
             .join("; "),
         other => other.to_string(),
     })?;
+    let event = audit::Event {
+        action: "user.created",
+        target: Some(format!("user:{id}")),
+        reason: Some("platform admin created with the portcullis create-admin command"),
+        after: Some(serde_json::json!({ "email": email.as_str(), "kind": "platform_admin" })),
+        ..audit::Event::default()
+    };
+    audit::append(&mut tx, &event, now())
+        .await
+        .map_err(|e| e.to_string())?;
     tx.commit().await.map_err(|e| e.to_string())?;
     Ok(id)
 }

@@ -98,10 +98,13 @@ pub async fn change_password(
             return Err(AppError::Forbidden);
         }
         let token = session::current_token().ok_or(AppError::Unauthorized)?;
+        let parts = request::parts().ok_or(AppError::Internal)?;
+        let client_addr = request::client_addr(&parts, &state);
         auth::change_password(
             &state,
             actor.user_id,
             &token,
+            &client_addr,
             current_password,
             new_password,
             confirm_password,

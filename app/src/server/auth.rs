@@ -1,5 +1,6 @@
 //! Sign-in, sign-out and password change (SPEC §3.4).
 
+use super::audit::{self, Event};
 use super::db::{internal, on_db, on_tx, Db};
 use super::state::{AppState, Settings};
 use super::{password, session, users};
@@ -34,14 +35,28 @@ async fn throttled(
     Ok(by_email >= settings.throttle_per_email || by_addr >= settings.throttle_per_address)
 }
 
+/// Counts the failure for throttling and records it in the audit trail: in the account's chain
+/// when the email belongs to a user, so its administrators see attempts on their people.
 async fn record_failure(
     db: &Db,
     settings: &Settings,
     email: &Email,
+    user: Option<&users::Credentials>,
     client_addr: &str,
     now: i64,
 ) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
+    let event = Event {
+        action: "sign_in.failed",
+        account_id: user.and_then(|u| u.account_id),
+        target: Some(match user {
+            Some(u) => format!("user:{}", u.id),
+            None => format!("email:{email}"),
+        }),
+        client_addr: Some(client_addr),
+        ..Event::default()
+    };
+    audit::append(&mut tx, &event, now).await?;
     on_tx!(&mut tx, |c| sqlx::query(
         "INSERT INTO sign_in_failures (email, client_addr, at) VALUES ($1, $2, $3)"
     )
@@ -90,16 +105,25 @@ pub async fn sign_in(
     }
 
     let found = users::credentials_by_email(db, &email).await?;
-    let (user_id, stored) = match found {
-        Some(c) if c.status == "active" => (Some(c.id), c.password_hash),
-        _ => (None, None),
-    };
+    let stored = found
+        .as_ref()
+        .filter(|c| c.status == "active")
+        .and_then(|c| c.password_hash.clone());
     let ok = password::verify(stored, password_input).await;
-    let Some(user_id) = user_id.filter(|_| ok) else {
-        record_failure(db, &state.settings, &email, client_addr, now).await?;
+    let Some(user) = found.as_ref().filter(|c| ok && c.status == "active") else {
+        record_failure(
+            db,
+            &state.settings,
+            &email,
+            found.as_ref(),
+            client_addr,
+            now,
+        )
+        .await?;
         tracing::info!(client_addr, "sign-in failed");
         return Err(AppError::SignInFailed);
     };
+    let user_id = user.id;
 
     let mut tx = db.begin().await?;
     // Rotation: whatever session the browser brought is ended, and a fresh token is issued.
@@ -131,6 +155,15 @@ pub async fn sign_in(
     .map(|r| r.rows_affected())
     .map_err(internal))?;
     let token = session::create(&mut tx, &state.settings, user_id, None, client_addr, now).await?;
+    let event = Event {
+        action: "sign_in.succeeded",
+        actor_id: Some(user_id),
+        account_id: user.account_id,
+        target: Some(format!("user:{user_id}")),
+        client_addr: Some(client_addr),
+        ..Event::default()
+    };
+    audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     tracing::info!(user_id, client_addr, "signed in");
     Ok(SignedIn { user_id, token })
@@ -141,6 +174,7 @@ pub async fn change_password(
     state: &AppState,
     user_id: i64,
     current_token: &str,
+    client_addr: &str,
     current: String,
     new: String,
     confirm: String,
@@ -183,7 +217,7 @@ pub async fn change_password(
     .map(|r| r.rows_affected())
     .map_err(internal)
     })?;
-    on_tx!(&mut tx, |c| sqlx::query(
+    let ended = on_tx!(&mut tx, |c| sqlx::query(
         "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2"
     )
     .bind(user_id)
@@ -192,6 +226,16 @@ pub async fn change_password(
     .await
     .map(|r| r.rows_affected())
     .map_err(internal))?;
+    let event = Event {
+        action: "password.changed",
+        actor_id: Some(user_id),
+        account_id: creds.account_id,
+        target: Some(format!("user:{user_id}")),
+        after: Some(serde_json::json!({ "other_sessions_ended": ended })),
+        client_addr: Some(client_addr),
+        ..Event::default()
+    };
+    audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     tracing::info!(user_id, "password changed; other sessions ended");
     Ok(())

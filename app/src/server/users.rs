@@ -9,13 +9,14 @@ use crate::policy::Role;
 #[derive(Debug, sqlx::FromRow)]
 pub struct Credentials {
     pub id: i64,
+    pub account_id: Option<i64>,
     pub status: String,
     pub password_hash: Option<String>,
 }
 
 pub async fn credentials_by_email(db: &Db, email: &Email) -> Result<Option<Credentials>, AppError> {
     on_db!(db, |c| sqlx::query_as(
-        "SELECT id, status, password_hash FROM users WHERE email = $1"
+        "SELECT id, account_id, status, password_hash FROM users WHERE email = $1"
     )
     .bind(email.as_str())
     .fetch_optional(c)
@@ -30,6 +31,7 @@ pub async fn credentials_by_id(
     #[derive(sqlx::FromRow)]
     struct Row {
         id: i64,
+        account_id: Option<i64>,
         status: String,
         password_hash: Option<String>,
         email: String,
@@ -38,7 +40,7 @@ pub async fn credentials_by_id(
     }
     let row: Option<Row> = on_db!(db, |c| {
         sqlx::query_as(
-        "SELECT id, status, password_hash, email, first_name, last_name FROM users WHERE id = $1"
+        "SELECT id, account_id, status, password_hash, email, first_name, last_name FROM users WHERE id = $1"
     )
     .bind(id)
     .fetch_optional(c)
@@ -49,6 +51,7 @@ pub async fn credentials_by_id(
         (
             Credentials {
                 id: r.id,
+                account_id: r.account_id,
                 status: r.status,
                 password_hash: r.password_hash,
             },

@@ -176,6 +176,23 @@ impl TestApp {
         .await
     }
 
+    /// Posts a form to `path` with extra request headers.
+    pub async fn post_form(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        headers: HeaderMap,
+        form: &[(&str, &str)],
+    ) -> reqwest::Response {
+        client
+            .post(self.url(path))
+            .headers(headers)
+            .form(form)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// Signs `client` in as `email` with the demo password and returns the `name=value` of the
     /// session cookie the server set.
     pub async fn session_cookie(&self, client: &reqwest::Client, email: &str) -> String {
