@@ -64,14 +64,19 @@ fn server_security_headers() {
     }
 }
 
-/// The signed-in person, loaded once per page and shared by the header and the pages.
+/// The signed-in person, as a resource.
 pub type MeResource = Resource<Result<Option<api::types::Me>, error::AppError>>;
+
+/// Loads the signed-in person. Each `<Suspense>` that needs them reads its own resource: Leptos 0.8
+/// can stall a server-rendered response when one resource is read under two Suspense boundaries
+/// (leptos issue 4851), and the extra lookup is one indexed query.
+pub fn me_resource() -> MeResource {
+    Resource::new(|| (), |_| api::auth::current_user())
+}
 
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    let me: MeResource = Resource::new(|| (), |_| api::auth::current_user());
-    provide_context(me);
 
     view! {
         <Stylesheet id="leptos" href="/pkg/portcullis.css"/>

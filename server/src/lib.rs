@@ -52,7 +52,7 @@ pub async fn prepare(settings: Settings) -> Result<AppState, BoxError> {
 /// The whole HTTP surface: pages, server functions, assets, health and metrics.
 pub fn router(state: AppState) -> Router {
     telemetry::prometheus();
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let leptos = state.leptos.clone();
     let error_state = state.clone();
     Router::new()
@@ -78,6 +78,15 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(layers::record_metrics))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The app's routes, generated once per process. Generating them renders the app with resource
+/// loading suppressed process-wide, so doing it while another server in the same process renders a
+/// page could stall that render (leptos issue 4773); once, before any server starts, is safe.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 async fn healthz() -> &'static str {

@@ -1,14 +1,14 @@
 //! The page frame: header with the signed-in identity, impersonation banner, footer.
 
 use crate::api::auth::SignOut;
+use crate::me_resource;
 use crate::policy::{permits, Action};
-use crate::MeResource;
 use leptos::prelude::*;
 use server_fn::ServerFn;
 
 #[component]
 pub fn Header() -> impl IntoView {
-    let me = expect_context::<MeResource>();
+    let me = me_resource();
     view! {
         <header class="site-header">
             <div class="container site-header__inner">

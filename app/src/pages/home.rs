@@ -4,16 +4,16 @@ use crate::api::auth::SignIn;
 use crate::api::types::Me;
 use crate::components::forms::{url_error, ErrorSummary, Field};
 use crate::components::time::format_time;
+use crate::me_resource;
 use crate::pages::errors::ErrorPage;
 use crate::policy::{permits, Action, Role};
-use crate::MeResource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use server_fn::ServerFn;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let me = expect_context::<MeResource>();
+    let me = me_resource();
     view! {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {

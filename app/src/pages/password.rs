@@ -3,8 +3,8 @@
 use crate::api::auth::ChangePassword;
 use crate::components::forms::{url_error, ErrorSummary, Field};
 use crate::error::AppError;
+use crate::me_resource;
 use crate::pages::errors::ErrorPage;
-use crate::MeResource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -12,7 +12,7 @@ use server_fn::ServerFn;
 
 #[component]
 pub fn ChangePasswordPage() -> impl IntoView {
-    let me = expect_context::<MeResource>();
+    let me = me_resource();
     let error = url_error(ChangePassword::PATH);
     let query = use_query_map();
     let changed = move || query.with(|q| q.get_str("changed") == Some("1"));

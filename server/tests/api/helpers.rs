@@ -127,11 +127,24 @@ pub async fn spawn_on(url: &str, mut settings: Settings) -> TestApp {
     }
 }
 
+/// How long one request may take before the test fails naming it (instead of hanging the run).
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A browser-like client: keeps cookies, does not follow redirects.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .unwrap()
+}
+
+/// A client without a cookie jar, for replaying a cookie by hand.
+pub fn plain_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(REQUEST_TIMEOUT)
         .build()
         .unwrap()
 }
@@ -272,6 +285,13 @@ pub fn same_origin_form(app: &TestApp, referer_path: &str) -> HeaderMap {
     h
 }
 
+/// Fails a test that runs longer than any should, so a hang is reported, not waited out.
+pub async fn within_limit(test: impl std::future::Future<Output = ()>) {
+    tokio::time::timeout(std::time::Duration::from_secs(120), test)
+        .await
+        .expect("the test did not finish within 120 s")
+}
+
 /// Generates `name::sqlite` and `name::postgres` tests from `async fn name(engine: Engine)`.
 #[macro_export]
 macro_rules! both_engines {
@@ -279,11 +299,11 @@ macro_rules! both_engines {
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name($crate::helpers::Engine::Sqlite).await
+                $crate::helpers::within_limit(super::$name($crate::helpers::Engine::Sqlite)).await
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                super::$name($crate::helpers::Engine::Postgres).await
+                $crate::helpers::within_limit(super::$name($crate::helpers::Engine::Postgres)).await
             }
         }
     )*};

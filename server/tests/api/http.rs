@@ -125,7 +125,7 @@ async fn responses_are_compressed(engine: Engine) {
     let Some(app) = spawn(engine).await else {
         return;
     };
-    let res = reqwest::Client::new()
+    let res = plain_client()
         .get(app.url("/"))
         .header("accept-encoding", "gzip")
         .send()

@@ -184,7 +184,7 @@ async fn sign_out_deletes_the_session_on_the_server(engine: Engine) {
     assert!(status < 400);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM sessions").await, 0);
     // Replaying the old cookie from elsewhere does not work either.
-    let replay = reqwest::Client::new()
+    let replay = plain_client()
         .post(app.url("/api/auth/me"))
         .header("cookie", cookie)
         .send()
@@ -349,7 +349,7 @@ async fn two_instances_on_one_database_behave_as_one_portal(engine: Engine) {
     let second = spawn_on(&url, first.settings.clone()).await;
     let c = client();
     let cookie = first.session_cookie(&c, "admin@acme.example").await;
-    let on_second = reqwest::Client::new()
+    let on_second = plain_client()
         .post(second.url("/api/auth/me"))
         .header("cookie", &cookie)
         .send()
@@ -360,7 +360,7 @@ async fn two_instances_on_one_database_behave_as_one_portal(engine: Engine) {
         .unwrap();
     assert!(on_second.contains("admin@acme.example"), "{on_second}");
     // Sign out on the second ends it on the first.
-    reqwest::Client::new()
+    plain_client()
         .post(second.url("/api/auth/sign_out"))
         .header("cookie", &cookie)
         .send()
