@@ -34,9 +34,13 @@ else
   drop_test_databases
 fi
 
+counts=$(mktemp)
+# Runs a test command, echoing its output and keeping the passed/failed counts for the summary.
+counted() { "$@" 2>&1 | tee -a "$counts"; return "${PIPESTATUS[0]}"; }
+
 banner "unit and integration tests (SQLite and PostgreSQL)"
-cargo test -p app --features ssr
-cargo test -p server
+counted cargo test -p app --features ssr
+counted cargo test -p server
 
 banner "release build (server + wasm-opt'ed hydration bundle)"
 scripts/build-site.sh
@@ -46,7 +50,7 @@ bin="$target/release/portcullis"
 e2e_dir=$(mktemp -d)
 server_pid=
 stop_server() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; server_pid=; }
-trap 'stop_server; drop_test_databases; rm -rf "$e2e_dir"' EXIT
+trap 'stop_server; drop_test_databases; rm -rf "$e2e_dir" "$counts"' EXIT
 
 run_e2e() { # engine database-url port
   local engine=$1 url=$2 port=$3
@@ -61,7 +65,7 @@ run_e2e() { # engine database-url port
     curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
     sleep 0.5
   done
-  (cd end2end && PORTCULLIS_E2E_BASE_URL="http://127.0.0.1:$port" npx playwright test) || {
+  (cd end2end && export PORTCULLIS_E2E_BASE_URL="http://127.0.0.1:$port" && counted npx playwright test) || {
     echo "--- server log ($engine) ---"; tail -50 "$e2e_dir/server-$engine.log"; exit 1; }
   stop_server
 }
@@ -76,3 +80,5 @@ else
 fi
 
 banner "all suites passed"
+passed=$(sed -E 's/\x1b\[[0-9;]*m//g' "$counts" | grep -oE '(test result: ok\. [0-9]+ passed|^ +[0-9]+ passed)' | grep -oE '[0-9]+' | awk '{ n += $1 } END { print n + 0 }')
+echo "${passed:-0} passed, 0 failed"
