@@ -7,3 +7,4 @@ mod audit;
 mod cli;
 mod http;
 mod sessions;
+mod storage;
