@@ -30,6 +30,16 @@ async fn disable_append_only_guard(app: &TestApp) {
     }
 }
 
+/// A portal with some history whose database an attacker has opened to edits; returns it with
+/// the ACME chain's key.
+async fn open_to_tampering(engine: Engine) -> Option<(TestApp, String)> {
+    let app = spawn(engine).await?;
+    make_history(&app).await;
+    disable_append_only_guard(&app).await;
+    let acme = format!("account:{}", acme_id(&app).await);
+    Some((app, acme))
+}
+
 fn verify_audit_cli(app: &TestApp) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .arg("verify-audit")
@@ -129,12 +139,9 @@ async fn the_audit_log_refuses_updates_and_deletes(engine: Engine) {
 }
 
 async fn an_edited_entry_breaks_the_chain_at_that_entry(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
+    let Some((app, acme)) = open_to_tampering(engine).await else {
         return;
     };
-    make_history(&app).await;
-    disable_append_only_guard(&app).await;
-    let acme = format!("account:{}", acme_id(&app).await);
     app.exec(&format!(
         "UPDATE audit_log SET client_addr = '203.0.113.9' WHERE chain_key = '{acme}' AND seq = 2"
     ))
@@ -153,12 +160,9 @@ async fn an_edited_entry_breaks_the_chain_at_that_entry(engine: Engine) {
 }
 
 async fn a_deleted_entry_breaks_the_chain(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
+    let Some((app, acme)) = open_to_tampering(engine).await else {
         return;
     };
-    make_history(&app).await;
-    disable_append_only_guard(&app).await;
-    let acme = format!("account:{}", acme_id(&app).await);
     // From the middle…
     app.exec(&format!(
         "DELETE FROM audit_log WHERE chain_key = '{acme}' AND seq = 3"
@@ -172,11 +176,9 @@ async fn a_deleted_entry_breaks_the_chain(engine: Engine) {
         report.breaks
     );
     // …and from the end, which only the head can tell.
-    let Some(app) = spawn(engine).await else {
+    let Some((app, acme)) = open_to_tampering(engine).await else {
         return;
     };
-    make_history(&app).await;
-    disable_append_only_guard(&app).await;
     app.exec(&format!(
         "DELETE FROM audit_log WHERE chain_key = '{acme}' AND seq = 4"
     ))
