@@ -20,7 +20,8 @@ pub async fn my_account_users(sort: String, page: i64) -> Result<Page<AccountUse
         let account_id = actor.account_id()?;
         let page = page.max(1);
         let (rows, total) =
-            users::list_account_users(&state.db, account_id, &sort, page, PER_PAGE).await?;
+            users::list_account_users(&state.db, actor.user_id, account_id, &sort, page, PER_PAGE)
+                .await?;
         Ok(Page {
             rows,
             total,

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod types;
+pub mod users;
 
 /// Page size of every list.
 pub const PER_PAGE: i64 = 50;

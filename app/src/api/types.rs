@@ -32,6 +32,8 @@ pub struct AccountUserRow {
     pub last_sign_in_at: Option<i64>,
     pub created_at: i64,
     pub created_by: Option<String>,
+    /// Whether this row is the person looking at the list.
+    pub is_self: bool,
 }
 
 /// A row of the staff console's account list.

@@ -3,11 +3,14 @@
 
 use crate::api::accounts::my_account_users;
 use crate::api::types::{AccountUserRow, Page};
+use crate::api::users::ChangeAccess;
+use crate::components::forms::{url_error, ErrorSummary};
 use crate::components::time::format_time;
 use crate::pages::errors::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
+use server_fn::ServerFn;
 
 const SORTS: &[(&str, &str)] = &[
     ("name", "Name"),
@@ -31,8 +34,10 @@ pub fn ManageAccountsPage() -> impl IntoView {
         })
     };
     let users = Resource::new(params, |(sort, page)| my_account_users(sort, page));
+    let error = url_error(ChangeAccess::PATH);
     view! {
         <Title text="Manage Accounts"/>
+        <ErrorSummary error/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match users.await {
@@ -78,10 +83,11 @@ fn UserTable(page: Page<AccountUserRow>, sort: String) -> impl IntoView {
                                 <th scope="col">"Administrator"</th>
                                 <th scope="col">"Contact"</th>
                                 <th scope="col">"Created by"</th>
+                                <th scope="col">"Actions"</th>
                             </tr>
                         </thead>
                         <tbody>
-                            {page.rows.into_iter().map(|u| view! {
+                            {page.rows.into_iter().map(|u| { let actions = row_actions(&u); view! {
                                 <tr>
                                     <td>{format!("{} {}", u.first_name, u.last_name)}</td>
                                     <td>{u.email}</td>
@@ -90,15 +96,95 @@ fn UserTable(page: Page<AccountUserRow>, sort: String) -> impl IntoView {
                                     <td>{format_time(Some(u.created_at))}</td>
                                     <td>{if u.is_admin { "Yes" } else { "No" }}</td>
                                     <td>{u.contact_role.map(|r| if r == "primary" { "Primary" } else { "Secondary" }).unwrap_or("—")}</td>
-                                    <td>{u.created_by.unwrap_or_else(|| "—".into())}</td>
+                                    <td>{u.created_by.clone().unwrap_or_else(|| "—".into())}</td>
+                                    <td class="actions">{actions}</td>
                                 </tr>
-                            }).collect_view()}
+                            }}).collect_view()}
                         </tbody>
                     </table>
                 </div>
             }.into_any()
         }}
         <Pagination base=format!("/manage?sort={sort_for_links}") current pages/>
+    }
+}
+
+/// The access changes offered for one user. Disabling and removing administrator rights ask for
+/// confirmation in a sentence naming the person; all are plain forms, so they work without WASM.
+fn row_actions(u: &AccountUserRow) -> impl IntoView {
+    let name = format!("{} {}", u.first_name, u.last_name);
+    let mut actions = Vec::new();
+    if u.is_self {
+        return view! { <span class="meta">"You"</span> }.into_any();
+    }
+    if u.status == "disabled" {
+        actions.push(access_form(
+            u.id,
+            "enable",
+            format!("Re-enable {name}"),
+            None,
+        ));
+    } else {
+        actions.push(access_form(
+            u.id,
+            "disable",
+            format!("Disable {name}"),
+            Some(format!(
+                "Disable {name}? They are signed out at once and can no longer sign in."
+            )),
+        ));
+    }
+    if u.is_admin {
+        actions.push(access_form(
+            u.id,
+            "revoke_admin",
+            format!("Remove administrator: {name}"),
+            Some(format!("Remove administrator rights from {name}? They can no longer manage your company's users.")),
+        ));
+    } else if u.status != "disabled" {
+        actions.push(access_form(
+            u.id,
+            "grant_admin",
+            format!("Make {name} an administrator"),
+            None,
+        ));
+    }
+    actions.into_iter().collect_view().into_any()
+}
+
+fn access_form(
+    user_id: i64,
+    change: &'static str,
+    label: String,
+    confirm: Option<String>,
+) -> impl IntoView {
+    let form = |label: String, extra: Option<String>| {
+        view! {
+            <form method="post" action=ChangeAccess::PATH class="inline-form">
+                <input type="hidden" name="user_id" value=user_id.to_string()/>
+                <input type="hidden" name="change" value=change/>
+                {extra.map(|text| view! { <p>{text}</p> })}
+                <button type="submit" class="button button--secondary button--small">{label}</button>
+            </form>
+        }
+    };
+    match confirm {
+        None => form(label, None).into_any(),
+        Some(question) => view! {
+            <details class="confirm">
+                <summary>{label.clone()}</summary>
+                {form(format!("Yes, {}", lowercase_first(&label)), Some(question))}
+            </details>
+        }
+        .into_any(),
+    }
+}
+
+fn lowercase_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
     }
 }
 

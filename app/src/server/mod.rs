@@ -1,5 +1,6 @@
 //! Server-only code: state, storage, sessions, passwords. Never compiled into the browser build.
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod db;

@@ -174,6 +174,7 @@ const USER_SORTS: &[(&str, &str)] = &[
 /// caller's session (or a staff caller's explicit choice), never from a customer's input.
 pub async fn list_account_users(
     db: &Db,
+    viewer_id: i64,
     account_id: i64,
     sort: &str,
     page: i64,
@@ -190,7 +191,8 @@ pub async fn list_account_users(
          CASE WHEN a.primary_contact_id = u.id THEN 'primary' \
               WHEN a.secondary_contact_id = u.id THEN 'secondary' END AS contact_role, \
          u.last_sign_in_at, u.created_at, \
-         (SELECT c.first_name || ' ' || c.last_name FROM users c WHERE c.id = u.created_by) AS created_by \
+         (SELECT c.first_name || ' ' || c.last_name FROM users c WHERE c.id = u.created_by) AS created_by, \
+         (u.id = $4) AS is_self \
          FROM users u JOIN accounts a ON a.id = u.account_id \
          WHERE u.account_id = $1 ORDER BY {order} LIMIT $2 OFFSET $3"
     );
@@ -199,6 +201,7 @@ pub async fn list_account_users(
         .bind(account_id)
         .bind(per_page)
         .bind(offset)
+        .bind(viewer_id)
         .fetch_all(c)
         .await
         .map_err(internal))?;

@@ -6,5 +6,6 @@ mod access;
 mod audit;
 mod cli;
 mod http;
+mod manage;
 mod sessions;
 mod storage;

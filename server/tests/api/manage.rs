@@ -1,0 +1,271 @@
+//! Access changes from Manage Accounts (SPEC §3.1, §3.2): who may make them, on whom, the
+//! last-administrator rule, sessions ended on disable, and the audit entry with each change.
+
+use crate::both_engines;
+use crate::helpers::*;
+
+async fn user_id(app: &TestApp, email: &str) -> i64 {
+    app.scalar(&format!("SELECT id FROM users WHERE email = '{email}'"))
+        .await
+}
+
+async fn change(
+    app: &TestApp,
+    c: &reqwest::Client,
+    target: i64,
+    what: &str,
+    extra: &[(&str, &str)],
+) -> (u16, serde_json::Value) {
+    let id = target.to_string();
+    let mut form = vec![("user_id", id.as_str()), ("change", what)];
+    form.extend_from_slice(extra);
+    app.call(c, "users/access", &form).await
+}
+
+async fn status_and_admin(app: &TestApp, email: &str) -> (String, bool) {
+    app::server::db::on_db!(&app.db, |pool| sqlx::query_as::<_, (String, bool)>(
+        "SELECT status, is_admin FROM users WHERE email = $1"
+    )
+    .bind(email)
+    .fetch_one(pool)
+    .await
+    .unwrap())
+}
+
+async fn only_administrators_and_platform_admins_may_change_access(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let target = user_id(&app, "user@acme.example").await;
+    assert_eq!(
+        change(&app, &client(), target, "disable", &[]).await.0,
+        401,
+        "anonymous"
+    );
+    for who in ["user@acme.example", "secondary@acme.example"] {
+        // (the secondary contact is an administrator: they may; the plain user may not)
+        let c = app.signed_in(who).await;
+        let expected = if who == "user@acme.example" { 403 } else { 200 };
+        assert_eq!(
+            change(&app, &c, target, "grant_admin", &[]).await.0,
+            expected,
+            "{who}"
+        );
+    }
+    let agent = app.signed_in("agent@vendor.example").await;
+    assert_eq!(
+        change(&app, &agent, target, "disable", &[("reason", "asked")])
+            .await
+            .0,
+        403,
+        "agent"
+    );
+    // Another account's administrator cannot even tell the user exists.
+    let globex = app.signed_in("admin@globex.example").await;
+    assert_eq!(change(&app, &globex, target, "disable", &[]).await.0, 404);
+    // Nor can a customer administrator touch vendor staff.
+    let acme = app.signed_in("admin@acme.example").await;
+    let staff = user_id(&app, "agent@vendor.example").await;
+    assert_eq!(change(&app, &acme, staff, "disable", &[]).await.0, 404);
+    assert_eq!(
+        status_and_admin(&app, "agent@vendor.example").await.0,
+        "active"
+    );
+}
+
+async fn disabling_ends_sessions_and_is_audited(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let victim = app.signed_in("user@acme.example").await;
+    let admin = app.signed_in("admin@acme.example").await;
+    let target = user_id(&app, "user@acme.example").await;
+    let (status, body) = change(&app, &admin, target, "disable", &[]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        status_and_admin(&app, "user@acme.example").await,
+        ("disabled".into(), false)
+    );
+    assert_eq!(app.me(&victim).await, None, "their session ended");
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM sessions WHERE user_id = {target}"
+        ))
+        .await,
+        0
+    );
+    assert_eq!(
+        app.sign_in(&client(), "user@acme.example", PASSWORD)
+            .await
+            .0,
+        401
+    );
+    let (status, _) = change(&app, &admin, target, "enable", &[]).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        status_and_admin(&app, "user@acme.example").await.0,
+        "active"
+    );
+    assert!(
+        app.sign_in(&client(), "user@acme.example", PASSWORD)
+            .await
+            .0
+            < 400
+    );
+    let admin_id = user_id(&app, "admin@acme.example").await;
+    let audited = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE actor_id = {admin_id} AND target = 'user:{target}' \
+             AND action IN ('user.disabled', 'user.enabled') AND before_state IS NOT NULL AND after_state IS NOT NULL"
+        ))
+        .await;
+    assert_eq!(audited, 2);
+    assert_eq!(
+        app::server::audit::verify(&app.db).await.unwrap().breaks,
+        vec![]
+    );
+}
+
+async fn an_account_always_keeps_an_active_administrator(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let admin = app.signed_in("admin@acme.example").await;
+    let me = user_id(&app, "admin@acme.example").await;
+    let secondary = user_id(&app, "secondary@acme.example").await;
+    // Nobody locks themselves out.
+    assert_eq!(change(&app, &admin, me, "revoke_admin", &[]).await.0, 409);
+    assert_eq!(change(&app, &admin, me, "disable", &[]).await.0, 409);
+    // With two administrators, one may go…
+    assert_eq!(
+        change(&app, &admin, secondary, "revoke_admin", &[]).await.0,
+        200
+    );
+    assert_eq!(
+        status_and_admin(&app, "secondary@acme.example").await,
+        ("active".into(), false)
+    );
+    // …but the last one stays, even when a platform admin asks.
+    let platform = app.signed_in("platform.admin@vendor.example").await;
+    let why = [("reason", "customer asked by phone")];
+    let (status, body) = change(&app, &platform, me, "revoke_admin", &why).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body.to_string().contains("last active administrator"),
+        "{body}"
+    );
+    assert_eq!(change(&app, &platform, me, "disable", &why).await.0, 409);
+    assert_eq!(
+        status_and_admin(&app, "admin@acme.example").await,
+        ("active".into(), true)
+    );
+    // Granting is fine, and then the first may be removed.
+    let user = user_id(&app, "user@acme.example").await;
+    assert_eq!(change(&app, &admin, user, "grant_admin", &[]).await.0, 200);
+    assert_eq!(
+        change(&app, &platform, me, "revoke_admin", &why).await.0,
+        200
+    );
+    let (_, me_body) = app
+        .call(&app.signed_in("user@acme.example").await, "auth/me", &[])
+        .await;
+    assert_eq!(me_body["role"], "CustomerAdmin");
+}
+
+async fn platform_admin_changes_need_a_reason(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let platform = app.signed_in("platform.admin@vendor.example").await;
+    let target = user_id(&app, "user@globex.example").await;
+    let (status, body) = change(&app, &platform, target, "grant_admin", &[("reason", "  ")]).await;
+    assert_eq!(status, 422);
+    assert!(body.to_string().contains("\"reason\""), "{body}");
+    let (status, body) = change(
+        &app,
+        &platform,
+        target,
+        "grant_admin",
+        &[("reason", "ticket"), ("reference", "12345")],
+    )
+    .await;
+    assert_eq!(status, 422);
+    assert!(body.to_string().contains("\"reference\""), "{body}");
+    assert!(
+        !status_and_admin(&app, "user@globex.example").await.1,
+        "nothing changed"
+    );
+    let ok = [
+        ("reason", "Customer's CTO asked for it"),
+        ("reference", "cs0001234"),
+    ];
+    assert_eq!(
+        change(&app, &platform, target, "grant_admin", &ok).await.0,
+        200
+    );
+    assert!(status_and_admin(&app, "user@globex.example").await.1);
+    let recorded = app
+        .scalar(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'administrator.granted' \
+             AND reason = 'Customer''s CTO asked for it' AND reference = 'CS0001234'",
+        )
+        .await;
+    assert_eq!(recorded, 1);
+}
+
+async fn manage_page_offers_actions_but_not_on_oneself(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let admin = app.signed_in("admin@acme.example").await;
+    let html = admin
+        .get(app.url("/manage"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        html.contains("Disable Uma Brandt? They are signed out at once"),
+        "confirmation names the person"
+    );
+    assert!(html.contains("Make Uma Brandt an administrator"));
+    assert!(
+        !html.contains("Disable Ada Moreno"),
+        "no self-disable offered"
+    );
+    // The form works without JavaScript: a plain post comes back to the page.
+    let target = user_id(&app, "user@acme.example").await.to_string();
+    let res = app
+        .post_form(
+            &admin,
+            "/api/users/access",
+            same_origin_form(&app, "/manage"),
+            &[("user_id", &target), ("change", "disable")],
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 302);
+    let location = res.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with(&app.url("/manage")) && !location.contains("__err"),
+        "{location}"
+    );
+    let html = admin
+        .get(app.url("/manage"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Re-enable Uma Brandt"));
+}
+
+both_engines!(
+    only_administrators_and_platform_admins_may_change_access,
+    disabling_ends_sessions_and_is_audited,
+    an_account_always_keeps_an_active_administrator,
+    platform_admin_changes_need_a_reason,
+    manage_page_offers_actions_but_not_on_oneself,
+);
