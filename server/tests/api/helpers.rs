@@ -189,6 +189,23 @@ impl TestApp {
         .await
     }
 
+    /// The body of the page at `path` (or an absolute URL) as `client` sees it.
+    pub async fn page_text(&self, client: &reqwest::Client, path: &str) -> String {
+        let url = if path.starts_with("http") {
+            path.to_string()
+        } else {
+            self.url(path)
+        };
+        client
+            .get(url)
+            .send()
+            .await
+            .expect("request")
+            .text()
+            .await
+            .expect("body")
+    }
+
     /// Posts a form to `path` with extra request headers.
     pub async fn post_form(
         &self,

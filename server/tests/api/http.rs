@@ -59,7 +59,7 @@ async fn plain_form_sign_in_error_comes_back_on_the_page(engine: Engine) {
     assert_eq!(res.status().as_u16(), 302);
     let location = res.headers()["location"].to_str().unwrap().to_string();
     assert!(location.contains("__err="), "{location}");
-    let page = c.get(&location).send().await.unwrap().text().await.unwrap();
+    let page = app.page_text(&c, &location).await;
     assert!(page.contains("There is a problem"), "error summary shown");
     assert!(page.contains("The email address or password is incorrect."));
 
@@ -72,7 +72,7 @@ async fn plain_form_sign_in_error_comes_back_on_the_page(engine: Engine) {
         )
         .await;
     let location = res.headers()["location"].to_str().unwrap().to_string();
-    let page = c.get(&location).send().await.unwrap().text().await.unwrap();
+    let page = app.page_text(&c, &location).await;
     assert!(
         page.contains("href=\"#email\""),
         "summary links to the field"
@@ -153,27 +153,11 @@ async fn health_readiness_and_metrics(engine: Engine) {
         return;
     };
     let c = client();
-    assert_eq!(
-        c.get(app.url("/healthz"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "ok"
-    );
+    assert_eq!(app.page_text(&c, "/healthz").await, "ok");
     let ready = c.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(ready.status().as_u16(), 200);
     c.get(app.url("/")).send().await.unwrap();
-    let metrics = c
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.page_text(&c, "/metrics").await;
     assert!(
         metrics.contains("portcullis_http_requests_total"),
         "{metrics}"

@@ -218,14 +218,7 @@ async fn manage_page_offers_actions_but_not_on_oneself(engine: Engine) {
         return;
     };
     let admin = app.signed_in("admin@acme.example").await;
-    let html = admin
-        .get(app.url("/manage"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_text(&admin, "/manage").await;
     assert!(
         html.contains("Disable Uma Brandt? They are signed out at once"),
         "confirmation names the person"
@@ -251,14 +244,7 @@ async fn manage_page_offers_actions_but_not_on_oneself(engine: Engine) {
         location.starts_with(&app.url("/manage")) && !location.contains("__err"),
         "{location}"
     );
-    let html = admin
-        .get(app.url("/manage"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_text(&admin, "/manage").await;
     assert!(html.contains("Re-enable Uma Brandt"));
 }
 
