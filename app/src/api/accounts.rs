@@ -12,16 +12,28 @@ use {
 
 /// The users of the caller's own account (customer administrators). The account is the session's.
 #[server(endpoint = "accounts/my_users")]
-pub async fn my_account_users(sort: String, page: i64) -> Result<Page<AccountUserRow>, AppError> {
+pub async fn my_account_users(
+    search: String,
+    status: String,
+    sort: String,
+    page: i64,
+) -> Result<Page<AccountUserRow>, AppError> {
     respond(async move {
         let state = state()?;
         let actor = session::actor().await?;
         policy::can(&actor, Action::ManageOwnAccountUsers)?;
         let account_id = actor.account_id()?;
         let page = page.max(1);
-        let (rows, total) =
-            users::list_account_users(&state.db, actor.user_id, account_id, &sort, page, PER_PAGE)
-                .await?;
+        let (rows, total) = users::list_account_users(
+            &state.db,
+            actor.user_id,
+            account_id,
+            &users::UserFilter::new(&search, &status),
+            &sort,
+            page,
+            PER_PAGE,
+        )
+        .await?;
         Ok(Page {
             rows,
             total,

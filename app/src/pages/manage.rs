@@ -24,16 +24,19 @@ const SORTS: &[(&str, &str)] = &[
 pub fn ManageAccountsPage() -> impl IntoView {
     let query = use_query_map();
     let params = move || {
-        query.with(|q| {
-            let sort = q.get_str("sort").unwrap_or("name").to_string();
-            let page = q
+        query.with(|q| ListQuery {
+            search: q.get_str("q").unwrap_or_default().to_string(),
+            status: q.get_str("status").unwrap_or_default().to_string(),
+            sort: q.get_str("sort").unwrap_or("name").to_string(),
+            page: q
                 .get_str("page")
                 .and_then(|p| p.parse().ok())
-                .unwrap_or(1_i64);
-            (sort, page)
+                .unwrap_or(1_i64),
         })
     };
-    let users = Resource::new(params, |(sort, page)| my_account_users(sort, page));
+    let users = Resource::new(params, |q| {
+        my_account_users(q.search, q.status, q.sort, q.page)
+    });
     let error = url_error(ChangeAccess::PATH);
     view! {
         <Title text="Manage Accounts"/>
@@ -41,10 +44,7 @@ pub fn ManageAccountsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match users.await {
-                    Ok(page) => {
-                        let sort = params().0;
-                        view! { <UserTable page sort/> }.into_any()
-                    }
+                    Ok(page) => view! { <UserTable page query=params()/> }.into_any(),
                     Err(error) => view! { <ErrorPage error/> }.into_any(),
                 }
             })}
@@ -53,17 +53,41 @@ pub fn ManageAccountsPage() -> impl IntoView {
 }
 
 #[component]
-fn UserTable(page: Page<AccountUserRow>, sort: String) -> impl IntoView {
+fn UserTable(page: Page<AccountUserRow>, query: ListQuery) -> impl IntoView {
     let pages = page.pages();
     let current = page.page;
     let total = page.total;
-    let sort_for_links = sort.clone();
+    let sort = query.sort.clone();
+    let filtered = !query.search.is_empty() || !query.status.is_empty();
+    let status = query.status.clone();
     view! {
         <h1>"Manage Accounts"</h1>
         <p class="lead">"Everyone in your company who has, or was invited to, the portal. "
-            {total} {if total == 1 { " user." } else { " users." }}</p>
+            {format!("{total} {}{}.", if total == 1 { "user" } else { "users" }, if filtered { " match" } else { "" })}</p>
+        <form method="get" action="/manage" class="search-form" role="search">
+            <input type="hidden" name="sort" value=sort.clone()/>
+            <div class="form-group">
+                <label class="label" for="q">"Search by name or email"</label>
+                <input class="input" id="q" name="q" type="search" value=query.search.clone()/>
+            </div>
+            <div class="form-group">
+                <label class="label" for="status">"Status"</label>
+                <select class="input" id="status" name="status">
+                    {[("", "All"), ("active", "Active"), ("invited", "Invited"), ("disabled", "Disabled")]
+                        .into_iter()
+                        .map(|(value, label)| view! { <option value=value selected=status == value>{label}</option> })
+                        .collect_view()}
+                </select>
+            </div>
+            <button type="submit" class="button button--secondary">"Search"</button>
+        </form>
         {if page.rows.is_empty() {
-            view! { <p class="empty">"No users on this page. Go back to the first page."</p> }.into_any()
+            let message = if filtered {
+                "No users match. Try another search, or clear the status filter."
+            } else {
+                "No users on this page. Go back to the first page."
+            };
+            view! { <p class="empty">{message}</p> }.into_any()
         } else {
             view! {
                 <div class="table-wrap">
@@ -73,7 +97,7 @@ fn UserTable(page: Page<AccountUserRow>, sort: String) -> impl IntoView {
                             <tr>
                                 {SORTS.iter().map(|(key, label)| {
                                     let active = *key == sort;
-                                    let href = format!("/manage?sort={key}");
+                                    let href = query.href(key, 1);
                                     view! {
                                         <th scope="col" aria-sort=if active { "ascending" } else { "none" }>
                                             <a href=href>{*label}</a>
@@ -105,8 +129,48 @@ fn UserTable(page: Page<AccountUserRow>, sort: String) -> impl IntoView {
                 </div>
             }.into_any()
         }}
-        <Pagination base=format!("/manage?sort={sort_for_links}") current pages/>
+        <Pagination base=query.href(&query.sort, 0) current pages/>
     }
+}
+
+/// The list's state, as carried in the URL so that every view can be linked and reloaded.
+#[derive(Debug, Clone, PartialEq)]
+struct ListQuery {
+    search: String,
+    status: String,
+    sort: String,
+    page: i64,
+}
+
+impl ListQuery {
+    /// The URL of this list sorted by `sort`, at `page` (0: no page parameter).
+    fn href(&self, sort: &str, page: i64) -> String {
+        let mut url = format!("/manage?sort={}", encode(sort));
+        if !self.search.is_empty() {
+            url.push_str(&format!("&q={}", encode(&self.search)));
+        }
+        if !self.status.is_empty() {
+            url.push_str(&format!("&status={}", encode(&self.status)));
+        }
+        if page > 0 {
+            url.push_str(&format!("&page={page}"));
+        }
+        url
+    }
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters pass through). Small enough not
+/// to pull a URL crate into the browser bundle.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// The access changes offered for one user. Disabling and removing administrator rights ask for
@@ -209,5 +273,29 @@ pub fn Pagination(base: String, current: i64, pages: i64) -> impl IntoView {
             <span>"Page " {current} " of " {pages}</span>
             {next.map(|href| view! { <a href=href rel="next">"Next"</a> })}
         </nav>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_links_keep_the_search_and_encode_it() {
+        let q = ListQuery {
+            search: "ada & co/x".into(),
+            status: "active".into(),
+            sort: "name".into(),
+            page: 3,
+        };
+        assert_eq!(
+            q.href("email", 1),
+            "/manage?sort=email&q=ada%20%26%20co%2Fx&status=active&page=1"
+        );
+        assert_eq!(
+            q.href("name", 0),
+            "/manage?sort=name&q=ada%20%26%20co%2Fx&status=active"
+        );
+        assert_eq!(encode("é"), "%C3%A9");
     }
 }

@@ -176,6 +176,7 @@ pub async fn list_account_users(
     db: &Db,
     viewer_id: i64,
     account_id: i64,
+    filter: &UserFilter,
     sort: &str,
     page: i64,
     per_page: i64,
@@ -185,7 +186,8 @@ pub async fn list_account_users(
         .find(|(key, _)| *key == sort)
         .map(|(_, sql)| *sql)
         .unwrap_or(USER_SORTS[0].1);
-    // The ORDER BY text comes from the fixed list above, never from the request.
+    // The ORDER BY text comes from the fixed list above, never from the request; the search and
+    // status are bound parameters.
     let sql = format!(
         "SELECT u.id, u.email, u.first_name, u.last_name, u.status, u.is_admin, \
          CASE WHEN a.primary_contact_id = u.id THEN 'primary' \
@@ -194,25 +196,80 @@ pub async fn list_account_users(
          (SELECT c.first_name || ' ' || c.last_name FROM users c WHERE c.id = u.created_by) AS created_by, \
          (u.id = $4) AS is_self \
          FROM users u JOIN accounts a ON a.id = u.account_id \
-         WHERE u.account_id = $1 ORDER BY {order} LIMIT $2 OFFSET $3"
+         WHERE u.account_id = $1 AND {filter} ORDER BY {order} LIMIT $2 OFFSET $3",
+        filter = user_filter(5, 6)
     );
     let offset = (page.max(1) - 1) * per_page;
+    let pattern = filter.like_pattern();
     let rows: Vec<AccountUserRow> = on_db!(db, |c| sqlx::query_as(&sql)
         .bind(account_id)
         .bind(per_page)
         .bind(offset)
         .bind(viewer_id)
+        .bind(&pattern)
+        .bind(&filter.status)
         .fetch_all(c)
         .await
         .map_err(internal))?;
-    let total: i64 = on_db!(db, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users WHERE account_id = $1"
-    )
-    .bind(account_id)
-    .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM users u WHERE u.account_id = $1 AND {}",
+        user_filter(2, 3)
+    );
+    let total: i64 = on_db!(db, |c| sqlx::query_scalar(&count_sql)
+        .bind(account_id)
+        .bind(&pattern)
+        .bind(&filter.status)
+        .fetch_one(c)
+        .await
+        .map_err(internal))?;
     Ok((rows, total))
+}
+
+/// The search and status condition of the user list, with the LIKE pattern ('' for none) and the
+/// status ('' for all) in placeholders `$p` and `$s`. Emails are stored lower-case; names are
+/// compared lower-cased.
+fn user_filter(p: usize, s: usize) -> String {
+    format!(
+        "(${p} = '' OR u.email LIKE ${p} ESCAPE '\\' \
+         OR LOWER(u.first_name || ' ' || u.last_name) LIKE ${p} ESCAPE '\\') AND (${s} = '' OR u.status = ${s})"
+    )
+}
+
+/// What the Manage Accounts list is narrowed to.
+#[derive(Debug, Clone, Default)]
+pub struct UserFilter {
+    pub search: String,
+    /// `invited`, `active`, `disabled`, or empty for all.
+    pub status: String,
+}
+
+impl UserFilter {
+    pub fn new(search: &str, status: &str) -> UserFilter {
+        let status = match status {
+            "invited" | "active" | "disabled" => status.to_string(),
+            _ => String::new(),
+        };
+        UserFilter {
+            search: search.trim().chars().take(100).collect(),
+            status,
+        }
+    }
+
+    /// `%text%` with LIKE's own wildcards escaped, so a search for `a_b` finds exactly that.
+    fn like_pattern(&self) -> String {
+        if self.search.is_empty() {
+            return String::new();
+        }
+        let mut escaped = String::from("%");
+        for ch in self.search.to_lowercase().chars() {
+            if matches!(ch, '%' | '_' | '\\') {
+                escaped.push('\\');
+            }
+            escaped.push(ch);
+        }
+        escaped.push('%');
+        escaped
+    }
 }
 
 /// One page of customer accounts with their user counts, for the staff console.

@@ -14,7 +14,12 @@ async fn manage_accounts_list_is_for_customer_administrators_of_their_own_accoun
     let Some(app) = spawn(engine).await else {
         return;
     };
-    let args = [("sort", "name"), ("page", "1")];
+    let args = [
+        ("search", ""),
+        ("status", ""),
+        ("sort", "name"),
+        ("page", "1"),
+    ];
     assert_eq!(
         app.call(&client(), "accounts/my_users", &args).await.0,
         401,
@@ -49,7 +54,13 @@ async fn manage_accounts_list_is_for_customer_administrators_of_their_own_accoun
         .call(
             &globex,
             "accounts/my_users",
-            &[("sort", "name"), ("page", "1"), ("account_id", "1")],
+            &[
+                ("search", ""),
+                ("status", ""),
+                ("sort", "name"),
+                ("page", "1"),
+                ("account_id", "1"),
+            ],
         )
         .await;
     let text = body.to_string();

@@ -255,3 +255,76 @@ both_engines!(
     platform_admin_changes_need_a_reason,
     manage_page_offers_actions_but_not_on_oneself,
 );
+
+async fn users_are_searched_and_filtered_in_the_database(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let admin = app.signed_in("admin@acme.example").await;
+    let list = |search: &'static str, status: &'static str| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let (code, body) = app
+                .call(
+                    admin,
+                    "accounts/my_users",
+                    &[
+                        ("search", search),
+                        ("status", status),
+                        ("sort", "email"),
+                        ("page", "1"),
+                    ],
+                )
+                .await;
+            assert_eq!(code, 200, "{body}");
+            let emails: Vec<String> = body["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["email"].as_str().unwrap().to_string())
+                .collect();
+            assert_eq!(body["total"].as_u64().unwrap() as usize, emails.len());
+            emails
+        }
+    };
+    assert_eq!(list("", "").await.len(), 3);
+    assert_eq!(
+        list("uma", "").await,
+        ["user@acme.example"],
+        "by name, any case"
+    );
+    assert_eq!(
+        list("  SECONDARY@ ", "").await,
+        ["secondary@acme.example"],
+        "by email, trimmed"
+    );
+    assert_eq!(list("moreno", "active").await, ["admin@acme.example"]);
+    assert!(
+        list("%", "").await.is_empty(),
+        "LIKE wildcards are taken literally"
+    );
+    assert!(list("_", "").await.is_empty());
+    assert!(
+        list("globex", "").await.is_empty(),
+        "never another account's users"
+    );
+    assert!(list("", "disabled").await.is_empty());
+    let uma = user_id(&app, "user@acme.example").await;
+    assert_eq!(change(&app, &admin, uma, "disable", &[]).await.0, 200);
+    assert_eq!(list("", "disabled").await, ["user@acme.example"]);
+    assert_eq!(
+        list("", "no-such-status").await.len(),
+        3,
+        "an unknown status means all"
+    );
+    // The page carries the search in its links and form.
+    let html = app
+        .page_text(&admin, "/manage?q=uma&status=disabled&sort=name")
+        .await;
+    assert!(html.contains("1 user match."), "{html}");
+    assert!(html.contains("href=\"/manage?sort=email&amp;q=uma&amp;status=disabled&amp;page=1\""));
+    assert!(html.contains("value=\"uma\""));
+}
+
+both_engines!(users_are_searched_and_filtered_in_the_database);
