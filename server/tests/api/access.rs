@@ -14,12 +14,7 @@ async fn manage_accounts_list_is_for_customer_administrators_of_their_own_accoun
     let Some(app) = spawn(engine).await else {
         return;
     };
-    let args = [
-        ("search", ""),
-        ("status", ""),
-        ("sort", "name"),
-        ("page", "1"),
-    ];
+    let args = ALL_USERS_FIRST_PAGE;
     assert_eq!(
         app.call(&client(), "accounts/my_users", &args).await.0,
         401,

@@ -13,6 +13,14 @@ use std::net::SocketAddr;
 
 pub const PASSWORD: &str = server::seed::DEMO_PASSWORD;
 
+/// The arguments of `accounts/my_users` for the unfiltered first page.
+pub const ALL_USERS_FIRST_PAGE: [(&str, &str); 4] = [
+    ("search", ""),
+    ("status", ""),
+    ("sort", "name"),
+    ("page", "1"),
+];
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Engine {
     Sqlite,

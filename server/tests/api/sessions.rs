@@ -199,36 +199,18 @@ async fn disabled_user_session_is_rejected_immediately(engine: Engine) {
     };
     let c = app.signed_in("admin@acme.example").await;
     assert_eq!(
-        app.call(
-            &c,
-            "accounts/my_users",
-            &[
-                ("search", ""),
-                ("status", ""),
-                ("sort", "name"),
-                ("page", "1")
-            ]
-        )
-        .await
-        .0,
+        app.call(&c, "accounts/my_users", &ALL_USERS_FIRST_PAGE)
+            .await
+            .0,
         200
     );
     app.exec("UPDATE users SET status = 'disabled' WHERE email = 'admin@acme.example'")
         .await;
     assert_eq!(app.me(&c).await, None);
     assert_eq!(
-        app.call(
-            &c,
-            "accounts/my_users",
-            &[
-                ("search", ""),
-                ("status", ""),
-                ("sort", "name"),
-                ("page", "1")
-            ]
-        )
-        .await
-        .0,
+        app.call(&c, "accounts/my_users", &ALL_USERS_FIRST_PAGE)
+            .await
+            .0,
         401
     );
     // And they cannot sign in again.
