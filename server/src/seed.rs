@@ -2,7 +2,7 @@
 
 use app::domain::Email;
 use app::error::AppError;
-use app::server::db::{internal, on_tx, Db};
+use app::server::db::{execute, internal, on_tx, Db};
 use app::server::users::{self, NewUser};
 use app::server::{audit, now, password};
 
@@ -218,13 +218,9 @@ pub async fn seed_demo(
             } else {
                 "UPDATE accounts SET secondary_contact_id = $1 WHERE id = $2"
             };
-            on_tx!(&mut tx, |c| sqlx::query(sql)
+            execute!(tx: &mut tx, sqlx::query(sql)
                 .bind(id)
-                .bind(account)
-                .execute(c)
-                .await
-                .map(|r| r.rows_affected())
-                .map_err(internal))?;
+                .bind(account))?;
         }
     }
     tx.commit().await?;

@@ -3,7 +3,7 @@
 //! up without an active administrator.
 
 use super::audit::{self, Event};
-use super::db::{internal, on_tx, Tx};
+use super::db::{execute, internal, on_tx, Tx};
 use super::state::AppState;
 use crate::error::AppError;
 use crate::policy::{Actor, Role};
@@ -143,27 +143,19 @@ pub async fn apply(
         ));
     }
     let status = status.to_string();
-    on_tx!(&mut tx, |c| sqlx::query(
+    execute!(tx: &mut tx, sqlx::query(
         "UPDATE users SET status = $1, is_admin = $2, updated_at = $3 WHERE id = $4"
     )
     .bind(&status)
     .bind(is_admin)
     .bind(now)
-    .bind(target.id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    .map_err(internal))?;
+    .bind(target.id))?;
     if change == Change::Disable {
         // Their sessions end now, not at the next expiry.
-        on_tx!(&mut tx, |c| sqlx::query(
+        execute!(tx: &mut tx, sqlx::query(
             "DELETE FROM sessions WHERE user_id = $1"
         )
-        .bind(target.id)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(internal))?;
+        .bind(target.id))?;
     }
     let event = Event {
         action: change.action(),

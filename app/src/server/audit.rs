@@ -7,7 +7,7 @@
 //! head row names the last entry, so a deleted tail shows too. The database refuses UPDATE and
 //! DELETE on the log (triggers), and the product has no code path that would try.
 
-use super::db::{internal, on_db, on_tx, Db, Tx};
+use super::db::{execute, internal, on_db, Db, Tx};
 use crate::error::AppError;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -72,17 +72,11 @@ pub async fn append(tx: &mut Tx, event: &Event<'_>, now: i64) -> Result<(), AppE
     let chain = chain_key(event.account_id);
     // Create the head if this is the chain's first entry, then lock it: concurrent appends to one
     // chain queue here (row lock on PostgreSQL; SQLite write transactions are already exclusive).
-    on_tx!(tx, |c| {
-        sqlx::query(
+    execute!(tx: tx, sqlx::query(
         "INSERT INTO audit_chain_heads (chain_key, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (chain_key) DO NOTHING"
     )
     .bind(&chain)
-    .bind(GENESIS)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    .map_err(internal)
-    })?;
+    .bind(GENESIS))?;
     let (seq, prev_hash): (i64, String) = match tx {
         Tx::Sqlite(t) => {
             sqlx::query_as("SELECT seq, hash FROM audit_chain_heads WHERE chain_key = $1")
@@ -118,8 +112,7 @@ pub async fn append(tx: &mut Tx, event: &Event<'_>, now: i64) -> Result<(), AppE
         hash: String::new(),
     };
     entry.hash = entry.compute_hash();
-    on_tx!(tx, |c| {
-        sqlx::query(
+    execute!(tx: tx, sqlx::query(
         "INSERT INTO audit_log (chain_key, seq, at, actor_id, impersonator_id, account_id, action, target, \
          reason, reference, before_state, after_state, client_addr, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
@@ -138,22 +131,13 @@ pub async fn append(tx: &mut Tx, event: &Event<'_>, now: i64) -> Result<(), AppE
     .bind(&entry.after_state)
     .bind(&entry.client_addr)
     .bind(&entry.prev_hash)
-    .bind(&entry.hash)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    .map_err(internal)
-    })?;
-    on_tx!(tx, |c| sqlx::query(
+    .bind(&entry.hash))?;
+    execute!(tx: tx, sqlx::query(
         "UPDATE audit_chain_heads SET seq = $1, hash = $2 WHERE chain_key = $3"
     )
     .bind(entry.seq)
     .bind(&entry.hash)
-    .bind(&entry.chain_key)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    .map_err(internal))?;
+    .bind(&entry.chain_key))?;
     Ok(())
 }
 

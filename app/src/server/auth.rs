@@ -1,7 +1,7 @@
 //! Sign-in, sign-out and password change (SPEC §3.4).
 
 use super::audit::{self, Event};
-use super::db::{internal, on_db, on_tx, Db};
+use super::db::{execute, internal, on_db, Db};
 use super::state::{AppState, Settings};
 use super::{password, session, users};
 use crate::domain::Email;
@@ -57,25 +57,17 @@ async fn record_failure(
         ..Event::default()
     };
     audit::append(&mut tx, &event, now).await?;
-    on_tx!(&mut tx, |c| sqlx::query(
+    execute!(tx: &mut tx, sqlx::query(
         "INSERT INTO sign_in_failures (email, client_addr, at) VALUES ($1, $2, $3)"
     )
     .bind(email.as_str())
     .bind(client_addr)
-    .bind(now)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    .map_err(internal))?;
+    .bind(now))?;
     // Rows older than the window no longer count: keep the table small.
-    on_tx!(&mut tx, |c| sqlx::query(
+    execute!(tx: &mut tx, sqlx::query(
         "DELETE FROM sign_in_failures WHERE at <= $1"
     )
-    .bind(now - settings.throttle_window_minutes * 60)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    .map_err(internal))?;
+    .bind(now - settings.throttle_window_minutes * 60))?;
     tx.commit().await
 }
 
@@ -128,32 +120,20 @@ pub async fn sign_in(
     let mut tx = db.begin().await?;
     // Rotation: whatever session the browser brought is ended, and a fresh token is issued.
     if let Some(old) = previous_token {
-        on_tx!(&mut tx, |c| sqlx::query(
+        execute!(tx: &mut tx, sqlx::query(
             "DELETE FROM sessions WHERE token_hash = $1"
         )
-        .bind(session::token_hash(&old))
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(internal))?;
+        .bind(session::token_hash(&old)))?;
     }
-    on_tx!(&mut tx, |c| sqlx::query(
+    execute!(tx: &mut tx, sqlx::query(
         "DELETE FROM sign_in_failures WHERE email = $1"
     )
-    .bind(email.as_str())
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    .map_err(internal))?;
-    on_tx!(&mut tx, |c| sqlx::query(
+    .bind(email.as_str()))?;
+    execute!(tx: &mut tx, sqlx::query(
         "UPDATE users SET last_sign_in_at = $1 WHERE id = $2"
     )
     .bind(now)
-    .bind(user_id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    .map_err(internal))?;
+    .bind(user_id))?;
     let token = session::create(&mut tx, &state.settings, user_id, None, client_addr, now).await?;
     let event = Event {
         action: "sign_in.succeeded",
@@ -205,27 +185,17 @@ pub async fn change_password(
 
     let hash = password::hash(new).await?;
     let mut tx = db.begin().await?;
-    on_tx!(&mut tx, |c| {
-        sqlx::query(
+    execute!(tx: &mut tx, sqlx::query(
         "UPDATE users SET password_hash = $1, password_changed_at = $2, updated_at = $2 WHERE id = $3"
     )
     .bind(&hash)
     .bind(now)
-    .bind(user_id)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    .map_err(internal)
-    })?;
-    let ended = on_tx!(&mut tx, |c| sqlx::query(
+    .bind(user_id))?;
+    let ended = execute!(tx: &mut tx, sqlx::query(
         "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2"
     )
     .bind(user_id)
-    .bind(session::token_hash(current_token))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    .map_err(internal))?;
+    .bind(session::token_hash(current_token)))?;
     let event = Event {
         action: "password.changed",
         actor_id: Some(user_id),

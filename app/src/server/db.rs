@@ -56,7 +56,27 @@ macro_rules! on_tx {
     };
 }
 
-pub use crate::{on_db, on_tx};
+/// Runs one statement on a transaction (`tx: …`) or the pool (`db: …`) and answers the number of
+/// rows it changed; a failure is logged and becomes `AppError::Internal`.
+#[macro_export]
+macro_rules! execute {
+    (tx: $tx:expr, $query:expr) => {
+        $crate::on_tx!($tx, |c| $query
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err($crate::server::db::internal))
+    };
+    (db: $db:expr, $query:expr) => {
+        $crate::on_db!($db, |c| $query
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err($crate::server::db::internal))
+    };
+}
+
+pub use crate::{execute, on_db, on_tx};
 
 impl Db {
     /// Connects to the URL's engine: `sqlite://path` (the file and its folder are created) or

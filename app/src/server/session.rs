@@ -1,7 +1,7 @@
 //! Server-side sessions (SPEC §3.4): a random token in an HttpOnly cookie, only its SHA-256 stored;
 //! idle and absolute expiry; rotation at sign-in; a disabled user's sessions stop working at once.
 
-use super::db::{internal, on_db, on_tx, Db, Tx};
+use super::db::{execute, internal, on_db, Db, Tx};
 use super::request;
 use super::state::{state, AppState, Settings};
 use crate::error::AppError;
@@ -57,7 +57,7 @@ pub async fn create(
 ) -> Result<String, AppError> {
     let token = new_token();
     let expires_at = now + settings.session_absolute_hours * 3600;
-    on_tx!(tx, |c| sqlx::query(
+    execute!(tx: tx, sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, impersonator_id, created_at, last_seen_at, \
          expires_at, client_addr) VALUES ($1, $2, $3, $4, $4, $5, $6)"
     )
@@ -66,23 +66,15 @@ pub async fn create(
     .bind(impersonator_id)
     .bind(now)
     .bind(expires_at)
-    .bind(client_addr)
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    .map_err(internal))?;
+    .bind(client_addr))?;
     Ok(token)
 }
 
 pub async fn delete(db: &Db, token: &str) -> Result<(), AppError> {
-    on_db!(db, |c| sqlx::query(
+    execute!(db: db, sqlx::query(
         "DELETE FROM sessions WHERE token_hash = $1"
     )
-    .bind(token_hash(token))
-    .execute(c)
-    .await
-    .map(|r| r.rows_affected())
-    .map_err(internal))?;
+    .bind(token_hash(token)))?;
     Ok(())
 }
 
@@ -127,15 +119,11 @@ pub async fn resolve(
         return Ok(None);
     };
     if now - row.last_seen_at >= TOUCH_EVERY_SECS {
-        on_db!(db, |c| sqlx::query(
+        execute!(db: db, sqlx::query(
             "UPDATE sessions SET last_seen_at = $1 WHERE token_hash = $2"
         )
         .bind(now)
-        .bind(&hash)
-        .execute(c)
-        .await
-        .map(|r| r.rows_affected())
-        .map_err(internal))?;
+        .bind(&hash))?;
     }
     Ok(Some(Actor {
         user_id: row.user_id,
