@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod layers;
+pub mod mailer;
 pub mod seed;
 pub mod telemetry;
 

@@ -77,6 +77,7 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
             let listener = tokio::net::TcpListener::bind(&state.settings.listen).await?;
             tracing::info!(address = %listener.local_addr()?, engine = state.db.engine(), "Portcullis is listening");
             server::spawn_housekeeping(state.clone());
+            server::mailer::spawn(&state)?;
             server::serve(listener, state.clone(), server::shutdown_signal()).await?;
             state.db.close().await;
         }

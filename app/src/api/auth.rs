@@ -1,12 +1,13 @@
 //! Signing in and out, the signed-in person, and changing one's own password.
 
-use crate::api::types::Me;
+use crate::api::types::{LinkInfo, Me};
 use crate::error::AppError;
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
     crate::api::respond,
     crate::policy::{self, Action},
+    crate::server::invitations::{self, Purpose},
     crate::server::{auth, now, request, session, state::state, users},
     http::header::{HeaderValue, SET_COOKIE},
     leptos_axum::ResponseOptions,
@@ -112,6 +113,79 @@ pub async fn change_password(
         )
         .await?;
         leptos_axum::redirect("/account/password?changed=1");
+        Ok(())
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+fn purpose(kind: &str) -> Result<Purpose, AppError> {
+    match kind {
+        "invitation" => Ok(Purpose::Invitation),
+        "reset" => Ok(Purpose::Reset),
+        _ => Err(AppError::NotFound),
+    }
+}
+
+/// Whose invitation (`kind` = `invitation`) or reset link (`reset`) `token` is, or why it does not
+/// work. Looking does not use the link.
+#[server(endpoint = "auth/link")]
+pub async fn inspect_link(token: String, kind: String) -> Result<LinkInfo, AppError> {
+    respond(async move {
+        let state = state()?;
+        let maybe = session::maybe_actor().await?;
+        policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
+        invitations::inspect(&state.db, &token, purpose(&kind)?, now()).await
+    })
+    .await
+}
+
+/// Uses an invitation or reset link: sets the password and signs the person in.
+#[server(endpoint = "auth/use_link")]
+pub async fn use_link(
+    token: String,
+    kind: String,
+    new_password: String,
+    confirm_password: String,
+) -> Result<(), AppError> {
+    respond(async move {
+        let state = state()?;
+        let maybe = session::maybe_actor().await?;
+        policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
+        let client_addr = request::current_client_addr(&state)?;
+        let previous = session::current_token();
+        let token = invitations::complete(
+            &state,
+            &token,
+            purpose(&kind)?,
+            new_password,
+            confirm_password,
+            &client_addr,
+            now(),
+        )
+        .await?;
+        // Whoever was signed in in this browser before is signed out.
+        if let Some(old) = previous {
+            session::delete(&state.db, &old).await?;
+        }
+        set_cookie(session::set_cookie_header(&token, &state.settings));
+        leptos_axum::redirect("/?welcome=1");
+        Ok(())
+    })
+    .await
+}
+
+/// Mails a reset link when the address belongs to an active customer user; the answer is the same
+/// either way.
+#[server(endpoint = "auth/request_reset")]
+pub async fn request_reset(email: String) -> Result<(), AppError> {
+    respond(async move {
+        let state = state()?;
+        let maybe = session::maybe_actor().await?;
+        policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
+        let client_addr = request::current_client_addr(&state)?;
+        invitations::request_reset(&state, &email, &client_addr, now()).await?;
+        leptos_axum::redirect("/forgot-password?sent=1");
         Ok(())
     })
     .await

@@ -62,3 +62,11 @@ impl<T> Page<T> {
         ((self.total + self.per_page - 1) / self.per_page).max(1)
     }
 }
+
+/// Whose invitation or reset link it is, for the page that uses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkInfo {
+    pub email: String,
+    pub first_name: String,
+    pub account_name: String,
+}

@@ -36,14 +36,35 @@ impl Change {
     }
 }
 
+/// A customer user someone wants to change, as far as the rules need to know them.
 #[derive(sqlx::FromRow)]
-struct Target {
-    id: i64,
-    account_id: Option<i64>,
-    kind: String,
-    status: String,
-    is_admin: bool,
-    has_password: bool,
+pub struct Target {
+    pub id: i64,
+    pub account_id: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub status: String,
+    pub is_admin: bool,
+    pub has_password: bool,
+}
+
+/// Loads the customer user `target_id` if `actor` may manage them: platform admins any account's,
+/// customer administrators their own account's. Everyone else — another account's users, vendor
+/// staff, ids that do not exist — is the same `NotFound`, so ids cannot be probed.
+pub async fn load_target(tx: &mut Tx, actor: &Actor, target_id: i64) -> Result<Target, AppError> {
+    let target: Option<Target> = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT id, account_id, email, first_name, last_name, status, is_admin, \
+         password_hash IS NOT NULL AS has_password \
+         FROM users WHERE id = $1 AND kind = 'customer' AND account_id IS NOT NULL"
+    )
+    .bind(target_id)
+    .fetch_optional(c)
+    .await
+    .map_err(internal))?;
+    target
+        .filter(|t| actor.role == Role::PlatformAdmin || Some(t.account_id) == actor.account_id)
+        .ok_or(AppError::NotFound)
 }
 
 /// Checks the staff reason: required, short, and the optional reference a case number.
@@ -95,22 +116,8 @@ pub async fn apply(
     now: i64,
 ) -> Result<(), AppError> {
     let mut tx = state.db.begin().await?;
-    let target: Option<Target> = on_tx!(&mut tx, |c| {
-        sqlx::query_as(
-        "SELECT id, account_id, kind, status, is_admin, password_hash IS NOT NULL AS has_password \
-         FROM users WHERE id = $1"
-    )
-    .bind(target_id)
-    .fetch_optional(c)
-    .await
-    .map_err(internal)
-    })?;
-    // Another account's users and vendor staff are "not found" to a customer administrator.
-    let target = target
-        .filter(|t| t.kind == "customer")
-        .filter(|t| actor.role == Role::PlatformAdmin || t.account_id == actor.account_id)
-        .ok_or(AppError::NotFound)?;
-    let account_id = target.account_id.ok_or(AppError::NotFound)?;
+    let target = load_target(&mut tx, actor, target_id).await?;
+    let account_id = target.account_id;
     if target.id == actor.user_id && matches!(change, Change::Disable | Change::RevokeAdmin) {
         return Err(AppError::Conflict(
             "You cannot disable yourself or remove your own administrator rights. Ask another administrator.".into(),
@@ -151,11 +158,12 @@ pub async fn apply(
     .bind(now)
     .bind(target.id))?;
     if change == Change::Disable {
-        // Their sessions end now, not at the next expiry.
+        // Their sessions end now, not at the next expiry, and no link they hold works any more.
         execute!(tx: &mut tx, sqlx::query(
             "DELETE FROM sessions WHERE user_id = $1"
         )
         .bind(target.id))?;
+        super::invitations::void_open_links(&mut tx, target.id, None, "revoked", now).await?;
     }
     let event = Event {
         action: change.action(),
@@ -176,7 +184,7 @@ pub async fn apply(
 /// Serializes changes to one account's administrators (PostgreSQL row lock; SQLite write
 /// transactions are exclusive already), so two concurrent revocations cannot both pass the
 /// last-administrator check.
-async fn lock_account(tx: &mut Tx, account_id: i64) -> Result<(), AppError> {
+pub async fn lock_account(tx: &mut Tx, account_id: i64) -> Result<(), AppError> {
     if let Tx::Postgres(t) = tx {
         sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
             .bind(account_id)
@@ -187,7 +195,7 @@ async fn lock_account(tx: &mut Tx, account_id: i64) -> Result<(), AppError> {
     Ok(())
 }
 
-async fn active_admins(tx: &mut Tx, account_id: i64) -> Result<i64, AppError> {
+pub async fn active_admins(tx: &mut Tx, account_id: i64) -> Result<i64, AppError> {
     on_tx!(tx, |c| sqlx::query_scalar(
         "SELECT COUNT(*) FROM users WHERE account_id = $1 AND is_admin AND status = 'active'"
     )

@@ -4,6 +4,8 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod db;
+pub mod invitations;
+pub mod mail;
 pub mod password;
 pub mod request;
 pub mod session;

@@ -30,6 +30,12 @@ pub fn client_addr(parts: &Parts, state: &AppState) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The client address of the request being handled.
+pub fn current_client_addr(state: &AppState) -> Result<String, crate::error::AppError> {
+    let parts = parts().ok_or(crate::error::AppError::Internal)?;
+    Ok(client_addr(&parts, state))
+}
+
 /// The value of one cookie of the request.
 pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
     parts

@@ -53,6 +53,22 @@ pub struct Settings {
     pub log_level: String,
     /// The folder with the built browser assets (`pkg/`), as cargo-leptos writes it.
     pub site_root: String,
+    /// How long an invitation link works.
+    pub invitation_hours: i64,
+    /// How long a password-reset link works.
+    pub reset_minutes: i64,
+    /// `smtp://host:port`, `smtps://user:password@host:465` or `smtp://…?tls=required` (lettre's
+    /// URL form). Empty: mails are written as `.eml` files to `mail_dir` instead.
+    pub smtp_url: Secret,
+    /// The sender of every mail, e.g. `Support Portal <support@vendor.example>`.
+    pub mail_from: String,
+    pub mail_dir: String,
+    /// How often the sender looks for due mails.
+    pub mail_poll_seconds: u64,
+    /// The first retry waits this long; each further one twice as long (capped at an hour).
+    pub mail_retry_base_seconds: i64,
+    /// After this many failed attempts a mail is marked failed and no longer retried.
+    pub mail_max_attempts: i64,
 }
 
 impl Default for Settings {
@@ -71,6 +87,14 @@ impl Default for Settings {
             log_format: "human".into(),
             log_level: "info".into(),
             site_root: "target/site".into(),
+            invitation_hours: 72,
+            reset_minutes: 60,
+            smtp_url: Secret::default(),
+            mail_from: "Portcullis <portcullis@localhost>".into(),
+            mail_dir: "data/mail".into(),
+            mail_poll_seconds: 5,
+            mail_retry_base_seconds: 30,
+            mail_max_attempts: 12,
         }
     }
 }
