@@ -55,3 +55,11 @@ if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@p
   (cd end2end && export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi)
 fi
 
+
+# A real SMTP server for the mail tests (Python's aiosmtpd), in a virtual environment of its own.
+SMTP_VENV="${PORTCULLIS_TOOLS_DIR:-$HOME/.cache/portcullis}/venv"
+if [ "$purpose" = test ] && ! "$SMTP_VENV/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+  log "installing aiosmtpd (the SMTP server the mail tests talk to)"
+  python3 -m venv "$SMTP_VENV"
+  "$SMTP_VENV/bin/pip" install --quiet 'aiosmtpd==1.4.6'
+fi

@@ -10,6 +10,8 @@ source scripts/postgres.sh
 # cargo-leptos compiles the server with this set; setting it for every cargo call keeps the test
 # build and the release build from invalidating each other's compiled Leptos crates.
 export LEPTOS_OUTPUT_NAME=portcullis
+# The Python with aiosmtpd that setup-tools.sh prepared, for the SMTP tests.
+export PORTCULLIS_TEST_PYTHON="${PORTCULLIS_TOOLS_DIR:-$HOME/.cache/portcullis}/venv/bin/python"
 
 banner() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 

@@ -17,7 +17,11 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::{
-    errors::NotFound, home::HomePage, manage::ManageAccountsPage, password::ChangePasswordPage,
+    errors::NotFound,
+    home::HomePage,
+    links::{AcceptInvitationPage, ForgotPasswordPage, ResetPasswordPage},
+    manage::{AddUserPage, ManageAccountsPage},
+    password::ChangePasswordPage,
     staff::StaffConsolePage,
 };
 
@@ -91,6 +95,10 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/account/password") view=ChangePasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage") view=ManageAccountsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/manage/new") view=AddUserPage ssr=SsrMode::Async/>
+                    <Route path=path!("/accept") view=AcceptInvitationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/reset") view=ResetPasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff") view=StaffConsolePage ssr=SsrMode::Async/>
                 </Routes>
             </main>

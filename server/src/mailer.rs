@@ -68,7 +68,11 @@ impl Sender {
             db: state.db.clone(),
             settings,
             transport,
-            instance: format!("{}-{}", std::process::id(), app::server::session::new_token()),
+            instance: format!(
+                "{}-{}",
+                std::process::id(),
+                app::server::session::new_token()
+            ),
         })
     }
 
@@ -158,7 +162,8 @@ impl Sender {
     }
 
     async fn mark_sent(&self, id: i64) -> Result<(), sqlx::Error> {
-        let done = on_db!(&self.db, |c| sqlx::query(
+        let done = on_db!(&self.db, |c| {
+            sqlx::query(
             "UPDATE mail_outbox SET sent_at = $1, attempts = attempts + 1, secret_link = NULL, \
              claimed_by = NULL, claimed_until = NULL, last_error = NULL WHERE id = $2 AND claimed_by = $3"
         )
@@ -167,7 +172,8 @@ impl Sender {
         .bind(&self.instance)
         .execute(c)
         .await
-        .map(|r| r.rows_affected()))?;
+        .map(|r| r.rows_affected())
+        })?;
         if done == 0 {
             tracing::warn!(mail_id = id, "mail delivered after its lease ended");
         }
@@ -179,8 +185,13 @@ impl Sender {
         let now = now();
         let error: String = error.chars().take(500).collect();
         if attempts >= self.settings.mail_max_attempts {
-            tracing::error!(mail_id = mail.id, attempts, "mail given up after its last attempt");
-            return on_db!(&self.db, |c| sqlx::query(
+            tracing::error!(
+                mail_id = mail.id,
+                attempts,
+                "mail given up after its last attempt"
+            );
+            return on_db!(&self.db, |c| {
+                sqlx::query(
                 "UPDATE mail_outbox SET failed_at = $1, attempts = $2, last_error = $3, secret_link = NULL, \
                  claimed_by = NULL, claimed_until = NULL WHERE id = $4 AND claimed_by = $5"
             )
@@ -191,7 +202,8 @@ impl Sender {
             .bind(&self.instance)
             .execute(c)
             .await
-            .map(|_| ()));
+            .map(|_| ())
+            });
         }
         let wait = backoff(self.settings.mail_retry_base_seconds, attempts);
         on_db!(&self.db, |c| sqlx::query(

@@ -8,7 +8,7 @@ use {
     crate::api::respond,
     crate::policy::{self, Action, Actor, Role},
     crate::server::access::{self, Change, StaffReason},
-    crate::server::invitations::{self, Invite, InvitationChange},
+    crate::server::invitations::{self, InvitationChange, Invite},
     crate::server::{now, request, session, state::state},
 };
 
@@ -162,7 +162,10 @@ mod tests {
 
     #[test]
     fn only_local_paths_are_returned_to() {
-        assert_eq!(safe_return(Some("/staff/accounts/3"), "/"), "/staff/accounts/3");
+        assert_eq!(
+            safe_return(Some("/staff/accounts/3"), "/"),
+            "/staff/accounts/3"
+        );
         assert_eq!(safe_return(Some("//evil.example/"), "/x"), "/x");
         assert_eq!(safe_return(Some("https://evil.example/"), "/x"), "/x");
         assert_eq!(safe_return(Some("/\\evil.example"), "/x"), "/x");

@@ -1,3 +1,4 @@
 pub mod forms;
 pub mod layout;
 pub mod time;
+pub mod users;

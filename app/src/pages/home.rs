@@ -44,6 +44,7 @@ fn Landing() -> impl IntoView {
                 <Field name="password" label="Password" kind="password" autocomplete="current-password" error/>
                 <button type="submit" class="button">"Sign in"</button>
             </form>
+            <p><a href="/forgot-password">"Forgot your password?"</a></p>
         </div>
     }
 }

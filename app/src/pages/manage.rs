@@ -6,6 +6,8 @@ use crate::api::types::{AccountUserRow, Page};
 use crate::api::users::ChangeAccess;
 use crate::components::forms::{url_error, ErrorSummary};
 use crate::components::time::format_time;
+use crate::components::users::{invitation_actions, AddUserForm};
+use crate::me_resource;
 use crate::pages::errors::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -38,9 +40,17 @@ pub fn ManageAccountsPage() -> impl IntoView {
         my_account_users(q.search, q.status, q.sort, q.page)
     });
     let error = url_error(ChangeAccess::PATH);
+    let invitation_error = url_error(crate::api::users::ChangeInvitation::PATH);
+    let invited = move || query.with(|q| q.get_str("invited") == Some("1"));
     view! {
         <Title text="Manage Accounts"/>
+        <Show when=invited>
+            <div class="notice notice--success" role="status">
+                "The invitation is on its way. The new user is listed as Invited until they set their password."
+            </div>
+        </Show>
         <ErrorSummary error/>
+        <ErrorSummary error=invitation_error/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match users.await {
@@ -64,6 +74,11 @@ fn UserTable(page: Page<AccountUserRow>, query: ListQuery) -> impl IntoView {
         <h1>"Manage Accounts"</h1>
         <p class="lead">"Everyone in your company who has, or was invited to, the portal. "
             {format!("{total} {}{}.", if total == 1 { "user" } else { "users" }, if filtered { " match" } else { "" })}</p>
+        <p class="toolbar">
+            <a class="button" href="/manage/new">"Add a user"</a>
+            <a class="button button--secondary" href="/manage/history">"Access history"</a>
+            <a class="button button--secondary" href="/export/users.csv" download>"Export users (CSV)"</a>
+        </p>
         <form method="get" action="/manage" class="search-form" role="search">
             <input type="hidden" name="sort" value=sort.clone()/>
             <div class="form-group">
@@ -133,6 +148,34 @@ fn UserTable(page: Page<AccountUserRow>, query: ListQuery) -> impl IntoView {
     }
 }
 
+/// `/manage/new`: add a user to one's own account.
+#[component]
+pub fn AddUserPage() -> impl IntoView {
+    let me = me_resource();
+    view! {
+        <Title text="Add a user"/>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(me)) if crate::policy::permits(me.role, crate::policy::Action::ManageOwnAccountUsers) => view! {
+                        <div class="narrow">
+                            <p><a href="/manage">"← Manage Accounts"</a></p>
+                            <h1>"Add a user"</h1>
+                            <p class="lead">
+                                "They get an invitation mail with a link to choose their password. The link works once, for a limited time."
+                            </p>
+                            <AddUserForm/>
+                        </div>
+                    }.into_any(),
+                    Ok(Some(_)) => view! { <ErrorPage error=crate::error::AppError::Forbidden/> }.into_any(),
+                    Ok(None) => view! { <ErrorPage error=crate::error::AppError::Unauthorized/> }.into_any(),
+                    Err(error) => view! { <ErrorPage error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
 /// The list's state, as carried in the URL so that every view can be linked and reloaded.
 #[derive(Debug, Clone, PartialEq)]
 struct ListQuery {
@@ -177,26 +220,27 @@ fn encode(value: &str) -> String {
 /// confirmation in a sentence naming the person; all are plain forms, so they work without WASM.
 fn row_actions(u: &AccountUserRow) -> impl IntoView {
     let name = format!("{} {}", u.first_name, u.last_name);
-    let mut actions = Vec::new();
+    let mut actions: Vec<AnyView> = Vec::new();
     if u.is_self {
         return view! { <span class="meta">"You"</span> }.into_any();
     }
+    if u.status == "invited" {
+        actions.push(invitation_actions(u.id, &name, false).into_any());
+    }
     if u.status == "disabled" {
-        actions.push(access_form(
-            u.id,
-            "enable",
-            format!("Re-enable {name}"),
-            None,
-        ));
+        actions.push(access_form(u.id, "enable", format!("Re-enable {name}"), None).into_any());
     } else {
-        actions.push(access_form(
-            u.id,
-            "disable",
-            format!("Disable {name}"),
-            Some(format!(
-                "Disable {name}? They are signed out at once and can no longer sign in."
-            )),
-        ));
+        actions.push(
+            access_form(
+                u.id,
+                "disable",
+                format!("Disable {name}"),
+                Some(format!(
+                    "Disable {name}? They are signed out at once and can no longer sign in."
+                )),
+            )
+            .into_any(),
+        );
     }
     if u.is_admin {
         actions.push(access_form(
@@ -204,14 +248,17 @@ fn row_actions(u: &AccountUserRow) -> impl IntoView {
             "revoke_admin",
             format!("Remove administrator: {name}"),
             Some(format!("Remove administrator rights from {name}? They can no longer manage your company's users.")),
-        ));
+        ).into_any());
     } else if u.status != "disabled" {
-        actions.push(access_form(
-            u.id,
-            "grant_admin",
-            format!("Make {name} an administrator"),
-            None,
-        ));
+        actions.push(
+            access_form(
+                u.id,
+                "grant_admin",
+                format!("Make {name} an administrator"),
+                None,
+            )
+            .into_any(),
+        );
     }
     actions.into_iter().collect_view().into_any()
 }

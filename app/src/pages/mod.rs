@@ -1,5 +1,6 @@
 pub mod errors;
 pub mod home;
+pub mod links;
 pub mod manage;
 pub mod password;
 pub mod staff;

@@ -121,7 +121,10 @@ fn parse_name(problems: &mut Problems, field: &str, what: &str, value: &str) -> 
     } else if value.chars().count() > 100 {
         problems.add(field, format!("The {what} must be 100 characters or fewer"));
     } else if value.chars().any(char::is_control) {
-        problems.add(field, format!("The {what} cannot contain control characters"));
+        problems.add(
+            field,
+            format!("The {what} cannot contain control characters"),
+        );
     }
     value
 }
@@ -129,11 +132,20 @@ fn parse_name(problems: &mut Problems, field: &str, what: &str, value: &str) -> 
 /// Checks an invitation's fields: names present and plain, email well-formed.
 pub fn validate_invite(invite: &Invite) -> Result<(String, String, Email), AppError> {
     let mut problems = Problems::new();
-    let first = parse_name(&mut problems, "first_name", "first name", &invite.first_name);
+    let first = parse_name(
+        &mut problems,
+        "first_name",
+        "first name",
+        &invite.first_name,
+    );
     let last = parse_name(&mut problems, "last_name", "last name", &invite.last_name);
     let email = problems.take("email", Email::parse(&invite.email));
     problems.finish()?;
-    Ok((first, last, email.expect("parsed when there were no problems")))
+    Ok((
+        first,
+        last,
+        email.expect("parsed when there were no problems"),
+    ))
 }
 
 /// The display name of a user, for mails ("Ada Admin").
@@ -148,11 +160,13 @@ async fn display_name(tx: &mut Tx, user_id: i64) -> Result<String, AppError> {
 }
 
 async fn account_name(tx: &mut Tx, account_id: i64) -> Result<Option<String>, AppError> {
-    on_tx!(tx, |c| sqlx::query_scalar("SELECT name FROM accounts WHERE id = $1")
-        .bind(account_id)
-        .fetch_optional(c)
-        .await
-        .map_err(internal))
+    on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT name FROM accounts WHERE id = $1"
+    )
+    .bind(account_id)
+    .fetch_optional(c)
+    .await
+    .map_err(internal))
 }
 
 /// The name the mail gives as inviter: the person the customer knows. A platform admin acting
@@ -234,7 +248,9 @@ pub async fn invite(
         target: Some(format!("user:{user_id}")),
         reason: why.reason.as_deref(),
         reference: why.reference.as_deref(),
-        after: Some(json!({ "email": email.as_str(), "is_admin": invite.is_admin, "status": "invited" })),
+        after: Some(
+            json!({ "email": email.as_str(), "is_admin": invite.is_admin, "status": "invited" }),
+        ),
         client_addr: Some(client_addr),
         ..Event::default()
     };
@@ -448,9 +464,10 @@ pub async fn complete(
     }
     let row = row.expect("a live link has a row");
     let mut problems = Problems::new();
-    if let Err(message) =
-        password::check_new_password(&new_password, &[&row.email, &row.first_name, &row.last_name])
-    {
+    if let Err(message) = password::check_new_password(
+        &new_password,
+        &[&row.email, &row.first_name, &row.last_name],
+    ) {
         problems.add("new_password", message);
     }
     if confirm != new_password {
@@ -485,8 +502,15 @@ pub async fn complete(
     .bind(now)
     .bind(row.user_id))?;
     execute!(tx: &mut tx, sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(row.user_id))?;
-    let session_token =
-        session::create(&mut tx, &state.settings, row.user_id, None, client_addr, now).await?;
+    let session_token = session::create(
+        &mut tx,
+        &state.settings,
+        row.user_id,
+        None,
+        client_addr,
+        now,
+    )
+    .await?;
     let action = match purpose {
         Purpose::Invitation => "user.activated",
         Purpose::Reset => "password.reset",
@@ -534,25 +558,44 @@ pub async fn request_reset(
     .await
     .map_err(internal))?;
     let Some(target) = target else {
-        tracing::info!(client_addr, "password reset asked for an unknown or inactive address");
+        tracing::info!(
+            client_addr,
+            "password reset asked for an unknown or inactive address"
+        );
         return Ok(());
     };
-    let recent: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
+    let recent: i64 = on_tx!(&mut tx, |c| {
+        sqlx::query_scalar(
         "SELECT COUNT(*) FROM user_tokens WHERE user_id = $1 AND purpose = 'reset' AND created_at > $2"
     )
     .bind(target.id)
     .bind(now - 3600)
     .fetch_one(c)
     .await
-    .map_err(internal))?;
+    .map_err(internal)
+    })?;
     if recent >= RESETS_PER_HOUR {
-        tracing::warn!(user_id = target.id, client_addr, "password reset mails throttled");
+        tracing::warn!(
+            user_id = target.id,
+            client_addr,
+            "password reset mails throttled"
+        );
         return Ok(());
     }
     let account = account_name(&mut tx, target.account_id)
         .await?
         .unwrap_or_default();
-    issue_link(&mut tx, state, Purpose::Reset, &target, &account, None, "", now).await?;
+    issue_link(
+        &mut tx,
+        state,
+        Purpose::Reset,
+        &target,
+        &account,
+        None,
+        "",
+        now,
+    )
+    .await?;
     let event = Event {
         action: "password.reset_requested",
         account_id: Some(target.account_id),

@@ -32,7 +32,10 @@ pub struct TestApp {
     pub db: Db,
     pub settings: Settings,
     _dir: Option<tempfile::TempDir>,
+    /// Where the portal writes mails when no SMTP server is configured.
+    pub mail_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    mailer: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for TestApp {
@@ -40,6 +43,7 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        self.mailer.abort();
     }
 }
 
@@ -114,15 +118,21 @@ pub async fn spawn_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -> Op
 pub async fn spawn_on(url: &str, mut settings: Settings) -> TestApp {
     settings.database_url = app::server::state::Secret::new(url);
     settings.database_max_connections = 5;
-    let state = server::prepare(settings.clone())
-        .await
-        .expect("prepare the portal");
+    let mail_dir = tempfile::tempdir().expect("mail dir");
+    settings.mail_dir = mail_dir.path().display().to_string();
+    settings.mail_poll_seconds = 1;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind port 0");
     let addr: SocketAddr = listener.local_addr().unwrap();
+    // Links in mails point at this very server.
+    settings.public_url = format!("http://{addr}");
+    let state = server::prepare(settings.clone())
+        .await
+        .expect("prepare the portal");
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let db = state.db.clone();
+    let mailer = server::mailer::spawn(&state).expect("start the mail sender");
     tokio::spawn(server::serve(listener, state, async move {
         let _ = rx.await;
     }));
@@ -131,7 +141,9 @@ pub async fn spawn_on(url: &str, mut settings: Settings) -> TestApp {
         db,
         settings,
         _dir: None,
+        mail_dir,
         shutdown: Some(tx),
+        mailer,
     }
 }
 
@@ -284,6 +296,118 @@ impl TestApp {
             .fetch_one(pool)
             .await
             .expect(sql))
+    }
+}
+
+/// A mail as the portal wrote it to its mail folder.
+#[derive(Debug, Clone)]
+pub struct SentMail {
+    pub to: String,
+    pub subject: String,
+    /// The decoded text body.
+    pub body: String,
+}
+
+impl SentMail {
+    /// The first portal link in the body that starts with `path` (e.g. `/accept?token=`).
+    pub fn link(&self, path: &str) -> String {
+        self.body
+            .split_whitespace()
+            .find(|w| w.starts_with("http") && w.contains(path))
+            .unwrap_or_else(|| panic!("no {path} link in mail: {}", self.body))
+            .to_string()
+    }
+}
+
+/// Parses an RFC 5322 message as lettre writes it (plain text, 7bit or quoted-printable).
+pub fn parse_mail(raw: &str) -> SentMail {
+    let raw = raw.replace("\r\n", "\n");
+    let (head, body) = raw.split_once("\n\n").expect("headers and body");
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+            .unwrap_or_default()
+            .to_string()
+    };
+    let body = if header("Content-Transfer-Encoding") == "quoted-printable" {
+        decode_quoted_printable(body)
+    } else {
+        body.to_string()
+    };
+    SentMail {
+        to: header("To"),
+        subject: header("Subject"),
+        body,
+    }
+}
+
+fn decode_quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'=' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
+            if let Ok(b) = u8::from_str_radix(hex, 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl TestApp {
+    /// Every mail in the portal's mail folder, oldest first.
+    pub fn mails(&self) -> Vec<SentMail> {
+        let mut names: Vec<_> = std::fs::read_dir(self.mail_dir.path())
+            .expect("mail dir")
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            .collect();
+        names.sort();
+        names
+            .iter()
+            .map(|p| parse_mail(&std::fs::read_to_string(p).expect("read mail")))
+            .collect()
+    }
+
+    /// Waits (up to 20 s) for the newest mail to `to` whose subject contains `subject`.
+    pub async fn wait_for_mail(&self, to: &str, subject: &str) -> SentMail {
+        for _ in 0..200 {
+            if let Some(m) = self
+                .mails()
+                .into_iter()
+                .rev()
+                .find(|m| m.to.contains(to) && m.subject.contains(subject))
+            {
+                return m;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no mail to {to} about {subject:?}; mails: {:?}",
+            self.mails()
+        );
+    }
+
+    /// Waits (up to 30 s) until `sql` answers `expected`.
+    pub async fn wait_until(&self, sql: &str, expected: i64) {
+        for _ in 0..300 {
+            if self.scalar(sql).await == expected {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "{sql} never answered {expected} (last: {})",
+            self.scalar(sql).await
+        );
     }
 }
 

@@ -6,6 +6,8 @@ mod access;
 mod audit;
 mod cli;
 mod http;
+mod invitations;
+mod mail;
 mod manage;
 mod sessions;
 mod storage;
