@@ -17,12 +17,13 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::{
+    audit::{AccountHistoryPage, StaffAuditPage},
     errors::NotFound,
     home::HomePage,
     links::{AcceptInvitationPage, ForgotPasswordPage, ResetPasswordPage},
     manage::{AddUserPage, ManageAccountsPage},
     password::ChangePasswordPage,
-    staff::StaffConsolePage,
+    staff::{NewAccountPage, StaffAccountPage, StaffConsolePage},
 };
 
 /// The HTML document around the app. On the server it also fixes this response's
@@ -96,10 +97,14 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/account/password") view=ChangePasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage") view=ManageAccountsPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage/new") view=AddUserPage ssr=SsrMode::Async/>
+                    <Route path=path!("/manage/history") view=AccountHistoryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/audit") view=StaffAuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/accept") view=AcceptInvitationPage ssr=SsrMode::Async/>
                     <Route path=path!("/reset") view=ResetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff") view=StaffConsolePage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/accounts/new") view=NewAccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/accounts/:id") view=StaffAccountPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

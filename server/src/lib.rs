@@ -1,6 +1,7 @@
 //! The Portcullis server: configuration, router, HTTP hardening, telemetry and background work.
 
 pub mod config;
+pub mod export;
 pub mod layers;
 pub mod mailer;
 pub mod seed;
@@ -60,6 +61,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/export/users.csv", get(export::users_csv))
+        .route("/export/audit.csv", get(export::audit_csv))
         .leptos_routes_with_context(&state, routes, || (), {
             let leptos = leptos.clone();
             move || shell(leptos.clone())

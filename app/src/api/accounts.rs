@@ -1,13 +1,15 @@
 //! Reading accounts and their users: the Manage Accounts list and the staff console.
 
-use crate::api::types::{AccountSummary, AccountUserRow, Page};
+use crate::api::types::{AccountForm, AccountSummary, AccountUserRow, AccountView, Page};
 use crate::error::AppError;
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
+    crate::api::users::{reason_for, safe_return},
     crate::api::{respond, PER_PAGE},
     crate::policy::{self, Action},
-    crate::server::{session, state::state, users},
+    crate::server::accounts::{self, ContactChange, ContactRole},
+    crate::server::{now, request, session, state::state, users},
 };
 
 /// The users of the caller's own account (customer administrators). The account is the session's.
@@ -46,19 +48,166 @@ pub async fn my_account_users(
 
 /// Every customer account with its user and administrator counts (vendor staff).
 #[server(endpoint = "accounts/list")]
-pub async fn list_accounts(page: i64) -> Result<Page<AccountSummary>, AppError> {
+pub async fn list_accounts(
+    page: i64,
+    search: Option<String>,
+) -> Result<Page<AccountSummary>, AppError> {
     respond(async move {
         let state = state()?;
         let actor = session::actor().await?;
         policy::can(&actor, Action::ViewAnyAccount)?;
         let page = page.max(1);
-        let (rows, total) = users::list_accounts(&state.db, page, PER_PAGE).await?;
+        let search = search.unwrap_or_default();
+        let (rows, total) = users::list_accounts(&state.db, &search, page, PER_PAGE).await?;
         Ok(Page {
             rows,
             total,
             page,
             per_page: PER_PAGE,
         })
+    })
+    .await
+}
+
+/// One account for vendor staff: details, contacts, the staff who can be TAM/CSM, and a page of
+/// its users (searched, filtered and sorted like Manage Accounts).
+#[server(endpoint = "accounts/get")]
+pub async fn account_page(
+    account_id: i64,
+    search: String,
+    status: String,
+    sort: String,
+    page: i64,
+) -> Result<AccountView, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        policy::can(&actor, Action::ViewAnyAccount)?;
+        let account = accounts::detail(&state.db, account_id).await?;
+        let page = page.max(1);
+        let (rows, total) = users::list_account_users(
+            &state.db,
+            actor.user_id,
+            account_id,
+            &users::UserFilter::new(&search, &status),
+            &sort,
+            page,
+            PER_PAGE,
+        )
+        .await?;
+        Ok(AccountView {
+            account,
+            staff: accounts::staff_members(&state.db).await?,
+            users: Page {
+                rows,
+                total,
+                page,
+                per_page: PER_PAGE,
+            },
+            can_manage: policy::permits(actor.role, Action::ManageCustomerAccounts),
+        })
+    })
+    .await
+}
+
+/// Creates an account (no `account_id`) or edits one (platform admins).
+#[server(endpoint = "accounts/save")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_account(
+    account_id: Option<i64>,
+    name: String,
+    account_key: String,
+    service_tier: String,
+    environments: String,
+    tam_user_id: Option<String>,
+    csm_user_id: Option<String>,
+) -> Result<i64, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        policy::can(&actor, Action::ManageCustomerAccounts)?;
+        let client_addr = request::current_client_addr(&state)?;
+        let form = AccountForm {
+            name,
+            account_key,
+            service_tier,
+            environments,
+            tam_user_id,
+            csm_user_id,
+        };
+        let id = accounts::save(&state, &actor, account_id, &form, &client_addr, now()).await?;
+        leptos_axum::redirect(&format!("/staff/accounts/{id}?saved=1"));
+        Ok(id)
+    })
+    .await
+}
+
+/// Sets (`user_id`) or clears (empty) the primary or secondary contact (`role`) of an account.
+/// The person replaced stays an administrator or not as `previous_stays_admin` (`yes`/`no`) says.
+/// Answers what happened, in a sentence.
+#[server(endpoint = "accounts/contact")]
+pub async fn set_contact(
+    account_id: i64,
+    role: String,
+    user_id: Option<String>,
+    previous_stays_admin: Option<String>,
+    reason: Option<String>,
+    reference: Option<String>,
+) -> Result<String, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        policy::can(&actor, Action::ManageCustomerAccounts)?;
+        let role = ContactRole::parse(&role)?;
+        let user_id = match user_id.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
+            None => None,
+            Some(v) => Some(
+                v.parse::<i64>()
+                    .map_err(|_| AppError::field("user_id", "Choose a user of this account"))?,
+            ),
+        };
+        let previous_stays_admin = match previous_stays_admin.as_deref() {
+            Some("yes") => Some(true),
+            Some("no") => Some(false),
+            _ => None,
+        };
+        let why = reason_for(&actor, reason, reference)?;
+        let client_addr = request::current_client_addr(&state)?;
+        let change = ContactChange {
+            role,
+            user_id,
+            previous_stays_admin,
+        };
+        let said = accounts::set_contact(
+            &state,
+            &actor,
+            account_id,
+            &change,
+            &why,
+            &client_addr,
+            now(),
+        )
+        .await?;
+        leptos_axum::redirect(&safe_return(
+            Some(&format!(
+                "/staff/accounts/{account_id}?done={}",
+                crate::pages::manage::encode(&said)
+            )),
+            "/staff",
+        ));
+        Ok(said)
+    })
+    .await
+}
+
+/// The vendor staff who can be an account's TAM or CSM, for the new-account form.
+#[server(endpoint = "accounts/staff")]
+pub async fn staff_list() -> Result<Vec<crate::api::types::StaffMember>, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        policy::can(&actor, Action::ManageCustomerAccounts)?;
+        accounts::staff_members(&state.db).await
     })
     .await
 }

@@ -14,7 +14,7 @@ use {
 };
 
 #[cfg(feature = "ssr")]
-fn set_cookie(value: String) {
+pub fn set_cookie(value: String) {
     if let (Some(options), Ok(value)) = (
         use_context::<ResponseOptions>(),
         HeaderValue::from_str(&value),

@@ -2,7 +2,9 @@
 //! one call into `server` → map the result.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
+pub mod staff;
 pub mod types;
 pub mod users;
 

@@ -70,3 +70,92 @@ pub struct LinkInfo {
     pub first_name: String,
     pub account_name: String,
 }
+
+/// A person referred to from an account: a contact, the TAM or the CSM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct PersonRef {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub is_admin: bool,
+    pub status: String,
+}
+
+/// A member of the vendor's staff, offered as TAM or CSM.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct StaffMember {
+    pub id: i64,
+    pub name: String,
+}
+
+/// One customer account as the staff account page shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountDetail {
+    pub id: i64,
+    pub name: String,
+    pub account_key: String,
+    pub service_tier: String,
+    pub environments: Vec<String>,
+    pub tam: Option<PersonRef>,
+    pub csm: Option<PersonRef>,
+    pub primary_contact: Option<PersonRef>,
+    pub secondary_contact: Option<PersonRef>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The account form as submitted (validated on the server).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AccountForm {
+    pub name: String,
+    pub account_key: String,
+    pub service_tier: String,
+    /// One environment per line.
+    pub environments: String,
+    pub tam_user_id: Option<String>,
+    pub csm_user_id: Option<String>,
+}
+
+/// What the staff account page loads at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub account: AccountDetail,
+    pub staff: Vec<StaffMember>,
+    pub users: Page<AccountUserRow>,
+    /// Whether the viewer may change the account (platform admins) or only look (agents).
+    pub can_manage: bool,
+}
+
+/// One audit-trail entry as people read it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct AuditRow {
+    pub id: i64,
+    pub at: i64,
+    pub actor: Option<String>,
+    pub impersonator: Option<String>,
+    pub account: Option<String>,
+    pub action: String,
+    pub target: Option<String>,
+    pub target_email: Option<String>,
+    pub reason: Option<String>,
+    pub reference: Option<String>,
+    pub before_state: Option<String>,
+    pub after_state: Option<String>,
+    pub client_addr: Option<String>,
+}
+
+/// What the audit list is narrowed to. Customer administrators' account is always their own.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct AuditQuery {
+    pub account_id: Option<i64>,
+    /// The actor's email, exactly.
+    pub actor: String,
+    /// An action such as `user.disabled`, or a prefix such as `user.`.
+    pub action: String,
+    /// `YYYY-MM-DD`, inclusive, UTC.
+    pub from: String,
+    pub to: String,
+}

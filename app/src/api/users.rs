@@ -15,7 +15,7 @@ use {
 /// Staff must give a reason (and may give a case number) for every change to a customer's users;
 /// customers are never asked.
 #[cfg(feature = "ssr")]
-fn reason_for(
+pub fn reason_for(
     actor: &Actor,
     reason: Option<String>,
     reference: Option<String>,

@@ -1,6 +1,7 @@
 //! The page frame: header with the signed-in identity, impersonation banner, footer.
 
 use crate::api::auth::SignOut;
+use crate::api::staff::StopImpersonating;
 use crate::me_resource;
 use crate::policy::{permits, Action};
 use leptos::prelude::*;
@@ -35,7 +36,11 @@ pub fn Header() -> impl IntoView {
                             </div>
                             {me.impersonated_by.clone().map(|real| view! {
                                 <div class="impersonation-banner" role="status">
-                                    "You are viewing the portal as " {me.name.clone()} ". Signed in as " {real} "."
+                                    "You are viewing the portal as " {me.name.clone()} " (" {me.email.clone()} "). Signed in as " {real} ". "
+                                    "Everything you do is recorded with both names."
+                                    <form method="post" action=StopImpersonating::PATH class="inline-form">
+                                        <button type="submit" class="button button--small">"Stop impersonating"</button>
+                                    </form>
                                 </div>
                             })}
                         }

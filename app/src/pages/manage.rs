@@ -204,7 +204,7 @@ impl ListQuery {
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters pass through). Small enough not
 /// to pull a URL crate into the browser bundle.
-fn encode(value: &str) -> String {
+pub fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {

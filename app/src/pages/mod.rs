@@ -1,3 +1,4 @@
+pub mod audit;
 pub mod errors;
 pub mod home;
 pub mod links;

@@ -1,9 +1,12 @@
 //! Server-only code: state, storage, sessions, passwords. Never compiled into the browser build.
 
 pub mod access;
+pub mod accounts;
 pub mod audit;
+pub mod audit_view;
 pub mod auth;
 pub mod db;
+pub mod impersonation;
 pub mod invitations;
 pub mod mail;
 pub mod password;

@@ -272,27 +272,33 @@ impl UserFilter {
     }
 }
 
-/// One page of customer accounts with their user counts, for the staff console.
+/// One page of customer accounts with their user counts, for the staff console, narrowed to
+/// names or keys containing `search`.
 pub async fn list_accounts(
     db: &Db,
+    search: &str,
     page: i64,
     per_page: i64,
 ) -> Result<(Vec<AccountSummary>, i64), AppError> {
     let offset = (page.max(1) - 1) * per_page;
-    let rows: Vec<AccountSummary> = on_db!(db, |c| {
-        sqlx::query_as(
+    let pattern = UserFilter::new(search, "").like_pattern();
+    const FILTER: &str = "($1 = '' OR LOWER(a.name) LIKE $1 ESCAPE '\\' OR LOWER(a.account_key) LIKE $1 ESCAPE '\\')";
+    let sql = format!(
         "SELECT a.id, a.name, a.account_key, a.service_tier, \
          (SELECT COUNT(*) FROM users u WHERE u.account_id = a.id) AS users, \
          (SELECT COUNT(*) FROM users u WHERE u.account_id = a.id AND u.is_admin AND u.status = 'active') AS administrators \
-         FROM accounts a ORDER BY a.name, a.id LIMIT $1 OFFSET $2"
-    )
-    .bind(per_page)
-    .bind(offset)
-    .fetch_all(c)
-    .await
-    .map_err(internal)
-    })?;
-    let total: i64 = on_db!(db, |c| sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+         FROM accounts a WHERE {FILTER} ORDER BY a.name, a.id LIMIT $2 OFFSET $3"
+    );
+    let rows: Vec<AccountSummary> = on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(&pattern)
+        .bind(per_page)
+        .bind(offset)
+        .fetch_all(c)
+        .await
+        .map_err(internal))?;
+    let count_sql = format!("SELECT COUNT(*) FROM accounts a WHERE {FILTER}");
+    let total: i64 = on_db!(db, |c| sqlx::query_scalar(&count_sql)
+        .bind(&pattern)
         .fetch_one(c)
         .await
         .map_err(internal))?;

@@ -1,0 +1,58 @@
+//! Reading the audit trail.
+
+use crate::api::types::{AuditQuery, AuditRow, Page};
+use crate::error::AppError;
+use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use {
+    crate::api::{respond, PER_PAGE},
+    crate::policy::{self, Action, Actor},
+    crate::server::{audit_view, session, state::state},
+};
+
+/// Decides whose trail `actor` may read: a customer administrator always and only their own
+/// account's; vendor staff any account's, or all.
+#[cfg(feature = "ssr")]
+pub fn scope(actor: &Actor, requested: Option<i64>) -> Result<Option<i64>, AppError> {
+    if actor.role.is_staff() {
+        policy::can(actor, Action::ViewAnyAccount)?;
+        Ok(requested.filter(|id| *id > 0))
+    } else {
+        policy::can(actor, Action::ExportOwnAccountUsersAndAudit)?;
+        Ok(Some(actor.account_id()?))
+    }
+}
+
+/// One page of the audit trail, newest first.
+#[server(endpoint = "audit/list")]
+pub async fn audit_list(
+    account_id: Option<i64>,
+    actor: Option<String>,
+    action: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<i64>,
+) -> Result<Page<AuditRow>, AppError> {
+    respond(async move {
+        let state = state()?;
+        let who = session::actor().await?;
+        let query = AuditQuery {
+            account_id: scope(&who, account_id)?,
+            actor: actor.unwrap_or_default(),
+            action: action.unwrap_or_default(),
+            from: from.unwrap_or_default(),
+            to: to.unwrap_or_default(),
+        };
+        let filter = audit_view::Filter::parse(&query)?;
+        let page = page.unwrap_or(1).max(1);
+        let page = page.max(1);
+        let (rows, total) = audit_view::list(&state.db, &filter, page, PER_PAGE).await?;
+        Ok(Page {
+            rows,
+            total,
+            page,
+            per_page: PER_PAGE,
+        })
+    })
+    .await
+}

@@ -1,0 +1,191 @@
+//! The audit trail: `/manage/history` (a customer administrator's own account) and `/staff/audit`
+//! (vendor staff, every account), filtered by account, actor, action and dates.
+
+use crate::api::audit::audit_list;
+use crate::api::types::AuditRow;
+use crate::components::time::format_time;
+use crate::pages::errors::ErrorPage;
+use crate::pages::manage::{encode, Pagination};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// The actions people filter by, with their words.
+const ACTIONS: &[(&str, &str)] = &[
+    ("", "All actions"),
+    ("sign_in.", "Sign-ins"),
+    ("user.", "Users invited, activated, disabled, re-enabled"),
+    ("invitation.", "Invitations re-sent or revoked"),
+    ("administrator.", "Administrator granted or revoked"),
+    ("contact.", "Contacts set or cleared"),
+    ("password.", "Passwords changed or reset"),
+    ("impersonation.", "Impersonation"),
+    ("account.", "Account created or changed"),
+    ("export.", "Exports"),
+];
+
+#[component]
+pub fn AccountHistoryPage() -> impl IntoView {
+    view! { <AuditPage staff=false/> }
+}
+
+#[component]
+pub fn StaffAuditPage() -> impl IntoView {
+    view! { <AuditPage staff=true/> }
+}
+
+#[component]
+fn AuditPage(staff: bool) -> impl IntoView {
+    let query = use_query_map();
+    let get = move |name: &str| query.with(|q| q.get_str(name).unwrap_or_default().to_string());
+    let args = move || {
+        (
+            get("account_id").parse::<i64>().ok(),
+            get("actor"),
+            get("action"),
+            get("from"),
+            get("to"),
+            get("page").parse::<i64>().unwrap_or(1),
+        )
+    };
+    let entries = Resource::new(args, |(account, actor, action, from, to, page)| {
+        audit_list(
+            account,
+            Some(actor),
+            Some(action),
+            Some(from),
+            Some(to),
+            Some(page),
+        )
+    });
+    let (path, title) = if staff {
+        ("/staff/audit", "Audit trail")
+    } else {
+        ("/manage/history", "Access history")
+    };
+    // The filter as a query string, for the export link and the page links.
+    let filter_query = move || {
+        let mut parts = Vec::new();
+        for name in ["account_id", "actor", "action", "from", "to"] {
+            let value = get(name);
+            if !value.is_empty() {
+                parts.push(format!("{name}={}", encode(&value)));
+            }
+        }
+        parts.join("&")
+    };
+    view! {
+        <Title text=title/>
+        <h1>{title}</h1>
+        <p class="lead">{if staff {
+            "Every security-relevant event in the portal. Entries cannot be changed or deleted."
+        } else {
+            "Who was given access, changed or removed in your company's account, and every sign-in. Entries cannot be changed or deleted."
+        }}</p>
+        <form method="get" action=path class="search-form" role="search">
+            {staff.then(|| view! {
+                <div class="form-group">
+                    <label class="label" for="account_id">"Account number"</label>
+                    <input class="input" id="account_id" name="account_id" type="number" min="1" value=get("account_id")/>
+                </div>
+            })}
+            <div class="form-group">
+                <label class="label" for="actor">"Done by (email)"</label>
+                <input class="input" id="actor" name="actor" type="email" value=get("actor")/>
+            </div>
+            <div class="form-group">
+                <label class="label" for="action">"Action"</label>
+                <select class="input" id="action" name="action">
+                    {ACTIONS.iter().map(|(value, label)| {
+                        let selected = get("action") == *value;
+                        view! { <option value=*value selected=selected>{*label}</option> }
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="form-group">
+                <label class="label" for="from">"From"</label>
+                <input class="input" id="from" name="from" type="date" value=get("from")/>
+            </div>
+            <div class="form-group">
+                <label class="label" for="to">"To"</label>
+                <input class="input" id="to" name="to" type="date" value=get("to")/>
+            </div>
+            <button type="submit" class="button button--secondary">"Filter"</button>
+        </form>
+        <p class="toolbar">
+            <a class="button button--secondary" download
+                href=move || format!("/export/audit.csv?{}", filter_query())>"Export these entries (CSV)"</a>
+        </p>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match entries.await {
+                    Ok(page) => {
+                        let pages = page.pages();
+                        let current = page.page;
+                        let base = format!("{path}?{}", filter_query());
+                        view! {
+                            <p>{page.total} " entries."</p>
+                            {if page.rows.is_empty() {
+                                view! { <p class="empty">"No entries match."</p> }.into_any()
+                            } else {
+                                view! { <AuditTable rows=page.rows staff/> }.into_any()
+                            }}
+                            <Pagination base current pages/>
+                        }.into_any()
+                    }
+                    Err(error) => view! { <ErrorPage error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn AuditTable(rows: Vec<AuditRow>, staff: bool) -> impl IntoView {
+    view! {
+        <div class="table-wrap">
+            <table class="table">
+                <caption class="visually-hidden">"Audit entries, newest first"</caption>
+                <thead>
+                    <tr>
+                        <th scope="col">"When"</th>
+                        {staff.then(|| view! { <th scope="col">"Account"</th> })}
+                        <th scope="col">"Who"</th>
+                        <th scope="col">"Action"</th>
+                        <th scope="col">"Subject"</th>
+                        <th scope="col">"Reason"</th>
+                        <th scope="col">"Change"</th>
+                        <th scope="col">"From address"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows.into_iter().map(|r| view! {
+                        <tr>
+                            <td>{format_time(Some(r.at))}</td>
+                            {staff.then(|| view! { <td>{r.account.clone().unwrap_or_else(|| "—".into())}</td> })}
+                            <td>
+                                {r.actor.clone().unwrap_or_else(|| "—".into())}
+                                {r.impersonator.clone().map(|i| view! { <br/><span class="meta">"impersonated by " {i}</span> })}
+                            </td>
+                            <td><code>{r.action.clone()}</code></td>
+                            <td>{r.target_email.clone().or(r.target.clone()).unwrap_or_else(|| "—".into())}</td>
+                            <td>{r.reason.clone().unwrap_or_default()} {r.reference.clone().map(|c| format!(" ({c})"))}</td>
+                            <td class="meta">{change_words(&r)}</td>
+                            <td>{r.client_addr.clone().unwrap_or_default()}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+}
+
+/// `before → after`, compact.
+fn change_words(r: &AuditRow) -> String {
+    match (&r.before_state, &r.after_state) {
+        (Some(b), Some(a)) => format!("{b} → {a}"),
+        (None, Some(a)) => a.clone(),
+        (Some(b), None) => b.clone(),
+        (None, None) => String::new(),
+    }
+}

@@ -1,0 +1,451 @@
+//! Customer accounts (SPEC §2): create and edit them, and set their primary and secondary
+//! contacts. Setting a contact makes them an administrator; replacing or clearing one leaves the
+//! administrator flag as the platform admin answers; an account never ends up without an active
+//! administrator.
+
+use super::access::{self, StaffReason};
+use super::audit::{self, Event};
+use super::db::{execute, internal, is_unique_violation, on_db, on_tx, Db, Tx};
+use super::state::AppState;
+use crate::api::types::{AccountDetail, AccountForm, PersonRef, StaffMember};
+use crate::error::{AppError, Problems};
+use crate::policy::Actor;
+use serde_json::json;
+
+#[derive(sqlx::FromRow)]
+struct AccountRow {
+    id: i64,
+    name: String,
+    account_key: String,
+    service_tier: String,
+    environments: String,
+    tam_user_id: Option<i64>,
+    csm_user_id: Option<i64>,
+    primary_contact_id: Option<i64>,
+    secondary_contact_id: Option<i64>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+const ACCOUNT_COLUMNS: &str = "id, name, account_key, service_tier, environments, tam_user_id, \
+     csm_user_id, primary_contact_id, secondary_contact_id, created_at, updated_at";
+
+async fn person(db: &Db, id: Option<i64>) -> Result<Option<PersonRef>, AppError> {
+    let Some(id) = id else { return Ok(None) };
+    on_db!(db, |c| {
+        sqlx::query_as(
+        "SELECT id, first_name || ' ' || last_name AS name, email, is_admin, status FROM users WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await
+    .map_err(internal)
+    })
+}
+
+/// The vendor staff who can be an account's TAM or CSM (active agents and platform admins).
+pub async fn staff_members(db: &Db) -> Result<Vec<StaffMember>, AppError> {
+    on_db!(db, |c| {
+        sqlx::query_as(
+        "SELECT id, first_name || ' ' || last_name AS name FROM users \
+         WHERE kind IN ('agent', 'platform_admin') AND status = 'active' ORDER BY last_name, first_name"
+    )
+    .fetch_all(c)
+    .await
+    .map_err(internal)
+    })
+}
+
+/// One account with its contacts and staff, for the staff account page.
+pub async fn detail(db: &Db, account_id: i64) -> Result<AccountDetail, AppError> {
+    let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
+    let row: Option<AccountRow> = on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(account_id)
+        .fetch_optional(c)
+        .await
+        .map_err(internal))?;
+    let row = row.ok_or(AppError::NotFound)?;
+    Ok(AccountDetail {
+        id: row.id,
+        name: row.name,
+        account_key: row.account_key,
+        service_tier: row.service_tier,
+        environments: row.environments.lines().map(str::to_string).collect(),
+        tam: person(db, row.tam_user_id).await?,
+        csm: person(db, row.csm_user_id).await?,
+        primary_contact: person(db, row.primary_contact_id).await?,
+        secondary_contact: person(db, row.secondary_contact_id).await?,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+/// Validated account fields.
+struct Valid {
+    name: String,
+    key: String,
+    tier: String,
+    environments: String,
+    tam: Option<i64>,
+    csm: Option<i64>,
+}
+
+async fn validate(db: &Db, form: &AccountForm) -> Result<Valid, AppError> {
+    let mut problems = Problems::new();
+    let name = form.name.trim().to_string();
+    if name.is_empty() {
+        problems.add("name", "Enter the account's name");
+    } else if name.chars().count() > 200 {
+        problems.add("name", "The name must be 200 characters or fewer");
+    }
+    let key = form.account_key.trim().to_uppercase();
+    let key_ok = (2..=20).contains(&key.len())
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        && key.starts_with(|c: char| c.is_ascii_alphabetic());
+    if !key_ok {
+        problems.add(
+            "account_key",
+            "Enter a key of 2 to 20 letters, digits or hyphens, starting with a letter, like ACME",
+        );
+    }
+    let tier = form.service_tier.trim().to_string();
+    if tier != "managed" && tier != "self-hosted" {
+        problems.add("service_tier", "Choose the service tier");
+    }
+    let mut environments: Vec<String> = Vec::new();
+    for env in form
+        .environments
+        .lines()
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+    {
+        if env.chars().count() > 50 {
+            problems.add(
+                "environments",
+                "Each environment name must be 50 characters or fewer",
+            );
+            break;
+        }
+        if !environments.iter().any(|e| e.eq_ignore_ascii_case(env)) {
+            environments.push(env.to_string());
+        }
+    }
+    if environments.is_empty() {
+        problems.add(
+            "environments",
+            "Enter at least one environment, one per line",
+        );
+    }
+    let staff = staff_members(db).await?;
+    let pick = |problems: &mut Problems, field: &str, value: &Option<String>| {
+        let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
+        match value
+            .parse::<i64>()
+            .ok()
+            .filter(|id| staff.iter().any(|s| s.id == *id))
+        {
+            Some(id) => Some(id),
+            None => {
+                problems.add(field, "Choose a member of the vendor's staff");
+                None
+            }
+        }
+    };
+    let tam = pick(&mut problems, "tam_user_id", &form.tam_user_id);
+    let csm = pick(&mut problems, "csm_user_id", &form.csm_user_id);
+    problems.finish()?;
+    Ok(Valid {
+        name,
+        key,
+        tier,
+        environments: environments.join("\n"),
+        tam,
+        csm,
+    })
+}
+
+fn key_taken(err: sqlx::Error) -> AppError {
+    if is_unique_violation(&err) {
+        AppError::field("account_key", "Another account already has this key")
+    } else {
+        internal(err)
+    }
+}
+
+/// Creates (`account_id` = `None`) or updates an account; audited with before and after.
+pub async fn save(
+    state: &AppState,
+    actor: &Actor,
+    account_id: Option<i64>,
+    form: &AccountForm,
+    client_addr: &str,
+    now: i64,
+) -> Result<i64, AppError> {
+    let v = validate(&state.db, form).await?;
+    let after = json!({
+        "name": v.name, "account_key": v.key, "service_tier": v.tier,
+        "environments": v.environments, "tam_user_id": v.tam, "csm_user_id": v.csm,
+    });
+    let mut tx = state.db.begin().await?;
+    let (id, before, action) = match account_id {
+        None => {
+            let id: i64 = on_tx!(&mut tx, |c| {
+                sqlx::query_scalar(
+                "INSERT INTO accounts (name, account_key, service_tier, environments, tam_user_id, \
+                 csm_user_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id"
+            )
+            .bind(&v.name)
+            .bind(&v.key)
+            .bind(&v.tier)
+            .bind(&v.environments)
+            .bind(v.tam)
+            .bind(v.csm)
+            .bind(now)
+            .fetch_one(c)
+            .await
+            .map_err(key_taken)
+            })?;
+            (id, None, "account.created")
+        }
+        Some(id) => {
+            access::lock_account(&mut tx, id).await?;
+            let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
+            let old: Option<AccountRow> = on_tx!(&mut tx, |c| sqlx::query_as(&sql)
+                .bind(id)
+                .fetch_optional(c)
+                .await
+                .map_err(internal))?;
+            let old = old.ok_or(AppError::NotFound)?;
+            on_tx!(&mut tx, |c| {
+                sqlx::query(
+                "UPDATE accounts SET name = $1, account_key = $2, service_tier = $3, environments = $4, \
+                 tam_user_id = $5, csm_user_id = $6, updated_at = $7 WHERE id = $8"
+            )
+            .bind(&v.name)
+            .bind(&v.key)
+            .bind(&v.tier)
+            .bind(&v.environments)
+            .bind(v.tam)
+            .bind(v.csm)
+            .bind(now)
+            .bind(id)
+            .execute(c)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(key_taken)
+            })?;
+            let before = json!({
+                "name": old.name, "account_key": old.account_key, "service_tier": old.service_tier,
+                "environments": old.environments, "tam_user_id": old.tam_user_id, "csm_user_id": old.csm_user_id,
+            });
+            (id, Some(before), "account.updated")
+        }
+    };
+    let event = Event {
+        action,
+        actor_id: Some(actor.user_id),
+        impersonator_id: actor.impersonator_id,
+        account_id: Some(id),
+        target: Some(format!("account:{id}")),
+        before,
+        after: Some(after),
+        client_addr: Some(client_addr),
+        ..Event::default()
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Which contact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContactRole {
+    Primary,
+    Secondary,
+}
+
+impl ContactRole {
+    pub fn parse(value: &str) -> Result<ContactRole, AppError> {
+        match value {
+            "primary" => Ok(ContactRole::Primary),
+            "secondary" => Ok(ContactRole::Secondary),
+            _ => Err(AppError::field(
+                "role",
+                "Choose primary or secondary contact",
+            )),
+        }
+    }
+    fn column(self) -> &'static str {
+        match self {
+            ContactRole::Primary => "primary_contact_id",
+            ContactRole::Secondary => "secondary_contact_id",
+        }
+    }
+    fn other(self) -> &'static str {
+        match self {
+            ContactRole::Primary => "secondary_contact_id",
+            ContactRole::Secondary => "primary_contact_id",
+        }
+    }
+    fn label(self) -> &'static str {
+        match self {
+            ContactRole::Primary => "primary",
+            ContactRole::Secondary => "secondary",
+        }
+    }
+}
+
+async fn contact_ids(
+    tx: &mut Tx,
+    account_id: i64,
+    role: ContactRole,
+) -> Result<(Option<i64>, Option<i64>), AppError> {
+    let sql = format!(
+        "SELECT {}, {} FROM accounts WHERE id = $1",
+        role.column(),
+        role.other()
+    );
+    let row: Option<(Option<i64>, Option<i64>)> = on_tx!(tx, |c| sqlx::query_as(&sql)
+        .bind(account_id)
+        .fetch_optional(c)
+        .await
+        .map_err(internal))?;
+    row.ok_or(AppError::NotFound)
+}
+
+/// What the contact form asks: the new contact (none to clear), and whether the person being
+/// replaced stays an administrator (`None` when not answered).
+pub struct ContactChange {
+    pub role: ContactRole,
+    pub user_id: Option<i64>,
+    pub previous_stays_admin: Option<bool>,
+}
+
+/// Sets or clears a contact (§2). Returns a sentence for the page: what happened to whom.
+pub async fn set_contact(
+    state: &AppState,
+    actor: &Actor,
+    account_id: i64,
+    change: &ContactChange,
+    why: &StaffReason,
+    client_addr: &str,
+    now: i64,
+) -> Result<String, AppError> {
+    let mut tx = state.db.begin().await?;
+    access::lock_account(&mut tx, account_id).await?;
+    let (current, other) = contact_ids(&mut tx, account_id, change.role).await?;
+    if current == change.user_id {
+        return Ok("Nothing changed.".into());
+    }
+    let new = match change.user_id {
+        Some(id) => {
+            let target = access::load_target(&mut tx, actor, id).await?;
+            if target.account_id != account_id {
+                return Err(AppError::field("user_id", "Choose a user of this account"));
+            }
+            if target.status == "disabled" {
+                return Err(AppError::field(
+                    "user_id",
+                    "A disabled user cannot be a contact. Re-enable them first.",
+                ));
+            }
+            if other == Some(id) {
+                return Err(AppError::field(
+                    "user_id",
+                    "This person is already the other contact. Choose someone else, or clear the other contact first.",
+                ));
+            }
+            Some(target)
+        }
+        None => None,
+    };
+    let previous = match current {
+        Some(id) => Some(access::load_target(&mut tx, actor, id).await?),
+        None => None,
+    };
+    if previous.is_some() && change.previous_stays_admin.is_none() {
+        return Err(AppError::field(
+            "previous_stays_admin",
+            "Say whether the person being replaced stays an administrator",
+        ));
+    }
+
+    let sql = format!(
+        "UPDATE accounts SET {} = $1, updated_at = $2 WHERE id = $3",
+        change.role.column()
+    );
+    execute!(tx: &mut tx, sqlx::query(&sql).bind(change.user_id).bind(now).bind(account_id))?;
+    let mut said = Vec::new();
+    if let Some(t) = &new {
+        if !t.is_admin {
+            execute!(tx: &mut tx, sqlx::query(
+                "UPDATE users SET is_admin = TRUE, updated_at = $1 WHERE id = $2"
+            )
+            .bind(now)
+            .bind(t.id))?;
+        }
+        said.push(format!(
+            "{} {} is now the {} contact{}.",
+            t.first_name,
+            t.last_name,
+            change.role.label(),
+            if t.is_admin {
+                ""
+            } else {
+                " and was made an administrator"
+            }
+        ));
+    } else {
+        said.push(format!("The {} contact was cleared.", change.role.label()));
+    }
+    let mut previous_revoked = false;
+    if let Some(p) = &previous {
+        if change.previous_stays_admin == Some(false) && p.is_admin {
+            if p.status == "active" && access::active_admins(&mut tx, account_id).await? <= 1 {
+                return Err(AppError::Conflict(format!(
+                    "{} {} is the account's last active administrator and must stay one. Make someone else an administrator first.",
+                    p.first_name, p.last_name
+                )));
+            }
+            execute!(tx: &mut tx, sqlx::query(
+                "UPDATE users SET is_admin = FALSE, updated_at = $1 WHERE id = $2"
+            )
+            .bind(now)
+            .bind(p.id))?;
+            previous_revoked = true;
+            said.push(format!(
+                "{} {} is no longer an administrator.",
+                p.first_name, p.last_name
+            ));
+        } else {
+            said.push(format!(
+                "{} {} stays an administrator.",
+                p.first_name, p.last_name
+            ));
+        }
+    }
+    let event = Event {
+        action: if new.is_some() {
+            "contact.set"
+        } else {
+            "contact.cleared"
+        },
+        actor_id: Some(actor.user_id),
+        impersonator_id: actor.impersonator_id,
+        account_id: Some(account_id),
+        target: Some(format!("account:{account_id}")),
+        reason: why.reason.as_deref(),
+        reference: why.reference.as_deref(),
+        before: Some(json!({ "role": change.role.label(), "user_id": current })),
+        after: Some(json!({
+            "role": change.role.label(),
+            "user_id": change.user_id,
+            "made_administrator": new.as_ref().is_some_and(|t| !t.is_admin),
+            "previous_administrator_revoked": previous_revoked,
+        })),
+        client_addr: Some(client_addr),
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(said.join(" "))
+}

@@ -1,0 +1,258 @@
+//! CSV exports (SPEC §3.1, §6): an account's users and its audit trail. Plain GET downloads, so
+//! they are axum handlers rather than server functions; they decide who is asking and whether
+//! they may through the same session and policy code as everything else, and are audited.
+
+use app::api::audit::scope;
+use app::api::types::AuditQuery;
+use app::error::AppError;
+use app::server::audit::{self, Event};
+use app::server::audit_view;
+use app::server::session::{self, COOKIE_NAME};
+use app::server::users::{self, UserFilter};
+use app::server::{now, AppState};
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use std::net::SocketAddr;
+
+/// Rows fetched per query while writing a file.
+const BATCH: i64 = 1000;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ExportQuery {
+    account_id: Option<i64>,
+    actor: Option<String>,
+    action: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// A spreadsheet would run a cell starting with one of these as a formula: such cells get a
+/// leading apostrophe (OWASP "CSV injection").
+fn cell(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    }
+}
+
+fn error_response(err: AppError) -> Response {
+    let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, err.to_string()).into_response()
+}
+
+fn csv_response(name: &str, body: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn internal(err: impl std::fmt::Display) -> AppError {
+    tracing::error!(error = %err, "export failed");
+    AppError::Internal
+}
+
+/// Who is asking, from the session cookie.
+async fn actor(state: &AppState, parts: &Parts) -> Result<app::policy::Actor, AppError> {
+    let token = app::server::request::cookie(parts, COOKIE_NAME).ok_or(AppError::Unauthorized)?;
+    session::resolve(&state.db, &state.settings, &token, now())
+        .await?
+        .ok_or(AppError::Unauthorized)
+}
+
+async fn record(
+    state: &AppState,
+    actor: &app::policy::Actor,
+    action: &str,
+    account_id: Option<i64>,
+    rows: usize,
+    client: SocketAddr,
+) -> Result<(), AppError> {
+    let mut tx = state.db.begin().await?;
+    let addr = client.ip().to_string();
+    let event = Event {
+        action,
+        actor_id: Some(actor.user_id),
+        impersonator_id: actor.impersonator_id,
+        account_id,
+        after: Some(serde_json::json!({ "rows": rows })),
+        client_addr: Some(&addr),
+        ..Event::default()
+    };
+    audit::append(&mut tx, &event, now()).await?;
+    tx.commit().await
+}
+
+/// `/export/users.csv[?account_id=N]`: the account's users.
+pub async fn users_csv(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Query(q): Query<ExportQuery>,
+    parts: Parts,
+) -> Response {
+    let result = async {
+        let actor = actor(&state, &parts).await?;
+        let account_id = scope(&actor, q.account_id)?.ok_or(AppError::NotFound)?;
+        let mut out = csv::Writer::from_writer(Vec::new());
+        out.write_record([
+            "first_name",
+            "last_name",
+            "email",
+            "status",
+            "administrator",
+            "contact",
+            "last_sign_in_utc",
+            "created_utc",
+            "created_by",
+        ])
+        .map_err(internal)?;
+        let mut page = 1;
+        let mut count = 0;
+        loop {
+            let (rows, _) = users::list_account_users(
+                &state.db,
+                actor.user_id,
+                account_id,
+                &UserFilter::default(),
+                "name",
+                page,
+                BATCH,
+            )
+            .await?;
+            if rows.is_empty() {
+                break;
+            }
+            for u in &rows {
+                out.write_record([
+                    cell(&u.first_name),
+                    cell(&u.last_name),
+                    cell(&u.email),
+                    u.status.clone(),
+                    if u.is_admin { "yes" } else { "no" }.to_string(),
+                    u.contact_role.clone().unwrap_or_default(),
+                    app::components::time::format_time(u.last_sign_in_at),
+                    app::components::time::format_time(Some(u.created_at)),
+                    cell(u.created_by.as_deref().unwrap_or("")),
+                ])
+                .map_err(internal)?;
+            }
+            count += rows.len();
+            page += 1;
+        }
+        let body = out.into_inner().map_err(internal)?;
+        record(
+            &state,
+            &actor,
+            "export.users",
+            Some(account_id),
+            count,
+            client,
+        )
+        .await?;
+        Ok::<_, AppError>(csv_response(
+            &format!("account-{account_id}-users.csv"),
+            body,
+        ))
+    }
+    .await;
+    result.unwrap_or_else(error_response)
+}
+
+/// `/export/audit.csv?…`: the audit entries the same filter shows on the page.
+pub async fn audit_csv(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Query(q): Query<ExportQuery>,
+    parts: Parts,
+) -> Response {
+    let result = async {
+        let actor = actor(&state, &parts).await?;
+        let account_id = scope(&actor, q.account_id)?;
+        let filter = audit_view::Filter::parse(&AuditQuery {
+            account_id,
+            actor: q.actor.unwrap_or_default(),
+            action: q.action.unwrap_or_default(),
+            from: q.from.unwrap_or_default(),
+            to: q.to.unwrap_or_default(),
+        })?;
+        let mut out = csv::Writer::from_writer(Vec::new());
+        out.write_record([
+            "id",
+            "time_utc",
+            "account",
+            "actor",
+            "impersonator",
+            "action",
+            "target",
+            "target_email",
+            "reason",
+            "reference",
+            "before",
+            "after",
+            "client_address",
+        ])
+        .map_err(internal)?;
+        let mut page = 1;
+        let mut count = 0;
+        loop {
+            let (rows, _) = audit_view::list(&state.db, &filter, page, BATCH).await?;
+            if rows.is_empty() {
+                break;
+            }
+            for r in &rows {
+                let text = |v: &Option<String>| cell(v.as_deref().unwrap_or(""));
+                out.write_record([
+                    r.id.to_string(),
+                    app::components::time::format_time(Some(r.at)),
+                    text(&r.account),
+                    text(&r.actor),
+                    text(&r.impersonator),
+                    r.action.clone(),
+                    text(&r.target),
+                    text(&r.target_email),
+                    text(&r.reason),
+                    text(&r.reference),
+                    text(&r.before_state),
+                    text(&r.after_state),
+                    text(&r.client_addr),
+                ])
+                .map_err(internal)?;
+            }
+            count += rows.len();
+            page += 1;
+        }
+        let body = out.into_inner().map_err(internal)?;
+        record(&state, &actor, "export.audit", account_id, count, client).await?;
+        let name = match account_id {
+            Some(id) => format!("account-{id}-audit.csv"),
+            None => "audit.csv".to_string(),
+        };
+        Ok::<_, AppError>(csv_response(&name, body))
+    }
+    .await;
+    result.unwrap_or_else(error_response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn formula_cells_are_defused() {
+        assert_eq!(cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(cell("+1"), "'+1");
+        assert_eq!(cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(cell("Ada"), "Ada");
+    }
+}
