@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod accounts;
 mod audit;
 mod cli;
 mod http;
