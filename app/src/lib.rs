@@ -20,6 +20,7 @@ use pages::{
     audit::{AccountHistoryPage, StaffAuditPage},
     errors::NotFound,
     home::HomePage,
+    imports::{ImportPage, ImportUploadPage},
     links::{AcceptInvitationPage, ForgotPasswordPage, ResetPasswordPage},
     manage::{AddUserPage, ManageAccountsPage},
     password::ChangePasswordPage,
@@ -105,6 +106,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/staff") view=StaffConsolePage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/accounts/new") view=NewAccountPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/accounts/:id") view=StaffAccountPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/accounts/:id/import") view=ImportUploadPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/imports/:id") view=ImportPage ssr=SsrMode::Async/>
                 </Routes>
             </main>
             <Footer/>

@@ -39,7 +39,7 @@ fn cell(value: &str) -> String {
     }
 }
 
-fn error_response(err: AppError) -> Response {
+pub fn error_response(err: AppError) -> Response {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (status, err.to_string()).into_response()
 }
@@ -64,7 +64,7 @@ fn internal(err: impl std::fmt::Display) -> AppError {
 }
 
 /// Who is asking, from the session cookie.
-async fn actor(state: &AppState, parts: &Parts) -> Result<app::policy::Actor, AppError> {
+pub async fn actor(state: &AppState, parts: &Parts) -> Result<app::policy::Actor, AppError> {
     let token = app::server::request::cookie(parts, COOKIE_NAME).ok_or(AppError::Unauthorized)?;
     session::resolve(&state.db, &state.settings, &token, now())
         .await?

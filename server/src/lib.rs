@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod export;
+pub mod imports;
 pub mod layers;
 pub mod mailer;
 pub mod seed;
@@ -63,6 +64,12 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/export/users.csv", get(export::users_csv))
         .route("/export/audit.csv", get(export::audit_csv))
+        .route(
+            "/staff/accounts/{id}/import",
+            axum::routing::post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(
+                imports::MAX_UPLOAD_BYTES,
+            )),
+        )
         .leptos_routes_with_context(&state, routes, || (), {
             let leptos = leptos.clone();
             move || shell(leptos.clone())

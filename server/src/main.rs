@@ -78,6 +78,7 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
             tracing::info!(address = %listener.local_addr()?, engine = state.db.engine(), "Portcullis is listening");
             server::spawn_housekeeping(state.clone());
             server::mailer::spawn(&state)?;
+            server::imports::spawn_worker(&state);
             server::serve(listener, state.clone(), server::shutdown_signal()).await?;
             state.db.close().await;
         }

@@ -159,3 +159,34 @@ pub struct AuditQuery {
     pub from: String,
     pub to: String,
 }
+
+/// One row of an uploaded user list, as the preview shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ImportRow {
+    pub line_no: i32,
+    pub first_name: String,
+    pub last_name: String,
+    pub email: String,
+    pub is_admin: bool,
+    /// `create`, `exists` or `invalid`.
+    pub outcome: String,
+    pub message: Option<String>,
+    pub done: bool,
+}
+
+/// A bulk import: its account, state and counts, and a page of its rows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportView {
+    pub id: i64,
+    pub account_id: i64,
+    pub account_name: String,
+    pub file_name: String,
+    /// `previewed`, `queued`, `done` or `discarded`.
+    pub status: String,
+    pub to_create: i64,
+    pub created: i64,
+    pub existing: i64,
+    pub invalid: i64,
+    pub rows: Page<ImportRow>,
+}

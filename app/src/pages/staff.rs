@@ -314,6 +314,7 @@ fn AccountBody(data: AccountView, save_error: Memo<Option<AppError>>) -> impl In
         <section aria-labelledby="users-heading">
             <h2 id="users-heading">"Users"</h2>
             {can_manage.then(|| view! {
+                <p><a class="button button--secondary" href=format!("/staff/accounts/{id}/import")>"Bulk add users (CSV)"</a></p>
                 <details class="panel">
                     <summary>"Add a user"</summary>
                     <AddUserForm account_id=id return_to=format!("{here}?done=Invitation%20sent.")/>

@@ -56,7 +56,7 @@ pub async fn void_open_links(
 
 /// Issues a new link for `user_id`, voiding the open ones of the same purpose, and queues its mail.
 #[allow(clippy::too_many_arguments)]
-async fn issue_link(
+pub async fn issue_link(
     tx: &mut Tx,
     state: &AppState,
     purpose: Purpose,
@@ -114,7 +114,7 @@ pub struct Invite {
     pub is_admin: bool,
 }
 
-fn parse_name(problems: &mut Problems, field: &str, what: &str, value: &str) -> String {
+pub fn parse_name(problems: &mut Problems, field: &str, what: &str, value: &str) -> String {
     let value = value.trim().to_string();
     if value.is_empty() {
         problems.add(field, format!("Enter the {what}"));

@@ -7,6 +7,7 @@ pub mod audit_view;
 pub mod auth;
 pub mod db;
 pub mod impersonation;
+pub mod imports;
 pub mod invitations;
 pub mod mail;
 pub mod password;

@@ -36,6 +36,7 @@ pub struct TestApp {
     pub mail_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     mailer: tokio::task::JoinHandle<()>,
+    importer: tokio::task::JoinHandle<()>,
 }
 
 impl Drop for TestApp {
@@ -44,6 +45,7 @@ impl Drop for TestApp {
             let _ = tx.send(());
         }
         self.mailer.abort();
+        self.importer.abort();
     }
 }
 
@@ -133,6 +135,7 @@ pub async fn spawn_on(url: &str, mut settings: Settings) -> TestApp {
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let db = state.db.clone();
     let mailer = server::mailer::spawn(&state).expect("start the mail sender");
+    let importer = server::imports::spawn_worker(&state);
     tokio::spawn(server::serve(listener, state, async move {
         let _ = rx.await;
     }));
@@ -144,6 +147,7 @@ pub async fn spawn_on(url: &str, mut settings: Settings) -> TestApp {
         mail_dir,
         shutdown: Some(tx),
         mailer,
+        importer,
     }
 }
 

@@ -7,6 +7,7 @@ mod accounts;
 mod audit;
 mod cli;
 mod http;
+mod imports;
 mod invitations;
 mod mail;
 mod manage;
