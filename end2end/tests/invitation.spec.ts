@@ -81,17 +81,19 @@ test('a platform admin sets a primary contact, then impersonates them to see Man
   await expect(page.getByRole('heading', { level: 1 })).toContainText('Globex');
 
   const row = page.getByRole('row', { name: /user@globex\.example/ });
-  await row.getByText('Make Gus Adeyemi the primary contact').click();
-  await expect(row.getByText('Gus Adeyemi becomes an administrator')).toBeVisible();
-  await row.getByLabel('Yes, keep administrator rights').check();
-  await row.getByLabel('Reason (recorded in the audit trail)').first().fill('Customer named a new primary contact');
-  await row.getByLabel('Case number (optional, like CS0001234)').first().fill('CS0004711');
-  await row.getByRole('button', { name: 'Yes, make gus adeyemi the primary contact' }).click();
+  await row.getByText('Make Gus Adeyemi the primary contact', { exact: true }).click();
+  const form = row.locator('details[open]');
+  await expect(form.getByText('Gus Adeyemi becomes an administrator')).toBeVisible();
+  await expect(form.getByText('Should Grace Hollis, the current primary contact, stay an administrator?')).toBeVisible();
+  await form.getByLabel('Yes, keep administrator rights').check();
+  await form.getByLabel('Reason (recorded in the audit trail)').fill('Customer named a new primary contact');
+  await form.getByLabel('Case number (optional, like CS0001234)').fill('CS0004711');
+  await form.getByRole('button', { name: 'Yes, make gus adeyemi the primary contact' }).click();
   await expect(page.getByRole('status')).toContainText('Gus Adeyemi is now the primary contact and was made an administrator. Grace Hollis stays an administrator.');
 
   // Impersonate the new contact: they now reach Manage Accounts.
   const contactRow = page.getByRole('row', { name: /user@globex\.example/ });
-  await contactRow.getByText('Impersonate Gus Adeyemi').click();
+  await contactRow.getByText('Impersonate Gus Adeyemi', { exact: true }).click();
   await contactRow.locator('details[open]').getByLabel('Reason (recorded in the audit trail)').fill('Check that the new administrator can reach Manage Accounts');
   await contactRow.getByRole('button', { name: 'Yes, impersonate Gus Adeyemi' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'You are viewing the portal as Gus Adeyemi' })).toContainText('Signed in as Pat Okafor');

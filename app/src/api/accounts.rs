@@ -1,6 +1,8 @@
 //! Reading accounts and their users: the Manage Accounts list and the staff console.
 
-use crate::api::types::{AccountForm, AccountSummary, AccountUserRow, AccountView, Page};
+#[cfg(feature = "ssr")]
+use crate::api::types::AccountForm;
+use crate::api::types::{AccountSummary, AccountUserRow, AccountView, Page};
 use crate::error::AppError;
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]

@@ -1,6 +1,8 @@
 //! Reading the audit trail.
 
-use crate::api::types::{AuditQuery, AuditRow, Page};
+#[cfg(feature = "ssr")]
+use crate::api::types::AuditQuery;
+use crate::api::types::{AuditRow, Page};
 use crate::error::AppError;
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]

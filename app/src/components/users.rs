@@ -2,6 +2,7 @@
 
 use crate::api::users::{ChangeInvitation, InviteUser};
 use crate::components::forms::{url_error, ErrorSummary, Field};
+use crate::error::AppError;
 use leptos::prelude::*;
 use server_fn::ServerFn;
 
@@ -9,16 +10,32 @@ use server_fn::ServerFn;
 /// The labels wrap their inputs, so the fields can repeat in every row of a table; `with_ids`
 /// gives them the ids an error summary links to, for a page's one main form.
 #[component]
-pub fn StaffReasonFields(#[prop(optional)] with_ids: bool) -> impl IntoView {
+pub fn StaffReasonFields(
+    #[prop(optional)] with_ids: bool,
+    /// The form's error, to show the reason's and case number's own messages beside them.
+    #[prop(optional)]
+    error: Option<Memo<Option<AppError>>>,
+) -> impl IntoView {
     let id = move |name: &'static str| with_ids.then_some(name);
+    let messages = move |name: &'static str| {
+        move || {
+            error
+                .and_then(|e| e.get())
+                .map(|e| e.for_field(name).join(" "))
+                .filter(|m| !m.is_empty())
+                .map(|m| view! { <span class="field-error">{m}</span> })
+        }
+    };
     view! {
         <div class="form-group">
             <label class="label">"Reason (recorded in the audit trail)"
+                {messages("reason")}
                 <input class="input" id=id("reason") name="reason" type="text" required maxlength="500"/>
             </label>
         </div>
         <div class="form-group">
             <label class="label">"Case number (optional, like CS0001234)"
+                {messages("reference")}
                 <input class="input" id=id("reference") name="reference" type="text"/>
             </label>
         </div>
@@ -49,7 +66,7 @@ pub fn AddUserForm(
                 <label for="administrator">"Make them an administrator"</label>
                 <p class="hint">"Administrators can add and disable users of the account and see its access history."</p>
             </div>
-            {staff.then(|| view! { <StaffReasonFields with_ids=true/> })}
+            {staff.then(|| view! { <StaffReasonFields with_ids=true error/> })}
             <button type="submit" class="button">"Send invitation"</button>
         </form>
     }
@@ -61,7 +78,7 @@ pub fn invitation_actions(user_id: i64, name: &str, staff: bool) -> impl IntoVie
         view! {
             <details class="confirm">
                 <summary>{button.clone()}</summary>
-                <form method="post" action=ChangeInvitation::PATH class="inline-form">
+                <form method="post" action=ChangeInvitation::PATH class="inline-form" novalidate>
                     <input type="hidden" name="user_id" value=user_id.to_string()/>
                     <input type="hidden" name="change" value=change/>
                     <p>{question}</p>

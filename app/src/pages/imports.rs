@@ -95,6 +95,7 @@ fn outcome_label(outcome: &str, done: bool) -> &'static str {
 
 #[component]
 fn ImportBody(import: ImportView, outcome: String) -> impl IntoView {
+    let error = url_error(DecideImport::PATH);
     let id = import.id;
     let base = if outcome.is_empty() {
         format!("/staff/imports/{id}")
@@ -138,10 +139,10 @@ fn ImportBody(import: ImportView, outcome: String) -> impl IntoView {
         {(import.status == "previewed").then(|| view! {
             <section class="panel" aria-labelledby="confirm-heading">
                 <h2 id="confirm-heading">{format!("Create {} users and send their invitations?", import.to_create)}</h2>
-                <form method="post" action=DecideImport::PATH class="form">
+                <form method="post" action=DecideImport::PATH class="form" novalidate>
                     <input type="hidden" name="import_id" value=id.to_string()/>
                     <input type="hidden" name="decision" value="confirm"/>
-                    <StaffReasonFields with_ids=true/>
+                    <StaffReasonFields with_ids=true error/>
                     <button type="submit" class="button">"Create users"</button>
                 </form>
                 <form method="post" action=DecideImport::PATH class="inline-form">

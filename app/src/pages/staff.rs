@@ -376,7 +376,7 @@ fn staff_row_actions(
         view! {
             <details class="confirm">
                 <summary>{label.clone()}</summary>
-                <form method="post" action=ChangeAccess::PATH class="inline-form">
+                <form method="post" action=ChangeAccess::PATH class="inline-form" novalidate>
                     <input type="hidden" name="user_id" value=u.id.to_string()/>
                     <input type="hidden" name="change" value=change/>
                     <StaffReasonFields/>
@@ -420,7 +420,7 @@ fn staff_row_actions(
         actions.push(view! {
             <details class="confirm">
                 <summary>{format!("Impersonate {name}")}</summary>
-                <form method="post" action=Impersonate::PATH class="inline-form">
+                <form method="post" action=Impersonate::PATH class="inline-form" novalidate>
                     <input type="hidden" name="user_id" value=u.id.to_string()/>
                     <p>{format!("See the portal exactly as {name} does. Everything you do is recorded with both your names.")}</p>
                     <StaffReasonFields/>
@@ -459,7 +459,7 @@ fn contact_form(
     view! {
         <details class="confirm">
             <summary>{label.clone()}</summary>
-            <form method="post" action=SetContact::PATH class="inline-form">
+            <form method="post" action=SetContact::PATH class="inline-form" novalidate>
                 <input type="hidden" name="account_id" value=account_id.to_string()/>
                 <input type="hidden" name="role" value=role/>
                 <input type="hidden" name="user_id" value=user_id.map(|id| id.to_string()).unwrap_or_default()/>

@@ -173,7 +173,110 @@ async fn pages_show_what_each_role_may_do(engine: Engine) {
     assert!(staff.contains("Acme Corporation") && staff.contains("Globex"));
 }
 
+/// Every endpoint that changes or reads access, called by people whose accounts were disabled
+/// after they signed in: all refused as signed out, nothing changed.
+async fn disabled_users_can_do_nothing(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let staff = app.signed_in(PLATFORM_ADMIN).await;
+    let admin = app.signed_in(CUSTOMER_ADMIN).await;
+    app.exec("UPDATE users SET status = 'disabled' WHERE email IN ('platform.admin@vendor.example', 'admin@acme.example')")
+        .await;
+    let user_id = app
+        .scalar("SELECT id FROM users WHERE email = 'user@acme.example'")
+        .await
+        .to_string();
+    let acme = app
+        .scalar("SELECT id FROM accounts WHERE account_key = 'ACME'")
+        .await
+        .to_string();
+    let before = app.scalar("SELECT COUNT(*) FROM audit_log").await;
+    let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("accounts/my_users", ALL_USERS_FIRST_PAGE.to_vec()),
+        ("accounts/list", vec![("page", "1")]),
+        (
+            "accounts/get",
+            vec![
+                ("account_id", &acme),
+                ("search", ""),
+                ("status", ""),
+                ("sort", "name"),
+                ("page", "1"),
+            ],
+        ),
+        (
+            "accounts/save",
+            vec![
+                ("name", "X"),
+                ("account_key", "XX"),
+                ("service_tier", "managed"),
+                ("environments", "Production"),
+            ],
+        ),
+        (
+            "accounts/contact",
+            vec![
+                ("account_id", &acme),
+                ("role", "primary"),
+                ("user_id", &user_id),
+                ("previous_stays_admin", "yes"),
+                ("reason", "x"),
+            ],
+        ),
+        ("accounts/staff", vec![]),
+        (
+            "users/access",
+            vec![
+                ("user_id", &user_id),
+                ("change", "disable"),
+                ("reason", "x"),
+            ],
+        ),
+        (
+            "users/invite",
+            vec![
+                ("first_name", "A"),
+                ("last_name", "B"),
+                ("email", "ab@acme.example"),
+                ("account_id", &acme),
+                ("reason", "x"),
+            ],
+        ),
+        (
+            "users/invitation",
+            vec![("user_id", &user_id), ("change", "resend"), ("reason", "x")],
+        ),
+        (
+            "staff/impersonate",
+            vec![("user_id", &user_id), ("reason", "x")],
+        ),
+        ("audit/list", vec![]),
+        ("imports/get", vec![("import_id", "1")]),
+        (
+            "imports/decide",
+            vec![("import_id", "1"), ("decision", "confirm"), ("reason", "x")],
+        ),
+    ];
+    for c in [&staff, &admin] {
+        for (endpoint, form) in &calls {
+            assert_eq!(app.call(c, endpoint, form).await.0, 401, "{endpoint}");
+        }
+        for path in ["/export/users.csv?account_id=1", "/export/audit.csv"] {
+            let status = c.get(app.url(path)).send().await.unwrap().status().as_u16();
+            assert_eq!(status, 401, "{path}");
+        }
+    }
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM audit_log").await, before);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM users WHERE email = 'ab@acme.example'")
+            .await,
+        0
+    );
+}
+
 both_engines!(
+    disabled_users_can_do_nothing,
     manage_accounts_list_is_for_customer_administrators_of_their_own_account,
     staff_console_list_is_for_vendor_staff,
     me_reports_each_role,

@@ -188,6 +188,25 @@ async fn a_deleted_entry_breaks_the_chain(engine: Engine) {
     assert_eq!(report.breaks[0].seq, 4);
 }
 
+async fn re_ordered_entries_break_the_chain(engine: Engine) {
+    let Some((app, acme)) = open_to_tampering(engine).await else {
+        return;
+    };
+    // Swap entries 2 and 3 (their positions, hashes kept), as someone re-writing history would.
+    for (from, to) in [(2, -2), (3, 2), (-2, 3)] {
+        app.exec(&format!(
+            "UPDATE audit_log SET seq = {to} WHERE chain_key = '{acme}' AND seq = {from}"
+        ))
+        .await;
+    }
+    let report = audit::verify(&app.db).await.unwrap();
+    assert!(!report.breaks.is_empty());
+    assert_eq!(report.breaks[0].chain_key, acme);
+    assert_eq!(report.breaks[0].seq, 2, "{:?}", report.breaks);
+    let (ok, _) = verify_audit_cli(&app);
+    assert!(!ok);
+}
+
 async fn concurrent_events_keep_one_unbroken_chain(engine: Engine) {
     let Some(app) = spawn(engine).await else {
         return;
@@ -235,5 +254,6 @@ both_engines!(
     the_audit_log_refuses_updates_and_deletes,
     an_edited_entry_breaks_the_chain_at_that_entry,
     a_deleted_entry_breaks_the_chain,
+    re_ordered_entries_break_the_chain,
     concurrent_events_keep_one_unbroken_chain,
 );
