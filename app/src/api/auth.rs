@@ -56,11 +56,27 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
 pub async fn sign_out() -> Result<(), AppError> {
     respond(async move {
         let state = state()?;
-        if let Some(actor) = session::maybe_actor().await? {
-            policy::can(&actor, Action::ManageOwnSession)?;
+        let actor = session::maybe_actor().await?;
+        if let Some(actor) = &actor {
+            policy::can(actor, Action::ManageOwnSession)?;
         }
         if let Some(token) = session::current_token() {
-            session::delete(&state.db, &token).await?;
+            match actor.filter(|a| a.impersonator_id.is_some()) {
+                // Signing out of an impersonation ends it, on the record.
+                Some(actor) => {
+                    let client_addr = request::current_client_addr(&state)?;
+                    crate::server::impersonation::stop(
+                        &state,
+                        &actor,
+                        &token,
+                        &client_addr,
+                        now(),
+                        false,
+                    )
+                    .await?;
+                }
+                None => session::delete(&state.db, &token).await?,
+            }
         }
         set_cookie(session::clear_cookie_header(&state.settings));
         leptos_axum::redirect("/");

@@ -47,7 +47,9 @@ pub async fn stop_impersonating() -> Result<(), AppError> {
         }
         let token = session::current_token().ok_or(AppError::Unauthorized)?;
         let client_addr = request::current_client_addr(&state)?;
-        let new_token = impersonation::stop(&state, &actor, &token, &client_addr, now()).await?;
+        let new_token = impersonation::stop(&state, &actor, &token, &client_addr, now(), true)
+            .await?
+            .ok_or(AppError::Internal)?;
         set_cookie(session::set_cookie_header(&new_token, &state.settings));
         leptos_axum::redirect("/staff");
         Ok(())

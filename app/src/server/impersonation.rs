@@ -64,14 +64,16 @@ pub async fn start(
     Ok(token)
 }
 
-/// Ends an impersonation and gives the platform admin their own session back.
+/// Ends an impersonation. With `resume`, the platform admin gets their own session back (the
+/// stop button) and its token is returned; without, they are signed out (the sign-out button).
 pub async fn stop(
     state: &AppState,
     actor: &Actor,
     current_token: &str,
     client_addr: &str,
     now: i64,
-) -> Result<String, AppError> {
+    resume: bool,
+) -> Result<Option<String>, AppError> {
     let Some(admin_id) = actor.impersonator_id else {
         return Err(AppError::Conflict(
             "You are not impersonating anyone.".into(),
@@ -80,13 +82,18 @@ pub async fn stop(
     let mut tx = state.db.begin().await?;
     execute!(tx: &mut tx, sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(session::token_hash(current_token)))?;
-    let token = session::create(&mut tx, &state.settings, admin_id, None, client_addr, now).await?;
+    let token = if resume {
+        Some(session::create(&mut tx, &state.settings, admin_id, None, client_addr, now).await?)
+    } else {
+        None
+    };
     let event = Event {
         action: "impersonation.stopped",
         actor_id: Some(actor.user_id),
         impersonator_id: Some(admin_id),
         account_id: actor.account_id,
         target: Some(format!("user:{}", actor.user_id)),
+        after: Some(serde_json::json!({ "signed_out": !resume })),
         client_addr: Some(client_addr),
         ..Event::default()
     };

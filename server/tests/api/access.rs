@@ -275,7 +275,148 @@ async fn disabled_users_can_do_nothing(engine: Engine) {
     );
 }
 
+/// The §1.1 matrix for every access-management endpoint: anonymous, customer user, customer
+/// administrator of the same account (ACME) and of another (GLOBEX), agent, platform admin. Each
+/// request is one that, once allowed, fails on the data or changes nothing, so one portal serves
+/// the whole table; the status tells whether the policy let it through.
+async fn every_access_endpoint_follows_the_matrix(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let id = |email: &'static str| {
+        let app = &app;
+        async move {
+            app.scalar(&format!("SELECT id FROM users WHERE email = '{email}'"))
+                .await
+                .to_string()
+        }
+    };
+    let acme = app
+        .scalar("SELECT id FROM accounts WHERE account_key = 'ACME'")
+        .await
+        .to_string();
+    let user = id(CUSTOMER_USER).await;
+    let acme_admin = id(CUSTOMER_ADMIN).await;
+    let agent = id(AGENT).await;
+    let who = [
+        CUSTOMER_USER,
+        CUSTOMER_ADMIN,
+        OTHER_ADMIN,
+        AGENT,
+        PLATFORM_ADMIN,
+    ];
+    let clients = {
+        let mut v = vec![client()];
+        for w in who {
+            v.push(app.signed_in(w).await);
+        }
+        v
+    };
+    type Row<'a> = (&'a str, Vec<(&'a str, &'a str)>, [u16; 6]);
+    let table: Vec<Row> = vec![
+        (
+            "accounts/get",
+            vec![
+                ("account_id", &acme),
+                ("search", ""),
+                ("status", ""),
+                ("sort", "name"),
+                ("page", "1"),
+            ],
+            [401, 403, 403, 403, 200, 200],
+        ),
+        (
+            "accounts/list",
+            vec![("page", "1")],
+            [401, 403, 403, 403, 200, 200],
+        ),
+        (
+            "accounts/save",
+            vec![
+                ("name", ""),
+                ("account_key", "X"),
+                ("service_tier", "managed"),
+                ("environments", "P"),
+            ],
+            [401, 403, 403, 403, 403, 422],
+        ),
+        ("accounts/staff", vec![], [401, 403, 403, 403, 403, 200]),
+        // Setting the current primary contact again changes nothing.
+        (
+            "accounts/contact",
+            vec![
+                ("account_id", &acme),
+                ("role", "primary"),
+                ("user_id", &acme_admin),
+                ("reason", "x"),
+            ],
+            [401, 403, 403, 403, 403, 200],
+        ),
+        (
+            "users/invite",
+            vec![
+                ("first_name", "A"),
+                ("last_name", "B"),
+                ("email", "bad"),
+                ("account_id", &acme),
+                ("reason", "x"),
+            ],
+            [401, 403, 422, 422, 403, 422],
+        ),
+        // Re-sending to someone already active is refused on the data.
+        (
+            "users/invitation",
+            vec![("user_id", &user), ("change", "resend"), ("reason", "x")],
+            [401, 403, 409, 404, 403, 409],
+        ),
+        // Enabling someone already active changes nothing.
+        (
+            "users/access",
+            vec![("user_id", &user), ("change", "enable"), ("reason", "x")],
+            [401, 403, 200, 404, 403, 200],
+        ),
+        (
+            "staff/impersonate",
+            vec![("user_id", &agent), ("reason", "x")],
+            [401, 403, 403, 403, 403, 404],
+        ),
+        (
+            "staff/stop_impersonating",
+            vec![],
+            [401, 403, 403, 403, 403, 409],
+        ),
+        ("audit/list", vec![], [401, 403, 200, 200, 200, 200]),
+        (
+            "imports/get",
+            vec![("import_id", "999")],
+            [401, 403, 403, 403, 403, 404],
+        ),
+        (
+            "imports/decide",
+            vec![("import_id", "999"), ("decision", "discard")],
+            [401, 403, 403, 403, 403, 404],
+        ),
+    ];
+    let before = app.scalar("SELECT COUNT(*) FROM users").await;
+    for (endpoint, form, expected) in &table {
+        for (i, c) in clients.iter().enumerate() {
+            let (status, body) = app.call(c, endpoint, form).await;
+            let caller = if i == 0 { "anonymous" } else { who[i - 1] };
+            assert_eq!(status, expected[i], "{endpoint} as {caller}: {body}");
+        }
+    }
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM users").await, before);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM users WHERE id = {acme_admin} AND is_admin AND status = 'active'"
+        ))
+        .await,
+        1
+    );
+}
+
 both_engines!(
+    every_access_endpoint_follows_the_matrix,
     disabled_users_can_do_nothing,
     manage_accounts_list_is_for_customer_administrators_of_their_own_account,
     staff_console_list_is_for_vendor_staff,

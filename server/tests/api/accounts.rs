@@ -405,6 +405,16 @@ async fn impersonation_shows_the_users_view_and_records_both_identities(engine: 
             "{action}"
         );
     }
+    let staff = app.signed_in(PLATFORM_ADMIN).await;
+    // Signing out of an impersonation ends it on the record too.
+    app.call(&staff, "staff/impersonate", &form).await;
+    app.call(&staff, "auth/sign_out", &[]).await;
+    assert_eq!(app.me(&staff).await, None);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'impersonation.stopped'")
+            .await,
+        2
+    );
     // Someone not impersonating has nothing to stop.
     let user = app.signed_in(CUSTOMER_USER).await;
     assert_eq!(
