@@ -9,5 +9,6 @@ bin="${CARGO_TARGET_DIR:-target}/release/portcullis"
 export PORTCULLIS_SITE_ROOT="${PORTCULLIS_SITE_ROOT:-target/site}"
 "$bin" seed-demo
 echo
+echo "Mails (invitations, password resets) are written to ${PORTCULLIS_MAIL_DIR:-data/mail}/ as .eml files."
 echo "Portcullis is starting at ${PORTCULLIS_PUBLIC_URL:-http://127.0.0.1:3000} (Ctrl-C stops it)."
 exec "$bin" serve
