@@ -18,6 +18,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::{
     audit::{AccountHistoryPage, StaffAuditPage},
+    cases::{CasePage, CasesPage, NewCasePage},
     errors::NotFound,
     home::HomePage,
     imports::{ImportPage, ImportUploadPage},
@@ -96,6 +97,9 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/account/password") view=ChangePasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/cases") view=CasesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/cases/new") view=NewCasePage ssr=SsrMode::Async/>
+                    <Route path=path!("/cases/:number") view=CasePage ssr=SsrMode::Async/>
                     <Route path=path!("/manage") view=ManageAccountsPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage/new") view=AddUserPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage/history") view=AccountHistoryPage ssr=SsrMode::Async/>

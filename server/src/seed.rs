@@ -154,6 +154,55 @@ async fn insert_account(
     .map_err(internal))
 }
 
+/// A demo product catalog (§8): versions, features and services with their compatibility matrix,
+/// and the customer-availability windows. Repeatable: existing names are left alone.
+async fn seed_catalog(tx: &mut app::server::db::Tx) -> Result<(), AppError> {
+    const VERSIONS: [&str; 4] = ["2.28", "2.30", "2.32", "2.34"];
+    const FEATURES: [&str; 5] = [
+        "Pipelines as Code",
+        "Policy Engine",
+        "Canary Analysis",
+        "Terraform Integration",
+        "Dynamic Accounts",
+    ];
+    const SERVICES: [&str; 5] = ["Deck", "Gate", "Orca", "Clouddriver", "Echo"];
+    const WINDOWS: [&str; 5] = [
+        "Business hours in our time zone (09:00–17:00, Mon–Fri)",
+        "Any time, 24×7",
+        "Mornings only (09:00–12:00)",
+        "Afternoons only (13:00–17:00)",
+        "By appointment (details in the description)",
+    ];
+    for (i, name) in VERSIONS.iter().enumerate() {
+        execute!(tx: tx, sqlx::query(
+            "INSERT INTO product_versions (name, sort) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING"
+        )
+        .bind(*name)
+        .bind(i as i32))?;
+    }
+    for name in FEATURES {
+        execute!(tx: tx, sqlx::query("INSERT INTO features (name) VALUES ($1) ON CONFLICT (name) DO NOTHING").bind(name))?;
+    }
+    for name in SERVICES {
+        execute!(tx: tx, sqlx::query("INSERT INTO services (name) VALUES ($1) ON CONFLICT (name) DO NOTHING").bind(name))?;
+    }
+    for (i, name) in WINDOWS.iter().enumerate() {
+        execute!(tx: tx, sqlx::query(
+            "INSERT INTO availability_windows (name, sort) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING"
+        )
+        .bind(*name)
+        .bind(i as i32))?;
+    }
+    // Every feature in every version, except the two newest features in the oldest versions.
+    execute!(tx: tx, sqlx::query(
+        "INSERT INTO feature_versions (feature_id, version_id) \
+         SELECT f.id, v.id FROM features f CROSS JOIN product_versions v \
+         WHERE NOT (f.name IN ('Terraform Integration', 'Dynamic Accounts') AND v.name IN ('2.28', '2.30')) \
+         ON CONFLICT DO NOTHING"
+    ))?;
+    Ok(())
+}
+
 async fn account_id(tx: &mut app::server::db::Tx, key: &str) -> Result<Option<i64>, AppError> {
     on_tx!(tx, |c| sqlx::query_scalar(
         "SELECT id FROM accounts WHERE account_key = $1"
@@ -223,6 +272,7 @@ pub async fn seed_demo(
                 .bind(account))?;
         }
     }
+    seed_catalog(&mut tx).await?;
     tx.commit().await?;
 
     // Generated accounts: one transaction per account keeps each account whole if interrupted.

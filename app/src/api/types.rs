@@ -190,3 +190,77 @@ pub struct ImportView {
     pub invalid: i64,
     pub rows: Page<ImportRow>,
 }
+
+/// An entry of a pick list: catalog entries, contacts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Choice {
+    pub id: i64,
+    pub name: String,
+}
+
+/// What the customer case form offers: active catalog entries, the account's environments and
+/// active users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseOptions {
+    pub account_name: String,
+    pub me: i64,
+    pub contacts: Vec<Choice>,
+    pub versions: Vec<Choice>,
+    pub impacts: Vec<Choice>,
+    pub features: Vec<Choice>,
+    pub services: Vec<Choice>,
+    pub environments: Vec<String>,
+    pub windows: Vec<Choice>,
+}
+
+/// A row of a case list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct CaseSummary {
+    pub number: String,
+    pub subject: String,
+    pub state: String,
+    pub priority: i32,
+    pub contact: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One entry of a case's activity stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct CaseEntry {
+    pub kind: String,
+    pub author: String,
+    pub body: String,
+    pub at: i64,
+}
+
+/// A case as its page shows it. For a customer, `entries` never holds work notes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct CaseDetail {
+    pub number: String,
+    pub account: String,
+    pub contact: String,
+    pub created_by: String,
+    pub on_behalf: bool,
+    pub version: String,
+    pub impact: String,
+    pub workaround: String,
+    pub feature: String,
+    pub service: String,
+    pub environment: String,
+    pub availability: String,
+    pub subject: String,
+    pub description: String,
+    pub state: String,
+    pub priority: i32,
+    pub assignment_group: String,
+    pub assigned_to: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub entries: Vec<CaseEntry>,
+}

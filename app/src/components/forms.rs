@@ -96,3 +96,53 @@ pub fn Field(
         </div>
     }
 }
+
+/// A labelled select with optional hint, an optional empty first choice (`placeholder`) and the
+/// field's own error messages.
+#[component]
+pub fn SelectField(
+    name: &'static str,
+    label: &'static str,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(optional)] placeholder: Option<&'static str>,
+    options: Vec<(String, String)>,
+    #[prop(optional)] selected: Option<String>,
+    error: Memo<Option<AppError>>,
+) -> impl IntoView {
+    let messages = move || error.get().map(|e| e.for_field(name)).unwrap_or_default();
+    let invalid = move || !messages().is_empty();
+    let hint_id = format!("{name}-hint");
+    let error_id = format!("{name}-error");
+    let described_by = {
+        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
+        move || {
+            let mut ids = Vec::new();
+            if hint.is_some() {
+                ids.push(hint_id.clone());
+            }
+            if invalid() {
+                ids.push(error_id.clone());
+            }
+            (!ids.is_empty()).then(|| ids.join(" "))
+        }
+    };
+    view! {
+        <div class="form-group" class:form-group--error=invalid>
+            <label class="label" for=name>{label}</label>
+            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
+            <Show when=invalid>
+                <p class="field-error" id=error_id.clone()>
+                    {move || messages().into_iter().map(|m| view! { <span>{m}</span> }).collect_view()}
+                </p>
+            </Show>
+            <select class="input" id=name name=name aria-invalid=move || invalid().to_string()
+                aria-describedby=described_by>
+                {placeholder.map(|p| view! { <option value="" selected=selected.is_none()>{p}</option> })}
+                {options.into_iter().map(|(value, text)| {
+                    let chosen = selected.as_deref() == Some(value.as_str());
+                    view! { <option value=value selected=chosen>{text}</option> }
+                }).collect_view()}
+            </select>
+        </div>
+    }
+}

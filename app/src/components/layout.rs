@@ -18,10 +18,12 @@ pub fn Header() -> impl IntoView {
                     {move || me.get().and_then(|r| r.ok()).flatten().map(|me| {
                         let staff = me.role.is_staff();
                         let admin = permits(me.role, Action::ManageOwnAccountUsers);
+                        let customer = permits(me.role, Action::ViewOwnAccountCases);
                         view! {
                             <nav class="site-nav" aria-label="Main">
                                 <ul>
                                     <li><a href="/">"Home"</a></li>
+                                    <Show when=move || customer><li><a href="/cases">"Cases"</a></li></Show>
                                     <Show when=move || admin><li><a href="/manage">"Manage Accounts"</a></li></Show>
                                     <Show when=move || staff><li><a href="/staff">"Staff console"</a></li></Show>
                                     <li><a href="/account/password">"Change password"</a></li>

@@ -122,6 +122,12 @@ fn Dashboard(me: Me) -> impl IntoView {
         <p class="lead">{where_line}</p>
         <p class="meta">{format!("Signed in as {} since {}.", me.email, format_time(me.last_sign_in_at))}</p>
         <ul class="cards">
+            <Show when=move || permits(role, Action::CreateCaseForOwnAccount)>
+                <li class="card">
+                    <h2 class="card__title"><a href="/cases">"Support cases"</a></h2>
+                    <p>"Open a case and follow your team's cases."</p>
+                </li>
+            </Show>
             <Show when=move || can_manage>
                 <li class="card">
                     <h2 class="card__title"><a href="/manage">"Manage Accounts"</a></h2>

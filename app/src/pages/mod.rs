@@ -1,4 +1,5 @@
 pub mod audit;
+pub mod cases;
 pub mod errors;
 pub mod home;
 pub mod imports;

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod audit_view;
 pub mod auth;
+pub mod cases;
 pub mod db;
 pub mod impersonation;
 pub mod imports;

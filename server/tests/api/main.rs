@@ -5,6 +5,7 @@ mod helpers;
 mod access;
 mod accounts;
 mod audit;
+mod cases;
 mod cli;
 mod http;
 mod imports;
