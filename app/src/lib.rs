@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod case_flow;
 pub mod components;
 pub mod domain;
 pub mod error;
@@ -18,7 +19,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::{
     audit::{AccountHistoryPage, StaffAuditPage},
-    cases::{CasePage, CasesPage, NewCasePage},
+    cases::{CasePage, CasesPage, NewCasePage, StaffQueuePage},
     errors::NotFound,
     home::HomePage,
     imports::{ImportPage, ImportUploadPage},
@@ -104,6 +105,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/manage/new") view=AddUserPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage/history") view=AccountHistoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/audit") view=StaffAuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/cases") view=StaffQueuePage ssr=SsrMode::Async/>
                     <Route path=path!("/accept") view=AcceptInvitationPage ssr=SsrMode::Async/>
                     <Route path=path!("/reset") view=ResetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>

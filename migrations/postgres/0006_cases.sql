@@ -82,12 +82,23 @@ CREATE TABLE cases (
     priority             INTEGER NOT NULL CHECK (priority BETWEEN 1 AND 4),
     assignment_group_id  BIGINT NOT NULL REFERENCES assignment_groups (id),
     assigned_to          BIGINT REFERENCES users (id),
+    -- Why staff set the priority by hand; NULL while it is the computed one.
+    priority_reason      TEXT,
     created_at           BIGINT NOT NULL,
-    updated_at           BIGINT NOT NULL
+    updated_at           BIGINT NOT NULL,
+    -- The SLA clocks (§4.4): they stand still while the case awaits the customer or is resolved.
+    first_response_at    BIGINT,
+    resolved_at          BIGINT,
+    closed_at            BIGINT,
+    paused_seconds       BIGINT NOT NULL DEFAULT 0,
+    paused_since         BIGINT
 );
 CREATE INDEX cases_account ON cases (account_id, created_at DESC, id);
 CREATE INDEX cases_contact ON cases (contact_id, created_at DESC, id);
 CREATE INDEX cases_created_by ON cases (created_by, created_at DESC, id);
+CREATE INDEX cases_state ON cases (state, created_at DESC, id);
+CREATE INDEX cases_assigned ON cases (assigned_to, state, created_at DESC, id);
+CREATE INDEX cases_group ON cases (assignment_group_id, state, created_at DESC, id);
 
 -- The activity stream: customer-visible comments, staff-only work notes, and field changes.
 CREATE TABLE case_entries (

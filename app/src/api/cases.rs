@@ -95,10 +95,12 @@ pub async fn get_case(number: String) -> Result<CaseDetail, AppError> {
         if actor.role.is_staff() {
             policy::can(&actor, Action::ViewAllAccountsCases)?;
             let notes = policy::permits(actor.role, Action::SeeInternalNotes);
-            cases::get(&state.db, &number, None, notes).await
+            let mut detail = cases::get(&state.db, &number, None, notes, now()).await?;
+            detail.viewer_staff = true;
+            Ok(detail)
         } else {
             policy::can(&actor, Action::ViewOwnAccountCases)?;
-            cases::get(&state.db, &number, Some(actor.account_id()?), false).await
+            cases::get(&state.db, &number, Some(actor.account_id()?), false, now()).await
         }
     })
     .await
@@ -116,6 +118,146 @@ pub async fn comment_case(number: String, body: String) -> Result<(), AppError> 
         cases::comment(&state, &actor, account_id, &number, &body, now()).await?;
         leptos_axum::redirect(&format!("/cases/{number}#activity"));
         Ok(())
+    })
+    .await
+}
+
+/// A staff queue: `queue` = `unassigned`, `mine`, `breaching` or `all`, narrowed by state,
+/// priority (1–4), account key and a search by number or subject words.
+#[server(endpoint = "cases/queue")]
+#[allow(clippy::too_many_arguments)]
+pub async fn case_queue(
+    queue: Option<String>,
+    state_filter: Option<String>,
+    priority: Option<i32>,
+    account: Option<String>,
+    search: Option<String>,
+    page: Option<i64>,
+) -> Result<Page<crate::api::types::QueueRow>, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        policy::can(&actor, Action::ViewAllAccountsCases)?;
+        let filter = cases::QueueFilter {
+            queue: queue.unwrap_or_else(|| "unassigned".into()),
+            state: state_filter.unwrap_or_default(),
+            priority: priority.unwrap_or(0),
+            account_key: account.unwrap_or_default(),
+            search: search.unwrap_or_default(),
+        };
+        let page = page.unwrap_or(1).max(1);
+        let (rows, total) =
+            cases::queue(&state.db, actor.user_id, &filter, page, PER_PAGE, now()).await?;
+        Ok(Page {
+            rows,
+            total,
+            page,
+            per_page: PER_PAGE,
+        })
+    })
+    .await
+}
+
+/// Moves a case through its life cycle (`step`: see `case_flow::Step`). Staff take the staff
+/// steps, with a comment to the customer; customers accept or reject a resolution.
+#[server(endpoint = "cases/step")]
+pub async fn step_case(
+    number: String,
+    step: String,
+    comment: Option<String>,
+) -> Result<(), AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        let number = number.trim().to_uppercase();
+        let step = crate::case_flow::Step::parse(&step)
+            .ok_or_else(|| AppError::field("step", "Choose a valid step"))?;
+        if actor.role.is_staff() {
+            policy::can(&actor, Action::EditStaffCaseFields)?;
+            cases::staff_step(&state, &actor, &number, step, comment.as_deref(), now()).await?;
+        } else {
+            policy::can(&actor, Action::ViewOwnAccountCases)?;
+            cases::customer_step(&state, &actor, actor.account_id()?, &number, step, now()).await?;
+        }
+        leptos_axum::redirect(&format!("/cases/{number}#activity"));
+        Ok(())
+    })
+    .await
+}
+
+/// Staff add a comment for the customer (`internal` empty) or an internal work note.
+#[server(endpoint = "cases/note")]
+pub async fn note_case(
+    number: String,
+    body: String,
+    internal: Option<String>,
+) -> Result<(), AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        policy::can(&actor, Action::SeeInternalNotes)?;
+        let number = number.trim().to_uppercase();
+        let internal = internal.is_some_and(|v| !v.is_empty() && v != "false");
+        cases::staff_note(&state, &actor, &number, &body, internal, now()).await?;
+        leptos_axum::redirect(&format!("/cases/{number}#activity"));
+        Ok(())
+    })
+    .await
+}
+
+/// Staff set the assignee, the assignment group and (with a reason) the priority.
+#[server(endpoint = "cases/fields")]
+pub async fn case_fields(
+    number: String,
+    assigned_to: Option<String>,
+    assignment_group_id: Option<String>,
+    priority: Option<String>,
+    priority_reason: Option<String>,
+) -> Result<(), AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        policy::can(&actor, Action::EditStaffCaseFields)?;
+        let number = number.trim().to_uppercase();
+        cases::staff_fields(
+            &state,
+            &actor,
+            &number,
+            assigned_to.as_deref().unwrap_or(""),
+            assignment_group_id.as_deref().unwrap_or(""),
+            priority.as_deref().unwrap_or(""),
+            priority_reason.as_deref().unwrap_or(""),
+            now(),
+        )
+        .await?;
+        leptos_axum::redirect(&format!("/cases/{number}"));
+        Ok(())
+    })
+    .await
+}
+
+/// The staff members and groups a case can be given to, for the staff case form.
+#[server(endpoint = "cases/staff_options")]
+pub async fn case_staff_options() -> Result<
+    (
+        Vec<crate::api::types::Choice>,
+        Vec<crate::api::types::Choice>,
+    ),
+    AppError,
+> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        policy::can(&actor, Action::EditStaffCaseFields)?;
+        let staff = crate::server::accounts::staff_members(&state.db)
+            .await?
+            .into_iter()
+            .map(|s| crate::api::types::Choice {
+                id: s.id,
+                name: s.name,
+            })
+            .collect();
+        Ok((staff, cases::groups(&state.db).await?))
     })
     .await
 }

@@ -263,4 +263,32 @@ pub struct CaseDetail {
     pub updated_at: i64,
     #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub entries: Vec<CaseEntry>,
+    /// Seconds left to the first-response target; `None` once it was met or no longer runs.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub first_response_left: Option<i64>,
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub resolution_left: Option<i64>,
+    /// The targets of the case's priority, in seconds.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub first_response_target: i64,
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub resolution_target: i64,
+    pub priority_reason: Option<String>,
+    /// Whether the person looking is vendor staff (the page then offers the staff controls).
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub viewer_staff: bool,
+}
+
+/// A row of a staff queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueRow {
+    pub number: String,
+    pub account: String,
+    pub subject: String,
+    pub state: String,
+    pub priority: i32,
+    pub assignee: Option<String>,
+    pub created_at: i64,
+    /// Seconds left to the resolution target; `None` when its clock no longer runs.
+    pub resolution_left: Option<i64>,
 }

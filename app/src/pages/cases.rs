@@ -1,8 +1,12 @@
 //! Customer case pages: the lists (`/cases`), the case form (`/cases/new`) and a case
 //! (`/cases/:number`) with its activity and the comment form.
 
-use crate::api::cases::{case_form_options, get_case, list_cases, CommentCase, CreateCase};
+use crate::api::cases::{
+    case_form_options, case_queue, case_staff_options, get_case, list_cases, CaseFields,
+    CommentCase, CreateCase, NoteCase, StepCase,
+};
 use crate::api::types::{CaseDetail, CaseOptions};
+use crate::case_flow::{describe_left, steps, CaseState, Mover, Step};
 use crate::components::forms::{url_error, ErrorSummary, Field, SelectField};
 use crate::components::time::format_time;
 use crate::error::AppError;
@@ -232,6 +236,7 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
     let error = url_error(CommentCase::PATH);
     let open = !matches!(case.state.as_str(), "closed" | "cancelled");
     let number = case.number.clone();
+    let staff = case.viewer_staff;
     view! {
         <Title text=format!("{} {}", case.number, case.subject)/>
         <h1>{case.number.clone()} " · " {case.subject.clone()}</h1>
@@ -254,8 +259,19 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
             <dt>"Assignment group"</dt><dd>{case.assignment_group.clone()}</dd>
             <dt>"Assigned to"</dt><dd>{case.assigned_to.clone().unwrap_or_else(|| "Not yet assigned".into())}</dd>
         </dl>
+        {(case.state != "cancelled").then(|| view! {
+            <dl class="facts sla" aria-label="Service level">
+                <dt>"First response"</dt>
+                <dd>{describe_left(case.first_response_left)} {format!(" (target {})", hours(case.first_response_target))}</dd>
+                <dt>"Resolution"</dt>
+                <dd>{describe_left(case.resolution_left)} {format!(" (target {})", hours(case.resolution_target))}</dd>
+            </dl>
+        })}
+        {case.priority_reason.clone().map(|r| view! { <p class="meta">"Priority set by hand: " {r}</p> })}
         <h2>"Description"</h2>
         <div class="case-text">{case.description.clone()}</div>
+        <StepForms number=case.number.clone() state=case.state.clone() staff=case.viewer_staff/>
+        {case.viewer_staff.then(|| view! { <StaffFields number=case.number.clone()/> })}
         <section aria-labelledby="activity-heading" id="activity">
             <h2 id="activity-heading">"Activity"</h2>
             <ol class="activity">
@@ -267,7 +283,8 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
                     </li>
                 }).collect_view()}
             </ol>
-            {open.then(|| view! {
+            {(open && staff).then(|| view! { <StaffNoteForm number=number.clone()/> })}
+            {(open && !staff).then(|| view! {
                 <ErrorSummary error/>
                 <form method="post" action=CommentCase::PATH class="form" novalidate>
                     <input type="hidden" name="number" value=number.clone()/>
@@ -279,5 +296,241 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
                 </form>
             })}
         </section>
+    }
+}
+
+fn hours(seconds: i64) -> String {
+    if seconds >= 86_400 && seconds % 86_400 == 0 {
+        format!("{} d", seconds / 86_400)
+    } else {
+        format!("{} h", seconds / 3600)
+    }
+}
+
+/// The life-cycle steps the viewer may take now, each a small form; staff add a comment to the
+/// customer (required when asking for information or proposing a resolution).
+#[component]
+fn StepForms(number: String, state: String, staff: bool) -> impl IntoView {
+    let error = url_error(StepCase::PATH);
+    let Some(current) = CaseState::parse(&state) else {
+        return ().into_any();
+    };
+    let mover = if staff { Mover::Staff } else { Mover::Customer };
+    let available: Vec<Step> = steps(current, mover)
+        .into_iter()
+        .filter(|s| *s != Step::CustomerReply)
+        .collect();
+    if available.is_empty() {
+        return ().into_any();
+    }
+    view! {
+        <section class="panel" aria-labelledby="steps-heading">
+            <h2 id="steps-heading">{if staff { "Move the case" } else { "Your answer to the proposed resolution" }}</h2>
+            <ErrorSummary error/>
+            {available.into_iter().map(|step| {
+                let needs_comment = matches!(step, Step::AskInfo | Step::Resolve);
+                view! {
+                    <details class="confirm">
+                        <summary>{step.label()}</summary>
+                        <form method="post" action=StepCase::PATH class="form" novalidate>
+                            <input type="hidden" name="number" value=number.clone()/>
+                            <input type="hidden" name="step" value=step.as_str()/>
+                            {staff.then(|| view! {
+                                <div class="form-group">
+                                    <label class="label">
+                                        {if needs_comment { "Message to the customer" } else { "Message to the customer (optional)" }}
+                                        <textarea class="input" name="comment" rows="3"></textarea>
+                                    </label>
+                                </div>
+                            })}
+                            <button type="submit" class="button button--secondary">{step.label()}</button>
+                        </form>
+                    </details>
+                }
+            }).collect_view()}
+        </section>
+    }
+    .into_any()
+}
+
+/// Assignee, group and priority override (staff).
+#[component]
+fn StaffFields(number: String) -> impl IntoView {
+    let options = Resource::new(|| (), |_| case_staff_options());
+    let error = url_error(CaseFields::PATH);
+    view! {
+        <ErrorSummary error/>
+        <Suspense fallback=|| ()>
+            {move || {
+                let number = number.clone();
+                Suspend::new(async move {
+                    let Ok((staff, groups)) = options.await else {
+                        return ().into_any();
+                    };
+                    let priorities: Vec<(String, String)> = (1..=4).map(|p| (p.to_string(), format!("P{p}"))).collect();
+                    let mut people = vec![("me".to_string(), "Assign to me".to_string())];
+                    people.extend(staff.iter().map(|s| (s.id.to_string(), s.name.clone())));
+                    view! {
+                        <details class="panel">
+                            <summary>"Assignment and priority"</summary>
+                            <form method="post" action=CaseFields::PATH class="form" novalidate>
+                                <input type="hidden" name="number" value=number/>
+                                <SelectField name="assigned_to" label="Assigned to" placeholder="Nobody (unassigned)"
+                                    options=people error/>
+                                <SelectField name="assignment_group_id" label="Assignment group"
+                                    options=pairs(&groups) error/>
+                                <SelectField name="priority" label="Priority"
+                                    placeholder="Computed from impact and urgency"
+                                    options=priorities error/>
+                                <Field name="priority_reason" label="Reason for setting the priority by hand" error/>
+                                <button type="submit" class="button button--secondary">"Save"</button>
+                            </form>
+                        </details>
+                    }
+                    .into_any()
+                })
+            }}
+        </Suspense>
+    }
+}
+
+/// A staff comment (mailed to the contact) or an internal work note.
+#[component]
+fn StaffNoteForm(number: String) -> impl IntoView {
+    let error = url_error(NoteCase::PATH);
+    view! {
+        <ErrorSummary error/>
+        <form method="post" action=NoteCase::PATH class="form" novalidate>
+            <input type="hidden" name="number" value=number/>
+            <div class="form-group">
+                <label class="label" for="body">"Add to the activity"</label>
+                <textarea class="input" id="body" name="body" rows="4"></textarea>
+            </div>
+            <div class="form-group">
+                <input type="checkbox" id="internal" name="internal" value="on"/>
+                " "
+                <label for="internal">"Internal work note (never shown or sent to the customer)"</label>
+            </div>
+            <button type="submit" class="button">"Add"</button>
+        </form>
+    }
+}
+
+/// `/staff/cases`: the staff queues.
+#[component]
+pub fn StaffQueuePage() -> impl IntoView {
+    let query = use_query_map();
+    let get = move |k: &str| query.with(|q| q.get_str(k).unwrap_or_default().to_string());
+    let args = move || {
+        (
+            Some(if get("queue").is_empty() {
+                "unassigned".to_string()
+            } else {
+                get("queue")
+            }),
+            Some(get("state")),
+            get("priority").parse::<i32>().ok(),
+            Some(get("account")),
+            Some(get("q")),
+            get("page").parse::<i64>().ok(),
+        )
+    };
+    let rows = Resource::new(args, |(queue, st, pr, account, q, page)| {
+        case_queue(queue, st, pr, account, q, page)
+    });
+    let queues = [
+        ("unassigned", "Unassigned"),
+        ("mine", "Assigned to me"),
+        ("breaching", "Breaching or about to"),
+        ("all", "All cases"),
+    ];
+    view! {
+        <Title text="Case queues"/>
+        <h1>"Case queues"</h1>
+        <nav class="toolbar" aria-label="Queues">
+            {queues.into_iter().map(|(key, label)| view! {
+                <a href=format!("/staff/cases?queue={key}")
+                    aria-current=move || (args().0.as_deref() == Some(key)).then_some("page")>{label}</a>
+            }).collect_view()}
+        </nav>
+        <form method="get" action="/staff/cases" class="search-form" role="search">
+            <input type="hidden" name="queue" value=move || args().0.unwrap_or_default()/>
+            <div class="form-group">
+                <label class="label" for="q">"Number or subject"</label>
+                <input class="input" id="q" name="q" type="search" value=move || get("q")/>
+            </div>
+            <div class="form-group">
+                <label class="label" for="state">"State"</label>
+                <select class="input" id="state" name="state">
+                    <option value="">"Any"</option>
+                    {CaseState::ALL.into_iter().map(|s| view! {
+                        <option value=s.as_str() selected=move || get("state") == s.as_str()>{s.label()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="form-group">
+                <label class="label" for="priority">"Priority"</label>
+                <select class="input" id="priority" name="priority">
+                    <option value="">"Any"</option>
+                    {(1..=4).map(|p| view! {
+                        <option value=p.to_string() selected=move || get("priority") == p.to_string()>{format!("P{p}")}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="form-group">
+                <label class="label" for="account">"Account key"</label>
+                <input class="input" id="account" name="account" type="text" value=move || get("account")/>
+            </div>
+            <button type="submit" class="button button--secondary">"Filter"</button>
+        </form>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match rows.await {
+                    Ok(page) => {
+                        let pages = page.pages();
+                        let current = page.page;
+                        let base = format!("/staff/cases?queue={}", args().0.unwrap_or_default());
+                        if page.rows.is_empty() {
+                            return view! { <p class="empty">"No cases in this queue."</p> }.into_any();
+                        }
+                        view! {
+                            <p>{page.total} " cases."</p>
+                            <div class="table-wrap">
+                                <table class="table">
+                                    <caption class="visually-hidden">"Cases"</caption>
+                                    <thead><tr>
+                                        <th scope="col">"Number"</th>
+                                        <th scope="col">"Account"</th>
+                                        <th scope="col">"Subject"</th>
+                                        <th scope="col">"State"</th>
+                                        <th scope="col">"Priority"</th>
+                                        <th scope="col">"Assigned to"</th>
+                                        <th scope="col">"Resolution SLA"</th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {page.rows.into_iter().map(|c| {
+                                            let breached = c.resolution_left.is_some_and(|l| l < 0);
+                                            view! {
+                                                <tr>
+                                                    <td><a href=format!("/cases/{}", c.number)>{c.number.clone()}</a></td>
+                                                    <td>{c.account}</td>
+                                                    <td>{c.subject}</td>
+                                                    <td>{state_label(&c.state)}</td>
+                                                    <td>{format!("P{}", c.priority)}</td>
+                                                    <td>{c.assignee.unwrap_or_else(|| "—".into())}</td>
+                                                    <td class:breached=breached>{describe_left(c.resolution_left)}</td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                            <Pagination base current pages/>
+                        }.into_any()
+                    }
+                    Err(error) => view! { <ErrorPage error/> }.into_any(),
+                }
+            })}
+        </Suspense>
     }
 }

@@ -5,6 +5,7 @@ use super::db::{execute, internal, on_db, on_tx, Db, Tx};
 use super::mail::{self, Mail};
 use super::state::AppState;
 use crate::api::types::{CaseDetail, CaseOptions, CaseSummary, Choice};
+use crate::case_flow::{self, CaseState, Mover, Step};
 use crate::error::{AppError, Problems};
 use crate::policy::Actor;
 
@@ -96,6 +97,15 @@ pub async fn options(db: &Db, account_id: i64, me: i64) -> Result<CaseOptions, A
         )
         .await?,
     })
+}
+
+/// The active assignment groups.
+pub async fn groups(db: &Db) -> Result<Vec<Choice>, AppError> {
+    choices(
+        db,
+        "SELECT id, name FROM assignment_groups WHERE active ORDER BY name",
+    )
+    .await
 }
 
 /// A checked form, ready to store.
@@ -375,6 +385,7 @@ pub async fn get(
     number: &str,
     account_id: Option<i64>,
     with_notes: bool,
+    now: i64,
 ) -> Result<CaseDetail, AppError> {
     let mut detail: CaseDetail = on_db!(db, |c| sqlx::query_as(
         "SELECT c.number, a.name AS account, \
@@ -384,7 +395,7 @@ pub async fn get(
          s.name AS service, c.environment, w.name AS availability, c.subject, c.description, \
          c.state, c.priority, g.name AS assignment_group, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.assigned_to) AS assigned_to, \
-         c.created_at, c.updated_at \
+         c.created_at, c.updated_at, c.priority_reason \
          FROM cases c JOIN accounts a ON a.id = c.account_id \
          JOIN product_versions v ON v.id = c.product_version_id JOIN impact_levels i ON i.id = c.impact_id \
          JOIN features f ON f.id = c.feature_id JOIN services s ON s.id = c.service_id \
@@ -408,7 +419,301 @@ pub async fn get(
     .fetch_all(c)
     .await
     .map_err(internal))?;
+    let clock: ClockRow = on_db!(db, |c| {
+        sqlx::query_as(&format!(
+        "SELECT {CLOCK_COLUMNS} FROM cases c JOIN sla_targets t ON t.priority = c.priority WHERE c.number = $1"
+    ))
+    .bind(number)
+    .fetch_one(c)
+    .await
+    .map_err(internal)
+    })?;
+    let (first, resolution) = clock.left(now);
+    detail.first_response_left = first;
+    detail.resolution_left = resolution;
+    detail.first_response_target = clock.first_response_minutes * 60;
+    detail.resolution_target = clock.resolution_minutes * 60;
     Ok(detail)
+}
+
+const CLOCK_COLUMNS: &str =
+    "c.state, c.created_at, c.paused_seconds, c.paused_since, c.first_response_at, \
+     c.resolved_at, CAST(t.first_response_minutes AS BIGINT) AS first_response_minutes, \
+     CAST(t.resolution_minutes AS BIGINT) AS resolution_minutes";
+
+/// A case's SLA clock columns with its priority's targets.
+#[derive(sqlx::FromRow)]
+struct ClockRow {
+    state: String,
+    created_at: i64,
+    paused_seconds: i64,
+    paused_since: Option<i64>,
+    first_response_at: Option<i64>,
+    resolved_at: Option<i64>,
+    first_response_minutes: i64,
+    resolution_minutes: i64,
+}
+
+impl ClockRow {
+    /// Seconds left to first response and to resolution at `now`; `None` for a clock that no
+    /// longer runs (met, or the case is closed or cancelled). Targets count calendar time.
+    fn left(&self, now: i64) -> (Option<i64>, Option<i64>) {
+        let done = matches!(self.state.as_str(), "closed" | "cancelled");
+        let clock = |stopped_at: Option<i64>| case_flow::Clock {
+            started_at: self.created_at,
+            paused_seconds: self.paused_seconds,
+            paused_since: self.paused_since,
+            stopped_at,
+        };
+        let first = (!done && self.first_response_at.is_none())
+            .then(|| clock(None).left(self.first_response_minutes * 60, now));
+        let resolution = (!done && self.resolved_at.is_none())
+            .then(|| clock(None).left(self.resolution_minutes * 60, now));
+        (first, resolution)
+    }
+}
+
+/// What a staff queue shows.
+#[derive(Debug, Clone, Default)]
+pub struct QueueFilter {
+    /// `unassigned`, `mine`, `breaching` or `all` (open cases only except `all`).
+    pub queue: String,
+    pub state: String,
+    pub priority: i32,
+    pub account_key: String,
+    /// A case number, or words of the subject.
+    pub search: String,
+}
+
+/// One page of a staff queue, newest first; "breaching" lists open cases whose resolution clock
+/// has run out or runs out within the hour, soonest first.
+pub async fn queue(
+    db: &Db,
+    viewer: i64,
+    filter: &QueueFilter,
+    page: i64,
+    per_page: i64,
+    now: i64,
+) -> Result<(Vec<crate::api::types::QueueRow>, i64), AppError> {
+    let search = filter.search.trim().to_lowercase();
+    let pattern = if search.is_empty() {
+        String::new()
+    } else {
+        format!("%{}%", search.replace(['%', '_', '\\'], ""))
+    };
+    let queue_condition = match filter.queue.as_str() {
+        "unassigned" => "c.assigned_to IS NULL AND c.state IN ('new', 'open', 'awaiting_info')",
+        "mine" => "c.assigned_to = $1 AND c.state IN ('new', 'open', 'awaiting_info', 'resolved')",
+        "breaching" => {
+            "c.state IN ('new', 'open') AND c.paused_since IS NULL AND c.resolved_at IS NULL \
+             AND c.created_at + c.paused_seconds + t.resolution_minutes * 60 < $7 + 3600"
+        }
+        _ => "TRUE",
+    };
+    let order = if filter.queue == "breaching" {
+        "c.created_at + c.paused_seconds + t.resolution_minutes * 60, c.id"
+    } else {
+        "c.created_at DESC, c.id DESC"
+    };
+    let conditions = format!(
+        "({queue_condition}) AND ($1 = $1) AND ($2 = '' OR c.state = $2) AND ($3 = 0 OR c.priority = $3) \
+         AND ($4 = '' OR a.account_key = $4) AND ($5 = '' OR LOWER(c.number) = $6 OR LOWER(c.subject) LIKE $5) \
+         AND ($7 = $7)"
+    );
+    let sql = format!(
+        "SELECT c.number, a.name AS account, c.subject, \
+         (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.assigned_to) AS assignee, \
+         {CLOCK_COLUMNS}, c.priority \
+         FROM cases c JOIN accounts a ON a.id = c.account_id JOIN sla_targets t ON t.priority = c.priority \
+         WHERE {conditions} ORDER BY {order} LIMIT $8 OFFSET $9"
+    );
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        number: String,
+        account: String,
+        subject: String,
+        assignee: Option<String>,
+        priority: i32,
+        #[sqlx(flatten)]
+        clock: ClockRow,
+    }
+    let offset = (page.max(1) - 1) * per_page;
+    let account_key = filter.account_key.trim().to_uppercase();
+    let rows: Vec<Row> = on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(viewer)
+        .bind(&filter.state)
+        .bind(filter.priority)
+        .bind(&account_key)
+        .bind(&pattern)
+        .bind(&search)
+        .bind(now)
+        .bind(per_page)
+        .bind(offset)
+        .fetch_all(c)
+        .await
+        .map_err(internal))?;
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM cases c JOIN accounts a ON a.id = c.account_id \
+         JOIN sla_targets t ON t.priority = c.priority WHERE {conditions}"
+    );
+    let total: i64 = on_db!(db, |c| sqlx::query_scalar(&count_sql)
+        .bind(viewer)
+        .bind(&filter.state)
+        .bind(filter.priority)
+        .bind(&account_key)
+        .bind(&pattern)
+        .bind(&search)
+        .bind(now)
+        .fetch_one(c)
+        .await
+        .map_err(internal))?;
+    let rows = rows
+        .into_iter()
+        .map(|r| crate::api::types::QueueRow {
+            resolution_left: r.clock.left(now).1,
+            number: r.number,
+            account: r.account,
+            subject: r.subject,
+            state: r.clock.state.clone(),
+            priority: r.priority,
+            assignee: r.assignee,
+            created_at: r.clock.created_at,
+        })
+        .collect();
+    Ok((rows, total))
+}
+
+#[derive(sqlx::FromRow)]
+struct Locked {
+    id: i64,
+    state: String,
+    subject: String,
+    paused_since: Option<i64>,
+}
+
+/// Loads a case for change, locked until the transaction ends (PostgreSQL; SQLite write
+/// transactions are exclusive). `account_id` limits it to a customer's account.
+async fn lock_case(tx: &mut Tx, number: &str, account_id: Option<i64>) -> Result<Locked, AppError> {
+    let lock = match tx {
+        Tx::Postgres(_) => "FOR UPDATE",
+        Tx::Sqlite(_) => "",
+    };
+    let sql = format!(
+        "SELECT id, state, subject, paused_since FROM cases \
+         WHERE number = $1 AND ($2 = 0 OR account_id = $2) {lock}"
+    );
+    let row: Option<Locked> = on_tx!(tx, |c| sqlx::query_as(&sql)
+        .bind(number)
+        .bind(account_id.unwrap_or(0))
+        .fetch_optional(c)
+        .await
+        .map_err(internal))?;
+    row.ok_or(AppError::NotFound)
+}
+
+async fn add_entry(
+    tx: &mut Tx,
+    case_id: i64,
+    kind: &str,
+    author: i64,
+    body: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    execute!(tx: tx, sqlx::query(
+        "INSERT INTO case_entries (case_id, kind, author_id, body, at) VALUES ($1, $2, $3, $4, $5)"
+    )
+    .bind(case_id)
+    .bind(kind)
+    .bind(author)
+    .bind(body)
+    .bind(now))?;
+    Ok(())
+}
+
+/// Moves a locked case by `step`, keeping the SLA clocks: entering Awaiting Info or Resolved
+/// pauses them, leaving resumes them; a proposed resolution stops the resolution clock until the
+/// customer rejects it. Records the change in the activity stream.
+async fn transition(
+    tx: &mut Tx,
+    case: &Locked,
+    step: Step,
+    by: Mover,
+    author: i64,
+    now: i64,
+) -> Result<CaseState, AppError> {
+    let from = CaseState::parse(&case.state).ok_or(AppError::Internal)?;
+    let to = case_flow::next(from, step, by).map_err(|why| AppError::Conflict(why.to_string()))?;
+    let paused_until_now = case
+        .paused_since
+        .map(|since| (now - since).max(0))
+        .unwrap_or(0);
+    let (add_paused, paused_since) = if to.pauses_clock() && !to.is_final() {
+        (0, case.paused_since.or(Some(now)))
+    } else {
+        (paused_until_now, None)
+    };
+    execute!(tx: tx, sqlx::query(
+        "UPDATE cases SET state = $1, paused_seconds = paused_seconds + $2, paused_since = $3, \
+         resolved_at = CASE WHEN $1 = 'resolved' THEN $4 WHEN $1 = 'open' THEN NULL ELSE resolved_at END, \
+         closed_at = CASE WHEN $1 IN ('closed', 'cancelled') THEN $4 ELSE closed_at END, \
+         updated_at = $4 WHERE id = $5"
+    )
+    .bind(to.as_str())
+    .bind(add_paused)
+    .bind(paused_since)
+    .bind(now)
+    .bind(case.id))?;
+    let text = format!("State: {} → {}", from.label(), to.label());
+    add_entry(tx, case.id, "change", author, &text, now).await?;
+    Ok(to)
+}
+
+fn check_text(field: &str, body: &str, what: &str) -> Result<String, AppError> {
+    let body = body.trim();
+    if body.is_empty() {
+        return Err(AppError::field(field, format!("Write your {what}")));
+    }
+    if body.chars().count() > COMMENT_MAX {
+        return Err(AppError::field(
+            field,
+            format!("A {what} must be {COMMENT_MAX} characters or fewer"),
+        ));
+    }
+    Ok(body.to_string())
+}
+
+/// Mails the case's contact about `what` happened, inside the change's transaction.
+async fn tell_contact(
+    tx: &mut Tx,
+    state: &AppState,
+    case_id: i64,
+    kind: &str,
+    what: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let row: (String, String, String, String, i64) =
+        on_tx!(tx, |c| {
+            sqlx::query_as(
+        "SELECT c.number, c.subject, u.email, u.first_name || ' ' || u.last_name, c.account_id \
+         FROM cases c JOIN users u ON u.id = c.contact_id WHERE c.id = $1"
+    )
+    .bind(case_id)
+    .fetch_one(c)
+    .await
+    .map_err(internal)
+        })?;
+    let (number, subject, email, name, account_id) = row;
+    let link = mail::portal_url(&state.settings, &format!("/cases/{number}"));
+    let mail = Mail {
+        kind,
+        account_id: Some(account_id),
+        to_address: &email,
+        to_name: &name,
+        subject: format!("[{number}] {subject}"),
+        body: format!("Hello {name},\n\n{what}\n\nSee the case and answer: {link}\n"),
+        secret_link: None,
+    };
+    mail::enqueue(tx, &mail, now).await
 }
 
 /// A customer's comment on their account's case. A reply while the case awaits information
@@ -421,53 +726,284 @@ pub async fn comment(
     body: &str,
     now: i64,
 ) -> Result<(), AppError> {
-    let body = body.trim();
-    if body.is_empty() {
-        return Err(AppError::field("body", "Write your comment"));
-    }
-    if body.chars().count() > COMMENT_MAX {
-        return Err(AppError::field(
-            "body",
-            format!("A comment must be {COMMENT_MAX} characters or fewer"),
-        ));
-    }
+    let body = check_text("body", body, "comment")?;
     let mut tx = state.db.begin().await?;
-    let found: Option<(i64, String)> = on_tx!(&mut tx, |c| sqlx::query_as(
-        "SELECT id, state FROM cases WHERE number = $1 AND account_id = $2"
-    )
-    .bind(number)
-    .bind(account_id)
-    .fetch_optional(c)
-    .await
-    .map_err(internal))?;
-    let (case_id, case_state) = found.ok_or(AppError::NotFound)?;
-    if matches!(case_state.as_str(), "closed" | "cancelled") {
+    let case = lock_case(&mut tx, number, Some(account_id)).await?;
+    if matches!(case.state.as_str(), "closed" | "cancelled") {
         return Err(AppError::Conflict(
             "This case is closed. Open a new case and mention this one's number.".into(),
         ));
     }
-    execute!(tx: &mut tx, sqlx::query(
-        "INSERT INTO case_entries (case_id, kind, author_id, body, at) VALUES ($1, 'comment', $2, $3, $4)"
-    )
-    .bind(case_id)
-    .bind(actor.user_id)
-    .bind(body)
-    .bind(now))?;
-    let reopened = case_state == "awaiting_info";
-    if reopened {
-        execute!(tx: &mut tx, sqlx::query(
-            "INSERT INTO case_entries (case_id, kind, author_id, body, at) VALUES ($1, 'change', $2, $3, $4)"
+    add_entry(&mut tx, case.id, "comment", actor.user_id, &body, now).await?;
+    if case.state == "awaiting_info" {
+        transition(
+            &mut tx,
+            &case,
+            Step::CustomerReply,
+            Mover::Customer,
+            actor.user_id,
+            now,
         )
-        .bind(case_id)
-        .bind(actor.user_id)
-        .bind("State: Awaiting Info → Open (customer replied)")
-        .bind(now))?;
+        .await?;
+    } else {
+        execute!(tx: &mut tx, sqlx::query("UPDATE cases SET updated_at = $1 WHERE id = $2").bind(now).bind(case.id))?;
+    }
+    tx.commit().await
+}
+
+/// The customer accepts (closes) or rejects (reopens) a proposed resolution.
+pub async fn customer_step(
+    state: &AppState,
+    actor: &Actor,
+    account_id: i64,
+    number: &str,
+    step: Step,
+    now: i64,
+) -> Result<(), AppError> {
+    let mut tx = state.db.begin().await?;
+    let case = lock_case(&mut tx, number, Some(account_id)).await?;
+    let to = transition(&mut tx, &case, step, Mover::Customer, actor.user_id, now).await?;
+    if to == CaseState::Closed {
+        tell_contact(
+            &mut tx,
+            state,
+            case.id,
+            "case_closed",
+            &format!(
+                "Case \"{}\" is closed: the resolution was accepted.",
+                case.subject
+            ),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// Vendor staff move a case, optionally with a comment to the customer.
+pub async fn staff_step(
+    state: &AppState,
+    actor: &Actor,
+    number: &str,
+    step: Step,
+    comment: Option<&str>,
+    now: i64,
+) -> Result<(), AppError> {
+    let comment = match comment.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(c) => Some(check_text("comment", c, "comment")?),
+        None => None,
+    };
+    if matches!(step, Step::AskInfo | Step::Resolve) && comment.is_none() {
+        return Err(AppError::field(
+            "comment",
+            "Tell the customer what you need or what the resolution is",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    let case = lock_case(&mut tx, number, None).await?;
+    let to = transition(&mut tx, &case, step, Mover::Staff, actor.user_id, now).await?;
+    if let Some(text) = &comment {
+        add_entry(&mut tx, case.id, "comment", actor.user_id, text, now).await?;
+        execute!(tx: &mut tx, sqlx::query(
+            "UPDATE cases SET first_response_at = COALESCE(first_response_at, $1) WHERE id = $2"
+        )
+        .bind(now)
+        .bind(case.id))?;
+    }
+    let news = match to {
+        CaseState::AwaitingInfo => Some((
+            "case_awaiting_info",
+            "We need more information from you to continue.",
+        )),
+        CaseState::Resolved => Some((
+            "case_resolved",
+            "We propose a resolution. Please accept it to close the case, or reject it to reopen.",
+        )),
+        CaseState::Cancelled | CaseState::Closed => Some(("case_closed", "The case is closed.")),
+        _ => None,
+    };
+    if let Some((kind, what)) = news {
+        let what = match &comment {
+            Some(text) => format!("{what}\n\n{text}"),
+            None => what.to_string(),
+        };
+        tell_contact(&mut tx, state, case.id, kind, &what, now).await?;
+    }
+    tx.commit().await
+}
+
+/// A staff comment to the customer (mailed, and the first response on the SLA clock) or an
+/// internal work note (never shown or sent to a customer).
+pub async fn staff_note(
+    state: &AppState,
+    actor: &Actor,
+    number: &str,
+    body: &str,
+    internal_note: bool,
+    now: i64,
+) -> Result<(), AppError> {
+    let body = check_text(
+        "body",
+        body,
+        if internal_note {
+            "work note"
+        } else {
+            "comment"
+        },
+    )?;
+    let mut tx = state.db.begin().await?;
+    let case = lock_case(&mut tx, number, None).await?;
+    if matches!(case.state.as_str(), "closed" | "cancelled") && !internal_note {
+        return Err(AppError::Conflict("This case is closed.".into()));
+    }
+    let kind = if internal_note {
+        "work_note"
+    } else {
+        "comment"
+    };
+    add_entry(&mut tx, case.id, kind, actor.user_id, &body, now).await?;
+    if internal_note {
+        execute!(tx: &mut tx, sqlx::query("UPDATE cases SET updated_at = $1 WHERE id = $2").bind(now).bind(case.id))?;
+    } else {
+        execute!(tx: &mut tx, sqlx::query(
+            "UPDATE cases SET updated_at = $1, first_response_at = COALESCE(first_response_at, $1) WHERE id = $2"
+        )
+        .bind(now)
+        .bind(case.id))?;
+        tell_contact(
+            &mut tx,
+            state,
+            case.id,
+            "case_comment",
+            &format!("Support replied:\n\n{body}"),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// Staff fields: assignee (`""` nobody, `"me"`, or a staff member's id), assignment group, and a
+/// priority override (`""` keeps the computed one) with its required reason. Each change is
+/// recorded with who and when.
+pub async fn staff_fields(
+    state: &AppState,
+    actor: &Actor,
+    number: &str,
+    assigned_to: &str,
+    group_id: &str,
+    priority_value: &str,
+    priority_reason: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let db = &state.db;
+    let mut p = Problems::new();
+    let staff = super::accounts::staff_members(db).await?;
+    let assignee = match assigned_to.trim() {
+        "" => None,
+        "me" => Some(actor.user_id),
+        v => match v
+            .parse::<i64>()
+            .ok()
+            .filter(|id| staff.iter().any(|s| s.id == *id))
+        {
+            Some(id) => Some(id),
+            None => {
+                p.add(
+                    "assigned_to",
+                    "Choose a member of the support staff, or nobody",
+                );
+                None
+            }
+        },
+    };
+    let groups = groups(db).await?;
+    let group = pick(
+        &mut p,
+        "assignment_group_id",
+        group_id,
+        &groups,
+        "Choose an assignment group",
+    );
+    let override_priority = match priority_value.trim() {
+        "" => None,
+        v => match v.parse::<i32>().ok().filter(|n| (1..=4).contains(n)) {
+            Some(n) => Some(n),
+            None => {
+                p.add("priority", "Choose a priority from P1 to P4");
+                None
+            }
+        },
+    };
+    let reason = priority_reason.trim();
+    if override_priority.is_some() && reason.is_empty() {
+        p.add(
+            "priority_reason",
+            "Give the reason for setting the priority by hand",
+        );
+    }
+    p.finish()?;
+
+    let mut tx = db.begin().await?;
+    let case = lock_case(&mut tx, number, None).await?;
+    let current: (Option<i64>, i64, i32, i32, String) = on_tx!(&mut tx, |c| sqlx::query_as(
+        "SELECT c.assigned_to, c.assignment_group_id, c.priority, i.severity, c.workaround \
+         FROM cases c JOIN impact_levels i ON i.id = c.impact_id WHERE c.id = $1"
+    )
+    .bind(case.id)
+    .fetch_one(c)
+    .await
+    .map_err(internal))?;
+    let (old_assignee, old_group, old_priority, severity, workaround) = current;
+    let name = |id: Option<i64>| {
+        id.and_then(|id| staff.iter().find(|s| s.id == id))
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| "nobody".into())
+    };
+    let mut changes = Vec::new();
+    if assignee != old_assignee {
+        changes.push(format!(
+            "Assigned to: {} → {}",
+            name(old_assignee),
+            name(assignee)
+        ));
+    }
+    if group != old_group {
+        let label = |id: i64| {
+            groups
+                .iter()
+                .find(|g| g.id == id)
+                .map(|g| g.name.clone())
+                .unwrap_or_default()
+        };
+        changes.push(format!(
+            "Assignment group: {} → {}",
+            label(old_group),
+            label(group)
+        ));
+    }
+    let new_priority = override_priority.unwrap_or_else(|| priority(severity, &workaround));
+    if new_priority != old_priority {
+        changes.push(match override_priority {
+            Some(_) => {
+                format!("Priority: P{old_priority} → P{new_priority} (set by hand: {reason})")
+            }
+            None => format!("Priority: P{old_priority} → P{new_priority} (computed)"),
+        });
     }
     execute!(tx: &mut tx, sqlx::query(
-        "UPDATE cases SET updated_at = $1, state = CASE WHEN state = 'awaiting_info' THEN 'open' ELSE state END WHERE id = $2"
+        "UPDATE cases SET assigned_to = $1, assignment_group_id = $2, priority = $3, priority_reason = $4, \
+         updated_at = $5 WHERE id = $6"
     )
+    .bind(assignee)
+    .bind(group)
+    .bind(new_priority)
+    .bind(override_priority.map(|_| reason.to_string()))
     .bind(now)
-    .bind(case_id))?;
+    .bind(case.id))?;
+    for change in changes {
+        add_entry(&mut tx, case.id, "change", actor.user_id, &change, now).await?;
+    }
     tx.commit().await
 }
 

@@ -322,7 +322,252 @@ async fn concurrent_cases_get_distinct_numbers(engine: Engine) {
     assert!(numbers.iter().all(|n| n.len() == 9 && n.starts_with("CS")));
 }
 
+async fn staff_carry_a_case_through_its_life_cycle(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let f = form(&app, ACME_USER).await;
+    let (_, number) = app.call(&user, "cases/create", &refs(&f)).await;
+    let number = number.as_str().unwrap().to_string();
+    let step = |c: &reqwest::Client, step: &'static str, comment: &'static str| {
+        let (c, number, app) = (c.clone(), number.clone(), &app);
+        async move {
+            app.call(
+                &c,
+                "cases/step",
+                &[
+                    ("number", number.as_str()),
+                    ("step", step),
+                    ("comment", comment),
+                ],
+            )
+            .await
+            .0
+        }
+    };
+    let state = || {
+        let (number, app) = (number.clone(), &app);
+        async move { on_db_state(app, &number).await }
+    };
+    let agent = app.signed_in(AGENT).await;
+    assert_eq!(step(&client(), "start", "").await, 401);
+    assert_eq!(
+        step(&user, "start", "").await,
+        409,
+        "staff steps are not the customer's"
+    );
+    let other = app.signed_in(GLOBEX_USER).await;
+    assert_eq!(step(&other, "accept", "").await, 404);
+    assert_eq!(
+        step(&agent, "accept", "").await,
+        409,
+        "customer steps are not staff's"
+    );
+    assert_eq!(step(&agent, "start", "").await, 200);
+    assert_eq!(state().await, "open");
+    assert_eq!(
+        step(&agent, "ask_info", "").await,
+        422,
+        "asking needs a message"
+    );
+    assert_eq!(
+        step(&agent, "ask_info", "Please attach the Orca logs.").await,
+        200
+    );
+    assert_eq!(state().await, "awaiting_info");
+    app.wait_for_mail(ACME_USER, &number).await;
+    // The customer's reply reopens it.
+    app.call(
+        &user,
+        "cases/comment",
+        &[("number", &number), ("body", "Logs attached.")],
+    )
+    .await;
+    assert_eq!(state().await, "open");
+    assert_eq!(
+        step(&agent, "resolve", "Raise the canary timeout to 30 minutes.").await,
+        200
+    );
+    assert_eq!(state().await, "resolved");
+    assert_eq!(step(&user, "reject", "").await, 200);
+    assert_eq!(state().await, "open");
+    assert_eq!(
+        step(&agent, "resolve", "Also clear the stuck executions.").await,
+        200
+    );
+    assert_eq!(step(&user, "accept", "").await, 200);
+    assert_eq!(state().await, "closed");
+    for s in ["start", "resolve", "cancel"] {
+        assert_eq!(step(&agent, s, "x").await, 409, "{s} on a closed case");
+    }
+    assert_eq!(step(&user, "reject", "").await, 409);
+    // Every move is in the activity with who and when.
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM case_entries e JOIN cases c ON c.id = e.case_id \
+             WHERE c.number = '{number}' AND e.kind = 'change' AND e.body LIKE 'State:%'"
+        ))
+        .await,
+        7
+    );
+    // The contact was told of the resolution and of the close.
+    assert!(app.scalar(&format!("SELECT COUNT(*) FROM mail_outbox WHERE kind = 'case_resolved' AND subject LIKE '[{number}]%'")).await >= 2);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM mail_outbox WHERE kind = 'case_closed'")
+            .await,
+        1
+    );
+}
+
+async fn on_db_state(app: &TestApp, number: &str) -> String {
+    app::server::db::on_db!(&app.db, |pool| sqlx::query_scalar::<_, String>(
+        "SELECT state FROM cases WHERE number = $1"
+    )
+    .bind(number)
+    .fetch_one(pool)
+    .await
+    .unwrap())
+}
+
+async fn staff_fields_queues_and_the_sla_clock(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let f = form(&app, ACME_USER).await;
+    let (_, number) = app.call(&user, "cases/create", &refs(&f)).await;
+    let number = number.as_str().unwrap().to_string();
+    let agent = app.signed_in(AGENT).await;
+    let group = id(
+        &app,
+        "SELECT id FROM assignment_groups WHERE name = 'Technical Support'",
+    )
+    .await;
+    // Who may: staff only.
+    let fields = [
+        ("number", number.as_str()),
+        ("assigned_to", "me"),
+        ("assignment_group_id", group.as_str()),
+    ];
+    assert_eq!(app.call(&client(), "cases/fields", &fields).await.0, 401);
+    assert_eq!(app.call(&user, "cases/fields", &fields).await.0, 403);
+    assert_eq!(app.call(&user, "cases/queue", &[]).await.0, 403);
+    assert_eq!(
+        app.call(
+            &user,
+            "cases/note",
+            &[("number", number.as_str()), ("body", "x")]
+        )
+        .await
+        .0,
+        403
+    );
+    // Unassigned until someone takes it.
+    let (_, q) = app
+        .call(&agent, "cases/queue", &[("queue", "unassigned")])
+        .await;
+    assert_eq!(q["total"], 1, "{q}");
+    // A priority by hand needs a reason.
+    let mut with_priority = fields.to_vec();
+    with_priority.push(("priority", "1"));
+    let (status, body) = app.call(&agent, "cases/fields", &with_priority).await;
+    assert_eq!(status, 422);
+    assert!(body.to_string().contains("priority_reason"));
+    with_priority.push(("priority_reason", "Customer's launch is tomorrow"));
+    assert_eq!(
+        app.call(&agent, "cases/fields", &with_priority).await.0,
+        200
+    );
+    let (_, q) = app.call(&agent, "cases/queue", &[("queue", "mine")]).await;
+    assert_eq!(q["rows"][0]["number"], number.as_str());
+    assert_eq!(q["rows"][0]["priority"], 1);
+    let (_, q) = app
+        .call(&agent, "cases/queue", &[("queue", "unassigned")])
+        .await;
+    assert_eq!(q["total"], 0);
+    let (_, q) = app
+        .call(
+            &agent,
+            "cases/queue",
+            &[("queue", "all"), ("search", "stall after")],
+        )
+        .await;
+    assert_eq!(q["total"], 1);
+    let (_, q) = app
+        .call(
+            &agent,
+            "cases/queue",
+            &[("queue", "all"), ("account", "globex")],
+        )
+        .await;
+    assert_eq!(q["total"], 0);
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM case_entries e JOIN cases c ON c.id = e.case_id WHERE c.number = '{number}' \
+             AND e.body LIKE 'Priority: P3 → P1 (set by hand: Customer''s launch is tomorrow)'"
+        ))
+        .await,
+        1
+    );
+
+    // The SLA clock (P1: first response 1 h, resolution 1 day), moved back in time: opened 3 h ago,
+    // of which 2 h awaiting the customer — 1 h has run.
+    let now = app.scalar("SELECT MAX(created_at) FROM cases").await;
+    app.exec(&format!(
+        "UPDATE cases SET created_at = {}, state = 'awaiting_info', paused_since = {}, paused_seconds = 0 \
+         WHERE number = '{number}'",
+        now - 3 * 3600,
+        now - 2 * 3600
+    ))
+    .await;
+    let (_, case) = app.call(&agent, "cases/get", &[("number", &number)]).await;
+    let left = case["resolution_left"].as_i64().unwrap();
+    assert!((86_400 - 3600 - left).abs() < 120, "resolution left {left}");
+    let first = case["first_response_left"].as_i64().unwrap();
+    assert!(first.abs() < 120, "first response left {first}");
+    // A staff comment is the first response: its clock stops.
+    assert_eq!(
+        app.call(
+            &agent,
+            "cases/note",
+            &[("number", number.as_str()), ("body", "Looking at it now.")]
+        )
+        .await
+        .0,
+        200
+    );
+    let (_, case) = app.call(&agent, "cases/get", &[("number", &number)]).await;
+    assert!(case["first_response_left"].is_null(), "{case}");
+    // A work note is not a response and is never mailed.
+    let mails = app.scalar("SELECT COUNT(*) FROM mail_outbox").await;
+    app.call(
+        &agent,
+        "cases/note",
+        &[
+            ("number", number.as_str()),
+            ("body", "Suspect their proxy."),
+            ("internal", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM mail_outbox").await, mails);
+    // Breaching: running for two days without a pause.
+    app.exec(&format!(
+        "UPDATE cases SET state = 'open', paused_since = NULL, created_at = {} WHERE number = '{number}'",
+        now - 2 * 86_400
+    ))
+    .await;
+    let (_, q) = app
+        .call(&agent, "cases/queue", &[("queue", "breaching")])
+        .await;
+    assert_eq!(q["total"], 1, "{q}");
+    assert!(q["rows"][0]["resolution_left"].as_i64().unwrap() < 0);
+}
+
 both_engines!(
+    staff_carry_a_case_through_its_life_cycle,
+    staff_fields_queues_and_the_sla_clock,
     the_case_form_refuses_a_missing_availability_and_files_a_numbered_case,
     cases_follow_the_matrix_and_stay_in_their_account,
     work_notes_never_reach_a_customer,

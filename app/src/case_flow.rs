@@ -1,0 +1,314 @@
+//! The case life cycle (SPEC §4.2) and its SLA clock (§4.4), as pure functions: the server applies
+//! them inside transactions, and the tests run every transition and clock against them.
+//!
+//! New → Open → Awaiting Info ⇄ Open → Resolved → Closed, and Cancelled. A customer's reply in
+//! Awaiting Info reopens the case; a resolved case is closed when the customer accepts, reopened
+//! when they reject, and closed by the portal after a configurable number of days.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CaseState {
+    New,
+    Open,
+    AwaitingInfo,
+    Resolved,
+    Closed,
+    Cancelled,
+}
+
+impl CaseState {
+    pub const ALL: [CaseState; 6] = [
+        CaseState::New,
+        CaseState::Open,
+        CaseState::AwaitingInfo,
+        CaseState::Resolved,
+        CaseState::Closed,
+        CaseState::Cancelled,
+    ];
+
+    pub fn parse(value: &str) -> Option<CaseState> {
+        CaseState::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CaseState::New => "new",
+            CaseState::Open => "open",
+            CaseState::AwaitingInfo => "awaiting_info",
+            CaseState::Resolved => "resolved",
+            CaseState::Closed => "closed",
+            CaseState::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            CaseState::New => "New",
+            CaseState::Open => "Open",
+            CaseState::AwaitingInfo => "Awaiting info",
+            CaseState::Resolved => "Resolved",
+            CaseState::Closed => "Closed",
+            CaseState::Cancelled => "Cancelled",
+        }
+    }
+
+    /// Whether the SLA clocks stand still: the case waits for the customer, or for their verdict.
+    pub fn pauses_clock(self) -> bool {
+        matches!(self, CaseState::AwaitingInfo | CaseState::Resolved)
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, CaseState::Closed | CaseState::Cancelled)
+    }
+}
+
+/// Who moves a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mover {
+    Customer,
+    Staff,
+    /// The portal itself (auto-close).
+    System,
+}
+
+/// What someone does to a case's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Step {
+    /// Staff start work.
+    Start,
+    /// Staff ask the customer for information.
+    AskInfo,
+    /// Staff resume without waiting any longer.
+    Resume,
+    /// The customer replies while the case awaits information.
+    CustomerReply,
+    /// Staff propose a resolution.
+    Resolve,
+    /// The customer accepts the resolution.
+    Accept,
+    /// The customer rejects the resolution.
+    Reject,
+    /// The portal closes a case resolved for too long.
+    AutoClose,
+    /// Staff cancel the case.
+    Cancel,
+}
+
+impl Step {
+    pub const ALL: [Step; 9] = [
+        Step::Start,
+        Step::AskInfo,
+        Step::Resume,
+        Step::CustomerReply,
+        Step::Resolve,
+        Step::Accept,
+        Step::Reject,
+        Step::AutoClose,
+        Step::Cancel,
+    ];
+
+    pub fn parse(value: &str) -> Option<Step> {
+        Step::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Start => "start",
+            Step::AskInfo => "ask_info",
+            Step::Resume => "resume",
+            Step::CustomerReply => "customer_reply",
+            Step::Resolve => "resolve",
+            Step::Accept => "accept",
+            Step::Reject => "reject",
+            Step::AutoClose => "auto_close",
+            Step::Cancel => "cancel",
+        }
+    }
+
+    /// The button's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            Step::Start => "Start work",
+            Step::AskInfo => "Ask the customer for information",
+            Step::Resume => "Resume work",
+            Step::CustomerReply => "Reply",
+            Step::Resolve => "Propose a resolution",
+            Step::Accept => "Accept the resolution and close",
+            Step::Reject => "Reject the resolution and reopen",
+            Step::AutoClose => "Close automatically",
+            Step::Cancel => "Cancel the case",
+        }
+    }
+
+    fn mover(self) -> Mover {
+        match self {
+            Step::CustomerReply | Step::Accept | Step::Reject => Mover::Customer,
+            Step::AutoClose => Mover::System,
+            _ => Mover::Staff,
+        }
+    }
+}
+
+/// The state `step` leads to from `from` when `by` takes it, or why it cannot.
+pub fn next(from: CaseState, step: Step, by: Mover) -> Result<CaseState, &'static str> {
+    use CaseState::*;
+    if step.mover() != by {
+        return Err("This step is not yours to take");
+    }
+    match (from, step) {
+        (New, Step::Start) => Ok(Open),
+        (New | Open, Step::AskInfo) => Ok(AwaitingInfo),
+        (AwaitingInfo, Step::Resume) => Ok(Open),
+        (AwaitingInfo, Step::CustomerReply) => Ok(Open),
+        (Open, Step::Resolve) => Ok(Resolved),
+        (Resolved, Step::Accept | Step::AutoClose) => Ok(Closed),
+        (Resolved, Step::Reject) => Ok(Open),
+        (New | Open | AwaitingInfo, Step::Cancel) => Ok(Cancelled),
+        (Closed | Cancelled, _) => Err("The case is closed"),
+        _ => Err("This step does not apply to the case in its current state"),
+    }
+}
+
+/// The steps `by` can take from `from`, for the buttons on the case page.
+pub fn steps(from: CaseState, by: Mover) -> Vec<Step> {
+    Step::ALL
+        .into_iter()
+        .filter(|s| next(from, *s, by).is_ok())
+        .collect()
+}
+
+/// An SLA clock: how much of a target is used, counting only the time the case was not paused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clock {
+    pub started_at: i64,
+    /// Seconds spent paused before the current pause (if any).
+    pub paused_seconds: i64,
+    /// When the current pause began.
+    pub paused_since: Option<i64>,
+    /// When the clock's goal was met (first response given, case resolved).
+    pub stopped_at: Option<i64>,
+}
+
+impl Clock {
+    /// Running seconds at `now`.
+    pub fn elapsed(&self, now: i64) -> i64 {
+        let end = self.stopped_at.unwrap_or(now);
+        let current_pause = match (self.paused_since, self.stopped_at) {
+            (Some(since), None) => (now - since).max(0),
+            _ => 0,
+        };
+        (end - self.started_at - self.paused_seconds - current_pause).max(0)
+    }
+
+    /// Seconds left of `target_seconds` (negative once breached).
+    pub fn left(&self, target_seconds: i64, now: i64) -> i64 {
+        target_seconds - self.elapsed(now)
+    }
+}
+
+/// "2 h 5 min left", "breached 1 d 3 h ago", "met".
+pub fn describe_left(left: Option<i64>) -> String {
+    let Some(left) = left else {
+        return "Met".into();
+    };
+    let words = |s: i64| {
+        let (d, h, m) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+        match (d, h) {
+            (0, 0) => format!("{m} min"),
+            (0, _) => format!("{h} h {m} min"),
+            _ => format!("{d} d {h} h"),
+        }
+    };
+    if left >= 0 {
+        format!("{} left", words(left))
+    } else {
+        format!("Breached {} ago", words(-left))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use CaseState::*;
+
+    /// Every state × step × mover: exactly these are allowed.
+    #[test]
+    fn every_allowed_and_refused_transition() {
+        let allowed = [
+            (New, Step::Start, Mover::Staff, Open),
+            (New, Step::AskInfo, Mover::Staff, AwaitingInfo),
+            (Open, Step::AskInfo, Mover::Staff, AwaitingInfo),
+            (AwaitingInfo, Step::Resume, Mover::Staff, Open),
+            (AwaitingInfo, Step::CustomerReply, Mover::Customer, Open),
+            (Open, Step::Resolve, Mover::Staff, Resolved),
+            (Resolved, Step::Accept, Mover::Customer, Closed),
+            (Resolved, Step::Reject, Mover::Customer, Open),
+            (Resolved, Step::AutoClose, Mover::System, Closed),
+            (New, Step::Cancel, Mover::Staff, Cancelled),
+            (Open, Step::Cancel, Mover::Staff, Cancelled),
+            (AwaitingInfo, Step::Cancel, Mover::Staff, Cancelled),
+        ];
+        for from in CaseState::ALL {
+            for step in Step::ALL {
+                for by in [Mover::Customer, Mover::Staff, Mover::System] {
+                    let expected = allowed
+                        .iter()
+                        .find(|(f, s, m, _)| *f == from && *s == step && *m == by)
+                        .map(|(_, _, _, to)| *to);
+                    assert_eq!(
+                        next(from, step, by).ok(),
+                        expected,
+                        "{from:?} {step:?} by {by:?}"
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            steps(Resolved, Mover::Customer),
+            vec![Step::Accept, Step::Reject]
+        );
+        assert!(steps(Closed, Mover::Staff).is_empty());
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for s in CaseState::ALL {
+            assert_eq!(CaseState::parse(s.as_str()), Some(s));
+        }
+        for s in Step::ALL {
+            assert_eq!(Step::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn the_clock_stands_still_while_paused() {
+        let mut clock = Clock {
+            started_at: 1_000,
+            paused_seconds: 0,
+            paused_since: None,
+            stopped_at: None,
+        };
+        assert_eq!(clock.elapsed(1_600), 600);
+        // Paused at 1,600 (awaiting info): time passes, the clock does not.
+        clock.paused_since = Some(1_600);
+        assert_eq!(clock.elapsed(5_000), 600);
+        // Resumed at 5,000.
+        clock.paused_seconds += 5_000 - 1_600;
+        clock.paused_since = None;
+        assert_eq!(clock.elapsed(5_300), 900);
+        assert_eq!(clock.left(3_600, 5_300), 2_700);
+        assert_eq!(clock.left(600, 5_300), -300);
+        // Met at 5,400: frozen from then on.
+        clock.stopped_at = Some(5_400);
+        assert_eq!(clock.elapsed(99_999), 1_000);
+    }
+
+    #[test]
+    fn time_left_reads_naturally() {
+        assert_eq!(describe_left(Some(7_500)), "2 h 5 min left");
+        assert_eq!(describe_left(Some(-97_200)), "Breached 1 d 3 h ago");
+        assert_eq!(describe_left(Some(59)), "0 min left");
+        assert_eq!(describe_left(None), "Met");
+    }
+}
