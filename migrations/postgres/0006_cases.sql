@@ -105,7 +105,8 @@ CREATE TABLE case_entries (
     id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     case_id     BIGINT NOT NULL REFERENCES cases (id),
     kind        TEXT    NOT NULL CHECK (kind IN ('comment', 'work_note', 'change')),
-    author_id   BIGINT NOT NULL REFERENCES users (id),
+    -- NULL: the portal itself (auto-close).
+    author_id   BIGINT REFERENCES users (id),
     body        TEXT    NOT NULL,
     at          BIGINT NOT NULL
 );

@@ -105,7 +105,8 @@ CREATE TABLE case_entries (
     id          INTEGER PRIMARY KEY,
     case_id     INTEGER NOT NULL REFERENCES cases (id),
     kind        TEXT    NOT NULL CHECK (kind IN ('comment', 'work_note', 'change')),
-    author_id   INTEGER NOT NULL REFERENCES users (id),
+    -- NULL: the portal itself (auto-close).
+    author_id   INTEGER REFERENCES users (id),
     body        TEXT    NOT NULL,
     at          INTEGER NOT NULL
 );

@@ -133,6 +133,17 @@ pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
             if let Err(e) = housekeeping(&state).await {
                 tracing::warn!(error = %e, "housekeeping failed");
             }
+            match app::server::cases::auto_close(
+                &state,
+                state.settings.case_auto_close_days,
+                app::server::now(),
+            )
+            .await
+            {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(closed = n, "resolved cases closed automatically"),
+                Err(e) => tracing::warn!(error = %e, "closing resolved cases failed"),
+            }
         }
     })
 }

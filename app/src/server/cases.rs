@@ -409,16 +409,18 @@ pub async fn get(
     .map_err(internal))?
     .ok_or(AppError::NotFound)?;
     // Work notes are left out in the query itself, so they never reach a customer's response.
-    detail.entries = on_db!(db, |c| sqlx::query_as(
-        "SELECT e.kind, u.first_name || ' ' || u.last_name AS author, e.body, e.at \
-         FROM case_entries e JOIN cases c ON c.id = e.case_id JOIN users u ON u.id = e.author_id \
+    detail.entries = on_db!(db, |c| {
+        sqlx::query_as(
+        "SELECT e.kind, COALESCE(u.first_name || ' ' || u.last_name, 'Portcullis') AS author, e.body, e.at \
+         FROM case_entries e JOIN cases c ON c.id = e.case_id LEFT JOIN users u ON u.id = e.author_id \
          WHERE c.number = $1 AND ($2 OR e.kind <> 'work_note') ORDER BY e.at, e.id"
     )
     .bind(number)
     .bind(with_notes)
     .fetch_all(c)
     .await
-    .map_err(internal))?;
+    .map_err(internal)
+    })?;
     let clock: ClockRow = on_db!(db, |c| {
         sqlx::query_as(&format!(
         "SELECT {CLOCK_COLUMNS} FROM cases c JOIN sla_targets t ON t.priority = c.priority WHERE c.number = $1"
@@ -615,7 +617,7 @@ async fn add_entry(
     tx: &mut Tx,
     case_id: i64,
     kind: &str,
-    author: i64,
+    author: Option<i64>,
     body: &str,
     now: i64,
 ) -> Result<(), AppError> {
@@ -638,7 +640,7 @@ async fn transition(
     case: &Locked,
     step: Step,
     by: Mover,
-    author: i64,
+    author: Option<i64>,
     now: i64,
 ) -> Result<CaseState, AppError> {
     let from = CaseState::parse(&case.state).ok_or(AppError::Internal)?;
@@ -691,9 +693,8 @@ async fn tell_contact(
     what: &str,
     now: i64,
 ) -> Result<(), AppError> {
-    let row: (String, String, String, String, i64) =
-        on_tx!(tx, |c| {
-            sqlx::query_as(
+    let row: (String, String, String, String, i64) = on_tx!(tx, |c| {
+        sqlx::query_as(
         "SELECT c.number, c.subject, u.email, u.first_name || ' ' || u.last_name, c.account_id \
          FROM cases c JOIN users u ON u.id = c.contact_id WHERE c.id = $1"
     )
@@ -701,7 +702,7 @@ async fn tell_contact(
     .fetch_one(c)
     .await
     .map_err(internal)
-        })?;
+    })?;
     let (number, subject, email, name, account_id) = row;
     let link = mail::portal_url(&state.settings, &format!("/cases/{number}"));
     let mail = Mail {
@@ -734,14 +735,14 @@ pub async fn comment(
             "This case is closed. Open a new case and mention this one's number.".into(),
         ));
     }
-    add_entry(&mut tx, case.id, "comment", actor.user_id, &body, now).await?;
+    add_entry(&mut tx, case.id, "comment", Some(actor.user_id), &body, now).await?;
     if case.state == "awaiting_info" {
         transition(
             &mut tx,
             &case,
             Step::CustomerReply,
             Mover::Customer,
-            actor.user_id,
+            Some(actor.user_id),
             now,
         )
         .await?;
@@ -762,7 +763,15 @@ pub async fn customer_step(
 ) -> Result<(), AppError> {
     let mut tx = state.db.begin().await?;
     let case = lock_case(&mut tx, number, Some(account_id)).await?;
-    let to = transition(&mut tx, &case, step, Mover::Customer, actor.user_id, now).await?;
+    let to = transition(
+        &mut tx,
+        &case,
+        step,
+        Mover::Customer,
+        Some(actor.user_id),
+        now,
+    )
+    .await?;
     if to == CaseState::Closed {
         tell_contact(
             &mut tx,
@@ -801,9 +810,9 @@ pub async fn staff_step(
     }
     let mut tx = state.db.begin().await?;
     let case = lock_case(&mut tx, number, None).await?;
-    let to = transition(&mut tx, &case, step, Mover::Staff, actor.user_id, now).await?;
+    let to = transition(&mut tx, &case, step, Mover::Staff, Some(actor.user_id), now).await?;
     if let Some(text) = &comment {
-        add_entry(&mut tx, case.id, "comment", actor.user_id, text, now).await?;
+        add_entry(&mut tx, case.id, "comment", Some(actor.user_id), text, now).await?;
         execute!(tx: &mut tx, sqlx::query(
             "UPDATE cases SET first_response_at = COALESCE(first_response_at, $1) WHERE id = $2"
         )
@@ -861,7 +870,7 @@ pub async fn staff_note(
     } else {
         "comment"
     };
-    add_entry(&mut tx, case.id, kind, actor.user_id, &body, now).await?;
+    add_entry(&mut tx, case.id, kind, Some(actor.user_id), &body, now).await?;
     if internal_note {
         execute!(tx: &mut tx, sqlx::query("UPDATE cases SET updated_at = $1 WHERE id = $2").bind(now).bind(case.id))?;
     } else {
@@ -1002,9 +1011,49 @@ pub async fn staff_fields(
     .bind(now)
     .bind(case.id))?;
     for change in changes {
-        add_entry(&mut tx, case.id, "change", actor.user_id, &change, now).await?;
+        add_entry(
+            &mut tx,
+            case.id,
+            "change",
+            Some(actor.user_id),
+            &change,
+            now,
+        )
+        .await?;
     }
     tx.commit().await
+}
+
+/// Closes cases resolved for more than `days` days without an answer (SPEC §4.2); answers how
+/// many. Each case is its own transaction, so several instances doing this at once is harmless:
+/// the second finds the case already closed and skips it.
+pub async fn auto_close(state: &AppState, days: i64, now: i64) -> Result<usize, AppError> {
+    let due: Vec<String> = on_db!(&state.db, |c| {
+        sqlx::query_scalar(
+        "SELECT number FROM cases WHERE state = 'resolved' AND resolved_at < $1 ORDER BY resolved_at LIMIT 500"
+    )
+    .bind(now - days * 86_400)
+    .fetch_all(c)
+    .await
+    .map_err(internal)
+    })?;
+    let mut closed = 0;
+    for number in due {
+        let mut tx = state.db.begin().await?;
+        let case = lock_case(&mut tx, &number, None).await?;
+        if case.state != "resolved" {
+            continue;
+        }
+        transition(&mut tx, &case, Step::AutoClose, Mover::System, None, now).await?;
+        let what = format!(
+            "Case \"{}\" was resolved {days} days ago without an answer and is now closed. If the problem is back, open a new case and mention this one.",
+            case.subject
+        );
+        tell_contact(&mut tx, state, case.id, "case_closed", &what, now).await?;
+        tx.commit().await?;
+        closed += 1;
+    }
+    Ok(closed)
 }
 
 #[cfg(test)]

@@ -69,6 +69,8 @@ pub struct Settings {
     pub mail_retry_base_seconds: i64,
     /// After this many failed attempts a mail is marked failed and no longer retried.
     pub mail_max_attempts: i64,
+    /// A resolved case the customer neither accepts nor rejects is closed after this many days.
+    pub case_auto_close_days: i64,
 }
 
 impl Default for Settings {
@@ -95,6 +97,7 @@ impl Default for Settings {
             mail_poll_seconds: 5,
             mail_retry_base_seconds: 30,
             mail_max_attempts: 12,
+            case_auto_close_days: 7,
         }
     }
 }

@@ -565,7 +565,56 @@ async fn staff_fields_queues_and_the_sla_clock(engine: Engine) {
     assert!(q["rows"][0]["resolution_left"].as_i64().unwrap() < 0);
 }
 
+async fn resolved_cases_close_themselves_after_the_configured_days(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let f = form(&app, ACME_USER).await;
+    let mut numbers = Vec::new();
+    for _ in 0..2 {
+        let (_, n) = app.call(&user, "cases/create", &refs(&f)).await;
+        numbers.push(n.as_str().unwrap().to_string());
+    }
+    let now = app.scalar("SELECT MAX(created_at) FROM cases").await;
+    // One resolved eight days ago, one yesterday.
+    for (number, days) in numbers.iter().zip([8, 1]) {
+        app.exec(&format!(
+            "UPDATE cases SET state = 'resolved', resolved_at = {}, paused_since = {} WHERE number = '{number}'",
+            now - days * 86_400,
+            now - days * 86_400
+        ))
+        .await;
+    }
+    let state = server::prepare(app.settings.clone()).await.unwrap();
+    let closed = app::server::cases::auto_close(&state, 7, now)
+        .await
+        .unwrap();
+    assert_eq!(closed, 1);
+    assert_eq!(on_db_state(&app, &numbers[0]).await, "closed");
+    assert_eq!(on_db_state(&app, &numbers[1]).await, "resolved");
+    let (_, case) = app
+        .call(&user, "cases/get", &[("number", &numbers[0])])
+        .await;
+    let last = case["entries"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["author"], "Portcullis");
+    assert_eq!(last["body"], "State: Resolved → Closed");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM mail_outbox WHERE kind = 'case_closed'")
+            .await,
+        1
+    );
+    assert_eq!(
+        app::server::cases::auto_close(&state, 7, now)
+            .await
+            .unwrap(),
+        0,
+        "nothing twice"
+    );
+}
+
 both_engines!(
+    resolved_cases_close_themselves_after_the_configured_days,
     staff_carry_a_case_through_its_life_cycle,
     staff_fields_queues_and_the_sla_clock,
     the_case_form_refuses_a_missing_availability_and_files_a_numbered_case,
