@@ -19,7 +19,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::{
     audit::{AccountHistoryPage, StaffAuditPage},
-    cases::{CasePage, CasesPage, NewCasePage, StaffQueuePage},
+    cases::{CasePage, CasesPage, MatrixPage, NewCasePage, StaffQueuePage},
     errors::NotFound,
     home::HomePage,
     imports::{ImportPage, ImportUploadPage},
@@ -99,6 +99,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/account/password") view=ChangePasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/cases") view=CasesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/catalog/matrix") view=MatrixPage ssr=SsrMode::Async/>
                     <Route path=path!("/cases/new") view=NewCasePage ssr=SsrMode::Async/>
                     <Route path=path!("/cases/:number") view=CasePage ssr=SsrMode::Async/>
                     <Route path=path!("/manage") view=ManageAccountsPage ssr=SsrMode::Async/>

@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod cases;
+pub mod catalog;
 pub mod imports;
 pub mod staff;
 pub mod types;

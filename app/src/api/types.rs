@@ -292,3 +292,11 @@ pub struct QueueRow {
     /// Seconds left to the resolution target; `None` when its clock no longer runs.
     pub resolution_left: Option<i64>,
 }
+
+/// The compatibility matrix: which features each active version offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Matrix {
+    pub versions: Vec<Choice>,
+    /// Each active feature with, per version above, whether it is available.
+    pub features: Vec<(Choice, Vec<bool>)>,
+}

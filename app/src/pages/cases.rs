@@ -54,6 +54,7 @@ pub fn CasesPage() -> impl IntoView {
         <h1>"Support cases"</h1>
         <p class="toolbar">
             <a class="button" href="/cases/new">"Open a case"</a>
+            <a class="button button--secondary" href="/catalog/matrix">"Compatibility matrix"</a>
         </p>
         <nav class="toolbar" aria-label="Which cases">
             <a href="/cases?scope=mine" aria-current=move || (args().0 == "mine").then_some("page")>"My cases"</a>
@@ -154,6 +155,7 @@ fn CaseFormView(opts: CaseOptions) -> impl IntoView {
             <p><a href="/cases">"← Cases"</a></p>
             <h1>"Open a case"</h1>
             <p class="lead">{format!("For {}. Every field is needed to route your case to the right people.", opts.account_name)}</p>
+            <p><a href="/catalog/matrix" target="_blank">"Compatibility matrix (opens in a new tab)"</a></p>
             <ErrorSummary error/>
             <ActionForm action=create attr:class="form" attr:novalidate=true>
                 <SelectField name="contact_id" label="Contact" hint="Who we talk to about this case"
@@ -165,7 +167,7 @@ fn CaseFormView(opts: CaseOptions) -> impl IntoView {
                 <SelectField name="workaround" label="Workaround or rollback available" placeholder="Choose…"
                     options=workaround error/>
                 <SelectField name="feature_id" label="Feature" placeholder="Choose…"
-                    hint="See the compatibility matrix for what each version offers"
+                    hint="The compatibility matrix shows which features each version offers"
                     options=pairs(&opts.features) error/>
                 <SelectField name="service_id" label="Service" placeholder="Choose…"
                     options=pairs(&opts.services) error/>
@@ -528,6 +530,45 @@ pub fn StaffQueuePage() -> impl IntoView {
                             <Pagination base current pages/>
                         }.into_any()
                     }
+                    Err(error) => view! { <ErrorPage error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// `/catalog/matrix`: which features each version offers.
+#[component]
+pub fn MatrixPage() -> impl IntoView {
+    let matrix = Resource::new(|| (), |_| crate::api::catalog::compatibility_matrix());
+    view! {
+        <Title text="Compatibility matrix"/>
+        <h1>"Compatibility matrix"</h1>
+        <p class="lead">"Which features each product version offers. Choose a feature your version has when you open a case."</p>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match matrix.await {
+                    Ok(m) => view! {
+                        <div class="table-wrap">
+                            <table class="table">
+                                <caption class="visually-hidden">"Features by version"</caption>
+                                <thead><tr>
+                                    <th scope="col">"Feature"</th>
+                                    {m.versions.iter().map(|v| view! { <th scope="col">{v.name.clone()}</th> }).collect_view()}
+                                </tr></thead>
+                                <tbody>
+                                    {m.features.into_iter().map(|(f, row)| view! {
+                                        <tr>
+                                            <th scope="row">{f.name}</th>
+                                            {row.into_iter().map(|yes| view! {
+                                                <td>{if yes { "✓ Available" } else { "— Not available" }}</td>
+                                            }).collect_view()}
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any(),
                     Err(error) => view! { <ErrorPage error/> }.into_any(),
                 }
             })}

@@ -613,7 +613,24 @@ async fn resolved_cases_close_themselves_after_the_configured_days(engine: Engin
     );
 }
 
+async fn the_compatibility_matrix_is_shown_to_signed_in_people(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    assert_eq!(app.call(&client(), "catalog/matrix", &[]).await.0, 401);
+    let user = app.signed_in(ACME_USER).await;
+    let (status, m) = app.call(&user, "catalog/matrix", &[]).await;
+    assert_eq!(status, 200);
+    let versions: Vec<&str> = m["versions"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(versions, ["2.34", "2.32", "2.30", "2.28"]);
+    let dynamic = m["features"].as_array().unwrap().iter().find(|f| f[0]["name"] == "Dynamic Accounts").unwrap();
+    assert_eq!(dynamic[1], serde_json::json!([true, true, false, false]));
+    let page = app.page_text(&user, "/catalog/matrix").await;
+    assert!(page.contains("Dynamic Accounts") && page.contains("Not available"), "{page}");
+}
+
 both_engines!(
+    the_compatibility_matrix_is_shown_to_signed_in_people,
     resolved_cases_close_themselves_after_the_configured_days,
     staff_carry_a_case_through_its_life_cycle,
     staff_fields_queues_and_the_sla_clock,
