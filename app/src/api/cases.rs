@@ -12,14 +12,33 @@ use {
     crate::server::{now, session, state::state},
 };
 
-/// The pick lists of the case form (customers, for their own account).
+/// The account a case is filed for: a customer's own (whatever they send), or the one vendor
+/// staff name when filing on a customer's behalf.
+#[cfg(feature = "ssr")]
+fn case_account(actor: &crate::policy::Actor, requested: Option<i64>) -> Result<i64, AppError> {
+    if actor.role.is_staff() {
+        policy::can(actor, Action::CreateCaseOnBehalf)?;
+        requested.ok_or(AppError::NotFound)
+    } else {
+        policy::can(actor, Action::CreateCaseForOwnAccount)?;
+        actor.account_id()
+    }
+}
+
+/// The pick lists of the case form: a customer's own account, or `account_id` for staff filing
+/// on a customer's behalf (no contact is preselected for them).
 #[server(endpoint = "cases/options")]
-pub async fn case_form_options() -> Result<CaseOptions, AppError> {
+pub async fn case_form_options(account_id: Option<i64>) -> Result<CaseOptions, AppError> {
     respond(async move {
         let state = state()?;
         let actor = session::actor().await?;
-        policy::can(&actor, Action::CreateCaseForOwnAccount)?;
-        cases::options(&state.db, actor.account_id()?, actor.user_id).await
+        let account_id = case_account(&actor, account_id)?;
+        let me = if actor.role.is_staff() {
+            0
+        } else {
+            actor.user_id
+        };
+        cases::options(&state.db, account_id, me).await
     })
     .await
 }
@@ -28,6 +47,7 @@ pub async fn case_form_options() -> Result<CaseOptions, AppError> {
 #[server(endpoint = "cases/create")]
 #[allow(clippy::too_many_arguments)]
 pub async fn create_case(
+    account_id: Option<i64>,
     contact_id: Option<String>,
     product_version_id: Option<String>,
     impact_id: Option<String>,
@@ -42,8 +62,7 @@ pub async fn create_case(
     respond(async move {
         let state = state()?;
         let actor = session::actor().await?;
-        policy::can(&actor, Action::CreateCaseForOwnAccount)?;
-        let account_id = actor.account_id()?;
+        let account_id = case_account(&actor, account_id)?;
         let form = CaseForm {
             contact_id: contact_id.unwrap_or_default(),
             product_version_id: product_version_id.unwrap_or_default(),
@@ -56,7 +75,8 @@ pub async fn create_case(
             subject: subject.unwrap_or_default(),
             description: description.unwrap_or_default(),
         };
-        let number = cases::create(&state, &actor, account_id, &form, now()).await?;
+        let client_addr = crate::server::request::current_client_addr(&state)?;
+        let number = cases::create(&state, &actor, account_id, &form, &client_addr, now()).await?;
         leptos_axum::redirect(&format!("/cases/{number}?created=1"));
         Ok(number)
     })

@@ -110,13 +110,16 @@ pub fn CasesPage() -> impl IntoView {
 
 #[component]
 pub fn NewCasePage() -> impl IntoView {
-    let options = Resource::new(|| (), |_| case_form_options());
+    let query = use_query_map();
+    let account =
+        move || query.with(|q| q.get_str("account_id").and_then(|v| v.parse::<i64>().ok()));
+    let options = Resource::new(account, case_form_options);
     view! {
         <Title text="Open a case"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match options.await {
-                    Ok(opts) => view! { <CaseFormView opts/> }.into_any(),
+                    Ok(opts) => view! { <CaseFormView opts account_id=account()/> }.into_any(),
                     Err(error) => view! { <ErrorPage error/> }.into_any(),
                 }
             })}
@@ -133,7 +136,8 @@ fn pairs(list: &[crate::api::types::Choice]) -> Vec<(String, String)> {
 /// The customer case form (SPEC §4.1). With WASM it submits in place, so what was typed stays when
 /// the server finds a problem; without, it posts and comes back with the errors.
 #[component]
-fn CaseFormView(opts: CaseOptions) -> impl IntoView {
+fn CaseFormView(opts: CaseOptions, account_id: Option<i64>) -> impl IntoView {
+    let on_behalf = account_id.is_some();
     let create = ServerAction::<CreateCase>::new();
     let from_url = url_error(CreateCase::PATH);
     let error = Memo::new(move |_| match create.value().get() {
@@ -153,13 +157,26 @@ fn CaseFormView(opts: CaseOptions) -> impl IntoView {
     view! {
         <div class="narrow">
             <p><a href="/cases">"← Cases"</a></p>
-            <h1>"Open a case"</h1>
+            <h1>{if on_behalf { "Open a case on the customer's behalf" } else { "Open a case" }}</h1>
+            {on_behalf.then(|| view! {
+                <p class="notice">"The case records that you opened it for the customer, and its contact is told by mail."</p>
+            })}
             <p class="lead">{format!("For {}. Every field is needed to route your case to the right people.", opts.account_name)}</p>
             <p><a href="/catalog/matrix" target="_blank">"Compatibility matrix (opens in a new tab)"</a></p>
             <ErrorSummary error/>
             <ActionForm action=create attr:class="form" attr:novalidate=true>
-                <SelectField name="contact_id" label="Contact" hint="Who we talk to about this case"
-                    options=pairs(&opts.contacts) selected=opts.me.to_string() error/>
+                {account_id.map(|id| view! { <input type="hidden" name="account_id" value=id.to_string()/> })}
+                {if on_behalf {
+                    view! {
+                        <SelectField name="contact_id" label="Contact" hint="The customer's point of contact for this case"
+                            placeholder="Choose the customer's contact…" options=pairs(&opts.contacts) error/>
+                    }.into_any()
+                } else {
+                    view! {
+                        <SelectField name="contact_id" label="Contact" hint="Who we talk to about this case"
+                            options=pairs(&opts.contacts) selected=opts.me.to_string() error/>
+                    }.into_any()
+                }}
                 <SelectField name="product_version_id" label="Product version" placeholder="Choose…"
                     options=pairs(&opts.versions) error/>
                 <SelectField name="impact_id" label="Impact" placeholder="Choose…"

@@ -263,14 +263,18 @@ async fn next_number(tx: &mut Tx) -> Result<String, AppError> {
     Ok(case_number(value))
 }
 
-/// Files a case for the customer's own account; the contact is told by mail. Returns the number.
+/// Files a case for `account_id` — a customer's own, or any for vendor staff acting on the
+/// customer's behalf (`actor.role` is staff), which the case and the audit trail record. The
+/// contact is told by mail. Returns the number.
 pub async fn create(
     state: &AppState,
     actor: &Actor,
     account_id: i64,
     form: &CaseForm,
+    client_addr: &str,
     now: i64,
 ) -> Result<String, AppError> {
+    let on_behalf = actor.role.is_staff();
     let opts = options(&state.db, account_id, actor.user_id).await?;
     let v = validate(&state.db, &opts, form).await?;
     let mut tx = state.db.begin().await?;
@@ -286,7 +290,7 @@ pub async fn create(
         "INSERT INTO cases (number, account_id, contact_id, created_by, on_behalf, product_version_id, \
          impact_id, workaround, feature_id, service_id, environment, availability_id, subject, \
          description, state, priority, assignment_group_id, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, FALSE, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'new', $14, $15, $16, $16) \
+         VALUES ($1, $2, $3, $4, $17, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'new', $14, $15, $16, $16) \
          RETURNING id"
     )
     .bind(&number)
@@ -305,6 +309,7 @@ pub async fn create(
     .bind(priority(v.severity, &v.workaround))
     .bind(group)
     .bind(now)
+    .bind(on_behalf)
     .fetch_one(c)
     .await
     .map_err(internal)
@@ -314,8 +319,21 @@ pub async fn create(
     )
     .bind(case_id)
     .bind(actor.user_id)
-    .bind("Case created")
+    .bind(if on_behalf { "Case created by vendor staff on the customer's behalf" } else { "Case created" })
     .bind(now))?;
+    if on_behalf {
+        let event = super::audit::Event {
+            action: "case.created_on_behalf",
+            actor_id: Some(actor.user_id),
+            impersonator_id: actor.impersonator_id,
+            account_id: Some(account_id),
+            target: Some(format!("case:{number}")),
+            after: Some(serde_json::json!({ "contact_id": v.contact_id, "subject": v.subject })),
+            client_addr: Some(client_addr),
+            ..Default::default()
+        };
+        super::audit::append(&mut tx, &event, now).await?;
+    }
     let contact: (String, String) = on_tx!(&mut tx, |c| sqlx::query_as(
         "SELECT email, first_name || ' ' || last_name FROM users WHERE id = $1"
     )
@@ -331,9 +349,12 @@ pub async fn create(
         to_name: &contact.1,
         subject: format!("[{number}] {}", v.subject),
         body: format!(
-            "Hello {},\n\nCase {number} was opened for {} and you are its contact:\n\n  {}\n\n\
+            "Hello {},\n\nCase {number} was opened for {}{} and you are its contact:\n\n  {}\n\n\
              Follow it and reply here: {link}\n\nWe answer within the time your service level sets.\n",
-            contact.1, opts.account_name, v.subject
+            contact.1,
+            opts.account_name,
+            if on_behalf { " by our support staff on your behalf" } else { "" },
+            v.subject
         ),
         secret_link: None,
     };

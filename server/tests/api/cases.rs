@@ -159,10 +159,11 @@ async fn cases_follow_the_matrix_and_stay_in_their_account(engine: Engine) {
     }
     for who in [AGENT, PLATFORM_ADMIN] {
         let c = app.signed_in(who).await;
-        assert_eq!(app.call(&c, "cases/options", &[]).await.0, 403, "{who}");
+        // Staff file cases only on a named account's behalf.
+        assert_eq!(app.call(&c, "cases/options", &[]).await.0, 404, "{who}");
         assert_eq!(
             app.call(&c, "cases/create", &refs(&f)).await.0,
-            403,
+            404,
             "{who}"
         );
         assert_eq!(
@@ -621,15 +622,83 @@ async fn the_compatibility_matrix_is_shown_to_signed_in_people(engine: Engine) {
     let user = app.signed_in(ACME_USER).await;
     let (status, m) = app.call(&user, "catalog/matrix", &[]).await;
     assert_eq!(status, 200);
-    let versions: Vec<&str> = m["versions"].as_array().unwrap().iter().map(|v| v["name"].as_str().unwrap()).collect();
+    let versions: Vec<&str> = m["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["name"].as_str().unwrap())
+        .collect();
     assert_eq!(versions, ["2.34", "2.32", "2.30", "2.28"]);
-    let dynamic = m["features"].as_array().unwrap().iter().find(|f| f[0]["name"] == "Dynamic Accounts").unwrap();
+    let dynamic = m["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f[0]["name"] == "Dynamic Accounts")
+        .unwrap();
     assert_eq!(dynamic[1], serde_json::json!([true, true, false, false]));
     let page = app.page_text(&user, "/catalog/matrix").await;
-    assert!(page.contains("Dynamic Accounts") && page.contains("Not available"), "{page}");
+    assert!(
+        page.contains("Dynamic Accounts") && page.contains("Not available"),
+        "{page}"
+    );
+}
+
+async fn staff_open_a_case_on_a_customers_behalf(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let acme = id(&app, "SELECT id FROM accounts WHERE account_key = 'ACME'").await;
+    let agent = app.signed_in(AGENT).await;
+    let (status, opts) = app
+        .call(&agent, "cases/options", &[("account_id", &acme)])
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(opts["me"], 0, "no contact preselected for staff");
+    // A contact from another account is refused.
+    let mut f = form(&app, GLOBEX_USER).await;
+    f.push(("account_id", acme.clone()));
+    let (status, body) = app.call(&agent, "cases/create", &refs(&f)).await;
+    assert_eq!(status, 422, "{body}");
+    let mut f = form(&app, ACME_USER).await;
+    f.push(("account_id", acme.clone()));
+    let (status, number) = app.call(&agent, "cases/create", &refs(&f)).await;
+    assert_eq!(status, 200, "{number}");
+    let number = number.as_str().unwrap().to_string();
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM cases WHERE number = '{number}' AND on_behalf \
+             AND created_by = (SELECT id FROM users WHERE email = '{AGENT}')"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.scalar(&format!("SELECT COUNT(*) FROM audit_log WHERE action = 'case.created_on_behalf' AND target = 'case:{number}' AND account_id = {acme}")).await,
+        1
+    );
+    let mail = app.wait_for_mail(ACME_USER, &number).await;
+    assert!(mail.body.contains("on your behalf"), "{}", mail.body);
+    // The customer sees it, and that staff opened it for them.
+    let user = app.signed_in(ACME_USER).await;
+    let page = app.page_text(&user, &format!("/cases/{number}")).await;
+    assert!(
+        page.contains("Opened by vendor staff on the customer"),
+        "{page}"
+    );
+    // A customer naming another account still files for their own.
+    let globex = id(&app, "SELECT id FROM accounts WHERE account_key = 'GLOBEX'").await;
+    let mut f = form(&app, ACME_USER).await;
+    f.push(("account_id", globex));
+    let (status, number) = app.call(&user, "cases/create", &refs(&f)).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        app.scalar(&format!("SELECT COUNT(*) FROM cases WHERE number = '{}' AND account_id = {acme} AND NOT on_behalf", number.as_str().unwrap())).await,
+        1
+    );
 }
 
 both_engines!(
+    staff_open_a_case_on_a_customers_behalf,
     the_compatibility_matrix_is_shown_to_signed_in_people,
     resolved_cases_close_themselves_after_the_configured_days,
     staff_carry_a_case_through_its_life_cycle,
