@@ -96,6 +96,7 @@ CREATE TABLE cases (
 CREATE INDEX cases_account ON cases (account_id, created_at DESC, id);
 CREATE INDEX cases_contact ON cases (contact_id, created_at DESC, id);
 CREATE INDEX cases_created_by ON cases (created_by, created_at DESC, id);
+CREATE INDEX cases_created ON cases (created_at DESC, id);
 CREATE INDEX cases_state ON cases (state, created_at DESC, id);
 CREATE INDEX cases_assigned ON cases (assigned_to, state, created_at DESC, id);
 CREATE INDEX cases_group ON cases (assignment_group_id, state, created_at DESC, id);

@@ -47,6 +47,9 @@ enum Command {
         /// Users in each generated account.
         #[arg(long, default_value_t = 10)]
         users_per_account: usize,
+        /// Also generate this many cases over the customer accounts (for benchmarks).
+        #[arg(long, default_value_t = 0)]
+        cases: usize,
     },
 }
 
@@ -134,8 +137,13 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
         Command::SeedDemo {
             accounts,
             users_per_account,
+            cases,
         } => {
             let report = seed::seed_demo(&state.db, accounts, users_per_account).await?;
+            if cases > 0 {
+                let made = seed::seed_cases(&state.db, cases).await?;
+                println!("{made} cases generated.");
+            }
             println!(
                 "Demo data ready: {} accounts and {} users created.",
                 report.created_accounts, report.created_users

@@ -362,3 +362,76 @@ pub async fn create_admin(
     tx.commit().await.map_err(|e| e.to_string())?;
     Ok(id)
 }
+
+/// Generates `count` cases spread over every customer account, for benchmarks (`seed-demo
+/// --cases N`): a mix of states, priorities and assignees, created over the past year. One
+/// set-based statement per batch of 100,000, each its own transaction, so a million rows load in
+/// about a minute and an interrupted load leaves whole batches only. Answers how many were made.
+pub async fn seed_cases(db: &Db, count: usize) -> Result<usize, AppError> {
+    const BATCH: usize = 100_000;
+    let now = now();
+    let mut made = 0;
+    while made < count {
+        let n = BATCH.min(count - made);
+        let mut tx = db.begin().await?;
+        let start: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
+            "SELECT value FROM counters WHERE name = 'case'"
+        )
+        .fetch_one(c)
+        .await
+        .map_err(internal))?;
+        // Rows n = 1..N: account, contact and catalog entries picked round-robin by n.
+        let (series, number) = match db {
+            Db::Sqlite(_) => (
+                "WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < $1)",
+                "'CS' || printf('%07d', $2 + n)",
+            ),
+            Db::Postgres(_) => (
+                "WITH seq(n) AS (SELECT generate_series(1, $1::bigint))",
+                "'CS' || lpad(($2 + n)::text, 7, '0')",
+            ),
+        };
+        let sql = format!(
+            "{series}, \
+             acc AS MATERIALIZED (SELECT a.id, ROW_NUMBER() OVER (ORDER BY a.id) - 1 AS k, \
+                     (SELECT MIN(u.id) FROM users u WHERE u.account_id = a.id AND u.status = 'active') AS contact \
+                     FROM accounts a WHERE EXISTS (SELECT 1 FROM users u WHERE u.account_id = a.id AND u.status = 'active')), \
+             nacc AS MATERIALIZED (SELECT COUNT(*) AS total FROM acc), \
+             agents AS MATERIALIZED (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS k FROM users WHERE kind IN ('agent', 'platform_admin')), \
+             nagents AS MATERIALIZED (SELECT COUNT(*) AS total FROM agents) \
+             INSERT INTO cases (number, account_id, contact_id, created_by, on_behalf, product_version_id, impact_id, \
+               workaround, feature_id, service_id, environment, availability_id, subject, description, state, \
+               priority, assignment_group_id, assigned_to, created_at, updated_at, resolved_at, closed_at, paused_since) \
+             SELECT {number}, acc.id, acc.contact, acc.contact, FALSE, \
+               (SELECT MIN(id) FROM product_versions), (SELECT MIN(id) FROM impact_levels), 'unknown', \
+               (SELECT MIN(id) FROM features), (SELECT MIN(id) FROM services), 'Production', \
+               (SELECT MIN(id) FROM availability_windows), \
+               'Generated case ' || ($2 + n) || ': pipeline ' || (n % 977) || ' fails', \
+               'Generated for benchmarks.', \
+               CASE n % 10 WHEN 0 THEN 'new' WHEN 1 THEN 'open' WHEN 2 THEN 'awaiting_info' WHEN 3 THEN 'resolved' \
+                 ELSE 'closed' END, \
+               1 + n % 4, (SELECT MIN(id) FROM assignment_groups), \
+               agents.id, \
+               $3 - (n * 31) % 31536000, $3 - (n * 31) % 31536000, \
+               CASE WHEN n % 10 >= 3 THEN $3 - (n * 31) % 31536000 + 3600 END, \
+               CASE WHEN n % 10 >= 4 THEN $3 - (n * 31) % 31536000 + 7200 END, \
+               CASE WHEN n % 10 IN (2, 3) THEN $3 - (n * 31) % 31536000 + 3600 END \
+             FROM seq CROSS JOIN nacc CROSS JOIN nagents \
+             JOIN acc ON acc.k = ($2 + seq.n) % nacc.total \
+             LEFT JOIN agents ON seq.n % 3 <> 0 AND agents.k = seq.n % nagents.total"
+        );
+        on_tx!(&mut tx, |c| sqlx::query(&sql)
+            .bind(n as i64)
+            .bind(start)
+            .bind(now)
+            .execute(c)
+            .await
+            .map(|_| ())
+            .map_err(internal))?;
+        execute!(tx: &mut tx, sqlx::query("UPDATE counters SET value = value + $1 WHERE name = 'case'").bind(n as i64))?;
+        tx.commit().await?;
+        made += n;
+        tracing::info!(made, "cases generated");
+    }
+    Ok(made)
+}

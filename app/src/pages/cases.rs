@@ -513,7 +513,7 @@ pub fn StaffQueuePage() -> impl IntoView {
                             return view! { <p class="empty">"No cases in this queue."</p> }.into_any();
                         }
                         view! {
-                            <p>{page.total} " cases."</p>
+                            <p>{if page.total > 10_000 { "More than 10,000 cases.".to_string() } else { format!("{} cases.", page.total) }}</p>
                             <div class="table-wrap">
                                 <table class="table">
                                     <caption class="visually-hidden">"Cases"</caption>

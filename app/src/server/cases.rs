@@ -508,8 +508,20 @@ pub struct QueueFilter {
     pub search: String,
 }
 
+/// Counts stop here: "more than 10,000" is all a person needs to know, and counting a million
+/// matching rows would cost more than the page itself.
+pub const COUNT_CAP: i64 = 10_000;
+
+/// A bound value of a query assembled from the filters in use.
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
 /// One page of a staff queue, newest first; "breaching" lists open cases whose resolution clock
-/// has run out or runs out within the hour, soonest first.
+/// has run out or runs out within the hour, soonest first. The WHERE clause holds only the filters
+/// in use, so each query shape gets a plan that walks an index in the order of the page, and the
+/// total is counted up to [`COUNT_CAP`] (`COUNT_CAP + 1` means "more").
 pub async fn queue(
     db: &Db,
     viewer: i64,
@@ -518,37 +530,74 @@ pub async fn queue(
     per_page: i64,
     now: i64,
 ) -> Result<(Vec<crate::api::types::QueueRow>, i64), AppError> {
-    let search = filter.search.trim().to_lowercase();
-    let pattern = if search.is_empty() {
+    let mut args: Vec<Arg> = Vec::new();
+    let mut conditions: Vec<String> = Vec::new();
+    let mut arg = |a: Arg| {
+        args.push(a);
+        format!("${}", args.len())
+    };
+    const RESOLUTION_DUE: &str = "c.created_at + c.paused_seconds + \
+         (SELECT t.resolution_minutes FROM sla_targets t WHERE t.priority = c.priority) * 60";
+    match filter.queue.as_str() {
+        "unassigned" => conditions.push(
+            "c.assigned_to IS NULL AND c.state IN ('new', 'open', 'awaiting_info')".into(),
+        ),
+        "mine" => conditions.push(format!(
+            "c.assigned_to = {} AND c.state IN ('new', 'open', 'awaiting_info', 'resolved')",
+            arg(Arg::Int(viewer))
+        )),
+        "breaching" => conditions.push(format!(
+            "c.state IN ('new', 'open') AND c.paused_since IS NULL AND c.resolved_at IS NULL \
+             AND {RESOLUTION_DUE} < {}",
+            arg(Arg::Int(now + 3600))
+        )),
+        _ => {}
+    }
+    if CaseState::parse(&filter.state).is_some() {
+        conditions.push(format!("c.state = {}", arg(Arg::Text(filter.state.clone()))));
+    }
+    if (1..=4).contains(&filter.priority) {
+        conditions.push(format!("c.priority = {}", arg(Arg::Int(filter.priority as i64))));
+    }
+    let account_key = filter.account_key.trim().to_uppercase();
+    if !account_key.is_empty() {
+        conditions.push(format!(
+            "c.account_id = (SELECT id FROM accounts WHERE account_key = {})",
+            arg(Arg::Text(account_key))
+        ));
+    }
+    let search = filter.search.trim();
+    let as_number = search.to_uppercase();
+    if as_number.len() == 9 && as_number.starts_with("CS") && as_number[2..].chars().all(|ch| ch.is_ascii_digit()) {
+        conditions.push(format!("c.number = {}", arg(Arg::Text(as_number))));
+    } else if !search.is_empty() {
+        let words: String = search.to_lowercase().replace(['%', '_', '\\'], "");
+        conditions.push(format!("LOWER(c.subject) LIKE {}", arg(Arg::Text(format!("%{words}%")))));
+    }
+    let where_clause = if conditions.is_empty() {
         String::new()
     } else {
-        format!("%{}%", search.replace(['%', '_', '\\'], ""))
-    };
-    let queue_condition = match filter.queue.as_str() {
-        "unassigned" => "c.assigned_to IS NULL AND c.state IN ('new', 'open', 'awaiting_info')",
-        "mine" => "c.assigned_to = $1 AND c.state IN ('new', 'open', 'awaiting_info', 'resolved')",
-        "breaching" => {
-            "c.state IN ('new', 'open') AND c.paused_since IS NULL AND c.resolved_at IS NULL \
-             AND c.created_at + c.paused_seconds + t.resolution_minutes * 60 < $7 + 3600"
-        }
-        _ => "TRUE",
+        format!("WHERE {}", conditions.join(" AND "))
     };
     let order = if filter.queue == "breaching" {
-        "c.created_at + c.paused_seconds + t.resolution_minutes * 60, c.id"
+        format!("{RESOLUTION_DUE}, c.id")
     } else {
-        "c.created_at DESC, c.id DESC"
+        "c.created_at DESC, c.id DESC".to_string()
     };
-    let conditions = format!(
-        "({queue_condition}) AND ($1 = $1) AND ($2 = '' OR c.state = $2) AND ($3 = 0 OR c.priority = $3) \
-         AND ($4 = '' OR a.account_key = $4) AND ($5 = '' OR LOWER(c.number) = $6 OR LOWER(c.subject) LIKE $5) \
-         AND ($7 = $7)"
-    );
+    let n = args.len();
     let sql = format!(
-        "SELECT c.number, a.name AS account, c.subject, \
+        "SELECT c.number, (SELECT a.name FROM accounts a WHERE a.id = c.account_id) AS account, c.subject, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.assigned_to) AS assignee, \
-         {CLOCK_COLUMNS}, c.priority \
-         FROM cases c JOIN accounts a ON a.id = c.account_id JOIN sla_targets t ON t.priority = c.priority \
-         WHERE {conditions} ORDER BY {order} LIMIT $8 OFFSET $9"
+         c.state, c.created_at, c.paused_seconds, c.paused_since, c.first_response_at, c.resolved_at, \
+         (SELECT CAST(t.first_response_minutes AS BIGINT) FROM sla_targets t WHERE t.priority = c.priority) AS first_response_minutes, \
+         (SELECT CAST(t.resolution_minutes AS BIGINT) FROM sla_targets t WHERE t.priority = c.priority) AS resolution_minutes, \
+         c.priority FROM cases c {where_clause} ORDER BY {order} LIMIT ${} OFFSET ${}",
+        n + 1,
+        n + 2
+    );
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM cases c {where_clause} LIMIT {}) capped",
+        COUNT_CAP + 1
     );
     #[derive(sqlx::FromRow)]
     struct Row {
@@ -561,35 +610,26 @@ pub async fn queue(
         clock: ClockRow,
     }
     let offset = (page.max(1) - 1) * per_page;
-    let account_key = filter.account_key.trim().to_uppercase();
-    let rows: Vec<Row> = on_db!(db, |c| sqlx::query_as(&sql)
-        .bind(viewer)
-        .bind(&filter.state)
-        .bind(filter.priority)
-        .bind(&account_key)
-        .bind(&pattern)
-        .bind(&search)
-        .bind(now)
-        .bind(per_page)
-        .bind(offset)
-        .fetch_all(c)
-        .await
-        .map_err(internal))?;
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM cases c JOIN accounts a ON a.id = c.account_id \
-         JOIN sla_targets t ON t.priority = c.priority WHERE {conditions}"
-    );
-    let total: i64 = on_db!(db, |c| sqlx::query_scalar(&count_sql)
-        .bind(viewer)
-        .bind(&filter.state)
-        .bind(filter.priority)
-        .bind(&account_key)
-        .bind(&pattern)
-        .bind(&search)
-        .bind(now)
-        .fetch_one(c)
-        .await
-        .map_err(internal))?;
+    let rows: Vec<Row> = on_db!(db, |c| {
+        let mut q = sqlx::query_as(&sql);
+        for a in &args {
+            q = match a {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.clone()),
+            };
+        }
+        q.bind(per_page).bind(offset).fetch_all(c).await.map_err(internal)
+    })?;
+    let total: i64 = on_db!(db, |c| {
+        let mut q = sqlx::query_scalar(&count_sql);
+        for a in &args {
+            q = match a {
+                Arg::Int(v) => q.bind(*v),
+                Arg::Text(v) => q.bind(v.clone()),
+            };
+        }
+        q.fetch_one(c).await.map_err(internal)
+    })?;
     let rows = rows
         .into_iter()
         .map(|r| crate::api::types::QueueRow {

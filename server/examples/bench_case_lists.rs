@@ -1,0 +1,131 @@
+//! Benchmark of the case lists at scale (SPEC §4.2: "lists … stay fast at a million cases"):
+//! p50/p99 latency of one page — rows and total count — of the customer lists and the staff
+//! queues.
+//!
+//! cargo run --release -p server --example bench_case_lists -- [DATABASE_URL] [CASES] [ROUNDS]
+//!
+//! Without a URL a temporary SQLite file is used; a PostgreSQL URL must name an empty database.
+
+use app::server::cases::{list, queue, QueueFilter};
+use app::server::db::{on_db, Db};
+use std::time::Instant;
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut args = std::env::args().skip(1);
+    let dir = tempfile::tempdir()?;
+    let url = args
+        .next()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let cases: usize = args
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
+    let rounds: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(100);
+
+    let db = Db::connect(&url, 4).await?;
+    db.migrate().await?;
+    let t = Instant::now();
+    server::seed::seed_demo(&db, 200, 5).await?;
+    server::seed::seed_cases(&db, cases).await?;
+    on_db!(&db, |c| sqlx::query("ANALYZE").execute(c).await.map(|_| ()))?;
+    eprintln!("seeded {cases} cases in {:.0} s", t.elapsed().as_secs_f64());
+    let account: i64 = on_db!(&db, |c| sqlx::query_scalar(
+        "SELECT account_id FROM cases GROUP BY account_id ORDER BY COUNT(*) DESC LIMIT 1"
+    )
+    .fetch_one(c)
+    .await)?;
+    let (contact, agent): (i64, i64) = on_db!(&db, |c| sqlx::query_as(
+        "SELECT (SELECT MIN(contact_id) FROM cases WHERE account_id = $1), \
+         (SELECT MIN(id) FROM users WHERE kind = 'agent')"
+    )
+    .bind(account)
+    .fetch_one(c)
+    .await)?;
+    let per_account: i64 = on_db!(&db, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM cases WHERE account_id = $1"
+    )
+    .bind(account)
+    .fetch_one(c)
+    .await)?;
+    let now = app::server::now();
+    let staff = |q: &str, search: &str, account_key: &str| QueueFilter {
+        queue: q.into(),
+        search: search.into(),
+        account_key: account_key.into(),
+        ..QueueFilter::default()
+    };
+    println!(
+        "| {cases} cases, {} ({per_account} in the customer's account) | p50 ms | p99 ms |",
+        db.engine()
+    );
+    println!("|---|---|---|");
+    let measure = |label: &'static str, times: Vec<f64>| {
+        let mut times = times;
+        times.sort_by(|a, b| a.total_cmp(b));
+        let pick = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
+        println!("| {label} | {:.1} | {:.1} |", pick(0.5), pick(0.99));
+    };
+    macro_rules! bench {
+        ($label:expr, $call:expr) => {{
+            let mut times = Vec::with_capacity(rounds);
+            for _ in 0..rounds {
+                let start = Instant::now();
+                let out = $call.await?;
+                times.push(start.elapsed().as_secs_f64() * 1000.0);
+                std::hint::black_box(out);
+            }
+            measure($label, times);
+        }};
+    }
+    bench!(
+        "customer: my team's cases, page 1",
+        list(&db, account, None, 1, 50)
+    );
+    bench!(
+        "customer: my cases, page 1",
+        list(&db, account, Some(contact), 1, 50)
+    );
+    bench!(
+        "customer: my team's cases, page 20",
+        list(&db, account, None, 20, 50)
+    );
+    bench!(
+        "staff: unassigned",
+        queue(&db, agent, &staff("unassigned", "", ""), 1, 50, now)
+    );
+    bench!(
+        "staff: assigned to me",
+        queue(&db, agent, &staff("mine", "", ""), 1, 50, now)
+    );
+    bench!(
+        "staff: breaching or about to",
+        queue(&db, agent, &staff("breaching", "", ""), 1, 50, now)
+    );
+    bench!(
+        "staff: all cases",
+        queue(&db, agent, &staff("all", "", ""), 1, 50, now)
+    );
+    bench!(
+        "staff: all, one account",
+        queue(&db, agent, &staff("all", "", "C000001"), 1, 50, now)
+    );
+    bench!(
+        "staff: search by number",
+        queue(&db, agent, &staff("all", "CS0500000", ""), 1, 50, now)
+    );
+    bench!(
+        "staff: search subject words",
+        queue(
+            &db,
+            agent,
+            &staff("all", "pipeline 42 fails", ""),
+            1,
+            50,
+            now
+        )
+    );
+    db.close().await;
+    Ok(())
+}
