@@ -91,12 +91,16 @@ CREATE TABLE cases (
     resolved_at          BIGINT,
     closed_at            BIGINT,
     paused_seconds       BIGINT NOT NULL DEFAULT 0,
-    paused_since         BIGINT
+    paused_since         BIGINT,
+    -- When the resolution target runs out, kept while its clock runs (NULL when paused or met),
+    -- so the "breaching" queue is an index range instead of a computation over every open case.
+    due_at               BIGINT
 );
 CREATE INDEX cases_account ON cases (account_id, created_at DESC, id);
 CREATE INDEX cases_contact ON cases (contact_id, created_at DESC, id);
 CREATE INDEX cases_created_by ON cases (created_by, created_at DESC, id);
 CREATE INDEX cases_created ON cases (created_at DESC, id);
+CREATE INDEX cases_due ON cases (due_at, id) WHERE due_at IS NOT NULL;
 CREATE INDEX cases_state ON cases (state, created_at DESC, id);
 CREATE INDEX cases_assigned ON cases (assigned_to, state, created_at DESC, id);
 CREATE INDEX cases_group ON cases (assignment_group_id, state, created_at DESC, id);

@@ -429,6 +429,14 @@ pub async fn seed_cases(db: &Db, count: usize) -> Result<usize, AppError> {
             .map(|_| ())
             .map_err(internal))?;
         execute!(tx: &mut tx, sqlx::query("UPDATE counters SET value = value + $1 WHERE name = 'case'").bind(n as i64))?;
+        // The resolution deadline of the running ones (see `cases::refresh_due`).
+        execute!(tx: &mut tx, sqlx::query(
+            "UPDATE cases SET due_at = created_at + paused_seconds + \
+             (SELECT t.resolution_minutes * 60 FROM sla_targets t WHERE t.priority = cases.priority) \
+             WHERE id > (SELECT COALESCE(MAX(id), 0) - $1 FROM cases) AND state IN ('new', 'open') \
+             AND paused_since IS NULL AND resolved_at IS NULL"
+        )
+        .bind(n as i64))?;
         tx.commit().await?;
         made += n;
         tracing::info!(made, "cases generated");

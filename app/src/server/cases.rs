@@ -321,6 +321,7 @@ pub async fn create(
     .bind(actor.user_id)
     .bind(if on_behalf { "Case created by vendor staff on the customer's behalf" } else { "Case created" })
     .bind(now))?;
+    refresh_due(&mut tx, case_id).await?;
     if on_behalf {
         let event = super::audit::Event {
             action: "case.created_on_behalf",
@@ -536,28 +537,30 @@ pub async fn queue(
         args.push(a);
         format!("${}", args.len())
     };
-    const RESOLUTION_DUE: &str = "c.created_at + c.paused_seconds + \
-         (SELECT t.resolution_minutes FROM sla_targets t WHERE t.priority = c.priority) * 60";
     match filter.queue.as_str() {
-        "unassigned" => conditions.push(
-            "c.assigned_to IS NULL AND c.state IN ('new', 'open', 'awaiting_info')".into(),
-        ),
+        "unassigned" => conditions
+            .push("c.assigned_to IS NULL AND c.state IN ('new', 'open', 'awaiting_info')".into()),
         "mine" => conditions.push(format!(
             "c.assigned_to = {} AND c.state IN ('new', 'open', 'awaiting_info', 'resolved')",
             arg(Arg::Int(viewer))
         )),
         "breaching" => conditions.push(format!(
-            "c.state IN ('new', 'open') AND c.paused_since IS NULL AND c.resolved_at IS NULL \
-             AND {RESOLUTION_DUE} < {}",
+            "c.due_at IS NOT NULL AND c.due_at < {}",
             arg(Arg::Int(now + 3600))
         )),
         _ => {}
     }
     if CaseState::parse(&filter.state).is_some() {
-        conditions.push(format!("c.state = {}", arg(Arg::Text(filter.state.clone()))));
+        conditions.push(format!(
+            "c.state = {}",
+            arg(Arg::Text(filter.state.clone()))
+        ));
     }
     if (1..=4).contains(&filter.priority) {
-        conditions.push(format!("c.priority = {}", arg(Arg::Int(filter.priority as i64))));
+        conditions.push(format!(
+            "c.priority = {}",
+            arg(Arg::Int(filter.priority as i64))
+        ));
     }
     let account_key = filter.account_key.trim().to_uppercase();
     if !account_key.is_empty() {
@@ -568,11 +571,17 @@ pub async fn queue(
     }
     let search = filter.search.trim();
     let as_number = search.to_uppercase();
-    if as_number.len() == 9 && as_number.starts_with("CS") && as_number[2..].chars().all(|ch| ch.is_ascii_digit()) {
+    if as_number.len() == 9
+        && as_number.starts_with("CS")
+        && as_number[2..].chars().all(|ch| ch.is_ascii_digit())
+    {
         conditions.push(format!("c.number = {}", arg(Arg::Text(as_number))));
     } else if !search.is_empty() {
         let words: String = search.to_lowercase().replace(['%', '_', '\\'], "");
-        conditions.push(format!("LOWER(c.subject) LIKE {}", arg(Arg::Text(format!("%{words}%")))));
+        conditions.push(format!(
+            "LOWER(c.subject) LIKE {}",
+            arg(Arg::Text(format!("%{words}%")))
+        ));
     }
     let where_clause = if conditions.is_empty() {
         String::new()
@@ -580,7 +589,7 @@ pub async fn queue(
         format!("WHERE {}", conditions.join(" AND "))
     };
     let order = if filter.queue == "breaching" {
-        format!("{RESOLUTION_DUE}, c.id")
+        "c.due_at, c.id".to_string()
     } else {
         "c.created_at DESC, c.id DESC".to_string()
     };
@@ -618,7 +627,11 @@ pub async fn queue(
                 Arg::Text(v) => q.bind(v.clone()),
             };
         }
-        q.bind(per_page).bind(offset).fetch_all(c).await.map_err(internal)
+        q.bind(per_page)
+            .bind(offset)
+            .fetch_all(c)
+            .await
+            .map_err(internal)
     })?;
     let total: i64 = on_db!(db, |c| {
         let mut q = sqlx::query_scalar(&count_sql);
@@ -693,6 +706,19 @@ async fn add_entry(
     Ok(())
 }
 
+/// Recomputes when the resolution target of case `case_id` runs out: set while its clock runs,
+/// NULL while paused, met or closed. Called after every change of state, pause or priority.
+async fn refresh_due(tx: &mut Tx, case_id: i64) -> Result<(), AppError> {
+    execute!(tx: tx, sqlx::query(
+        "UPDATE cases SET due_at = CASE WHEN state IN ('new', 'open') AND paused_since IS NULL \
+         AND resolved_at IS NULL THEN created_at + paused_seconds + \
+         (SELECT t.resolution_minutes * 60 FROM sla_targets t WHERE t.priority = cases.priority) END \
+         WHERE id = $1"
+    )
+    .bind(case_id))?;
+    Ok(())
+}
+
 /// Moves a locked case by `step`, keeping the SLA clocks: entering Awaiting Info or Resolved
 /// pauses them, leaving resumes them; a proposed resolution stops the resolution clock until the
 /// customer rejects it. Records the change in the activity stream.
@@ -726,6 +752,7 @@ async fn transition(
     .bind(paused_since)
     .bind(now)
     .bind(case.id))?;
+    refresh_due(tx, case.id).await?;
     let text = format!("State: {} → {}", from.label(), to.label());
     add_entry(tx, case.id, "change", author, &text, now).await?;
     Ok(to)
@@ -1071,6 +1098,7 @@ pub async fn staff_fields(
     .bind(override_priority.map(|_| reason.to_string()))
     .bind(now)
     .bind(case.id))?;
+    refresh_due(&mut tx, case.id).await?;
     for change in changes {
         add_entry(
             &mut tx,

@@ -553,10 +553,37 @@ async fn staff_fields_queues_and_the_sla_clock(engine: Engine) {
     )
     .await;
     assert_eq!(app.scalar("SELECT COUNT(*) FROM mail_outbox").await, mails);
-    // Breaching: running for two days without a pause.
+    // Breaching: running for two days without a pause (as if the agent had resumed it then).
     app.exec(&format!(
-        "UPDATE cases SET state = 'open', paused_since = NULL, created_at = {} WHERE number = '{number}'",
+        "UPDATE cases SET state = 'awaiting_info', paused_since = {}, paused_seconds = 0, created_at = {} \
+         WHERE number = '{number}'",
+        now - 2 * 86_400,
         now - 2 * 86_400
+    ))
+    .await;
+    let (_, q) = app
+        .call(&agent, "cases/queue", &[("queue", "breaching")])
+        .await;
+    assert_eq!(q["total"], 0, "paused: not breaching");
+    let (status, _) = app
+        .call(
+            &agent,
+            "cases/step",
+            &[("number", number.as_str()), ("step", "resume")],
+        )
+        .await;
+    assert_eq!(status, 200);
+    // Resuming credits the pause: the deadline moved by it (P1: one day of running time).
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT due_at - created_at - paused_seconds FROM cases WHERE number = '{number}'"
+        ))
+        .await,
+        86_400
+    );
+    // Now without the pause: two days of running time, one day over.
+    app.exec(&format!(
+        "UPDATE cases SET paused_seconds = 0, due_at = created_at + 86400 WHERE number = '{number}'"
     ))
     .await;
     let (_, q) = app
