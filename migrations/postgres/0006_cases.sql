@@ -116,3 +116,8 @@ CREATE TABLE case_entries (
     at          BIGINT NOT NULL
 );
 CREATE INDEX case_entries_case ON case_entries (case_id, at, id);
+
+-- Full-text search over number, subject and description.
+ALTER TABLE cases ADD COLUMN search tsvector
+    GENERATED ALWAYS AS (to_tsvector('simple', number || ' ' || subject || ' ' || description)) STORED;
+CREATE INDEX cases_search ON cases USING GIN (search);

@@ -116,3 +116,14 @@ CREATE TABLE case_entries (
     at          INTEGER NOT NULL
 );
 CREATE INDEX case_entries_case ON case_entries (case_id, at, id);
+
+-- Full-text search over number, subject and description (FTS5, kept by triggers; cases are
+-- never deleted).
+CREATE VIRTUAL TABLE cases_fts USING fts5(number, subject, description, content='cases', content_rowid='id');
+CREATE TRIGGER cases_fts_insert AFTER INSERT ON cases BEGIN
+    INSERT INTO cases_fts (rowid, number, subject, description) VALUES (new.id, new.number, new.subject, new.description);
+END;
+CREATE TRIGGER cases_fts_update AFTER UPDATE OF subject, description ON cases BEGIN
+    INSERT INTO cases_fts (cases_fts, rowid, number, subject, description) VALUES ('delete', old.id, old.number, old.subject, old.description);
+    INSERT INTO cases_fts (rowid, number, subject, description) VALUES (new.id, new.number, new.subject, new.description);
+END;

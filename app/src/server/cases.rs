@@ -513,6 +513,18 @@ pub struct QueueFilter {
 /// matching rows would cost more than the page itself.
 pub const COUNT_CAP: i64 = 10_000;
 
+/// The words of a search, lower-cased, letters and digits only (so no query syntax of either
+/// engine's full-text search can be injected); `None` when nothing is left.
+fn search_words(search: &str) -> Option<Vec<String>> {
+    let words: Vec<String> = search
+        .split(|ch: char| !ch.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(10)
+        .map(str::to_lowercase)
+        .collect();
+    (!words.is_empty()).then_some(words)
+}
+
 /// A bound value of a query assembled from the filters in use.
 enum Arg {
     Int(i64),
@@ -576,12 +588,24 @@ pub async fn queue(
         && as_number[2..].chars().all(|ch| ch.is_ascii_digit())
     {
         conditions.push(format!("c.number = {}", arg(Arg::Text(as_number))));
-    } else if !search.is_empty() {
-        let words: String = search.to_lowercase().replace(['%', '_', '\\'], "");
-        conditions.push(format!(
-            "LOWER(c.subject) LIKE {}",
-            arg(Arg::Text(format!("%{words}%")))
-        ));
+    } else if let Some(words) = search_words(search) {
+        // Full text over number, subject and description: every word must occur.
+        conditions.push(match db {
+            Db::Sqlite(_) => format!(
+                "c.id IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH {})",
+                arg(Arg::Text(
+                    words
+                        .iter()
+                        .map(|w| format!("\"{w}\""))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ))
+            ),
+            Db::Postgres(_) => format!(
+                "c.search @@ plainto_tsquery('simple', {})",
+                arg(Arg::Text(words.join(" ")))
+            ),
+        });
     }
     let where_clause = if conditions.is_empty() {
         String::new()
@@ -1156,6 +1180,16 @@ mod tests {
         assert_eq!(priority(1, "yes"), 2);
         assert_eq!(priority(3, "yes"), 4);
         assert_eq!(priority(4, "yes"), 4);
+    }
+
+    #[test]
+    fn search_words_carry_no_query_syntax() {
+        let words = |v: &[&str]| Some(v.iter().map(|w| w.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            search_words("Canary \"stall\" OR NEAR(x*) -y"),
+            words(&["canary", "stall", "or", "near", "x", "y"])
+        );
+        assert_eq!(search_words(" *:- "), None);
     }
 
     #[test]

@@ -487,14 +487,25 @@ async fn staff_fields_queues_and_the_sla_clock(engine: Engine) {
         .call(&agent, "cases/queue", &[("queue", "unassigned")])
         .await;
     assert_eq!(q["total"], 0);
-    let (_, q) = app
-        .call(
-            &agent,
-            "cases/queue",
-            &[("queue", "all"), ("search", "stall after")],
-        )
-        .await;
-    assert_eq!(q["total"], 1);
+    // Words of the subject or description (all must occur); query syntax is not passed on, and a
+    // search of symbols only is no search.
+    for (search, hits) in [
+        ("stall after", 1),
+        ("CANARY stage", 1),
+        ("canary nosuchword", 0),
+        ("\"*", 1),
+        ("stall OR nosuchword", 0),
+    ] {
+        let (status, q) = app
+            .call(
+                &agent,
+                "cases/queue",
+                &[("queue", "all"), ("search", search)],
+            )
+            .await;
+        assert_eq!(status, 200, "{search}");
+        assert_eq!(q["total"], hits, "{search}: {q}");
+    }
     let (_, q) = app
         .call(
             &agent,
