@@ -47,6 +47,58 @@ pub fn ErrorSummary(error: Memo<Option<AppError>>) -> impl IntoView {
     }
 }
 
+/// The messages the server gave for field `name`.
+fn messages_for(
+    name: &'static str,
+    error: Memo<Option<AppError>>,
+) -> impl Fn() -> Vec<String> + Copy + Send + Sync + 'static {
+    move || error.get().map(|e| e.for_field(name)).unwrap_or_default()
+}
+
+/// A field's `aria-describedby`: its hint, if it has one, and its error while one is shown.
+fn described_by(
+    name: &'static str,
+    has_hint: bool,
+    error: Memo<Option<AppError>>,
+) -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
+    let messages = messages_for(name, error);
+    move || {
+        let mut ids = Vec::new();
+        if has_hint {
+            ids.push(format!("{name}-hint"));
+        }
+        if !messages().is_empty() {
+            ids.push(format!("{name}-error"));
+        }
+        (!ids.is_empty()).then(|| ids.join(" "))
+    }
+}
+
+/// The frame of one field: label → hint → the field's own error messages → the control.
+#[component]
+fn FieldGroup(
+    name: &'static str,
+    label: &'static str,
+    hint: Option<&'static str>,
+    error: Memo<Option<AppError>>,
+    children: Children,
+) -> impl IntoView {
+    let messages = messages_for(name, error);
+    let invalid = move || !messages().is_empty();
+    view! {
+        <div class="form-group" class:form-group--error=invalid>
+            <label class="label" for=name>{label}</label>
+            {hint.map(|h| view! { <p class="hint" id=format!("{name}-hint")>{h}</p> })}
+            <Show when=invalid>
+                <p class="field-error" id=format!("{name}-error")>
+                    {move || messages().into_iter().map(|m| view! { <span>{m}</span> }).collect_view()}
+                </p>
+            </Show>
+            {children()}
+        </div>
+    }
+}
+
 /// A labelled input with optional hint and the field's own error messages.
 #[component]
 pub fn Field(
@@ -57,43 +109,19 @@ pub fn Field(
     #[prop(optional)] autocomplete: Option<&'static str>,
     error: Memo<Option<AppError>>,
 ) -> impl IntoView {
-    let messages = move || error.get().map(|e| e.for_field(name)).unwrap_or_default();
-    let invalid = move || !messages().is_empty();
-    let hint_id = format!("{name}-hint");
-    let error_id = format!("{name}-error");
-    let described_by = {
-        let hint_id = hint_id.clone();
-        let error_id = error_id.clone();
-        move || {
-            let mut ids = Vec::new();
-            if hint.is_some() {
-                ids.push(hint_id.clone());
-            }
-            if invalid() {
-                ids.push(error_id.clone());
-            }
-            (!ids.is_empty()).then(|| ids.join(" "))
-        }
-    };
+    let messages = messages_for(name, error);
     view! {
-        <div class="form-group" class:form-group--error=invalid>
-            <label class="label" for=name>{label}</label>
-            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
-            <Show when=invalid>
-                <p class="field-error" id=error_id.clone()>
-                    {move || messages().into_iter().map(|m| view! { <span>{m}</span> }).collect_view()}
-                </p>
-            </Show>
+        <FieldGroup name label hint error>
             <input
                 class="input"
                 id=name
                 name=name
                 type=kind
                 autocomplete=autocomplete
-                aria-invalid=move || invalid().to_string()
-                aria-describedby=described_by
+                aria-invalid=move || (!messages().is_empty()).to_string()
+                aria-describedby=described_by(name, hint.is_some(), error)
             />
-        </div>
+        </FieldGroup>
     }
 }
 
@@ -109,40 +137,18 @@ pub fn SelectField(
     #[prop(optional)] selected: Option<String>,
     error: Memo<Option<AppError>>,
 ) -> impl IntoView {
-    let messages = move || error.get().map(|e| e.for_field(name)).unwrap_or_default();
-    let invalid = move || !messages().is_empty();
-    let hint_id = format!("{name}-hint");
-    let error_id = format!("{name}-error");
-    let described_by = {
-        let (hint_id, error_id) = (hint_id.clone(), error_id.clone());
-        move || {
-            let mut ids = Vec::new();
-            if hint.is_some() {
-                ids.push(hint_id.clone());
-            }
-            if invalid() {
-                ids.push(error_id.clone());
-            }
-            (!ids.is_empty()).then(|| ids.join(" "))
-        }
-    };
+    let messages = messages_for(name, error);
     view! {
-        <div class="form-group" class:form-group--error=invalid>
-            <label class="label" for=name>{label}</label>
-            {hint.map(|h| view! { <p class="hint" id=hint_id.clone()>{h}</p> })}
-            <Show when=invalid>
-                <p class="field-error" id=error_id.clone()>
-                    {move || messages().into_iter().map(|m| view! { <span>{m}</span> }).collect_view()}
-                </p>
-            </Show>
-            <select class="input" id=name name=name aria-invalid=move || invalid().to_string()
-                aria-describedby=described_by>
+        <FieldGroup name label hint error>
+            <select class="input" id=name name=name
+                aria-invalid=move || (!messages().is_empty()).to_string()
+                aria-describedby=described_by(name, hint.is_some(), error)>
                 {placeholder.map(|p| view! { <option value="" selected=selected.is_none()>{p}</option> })}
                 {options.into_iter().map(|(value, text)| {
                     let chosen = selected.as_deref() == Some(value.as_str());
                     view! { <option value=value selected=chosen>{text}</option> }
                 }).collect_view()}
             </select>
-        </div>
+        </FieldGroup>
     }
 }
