@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! The Portcullis server: configuration, router, HTTP hardening, telemetry and background work.
 
 pub mod config;

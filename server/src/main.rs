@@ -1,3 +1,4 @@
+#![recursion_limit = "512"]
 //! `portcullis`: the portal server and its administration commands.
 
 use clap::{Parser, Subcommand};
