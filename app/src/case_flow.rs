@@ -191,19 +191,30 @@ pub struct Clock {
 }
 
 impl Clock {
-    /// Running seconds at `now`.
+    /// Running seconds at `now`, counting calendar time.
     pub fn elapsed(&self, now: i64) -> i64 {
+        self.elapsed_by(now, |from, to| to - from)
+    }
+
+    /// Running seconds at `now` when `measure(from, to)` says how much of an interval counts
+    /// (all of it, or only the working hours in it); `paused_seconds` is in the same measure.
+    pub fn elapsed_by(&self, now: i64, measure: impl Fn(i64, i64) -> i64) -> i64 {
         let end = self.stopped_at.unwrap_or(now);
         let current_pause = match (self.paused_since, self.stopped_at) {
-            (Some(since), None) => (now - since).max(0),
+            (Some(since), None) => measure(since, now).max(0),
             _ => 0,
         };
-        (end - self.started_at - self.paused_seconds - current_pause).max(0)
+        (measure(self.started_at, end) - self.paused_seconds - current_pause).max(0)
     }
 
     /// Seconds left of `target_seconds` (negative once breached).
     pub fn left(&self, target_seconds: i64, now: i64) -> i64 {
         target_seconds - self.elapsed(now)
+    }
+
+    /// Seconds left of `target_seconds` under `measure` (see `elapsed_by`).
+    pub fn left_by(&self, target_seconds: i64, now: i64, measure: impl Fn(i64, i64) -> i64) -> i64 {
+        target_seconds - self.elapsed_by(now, measure)
     }
 }
 
@@ -302,6 +313,33 @@ mod tests {
         // Met at 5,400: frozen from then on.
         clock.stopped_at = Some(5_400);
         assert_eq!(clock.elapsed(99_999), 1_000);
+    }
+
+    #[test]
+    fn a_business_clock_counts_working_time_and_its_pauses() {
+        use crate::business_hours::BusinessHours;
+        // Monday 2026-11-23 09:00 UTC, working 09:00–17:00 UTC.
+        let monday = 1_795_424_400;
+        let hours = BusinessHours::new("UTC", 540, 1020);
+        let working = |from: i64, to: i64| hours.seconds_between(from, to);
+        let mut clock = Clock {
+            started_at: monday,
+            paused_seconds: 0,
+            paused_since: None,
+            stopped_at: None,
+        };
+        // 10 calendar hours later (19:00) only 8 working hours have passed.
+        assert_eq!(clock.elapsed_by(monday + 10 * 3600, working), 8 * 3600);
+        // Paused Tuesday 10:00 to Tuesday 12:00: two working hours that do not count.
+        let tue = monday + 86_400;
+        clock.paused_since = Some(tue + 3600);
+        assert_eq!(clock.elapsed_by(tue + 3 * 3600, working), 9 * 3600);
+        clock.paused_seconds += working(tue + 3600, tue + 3 * 3600);
+        clock.paused_since = None;
+        // Tuesday 17:00: 8 (Monday) + 1 + 5 working hours.
+        assert_eq!(clock.elapsed_by(tue + 8 * 3600, working), 14 * 3600);
+        // "1 business day" (8 h) had run out on Monday at 17:00.
+        assert_eq!(clock.left_by(8 * 3600, tue + 8 * 3600, working), -6 * 3600);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod business_hours;
 pub mod case_flow;
 pub mod components;
 pub mod domain;
@@ -13,6 +14,7 @@ pub mod policy;
 pub mod server;
 
 use components::layout::{Footer, Header};
+use components::time::DisplayZone;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -20,6 +22,7 @@ use leptos_router::{path, SsrMode};
 use pages::{
     audit::{AccountHistoryPage, StaffAuditPage},
     cases::{CasePage, CasesPage, MatrixPage, NewCasePage, StaffQueuePage},
+    catalog::CatalogPage,
     errors::NotFound,
     home::HomePage,
     imports::{ImportPage, ImportUploadPage},
@@ -34,6 +37,14 @@ use pages::{
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     server_security_headers();
+    // The signed-in person's time zone travels on <body> so the browser shows times as the server did.
+    #[cfg(feature = "ssr")]
+    let zone = server::request::parts()
+        .and_then(|p| p.extensions.get::<DisplayZone>().cloned())
+        .unwrap_or_else(|| DisplayZone("UTC".into()));
+    #[cfg(not(feature = "ssr"))]
+    let zone = DisplayZone("UTC".into());
+    provide_context(zone.clone());
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -45,7 +56,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
-            <body>
+            <body data-zone=zone.0>
                 <App/>
             </body>
         </html>
@@ -85,6 +96,13 @@ pub fn me_resource() -> MeResource {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    #[cfg(feature = "hydrate")]
+    provide_context(DisplayZone(
+        document()
+            .body()
+            .and_then(|b| b.get_attribute("data-zone"))
+            .unwrap_or_else(|| "UTC".into()),
+    ));
 
     view! {
         <Stylesheet id="leptos" href="/pkg/portcullis.css"/>
@@ -107,6 +125,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/manage/history") view=AccountHistoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/audit") view=StaffAuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/cases") view=StaffQueuePage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/catalog") view=CatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/accept") view=AcceptInvitationPage ssr=SsrMode::Async/>
                     <Route path=path!("/reset") view=ResetPasswordPage ssr=SsrMode::Async/>
                     <Route path=path!("/forgot-password") view=ForgotPasswordPage ssr=SsrMode::Async/>

@@ -135,3 +135,34 @@ mod tests {
         ));
     }
 }
+
+/// Finds the time zone of the person a page is for, so the page shows times in it: page requests
+/// with a session get a `DisplayZone` request extension that the app shell reads.
+pub async fn display_zone(
+    State(state): State<app::server::AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let page = req.method() == Method::GET
+        && !req.uri().path().starts_with("/pkg/")
+        && !req.uri().path().starts_with("/api/");
+    if page {
+        let token = req
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|pair| pair.trim().split_once('='))
+            .find(|(k, _)| *k == app::server::session::COOKIE_NAME)
+            .map(|(_, v)| v.to_string())
+            .filter(|t| !t.is_empty());
+        if let Some(token) = token {
+            if let Ok(Some(zone)) = app::server::session::time_zone(&state.db, &token).await {
+                req.extensions_mut()
+                    .insert(app::components::time::DisplayZone(zone));
+            }
+        }
+    }
+    next.run(req).await
+}

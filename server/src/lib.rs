@@ -81,6 +81,10 @@ pub fn router(state: AppState) -> Router {
         >(
             move || provide_context(error_state.clone()), shell
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            layers::display_zone,
+        ))
         .layer(axum::middleware::from_fn(layers::security_headers))
         .layer(axum::middleware::from_fn_with_state(
             state.settings.clone(),

@@ -123,6 +123,9 @@ pub async fn save_account(
     environments: String,
     tam_user_id: Option<String>,
     csm_user_id: Option<String>,
+    time_zone: Option<String>,
+    business_start: Option<String>,
+    business_end: Option<String>,
 ) -> Result<i64, AppError> {
     respond(async move {
         let state = state()?;
@@ -136,6 +139,9 @@ pub async fn save_account(
             environments,
             tam_user_id,
             csm_user_id,
+            time_zone,
+            business_start,
+            business_end,
         };
         let id = accounts::save(&state, &actor, account_id, &form, &client_addr, now()).await?;
         leptos_axum::redirect(&format!("/staff/accounts/{id}?saved=1"));

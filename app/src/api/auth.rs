@@ -99,6 +99,32 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
     .await
 }
 
+/// Sets the time zone the signed-in person sees times in.
+#[server(endpoint = "auth/time_zone")]
+pub async fn set_time_zone(time_zone: Option<String>) -> Result<(), AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        policy::can(&actor, Action::ManageOwnSession)?;
+        if actor.impersonator_id.is_some() {
+            // A customer's own settings stay theirs.
+            return Err(AppError::Forbidden);
+        }
+        let client_addr = request::current_client_addr(&state)?;
+        users::set_time_zone(
+            &state,
+            &actor,
+            time_zone.as_deref().unwrap_or(""),
+            &client_addr,
+            now(),
+        )
+        .await?;
+        leptos_axum::redirect("/account/password?zone=1");
+        Ok(())
+    })
+    .await
+}
+
 /// Changes the signed-in person's password; every other session of theirs ends.
 #[server(endpoint = "auth/change_password")]
 pub async fn change_password(

@@ -93,7 +93,7 @@ pub async fn list_cases(scope: String, page: Option<i64>) -> Result<Page<CaseSum
         let account_id = actor.account_id()?;
         let mine = (scope != "team").then_some(actor.user_id);
         let page = page.unwrap_or(1).max(1);
-        let (rows, total) = cases::list(&state.db, account_id, mine, page, PER_PAGE).await?;
+        let (rows, total) = cases::list(&state.db, account_id, mine, page, PER_PAGE, now()).await?;
         Ok(Page {
             rows,
             total,
@@ -151,6 +151,8 @@ pub async fn case_queue(
     state_filter: Option<String>,
     priority: Option<i32>,
     account: Option<String>,
+    group: Option<i64>,
+    assignee: Option<i64>,
     search: Option<String>,
     page: Option<i64>,
 ) -> Result<Page<crate::api::types::QueueRow>, AppError> {
@@ -163,6 +165,8 @@ pub async fn case_queue(
             state: state_filter.unwrap_or_default(),
             priority: priority.unwrap_or(0),
             account_key: account.unwrap_or_default(),
+            group_id: group.unwrap_or(0),
+            assignee_id: assignee.unwrap_or(0),
             search: search.unwrap_or_default(),
         };
         let page = page.unwrap_or(1).max(1);

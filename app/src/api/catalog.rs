@@ -1,13 +1,15 @@
-//! The product catalog as customers see it: the compatibility matrix (SPEC §8).
+//! The product catalog (SPEC §8): the compatibility matrix every signed-in person may read, and
+//! the lists, SLA targets, matrix and group members platform admins keep.
 
-use crate::api::types::Matrix;
+use crate::api::types::{CatalogAdmin, Matrix};
 use crate::error::AppError;
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
     crate::api::respond,
     crate::policy::{self, Action},
-    crate::server::{db::internal, db::on_db, session, state::state},
+    crate::server::catalog::{self, EntryForm, SlaForm},
+    crate::server::{db::internal, db::on_db, request, session, state::state},
 };
 
 /// Which features each active version offers, for every signed-in person.
@@ -47,6 +49,141 @@ pub async fn compatibility_matrix() -> Result<Matrix, AppError> {
             })
             .collect();
         Ok(Matrix { versions, features })
+    })
+    .await
+}
+
+/// Where the catalog page is, with the section a change was made in.
+#[cfg(feature = "ssr")]
+fn back_to(section: &str) {
+    leptos_axum::redirect(&format!("/staff/catalog?saved={section}#{section}"));
+}
+
+/// Everything the catalog page shows (platform admins).
+#[server(endpoint = "catalog/admin")]
+pub async fn catalog_page_data() -> Result<CatalogAdmin, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        policy::can(&actor, Action::ManageCatalog)?;
+        catalog::admin_view(&state.db).await
+    })
+    .await
+}
+
+/// Adds a catalog entry (`id` empty) or changes one: name, number column, active or retired.
+#[server(endpoint = "catalog/entry")]
+pub async fn save_catalog_entry(
+    kind: String,
+    id: Option<i64>,
+    name: Option<String>,
+    extra: Option<String>,
+    active: Option<String>,
+) -> Result<i64, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        policy::can(&actor, Action::ManageCatalog)?;
+        let client_addr = request::current_client_addr(&state)?;
+        let form = EntryForm {
+            kind: kind.clone(),
+            id,
+            name: name.unwrap_or_default(),
+            extra: extra.unwrap_or_default(),
+            active: active.is_some(),
+        };
+        let id = catalog::save_entry(&state, &actor, &form, &client_addr).await?;
+        back_to(&kind);
+        Ok(id)
+    })
+    .await
+}
+
+/// Sets the first-response and resolution targets of one priority.
+#[server(endpoint = "catalog/sla")]
+pub async fn save_sla_target(
+    priority: i32,
+    first_response_minutes: Option<String>,
+    resolution_minutes: Option<String>,
+    business_hours: Option<String>,
+    resolution_business_hours: Option<String>,
+) -> Result<(), AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        policy::can(&actor, Action::ManageCatalog)?;
+        let client_addr = request::current_client_addr(&state)?;
+        let form = SlaForm {
+            priority,
+            first_response_minutes: first_response_minutes.unwrap_or_default(),
+            resolution_minutes: resolution_minutes.unwrap_or_default(),
+            business_hours: business_hours.is_some(),
+            resolution_business_hours: resolution_business_hours.is_some(),
+        };
+        catalog::save_sla(&state, &actor, &form, &client_addr).await?;
+        back_to("sla");
+        Ok(())
+    })
+    .await
+}
+
+/// Replaces the compatibility matrix: `pairs` holds `feature:version` for every ticked cell.
+#[server(endpoint = "catalog/matrix_save")]
+pub async fn save_matrix(pairs: Option<Vec<String>>) -> Result<usize, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        policy::can(&actor, Action::ManageCatalog)?;
+        let client_addr = request::current_client_addr(&state)?;
+        let parsed = pairs
+            .unwrap_or_default()
+            .iter()
+            .map(|p| {
+                let (f, v) = p.split_once(':')?;
+                Some((f.parse().ok()?, v.parse().ok()?))
+            })
+            .collect::<Option<Vec<(i64, i64)>>>()
+            .ok_or_else(|| {
+                AppError::field("matrix", "The matrix could not be read; reload the page")
+            })?;
+        let count = catalog::save_matrix(&state, &actor, &parsed, &client_addr).await?;
+        back_to("matrix");
+        Ok(count)
+    })
+    .await
+}
+
+/// Adds a member of the vendor staff to an assignment group (`member` = "add") or takes them off.
+#[server(endpoint = "catalog/member")]
+pub async fn set_group_member(
+    group_id: i64,
+    user_id: Option<String>,
+    member: String,
+) -> Result<(), AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        policy::can(&actor, Action::ManageCatalog)?;
+        let client_addr = request::current_client_addr(&state)?;
+        let user_id = user_id
+            .and_then(|u| u.trim().parse::<i64>().ok())
+            .ok_or_else(|| {
+                AppError::field(
+                    &format!("groups-{group_id}-member"),
+                    "Choose a member of the vendor staff",
+                )
+            })?;
+        catalog::set_member(
+            &state,
+            &actor,
+            group_id,
+            user_id,
+            member == "add",
+            &client_addr,
+        )
+        .await?;
+        back_to("groups");
+        Ok(())
     })
     .await
 }

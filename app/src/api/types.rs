@@ -16,6 +16,8 @@ pub struct Me {
     pub last_sign_in_at: Option<i64>,
     /// The real identity behind an impersonation.
     pub impersonated_by: Option<String>,
+    /// The IANA zone this person sees times in.
+    pub time_zone: String,
 }
 
 /// A row of the Manage Accounts user list.
@@ -102,6 +104,11 @@ pub struct AccountDetail {
     pub csm: Option<PersonRef>,
     pub primary_contact: Option<PersonRef>,
     pub secondary_contact: Option<PersonRef>,
+    /// IANA time zone of the account's business hours.
+    pub time_zone: String,
+    /// Opening and closing time, minutes after local midnight (Monday to Friday).
+    pub business_start: i32,
+    pub business_end: i32,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -116,6 +123,12 @@ pub struct AccountForm {
     pub environments: String,
     pub tam_user_id: Option<String>,
     pub csm_user_id: Option<String>,
+    /// Business hours; absent (`None`) keeps the account's current ones (09:00–17:00 UTC for a
+    /// new account).
+    pub time_zone: Option<String>,
+    /// `HH:MM`.
+    pub business_start: Option<String>,
+    pub business_end: Option<String>,
 }
 
 /// What the staff account page loads at once.
@@ -225,6 +238,9 @@ pub struct CaseSummary {
     pub contact: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Seconds left to the resolution target; `None` when its clock no longer runs.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub resolution_left: Option<i64>,
 }
 
 /// One entry of a case's activity stream.
@@ -235,6 +251,9 @@ pub struct CaseEntry {
     pub author: String,
     pub body: String,
     pub at: i64,
+    /// `body` rendered from Markdown and sanitized on the server.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub body_html: String,
 }
 
 /// A case as its page shows it. For a customer, `entries` never holds work notes.
@@ -255,6 +274,9 @@ pub struct CaseDetail {
     pub availability: String,
     pub subject: String,
     pub description: String,
+    /// `description` rendered from Markdown and sanitized on the server.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub description_html: String,
     pub state: String,
     pub priority: i32,
     pub assignment_group: String,
@@ -299,4 +321,118 @@ pub struct Matrix {
     pub versions: Vec<Choice>,
     /// Each active feature with, per version above, whether it is available.
     pub features: Vec<(Choice, Vec<bool>)>,
+}
+
+/// One entry of a catalog list as platform admins keep it. `extra` is the list's number column:
+/// the display order of versions and availability windows, the severity (1–4) of impact levels,
+/// 0 for lists without one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct CatalogEntry {
+    pub id: i64,
+    pub name: String,
+    pub active: bool,
+    pub extra: i32,
+}
+
+/// An assignment group with the staff who work it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogGroup {
+    pub entry: CatalogEntry,
+    pub members: Vec<Choice>,
+    /// New cases go to this group.
+    pub is_default: bool,
+}
+
+/// The SLA targets of one priority (SPEC §4.4).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct SlaTarget {
+    pub priority: i32,
+    pub first_response_minutes: i32,
+    pub resolution_minutes: i32,
+    /// The first-response target counts the account's business hours.
+    pub business_hours: bool,
+    /// The resolution target counts the account's business hours.
+    pub resolution_business_hours: bool,
+}
+
+/// Everything the catalog page shows a platform admin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CatalogAdmin {
+    pub versions: Vec<CatalogEntry>,
+    pub features: Vec<CatalogEntry>,
+    pub services: Vec<CatalogEntry>,
+    pub impacts: Vec<CatalogEntry>,
+    pub windows: Vec<CatalogEntry>,
+    pub groups: Vec<CatalogGroup>,
+    pub sla: Vec<SlaTarget>,
+    /// (feature id, version id) pairs of the compatibility matrix.
+    pub matrix: Vec<(i64, i64)>,
+    /// Active vendor staff, who can join groups.
+    pub staff: Vec<Choice>,
+}
+
+/// The lists of the catalog a platform admin keeps entry by entry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CatalogKind {
+    Versions,
+    Features,
+    Services,
+    Impacts,
+    Windows,
+    Groups,
+}
+
+impl CatalogKind {
+    pub const ALL: [CatalogKind; 6] = [
+        CatalogKind::Versions,
+        CatalogKind::Features,
+        CatalogKind::Services,
+        CatalogKind::Impacts,
+        CatalogKind::Windows,
+        CatalogKind::Groups,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CatalogKind::Versions => "versions",
+            CatalogKind::Features => "features",
+            CatalogKind::Services => "services",
+            CatalogKind::Impacts => "impacts",
+            CatalogKind::Windows => "windows",
+            CatalogKind::Groups => "groups",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<CatalogKind> {
+        Self::ALL.into_iter().find(|k| k.as_str() == value)
+    }
+
+    /// The section heading.
+    pub fn title(self) -> &'static str {
+        match self {
+            CatalogKind::Versions => "Product versions",
+            CatalogKind::Features => "Features",
+            CatalogKind::Services => "Services",
+            CatalogKind::Impacts => "Impact levels",
+            CatalogKind::Windows => "Customer-availability windows",
+            CatalogKind::Groups => "Assignment groups",
+        }
+    }
+
+    /// The number column of the list and what it means, if it has one.
+    pub fn extra(self) -> Option<(&'static str, &'static str)> {
+        match self {
+            CatalogKind::Versions | CatalogKind::Windows => Some((
+                "Order",
+                "Higher comes first for versions, lower first for windows.",
+            )),
+            CatalogKind::Impacts => Some((
+                "Severity",
+                "1 (worst, e.g. production down) to 4; with the workaround answer it sets the priority.",
+            )),
+            _ => None,
+        }
+    }
 }

@@ -82,6 +82,7 @@ pub fn CasesPage() -> impl IntoView {
                                         <th scope="col">"Contact"</th>
                                         <th scope="col">"Opened"</th>
                                         <th scope="col">"Updated"</th>
+                                        <th scope="col">"Resolution SLA"</th>
                                     </tr></thead>
                                     <tbody>
                                         {page.rows.into_iter().map(|c| view! {
@@ -93,6 +94,7 @@ pub fn CasesPage() -> impl IntoView {
                                                 <td>{c.contact}</td>
                                                 <td>{format_time(Some(c.created_at))}</td>
                                                 <td>{format_time(Some(c.updated_at))}</td>
+                                                <td class:breached=c.resolution_left.is_some_and(|l| l < 0)>{describe_left(c.resolution_left)}</td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>
@@ -214,7 +216,7 @@ fn DescriptionField(error: Memo<Option<AppError>>) -> impl IntoView {
     view! {
         <div class="form-group" class:form-group--error=invalid>
             <label class="label" for="description">"Description"</label>
-            <p class="hint" id="description-hint">"What happened, what you expected, and what you have tried. Include error messages and log excerpts."</p>
+            <p class="hint" id="description-hint">"What happened, what you expected, and what you have tried. Include error messages and log excerpts. Plain text or Markdown (**bold**, `code`, lists, links)."</p>
             <Show when=invalid>
                 <p class="field-error" id="description-error">{move || messages().join(" ")}</p>
             </Show>
@@ -288,7 +290,7 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
         })}
         {case.priority_reason.clone().map(|r| view! { <p class="meta">"Priority set by hand: " {r}</p> })}
         <h2>"Description"</h2>
-        <div class="case-text">{case.description.clone()}</div>
+        <div class="case-text" inner_html=case.description_html.clone()></div>
         <StepForms number=case.number.clone() state=case.state.clone() staff=case.viewer_staff/>
         {case.viewer_staff.then(|| view! { <StaffFields number=case.number.clone()/> })}
         <section aria-labelledby="activity-heading" id="activity">
@@ -298,7 +300,7 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
                     <li class=format!("activity__entry activity__entry--{}", e.kind)>
                         <p class="meta">{e.author} " · " {format_time(Some(e.at))}
                             {(e.kind == "work_note").then(|| " · internal work note")}</p>
-                        <div class="case-text">{e.body}</div>
+                        <div class="case-text" inner_html=e.body_html></div>
                     </li>
                 }).collect_view()}
             </ol>
@@ -450,16 +452,23 @@ pub fn StaffQueuePage() -> impl IntoView {
             Some(get("state")),
             get("priority").parse::<i32>().ok(),
             Some(get("account")),
+            get("group").parse::<i64>().ok(),
+            get("assignee").parse::<i64>().ok(),
             Some(get("q")),
             get("page").parse::<i64>().ok(),
         )
     };
-    let rows = Resource::new(args, |(queue, st, pr, account, q, page)| {
-        case_queue(queue, st, pr, account, q, page)
-    });
+    let rows = Resource::new(
+        args,
+        |(queue, st, pr, account, group, assignee, q, page)| {
+            case_queue(queue, st, pr, account, group, assignee, q, page)
+        },
+    );
+    let people = Resource::new(|| (), |_| case_staff_options());
     let queues = [
         ("unassigned", "Unassigned"),
         ("mine", "Assigned to me"),
+        ("groups", "My groups"),
         ("breaching", "Breaching or about to"),
         ("all", "All cases"),
     ];
@@ -500,6 +509,35 @@ pub fn StaffQueuePage() -> impl IntoView {
                 <label class="label" for="account">"Account key"</label>
                 <input class="input" id="account" name="account" type="text" value=move || get("account")/>
             </div>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let (staff, groups) = people.await.unwrap_or_default();
+                    view! {
+                        <div class="form-group">
+                            <label class="label" for="group">"Assignment group"</label>
+                            <select class="input" id="group" name="group">
+                                <option value="">"Any"</option>
+                                {groups.into_iter().map(|g| {
+                                    let id = g.id.to_string();
+                                    let selected = get("group") == id;
+                                    view! { <option value=id selected=selected>{g.name}</option> }
+                                }).collect_view()}
+                            </select>
+                        </div>
+                        <div class="form-group">
+                            <label class="label" for="assignee">"Assigned to"</label>
+                            <select class="input" id="assignee" name="assignee">
+                                <option value="">"Anyone"</option>
+                                {staff.into_iter().map(|p| {
+                                    let id = p.id.to_string();
+                                    let selected = get("assignee") == id;
+                                    view! { <option value=id selected=selected>{p.name}</option> }
+                                }).collect_view()}
+                            </select>
+                        </div>
+                    }
+                })}
+            </Suspense>
             <button type="submit" class="button button--secondary">"Filter"</button>
         </form>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -508,7 +546,14 @@ pub fn StaffQueuePage() -> impl IntoView {
                     Ok(page) => {
                         let pages = page.pages();
                         let current = page.page;
-                        let base = format!("/staff/cases?queue={}", args().0.unwrap_or_default());
+                        // Paging keeps every filter.
+                        let base = query.with(|q| {
+                            let kept: Vec<String> = ["queue", "state", "priority", "account", "group", "assignee", "q"]
+                                .into_iter()
+                                .filter_map(|k| q.get_str(k).filter(|v| !v.is_empty()).map(|v| format!("{k}={}", crate::pages::manage::encode(v))))
+                                .collect();
+                            format!("/staff/cases?{}", kept.join("&"))
+                        });
                         if page.rows.is_empty() {
                             return view! { <p class="empty">"No cases in this queue."</p> }.into_any();
                         }

@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod cases;
+pub mod catalog;
 pub mod errors;
 pub mod home;
 pub mod imports;

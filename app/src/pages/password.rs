@@ -1,7 +1,8 @@
 //! `/account/password`: change one's own password.
 
-use crate::api::auth::ChangePassword;
+use crate::api::auth::{ChangePassword, SetTimeZone};
 use crate::components::forms::{url_error, ErrorSummary, Field};
+use crate::components::time::TimeZoneSelect;
 use crate::error::AppError;
 use crate::me_resource;
 use crate::pages::errors::ErrorPage;
@@ -16,12 +17,14 @@ pub fn ChangePasswordPage() -> impl IntoView {
     let error = url_error(ChangePassword::PATH);
     let query = use_query_map();
     let changed = move || query.with(|q| q.get_str("changed") == Some("1"));
+    let zone_saved = move || query.with(|q| q.get_str("zone") == Some("1"));
+    let zone_error = url_error(SetTimeZone::PATH);
     view! {
         <Title text="Change your password"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(Some(_)) => view! {
+                    Ok(Some(me)) => view! {
                         <div class="narrow">
                             <h1>"Change your password"</h1>
                             <Show when=changed>
@@ -41,6 +44,21 @@ pub fn ChangePasswordPage() -> impl IntoView {
                                     autocomplete="new-password" error/>
                                 <button type="submit" class="button">"Change password"</button>
                             </form>
+                            <h2 id="zone-heading">"Your time zone"</h2>
+                            <Show when=zone_saved>
+                                <div class="notice notice--success" role="status">"Times are now shown in your new time zone."</div>
+                            </Show>
+                            <ErrorSummary error=zone_error/>
+                            {(me.impersonated_by.is_none()).then(|| view! {
+                                <form method="post" action=SetTimeZone::PATH class="form" novalidate aria-labelledby="zone-heading">
+                                    <div class="form-group">
+                                        <label class="label" for="time_zone">"Show times in"</label>
+                                        <p class="hint">{format!("Currently {}.", me.time_zone)}</p>
+                                        <TimeZoneSelect name="time_zone" selected=me.time_zone.clone()/>
+                                    </div>
+                                    <button type="submit" class="button button--secondary">"Save time zone"</button>
+                                </form>
+                            })}
                         </div>
                     }.into_any(),
                     Ok(None) => view! { <ErrorPage error=AppError::Unauthorized/> }.into_any(),

@@ -5,8 +5,9 @@ use crate::api::accounts::{account_page, list_accounts, SaveAccount, SetContact}
 use crate::api::staff::Impersonate;
 use crate::api::types::{AccountDetail, AccountUserRow, AccountView, PersonRef, StaffMember};
 use crate::api::users::ChangeAccess;
+use crate::business_hours::format_clock;
 use crate::components::forms::{url_error, ErrorSummary};
-use crate::components::time::format_time;
+use crate::components::time::{format_time, TimeZoneSelect};
 use crate::components::users::{invitation_actions, AddUserForm, StaffReasonFields};
 use crate::error::AppError;
 use crate::me_resource;
@@ -58,6 +59,7 @@ pub fn StaffConsolePage() -> impl IntoView {
                             <p class="toolbar">
                                 {can_create.then(|| view! { <a class="button" href="/staff/accounts/new">"New account"</a> })}
                                 <a class="button button--secondary" href="/staff/audit">"Audit trail"</a>
+                                {can_create.then(|| view! { <a class="button button--secondary" href="/staff/catalog">"Catalog"</a> })}
                             </p>
                             <form method="get" action="/staff" class="search-form" role="search">
                                 <div class="form-group">
@@ -118,6 +120,12 @@ fn AccountFields(
         .unwrap_or_else(|| "Production\nStaging\nDevelopment".into());
     let tam = account.as_ref().and_then(|a| a.tam.as_ref().map(|p| p.id));
     let csm = account.as_ref().and_then(|a| a.csm.as_ref().map(|p| p.id));
+    let zone = account
+        .as_ref()
+        .map(|a| a.time_zone.clone())
+        .unwrap_or_else(|| "UTC".into());
+    let opens = format_clock(account.as_ref().map(|a| a.business_start).unwrap_or(540));
+    let closes = format_clock(account.as_ref().map(|a| a.business_end).unwrap_or(1020));
     let field_error = move |name: &'static str| {
         move || {
             error
@@ -173,6 +181,25 @@ fn AccountFields(
         </div>
         {staff_select("tam_user_id", "Technical account manager (TAM)", tam)}
         {staff_select("csm_user_id", "Customer success manager (CSM)", csm)}
+        <fieldset class="fieldset">
+            <legend>"Business hours"</legend>
+            <p class="hint">"Monday to Friday. SLA targets in business hours count only this time."</p>
+            <div class="form-group">
+                <label class="label" for="time_zone">"Time zone"</label>
+                {field_error("time_zone")}
+                <TimeZoneSelect name="time_zone" selected=zone/>
+            </div>
+            <div class="form-group">
+                <label class="label" for="business_start">"Opens at"</label>
+                {field_error("business_start")}
+                <input class="input input--short" id="business_start" name="business_start" type="time" value=opens/>
+            </div>
+            <div class="form-group">
+                <label class="label" for="business_end">"Closes at"</label>
+                {field_error("business_end")}
+                <input class="input input--short" id="business_end" name="business_end" type="time" value=closes/>
+            </div>
+        </fieldset>
     }
 }
 
@@ -283,6 +310,7 @@ fn AccountBody(data: AccountView, save_error: Memo<Option<AppError>>) -> impl In
         <p class="lead"><span class="badge">{tier_label(&account.service_tier)}</span> " · " {users.total} " users"</p>
         <dl class="facts">
             <dt>"Environments"</dt><dd>{account.environments.join(", ")}</dd>
+            <dt>"Business hours"</dt><dd>{format!("Monday to Friday, {}–{} ({})", format_clock(account.business_start), format_clock(account.business_end), account.time_zone)}</dd>
             <dt>"TAM"</dt><dd>{person_line(&account.tam)}</dd>
             <dt>"CSM"</dt><dd>{person_line(&account.csm)}</dd>
             <dt>"Created"</dt><dd>{format_time(Some(account.created_at))}</dd>

@@ -23,12 +23,17 @@ struct AccountRow {
     csm_user_id: Option<i64>,
     primary_contact_id: Option<i64>,
     secondary_contact_id: Option<i64>,
+    time_zone: String,
+    business_start: i32,
+    business_end: i32,
     created_at: i64,
     updated_at: i64,
 }
 
 const ACCOUNT_COLUMNS: &str = "id, name, account_key, service_tier, environments, tam_user_id, \
-     csm_user_id, primary_contact_id, secondary_contact_id, created_at, updated_at";
+     csm_user_id, primary_contact_id, secondary_contact_id, time_zone, \
+     CAST(business_start AS INTEGER) AS business_start, CAST(business_end AS INTEGER) AS business_end, \
+     created_at, updated_at";
 
 async fn person(db: &Db, id: Option<i64>) -> Result<Option<PersonRef>, AppError> {
     let Some(id) = id else { return Ok(None) };
@@ -75,6 +80,9 @@ pub async fn detail(db: &Db, account_id: i64) -> Result<AccountDetail, AppError>
         csm: person(db, row.csm_user_id).await?,
         primary_contact: person(db, row.primary_contact_id).await?,
         secondary_contact: person(db, row.secondary_contact_id).await?,
+        time_zone: row.time_zone,
+        business_start: row.business_start,
+        business_end: row.business_end,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
@@ -88,9 +96,28 @@ struct Valid {
     environments: String,
     tam: Option<i64>,
     csm: Option<i64>,
+    time_zone: String,
+    business_start: i32,
+    business_end: i32,
 }
 
-async fn validate(db: &Db, form: &AccountForm) -> Result<Valid, AppError> {
+/// The business hours an account has now (`None`: a new account, which gets the defaults).
+async fn current_hours(db: &Db, account_id: Option<i64>) -> Result<(String, i32, i32), AppError> {
+    let Some(id) = account_id else {
+        return Ok(("UTC".into(), 540, 1020));
+    };
+    let row: Option<(String, i32, i32)> = on_db!(db, |c| sqlx::query_as(
+        "SELECT time_zone, CAST(business_start AS INTEGER), CAST(business_end AS INTEGER) \
+         FROM accounts WHERE id = $1"
+    )
+    .bind(id)
+    .fetch_optional(c)
+    .await
+    .map_err(internal))?;
+    row.ok_or(AppError::NotFound)
+}
+
+async fn validate(db: &Db, form: &AccountForm, account_id: Option<i64>) -> Result<Valid, AppError> {
     let mut problems = Problems::new();
     let name = form.name.trim().to_string();
     if name.is_empty() {
@@ -153,6 +180,38 @@ async fn validate(db: &Db, form: &AccountForm) -> Result<Valid, AppError> {
     };
     let tam = pick(&mut problems, "tam_user_id", &form.tam_user_id);
     let csm = pick(&mut problems, "csm_user_id", &form.csm_user_id);
+    let (zone_now, start_now, end_now) = current_hours(db, account_id).await?;
+    let time_zone = form
+        .time_zone
+        .as_deref()
+        .map_or(zone_now, |z| z.trim().to_string());
+    if crate::business_hours::zone(&time_zone).is_none() {
+        problems.add(
+            "time_zone",
+            "Choose the time zone of the account's business hours",
+        );
+    }
+    let clock = |value: &Option<String>, now: i32| match value {
+        Some(v) => crate::business_hours::parse_clock(v),
+        None => Some(now),
+    };
+    let start = clock(&form.business_start, start_now);
+    let end = clock(&form.business_end, end_now);
+    match (start, end) {
+        (None, _) => problems.add(
+            "business_start",
+            "Enter the opening time as HH:MM, like 09:00",
+        ),
+        (_, None) => problems.add(
+            "business_end",
+            "Enter the closing time as HH:MM, like 17:00",
+        ),
+        (Some(s), Some(e)) if s >= e => problems.add(
+            "business_end",
+            "The closing time must be after the opening time",
+        ),
+        _ => {}
+    }
     problems.finish()?;
     Ok(Valid {
         name,
@@ -161,6 +220,9 @@ async fn validate(db: &Db, form: &AccountForm) -> Result<Valid, AppError> {
         environments: environments.join("\n"),
         tam,
         csm,
+        time_zone,
+        business_start: start.unwrap_or(540),
+        business_end: end.unwrap_or(1020),
     })
 }
 
@@ -181,10 +243,11 @@ pub async fn save(
     client_addr: &str,
     now: i64,
 ) -> Result<i64, AppError> {
-    let v = validate(&state.db, form).await?;
+    let v = validate(&state.db, form, account_id).await?;
     let after = json!({
         "name": v.name, "account_key": v.key, "service_tier": v.tier,
         "environments": v.environments, "tam_user_id": v.tam, "csm_user_id": v.csm,
+        "time_zone": v.time_zone, "business_start": v.business_start, "business_end": v.business_end,
     });
     let mut tx = state.db.begin().await?;
     let (id, before, action) = match account_id {
@@ -192,7 +255,8 @@ pub async fn save(
             let id: i64 = on_tx!(&mut tx, |c| {
                 sqlx::query_scalar(
                 "INSERT INTO accounts (name, account_key, service_tier, environments, tam_user_id, \
-                 csm_user_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7) RETURNING id"
+                 csm_user_id, created_at, updated_at, time_zone, business_start, business_end) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) RETURNING id"
             )
             .bind(&v.name)
             .bind(&v.key)
@@ -201,6 +265,9 @@ pub async fn save(
             .bind(v.tam)
             .bind(v.csm)
             .bind(now)
+            .bind(&v.time_zone)
+            .bind(v.business_start)
+            .bind(v.business_end)
             .fetch_one(c)
             .await
             .map_err(key_taken)
@@ -219,7 +286,8 @@ pub async fn save(
             on_tx!(&mut tx, |c| {
                 sqlx::query(
                 "UPDATE accounts SET name = $1, account_key = $2, service_tier = $3, environments = $4, \
-                 tam_user_id = $5, csm_user_id = $6, updated_at = $7 WHERE id = $8"
+                 tam_user_id = $5, csm_user_id = $6, updated_at = $7, time_zone = $9, \
+                 business_start = $10, business_end = $11 WHERE id = $8"
             )
             .bind(&v.name)
             .bind(&v.key)
@@ -229,6 +297,9 @@ pub async fn save(
             .bind(v.csm)
             .bind(now)
             .bind(id)
+            .bind(&v.time_zone)
+            .bind(v.business_start)
+            .bind(v.business_end)
             .execute(c)
             .await
             .map(|r| r.rows_affected())
@@ -237,7 +308,20 @@ pub async fn save(
             let before = json!({
                 "name": old.name, "account_key": old.account_key, "service_tier": old.service_tier,
                 "environments": old.environments, "tam_user_id": old.tam_user_id, "csm_user_id": old.csm_user_id,
+                "time_zone": old.time_zone, "business_start": old.business_start, "business_end": old.business_end,
             });
+            // Running clocks that count this account's business hours follow the new hours.
+            let running: Vec<i64> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+                "SELECT c.id FROM cases c JOIN sla_targets t ON t.priority = c.priority \
+                 WHERE c.account_id = $1 AND c.due_at IS NOT NULL AND t.resolution_business_hours"
+            )
+            .bind(id)
+            .fetch_all(c)
+            .await
+            .map_err(internal))?;
+            for case_id in running {
+                super::cases::refresh_due(&mut tx, case_id).await?;
+            }
             (id, Some(before), "account.updated")
         }
     };

@@ -5,6 +5,7 @@ use super::db::{execute, internal, on_db, on_tx, Db, Tx};
 use super::mail::{self, Mail};
 use super::state::AppState;
 use crate::api::types::{CaseDetail, CaseOptions, CaseSummary, Choice};
+use crate::business_hours::BusinessHours;
 use crate::case_flow::{self, CaseState, Mover, Step};
 use crate::error::{AppError, Problems};
 use crate::policy::Actor;
@@ -280,7 +281,7 @@ pub async fn create(
     let mut tx = state.db.begin().await?;
     let number = next_number(&mut tx).await?;
     let group: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
-        "SELECT id FROM assignment_groups WHERE name = 'Technical Support'"
+        super::catalog::DEFAULT_GROUP_SQL
     )
     .fetch_one(c)
     .await
@@ -372,17 +373,29 @@ pub async fn list(
     mine: Option<i64>,
     page: i64,
     per_page: i64,
+    now: i64,
 ) -> Result<(Vec<CaseSummary>, i64), AppError> {
     let me = mine.unwrap_or(0);
     let filter = "c.account_id = $1 AND ($2 = 0 OR c.contact_id = $2 OR c.created_by = $2)";
     let sql = format!(
-        "SELECT c.number, c.subject, c.state, c.priority, \
+        "SELECT c.number, c.subject, c.priority, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.contact_id) AS contact, \
-         c.created_at, c.updated_at FROM cases c WHERE {filter} \
+         c.updated_at, {CLOCK_COLUMNS} FROM cases c JOIN accounts a ON a.id = c.account_id \
+         JOIN sla_targets t ON t.priority = c.priority WHERE {filter} \
          ORDER BY c.created_at DESC, c.id DESC LIMIT $3 OFFSET $4"
     );
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        number: String,
+        subject: String,
+        priority: i32,
+        contact: String,
+        updated_at: i64,
+        #[sqlx(flatten)]
+        clock: ClockRow,
+    }
     let offset = (page.max(1) - 1) * per_page;
-    let rows: Vec<CaseSummary> = on_db!(db, |c| sqlx::query_as(&sql)
+    let rows: Vec<Row> = on_db!(db, |c| sqlx::query_as(&sql)
         .bind(account_id)
         .bind(me)
         .bind(per_page)
@@ -390,6 +403,19 @@ pub async fn list(
         .fetch_all(c)
         .await
         .map_err(internal))?;
+    let rows = rows
+        .into_iter()
+        .map(|r| CaseSummary {
+            resolution_left: r.clock.left(now).1,
+            number: r.number,
+            subject: r.subject,
+            state: r.clock.state.clone(),
+            priority: r.priority,
+            contact: r.contact,
+            created_at: r.clock.created_at,
+            updated_at: r.updated_at,
+        })
+        .collect();
     let count = format!("SELECT COUNT(*) FROM cases c WHERE {filter}");
     let total: i64 = on_db!(db, |c| sqlx::query_scalar(&count)
         .bind(account_id)
@@ -445,13 +471,18 @@ pub async fn get(
     })?;
     let clock: ClockRow = on_db!(db, |c| {
         sqlx::query_as(&format!(
-        "SELECT {CLOCK_COLUMNS} FROM cases c JOIN sla_targets t ON t.priority = c.priority WHERE c.number = $1"
-    ))
-    .bind(number)
-    .fetch_one(c)
-    .await
-    .map_err(internal)
+            "SELECT {CLOCK_COLUMNS} FROM cases c JOIN sla_targets t ON t.priority = c.priority \
+         JOIN accounts a ON a.id = c.account_id WHERE c.number = $1"
+        ))
+        .bind(number)
+        .fetch_one(c)
+        .await
+        .map_err(internal)
     })?;
+    detail.description_html = super::markdown::render(&detail.description);
+    for entry in &mut detail.entries {
+        entry.body_html = super::markdown::render(&entry.body);
+    }
     let (first, resolution) = clock.left(now);
     detail.first_response_left = first;
     detail.resolution_left = resolution;
@@ -460,51 +491,105 @@ pub async fn get(
     Ok(detail)
 }
 
+/// The SLA clock columns of case `c`: needs `t` (its priority's `sla_targets` row) and `a` (its
+/// account) in the query.
 const CLOCK_COLUMNS: &str =
-    "c.state, c.created_at, c.paused_seconds, c.paused_since, c.first_response_at, \
-     c.resolved_at, CAST(t.first_response_minutes AS BIGINT) AS first_response_minutes, \
-     CAST(t.resolution_minutes AS BIGINT) AS resolution_minutes";
+    "c.state, c.created_at, c.paused_seconds, c.paused_business_seconds, c.paused_since, \
+     c.first_response_at, c.resolved_at, \
+     CAST(t.first_response_minutes AS BIGINT) AS first_response_minutes, \
+     CAST(t.resolution_minutes AS BIGINT) AS resolution_minutes, \
+     t.business_hours AS first_business, t.resolution_business_hours AS resolution_business, \
+     a.time_zone, CAST(a.business_start AS INTEGER) AS business_start, \
+     CAST(a.business_end AS INTEGER) AS business_end";
 
-/// A case's SLA clock columns with its priority's targets.
+/// A case's SLA clock columns with its priority's targets and its account's business hours.
 #[derive(sqlx::FromRow)]
 struct ClockRow {
     state: String,
     created_at: i64,
     paused_seconds: i64,
+    paused_business_seconds: i64,
     paused_since: Option<i64>,
     first_response_at: Option<i64>,
     resolved_at: Option<i64>,
     first_response_minutes: i64,
     resolution_minutes: i64,
+    first_business: bool,
+    resolution_business: bool,
+    time_zone: String,
+    business_start: i32,
+    business_end: i32,
 }
 
 impl ClockRow {
+    fn hours(&self) -> BusinessHours {
+        BusinessHours::new(&self.time_zone, self.business_start, self.business_end)
+    }
+
+    /// Seconds of a target used at `now`: calendar time, or working time when `business`.
+    fn used(&self, business: bool, hours: &BusinessHours, now: i64) -> i64 {
+        let clock = case_flow::Clock {
+            started_at: self.created_at,
+            paused_seconds: if business {
+                self.paused_business_seconds
+            } else {
+                self.paused_seconds
+            },
+            paused_since: self.paused_since,
+            stopped_at: None,
+        };
+        if business {
+            clock.elapsed_by(now, |a, b| hours.seconds_between(a, b))
+        } else {
+            clock.elapsed(now)
+        }
+    }
+
     /// Seconds left to first response and to resolution at `now`; `None` for a clock that no
-    /// longer runs (met, or the case is closed or cancelled). Targets count calendar time.
+    /// longer runs (met, or the case is closed or cancelled).
     fn left(&self, now: i64) -> (Option<i64>, Option<i64>) {
         let done = matches!(self.state.as_str(), "closed" | "cancelled");
-        let clock = |stopped_at: Option<i64>| case_flow::Clock {
-            started_at: self.created_at,
-            paused_seconds: self.paused_seconds,
-            paused_since: self.paused_since,
-            stopped_at,
-        };
-        let first = (!done && self.first_response_at.is_none())
-            .then(|| clock(None).left(self.first_response_minutes * 60, now));
-        let resolution = (!done && self.resolved_at.is_none())
-            .then(|| clock(None).left(self.resolution_minutes * 60, now));
+        let hours = self.hours();
+        let first = (!done && self.first_response_at.is_none()).then(|| {
+            self.first_response_minutes * 60 - self.used(self.first_business, &hours, now)
+        });
+        let resolution = (!done && self.resolved_at.is_none()).then(|| {
+            self.resolution_minutes * 60 - self.used(self.resolution_business, &hours, now)
+        });
         (first, resolution)
+    }
+
+    /// When the resolution target runs out, while its clock runs: kept in `cases.due_at` so the
+    /// "breaching" queue is an index range.
+    fn resolution_due(&self) -> Option<i64> {
+        let running = matches!(self.state.as_str(), "new" | "open")
+            && self.paused_since.is_none()
+            && self.resolved_at.is_none();
+        let target = self.resolution_minutes * 60;
+        running.then(|| {
+            if self.resolution_business {
+                self.hours()
+                    .add(self.created_at, target + self.paused_business_seconds)
+            } else {
+                self.created_at + self.paused_seconds + target
+            }
+        })
     }
 }
 
 /// What a staff queue shows.
 #[derive(Debug, Clone, Default)]
 pub struct QueueFilter {
-    /// `unassigned`, `mine`, `breaching` or `all` (open cases only except `all`).
+    /// `unassigned`, `mine`, `groups` (the viewer's assignment groups), `breaching` or `all`
+    /// (open cases only except `all`).
     pub queue: String,
     pub state: String,
     pub priority: i32,
     pub account_key: String,
+    /// An assignment group, 0 for any.
+    pub group_id: i64,
+    /// An assignee, 0 for anyone.
+    pub assignee_id: i64,
     /// A case number, or words of the subject.
     pub search: String,
 }
@@ -556,6 +641,11 @@ pub async fn queue(
             "c.assigned_to = {} AND c.state IN ('new', 'open', 'awaiting_info', 'resolved')",
             arg(Arg::Int(viewer))
         )),
+        "groups" => conditions.push(format!(
+            "c.assignment_group_id IN (SELECT m.group_id FROM group_members m WHERE m.user_id = {}) \
+             AND c.state IN ('new', 'open', 'awaiting_info')",
+            arg(Arg::Int(viewer))
+        )),
         "breaching" => conditions.push(format!(
             "c.due_at IS NOT NULL AND c.due_at < {}",
             arg(Arg::Int(now + 3600))
@@ -572,6 +662,18 @@ pub async fn queue(
         conditions.push(format!(
             "c.priority = {}",
             arg(Arg::Int(filter.priority as i64))
+        ));
+    }
+    if filter.group_id > 0 {
+        conditions.push(format!(
+            "c.assignment_group_id = {}",
+            arg(Arg::Int(filter.group_id))
+        ));
+    }
+    if filter.assignee_id > 0 {
+        conditions.push(format!(
+            "c.assigned_to = {}",
+            arg(Arg::Int(filter.assignee_id))
         ));
     }
     let account_key = filter.account_key.trim().to_uppercase();
@@ -619,12 +721,10 @@ pub async fn queue(
     };
     let n = args.len();
     let sql = format!(
-        "SELECT c.number, (SELECT a.name FROM accounts a WHERE a.id = c.account_id) AS account, c.subject, \
+        "SELECT c.number, a.name AS account, c.subject, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.assigned_to) AS assignee, \
-         c.state, c.created_at, c.paused_seconds, c.paused_since, c.first_response_at, c.resolved_at, \
-         (SELECT CAST(t.first_response_minutes AS BIGINT) FROM sla_targets t WHERE t.priority = c.priority) AS first_response_minutes, \
-         (SELECT CAST(t.resolution_minutes AS BIGINT) FROM sla_targets t WHERE t.priority = c.priority) AS resolution_minutes, \
-         c.priority FROM cases c {where_clause} ORDER BY {order} LIMIT ${} OFFSET ${}",
+         {CLOCK_COLUMNS}, c.priority FROM cases c JOIN accounts a ON a.id = c.account_id \
+         JOIN sla_targets t ON t.priority = c.priority {where_clause} ORDER BY {order} LIMIT ${} OFFSET ${}",
         n + 1,
         n + 2
     );
@@ -689,6 +789,9 @@ struct Locked {
     state: String,
     subject: String,
     paused_since: Option<i64>,
+    time_zone: String,
+    business_start: i32,
+    business_end: i32,
 }
 
 /// Loads a case for change, locked until the transaction ends (PostgreSQL; SQLite write
@@ -699,8 +802,11 @@ async fn lock_case(tx: &mut Tx, number: &str, account_id: Option<i64>) -> Result
         Tx::Sqlite(_) => "",
     };
     let sql = format!(
-        "SELECT id, state, subject, paused_since FROM cases \
-         WHERE number = $1 AND ($2 = 0 OR account_id = $2) {lock}"
+        "SELECT id, state, subject, paused_since, \
+         (SELECT a.time_zone FROM accounts a WHERE a.id = cases.account_id) AS time_zone, \
+         (SELECT CAST(a.business_start AS INTEGER) FROM accounts a WHERE a.id = cases.account_id) AS business_start, \
+         (SELECT CAST(a.business_end AS INTEGER) FROM accounts a WHERE a.id = cases.account_id) AS business_end \
+         FROM cases WHERE number = $1 AND ($2 = 0 OR account_id = $2) {lock}"
     );
     let row: Option<Locked> = on_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(number)
@@ -732,14 +838,18 @@ async fn add_entry(
 
 /// Recomputes when the resolution target of case `case_id` runs out: set while its clock runs,
 /// NULL while paused, met or closed. Called after every change of state, pause or priority.
-async fn refresh_due(tx: &mut Tx, case_id: i64) -> Result<(), AppError> {
-    execute!(tx: tx, sqlx::query(
-        "UPDATE cases SET due_at = CASE WHEN state IN ('new', 'open') AND paused_since IS NULL \
-         AND resolved_at IS NULL THEN created_at + paused_seconds + \
-         (SELECT t.resolution_minutes * 60 FROM sla_targets t WHERE t.priority = cases.priority) END \
-         WHERE id = $1"
-    )
-    .bind(case_id))?;
+pub(crate) async fn refresh_due(tx: &mut Tx, case_id: i64) -> Result<(), AppError> {
+    let clock: ClockRow = on_tx!(tx, |c| sqlx::query_as(&format!(
+        "SELECT {CLOCK_COLUMNS} FROM cases c JOIN sla_targets t ON t.priority = c.priority \
+         JOIN accounts a ON a.id = c.account_id WHERE c.id = $1"
+    ))
+    .bind(case_id)
+    .fetch_one(c)
+    .await
+    .map_err(internal))?;
+    execute!(tx: tx, sqlx::query("UPDATE cases SET due_at = $1 WHERE id = $2")
+        .bind(clock.resolution_due())
+        .bind(case_id))?;
     Ok(())
 }
 
@@ -756,26 +866,29 @@ async fn transition(
 ) -> Result<CaseState, AppError> {
     let from = CaseState::parse(&case.state).ok_or(AppError::Internal)?;
     let to = case_flow::next(from, step, by).map_err(|why| AppError::Conflict(why.to_string()))?;
-    let paused_until_now = case
+    // The pause that ends now, in calendar seconds and in the account's working seconds.
+    let hours = BusinessHours::new(&case.time_zone, case.business_start, case.business_end);
+    let (paused_until_now, paused_business) = case
         .paused_since
-        .map(|since| (now - since).max(0))
-        .unwrap_or(0);
-    let (add_paused, paused_since) = if to.pauses_clock() && !to.is_final() {
-        (0, case.paused_since.or(Some(now)))
+        .map(|since| ((now - since).max(0), hours.seconds_between(since, now)))
+        .unwrap_or((0, 0));
+    let (add_paused, add_business, paused_since) = if to.pauses_clock() && !to.is_final() {
+        (0, 0, case.paused_since.or(Some(now)))
     } else {
-        (paused_until_now, None)
+        (paused_until_now, paused_business, None)
     };
     execute!(tx: tx, sqlx::query(
         "UPDATE cases SET state = $1, paused_seconds = paused_seconds + $2, paused_since = $3, \
          resolved_at = CASE WHEN $1 = 'resolved' THEN $4 WHEN $1 = 'open' THEN NULL ELSE resolved_at END, \
          closed_at = CASE WHEN $1 IN ('closed', 'cancelled') THEN $4 ELSE closed_at END, \
-         updated_at = $4 WHERE id = $5"
+         updated_at = $4, paused_business_seconds = paused_business_seconds + $6 WHERE id = $5"
     )
     .bind(to.as_str())
     .bind(add_paused)
     .bind(paused_since)
     .bind(now)
-    .bind(case.id))?;
+    .bind(case.id)
+    .bind(add_business))?;
     refresh_due(tx, case.id).await?;
     let text = format!("State: {} → {}", from.label(), to.label());
     add_entry(tx, case.id, "change", author, &text, now).await?;

@@ -133,6 +133,19 @@ pub async fn resolve(
     }))
 }
 
+/// The time zone of the person session `token` belongs to, for showing times on their pages.
+pub async fn time_zone(db: &Db, token: &str) -> Result<Option<String>, AppError> {
+    on_db!(db, |c| {
+        sqlx::query_scalar(
+        "SELECT u.time_zone FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1"
+    )
+    .bind(token_hash(token))
+    .fetch_optional(c)
+    .await
+    .map_err(internal)
+    })
+}
+
 /// The session token the current request carries, if any.
 pub fn current_token() -> Option<String> {
     request::parts()

@@ -1,6 +1,6 @@
 //! Queries about users and accounts.
 
-use super::db::{internal, is_unique_violation, on_db, on_tx, Db, Tx};
+use super::db::{execute, internal, is_unique_violation, on_db, on_tx, Db, Tx};
 use crate::api::types::{AccountSummary, AccountUserRow, Me};
 use crate::domain::Email;
 use crate::error::AppError;
@@ -74,6 +74,7 @@ struct MeRow {
     account_name: Option<String>,
     service_tier: Option<String>,
     last_sign_in_at: Option<i64>,
+    time_zone: String,
 }
 
 /// The signed-in person's own profile, as the app shell shows it.
@@ -84,7 +85,7 @@ pub async fn me(
 ) -> Result<Option<Me>, AppError> {
     let row: Option<MeRow> = on_db!(db, |c| sqlx::query_as(
         "SELECT u.id, u.email, u.first_name, u.last_name, u.kind, u.is_admin, u.account_id, \
-         a.name AS account_name, a.service_tier, u.last_sign_in_at \
+         a.name AS account_name, a.service_tier, u.last_sign_in_at, u.time_zone \
          FROM users u LEFT JOIN accounts a ON a.id = u.account_id WHERE u.id = $1"
     )
     .bind(user_id)
@@ -117,6 +118,7 @@ pub async fn me(
         service_tier: row.service_tier,
         last_sign_in_at: row.last_sign_in_at,
         impersonated_by: impersonator,
+        time_zone: row.time_zone,
     }))
 }
 
@@ -137,8 +139,9 @@ pub struct NewUser<'a> {
 pub async fn insert(tx: &mut Tx, user: &NewUser<'_>, now: i64) -> Result<i64, AppError> {
     let result: Result<i64, sqlx::Error> = on_tx!(tx, |c| sqlx::query_scalar(
         "INSERT INTO users (account_id, email, first_name, last_name, kind, is_admin, status, \
-         password_hash, created_at, created_by, updated_at, password_changed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $11) RETURNING id"
+         password_hash, created_at, created_by, updated_at, password_changed_at, time_zone) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $9, $11, \
+         COALESCE((SELECT a.time_zone FROM accounts a WHERE a.id = $1), 'UTC')) RETURNING id"
     )
     .bind(user.account_id)
     .bind(user.email.as_str())
@@ -303,4 +306,46 @@ pub async fn list_accounts(
         .await
         .map_err(internal))?;
     Ok((rows, total))
+}
+
+/// Sets the time zone person `actor` sees times in.
+pub async fn set_time_zone(
+    state: &super::state::AppState,
+    actor: &crate::policy::Actor,
+    time_zone: &str,
+    client_addr: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let zone = time_zone.trim();
+    if crate::business_hours::zone(zone).is_none() {
+        return Err(AppError::field(
+            "time_zone",
+            "Choose a time zone from the list",
+        ));
+    }
+    let mut tx = state.db.begin().await?;
+    let before: String = on_tx!(&mut tx, |c| sqlx::query_scalar(
+        "SELECT time_zone FROM users WHERE id = $1"
+    )
+    .bind(actor.user_id)
+    .fetch_one(c)
+    .await
+    .map_err(internal))?;
+    execute!(tx: &mut tx, sqlx::query("UPDATE users SET time_zone = $1, updated_at = $2 WHERE id = $3")
+        .bind(zone)
+        .bind(now)
+        .bind(actor.user_id))?;
+    let event = super::audit::Event {
+        action: "user.time_zone_changed",
+        actor_id: Some(actor.user_id),
+        impersonator_id: actor.impersonator_id,
+        account_id: actor.account_id,
+        target: Some(format!("user:{}", actor.user_id)),
+        before: Some(serde_json::json!({ "time_zone": before })),
+        after: Some(serde_json::json!({ "time_zone": zone })),
+        client_addr: Some(client_addr),
+        ..Default::default()
+    };
+    super::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await
 }

@@ -244,6 +244,58 @@ async fn work_notes_never_reach_a_customer(engine: Engine) {
     assert!(body.to_string().contains("SECRET-NOTE"));
 }
 
+async fn descriptions_and_comments_render_markdown_safely(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let mut f = form(&app, ACME_USER).await;
+    f.retain(|(k, _)| *k != "description");
+    f.push((
+        "description",
+        "Deploys **stall** at `canary`\n<script>window.pwned=1</script>\n\nSee [docs](javascript:alert(1))".into(),
+    ));
+    let (status, number) = app.call(&user, "cases/create", &refs(&f)).await;
+    assert_eq!(status, 200, "{number}");
+    let number = number.as_str().unwrap().to_string();
+    let (status, _) = app
+        .call(
+            &user,
+            "cases/comment",
+            &[
+                ("number", number.as_str()),
+                ("body", "Still _broken_ <img src=x onerror=alert(2)>"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, case) = app
+        .call(&user, "cases/get", &[("number", number.as_str())])
+        .await;
+    let html = case["description_html"].as_str().unwrap();
+    assert!(
+        html.contains("<strong>stall</strong>") && html.contains("<code>canary</code>"),
+        "{html}"
+    );
+    assert!(
+        !html.contains("<script") && !html.contains("javascript:"),
+        "{html}"
+    );
+    // The source text is kept as written.
+    assert!(case["description"].as_str().unwrap().contains("<script>"));
+    let page = app.page_text(&user, &format!("/cases/{number}")).await;
+    assert!(
+        page.contains("<strong>stall</strong>") && page.contains("<em>broken</em>"),
+        "{page}"
+    );
+    // Neither as markup nor inside the hydration data (where the source text is escaped).
+    assert!(
+        !page.contains("<script>window.pwned") && !page.contains("<img src=x onerror"),
+        "{page}"
+    );
+    assert!(!page.contains("<img src=\"x\" onerror"), "{page}");
+}
+
 async fn a_customer_reply_reopens_a_case_awaiting_info(engine: Engine) {
     let Some(app) = spawn(engine).await else {
         return;
@@ -744,6 +796,7 @@ both_engines!(
     the_case_form_refuses_a_missing_availability_and_files_a_numbered_case,
     cases_follow_the_matrix_and_stay_in_their_account,
     work_notes_never_reach_a_customer,
+    descriptions_and_comments_render_markdown_safely,
     a_customer_reply_reopens_a_case_awaiting_info,
     concurrent_cases_get_distinct_numbers,
 );

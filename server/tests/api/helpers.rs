@@ -295,6 +295,13 @@ impl TestApp {
             .expect(sql))
     }
 
+    pub async fn text(&self, sql: &str) -> String {
+        on_db!(&self.db, |pool| sqlx::query_scalar::<_, String>(sql)
+            .fetch_one(pool)
+            .await
+            .expect(sql))
+    }
+
     pub async fn scalar(&self, sql: &str) -> i64 {
         on_db!(&self.db, |pool| sqlx::query_scalar::<_, i64>(sql)
             .fetch_one(pool)
