@@ -1,14 +1,8 @@
 import { test, expect } from '@playwright/test';
-
-const PASSWORD = 'Portcullis-Demo-2026';
+import { signIn } from './session';
 
 test('a platform admin uploads a list with good, duplicate and invalid rows, checks the preview and creates the users', async ({ page }) => {
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(err.message));
-  await page.goto('/');
-  await page.getByLabel('Email address').fill('platform.admin@vendor.example');
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  const problems = await signIn(page, 'platform.admin@vendor.example');
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Staff console' }).click();
   await page.getByRole('link', { name: 'Initech' }).click();
   await page.getByRole('link', { name: 'Bulk add users (CSV)' }).click();

@@ -100,6 +100,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         queue(&db, agent, &staff("mine", "", ""), 1, 50, now)
     );
     bench!(
+        "staff: my groups",
+        queue(&db, agent, &staff("groups", "", ""), 1, 50, now)
+    );
+    bench!(
         "staff: breaching or about to",
         queue(&db, agent, &staff("breaching", "", ""), 1, 50, now)
     );

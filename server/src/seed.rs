@@ -200,6 +200,12 @@ async fn seed_catalog(tx: &mut app::server::db::Tx) -> Result<(), AppError> {
          WHERE NOT (f.name IN ('Terraform Integration', 'Dynamic Accounts') AND v.name IN ('2.28', '2.30')) \
          ON CONFLICT DO NOTHING"
     ))?;
+    // The demo agents work the group new cases go to, so their "My groups" queue has cases.
+    execute!(tx: tx, sqlx::query(
+        "INSERT INTO group_members (group_id, user_id) \
+         SELECT (SELECT MIN(id) FROM assignment_groups), id FROM users WHERE kind = 'agent' \
+         ON CONFLICT DO NOTHING"
+    ))?;
     Ok(())
 }
 

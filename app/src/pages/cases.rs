@@ -196,6 +196,10 @@ fn CaseFormView(opts: CaseOptions, account_id: Option<i64>) -> impl IntoView {
                     hint="When can we reach you? There is no default: please choose."
                     placeholder="Choose when we can reach you…"
                     options=pairs(&opts.windows) error/>
+                // Knowledge-base suggestions (SPEC §4.1) belong right below this field: while the
+                // subject is typed, a debounced call to the KB's published-article search (visible
+                // to the signed-in customer) lists matching titles as links. The KB does not exist
+                // yet; its issue adds the search and this list.
                 <Field name="subject" label="Subject" hint="One line, up to 160 characters" error/>
                 <DescriptionField error/>
                 <button type="submit" class="button">"Open case"</button>
