@@ -16,3 +16,6 @@ ALTER TABLE accounts ADD CONSTRAINT accounts_business_hours CHECK (business_star
 ALTER TABLE sla_targets ADD COLUMN resolution_business_hours BOOLEAN NOT NULL DEFAULT FALSE;
 -- Working seconds spent paused, for clocks that count business hours.
 ALTER TABLE cases ADD COLUMN paused_business_seconds BIGINT NOT NULL DEFAULT 0;
+
+-- Staff queues sorted by priority (P1 first, newest first within each).
+CREATE INDEX cases_priority ON cases (priority, created_at DESC, id DESC);

@@ -15,3 +15,6 @@ ALTER TABLE accounts ADD COLUMN business_end INTEGER NOT NULL DEFAULT 1020;
 ALTER TABLE sla_targets ADD COLUMN resolution_business_hours BOOLEAN NOT NULL DEFAULT FALSE;
 -- Working seconds spent paused, for clocks that count business hours.
 ALTER TABLE cases ADD COLUMN paused_business_seconds INTEGER NOT NULL DEFAULT 0;
+
+-- Staff queues sorted by priority (P1 first, newest first within each).
+CREATE INDEX cases_priority ON cases (priority, created_at DESC, id DESC);

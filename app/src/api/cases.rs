@@ -154,6 +154,7 @@ pub async fn case_queue(
     group: Option<i64>,
     assignee: Option<i64>,
     search: Option<String>,
+    sort: Option<String>,
     page: Option<i64>,
 ) -> Result<Page<crate::api::types::QueueRow>, AppError> {
     respond(async move {
@@ -167,6 +168,7 @@ pub async fn case_queue(
             account_key: account.unwrap_or_default(),
             group_id: group.unwrap_or(0),
             assignee_id: assignee.unwrap_or(0),
+            sort: sort.unwrap_or_default(),
             search: search.unwrap_or_default(),
         };
         let page = page.unwrap_or(1).max(1);

@@ -459,13 +459,14 @@ pub fn StaffQueuePage() -> impl IntoView {
             get("group").parse::<i64>().ok(),
             get("assignee").parse::<i64>().ok(),
             Some(get("q")),
+            Some(get("sort")),
             get("page").parse::<i64>().ok(),
         )
     };
     let rows = Resource::new(
         args,
-        |(queue, st, pr, account, group, assignee, q, page)| {
-            case_queue(queue, st, pr, account, group, assignee, q, page)
+        |(queue, st, pr, account, group, assignee, q, sort, page)| {
+            case_queue(queue, st, pr, account, group, assignee, q, sort, page)
         },
     );
     let people = Resource::new(|| (), |_| case_staff_options());
@@ -513,6 +514,14 @@ pub fn StaffQueuePage() -> impl IntoView {
                 <label class="label" for="account">"Account key"</label>
                 <input class="input" id="account" name="account" type="text" value=move || get("account")/>
             </div>
+            <div class="form-group">
+                <label class="label" for="sort">"Sort by"</label>
+                <select class="input" id="sort" name="sort">
+                    {[("newest", "Newest first"), ("oldest", "Oldest first"), ("priority", "Priority (P1 first)")].into_iter().map(|(value, label)| view! {
+                        <option value=value selected=move || get("sort") == value>{label}</option>
+                    }).collect_view()}
+                </select>
+            </div>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let (staff, groups) = people.await.unwrap_or_default();
@@ -552,7 +561,7 @@ pub fn StaffQueuePage() -> impl IntoView {
                         let current = page.page;
                         // Paging keeps every filter.
                         let base = query.with(|q| {
-                            let kept: Vec<String> = ["queue", "state", "priority", "account", "group", "assignee", "q"]
+                            let kept: Vec<String> = ["queue", "state", "priority", "account", "group", "assignee", "q", "sort"]
                                 .into_iter()
                                 .filter_map(|k| q.get_str(k).filter(|v| !v.is_empty()).map(|v| format!("{k}={}", crate::pages::manage::encode(v))))
                                 .collect();

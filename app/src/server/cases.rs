@@ -590,6 +590,9 @@ pub struct QueueFilter {
     pub group_id: i64,
     /// An assignee, 0 for anyone.
     pub assignee_id: i64,
+    /// `newest` (the default), `oldest` or `priority` (P1 first, newest first within each); the
+    /// breaching queue is always soonest deadline first.
+    pub sort: String,
     /// A case number, or words of the subject.
     pub search: String,
 }
@@ -714,10 +717,11 @@ pub async fn queue(
     } else {
         format!("WHERE {}", conditions.join(" AND "))
     };
-    let order = if filter.queue == "breaching" {
-        "c.due_at, c.id".to_string()
-    } else {
-        "c.created_at DESC, c.id DESC".to_string()
+    let order = match (filter.queue.as_str(), filter.sort.as_str()) {
+        ("breaching", _) => "c.due_at, c.id",
+        (_, "oldest") => "c.created_at, c.id",
+        (_, "priority") => "c.priority, c.created_at DESC, c.id DESC",
+        _ => "c.created_at DESC, c.id DESC",
     };
     let n = args.len();
     let sql = format!(

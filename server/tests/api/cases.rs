@@ -296,6 +296,60 @@ async fn descriptions_and_comments_render_markdown_safely(engine: Engine) {
     assert!(!page.contains("<img src=\"x\" onerror"), "{page}");
 }
 
+async fn queues_sort_as_asked(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    for (number, priority, created) in [
+        ("CS0800001", 3, 1000),
+        ("CS0800002", 1, 2000),
+        ("CS0800003", 3, 3000),
+        ("CS0800004", 2, 4000),
+    ] {
+        app.exec(&format!(
+            "INSERT INTO cases (number, account_id, contact_id, created_by, product_version_id, impact_id, \
+             workaround, feature_id, service_id, environment, availability_id, subject, description, state, \
+             priority, assignment_group_id, created_at, updated_at) \
+             SELECT '{number}', u.account_id, u.id, u.id, (SELECT MIN(id) FROM product_versions), \
+             (SELECT MIN(id) FROM impact_levels), 'no', (SELECT MIN(id) FROM features), \
+             (SELECT MIN(id) FROM services), 'Production', (SELECT MIN(id) FROM availability_windows), \
+             'Sorting', 'Sorting', 'open', {priority}, (SELECT MIN(id) FROM assignment_groups), {created}, {created} \
+             FROM users u WHERE u.email = '{ACME_USER}'"
+        ))
+        .await;
+    }
+    let agent = app.signed_in(AGENT).await;
+    let order = |sort: &'static str| {
+        let app = &app;
+        let agent = agent.clone();
+        async move {
+            let (status, q) = app
+                .call(&agent, "cases/queue", &[("queue", "all"), ("sort", sort)])
+                .await;
+            assert_eq!(status, 200, "{q}");
+            q["rows"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["number"].as_str().unwrap().to_string())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        order("newest").await,
+        ["CS0800004", "CS0800003", "CS0800002", "CS0800001"]
+    );
+    assert_eq!(
+        order("oldest").await,
+        ["CS0800001", "CS0800002", "CS0800003", "CS0800004"]
+    );
+    assert_eq!(
+        order("priority").await,
+        ["CS0800002", "CS0800004", "CS0800003", "CS0800001"]
+    );
+    assert_eq!(order("nonsense").await, order("newest").await);
+}
+
 async fn a_customer_reply_reopens_a_case_awaiting_info(engine: Engine) {
     let Some(app) = spawn(engine).await else {
         return;
@@ -797,6 +851,7 @@ both_engines!(
     cases_follow_the_matrix_and_stay_in_their_account,
     work_notes_never_reach_a_customer,
     descriptions_and_comments_render_markdown_safely,
+    queues_sort_as_asked,
     a_customer_reply_reopens_a_case_awaiting_info,
     concurrent_cases_get_distinct_numbers,
 );

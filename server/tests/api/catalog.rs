@@ -42,9 +42,9 @@ async fn only_platform_admins_keep_the_catalog(engine: Engine) {
     .await;
     let version = id(&app, "SELECT id FROM product_versions WHERE name = '2.34'").await;
     let group = id(&app, "SELECT MIN(id) FROM assignment_groups").await;
-    let agent_id = id(
+    let admin_id = id(
         &app,
-        &format!("SELECT id FROM users WHERE email = '{AGENT}'"),
+        &format!("SELECT id FROM users WHERE email = '{PLATFORM_ADMIN}'"),
     )
     .await;
     let pair = format!("{feature}:{version}");
