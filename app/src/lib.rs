@@ -5,6 +5,7 @@
 pub mod api;
 pub mod business_hours;
 pub mod case_flow;
+pub mod change_flow;
 pub mod components;
 pub mod domain;
 pub mod error;
@@ -23,6 +24,7 @@ use pages::{
     audit::{AccountHistoryPage, StaffAuditPage},
     cases::{CasePage, CasesPage, MatrixPage, NewCasePage, StaffQueuePage},
     catalog::CatalogPage,
+    changes::{ChangePage, ChangesPage, NewChangePage},
     errors::NotFound,
     home::HomePage,
     imports::{ImportPage, ImportUploadPage},
@@ -120,6 +122,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/catalog/matrix") view=MatrixPage ssr=SsrMode::Async/>
                     <Route path=path!("/cases/new") view=NewCasePage ssr=SsrMode::Async/>
                     <Route path=path!("/cases/:number") view=CasePage ssr=SsrMode::Async/>
+                    <Route path=path!("/changes") view=ChangesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/changes/new") view=NewChangePage ssr=SsrMode::Async/>
+                    <Route path=path!("/changes/:number") view=ChangePage ssr=SsrMode::Async/>
                     <Route path=path!("/manage") view=ManageAccountsPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage/new") view=AddUserPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage/history") view=AccountHistoryPage ssr=SsrMode::Async/>

@@ -40,6 +40,9 @@ enum Command {
     },
     /// Check every audit chain; exits non-zero and names the first broken entry of each broken one.
     VerifyAudit,
+    /// List change requests past Awaiting authorization without an authorization record, or whose
+    /// record differs from the audit trail's; exits non-zero when there is any.
+    VerifyChanges,
     /// Load demo data: the vendor, three customer accounts and users in every role.
     SeedDemo {
         /// Also generate this many customer accounts (for benchmarks).
@@ -106,6 +109,23 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
                     "{} of {} audit chains are broken",
                     report.breaks.len(),
                     report.chains
+                )
+                .into());
+            }
+        }
+        Command::VerifyChanges => {
+            let broken = app::server::changes::unauthorized(&state.db).await?;
+            if broken.is_empty() {
+                println!(
+                    "Every change request past Awaiting authorization carries its authorization."
+                );
+            } else {
+                for line in &broken {
+                    println!("UNAUTHORIZED: {line}");
+                }
+                return Err(format!(
+                    "{} change requests break the chain of authorization",
+                    broken.len()
                 )
                 .into());
             }

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod cases;
 pub mod catalog;
+pub mod changes;
 pub mod imports;
 pub mod staff;
 pub mod types;

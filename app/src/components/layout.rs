@@ -26,6 +26,7 @@ pub fn Header() -> impl IntoView {
                                     <Show when=move || customer><li><a href="/cases">"Cases"</a></li></Show>
                                     <Show when=move || admin><li><a href="/manage">"Manage Accounts"</a></li></Show>
                                     <Show when=move || staff><li><a href="/staff/cases">"Case queues"</a></li></Show>
+                                    <li><a href="/changes">"Change requests"</a></li>
                                     <Show when=move || staff><li><a href="/staff">"Staff console"</a></li></Show>
                                     <li><a href="/account/password">"Change password"</a></li>
                                 </ul>

@@ -319,6 +319,9 @@ fn AccountBody(data: AccountView, save_error: Memo<Option<AppError>>) -> impl In
         <p class="toolbar">
             <a class="button button--secondary" href=format!("/staff/audit?account_id={id}")>"Access history"</a>
             <a class="button button--secondary" href=format!("/cases/new?account_id={id}")>"Open a case on their behalf"</a>
+            {(can_manage && account.service_tier == "managed").then(|| view! {
+                <a class="button button--secondary" href=format!("/changes/new?account_id={id}")>"Raise a change request on their behalf"</a>
+            })}
             <a class="button button--secondary" href=format!("/export/users.csv?account_id={id}") download>"Export users (CSV)"</a>
         </p>
         {can_manage.then(|| view! {

@@ -110,7 +110,7 @@ pub async fn groups(db: &Db) -> Result<Vec<Choice>, AppError> {
 }
 
 /// A checked form, ready to store.
-struct Valid {
+pub(crate) struct Valid {
     contact_id: i64,
     version_id: i64,
     impact_id: i64,
@@ -139,7 +139,11 @@ fn pick(problems: &mut Problems, field: &str, value: &str, list: &[Choice], miss
     }
 }
 
-async fn validate(db: &Db, opts: &CaseOptions, form: &CaseForm) -> Result<Valid, AppError> {
+pub(crate) async fn validate(
+    db: &Db,
+    opts: &CaseOptions,
+    form: &CaseForm,
+) -> Result<Valid, AppError> {
     let mut p = Problems::new();
     let contact_id = pick(
         &mut p,
@@ -275,18 +279,48 @@ pub async fn create(
     client_addr: &str,
     now: i64,
 ) -> Result<String, AppError> {
-    let on_behalf = actor.role.is_staff();
     let opts = options(&state.db, account_id, actor.user_id).await?;
     let v = validate(&state.db, &opts, form).await?;
     let mut tx = state.db.begin().await?;
-    let number = next_number(&mut tx).await?;
-    let group: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
+    let (number, _) = insert(
+        &mut tx,
+        state,
+        actor,
+        (account_id, &opts.account_name),
+        &v,
+        None,
+        client_addr,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(number)
+}
+
+/// Stores checked case `v` for account (`id`, `name`) in `tx`, with its first history entry,
+/// SLA deadline, audit entry (on behalf) and the contact's mail. `from_change`: the change
+/// request it is made from. Answers the case's number and id.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert(
+    tx: &mut Tx,
+    state: &AppState,
+    actor: &Actor,
+    account: (i64, &str),
+    v: &Valid,
+    from_change: Option<(i64, &str)>,
+    client_addr: &str,
+    now: i64,
+) -> Result<(String, i64), AppError> {
+    let (account_id, account_name) = account;
+    let on_behalf = actor.role.is_staff();
+    let number = next_number(tx).await?;
+    let group: i64 = on_tx!(&mut *tx, |c| sqlx::query_scalar(
         super::catalog::DEFAULT_GROUP_SQL
     )
     .fetch_one(c)
     .await
     .map_err(internal))?;
-    let case_id: i64 = on_tx!(&mut tx, |c| {
+    let case_id: i64 = on_tx!(&mut *tx, |c| {
         sqlx::query_scalar(
         "INSERT INTO cases (number, account_id, contact_id, created_by, on_behalf, product_version_id, \
          impact_id, workaround, feature_id, service_id, environment, availability_id, subject, \
@@ -315,14 +349,23 @@ pub async fn create(
     .await
     .map_err(internal)
     })?;
-    execute!(tx: &mut tx, sqlx::query(
+    execute!(tx: &mut *tx, sqlx::query(
         "INSERT INTO case_entries (case_id, kind, author_id, body, at) VALUES ($1, 'change', $2, $3, $4)"
     )
     .bind(case_id)
     .bind(actor.user_id)
-    .bind(if on_behalf { "Case created by vendor staff on the customer's behalf" } else { "Case created" })
+    .bind(match from_change {
+        Some((_, change)) => format!("Case created by vendor staff from change request {change}"),
+        None if on_behalf => "Case created by vendor staff on the customer's behalf".into(),
+        None => "Case created".to_string(),
+    })
     .bind(now))?;
-    refresh_due(&mut tx, case_id).await?;
+    if let Some((change_id, _)) = from_change {
+        execute!(tx: tx, sqlx::query("UPDATE cases SET from_change_id = $1 WHERE id = $2")
+            .bind(change_id)
+            .bind(case_id))?;
+    }
+    refresh_due(&mut *tx, case_id).await?;
     if on_behalf {
         let event = super::audit::Event {
             action: "case.created_on_behalf",
@@ -334,9 +377,9 @@ pub async fn create(
             client_addr: Some(client_addr),
             ..Default::default()
         };
-        super::audit::append(&mut tx, &event, now).await?;
+        super::audit::append(&mut *tx, &event, now).await?;
     }
-    let contact: (String, String) = on_tx!(&mut tx, |c| sqlx::query_as(
+    let contact: (String, String) = on_tx!(&mut *tx, |c| sqlx::query_as(
         "SELECT email, first_name || ' ' || last_name FROM users WHERE id = $1"
     )
     .bind(v.contact_id)
@@ -354,15 +397,14 @@ pub async fn create(
             "Hello {},\n\nCase {number} was opened for {}{} and you are its contact:\n\n  {}\n\n\
              Follow it and reply here: {link}\n\nWe answer within the time your service level sets.\n",
             contact.1,
-            opts.account_name,
+            account_name,
             if on_behalf { " by our support staff on your behalf" } else { "" },
             v.subject
         ),
         secret_link: None,
     };
-    mail::enqueue(&mut tx, &mail, now).await?;
-    tx.commit().await?;
-    Ok(number)
+    mail::enqueue(tx, &mail, now).await?;
+    Ok((number, case_id))
 }
 
 /// One page of an account's cases: all of them (`team`), or those the person opened or is the
@@ -380,8 +422,8 @@ pub async fn list(
     let sql = format!(
         "SELECT c.number, c.subject, c.priority, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.contact_id) AS contact, \
-         c.updated_at, {CLOCK_COLUMNS} FROM cases c JOIN accounts a ON a.id = c.account_id \
-         JOIN sla_targets t ON t.priority = c.priority WHERE {filter} \
+         c.updated_at, {CLOCK_COLUMNS} FROM cases c CROSS JOIN accounts a CROSS JOIN sla_targets t \
+         WHERE a.id = c.account_id AND t.priority = c.priority AND {filter} \
          ORDER BY c.created_at DESC, c.id DESC LIMIT $3 OFFSET $4"
     );
     #[derive(sqlx::FromRow)]
@@ -717,6 +759,10 @@ pub async fn queue(
     } else {
         format!("WHERE {}", conditions.join(" AND "))
     };
+    // Cases drive the page (walking the index of the chosen order); the account and the SLA
+    // targets are looked up per row. CROSS JOIN keeps SQLite from starting at the four-row
+    // targets table and sorting every matching case (PostgreSQL plans it as a plain join).
+    let and_conditions: String = conditions.iter().map(|c| format!(" AND {c}")).collect();
     let order = match (filter.queue.as_str(), filter.sort.as_str()) {
         ("breaching", _) => "c.due_at, c.id",
         (_, "oldest") => "c.created_at, c.id",
@@ -727,8 +773,9 @@ pub async fn queue(
     let sql = format!(
         "SELECT c.number, a.name AS account, c.subject, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.assigned_to) AS assignee, \
-         {CLOCK_COLUMNS}, c.priority FROM cases c JOIN accounts a ON a.id = c.account_id \
-         JOIN sla_targets t ON t.priority = c.priority {where_clause} ORDER BY {order} LIMIT ${} OFFSET ${}",
+         {CLOCK_COLUMNS}, c.priority FROM cases c CROSS JOIN accounts a CROSS JOIN sla_targets t \
+         WHERE a.id = c.account_id AND t.priority = c.priority {and_conditions} \
+         ORDER BY {order} LIMIT ${} OFFSET ${}",
         n + 1,
         n + 2
     );

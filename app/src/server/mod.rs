@@ -7,6 +7,7 @@ pub mod audit_view;
 pub mod auth;
 pub mod cases;
 pub mod catalog;
+pub mod changes;
 pub mod db;
 pub mod impersonation;
 pub mod imports;

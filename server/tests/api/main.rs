@@ -8,6 +8,7 @@ mod audit;
 mod business_hours;
 mod cases;
 mod catalog;
+mod changes;
 mod cli;
 mod http;
 mod imports;

@@ -1,0 +1,220 @@
+//! Change requests (SPEC §5): the form, the lists, a request's page, its steps — authorization by
+//! the customer's administrator included — and conversion of a mistaken request into a case.
+
+use crate::api::types::{ChangeDetail, ChangeOptions, ChangeSummary, Page};
+use crate::error::AppError;
+use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use {
+    crate::api::{respond, PER_PAGE},
+    crate::change_flow::ChangeStep,
+    crate::policy::{self, Action, Actor},
+    crate::server::changes::{self, ChangeForm, StepForm},
+    crate::server::{now, request, session, state::state},
+};
+
+/// The account a change request is for: a customer's own (whatever they send), or the one a
+/// platform admin names when raising it on the account's behalf.
+#[cfg(feature = "ssr")]
+fn change_account(actor: &Actor, requested: Option<i64>) -> Result<i64, AppError> {
+    if actor.role.is_staff() {
+        policy::can(actor, Action::CreateChangeOnBehalf)?;
+        requested.ok_or(AppError::NotFound)
+    } else {
+        policy::can(actor, Action::CreateChangeForOwnAccount)?;
+        actor.account_id()
+    }
+}
+
+/// Who may read change requests, and of which account (`None`: any, for staff).
+#[cfg(feature = "ssr")]
+fn reading_scope(actor: &Actor) -> Result<Option<i64>, AppError> {
+    if actor.role.is_staff() {
+        policy::can(actor, Action::ViewAllAccountsCases)?;
+        Ok(None)
+    } else {
+        policy::can(actor, Action::ViewOwnAccountCases)?;
+        Ok(Some(actor.account_id()?))
+    }
+}
+
+/// The pick lists of the change-request form.
+#[server(endpoint = "changes/options")]
+pub async fn change_form_options(account_id: Option<i64>) -> Result<ChangeOptions, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        let account_id = change_account(&actor, account_id)?;
+        let me = if actor.role.is_staff() {
+            0
+        } else {
+            actor.user_id
+        };
+        changes::options(&state.db, account_id, me).await
+    })
+    .await
+}
+
+/// Files a change request and opens its page.
+#[server(endpoint = "changes/create")]
+#[allow(clippy::too_many_arguments)]
+pub async fn create_change(
+    account_id: Option<i64>,
+    requested_by: Option<String>,
+    environment: Option<String>,
+    short_description: Option<String>,
+    description: Option<String>,
+    reason: Option<String>,
+    affects_capacity: Option<String>,
+    affects_performance: Option<String>,
+    affects_cost: Option<String>,
+    affects_security: Option<String>,
+    risk: Option<String>,
+    window_start: Option<String>,
+    window_end: Option<String>,
+    rollback_plan: Option<String>,
+    authorized: Option<String>,
+    authorizer_id: Option<String>,
+) -> Result<String, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        let account_id = change_account(&actor, account_id)?;
+        let form = ChangeForm {
+            requested_by: requested_by.unwrap_or_default(),
+            environment: environment.unwrap_or_default(),
+            short_description: short_description.unwrap_or_default(),
+            description: description.unwrap_or_default(),
+            reason: reason.unwrap_or_default(),
+            affects_capacity: affects_capacity.is_some(),
+            affects_performance: affects_performance.is_some(),
+            affects_cost: affects_cost.is_some(),
+            affects_security: affects_security.is_some(),
+            risk: risk.unwrap_or_default(),
+            window_start: window_start.unwrap_or_default(),
+            window_end: window_end.unwrap_or_default(),
+            rollback_plan: rollback_plan.unwrap_or_default(),
+            authorized: authorized.is_some(),
+            authorizer_id: authorizer_id.unwrap_or_default(),
+        };
+        let client_addr = request::current_client_addr(&state)?;
+        let number =
+            changes::create(&state, &actor, account_id, &form, &client_addr, now()).await?;
+        leptos_axum::redirect(&format!("/changes/{number}?created=1"));
+        Ok(number)
+    })
+    .await
+}
+
+/// A page of change requests: the customer's account's, or every account's for staff, filtered
+/// by state and searched by number or words of the short description.
+#[server(endpoint = "changes/list")]
+pub async fn list_changes(
+    state_filter: Option<String>,
+    search: Option<String>,
+    page: Option<i64>,
+) -> Result<Page<ChangeSummary>, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        let scope = reading_scope(&actor)?;
+        let page = page.unwrap_or(1).max(1);
+        let (rows, total) = changes::list(
+            &state.db,
+            scope,
+            state_filter.as_deref().unwrap_or(""),
+            search.as_deref().unwrap_or(""),
+            page,
+            PER_PAGE,
+        )
+        .await?;
+        Ok(Page {
+            rows,
+            total,
+            page,
+            per_page: PER_PAGE,
+        })
+    })
+    .await
+}
+
+/// One change request with its authorization record and history.
+#[server(endpoint = "changes/get")]
+pub async fn get_change(number: String) -> Result<ChangeDetail, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        let scope = reading_scope(&actor)?;
+        changes::get(&state.db, &actor, number.trim(), scope).await
+    })
+    .await
+}
+
+/// Moves a change request: an administrator of its account authorizes or declines one raised on
+/// the account's behalf; staff carry it through the workflow.
+#[server(endpoint = "changes/step")]
+pub async fn step_change(
+    number: String,
+    step: String,
+    note: Option<String>,
+    scheduled_start: Option<String>,
+    scheduled_end: Option<String>,
+    implementer_id: Option<String>,
+) -> Result<String, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        if actor.role.is_staff() {
+            policy::can(&actor, Action::EditStaffCaseFields)?;
+        } else {
+            policy::can(&actor, Action::AuthorizeChangeOnBehalf)?;
+        }
+        let step = ChangeStep::parse(&step).ok_or(AppError::NotFound)?;
+        let form = StepForm {
+            note: note.unwrap_or_default(),
+            scheduled_start: scheduled_start.unwrap_or_default(),
+            scheduled_end: scheduled_end.unwrap_or_default(),
+            implementer_id: implementer_id.unwrap_or_default(),
+        };
+        let client_addr = request::current_client_addr(&state)?;
+        let number = number.trim().to_uppercase();
+        let to = changes::step(&state, &actor, &number, step, &form, &client_addr, now()).await?;
+        leptos_axum::redirect(&format!("/changes/{number}"));
+        Ok(to.as_str().to_string())
+    })
+    .await
+}
+
+/// Turns a change request that has not reached Implement into a case; answers the case number.
+#[server(endpoint = "changes/convert")]
+#[allow(clippy::too_many_arguments)]
+pub async fn convert_change(
+    number: String,
+    product_version_id: Option<String>,
+    impact_id: Option<String>,
+    workaround: Option<String>,
+    feature_id: Option<String>,
+    service_id: Option<String>,
+    availability_id: Option<String>,
+) -> Result<String, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = session::actor().await?;
+        policy::can(&actor, Action::ConvertChangeToCase)?;
+        let form = crate::server::cases::CaseForm {
+            product_version_id: product_version_id.unwrap_or_default(),
+            impact_id: impact_id.unwrap_or_default(),
+            workaround: workaround.unwrap_or_default(),
+            feature_id: feature_id.unwrap_or_default(),
+            service_id: service_id.unwrap_or_default(),
+            availability_id: availability_id.unwrap_or_default(),
+            ..Default::default()
+        };
+        let client_addr = request::current_client_addr(&state)?;
+        let number = number.trim().to_uppercase();
+        let case = changes::convert(&state, &actor, &number, &form, &client_addr, now()).await?;
+        leptos_axum::redirect(&format!("/cases/{case}"));
+        Ok(case)
+    })
+    .await
+}

@@ -1,0 +1,312 @@
+//! The change-request life cycle (SPEC §5.2), as pure functions the server applies inside
+//! transactions and the tests run exhaustively.
+//!
+//! Awaiting authorization → New → Assess → Scheduled → Implement → Review → Closed; Cancelled (not
+//! from Review or Closed); Declined (from Awaiting authorization). A CR raised on a customer's behalf
+//! waits for an administrator of the account: until one authorizes it, nobody moves it forward.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeState {
+    AwaitingAuthorization,
+    New,
+    Assess,
+    Scheduled,
+    Implement,
+    Review,
+    Closed,
+    Cancelled,
+    Declined,
+}
+
+impl ChangeState {
+    pub const ALL: [ChangeState; 9] = [
+        ChangeState::AwaitingAuthorization,
+        ChangeState::New,
+        ChangeState::Assess,
+        ChangeState::Scheduled,
+        ChangeState::Implement,
+        ChangeState::Review,
+        ChangeState::Closed,
+        ChangeState::Cancelled,
+        ChangeState::Declined,
+    ];
+
+    pub fn parse(value: &str) -> Option<ChangeState> {
+        ChangeState::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeState::AwaitingAuthorization => "awaiting_authorization",
+            ChangeState::New => "new",
+            ChangeState::Assess => "assess",
+            ChangeState::Scheduled => "scheduled",
+            ChangeState::Implement => "implement",
+            ChangeState::Review => "review",
+            ChangeState::Closed => "closed",
+            ChangeState::Cancelled => "cancelled",
+            ChangeState::Declined => "declined",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ChangeState::AwaitingAuthorization => "Awaiting authorization",
+            ChangeState::New => "New",
+            ChangeState::Assess => "Assess",
+            ChangeState::Scheduled => "Scheduled",
+            ChangeState::Implement => "Implement",
+            ChangeState::Review => "Review",
+            ChangeState::Closed => "Closed",
+            ChangeState::Cancelled => "Cancelled",
+            ChangeState::Declined => "Declined",
+        }
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            ChangeState::Closed | ChangeState::Cancelled | ChangeState::Declined
+        )
+    }
+
+    /// Whether the CR carries a customer's authorization in this state: every state past
+    /// Awaiting authorization except Declined (and Cancelled, which may come before it).
+    pub fn needs_authorization(self) -> bool {
+        !matches!(
+            self,
+            ChangeState::AwaitingAuthorization | ChangeState::Declined | ChangeState::Cancelled
+        )
+    }
+
+    /// Whether the CR may still become a case: implementation has not started (§5.3).
+    pub fn convertible(self) -> bool {
+        matches!(
+            self,
+            ChangeState::New | ChangeState::Assess | ChangeState::Scheduled
+        )
+    }
+}
+
+/// Who moves a CR.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChangeMover {
+    /// An administrator of the CR's account.
+    CustomerAdmin,
+    /// Vendor staff.
+    Staff,
+}
+
+/// What someone does to a CR's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ChangeStep {
+    Authorize,
+    Decline,
+    Assess,
+    Schedule,
+    Implement,
+    Review,
+    Close,
+    Cancel,
+    /// Staff turn a mistaken CR into a case; it ends Cancelled (converted).
+    Convert,
+}
+
+impl ChangeStep {
+    pub const ALL: [ChangeStep; 9] = [
+        ChangeStep::Authorize,
+        ChangeStep::Decline,
+        ChangeStep::Assess,
+        ChangeStep::Schedule,
+        ChangeStep::Implement,
+        ChangeStep::Review,
+        ChangeStep::Close,
+        ChangeStep::Cancel,
+        ChangeStep::Convert,
+    ];
+
+    pub fn parse(value: &str) -> Option<ChangeStep> {
+        ChangeStep::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeStep::Authorize => "authorize",
+            ChangeStep::Decline => "decline",
+            ChangeStep::Assess => "assess",
+            ChangeStep::Schedule => "schedule",
+            ChangeStep::Implement => "implement",
+            ChangeStep::Review => "review",
+            ChangeStep::Close => "close",
+            ChangeStep::Cancel => "cancel",
+            ChangeStep::Convert => "convert",
+        }
+    }
+
+    /// The button's words.
+    pub fn label(self) -> &'static str {
+        match self {
+            ChangeStep::Authorize => "Authorize this change",
+            ChangeStep::Decline => "Decline this change",
+            ChangeStep::Assess => "Start assessment",
+            ChangeStep::Schedule => "Schedule",
+            ChangeStep::Implement => "Start implementation",
+            ChangeStep::Review => "Move to review",
+            ChangeStep::Close => "Close",
+            ChangeStep::Cancel => "Cancel the change request",
+            ChangeStep::Convert => "Convert into a case",
+        }
+    }
+
+    fn mover(self) -> ChangeMover {
+        match self {
+            ChangeStep::Authorize | ChangeStep::Decline => ChangeMover::CustomerAdmin,
+            _ => ChangeMover::Staff,
+        }
+    }
+}
+
+/// The state `step` leads to from `from` when `by` takes it, or why it cannot.
+pub fn next(
+    from: ChangeState,
+    step: ChangeStep,
+    by: ChangeMover,
+) -> Result<ChangeState, &'static str> {
+    use ChangeState::*;
+    if step.mover() != by {
+        return Err("This step is not yours to take");
+    }
+    match (from, step) {
+        (AwaitingAuthorization, ChangeStep::Authorize) => Ok(New),
+        (AwaitingAuthorization, ChangeStep::Decline) => Ok(Declined),
+        (AwaitingAuthorization, _) => Err("The change request awaits the customer's authorization"),
+        (New, ChangeStep::Assess) => Ok(Assess),
+        (Assess, ChangeStep::Schedule) => Ok(Scheduled),
+        (Scheduled, ChangeStep::Implement) => Ok(Implement),
+        (Implement, ChangeStep::Review) => Ok(Review),
+        (Review, ChangeStep::Close) => Ok(Closed),
+        (New | Assess | Scheduled | Implement, ChangeStep::Cancel) => Ok(Cancelled),
+        (New | Assess | Scheduled, ChangeStep::Convert) => Ok(Cancelled),
+        (Closed | Cancelled | Declined, _) => Err("The change request is closed"),
+        (Implement | Review, ChangeStep::Convert) => {
+            Err("Implementation has started: the change request can no longer become a case")
+        }
+        (Review, ChangeStep::Cancel) => Err("A change under review can only be closed"),
+        _ => Err("This step does not apply to the change request in its current state"),
+    }
+}
+
+/// The steps `by` can take from `from`, for the buttons on the CR page.
+pub fn steps(from: ChangeState, by: ChangeMover) -> Vec<ChangeStep> {
+    ChangeStep::ALL
+        .into_iter()
+        .filter(|s| next(from, *s, by).is_ok())
+        .collect()
+}
+
+/// `CHG` + 7 digits.
+pub fn change_number(value: i64) -> String {
+    format!("CHG{value:07}")
+}
+
+/// The statement a customer agrees to when they authorize a change for `account`.
+pub fn authorization_statement(account: &str) -> String {
+    format!("I am authorized to request this change for {account}.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ChangeState::*;
+
+    /// Every state × step × mover: exactly these are allowed.
+    #[test]
+    fn every_allowed_and_refused_transition() {
+        let allowed: &[(ChangeState, ChangeStep, ChangeMover, ChangeState)] = &[
+            (
+                AwaitingAuthorization,
+                ChangeStep::Authorize,
+                ChangeMover::CustomerAdmin,
+                New,
+            ),
+            (
+                AwaitingAuthorization,
+                ChangeStep::Decline,
+                ChangeMover::CustomerAdmin,
+                Declined,
+            ),
+            (New, ChangeStep::Assess, ChangeMover::Staff, Assess),
+            (Assess, ChangeStep::Schedule, ChangeMover::Staff, Scheduled),
+            (
+                Scheduled,
+                ChangeStep::Implement,
+                ChangeMover::Staff,
+                Implement,
+            ),
+            (Implement, ChangeStep::Review, ChangeMover::Staff, Review),
+            (Review, ChangeStep::Close, ChangeMover::Staff, Closed),
+            (New, ChangeStep::Cancel, ChangeMover::Staff, Cancelled),
+            (Assess, ChangeStep::Cancel, ChangeMover::Staff, Cancelled),
+            (Scheduled, ChangeStep::Cancel, ChangeMover::Staff, Cancelled),
+            (Implement, ChangeStep::Cancel, ChangeMover::Staff, Cancelled),
+            (New, ChangeStep::Convert, ChangeMover::Staff, Cancelled),
+            (Assess, ChangeStep::Convert, ChangeMover::Staff, Cancelled),
+            (
+                Scheduled,
+                ChangeStep::Convert,
+                ChangeMover::Staff,
+                Cancelled,
+            ),
+        ];
+        for from in ChangeState::ALL {
+            for step in ChangeStep::ALL {
+                for by in [ChangeMover::CustomerAdmin, ChangeMover::Staff] {
+                    let expected = allowed
+                        .iter()
+                        .find(|(f, s, m, _)| *f == from && *s == step && *m == by)
+                        .map(|(_, _, _, to)| *to);
+                    assert_eq!(
+                        next(from, step, by).ok(),
+                        expected,
+                        "{from:?} --{step:?} by {by:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nothing_moves_a_change_forward_before_authorization() {
+        assert_eq!(
+            steps(AwaitingAuthorization, ChangeMover::Staff),
+            Vec::<ChangeStep>::new()
+        );
+        assert_eq!(
+            next(
+                AwaitingAuthorization,
+                ChangeStep::Assess,
+                ChangeMover::Staff
+            ),
+            Err("The change request awaits the customer's authorization")
+        );
+        assert_eq!(
+            steps(AwaitingAuthorization, ChangeMover::CustomerAdmin),
+            vec![ChangeStep::Authorize, ChangeStep::Decline]
+        );
+    }
+
+    #[test]
+    fn names_round_trip_and_numbers_have_seven_digits() {
+        for s in ChangeState::ALL {
+            assert_eq!(ChangeState::parse(s.as_str()), Some(s));
+        }
+        for s in ChangeStep::ALL {
+            assert_eq!(ChangeStep::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(change_number(1001), "CHG0001001");
+        assert!(!AwaitingAuthorization.needs_authorization() && Review.needs_authorization());
+        assert!(Scheduled.convertible() && !Implement.convertible());
+    }
+}

@@ -1,0 +1,488 @@
+//! Change requests (SPEC §5): the customer's own authorized requests, requests raised on an
+//! account's behalf and authorized by its administrator, the workflow, the immutable
+//! authorization record, and conversion into a case.
+
+use crate::both_engines;
+use crate::helpers::*;
+use serde_json::Value;
+
+const ACME_USER: &str = "user@acme.example";
+const ACME_ADMIN: &str = "admin@acme.example";
+const ACME_SECONDARY: &str = "secondary@acme.example";
+const GLOBEX_USER: &str = "user@globex.example";
+const INITECH_ADMIN: &str = "admin@initech.example";
+const AGENT: &str = "agent@vendor.example";
+const PLATFORM_ADMIN: &str = "platform.admin@vendor.example";
+
+/// `YYYY-MM-DDTHH:MM` in UTC, `days` from now.
+fn local(days: i64) -> String {
+    let t = jiff::Timestamp::from_second(app::server::now() + days * 86_400).unwrap();
+    t.to_zoned(jiff::tz::TimeZone::UTC)
+        .strftime("%Y-%m-%dT%H:%M")
+        .to_string()
+}
+
+async fn user_id(app: &TestApp, email: &str) -> String {
+    app.scalar(&format!("SELECT id FROM users WHERE email = '{email}'"))
+        .await
+        .to_string()
+}
+
+/// A complete request for ACME, requested by `requester`.
+async fn form(app: &TestApp, requester: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("requested_by", user_id(app, requester).await),
+        ("environment", "Production".into()),
+        (
+            "short_description",
+            "Double the Clouddriver replicas".into(),
+        ),
+        (
+            "description",
+            "Scale Clouddriver from 2 to 4 replicas.".into(),
+        ),
+        ("reason", "Deploys queue up at peak hours.".into()),
+        ("affects_capacity", "on".into()),
+        ("affects_cost", "on".into()),
+        ("risk", "medium".into()),
+        ("window_start", local(2)),
+        ("window_end", local(3)),
+        ("rollback_plan", "Scale back to 2 replicas.".into()),
+    ]
+}
+
+fn refs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+fn fields(body: &Value) -> Vec<String> {
+    body["Validation"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| f["field"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn step(app: &TestApp, c: &reqwest::Client, number: &str, step: &str) -> (u16, Value) {
+    app.call(c, "changes/step", &[("number", number), ("step", step)])
+        .await
+}
+
+async fn customers_file_authorized_changes_and_self_hosted_accounts_cannot(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let f = form(&app, ACME_USER).await;
+    // Anonymous: nothing.
+    for endpoint in [
+        "changes/options",
+        "changes/create",
+        "changes/list",
+        "changes/get",
+    ] {
+        assert_eq!(
+            app.call(&client(), endpoint, &[("number", "CHG0001001")])
+                .await
+                .0,
+            401,
+            "{endpoint}"
+        );
+    }
+    // Without the authorization statement ticked, and with a window in the past: refused, each
+    // at its field, nothing stored.
+    let mut bad = f.clone();
+    bad.retain(|(k, _)| *k != "window_start");
+    bad.push(("window_start", local(-1)));
+    let (status, body) = app.call(&user, "changes/create", &refs(&bad)).await;
+    assert_eq!(status, 422, "{body}");
+    let named = fields(&body);
+    assert!(named.contains(&"authorized".to_string()), "{body}");
+    assert!(named.contains(&"window_start".to_string()), "{body}");
+    assert!(body
+        .to_string()
+        .contains("I am authorized to request this change for Acme Corporation"));
+    let mut backwards = f.clone();
+    backwards.retain(|(k, _)| *k != "window_end");
+    backwards.push(("window_end", local(1)));
+    backwards.push(("authorized", "on".into()));
+    let (status, body) = app.call(&user, "changes/create", &refs(&backwards)).await;
+    assert_eq!(status, 422);
+    assert!(fields(&body).contains(&"window_end".to_string()), "{body}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM change_requests").await, 0);
+    // Authorized: New at once, with the record of who, when, from where and the words.
+    let mut good = f.clone();
+    good.push(("authorized", "on".into()));
+    let (status, number) = app.call(&user, "changes/create", &refs(&good)).await;
+    assert_eq!(status, 200, "{number}");
+    let number = number.as_str().unwrap().to_string();
+    assert!(number.starts_with("CHG") && number.len() == 10, "{number}");
+    let (status, cr) = app
+        .call(&user, "changes/get", &[("number", number.as_str())])
+        .await;
+    assert_eq!(status, 200, "{cr}");
+    assert_eq!(cr["state"], "new");
+    assert_eq!(
+        cr["authorization"]["text"],
+        "I am authorized to request this change for Acme Corporation."
+    );
+    assert!(cr["authorization"]["from"]
+        .as_str()
+        .is_some_and(|a| !a.is_empty()));
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'change.created' AND after_state LIKE '%authorization_text%'")
+            .await,
+        1
+    );
+    // The page shows it; the account's lists have it; other accounts do not see it.
+    let page = app.page_text(&user, &format!("/changes/{number}")).await;
+    assert!(
+        page.contains("I am authorized to request this change for Acme Corporation."),
+        "{page}"
+    );
+    let (_, list) = app.call(&user, "changes/list", &[]).await;
+    assert_eq!(list["total"], 1);
+    for who in [GLOBEX_USER, INITECH_ADMIN] {
+        let c = app.signed_in(who).await;
+        assert_eq!(
+            app.call(&c, "changes/get", &[("number", number.as_str())])
+                .await
+                .0,
+            404,
+            "{who}"
+        );
+        let (_, list) = app.call(&c, "changes/list", &[]).await;
+        assert_eq!(list["total"], 0, "{who}");
+        assert_eq!(
+            step(&app, &c, &number, "assess").await.0,
+            if who == GLOBEX_USER { 403 } else { 404 },
+            "{who}"
+        );
+    }
+    // A customer does not move their own CR; staff do.
+    assert_eq!(step(&app, &user, &number, "assess").await.0, 403);
+    // Self-hosted accounts are told why they cannot file one.
+    let globex = app.signed_in(GLOBEX_USER).await;
+    let mut gf = good.clone();
+    gf.retain(|(k, _)| *k != "requested_by" && *k != "environment");
+    gf.push(("requested_by", user_id(&app, GLOBEX_USER).await));
+    gf.push(("environment", "Production".into()));
+    let (status, body) = app.call(&globex, "changes/create", &refs(&gf)).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(body.to_string().contains("Open a case instead"), "{body}");
+}
+
+async fn on_behalf_changes_wait_for_an_administrators_authorization(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let acme = app
+        .scalar("SELECT id FROM accounts WHERE account_key = 'ACME'")
+        .await
+        .to_string();
+    let mut f = form(&app, ACME_USER).await;
+    f.push(("account_id", acme.clone()));
+    f.push(("authorizer_id", user_id(&app, ACME_ADMIN).await));
+    // Agents are refused, through the UI's endpoint as over HTTP; nothing stored.
+    let agent = app.signed_in(AGENT).await;
+    let (status, _) = app.call(&agent, "changes/create", &refs(&f)).await;
+    assert_eq!(status, 403);
+    assert_eq!(
+        app.call(&agent, "changes/options", &[("account_id", acme.as_str())])
+            .await
+            .0,
+        403
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM change_requests").await, 0);
+    // A platform admin raises it: Awaiting authorization, the named administrator is mailed.
+    let admin = app.signed_in(PLATFORM_ADMIN).await;
+    let (status, number) = app.call(&admin, "changes/create", &refs(&f)).await;
+    assert_eq!(status, 200, "{number}");
+    let number = number.as_str().unwrap().to_string();
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM change_requests WHERE number = '{number}' AND state = 'awaiting_authorization' \
+             AND authorized_at IS NULL AND on_behalf"
+        ))
+        .await,
+        1
+    );
+    let mail = app
+        .wait_for_mail(ACME_ADMIN, &format!("[{number}] Authorization needed"))
+        .await;
+    assert!(
+        mail.body.contains(&format!("/changes/{number}")),
+        "{}",
+        mail.body
+    );
+    // Nobody moves it forward before the authorization: not staff, not the requester.
+    for (who, expected) in [(PLATFORM_ADMIN, 409), (AGENT, 409), (ACME_USER, 403)] {
+        let c = app.signed_in(who).await;
+        for s in ["assess", "schedule", "cancel"] {
+            assert_eq!(step(&app, &c, &number, s).await.0, expected, "{who} {s}");
+        }
+    }
+    // Not the other administrator (one was named), not another account's administrator.
+    let secondary = app.signed_in(ACME_SECONDARY).await;
+    assert_eq!(step(&app, &secondary, &number, "authorize").await.0, 403);
+    let initech = app.signed_in(INITECH_ADMIN).await;
+    assert_eq!(step(&app, &initech, &number, "authorize").await.0, 404);
+    // Not a platform admin impersonating the administrator.
+    let impersonator = app.signed_in(PLATFORM_ADMIN).await;
+    let (status, body) = app
+        .call(
+            &impersonator,
+            "staff/impersonate",
+            &[
+                ("user_id", user_id(&app, ACME_ADMIN).await.as_str()),
+                ("reason", "Check their view"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(step(&app, &impersonator, &number, "authorize").await.0, 403);
+    assert_eq!(
+        app.scalar(&format!("SELECT COUNT(*) FROM change_requests WHERE number = '{number}' AND state = 'awaiting_authorization'"))
+            .await,
+        1
+    );
+    // The named administrator authorizes it: New, with their record, shown on the CR.
+    let acme_admin = app.signed_in(ACME_ADMIN).await;
+    let (_, cr) = app
+        .call(&acme_admin, "changes/get", &[("number", number.as_str())])
+        .await;
+    assert_eq!(cr["steps"], serde_json::json!(["authorize", "decline"]));
+    let (status, body) = step(&app, &acme_admin, &number, "authorize").await;
+    assert_eq!(status, 200, "{body}");
+    let (_, cr) = app
+        .call(&acme_admin, "changes/get", &[("number", number.as_str())])
+        .await;
+    assert_eq!(cr["state"], "new");
+    assert_eq!(cr["authorization"]["by"], "Ada Moreno");
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'change.authorized' AND target = 'change:{number}'"
+        ))
+        .await,
+        1
+    );
+    // Staff carry it through to Closed; every step is in the history.
+    let staff = app.signed_in(AGENT).await;
+    assert_eq!(step(&app, &staff, &number, "assess").await.0, 200);
+    let (status, body) = app
+        .call(
+            &staff,
+            "changes/step",
+            &[
+                ("number", number.as_str()),
+                ("step", "schedule"),
+                ("scheduled_start", local(3).as_str()),
+                ("scheduled_end", local(2).as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(fields(&body).contains(&"scheduled_end".to_string()));
+    let (status, body) = app
+        .call(
+            &staff,
+            "changes/step",
+            &[
+                ("number", number.as_str()),
+                ("step", "schedule"),
+                ("scheduled_start", local(2).as_str()),
+                ("scheduled_end", local(3).as_str()),
+                ("implementer_id", "me"),
+                ("note", "Capacity checked with the account's TAM."),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(step(&app, &staff, &number, "implement").await.0, 200);
+    assert_eq!(step(&app, &staff, &number, "review").await.0, 200);
+    // Under review it can only be closed: not cancelled, not converted.
+    assert_eq!(step(&app, &staff, &number, "cancel").await.0, 409);
+    assert_eq!(step(&app, &staff, &number, "close").await.0, 200);
+    let (_, cr) = app
+        .call(&staff, "changes/get", &[("number", number.as_str())])
+        .await;
+    assert_eq!(cr["state"], "closed");
+    assert!(cr["implementer"].as_str().is_some(), "{cr}");
+    let history = cr["entries"].to_string();
+    for label in [
+        "Awaiting authorization → New",
+        "New → Assess",
+        "Assess → Scheduled",
+        "Review → Closed",
+    ] {
+        assert!(history.contains(label), "{label}: {history}");
+    }
+    let customer_view = app
+        .call(&acme_admin, "changes/get", &[("number", number.as_str())])
+        .await
+        .1;
+    assert!(
+        !customer_view.to_string().contains("Capacity checked"),
+        "staff notes stay with staff"
+    );
+    assert!(cr.to_string().contains("Capacity checked"));
+    // A closed request moves no more, and the chain of authorization is whole.
+    assert_eq!(step(&app, &staff, &number, "assess").await.0, 409);
+    let broken = app::server::changes::unauthorized(&app.db).await.unwrap();
+    assert!(broken.is_empty(), "{broken:?}");
+}
+
+async fn the_authorization_record_cannot_be_changed(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let mut f = form(&app, ACME_USER).await;
+    f.push(("authorized", "on".into()));
+    let (_, number) = app.call(&user, "changes/create", &refs(&f)).await;
+    let number = number.as_str().unwrap().to_string();
+    // The schema refuses to change it, and to skip it.
+    let edited = app::on_db!(&app.db, |pool| sqlx::query(&format!(
+        "UPDATE change_requests SET authorization_text = 'something else' WHERE number = '{number}'"
+    ))
+    .execute(pool)
+    .await
+    .map(|_| ()));
+    assert!(edited.is_err(), "the authorization was changed");
+    let skipped = app::on_db!(&app.db, |pool| {
+        sqlx::query(
+        "UPDATE change_requests SET state = 'implement', authorized_by = NULL, authorized_at = NULL"
+    )
+    .execute(pool)
+    .await
+    .map(|_| ())
+    });
+    assert!(skipped.is_err(), "a CR lost its authorization");
+    // Behind the schema's back (trigger dropped), the edit no longer matches the audit trail.
+    match engine {
+        Engine::Sqlite => {
+            app.exec("DROP TRIGGER change_authorization_immutable")
+                .await
+        }
+        Engine::Postgres => {
+            app.exec("DROP TRIGGER change_authorization_immutable ON change_requests")
+                .await
+        }
+    }
+    app.exec(&format!(
+        "UPDATE change_requests SET authorized_from = '203.0.113.9' WHERE number = '{number}'"
+    ))
+    .await;
+    let broken = app::server::changes::unauthorized(&app.db).await.unwrap();
+    assert_eq!(broken.len(), 1, "{broken:?}");
+    assert!(broken[0].contains(&number) && broken[0].contains("audit trail"));
+}
+
+async fn staff_convert_a_mistaken_change_into_a_case(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let mut f = form(&app, ACME_USER).await;
+    f.push(("authorized", "on".into()));
+    let (_, number) = app.call(&user, "changes/create", &refs(&f)).await;
+    let number = number.as_str().unwrap().to_string();
+    let case_fields = [
+        ("number", number.clone()),
+        (
+            "product_version_id",
+            app.scalar("SELECT id FROM product_versions WHERE name = '2.34'")
+                .await
+                .to_string(),
+        ),
+        (
+            "impact_id",
+            app.scalar("SELECT id FROM impact_levels WHERE name = 'Question'")
+                .await
+                .to_string(),
+        ),
+        ("workaround", "unknown".to_string()),
+        (
+            "feature_id",
+            app.scalar("SELECT id FROM features WHERE name = 'Canary Analysis'")
+                .await
+                .to_string(),
+        ),
+        (
+            "service_id",
+            app.scalar("SELECT id FROM services WHERE name = 'Clouddriver'")
+                .await
+                .to_string(),
+        ),
+        (
+            "availability_id",
+            app.scalar("SELECT MIN(id) FROM availability_windows")
+                .await
+                .to_string(),
+        ),
+    ];
+    let args = refs(&case_fields);
+    // Who may: staff only.
+    assert_eq!(app.call(&client(), "changes/convert", &args).await.0, 401);
+    for who in [ACME_USER, ACME_ADMIN] {
+        let c = app.signed_in(who).await;
+        assert_eq!(app.call(&c, "changes/convert", &args).await.0, 403, "{who}");
+    }
+    // A missing case field: refused at the field, nothing changed.
+    let agent = app.signed_in(AGENT).await;
+    let (status, body) = app
+        .call(&agent, "changes/convert", &[("number", number.as_str())])
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(fields(&body).contains(&"product_version_id".to_string()));
+    let (status, case) = app.call(&agent, "changes/convert", &args).await;
+    assert_eq!(status, 200, "{case}");
+    let case = case.as_str().unwrap().to_string();
+    // Both point at each other; the case carries the content and history; the CR is cancelled.
+    let (_, cr) = app
+        .call(&user, "changes/get", &[("number", number.as_str())])
+        .await;
+    assert_eq!(cr["state"], "cancelled");
+    assert_eq!(cr["converted_case"], case.as_str());
+    let (_, c) = app
+        .call(&user, "cases/get", &[("number", case.as_str())])
+        .await;
+    assert_eq!(c["subject"], "Double the Clouddriver replicas");
+    assert!(c["description"]
+        .as_str()
+        .unwrap()
+        .contains("Scale Clouddriver from 2 to 4 replicas."));
+    assert!(c["description"].as_str().unwrap().contains(&number));
+    assert!(
+        c.to_string()
+            .contains("Change request filed and authorized by the requester"),
+        "{c}"
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "SELECT COUNT(*) FROM cases c JOIN change_requests r ON r.id = c.from_change_id \
+             WHERE c.number = '{case}' AND r.number = '{number}'"
+        ))
+        .await,
+        1
+    );
+    assert_eq!(
+        app.scalar(&format!("SELECT COUNT(*) FROM audit_log WHERE action = 'change.converted' AND target = 'change:{number}'"))
+            .await,
+        1
+    );
+    app.wait_for_mail(ACME_USER, &format!("[{case}]")).await;
+    // Once converted (or implementing), no second conversion.
+    let (status, _) = app.call(&agent, "changes/convert", &args).await;
+    assert_eq!(status, 409);
+}
+
+both_engines!(
+    customers_file_authorized_changes_and_self_hosted_accounts_cannot,
+    on_behalf_changes_wait_for_an_administrators_authorization,
+    the_authorization_record_cannot_be_changed,
+    staff_convert_a_mistaken_change_into_a_case,
+);
