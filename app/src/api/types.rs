@@ -296,6 +296,8 @@ pub struct CaseDetail {
     #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub resolution_target: i64,
     pub priority_reason: Option<String>,
+    /// The change request this case was made from.
+    pub from_change: Option<String>,
     /// Whether the person looking is vendor staff (the page then offers the staff controls).
     #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub viewer_staff: bool,

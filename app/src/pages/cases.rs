@@ -269,6 +269,9 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
             <span class="badge">{state_label(&case.state)}</span> " "
             <span class="badge">{format!("P{}", case.priority)}</span>
             {case.on_behalf.then(|| " Opened by vendor staff on the customer's behalf.")}
+            {case.from_change.clone().map(|n| view! {
+                " Made from change request " <a href=format!("/changes/{n}")>{n.clone()}</a> "."
+            })}
         </p>
         <dl class="facts">
             <dt>"Account"</dt><dd>{case.account.clone()}</dd>

@@ -485,7 +485,8 @@ pub async fn get(
          s.name AS service, c.environment, w.name AS availability, c.subject, c.description, \
          c.state, c.priority, g.name AS assignment_group, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.assigned_to) AS assigned_to, \
-         c.created_at, c.updated_at, c.priority_reason \
+         c.created_at, c.updated_at, c.priority_reason, \
+         (SELECT r.number FROM change_requests r WHERE r.id = c.from_change_id) AS from_change \
          FROM cases c JOIN accounts a ON a.id = c.account_id \
          JOIN product_versions v ON v.id = c.product_version_id JOIN impact_levels i ON i.id = c.impact_id \
          JOIN features f ON f.id = c.feature_id JOIN services s ON s.id = c.service_id \
@@ -759,23 +760,23 @@ pub async fn queue(
     } else {
         format!("WHERE {}", conditions.join(" AND "))
     };
-    // Cases drive the page (walking the index of the chosen order); the account and the SLA
-    // targets are looked up per row. CROSS JOIN keeps SQLite from starting at the four-row
-    // targets table and sorting every matching case (PostgreSQL plans it as a plain join).
-    let and_conditions: String = conditions.iter().map(|c| format!(" AND {c}")).collect();
     let order = match (filter.queue.as_str(), filter.sort.as_str()) {
         ("breaching", _) => "c.due_at, c.id",
         (_, "oldest") => "c.created_at, c.id",
         (_, "priority") => "c.priority, c.created_at DESC, c.id DESC",
         _ => "c.created_at DESC, c.id DESC",
     };
+    // The page's cases are chosen first, on the cases table alone, walking the index of the
+    // chosen order; only those rows are then joined to their account and SLA targets (joined in
+    // one statement, SQLite may start from the small tables and sort every matching case).
     let n = args.len();
     let sql = format!(
         "SELECT c.number, a.name AS account, c.subject, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.assigned_to) AS assignee, \
-         {CLOCK_COLUMNS}, c.priority FROM cases c CROSS JOIN accounts a CROSS JOIN sla_targets t \
-         WHERE a.id = c.account_id AND t.priority = c.priority {and_conditions} \
-         ORDER BY {order} LIMIT ${} OFFSET ${}",
+         {CLOCK_COLUMNS}, c.priority FROM cases c JOIN accounts a ON a.id = c.account_id \
+         JOIN sla_targets t ON t.priority = c.priority \
+         WHERE c.id IN (SELECT c.id FROM cases c {where_clause} ORDER BY {order} LIMIT ${} OFFSET ${}) \
+         ORDER BY {order}",
         n + 1,
         n + 2
     );

@@ -932,14 +932,17 @@ pub async fn convert(
         String,
         String,
         String,
-    )> = on_db!(db, |c| sqlx::query_as(
+    )> =
+        on_db!(db, |c| {
+            sqlx::query_as(
         "SELECT r.account_id, r.requested_by, r.environment, r.short_description, r.description, \
              r.reason, r.risk, r.rollback_plan, r.state FROM change_requests r WHERE r.number = $1"
     )
     .bind(number)
     .fetch_optional(c)
     .await
-    .map_err(internal))?;
+    .map_err(internal)
+        })?;
     let (
         account_id,
         requested_by,
