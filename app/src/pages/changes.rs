@@ -214,9 +214,9 @@ fn ChangeFormView(opts: ChangeOptions, account_id: Option<i64>) -> impl IntoView
                 <Field name="short_description" label="Short description" hint="One line, up to 160 characters" error/>
                 <TextArea name="description" label="Description of the change" error/>
                 <TextArea name="reason" label="Reason" error/>
-                <fieldset class="fieldset" id="affects_capacity">
+                <fieldset class="fieldset" id="affects" tabindex="-1">
                     <legend>"What the change can affect"</legend>
-                    {field_messages("affects_capacity")}
+                    {field_messages("affects")}
                     {area("affects_capacity", "Capacity")}
                     {area("affects_performance", "Performance")}
                     {area("affects_cost", "Cost")}

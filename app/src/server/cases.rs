@@ -422,9 +422,10 @@ pub async fn list(
     let sql = format!(
         "SELECT c.number, c.subject, c.priority, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.contact_id) AS contact, \
-         c.updated_at, {CLOCK_COLUMNS} FROM cases c CROSS JOIN accounts a CROSS JOIN sla_targets t \
-         WHERE a.id = c.account_id AND t.priority = c.priority AND {filter} \
-         ORDER BY c.created_at DESC, c.id DESC LIMIT $3 OFFSET $4"
+         c.updated_at, {CLOCK_COLUMNS} FROM cases c JOIN accounts a ON a.id = c.account_id \
+         JOIN sla_targets t ON t.priority = c.priority WHERE c.id IN (SELECT c.id FROM cases c \
+         WHERE {filter} ORDER BY c.created_at DESC, c.id DESC LIMIT $3 OFFSET $4) \
+         ORDER BY c.created_at DESC, c.id DESC"
     );
     #[derive(sqlx::FromRow)]
     struct Row {

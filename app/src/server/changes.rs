@@ -188,7 +188,7 @@ fn validate(
         || form.affects_security)
     {
         p.add(
-            "affects_capacity",
+            "affects",
             "Choose what the change can affect: capacity, performance, cost or security",
         );
     }
@@ -932,9 +932,8 @@ pub async fn convert(
         String,
         String,
         String,
-    )> =
-        on_db!(db, |c| {
-            sqlx::query_as(
+    )> = on_db!(db, |c| {
+        sqlx::query_as(
         "SELECT r.account_id, r.requested_by, r.environment, r.short_description, r.description, \
              r.reason, r.risk, r.rollback_plan, r.state FROM change_requests r WHERE r.number = $1"
     )
@@ -942,7 +941,7 @@ pub async fn convert(
     .fetch_optional(c)
     .await
     .map_err(internal)
-        })?;
+    })?;
     let (
         account_id,
         requested_by,
