@@ -73,11 +73,11 @@ impl ChangeState {
     }
 
     /// Whether the CR carries a customer's authorization in this state: every state past
-    /// Awaiting authorization except Declined (and Cancelled, which may come before it).
+    /// Awaiting authorization except Declined (Cancelled comes only after New).
     pub fn needs_authorization(self) -> bool {
         !matches!(
             self,
-            ChangeState::AwaitingAuthorization | ChangeState::Declined | ChangeState::Cancelled
+            ChangeState::AwaitingAuthorization | ChangeState::Declined
         )
     }
 
