@@ -75,3 +75,8 @@ CREATE INDEX change_entries_change ON change_entries (change_id, at, id);
 
 -- A case made from a mistaken CR points back at it.
 ALTER TABLE cases ADD COLUMN from_change_id BIGINT  REFERENCES change_requests (id);
+
+-- Full-text search over number, short description and description.
+ALTER TABLE change_requests ADD COLUMN search tsvector
+    GENERATED ALWAYS AS (to_tsvector('simple', number || ' ' || short_description || ' ' || description)) STORED;
+CREATE INDEX change_requests_search ON change_requests USING GIN (search);

@@ -68,3 +68,14 @@ CREATE INDEX change_entries_change ON change_entries (change_id, at, id);
 
 -- A case made from a mistaken CR points back at it.
 ALTER TABLE cases ADD COLUMN from_change_id INTEGER REFERENCES change_requests (id);
+
+-- Full-text search over number, short description and description (FTS5, kept by triggers;
+-- change requests are never deleted).
+CREATE VIRTUAL TABLE change_requests_fts USING fts5(number, short_description, description, content='change_requests', content_rowid='id');
+CREATE TRIGGER change_requests_fts_insert AFTER INSERT ON change_requests BEGIN
+    INSERT INTO change_requests_fts (rowid, number, short_description, description) VALUES (new.id, new.number, new.short_description, new.description);
+END;
+CREATE TRIGGER change_requests_fts_update AFTER UPDATE OF short_description, description ON change_requests BEGIN
+    INSERT INTO change_requests_fts (change_requests_fts, rowid, number, short_description, description) VALUES ('delete', old.id, old.number, old.short_description, old.description);
+    INSERT INTO change_requests_fts (rowid, number, short_description, description) VALUES (new.id, new.number, new.short_description, new.description);
+END;

@@ -92,6 +92,19 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
         Command::Migrate => println!("Migrations applied ({}).", state.db.engine()),
         Command::VerifyAudit => {
             let report = app::server::audit::verify(&state.db).await?;
+            // An authorization record edited behind the portal's back no longer matches the
+            // audit trail's copy: that is a break of the trail too.
+            let changes = app::server::changes::unauthorized(&state.db).await?;
+            for line in &changes {
+                println!("BROKEN: change request {line}");
+            }
+            if !changes.is_empty() {
+                return Err(format!(
+                    "{} change requests do not match the audit trail",
+                    changes.len()
+                )
+                .into());
+            }
             if report.breaks.is_empty() {
                 println!(
                     "Audit trail intact: {} entries in {} chains verified.",

@@ -647,7 +647,7 @@ pub const COUNT_CAP: i64 = 10_000;
 
 /// The words of a search, lower-cased, letters and digits only (so no query syntax of either
 /// engine's full-text search can be injected); `None` when nothing is left.
-fn search_words(search: &str) -> Option<Vec<String>> {
+pub(crate) fn search_words(search: &str) -> Option<Vec<String>> {
     let words: Vec<String> = search
         .split(|ch: char| !ch.is_alphanumeric())
         .filter(|w| !w.is_empty())

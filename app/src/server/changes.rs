@@ -573,14 +573,43 @@ pub async fn list(
         .map(|s| s.as_str())
         .unwrap_or("");
     let search = search.trim().to_uppercase();
-    // A number, exactly; otherwise words of the short description.
-    let (by_number, words) = if search.starts_with("CHG") {
-        (search.clone(), String::new())
+    // A number, exactly; otherwise words looked up in the full-text index (every word must occur)
+    // of number, short description and description.
+    let by_number = if search.len() == 10
+        && search.starts_with("CHG")
+        && search[3..].chars().all(|ch| ch.is_ascii_digit())
+    {
+        search.clone()
     } else {
-        (String::new(), search.to_lowercase())
+        String::new()
     };
-    let filter = "($1 = 0 OR r.account_id = $1) AND ($2 = '' OR r.state = $2) \
-         AND ($3 = '' OR r.number = $3) AND ($4 = '' OR LOWER(r.short_description) LIKE '%' || $4 || '%')";
+    let words = if by_number.is_empty() {
+        super::cases::search_words(&search).unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let (words, text_match) = match db {
+        Db::Sqlite(_) => (
+            words
+                .iter()
+                .map(|w| format!("\"{w}\""))
+                .collect::<Vec<_>>()
+                .join(" "),
+            "r.id IN (SELECT rowid FROM change_requests_fts WHERE change_requests_fts MATCH $4)",
+        ),
+        Db::Postgres(_) => (words.join(" "), "r.search @@ plainto_tsquery('simple', $4)"),
+    };
+    // Without words, $4 is bound empty and matches every row; the full-text condition appears
+    // only when there is something to look up (an empty FTS5 query is a syntax error).
+    let word_condition = if words.is_empty() {
+        "$4 = ''"
+    } else {
+        text_match
+    };
+    let filter = format!(
+        "($1 = 0 OR r.account_id = $1) AND ($2 = '' OR r.state = $2) \
+         AND ($3 = '' OR r.number = $3) AND {word_condition}"
+    );
     let sql = format!(
         "SELECT r.number, a.name AS account, r.short_description, r.state, {NAME}r.requested_by) AS requested_by, \
          r.window_start, r.created_at FROM change_requests r JOIN accounts a ON a.id = r.account_id \

@@ -138,6 +138,19 @@ async fn customers_file_authorized_changes_and_self_hosted_accounts_cannot(engin
         1
     );
     // The page shows it; the account's lists have it; other accounts do not see it.
+    // Searched by number and by words of any of its texts.
+    for (q, expected) in [
+        (number.as_str(), 1),
+        ("clouddriver replicas", 1),
+        ("peak", 0),
+        ("4 replicas", 1),
+        ("kubernetes", 0),
+        ("\"* OR", 0),
+    ] {
+        let (status, found) = app.call(&user, "changes/list", &[("search", q)]).await;
+        assert_eq!(status, 200, "{q}: {found}");
+        assert_eq!(found["total"], expected, "{q}: {found}");
+    }
     let page = app.page_text(&user, &format!("/changes/{number}")).await;
     assert!(
         page.contains("I am authorized to request this change for Acme Corporation."),
@@ -225,7 +238,11 @@ async fn on_behalf_changes_wait_for_an_administrators_authorization(engine: Engi
             assert_eq!(step(&app, &c, &number, s).await.0, expected, "{who} {s}");
         }
     }
-    // Not the other administrator (one was named), not another account's administrator.
+    // Not a customer user who is no administrator, not the other administrator (one was named),
+    // not another account's administrator.
+    let acme_user = app.signed_in(ACME_USER).await;
+    assert_eq!(step(&app, &acme_user, &number, "authorize").await.0, 403);
+
     let secondary = app.signed_in(ACME_SECONDARY).await;
     assert_eq!(step(&app, &secondary, &number, "authorize").await.0, 403);
     let initech = app.signed_in(INITECH_ADMIN).await;
@@ -335,6 +352,23 @@ async fn on_behalf_changes_wait_for_an_administrators_authorization(engine: Engi
     assert!(broken.is_empty(), "{broken:?}");
 }
 
+/// Runs `portcullis <command>` on the test database: (success, stdout).
+fn cli(app: &TestApp, command: &str) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .arg(command)
+        .env(
+            "PORTCULLIS_DATABASE_URL",
+            app.settings.database_url.expose(),
+        )
+        .env("PORTCULLIS_LOG_LEVEL", "warn")
+        .output()
+        .expect("run portcullis");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
 async fn the_authorization_record_cannot_be_changed(engine: Engine) {
     let Some(app) = spawn(engine).await else {
         return;
@@ -344,6 +378,10 @@ async fn the_authorization_record_cannot_be_changed(engine: Engine) {
     f.push(("authorized", "on".into()));
     let (_, number) = app.call(&user, "changes/create", &refs(&f)).await;
     let number = number.as_str().unwrap().to_string();
+    for command in ["verify-audit", "verify-changes"] {
+        let (ok, out) = cli(&app, command);
+        assert!(ok, "{command}: {out}");
+    }
     // The schema refuses to change it, and to skip it.
     let edited = app::on_db!(&app.db, |pool| sqlx::query(&format!(
         "UPDATE change_requests SET authorization_text = 'something else' WHERE number = '{number}'"
@@ -379,6 +417,10 @@ async fn the_authorization_record_cannot_be_changed(engine: Engine) {
     let broken = app::server::changes::unauthorized(&app.db).await.unwrap();
     assert_eq!(broken.len(), 1, "{broken:?}");
     assert!(broken[0].contains(&number) && broken[0].contains("audit trail"));
+    for command in ["verify-audit", "verify-changes"] {
+        let (ok, out) = cli(&app, command);
+        assert!(!ok && out.contains(&number), "{command}: {out}");
+    }
 }
 
 async fn staff_convert_a_mistaken_change_into_a_case(engine: Engine) {
