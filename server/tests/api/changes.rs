@@ -83,11 +83,17 @@ async fn customers_file_authorized_changes_and_self_hosted_accounts_cannot(engin
         "changes/create",
         "changes/list",
         "changes/get",
+        "changes/step",
+        "changes/convert",
     ] {
         assert_eq!(
-            app.call(&client(), endpoint, &[("number", "CHG0001001")])
-                .await
-                .0,
+            app.call(
+                &client(),
+                endpoint,
+                &[("number", "CHG0001001"), ("step", "assess")]
+            )
+            .await
+            .0,
             401,
             "{endpoint}"
         );
