@@ -124,7 +124,13 @@ pub(crate) struct Valid {
     description: String,
 }
 
-fn pick(problems: &mut Problems, field: &str, value: &str, list: &[Choice], missing: &str) -> i64 {
+pub(crate) fn pick(
+    problems: &mut Problems,
+    field: &str,
+    value: &str,
+    list: &[Choice],
+    missing: &str,
+) -> i64 {
     match value
         .trim()
         .parse::<i64>()
@@ -259,13 +265,7 @@ pub(crate) async fn validate(
 /// The next case number, inside the caller's write transaction (the counter row is locked until
 /// commit, so concurrent cases get distinct numbers on both engines, and a number is never reused).
 async fn next_number(tx: &mut Tx) -> Result<String, AppError> {
-    let value: i64 = on_tx!(tx, |c| sqlx::query_scalar(
-        "UPDATE counters SET value = value + 1 WHERE name = 'case' RETURNING value"
-    )
-    .fetch_one(c)
-    .await
-    .map_err(internal))?;
-    Ok(case_number(value))
+    Ok(case_number(super::db::next_counter(tx, "case").await?))
 }
 
 /// Files a case for `account_id` — a customer's own, or any for vendor staff acting on the

@@ -8,6 +8,7 @@
 //! authorization without it.
 
 use super::audit::{self, Event};
+use super::cases::pick;
 use super::db::{execute, internal, on_db, on_tx, Db, Tx};
 use super::mail::{self, Mail};
 use super::state::AppState;
@@ -101,21 +102,6 @@ async fn zone_of(db: &Db, user_id: i64) -> Result<String, AppError> {
     .fetch_one(c)
     .await
     .map_err(internal))
-}
-
-fn pick(problems: &mut Problems, field: &str, value: &str, list: &[Choice], why: &str) -> i64 {
-    match value
-        .trim()
-        .parse::<i64>()
-        .ok()
-        .filter(|id| list.iter().any(|c| c.id == *id))
-    {
-        Some(id) => id,
-        None => {
-            problems.add(field, why);
-            0
-        }
-    }
 }
 
 fn required(problems: &mut Problems, field: &str, value: &str, max: usize, what: &str) -> String {
@@ -251,13 +237,9 @@ fn validate(
 }
 
 async fn next_number(tx: &mut Tx) -> Result<String, AppError> {
-    let value: i64 = on_tx!(tx, |c| sqlx::query_scalar(
-        "UPDATE counters SET value = value + 1 WHERE name = 'change' RETURNING value"
-    )
-    .fetch_one(c)
-    .await
-    .map_err(internal))?;
-    Ok(change_flow::change_number(value))
+    Ok(change_flow::change_number(
+        super::db::next_counter(tx, "change").await?,
+    ))
 }
 
 async fn add_entry(

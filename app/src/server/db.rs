@@ -174,6 +174,19 @@ pub fn internal(err: sqlx::Error) -> AppError {
     AppError::Internal
 }
 
+/// The next value of counter `name` (case and change-request numbers), taken inside the caller's
+/// transaction: the row stays locked until it ends, so concurrent takers queue and no value is
+/// handed out twice or reused.
+pub async fn next_counter(tx: &mut Tx, name: &str) -> Result<i64, AppError> {
+    on_tx!(tx, |c| sqlx::query_scalar(
+        "UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value"
+    )
+    .bind(name)
+    .fetch_one(c)
+    .await
+    .map_err(internal))
+}
+
 /// Whether an error is a unique-constraint violation (same meaning on both engines).
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
