@@ -49,6 +49,19 @@ async fn choices(db: &Db, sql: &str) -> Result<Vec<Choice>, AppError> {
         .map_err(internal))
 }
 
+/// The active users of `account_id`, as "Name (email)": who can be a case's contact or a change
+/// request's requester.
+pub(crate) async fn active_users(db: &Db, account_id: i64) -> Result<Vec<Choice>, AppError> {
+    on_db!(db, |c| sqlx::query_as(
+        "SELECT id, first_name || ' ' || last_name || ' (' || email || ')' AS name FROM users \
+         WHERE account_id = $1 AND status = 'active' ORDER BY last_name, first_name, id"
+    )
+    .bind(account_id)
+    .fetch_all(c)
+    .await
+    .map_err(internal))
+}
+
 /// The pick lists of the case form for `account_id`.
 pub async fn options(db: &Db, account_id: i64, me: i64) -> Result<CaseOptions, AppError> {
     let account: Option<(String, String)> = on_db!(db, |c| sqlx::query_as(
@@ -59,14 +72,7 @@ pub async fn options(db: &Db, account_id: i64, me: i64) -> Result<CaseOptions, A
     .await
     .map_err(internal))?;
     let (account_name, environments) = account.ok_or(AppError::NotFound)?;
-    let contacts: Vec<Choice> = on_db!(db, |c| sqlx::query_as(
-        "SELECT id, first_name || ' ' || last_name || ' (' || email || ')' AS name FROM users \
-         WHERE account_id = $1 AND status = 'active' ORDER BY last_name, first_name, id"
-    )
-    .bind(account_id)
-    .fetch_all(c)
-    .await
-    .map_err(internal))?;
+    let contacts = active_users(db, account_id).await?;
     Ok(CaseOptions {
         account_name,
         me,
@@ -379,13 +385,7 @@ pub(crate) async fn insert(
         };
         super::audit::append(&mut *tx, &event, now).await?;
     }
-    let contact: (String, String) = on_tx!(&mut *tx, |c| sqlx::query_as(
-        "SELECT email, first_name || ' ' || last_name FROM users WHERE id = $1"
-    )
-    .bind(v.contact_id)
-    .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    let contact = mail::recipient(&mut *tx, v.contact_id).await?;
     let link = mail::portal_url(&state.settings, &format!("/cases/{number}"));
     let mail = Mail {
         kind: "case_created",

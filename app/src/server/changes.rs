@@ -12,9 +12,7 @@ use super::cases::pick;
 use super::db::{execute, internal, on_db, on_tx, Db, Tx};
 use super::mail::{self, Mail};
 use super::state::AppState;
-use crate::api::types::{
-    Authorization, ChangeDetail, ChangeEntry, ChangeOptions, ChangeSummary, Choice,
-};
+use crate::api::types::{Authorization, ChangeDetail, ChangeOptions, ChangeSummary, Choice};
 use crate::change_flow::{self, ChangeMover, ChangeState, ChangeStep};
 use crate::error::{AppError, Problems};
 use crate::policy::{Actor, Role};
@@ -68,13 +66,7 @@ pub async fn options(db: &Db, account_id: i64, me: i64) -> Result<ChangeOptions,
         account_name,
         managed: tier == "managed",
         environments: environments.lines().map(str::to_string).collect(),
-        contacts: choices(
-            db,
-            "SELECT id, first_name || ' ' || last_name || ' (' || email || ')' AS name FROM users \
-             WHERE account_id = $1 AND status = 'active' ORDER BY last_name, first_name, id",
-            account_id,
-        )
-        .await?,
+        contacts: super::cases::active_users(db, account_id).await?,
         administrators: choices(
             db,
             "SELECT id, first_name || ' ' || last_name || ' (' || email || ')' AS name FROM users \
@@ -420,7 +412,7 @@ pub async fn create(
             .filter(|a| v.authorizer.is_none_or(|id| id == a.id))
             .collect();
         for admin in asked {
-            let (email, name) = person(&mut tx, admin.id).await?;
+            let (email, name) = mail::recipient(&mut tx, admin.id).await?;
             let mail = Mail {
                 kind: "change_authorization",
                 account_id: Some(account_id),
@@ -440,16 +432,6 @@ pub async fn create(
     }
     tx.commit().await?;
     Ok(number)
-}
-
-async fn person(tx: &mut Tx, id: i64) -> Result<(String, String), AppError> {
-    on_tx!(tx, |c| sqlx::query_as(
-        "SELECT email, first_name || ' ' || last_name FROM users WHERE id = $1"
-    )
-    .bind(id)
-    .fetch_one(c)
-    .await
-    .map_err(internal))
 }
 
 const NAME: &str = "(SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = ";
@@ -771,7 +753,7 @@ pub async fn step(
         .bind(implementer)
         .bind(change.id))?;
         let who = match implementer {
-            Some(id) => person(&mut tx, id).await?.1,
+            Some(id) => mail::recipient(&mut tx, id).await?.1,
             None => "nobody yet".into(),
         };
         text.push_str(&format!(
@@ -812,7 +794,7 @@ pub async fn step(
         audit::append(&mut tx, &event, now).await?;
     }
     // The requester hears of every step.
-    let (email, name) = person(&mut tx, change.requested_by).await?;
+    let (email, name) = mail::recipient(&mut tx, change.requested_by).await?;
     let link = mail::portal_url(&state.settings, &format!("/changes/{}", change.number));
     let mail = Mail {
         kind: "change_step",
@@ -887,20 +869,6 @@ pub async fn unauthorized(db: &Db) -> Result<Vec<String>, AppError> {
         }
     }
     Ok(broken)
-}
-
-/// The history of a change request, for a case made from it.
-pub async fn entries_for_case(tx: &mut Tx, change_id: i64) -> Result<Vec<ChangeEntry>, AppError> {
-    on_tx!(tx, |c| {
-        sqlx::query_as(
-        "SELECT e.kind, COALESCE(u.first_name || ' ' || u.last_name, 'Portcullis') AS author, e.body, e.at \
-         FROM change_entries e LEFT JOIN users u ON u.id = e.author_id WHERE e.change_id = $1 ORDER BY e.at, e.id"
-    )
-    .bind(change_id)
-    .fetch_all(c)
-    .await
-    .map_err(internal)
-    })
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! causes it, so a change is never committed without its mail and a rolled-back change never
 //! mails. The server's sender delivers the rows (SMTP, or `.eml` files without SMTP) with retries.
 
-use super::db::{execute, Tx};
+use super::db::{execute, internal, on_tx, Tx};
 use super::state::Settings;
 use crate::error::AppError;
 
@@ -19,6 +19,17 @@ pub struct Mail<'a> {
     /// Plain text; may contain [`LINK_PLACEHOLDER`] where `secret_link` is put when sending.
     pub body: String,
     pub secret_link: Option<String>,
+}
+
+/// The address and name of user `user_id`, to write to them.
+pub async fn recipient(tx: &mut Tx, user_id: i64) -> Result<(String, String), AppError> {
+    on_tx!(tx, |c| sqlx::query_as(
+        "SELECT email, first_name || ' ' || last_name FROM users WHERE id = $1"
+    )
+    .bind(user_id)
+    .fetch_one(c)
+    .await
+    .map_err(internal))
 }
 
 /// Queues `mail` inside the caller's transaction.
