@@ -28,6 +28,8 @@ use pages::{
     errors::NotFound,
     home::HomePage,
     imports::{ImportPage, ImportUploadPage},
+    kb::{ArticlePage, KbHomePage},
+    kb_admin::{KbArticlesPage, KbEditorPage},
     links::{AcceptInvitationPage, ForgotPasswordPage, ResetPasswordPage},
     manage::{AddUserPage, ManageAccountsPage},
     password::ChangePasswordPage,
@@ -125,6 +127,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/changes") view=ChangesPage ssr=SsrMode::Async/>
                     <Route path=path!("/changes/new") view=NewChangePage ssr=SsrMode::Async/>
                     <Route path=path!("/changes/:number") view=ChangePage ssr=SsrMode::Async/>
+                    <Route path=path!("/kb") view=KbHomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/kb/:number") view=ArticlePage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/kb") view=KbArticlesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/kb/new") view=KbEditorPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/kb/:number") view=KbEditorPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage") view=ManageAccountsPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage/new") view=AddUserPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage/history") view=AccountHistoryPage ssr=SsrMode::Async/>

@@ -7,6 +7,7 @@ pub mod imports;
 pub mod layers;
 pub mod mailer;
 pub mod seed;
+pub mod seed_kb;
 pub mod telemetry;
 
 use app::server::db::Db;

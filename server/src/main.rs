@@ -54,6 +54,9 @@ enum Command {
         /// Also generate this many cases over the customer accounts (for benchmarks).
         #[arg(long, default_value_t = 0)]
         cases: usize,
+        /// Also generate this many knowledge-base articles (for benchmarks).
+        #[arg(long, default_value_t = 0)]
+        kb_articles: usize,
     },
 }
 
@@ -172,11 +175,18 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
             accounts,
             users_per_account,
             cases,
+            kb_articles,
         } => {
             let report = seed::seed_demo(&state.db, accounts, users_per_account).await?;
             if cases > 0 {
                 let made = seed::seed_cases(&state.db, cases).await?;
                 println!("{made} cases generated.");
+            }
+            if kb_articles > 0 {
+                let author = seed::platform_admin(&state.db).await?;
+                let made =
+                    server::seed_kb::seed_kb_articles(&state.db, kb_articles, author).await?;
+                println!("{made} knowledge-base articles generated.");
             }
             println!(
                 "Demo data ready: {} accounts and {} users created.",

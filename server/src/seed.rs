@@ -209,6 +209,17 @@ async fn seed_catalog(tx: &mut app::server::db::Tx) -> Result<(), AppError> {
     Ok(())
 }
 
+/// The first platform admin: the author of demo and generated articles.
+pub async fn platform_admin(db: &Db) -> Result<i64, AppError> {
+    let id: Option<i64> = app::server::db::on_db!(db, |c| sqlx::query_scalar(
+        "SELECT MIN(id) FROM users WHERE kind = 'platform_admin'"
+    )
+    .fetch_one(c)
+    .await
+    .map_err(internal))?;
+    id.ok_or(AppError::Internal)
+}
+
 async fn account_id(tx: &mut app::server::db::Tx, key: &str) -> Result<Option<i64>, AppError> {
     on_tx!(tx, |c| sqlx::query_scalar(
         "SELECT id FROM accounts WHERE account_key = $1"
@@ -280,6 +291,7 @@ pub async fn seed_demo(
     }
     seed_catalog(&mut tx).await?;
     tx.commit().await?;
+    crate::seed_kb::seed_kb(db, platform_admin(db).await?).await?;
 
     // Generated accounts: one transaction per account keeps each account whole if interrupted.
     for n in 1..=extra_accounts {

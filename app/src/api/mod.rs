@@ -8,6 +8,7 @@ pub mod cases;
 pub mod catalog;
 pub mod changes;
 pub mod imports;
+pub mod kb;
 pub mod staff;
 pub mod types;
 pub mod users;

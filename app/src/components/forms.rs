@@ -107,6 +107,9 @@ pub fn Field(
     #[prop(default = "text")] kind: &'static str,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(optional)] autocomplete: Option<&'static str>,
+    /// What the field starts with (editing something that exists).
+    #[prop(optional, into)]
+    value: Option<String>,
     error: Memo<Option<AppError>>,
 ) -> impl IntoView {
     let messages = messages_for(name, error);
@@ -117,6 +120,7 @@ pub fn Field(
                 id=name
                 name=name
                 type=kind
+                value=value
                 autocomplete=autocomplete
                 aria-invalid=move || (!messages().is_empty()).to_string()
                 aria-describedby=described_by(name, hint.is_some(), error)
@@ -151,4 +155,29 @@ pub fn SelectField(
             </select>
         </FieldGroup>
     }
+}
+
+/// A copy of `source` that follows it only after it has been still for `delay`: what a search
+/// while typing or a live preview listens to, so each keystroke does not become a request. On
+/// the server (no effects run) it keeps the first value.
+pub fn debounced(source: Signal<String>, delay: std::time::Duration) -> ReadSignal<String> {
+    let (out, set_out) = signal(source.get_untracked());
+    let pending: StoredValue<Option<TimeoutHandle>> = StoredValue::new(None);
+    Effect::new(move |_| {
+        let value = source.get();
+        if let Some(handle) = pending.get_value() {
+            handle.clear();
+        }
+        let handle = set_timeout_with_handle(
+            move || {
+                if out.get_untracked() != value {
+                    set_out.set(value);
+                }
+            },
+            delay,
+        )
+        .ok();
+        pending.set_value(handle);
+    });
+    out
 }

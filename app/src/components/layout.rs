@@ -15,7 +15,16 @@ pub fn Header() -> impl IntoView {
             <div class="container site-header__inner">
                 <a class="site-header__brand" href="/">"Portcullis"</a>
                 <Transition fallback=|| ()>
-                    {move || me.get().and_then(|r| r.ok()).flatten().map(|me| {
+                    {move || me.get().and_then(|r| r.ok()).map(|me| me.ok_or(())).map(|me| match me {
+                        Err(()) => view! {
+                            <nav class="site-nav" aria-label="Main">
+                                <ul>
+                                    <li><a href="/kb">"Knowledge base"</a></li>
+                                    <li><a href="/">"Sign in"</a></li>
+                                </ul>
+                            </nav>
+                        }.into_any(),
+                        Ok(me) => {
                         let staff = me.role.is_staff();
                         let admin = permits(me.role, Action::ManageOwnAccountUsers);
                         let customer = permits(me.role, Action::ViewOwnAccountCases);
@@ -27,6 +36,8 @@ pub fn Header() -> impl IntoView {
                                     <Show when=move || admin><li><a href="/manage">"Manage Accounts"</a></li></Show>
                                     <Show when=move || staff><li><a href="/staff/cases">"Case queues"</a></li></Show>
                                     <li><a href="/changes">"Change requests"</a></li>
+                                    <li><a href="/kb">"Knowledge base"</a></li>
+                                    <Show when=move || staff><li><a href="/staff/kb">"KB articles"</a></li></Show>
                                     <Show when=move || staff><li><a href="/staff">"Staff console"</a></li></Show>
                                     <li><a href="/account/password">"Change password"</a></li>
                                 </ul>
@@ -47,6 +58,7 @@ pub fn Header() -> impl IntoView {
                                     </form>
                                 </div>
                             })}
+                        }.into_any()
                         }
                     })}
                 </Transition>

@@ -11,6 +11,7 @@ use crate::components::forms::{url_error, ErrorSummary, Field, SelectField};
 use crate::components::time::format_time;
 use crate::error::AppError;
 use crate::pages::errors::ErrorPage;
+use crate::pages::kb::KbSuggestions;
 use crate::pages::manage::Pagination;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -196,15 +197,23 @@ fn CaseFormView(opts: CaseOptions, account_id: Option<i64>) -> impl IntoView {
                     hint="When can we reach you? There is no default: please choose."
                     placeholder="Choose when we can reach you…"
                     options=pairs(&opts.windows) error/>
-                // Knowledge-base suggestions (SPEC §4.1) belong right below this field: while the
-                // subject is typed, a debounced call to the KB's published-article search (visible
-                // to the signed-in customer) lists matching titles as links. The KB does not exist
-                // yet; its issue adds the search and this list.
-                <Field name="subject" label="Subject" hint="One line, up to 160 characters" error/>
+                <SubjectField error/>
                 <DescriptionField error/>
                 <button type="submit" class="button">"Open case"</button>
             </ActionForm>
         </div>
+    }
+}
+
+/// The subject, with the knowledge-base articles matching it listed while it is typed (SPEC §4.1).
+#[component]
+fn SubjectField(error: Memo<Option<AppError>>) -> impl IntoView {
+    let subject = RwSignal::new(String::new());
+    view! {
+        <div on:input=move |ev| subject.set(event_target_value(&ev))>
+            <Field name="subject" label="Subject" hint="One line, up to 160 characters" error/>
+        </div>
+        <KbSuggestions text=subject.into()/>
     }
 }
 

@@ -5,6 +5,8 @@ pub mod changes;
 pub mod errors;
 pub mod home;
 pub mod imports;
+pub mod kb;
+pub mod kb_admin;
 pub mod links;
 pub mod manage;
 pub mod password;

@@ -1,7 +1,7 @@
 //! Support cases (SPEC §4): the customer case form, case numbers, the customer's lists and the
 //! case page with its customer-visible activity.
 
-use super::db::{execute, internal, on_db, on_tx, Db, Tx};
+use super::db::{bind_args, execute, internal, on_db, on_tx, Arg, Db, Tx};
 use super::mail::{self, Mail};
 use super::state::AppState;
 use crate::api::types::{CaseDetail, CaseOptions, CaseSummary, Choice};
@@ -657,12 +657,6 @@ pub(crate) fn search_words(search: &str) -> Option<Vec<String>> {
     (!words.is_empty()).then_some(words)
 }
 
-/// A bound value of a query assembled from the filters in use.
-enum Arg {
-    Int(i64),
-    Text(String),
-}
-
 /// One page of a staff queue, newest first; "breaching" lists open cases whose resolution clock
 /// has run out or runs out within the hour, soonest first. The WHERE clause holds only the filters
 /// in use, so each query shape gets a plan that walks an index in the order of the page, and the
@@ -797,28 +791,18 @@ pub async fn queue(
     }
     let offset = (page.max(1) - 1) * per_page;
     let rows: Vec<Row> = on_db!(db, |c| {
-        let mut q = sqlx::query_as(&sql);
-        for a in &args {
-            q = match a {
-                Arg::Int(v) => q.bind(*v),
-                Arg::Text(v) => q.bind(v.clone()),
-            };
-        }
-        q.bind(per_page)
+        bind_args!(sqlx::query_as(&sql), &args)
+            .bind(per_page)
             .bind(offset)
             .fetch_all(c)
             .await
             .map_err(internal)
     })?;
     let total: i64 = on_db!(db, |c| {
-        let mut q = sqlx::query_scalar(&count_sql);
-        for a in &args {
-            q = match a {
-                Arg::Int(v) => q.bind(*v),
-                Arg::Text(v) => q.bind(v.clone()),
-            };
-        }
-        q.fetch_one(c).await.map_err(internal)
+        bind_args!(sqlx::query_scalar(&count_sql), &args)
+            .fetch_one(c)
+            .await
+            .map_err(internal)
     })?;
     let rows = rows
         .into_iter()

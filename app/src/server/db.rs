@@ -76,7 +76,28 @@ macro_rules! execute {
     };
 }
 
-pub use crate::{execute, on_db, on_tx};
+/// A bound value of a query assembled from the filters in use.
+pub enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// Binds `$args` (a slice of [`Arg`]), in order, to query `$q`.
+#[macro_export]
+macro_rules! bind_args {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                $crate::server::db::Arg::Int(v) => q.bind(*v),
+                $crate::server::db::Arg::Text(v) => q.bind(v.clone()),
+            };
+        }
+        q
+    }};
+}
+
+pub use crate::{bind_args, execute, on_db, on_tx};
 
 impl Db {
     /// Connects to the URL's engine: `sqlite://path` (the file and its folder are created) or

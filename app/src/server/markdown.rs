@@ -1,20 +1,118 @@
-//! Text people write — case descriptions and comments — rendered as Markdown and sanitized
-//! (SPEC §4.1): pulldown-cmark makes the HTML, ammonia keeps only harmless tags and attributes,
-//! so raw HTML, scripts, event handlers and `javascript:` links never reach a browser.
+//! Text people write — case descriptions and comments, knowledge-base articles — rendered as
+//! Markdown and sanitized (SPEC §4.1, §9): pulldown-cmark makes the HTML, ammonia keeps only
+//! harmless tags and attributes, so raw HTML, scripts, event handlers and `javascript:` links never
+//! reach a browser. Article numbers written in the text (KB0010240) become links to the article.
 
-use pulldown_cmark::{html, Event, Options, Parser};
+use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag, TagEnd};
 
-/// Safe HTML for `text`. Single line breaks are kept as written: most people type plain text.
-pub fn render(text: &str) -> String {
+fn options() -> Options {
     let mut options = Options::empty();
     options.insert(Options::ENABLE_TABLES);
     options.insert(Options::ENABLE_STRIKETHROUGH);
-    let events = Parser::new_ext(text, options).map(|event| match event {
+    options
+}
+
+/// Where article number `KB` + 7 digits starts in `text`, standing as a word of its own.
+fn next_article_number(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(at) = text[from..].find("KB").map(|i| i + from) {
+        let end = at + 9;
+        let word_before = at > 0 && bytes[at - 1].is_ascii_alphanumeric();
+        let digits = end <= bytes.len() && bytes[at + 2..end].iter().all(u8::is_ascii_digit);
+        let word_after = end < bytes.len() && bytes[end].is_ascii_alphanumeric();
+        if digits && !word_before && !word_after {
+            return Some(at);
+        }
+        from = at + 2;
+    }
+    None
+}
+
+/// The article numbers a text mentions, in order, each once.
+pub fn article_numbers(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    let mut rest = text;
+    while let Some(at) = next_article_number(rest) {
+        let number = rest[at..at + 9].to_string();
+        if !found.contains(&number) {
+            found.push(number);
+        }
+        rest = &rest[at + 9..];
+    }
+    found
+}
+
+/// Turns article numbers in plain text (not inside a link or code) into links to the article.
+fn link_article_numbers<'a>(events: impl Iterator<Item = Event<'a>>) -> Vec<Event<'a>> {
+    let mut out = Vec::new();
+    let mut inside = 0usize;
+    for event in events {
+        match &event {
+            Event::Start(Tag::Link { .. } | Tag::Image { .. } | Tag::CodeBlock(_)) => inside += 1,
+            Event::End(TagEnd::Link | TagEnd::Image | TagEnd::CodeBlock) => {
+                inside = inside.saturating_sub(1)
+            }
+            Event::Text(text) if inside == 0 && next_article_number(text).is_some() => {
+                let mut rest: &str = text;
+                while let Some(at) = next_article_number(rest) {
+                    if at > 0 {
+                        out.push(Event::Text(CowStr::from(rest[..at].to_string())));
+                    }
+                    let number = &rest[at..at + 9];
+                    // The number is `KB` and digits only, so it needs no escaping.
+                    out.push(Event::InlineHtml(CowStr::from(format!(
+                        "<a href=\"/kb/{number}\">{number}</a>"
+                    ))));
+                    rest = &rest[at + 9..];
+                }
+                if !rest.is_empty() {
+                    out.push(Event::Text(CowStr::from(rest.to_string())));
+                }
+                continue;
+            }
+            _ => {}
+        }
+        out.push(event);
+    }
+    out
+}
+
+/// The words of a Markdown text without its markup or any raw HTML: what search indexes and
+/// what descriptions and snippets are cut from. Blocks are separated by a newline.
+pub fn plain_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for event in Parser::new_ext(text, options()) {
+        match event {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak | Event::HardBreak => out.push(' '),
+            Event::End(
+                TagEnd::Paragraph
+                | TagEnd::Heading(_)
+                | TagEnd::Item
+                | TagEnd::CodeBlock
+                | TagEnd::TableCell
+                | TagEnd::BlockQuote(_),
+            ) => out.push('\n'),
+            _ => {}
+        }
+    }
+    let lines: Vec<String> = out
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines.join("\n")
+}
+
+/// Safe HTML for `text`. Single line breaks are kept as written: most people type plain text.
+pub fn render(text: &str) -> String {
+    let events = Parser::new_ext(text, options()).map(|event| match event {
         Event::SoftBreak => Event::HardBreak,
         other => other,
     });
     let mut unsafe_html = String::with_capacity(text.len() * 3 / 2);
-    html::push_html(&mut unsafe_html, events);
+    html::push_html(&mut unsafe_html, link_article_numbers(events).into_iter());
     ammonia::Builder::default()
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .link_rel(Some("noopener noreferrer nofollow"))
@@ -54,6 +152,35 @@ mod tests {
         assert!(
             !html.contains("javascript:") && !html.contains("vbscript:"),
             "{html}"
+        );
+    }
+
+    #[test]
+    fn article_numbers_become_links_outside_code_and_links() {
+        let html = render("See KB0010240, and `KB0010241` and [KB0010242](/x) or XKB0010243.");
+        assert!(
+            html.contains(
+                "<a href=\"/kb/KB0010240\" rel=\"noopener noreferrer nofollow\">KB0010240</a>"
+            ),
+            "{html}"
+        );
+        assert!(html.contains("<code>KB0010241</code>"), "{html}");
+        assert!(!html.contains("/kb/KB0010242"), "{html}");
+        assert!(!html.contains("/kb/KB0010243"), "{html}");
+        assert_eq!(
+            super::article_numbers("KB0010240 KB001024 KB0010241 KB0010240"),
+            vec!["KB0010240", "KB0010241"]
+        );
+    }
+
+    #[test]
+    fn plain_text_drops_markup_and_html() {
+        let plain = super::plain_text(
+            "# Reset a password\n\nOpen **Settings** and `reset`.\n<script>alert(1)</script>\n\n- one\n- two",
+        );
+        assert_eq!(
+            plain,
+            "Reset a password\nOpen Settings and reset.\none\ntwo"
         );
     }
 

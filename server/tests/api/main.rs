@@ -13,6 +13,7 @@ mod cli;
 mod http;
 mod imports;
 mod invitations;
+mod kb;
 mod mail;
 mod manage;
 mod sessions;

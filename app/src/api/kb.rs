@@ -1,0 +1,303 @@
+//! Knowledge base (SPEC §9): reading, search and votes for everyone within their clearance
+//! (anonymous visitors included); authoring for vendor staff.
+
+use crate::api::types::{KbArticle, KbEditor, KbHit, KbHome, KbLink, KbSummary, Page};
+use crate::error::AppError;
+use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use {
+    crate::api::respond,
+    crate::policy::{self, Action, Actor},
+    crate::server::kb::{self, ArticleForm, Clearance, Intent},
+    crate::server::{now, request, session, state::state},
+};
+
+/// Who is reading, and how far they see.
+#[cfg(feature = "ssr")]
+async fn reader() -> Result<(Option<Actor>, Clearance, bool), AppError> {
+    let actor = session::maybe_actor().await?;
+    let clearance = Clearance::of(actor.as_ref())?;
+    let can_write = actor
+        .as_ref()
+        .is_some_and(|a| policy::can(a, Action::WriteKb).is_ok());
+    Ok((actor, clearance, can_write))
+}
+
+/// Staff who write the KB, or a refusal.
+#[cfg(feature = "ssr")]
+async fn author() -> Result<Actor, AppError> {
+    let actor = session::actor().await?;
+    policy::can(&actor, Action::WriteKb)?;
+    Ok(actor)
+}
+
+/// The KB home: categories, newest and most read articles; with `category`, that category's
+/// articles.
+#[server(endpoint = "kb/home")]
+pub async fn load_kb_home(category: Option<i64>, page: Option<i64>) -> Result<KbHome, AppError> {
+    respond(async move {
+        let state = state()?;
+        let (_, clearance, can_write) = reader().await?;
+        kb::home(&state.db, clearance, can_write, category, page.unwrap_or(1)).await
+    })
+    .await
+}
+
+/// Full-text search over the published articles the reader may see, best first.
+#[server(endpoint = "kb/search")]
+pub async fn search_kb(
+    q: Option<String>,
+    category: Option<i64>,
+    page: Option<i64>,
+) -> Result<Page<KbHit>, AppError> {
+    respond(async move {
+        let state = state()?;
+        let (_, clearance, _) = reader().await?;
+        let page = page.unwrap_or(1).max(1);
+        let (rows, total) = kb::search(
+            &state.db,
+            clearance,
+            q.as_deref().unwrap_or(""),
+            category.filter(|c| *c > 0),
+            page,
+            kb::PER_PAGE,
+            false,
+        )
+        .await?;
+        Ok(Page {
+            rows,
+            total,
+            page,
+            per_page: kb::PER_PAGE,
+        })
+    })
+    .await
+}
+
+/// Articles whose words start like `q`, for suggestions while a case's subject is typed.
+#[server(endpoint = "kb/suggest")]
+pub async fn suggest_articles(q: String) -> Result<Vec<KbLink>, AppError> {
+    respond(async move {
+        let state = state()?;
+        let (_, clearance, _) = reader().await?;
+        kb::suggest(&state.db, clearance, &q).await
+    })
+    .await
+}
+
+/// The vote key of a reader: the signed-in user, or (hashed) the visitor's client address.
+#[cfg(feature = "ssr")]
+fn voter(actor: Option<&Actor>, state: &crate::server::AppState) -> Result<String, AppError> {
+    use sha2::{Digest, Sha256};
+    Ok(match actor {
+        Some(a) => format!("user:{}", a.user_id),
+        None => {
+            let addr = request::current_client_addr(state)?;
+            format!(
+                "addr:{}",
+                &hex::encode(Sha256::digest(addr.as_bytes()))[..32]
+            )
+        }
+    })
+}
+
+/// One article, if the reader may see it; otherwise the same not-found as a missing number.
+#[server(endpoint = "kb/article")]
+pub async fn get_article(number: String) -> Result<KbArticle, AppError> {
+    respond(async move {
+        let state = state()?;
+        let (actor, clearance, can_write) = reader().await?;
+        let voter = voter(actor.as_ref(), &state)?;
+        kb::read(&state, clearance, can_write, &number, &voter).await
+    })
+    .await
+}
+
+/// "Was this helpful?" — yes or no; answering again replaces the earlier answer.
+#[server(endpoint = "kb/vote")]
+pub async fn vote_article(number: String, helpful: String) -> Result<(), AppError> {
+    respond(async move {
+        let state = state()?;
+        let (actor, clearance, _) = reader().await?;
+        let helpful = match helpful.as_str() {
+            "yes" => true,
+            "no" => false,
+            _ => return Err(AppError::field("helpful", "Answer yes or no")),
+        };
+        let voter = voter(actor.as_ref(), &state)?;
+        kb::vote(&state.db, clearance, &number, &voter, helpful, now()).await?;
+        let number = number.trim().to_uppercase();
+        leptos_axum::redirect(&format!("/kb/{number}?voted=1"));
+        Ok(())
+    })
+    .await
+}
+
+/// The editor's live preview: the body rendered and sanitized exactly as readers get it.
+#[server(endpoint = "kb/preview")]
+pub async fn preview_article(body: String) -> Result<String, AppError> {
+    respond(async move {
+        author().await?;
+        if body.len() > kb::BODY_MAX {
+            return Err(AppError::field(
+                "body",
+                "The article is too long to preview",
+            ));
+        }
+        Ok(crate::server::markdown::render(&body))
+    })
+    .await
+}
+
+/// What the editor opens with: a new article, or the newest version of `number` with its history
+/// (and old version `version` rendered, when asked for).
+#[server(endpoint = "kb/editor")]
+pub async fn load_article_editor(
+    number: Option<String>,
+    version: Option<i64>,
+) -> Result<KbEditor, AppError> {
+    respond(async move {
+        let state = state()?;
+        author().await?;
+        kb::editor(
+            &state.db,
+            number.as_deref().filter(|n| !n.is_empty()),
+            version,
+        )
+        .await
+    })
+    .await
+}
+
+/// Saves an article as a new version: a draft, or published at once (`intent=publish`).
+#[server(endpoint = "kb/save")]
+pub async fn save_article(
+    number: Option<String>,
+    title: Option<String>,
+    body: Option<String>,
+    category_id: Option<String>,
+    visibility: Option<String>,
+    intent: Option<String>,
+) -> Result<String, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = author().await?;
+        let intent = match intent.as_deref() {
+            Some("publish") => Intent::Publish,
+            _ => Intent::Draft,
+        };
+        let form = ArticleForm {
+            title: title.unwrap_or_default(),
+            body: body.unwrap_or_default(),
+            category_id: category_id.unwrap_or_default(),
+            visibility: visibility.unwrap_or_default(),
+        };
+        let client_addr = request::current_client_addr(&state)?;
+        let number = number.filter(|n| !n.trim().is_empty());
+        let number = kb::save(
+            &state.db,
+            &actor,
+            number.as_deref(),
+            &form,
+            intent,
+            &client_addr,
+            now(),
+        )
+        .await?;
+        let done = match intent {
+            Intent::Publish => "published",
+            Intent::Draft => "saved",
+        };
+        leptos_axum::redirect(&format!("/staff/kb/{number}?{done}=1"));
+        Ok(number)
+    })
+    .await
+}
+
+/// Retires a published article: readers no longer find it.
+#[server(endpoint = "kb/retire")]
+pub async fn retire_article(number: String) -> Result<(), AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = author().await?;
+        let client_addr = request::current_client_addr(&state)?;
+        kb::retire(&state.db, &actor, &number, &client_addr, now()).await?;
+        let number = number.trim().to_uppercase();
+        leptos_axum::redirect(&format!("/staff/kb/{number}?retired=1"));
+        Ok(())
+    })
+    .await
+}
+
+/// Makes an old version the newest again (published articles: when next published).
+#[server(endpoint = "kb/restore")]
+pub async fn restore_article_version(number: String, version: i64) -> Result<i64, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = author().await?;
+        let client_addr = request::current_client_addr(&state)?;
+        let new_version =
+            kb::restore(&state.db, &actor, &number, version, &client_addr, now()).await?;
+        let number = number.trim().to_uppercase();
+        leptos_axum::redirect(&format!("/staff/kb/{number}?restored={version}"));
+        Ok(new_version)
+    })
+    .await
+}
+
+/// Every article in any state, for staff.
+#[server(endpoint = "kb/list")]
+pub async fn list_articles(
+    state_filter: Option<String>,
+    visibility: Option<String>,
+    q: Option<String>,
+    page: Option<i64>,
+) -> Result<Page<KbSummary>, AppError> {
+    respond(async move {
+        let state = state()?;
+        author().await?;
+        let page = page.unwrap_or(1).max(1);
+        let per_page = crate::api::PER_PAGE;
+        let (rows, total) = kb::list_all(
+            &state.db,
+            state_filter.as_deref().unwrap_or(""),
+            visibility.as_deref().unwrap_or(""),
+            q.as_deref().unwrap_or(""),
+            page,
+            per_page,
+        )
+        .await?;
+        Ok(Page {
+            rows,
+            total,
+            page,
+            per_page,
+        })
+    })
+    .await
+}
+
+/// Adds a category.
+#[server(endpoint = "kb/category")]
+pub async fn add_kb_category(
+    name: Option<String>,
+    description: Option<String>,
+) -> Result<i64, AppError> {
+    respond(async move {
+        let state = state()?;
+        let actor = author().await?;
+        let client_addr = request::current_client_addr(&state)?;
+        let id = kb::add_category(
+            &state.db,
+            &actor,
+            name.as_deref().unwrap_or(""),
+            description.as_deref().unwrap_or(""),
+            &client_addr,
+            now(),
+        )
+        .await?;
+        leptos_axum::redirect("/staff/kb?category_added=1");
+        Ok(id)
+    })
+    .await
+}

@@ -1,0 +1,330 @@
+//! Writing the knowledge base, for vendor staff: every article in any state (`/staff/kb`) with
+//! the categories, and the editor (`/staff/kb/new`, `/staff/kb/:number`) with a live preview made
+//! by the same sanitizer readers get, the versions and restoring one, publishing and retiring.
+
+use crate::api::kb::{
+    list_articles, load_article_editor, preview_article, AddKbCategory, RestoreArticleVersion,
+    RetireArticle, SaveArticle,
+};
+use crate::api::types::KbEditor;
+use crate::components::forms::{debounced, url_error, ErrorSummary, Field, SelectField};
+use crate::components::time::format_time;
+use crate::domain::KB_VISIBILITIES;
+use crate::pages::errors::ErrorPage;
+use crate::pages::kb::{audience, state_label};
+use crate::pages::manage::{encode, Pagination};
+use leptos::form::ActionForm;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use server_fn::ServerFn;
+
+/// `/staff/kb`.
+#[component]
+pub fn KbArticlesPage() -> impl IntoView {
+    let query = use_query_map();
+    let get = move |k: &str| query.with(|q| q.get_str(k).unwrap_or_default().to_string());
+    let args = move || {
+        (
+            get("state"),
+            get("visibility"),
+            get("q"),
+            get("page").parse::<i64>().ok(),
+        )
+    };
+    let rows = Resource::new(args, |(s, v, q, page)| {
+        list_articles(Some(s), Some(v), Some(q), page)
+    });
+    let category_error = url_error(AddKbCategory::PATH);
+    let added = move || get("category_added") == "1";
+    view! {
+        <Title text="Knowledge base articles"/>
+        <h1>"Knowledge base articles"</h1>
+        <p class="toolbar">
+            <a class="button" href="/staff/kb/new">"Write an article"</a>
+            " "
+            <a class="button button--secondary" href="/kb">"Read the knowledge base"</a>
+        </p>
+        <form method="get" action="/staff/kb" class="search-form" role="search">
+            <div class="form-group">
+                <label class="label" for="q">"Number or words"</label>
+                <input class="input" id="q" name="q" type="search" value=move || get("q")/>
+            </div>
+            <div class="form-group">
+                <label class="label" for="state">"State"</label>
+                <select class="input" id="state" name="state">
+                    <option value="">"Any"</option>
+                    {["draft", "published", "retired"].into_iter().map(|s| view! {
+                        <option value=s selected=move || get("state") == s>{state_label(s)}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="form-group">
+                <label class="label" for="visibility">"Readers"</label>
+                <select class="input" id="visibility" name="visibility">
+                    <option value="">"Any"</option>
+                    {KB_VISIBILITIES.into_iter().map(|(v, label)| view! {
+                        <option value=v selected=move || get("visibility") == v>{label}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <button type="submit" class="button button--secondary">"Filter"</button>
+        </form>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match rows.await {
+                    Ok(page) => {
+                        if page.rows.is_empty() {
+                            return view! { <p class="empty">"No articles here."</p> }.into_any();
+                        }
+                        let pages = page.pages();
+                        let current = page.page;
+                        let base = format!("/staff/kb?state={}&visibility={}&q={}",
+                            encode(&get("state")), encode(&get("visibility")), encode(&get("q")));
+                        view! {
+                            <div class="table-wrap">
+                                <table class="table">
+                                    <caption class="visually-hidden">"Articles, most recently changed first"</caption>
+                                    <thead><tr>
+                                        <th scope="col">"Number"</th>
+                                        <th scope="col">"Title"</th>
+                                        <th scope="col">"Category"</th>
+                                        <th scope="col">"Readers"</th>
+                                        <th scope="col">"State"</th>
+                                        <th scope="col">"Changed"</th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {page.rows.into_iter().map(|r| view! {
+                                            <tr>
+                                                <td><a href=format!("/staff/kb/{}", r.number)>{r.number.clone()}</a></td>
+                                                <td>{r.title}</td>
+                                                <td>{r.category}</td>
+                                                <td>{audience(&r.visibility).unwrap_or("Public")}</td>
+                                                <td>{state_label(&r.state)}
+                                                    {r.pending.then(|| view! { " " <span class="badge badge--warning">"Unpublished changes"</span> })}</td>
+                                                <td>{format_time(Some(r.updated_at))}</td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                            <Pagination base current pages/>
+                        }.into_any()
+                    }
+                    Err(error) => view! { <ErrorPage error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <section class="panel" aria-labelledby="category-heading">
+            <h2 id="category-heading">"Add a category"</h2>
+            <Show when=added>
+                <p class="notice notice--success" role="status">"The category was added."</p>
+            </Show>
+            <ErrorSummary error=category_error/>
+            <form method="post" action=AddKbCategory::PATH class="form" novalidate>
+                <Field name="name" label="Name" error=category_error/>
+                <Field name="description" label="Description" hint="One line readers see under the name" error=category_error/>
+                <button type="submit" class="button button--secondary">"Add category"</button>
+            </form>
+        </section>
+    }
+}
+
+/// `/staff/kb/new` and `/staff/kb/:number`.
+#[component]
+pub fn KbEditorPage() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let args = move || {
+        (
+            params.with(|p| p.get_str("number").map(str::to_string)),
+            query.with(|q| q.get_str("version").and_then(|v| v.parse::<i64>().ok())),
+        )
+    };
+    let editor = Resource::new(args, |(number, version)| {
+        load_article_editor(number, version)
+    });
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match editor.await {
+                    Ok(editor) => view! { <Editor editor/> }.into_any(),
+                    Err(error) => view! { <ErrorPage error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Editor(editor: KbEditor) -> impl IntoView {
+    let query = use_query_map();
+    let flag = move |k: &'static str| query.with(|q| q.get_str(k).is_some());
+    let save = ServerAction::<SaveArticle>::new();
+    let from_url = url_error(SaveArticle::PATH);
+    let error = Memo::new(move |_| match save.value().get() {
+        Some(Err(e)) => Some(e),
+        _ => from_url.get(),
+    });
+    let side_error = url_error(RetireArticle::PATH);
+    let restore_error = url_error(RestoreArticleVersion::PATH);
+    let body = RwSignal::new(editor.body.clone());
+    let settled = debounced(body.into(), std::time::Duration::from_millis(300));
+    let preview = Resource::new(
+        move || settled.get(),
+        |text| async move {
+            if text.trim().is_empty() {
+                Ok(String::new())
+            } else {
+                preview_article(text).await
+            }
+        },
+    );
+    let body_messages = move || {
+        error
+            .get()
+            .map(|e| e.for_field("body").join(" "))
+            .unwrap_or_default()
+    };
+    let categories: Vec<(String, String)> = editor
+        .categories
+        .iter()
+        .map(|c| (c.id.to_string(), c.name.clone()))
+        .collect();
+    let visibilities: Vec<(String, String)> = KB_VISIBILITIES
+        .iter()
+        .map(|(v, l)| (v.to_string(), l.to_string()))
+        .collect();
+    let heading = match &editor.number {
+        Some(n) => format!("{n} · {}", editor.title),
+        None => "Write an article".to_string(),
+    };
+    let number = editor.number.clone().unwrap_or_default();
+    let pending = editor.latest_version > editor.version;
+    let (retire_number, restore_number, versions_number) =
+        (number.clone(), number.clone(), number.clone());
+    view! {
+        <Title text=heading.clone()/>
+        <p><a href="/staff/kb">"← Knowledge base articles"</a></p>
+        <h1>{heading}</h1>
+        {editor.number.clone().map(|n| view! {
+            <p class="lead">
+                <span class="badge">{state_label(&editor.state)}</span>
+                " Readers see version " {editor.version} "."
+                {pending.then(|| view! { " " <strong>{format!("Version {} is not published yet.", editor.latest_version)}</strong> })}
+                " " {(editor.state != "draft").then(|| view! { <a href=format!("/kb/{n}")>"Open as readers see it"</a> })}
+            </p>
+        })}
+        <Show when=move || flag("saved")>
+            <p class="notice notice--success" role="status">"Saved as a draft. Readers see it once it is published."</p>
+        </Show>
+        <Show when=move || flag("published")>
+            <p class="notice notice--success" role="status">"Published."</p>
+        </Show>
+        <Show when=move || flag("retired")>
+            <p class="notice notice--success" role="status">"Retired: readers no longer find it."</p>
+        </Show>
+        <Show when=move || flag("restored")>
+            <p class="notice notice--success" role="status">"The old version is the newest again; publish it to show it to readers."</p>
+        </Show>
+        <ErrorSummary error/>
+        <ErrorSummary error=side_error/>
+        <ErrorSummary error=restore_error/>
+        <div class="kb-editor">
+            <ActionForm action=save attr:class="form kb-editor__form" attr:novalidate=true>
+                <input type="hidden" name="number" value=number/>
+                <Field name="title" label="Title" hint="Up to 160 characters" value=editor.title.clone() error/>
+                <SelectField name="category_id" label="Category" placeholder="Choose…" options=categories
+                    selected=editor.category_id.map(|c| c.to_string()).unwrap_or_default() error/>
+                <SelectField name="visibility" label="Who may read it" options=visibilities
+                    selected=editor.visibility.clone() error/>
+                <div class="form-group" class:form-group--error=move || !body_messages().is_empty()>
+                    <label class="label" for="body">"Article"</label>
+                    <p class="hint" id="body-hint">"Markdown: **bold**, `code`, lists, tables, links. Write another article's number (KB0010001) to link to it."</p>
+                    <Show when=move || !body_messages().is_empty()>
+                        <p class="field-error" id="body-error">{body_messages}</p>
+                    </Show>
+                    <textarea class="input kb-editor__body" id="body" name="body" rows="18" aria-describedby="body-hint"
+                        on:input=move |ev| body.set(event_target_value(&ev))>{editor.body.clone()}</textarea>
+                </div>
+                <div class="button-row">
+                    <button type="submit" name="intent" value="draft" class="button button--secondary">"Save draft"</button>
+                    " "
+                    <button type="submit" name="intent" value="publish" class="button">"Publish"</button>
+                </div>
+            </ActionForm>
+            <section class="kb-editor__preview" aria-labelledby="preview-heading">
+                <h2 id="preview-heading">"Preview"</h2>
+                <p class="hint">"Exactly as readers will see it; it follows your typing."</p>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match preview.await {
+                            Ok(html) => view! { <div class="kb-body" id="preview" inner_html=html></div> }.into_any(),
+                            Err(e) => view! { <p class="field-error">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </section>
+        </div>
+        {(editor.state == "published").then(|| view! {
+            <details class="confirm">
+                <summary>"Retire this article"</summary>
+                <p class="hint">"Readers will no longer find it; you can publish it again later."</p>
+                <form method="post" action=RetireArticle::PATH class="inline-form">
+                    <input type="hidden" name="number" value=retire_number/>
+                    <button type="submit" class="button button--warning">"Retire"</button>
+                </form>
+            </details>
+        })}
+        {editor.shown.clone().map(|(v, html)| view! {
+            <section class="panel" aria-labelledby="shown-heading">
+                <h2 id="shown-heading">{format!("Version {}: {}", v.version, v.title)}</h2>
+                <p class="meta">{v.edited_by.clone()} " · " {format_time(Some(v.edited_at))}</p>
+                <div class="kb-body" inner_html=html></div>
+                <form method="post" action=RestoreArticleVersion::PATH class="inline-form">
+                    <input type="hidden" name="number" value=restore_number/>
+                    <input type="hidden" name="version" value=v.version.to_string()/>
+                    <button type="submit" class="button button--secondary">{format!("Restore version {}", v.version)}</button>
+                </form>
+            </section>
+        })}
+        {(!editor.versions.is_empty()).then(|| {
+            let number = versions_number;
+            view! {
+                <section aria-labelledby="versions-heading">
+                    <h2 id="versions-heading">"Versions"</h2>
+                    <div class="table-wrap">
+                        <table class="table">
+                            <caption class="visually-hidden">"Saved versions, newest first"</caption>
+                            <thead><tr>
+                                <th scope="col">"Version"</th>
+                                <th scope="col">"Title"</th>
+                                <th scope="col">"Saved as"</th>
+                                <th scope="col">"By"</th>
+                                <th scope="col">"When"</th>
+                            </tr></thead>
+                            <tbody>
+                                {editor.versions.iter().map(|v| {
+                                    let saved_as = match (v.action.as_str(), v.restored_from) {
+                                        ("publish", _) => "Published".to_string(),
+                                        ("restore", Some(from)) => format!("Restored from version {from}"),
+                                        _ => "Draft".to_string(),
+                                    };
+                                    view! {
+                                        <tr>
+                                            <td><a href=format!("/staff/kb/{}?version={}", number, v.version)>{v.version}</a></td>
+                                            <td>{v.title.clone()}</td>
+                                            <td>{saved_as}</td>
+                                            <td>{v.edited_by.clone()}</td>
+                                            <td>{format_time(Some(v.edited_at))}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                </section>
+            }
+        })}
+    }
+}
