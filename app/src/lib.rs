@@ -25,6 +25,10 @@ use pages::{
     cases::{CasePage, CasesPage, MatrixPage, NewCasePage, StaffQueuePage},
     catalog::CatalogPage,
     changes::{ChangePage, ChangesPage, NewChangePage},
+    communications::{
+        CommunicationsPage, MyNoticesPage, NewNoticePage, NewSurveyPage, NoticePage, NpsPage,
+        SurveyPage,
+    },
     errors::NotFound,
     home::HomePage,
     imports::{ImportPage, ImportUploadPage},
@@ -132,6 +136,13 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/staff/kb") view=KbArticlesPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/kb/new") view=KbEditorPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/kb/:number") view=KbEditorPage ssr=SsrMode::Async/>
+                    <Route path=path!("/notices") view=MyNoticesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/notices/:id") view=NoticePage ssr=SsrMode::Async/>
+                    <Route path=path!("/nps") view=NpsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/communications") view=CommunicationsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/notices/new") view=NewNoticePage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/surveys/new") view=NewSurveyPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/surveys/:id") view=SurveyPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage") view=ManageAccountsPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage/new") view=AddUserPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage/history") view=AccountHistoryPage ssr=SsrMode::Async/>

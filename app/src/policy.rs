@@ -92,10 +92,14 @@ pub enum Action {
     Impersonate,
     ManageCatalog,
     SendCommunications,
+    /// Read the security notices sent to oneself.
+    ReadOwnNotices,
+    /// Answer a survey through its personal link (the link is the credential; no sign-in).
+    AnswerSurveyByLink,
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 28] = [
         Action::SignIn,
         Action::ManageOwnSession,
         Action::CreateCaseForOwnAccount,
@@ -122,6 +126,8 @@ impl Action {
         Action::Impersonate,
         Action::ManageCatalog,
         Action::SendCommunications,
+        Action::ReadOwnNotices,
+        Action::AnswerSurveyByLink,
     ];
 }
 
@@ -135,6 +141,7 @@ pub fn permits(role: Role, action: Action) -> bool {
     let platform = role == PlatformAdmin;
     match action {
         SignIn | ManageOwnSession | ReadPublicKb | ReadCustomerKb => true,
+        ReadOwnNotices | AnswerSurveyByLink => true,
         CreateCaseForOwnAccount | ViewOwnAccountCases | CreateChangeForOwnAccount => customer,
         CreateCaseOnBehalf | ViewAllAccountsCases | SeeInternalNotes | EditStaffCaseFields => staff,
         ConvertChangeToCase | ReadInternalKb | WriteKb | ViewAnyAccount | SendCommunications => {
@@ -148,9 +155,13 @@ pub fn permits(role: Role, action: Action) -> bool {
     }
 }
 
-/// What anonymous visitors may do: sign in and read public knowledge-base articles, nothing else.
+/// What anonymous visitors may do: sign in, read public knowledge-base articles and answer a
+/// survey with its personal link; nothing else.
 pub fn permits_anonymous(action: Action) -> bool {
-    matches!(action, Action::SignIn | Action::ReadPublicKb)
+    matches!(
+        action,
+        Action::SignIn | Action::ReadPublicKb | Action::AnswerSurveyByLink
+    )
 }
 
 /// The check every server function makes before it touches data.
@@ -205,6 +216,8 @@ mod tests {
         (Impersonate, false, false, false, true),
         (ManageCatalog, false, false, false, true),
         (SendCommunications, false, false, true, true),
+        (ReadOwnNotices, true, true, true, true),
+        (AnswerSurveyByLink, true, true, true, true),
     ];
 
     #[test]
@@ -235,11 +248,11 @@ mod tests {
     }
 
     #[test]
-    fn anonymous_may_only_sign_in_and_read_public_articles() {
+    fn anonymous_may_only_sign_in_read_public_articles_and_answer_surveys() {
         for action in Action::ALL {
             assert_eq!(
                 can_maybe(None, action).is_ok(),
-                matches!(action, SignIn | ReadPublicKb),
+                matches!(action, SignIn | ReadPublicKb | AnswerSurveyByLink),
                 "anonymous × {action:?}"
             );
         }

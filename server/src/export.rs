@@ -256,3 +256,56 @@ mod tests {
         assert_eq!(cell("Ada"), "Ada");
     }
 }
+
+/// `/staff/surveys/{id}/answers.csv`: every contact asked in a survey round with their answer.
+/// Vendor staff only; audited.
+pub async fn survey_csv(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    axum::extract::Path(id): axum::extract::Path<i64>,
+    parts: Parts,
+) -> Response {
+    let result = async {
+        let actor = actor(&state, &parts).await?;
+        app::policy::can(&actor, app::policy::Action::SendCommunications)?;
+        let rows = app::server::communications::answers(&state.db, id).await?;
+        let mut out = csv::Writer::from_writer(Vec::new());
+        out.write_record([
+            "account",
+            "name",
+            "email",
+            "asked_as",
+            "score",
+            "comment",
+            "answered_utc",
+        ])
+        .map_err(internal)?;
+        for r in &rows {
+            out.write_record([
+                cell(&r.account),
+                cell(&r.name),
+                cell(&r.email),
+                r.roles.clone(),
+                r.score.map(|s| s.to_string()).unwrap_or_default(),
+                cell(r.comment.as_deref().unwrap_or("")),
+                r.answered_at
+                    .map(|t| app::components::time::format_time(Some(t)))
+                    .unwrap_or_default(),
+            ])
+            .map_err(internal)?;
+        }
+        let body = out.into_inner().map_err(internal)?;
+        record(
+            &state,
+            &actor,
+            "export.survey_answers",
+            None,
+            rows.len(),
+            client,
+        )
+        .await?;
+        Ok::<_, AppError>(csv_response(&format!("survey-{id}-answers.csv"), body))
+    }
+    .await;
+    result.unwrap_or_else(error_response)
+}

@@ -66,6 +66,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/export/users.csv", get(export::users_csv))
         .route("/export/audit.csv", get(export::audit_csv))
+        .route("/staff/surveys/{id}/answers.csv", get(export::survey_csv))
         .route(
             "/staff/accounts/{id}/import",
             axum::routing::post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod cases;
 pub mod catalog;
 pub mod changes;
+pub mod communications;
 pub mod imports;
 pub mod kb;
 pub mod staff;

@@ -38,6 +38,8 @@ pub fn Header() -> impl IntoView {
                                     <li><a href="/changes">"Change requests"</a></li>
                                     <li><a href="/kb">"Knowledge base"</a></li>
                                     <Show when=move || staff><li><a href="/staff/kb">"KB articles"</a></li></Show>
+                                    <Show when=move || staff><li><a href="/staff/communications">"Communications"</a></li></Show>
+                                    <Show when=move || customer><li><a href="/notices">"Notices"</a></li></Show>
                                     <Show when=move || staff><li><a href="/staff">"Staff console"</a></li></Show>
                                     <li><a href="/account/password">"Change password"</a></li>
                                 </ul>

@@ -45,6 +45,7 @@ fn Landing() -> impl IntoView {
                 <button type="submit" class="button">"Sign in"</button>
             </form>
             <p><a href="/forgot-password">"Forgot your password?"</a></p>
+            <p>"Looking for an answer? " <a href="/kb">"Search the knowledge base"</a> " — no sign-in needed."</p>
         </div>
     }
 }
@@ -140,6 +141,10 @@ fn Dashboard(me: Me) -> impl IntoView {
                     <p>"Customer accounts, their users and administrators."</p>
                 </li>
             </Show>
+            <li class="card">
+                <h2 class="card__title"><a href="/kb">"Knowledge base"</a></h2>
+                <p>{if staff { "Answers for customers and the team; write and publish articles." } else { "Answers, how-to guides and known issues." }}</p>
+            </li>
             <li class="card">
                 <h2 class="card__title"><a href="/account/password">"Change password"</a></h2>
                 <p>"Changing it signs you out everywhere else."</p>

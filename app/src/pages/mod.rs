@@ -2,6 +2,7 @@ pub mod audit;
 pub mod cases;
 pub mod catalog;
 pub mod changes;
+pub mod communications;
 pub mod errors;
 pub mod home;
 pub mod imports;

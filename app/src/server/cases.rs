@@ -976,7 +976,7 @@ async fn tell_contact(
         body: format!("Hello {name},\n\n{what}\n\nSee the case and answer: {link}\n"),
         secret_link: None,
     };
-    mail::enqueue(tx, &mail, now).await
+    mail::enqueue(tx, &mail, now).await.map(|_| ())
 }
 
 /// A customer's comment on their account's case. A reply while the case awaits information

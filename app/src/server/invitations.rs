@@ -103,7 +103,7 @@ pub async fn issue_link(
         body,
         secret_link: Some(mail::portal_url(settings, &format!("{path}?token={token}"))),
     };
-    mail::enqueue(tx, &mail, now).await
+    mail::enqueue(tx, &mail, now).await.map(|_| ())
 }
 
 /// A new user for an account, as the add-user form sends it.

@@ -2,7 +2,7 @@
 //! causes it, so a change is never committed without its mail and a rolled-back change never
 //! mails. The server's sender delivers the rows (SMTP, or `.eml` files without SMTP) with retries.
 
-use super::db::{execute, internal, on_tx, Tx};
+use super::db::{internal, on_tx, Tx};
 use super::state::Settings;
 use crate::error::AppError;
 
@@ -32,11 +32,12 @@ pub async fn recipient(tx: &mut Tx, user_id: i64) -> Result<(String, String), Ap
     .map_err(internal))
 }
 
-/// Queues `mail` inside the caller's transaction.
-pub async fn enqueue(tx: &mut Tx, mail: &Mail<'_>, now: i64) -> Result<(), AppError> {
-    execute!(tx: tx, sqlx::query(
+/// Queues `mail` inside the caller's transaction; answers its outbox id.
+pub async fn enqueue(tx: &mut Tx, mail: &Mail<'_>, now: i64) -> Result<i64, AppError> {
+    on_tx!(tx, |c| sqlx::query_scalar(
         "INSERT INTO mail_outbox (kind, account_id, to_address, to_name, subject, body, \
-         secret_link, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)"
+         secret_link, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+         RETURNING id"
     )
     .bind(mail.kind)
     .bind(mail.account_id)
@@ -45,8 +46,10 @@ pub async fn enqueue(tx: &mut Tx, mail: &Mail<'_>, now: i64) -> Result<(), AppEr
     .bind(&mail.subject)
     .bind(&mail.body)
     .bind(&mail.secret_link)
-    .bind(now))?;
-    Ok(())
+    .bind(now)
+    .fetch_one(c)
+    .await
+    .map_err(internal))
 }
 
 /// The absolute URL of a portal path, for links in mails.

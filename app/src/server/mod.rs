@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cases;
 pub mod catalog;
 pub mod changes;
+pub mod communications;
 pub mod db;
 pub mod impersonation;
 pub mod imports;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 /// An aiosmtpd process that stores every mail it accepts in a maildir; killed when dropped.
-struct SmtpServer {
+pub(crate) struct SmtpServer {
     child: Child,
     maildir: PathBuf,
 }
@@ -19,7 +19,7 @@ impl Drop for SmtpServer {
     }
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -28,7 +28,7 @@ fn free_port() -> u16 {
 }
 
 impl SmtpServer {
-    async fn start(port: u16, parent: &Path) -> SmtpServer {
+    pub(crate) async fn start(port: u16, parent: &Path) -> SmtpServer {
         // aiosmtpd's Mailbox creates the maildir (with tmp/new/cur) only where none exists yet.
         let maildir = parent.join("maildir");
         let python =
@@ -60,7 +60,7 @@ impl SmtpServer {
     }
 
     /// Every message the server accepted.
-    fn received(&self) -> Vec<String> {
+    pub(crate) fn received(&self) -> Vec<String> {
         let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
             return Vec::new();
         };
@@ -71,7 +71,7 @@ impl SmtpServer {
     }
 }
 
-fn smtp_settings(port: u16) -> impl FnOnce(&mut app::server::Settings) {
+pub(crate) fn smtp_settings(port: u16) -> impl FnOnce(&mut app::server::Settings) {
     move |s| {
         s.smtp_url = app::server::state::Secret::new(format!("smtp://127.0.0.1:{port}"));
         s.mail_retry_base_seconds = 1;

@@ -10,6 +10,7 @@ mod cases;
 mod catalog;
 mod changes;
 mod cli;
+mod communications;
 mod http;
 mod imports;
 mod invitations;
