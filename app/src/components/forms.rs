@@ -165,19 +165,25 @@ pub fn debounced(source: Signal<String>, delay: std::time::Duration) -> ReadSign
     let pending: StoredValue<Option<TimeoutHandle>> = StoredValue::new(None);
     Effect::new(move |_| {
         let value = source.get();
-        if let Some(handle) = pending.get_value() {
+        if let Some(handle) = pending.try_get_value().flatten() {
             handle.clear();
         }
+        // The page may be gone when the timer fires: `try_` leaves a disposed signal alone.
         let handle = set_timeout_with_handle(
             move || {
-                if out.get_untracked() != value {
-                    set_out.set(value);
+                if out.try_get_untracked().is_some_and(|current| current != value) {
+                    set_out.try_set(value);
                 }
             },
             delay,
         )
         .ok();
-        pending.set_value(handle);
+        pending.try_set_value(handle);
+    });
+    on_cleanup(move || {
+        if let Some(handle) = pending.try_get_value().flatten() {
+            handle.clear();
+        }
     });
     out
 }
