@@ -31,6 +31,11 @@ CREATE TABLE kb_articles (
     views          INTEGER NOT NULL DEFAULT 0,
     helpful        INTEGER NOT NULL DEFAULT 0,
     unhelpful      INTEGER NOT NULL DEFAULT 0,
+    -- Who may find the article and its category, as words of the search index, so the index
+    -- itself answers "visible to this reader" (see kb_fts).
+    tags           TEXT GENERATED ALWAYS AS (
+        CASE WHEN state = 'published' THEN 'zzpub' || visibility ELSE 'zz' || state END
+        || ' zzcat' || category_id) VIRTUAL,
     CHECK (latest_version >= version)
 );
 CREATE INDEX kb_articles_recent ON kb_articles (state, published_at DESC, id);
@@ -68,13 +73,16 @@ CREATE TABLE kb_votes (
     PRIMARY KEY (article_id, voter)
 );
 
--- Full-text search over title and plain body, English stemming; kept by triggers (articles are
--- never deleted).
-CREATE VIRTUAL TABLE kb_fts USING fts5(title, plain, content='kb_articles', content_rowid='id', tokenize='porter unicode61');
+-- Full-text search over title and plain body, kept by triggers (articles are never deleted).
+-- No stemming tokenizer: the portal stems the query words and looks them up as prefixes, which
+-- also serves prefixes typed so far (a stemming tokenizer would stem "analy" into "anali").
+-- Ranking is bm25 with the title weighing eight times the body; the tags column only filters.
+CREATE VIRTUAL TABLE kb_fts USING fts5(title, plain, tags, content='kb_articles', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+INSERT INTO kb_fts (kb_fts, rank) VALUES ('rank', 'bm25(8.0, 1.0, 0.0)');
 CREATE TRIGGER kb_fts_insert AFTER INSERT ON kb_articles BEGIN
-    INSERT INTO kb_fts (rowid, title, plain) VALUES (new.id, new.title, new.plain);
+    INSERT INTO kb_fts (rowid, title, plain, tags) VALUES (new.id, new.title, new.plain, new.tags);
 END;
-CREATE TRIGGER kb_fts_update AFTER UPDATE OF title, plain ON kb_articles BEGIN
-    INSERT INTO kb_fts (kb_fts, rowid, title, plain) VALUES ('delete', old.id, old.title, old.plain);
-    INSERT INTO kb_fts (rowid, title, plain) VALUES (new.id, new.title, new.plain);
+CREATE TRIGGER kb_fts_update AFTER UPDATE OF title, plain, state, visibility, category_id ON kb_articles BEGIN
+    INSERT INTO kb_fts (kb_fts, rowid, title, plain, tags) VALUES ('delete', old.id, old.title, old.plain, old.tags);
+    INSERT INTO kb_fts (rowid, title, plain, tags) VALUES (new.id, new.title, new.plain, new.tags);
 END;

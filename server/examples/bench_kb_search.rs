@@ -58,9 +58,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("common word", "pipeline"),
         ("two words", "canary rollback"),
         ("three words", "stage timeout failover"),
-        ("rare word", "hang"),
+        ("rarer words", "maintenance window"),
+        ("rare word", "quota"),
         ("no match", "zeppelin"),
-        ("article number", "KB0060001"),
+        ("article number", "KB0060003"),
     ];
     for (who, clearance) in [
         ("visitor", Clearance::Public),

@@ -171,7 +171,10 @@ pub fn debounced(source: Signal<String>, delay: std::time::Duration) -> ReadSign
         // The page may be gone when the timer fires: `try_` leaves a disposed signal alone.
         let handle = set_timeout_with_handle(
             move || {
-                if out.try_get_untracked().is_some_and(|current| current != value) {
+                if out
+                    .try_get_untracked()
+                    .is_some_and(|current| current != value)
+                {
                     set_out.try_set(value);
                 }
             },

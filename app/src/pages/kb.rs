@@ -104,7 +104,8 @@ fn Results() -> impl IntoView {
                         }
                         let total = if page.total > 1000 { "More than 1,000".to_string() } else { page.total.to_string() };
                         let noun = if page.total == 1 { "article" } else { "articles" };
-                        let pages = page.pages();
+                        // Only the best 1,000 are ranked and paged (see `server::kb::search`).
+                        let pages = page.pages().min(50);
                         let current = page.page;
                         let base = format!("/kb?q={}", encode(&q));
                         view! {

@@ -62,6 +62,16 @@ impl Clearance {
         }
     }
 
+    /// The same condition as words of the SQLite search index's tags column (see migration 0009).
+    fn tags(self) -> String {
+        match self {
+            Clearance::Public => "\"zzpubpublic\"",
+            Clearance::Customers => "\"zzpubpublic\" OR \"zzpubcustomers\"",
+            Clearance::Internal => "\"zzpubpublic\" OR \"zzpubcustomers\" OR \"zzpubinternal\"",
+        }
+        .to_string()
+    }
+
     fn allows(self, visibility: &str) -> bool {
         match visibility {
             "public" => true,
@@ -186,9 +196,14 @@ struct HitRow {
     visibility: String,
 }
 
+/// How many of the newest matches are ranked when a query matches more: ranking every match of
+/// a word found in most articles (bm25, `ts_rank`) costs time proportional to the matches, so
+/// relevance is decided among the newest of them, and the total still counts them all (capped).
+const RANKED: i64 = 1000;
+
 /// Published articles the reader may see matching `query`, best first, with highlighted
-/// snippets. An article number finds that article. `prefix` treats the last word as a prefix
-/// (suggestions while typing).
+/// snippets. An article number finds that article. `typing` treats the last word as the letters
+/// typed so far (suggestions while a subject is typed).
 pub async fn search(
     db: &Db,
     clearance: Clearance,
@@ -196,64 +211,88 @@ pub async fn search(
     category: Option<i64>,
     page: i64,
     per_page: i64,
-    prefix: bool,
+    typing: bool,
 ) -> Result<(Vec<KbHit>, i64), AppError> {
     let visible = format!("a.state = 'published' AND {}", clearance.condition());
-    let mut args = vec![Arg::Int(category.unwrap_or(0))];
-    // Where the matches come from, the condition on them, and their order.
-    let (terms, sources, filter, order) = if let Some(number) = parse_number(query) {
-        args.push(Arg::Text(number));
-        (
-            Vec::new(),
-            "kb_articles a",
-            format!("a.number = $2 AND {visible}"),
-            "a.id",
-        )
-    } else {
-        let terms = search_text::terms(query);
-        if terms.is_empty() {
-            return Ok((Vec::new(), 0));
-        }
-        match db {
-            Db::Sqlite(_) => {
-                args.push(Arg::Text(search_text::fts5_query(&terms, prefix)));
-                (
-                    terms,
-                    "(SELECT rowid AS id, bm25(kb_fts, 8.0, 1.0) AS score FROM kb_fts \
-                     WHERE kb_fts MATCH $2) m JOIN kb_articles a ON a.id = m.id",
-                    visible,
-                    "m.score, a.id",
-                )
-            }
-            Db::Postgres(_) => {
-                args.push(Arg::Text(search_text::tsquery(&terms, prefix)));
-                (
-                    terms,
-                    "kb_articles a",
-                    format!("a.search @@ to_tsquery('english', $2) AND {visible}"),
-                    "ts_rank(a.search, to_tsquery('english', $2)) DESC, a.id",
-                )
-            }
-        }
-    };
-    let filter = format!("{filter} AND ($1 = 0 OR a.category_id = $1)");
     let offset = (page.max(1) - 1) * per_page;
-    // Snippets are cut from the opening of long articles only.
-    let sql = format!(
-        "SELECT a.number, a.title, substr(a.plain, 1, 20000) AS plain, c.name AS category, \
-         a.visibility FROM {sources} JOIN kb_categories c ON c.id = a.category_id \
-         WHERE {filter} ORDER BY {order} LIMIT {per_page} OFFSET {offset}"
-    );
-    let rows: Vec<HitRow> = on_db!(db, |c| bind_args!(sqlx::query_as(&sql), &args)
-        .fetch_all(c)
-        .await
-        .map_err(internal))?;
+    let columns = "a.number, a.title, substr(a.plain, 1, 20000) AS plain, c.name AS category, \
+                   a.visibility";
+    let (prefixes, rows, count_sql, count_args): (Vec<String>, Vec<HitRow>, String, Vec<Arg>) =
+        if let Some(number) = parse_number(query) {
+            let filter = format!("a.number = $1 AND {visible}");
+            let sql = format!(
+                "SELECT {columns} FROM kb_articles a JOIN kb_categories c ON c.id = a.category_id \
+                 WHERE {filter}"
+            );
+            let rows = on_db!(db, |c| sqlx::query_as(&sql)
+                .bind(&number)
+                .fetch_all(c)
+                .await
+                .map_err(internal))?;
+            let count = format!("kb_articles a WHERE {filter}");
+            (Vec::new(), rows, count, vec![Arg::Text(number)])
+        } else {
+            let terms = search_text::terms(query);
+            if terms.is_empty() {
+                return Ok((Vec::new(), 0));
+            }
+            let prefixes = search_text::prefixes(&terms, typing);
+            match db {
+                Db::Sqlite(_) => {
+                    // Visibility and category are words of the index's tags column, so the index
+                    // alone finds, ranks and counts only what the reader may see.
+                    let mut tags = clearance.tags();
+                    if let Some(cat) = category {
+                        tags = format!("({tags}) AND \"zzcat{cat}\"");
+                    }
+                    let matched = search_text::fts5_query(&prefixes, Some(&tags));
+                    let sql = format!(
+                        "WITH lo AS MATERIALIZED (SELECT MIN(id) AS m FROM (SELECT rowid AS id FROM kb_fts \
+                         WHERE kb_fts MATCH $1 ORDER BY rowid DESC LIMIT {RANKED})), \
+                         m AS MATERIALIZED (SELECT rowid AS id, rank FROM kb_fts WHERE kb_fts MATCH $1 \
+                         AND rowid >= (SELECT COALESCE(m, 0) FROM lo) ORDER BY rank LIMIT {per_page} OFFSET {offset}) \
+                         SELECT {columns} FROM m JOIN kb_articles a ON a.id = m.id \
+                         JOIN kb_categories c ON c.id = a.category_id WHERE {visible} ORDER BY m.rank, a.id"
+                    );
+                    let rows = on_db!(db, |c| sqlx::query_as(&sql)
+                        .bind(&matched)
+                        .fetch_all(c)
+                        .await
+                        .map_err(internal))?;
+                    let count = "kb_fts WHERE kb_fts MATCH $1".to_string();
+                    (prefixes, rows, count, vec![Arg::Text(matched)])
+                }
+                Db::Postgres(_) => {
+                    let filter = format!(
+                        "a.search @@ to_tsquery('simple', $1) AND {visible} AND ($2 = 0 OR a.category_id = $2)"
+                    );
+                    let sql = format!(
+                        "WITH cand AS MATERIALIZED (SELECT a.id FROM kb_articles a WHERE {filter} \
+                         ORDER BY a.id DESC LIMIT {RANKED}) \
+                         SELECT {columns} FROM cand JOIN kb_articles a ON a.id = cand.id \
+                         JOIN kb_categories c ON c.id = a.category_id \
+                         ORDER BY ts_rank(a.search, to_tsquery('simple', $1)) DESC, a.id DESC \
+                         LIMIT {per_page} OFFSET {offset}"
+                    );
+                    let matched = search_text::tsquery(&prefixes);
+                    let rows = on_db!(db, |c| sqlx::query_as(&sql)
+                        .bind(&matched)
+                        .bind(category.unwrap_or(0))
+                        .fetch_all(c)
+                        .await
+                        .map_err(internal))?;
+                    let count = format!("kb_articles a WHERE {filter}");
+                    let args = vec![Arg::Text(matched), Arg::Int(category.unwrap_or(0))];
+                    (prefixes, rows, count, args)
+                }
+            }
+        };
     let total = if page <= 1 && (rows.len() as i64) < per_page {
         rows.len() as i64
     } else {
-        count(db, &format!("{sources} WHERE {filter}"), &args).await?
+        count(db, &count_sql, &count_args).await?
     };
-    let matcher = Matcher::new(&terms, prefix);
+    let matcher = Matcher::new(&prefixes);
     let hits = rows
         .into_iter()
         .map(|r| KbHit {
@@ -955,14 +994,15 @@ pub async fn list_all(
     } else {
         let terms = search_text::terms(query);
         if !terms.is_empty() {
+            let prefixes = search_text::prefixes(&terms, false);
             let (text, condition) = match db {
                 Db::Sqlite(_) => (
-                    search_text::fts5_query(&terms, false),
+                    search_text::fts5_query(&prefixes, None),
                     "a.id IN (SELECT rowid FROM kb_fts WHERE kb_fts MATCH $N)",
                 ),
                 Db::Postgres(_) => (
-                    search_text::tsquery(&terms, false),
-                    "a.search @@ to_tsquery('english', $N)",
+                    search_text::tsquery(&prefixes),
+                    "a.search @@ to_tsquery('simple', $N)",
                 ),
             };
             args.push(Arg::Text(text));

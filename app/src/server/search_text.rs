@@ -1,7 +1,8 @@
 //! The words of a knowledge-base search, and the highlighted snippets shown with each result.
 //!
-//! Both engines are asked the same question — every remaining word must occur, English stemming,
-//! optionally the last word as a prefix while someone is still typing — and the snippet is cut and
+//! Both engines are asked the same question — every remaining word must occur, each looked up as
+//! a prefix: its English stem, or the letters typed so far for the word someone is still typing —
+//! and the snippet is cut and
 //! highlighted here rather than by the engine (`snippet()` in FTS5, `ts_headline` in PostgreSQL),
 //! so results read the same on both and the page only ever receives text, never engine-made HTML.
 
@@ -37,54 +38,60 @@ pub fn terms(q: &str) -> Vec<String> {
     out
 }
 
-/// An FTS5 query: every term, each quoted (terms are letters and digits only), the last one as a
-/// prefix when `prefix` is set.
-pub fn fts5_query(terms: &[String], prefix: bool) -> String {
-    let mut parts: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
-    if prefix {
-        if let Some(last) = parts.last_mut() {
-            last.push('*');
-        }
-    }
-    parts.join(" ")
+/// What each term is looked up as: a prefix — its English stem (so "crashes" finds "crash",
+/// "crashed", "crashing"), or for the word still being typed (`typing`), the letters so far.
+pub fn prefixes(terms: &[String], typing: bool) -> Vec<String> {
+    let stemmer = Stemmer::create(Algorithm::English);
+    let last = terms.len().saturating_sub(1);
+    terms
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            if typing && i == last {
+                t.clone()
+            } else {
+                stemmer.stem(t).into_owned()
+            }
+        })
+        .collect()
 }
 
-/// A PostgreSQL `to_tsquery` text of the same meaning (terms hold no operator characters).
-pub fn tsquery(terms: &[String], prefix: bool) -> String {
-    let mut parts: Vec<String> = terms.to_vec();
-    if prefix {
-        if let Some(last) = parts.last_mut() {
-            last.push_str(":*");
-        }
+/// An FTS5 query over the title and body: every prefix must occur (prefixes are letters and
+/// digits only, so quoting them is safe); `tags` adds a condition on the tags column.
+pub fn fts5_query(prefixes: &[String], tags: Option<&str>) -> String {
+    let words: Vec<String> = prefixes.iter().map(|t| format!("\"{t}\"*")).collect();
+    let mut query = format!("{{title plain}} : ({})", words.join(" "));
+    if let Some(tags) = tags {
+        query.push_str(&format!(" AND tags : ({tags})"));
     }
-    parts.join(" & ")
+    query
 }
 
-/// Decides which words of a text match the query.
+/// A PostgreSQL `to_tsquery('simple', …)` text of the same meaning (prefixes hold no operator
+/// characters; the index holds English stems, which the prefixes are).
+pub fn tsquery(prefixes: &[String]) -> String {
+    prefixes
+        .iter()
+        .map(|p| format!("{p}:*"))
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
+/// Decides which words of a text match the query: those starting with one of its prefixes.
 pub struct Matcher {
-    stemmer: Stemmer,
-    stems: Vec<String>,
-    prefix: Option<String>,
+    prefixes: Vec<String>,
 }
 
 impl Matcher {
-    pub fn new(terms: &[String], prefix: bool) -> Matcher {
-        let stemmer = Stemmer::create(Algorithm::English);
-        let stems = terms.iter().map(|t| stemmer.stem(t).into_owned()).collect();
+    pub fn new(prefixes: &[String]) -> Matcher {
         Matcher {
-            stemmer,
-            stems,
-            prefix: if prefix { terms.last().cloned() } else { None },
+            prefixes: prefixes.to_vec(),
         }
     }
 
     fn matches(&self, word: &str) -> bool {
         let lower = word.to_lowercase();
-        if self.prefix.as_deref().is_some_and(|p| lower.starts_with(p)) {
-            return true;
-        }
-        let stem = self.stemmer.stem(&lower);
-        self.stems.iter().any(|s| *s == stem)
+        self.prefixes.iter().any(|p| lower.starts_with(p.as_str()))
     }
 
     /// `text` cut into fragments, the matching words marked.
@@ -212,22 +219,27 @@ mod tests {
             vec!["reset", "password", "drop"]
         );
         assert!(terms("the of and").is_empty());
+        let typed = prefixes(&terms("crashes analy"), true);
+        assert_eq!(typed, ["crash", "analy"]);
         assert_eq!(
-            fts5_query(&terms("reset pass"), true),
-            "\"reset\" \"pass\"*"
+            prefixes(&terms("crashes analysis"), false),
+            ["crash", "analysi"]
         );
-        assert_eq!(tsquery(&terms("reset pass"), true), "reset & pass:*");
-        assert_eq!(tsquery(&terms("reset pass"), false), "reset & pass");
+        assert_eq!(
+            fts5_query(&typed, Some("\"zzpubpublic\"")),
+            "{title plain} : (\"crash\"* \"analy\"*) AND tags : (\"zzpubpublic\")"
+        );
+        assert_eq!(tsquery(&typed), "crash:* & analy:*");
     }
 
     #[test]
     fn matching_words_are_marked_by_stem() {
-        let m = Matcher::new(&terms("restart crashes"), false);
+        let m = Matcher::new(&prefixes(&terms("restart crashes"), false));
         assert_eq!(
             render(&m.mark("Crashed after restarting; a crash.")),
             "[Crashed] after [restarting]; a [crash]."
         );
-        let m = Matcher::new(&terms("pass"), true);
+        let m = Matcher::new(&prefixes(&terms("pass"), true));
         assert_eq!(render(&m.mark("Password passes")), "[Password] [passes]");
     }
 
@@ -243,7 +255,7 @@ mod tests {
             })
             .collect::<Vec<_>>()
             .join(" ");
-        let m = Matcher::new(&terms("failover"), false);
+        let m = Matcher::new(&prefixes(&terms("failover"), false));
         let s = render(&m.snippet(&text, 10));
         assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
         assert!(s.contains("[failover]"), "{s}");
