@@ -74,10 +74,9 @@ CREATE TABLE kb_votes (
 );
 
 -- Full-text search over title and plain body, kept by triggers (articles are never deleted).
--- No stemming tokenizer: the portal stems the query words and looks them up as prefixes, which
--- also serves prefixes typed so far (a stemming tokenizer would stem "analy" into "anali").
+-- English stemming (Porter), as PostgreSQL's 'english' configuration.
 -- Ranking is bm25 with the title weighing eight times the body; the tags column only filters.
-CREATE VIRTUAL TABLE kb_fts USING fts5(title, plain, tags, content='kb_articles', content_rowid='id', tokenize='unicode61 remove_diacritics 2');
+CREATE VIRTUAL TABLE kb_fts USING fts5(title, plain, tags, content='kb_articles', content_rowid='id', tokenize='porter unicode61 remove_diacritics 2');
 INSERT INTO kb_fts (kb_fts, rank) VALUES ('rank', 'bm25(8.0, 1.0, 0.0)');
 CREATE TRIGGER kb_fts_insert AFTER INSERT ON kb_articles BEGIN
     INSERT INTO kb_fts (rowid, title, plain, tags) VALUES (new.id, new.title, new.plain, new.tags);

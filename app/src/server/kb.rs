@@ -217,7 +217,7 @@ pub async fn search(
     let offset = (page.max(1) - 1) * per_page;
     let columns = "a.number, a.title, substr(a.plain, 1, 20000) AS plain, c.name AS category, \
                    a.visibility";
-    let (prefixes, rows, count_sql, count_args): (Vec<String>, Vec<HitRow>, String, Vec<Arg>) =
+    let (terms, rows, count_sql, count_args): (Vec<String>, Vec<HitRow>, String, Vec<Arg>) =
         if let Some(number) = parse_number(query) {
             let filter = format!("a.number = $1 AND {visible}");
             let sql = format!(
@@ -236,7 +236,6 @@ pub async fn search(
             if terms.is_empty() {
                 return Ok((Vec::new(), 0));
             }
-            let prefixes = search_text::prefixes(&terms, typing);
             match db {
                 Db::Sqlite(_) => {
                     // Visibility and category are words of the index's tags column, so the index
@@ -245,7 +244,7 @@ pub async fn search(
                     if let Some(cat) = category {
                         tags = format!("({tags}) AND \"zzcat{cat}\"");
                     }
-                    let matched = search_text::fts5_query(&prefixes, Some(&tags));
+                    let matched = search_text::fts5_query(&terms, typing, Some(&tags));
                     let sql = format!(
                         "WITH lo AS MATERIALIZED (SELECT MIN(id) AS m FROM (SELECT rowid AS id FROM kb_fts \
                          WHERE kb_fts MATCH $1 ORDER BY rowid DESC LIMIT {RANKED})), \
@@ -260,30 +259,34 @@ pub async fn search(
                         .await
                         .map_err(internal))?;
                     let count = "kb_fts WHERE kb_fts MATCH $1".to_string();
-                    (prefixes, rows, count, vec![Arg::Text(matched)])
+                    (terms, rows, count, vec![Arg::Text(matched)])
                 }
                 Db::Postgres(_) => {
+                    // The complete words stemmed like the index; the word being typed, a prefix.
+                    let (english, simple) = search_text::tsqueries(&terms, typing);
+                    let query = "(to_tsquery('english', $1) && to_tsquery('simple', $2))";
                     let filter = format!(
-                        "a.search @@ to_tsquery('simple', $1) AND {visible} AND ($2 = 0 OR a.category_id = $2)"
+                        "a.search @@ {query} AND {visible} AND ($3 = 0 OR a.category_id = $3)"
                     );
                     let sql = format!(
                         "WITH cand AS MATERIALIZED (SELECT a.id FROM kb_articles a WHERE {filter} \
                          ORDER BY a.id DESC LIMIT {RANKED}) \
                          SELECT {columns} FROM cand JOIN kb_articles a ON a.id = cand.id \
                          JOIN kb_categories c ON c.id = a.category_id \
-                         ORDER BY ts_rank(a.search, to_tsquery('simple', $1)) DESC, a.id DESC \
+                         ORDER BY ts_rank(a.search, {query}) DESC, a.id DESC \
                          LIMIT {per_page} OFFSET {offset}"
                     );
-                    let matched = search_text::tsquery(&prefixes);
-                    let rows = on_db!(db, |c| sqlx::query_as(&sql)
-                        .bind(&matched)
-                        .bind(category.unwrap_or(0))
+                    let args = vec![
+                        Arg::Text(english),
+                        Arg::Text(simple),
+                        Arg::Int(category.unwrap_or(0)),
+                    ];
+                    let rows = on_db!(db, |c| bind_args!(sqlx::query_as(&sql), &args)
                         .fetch_all(c)
                         .await
                         .map_err(internal))?;
                     let count = format!("kb_articles a WHERE {filter}");
-                    let args = vec![Arg::Text(matched), Arg::Int(category.unwrap_or(0))];
-                    (prefixes, rows, count, args)
+                    (terms, rows, count, args)
                 }
             }
         };
@@ -292,7 +295,7 @@ pub async fn search(
     } else {
         count(db, &count_sql, &count_args).await?
     };
-    let matcher = Matcher::new(&prefixes);
+    let matcher = Matcher::new(&terms, typing);
     let hits = rows
         .into_iter()
         .map(|r| KbHit {
@@ -994,15 +997,14 @@ pub async fn list_all(
     } else {
         let terms = search_text::terms(query);
         if !terms.is_empty() {
-            let prefixes = search_text::prefixes(&terms, false);
             let (text, condition) = match db {
                 Db::Sqlite(_) => (
-                    search_text::fts5_query(&prefixes, None),
+                    search_text::fts5_query(&terms, false, None),
                     "a.id IN (SELECT rowid FROM kb_fts WHERE kb_fts MATCH $N)",
                 ),
                 Db::Postgres(_) => (
-                    search_text::tsquery(&prefixes),
-                    "a.search @@ to_tsquery('simple', $N)",
+                    search_text::tsqueries(&terms, false).0,
+                    "a.search @@ to_tsquery('english', $N)",
                 ),
             };
             args.push(Arg::Text(text));

@@ -1,8 +1,7 @@
 //! The words of a knowledge-base search, and the highlighted snippets shown with each result.
 //!
-//! Both engines are asked the same question — every remaining word must occur, each looked up as
-//! a prefix: its English stem, or the letters typed so far for the word someone is still typing —
-//! and the snippet is cut and
+//! Both engines are asked the same question — every remaining word must occur, English stemming,
+//! and the word someone is still typing as a prefix — and the snippet is cut and
 //! highlighted here rather than by the engine (`snippet()` in FTS5, `ts_headline` in PostgreSQL),
 //! so results read the same on both and the page only ever receives text, never engine-made HTML.
 
@@ -38,28 +37,34 @@ pub fn terms(q: &str) -> Vec<String> {
     out
 }
 
-/// What each term is looked up as: a prefix — its English stem (so "crashes" finds "crash",
-/// "crashed", "crashing"), or for the word still being typed (`typing`), the letters so far.
-pub fn prefixes(terms: &[String], typing: bool) -> Vec<String> {
-    let stemmer = Stemmer::create(Algorithm::English);
+/// The letters typed so far of the word being typed, as an FTS5 prefix. FTS5's Porter stemmer
+/// also stems a prefix, and rewrites a few endings ("analy" → "anali", which no stem begins
+/// with): those letters are left off ("anal"), which finds at least every completion.
+fn typed_prefix(word: &str) -> String {
+    let trimmed = word.trim_end_matches(['e', 'i', 's', 'y']);
+    if trimmed.chars().count() >= 2 {
+        trimmed.to_string()
+    } else {
+        word.to_string()
+    }
+}
+
+/// An FTS5 query over the title and body: every term must occur (stemmed by the index's Porter
+/// tokenizer; the last as a prefix while `typing`); `tags` adds a condition on the tags column.
+/// Terms are letters and digits only, so quoting them is safe.
+pub fn fts5_query(terms: &[String], typing: bool, tags: Option<&str>) -> String {
     let last = terms.len().saturating_sub(1);
-    terms
+    let words: Vec<String> = terms
         .iter()
         .enumerate()
         .map(|(i, t)| {
             if typing && i == last {
-                t.clone()
+                format!("\"{}\"*", typed_prefix(t))
             } else {
-                stemmer.stem(t).into_owned()
+                format!("\"{t}\"")
             }
         })
-        .collect()
-}
-
-/// An FTS5 query over the title and body: every prefix must occur (prefixes are letters and
-/// digits only, so quoting them is safe); `tags` adds a condition on the tags column.
-pub fn fts5_query(prefixes: &[String], tags: Option<&str>) -> String {
-    let words: Vec<String> = prefixes.iter().map(|t| format!("\"{t}\"*")).collect();
+        .collect();
     let mut query = format!("{{title plain}} : ({})", words.join(" "));
     if let Some(tags) = tags {
         query.push_str(&format!(" AND tags : ({tags})"));
@@ -67,31 +72,50 @@ pub fn fts5_query(prefixes: &[String], tags: Option<&str>) -> String {
     query
 }
 
-/// A PostgreSQL `to_tsquery('simple', …)` text of the same meaning (prefixes hold no operator
-/// characters; the index holds English stems, which the prefixes are).
-pub fn tsquery(prefixes: &[String]) -> String {
-    prefixes
+/// The same for PostgreSQL: the complete words for `to_tsquery('english', …)` (stemmed like
+/// the index), and the word being typed as a prefix for `to_tsquery('simple', …)` (the index's
+/// stems begin with the letters typed). Either may be empty.
+pub fn tsqueries(terms: &[String], typing: bool) -> (String, String) {
+    let split = if typing {
+        terms.len().saturating_sub(1)
+    } else {
+        terms.len()
+    };
+    let english = terms[..split].join(" & ");
+    let simple = terms[split..]
         .iter()
-        .map(|p| format!("{p}:*"))
+        .map(|t| format!("{t}:*"))
         .collect::<Vec<_>>()
-        .join(" & ")
+        .join(" & ");
+    (english, simple)
 }
 
-/// Decides which words of a text match the query: those starting with one of its prefixes.
+/// Decides which words of a text match the query: same stem as a term, or for the word being
+/// typed, starting with its letters.
 pub struct Matcher {
-    prefixes: Vec<String>,
+    stemmer: Stemmer,
+    stems: Vec<String>,
+    typed: Option<String>,
 }
 
 impl Matcher {
-    pub fn new(prefixes: &[String]) -> Matcher {
+    pub fn new(terms: &[String], typing: bool) -> Matcher {
+        let stemmer = Stemmer::create(Algorithm::English);
+        let stems = terms.iter().map(|t| stemmer.stem(t).into_owned()).collect();
         Matcher {
-            prefixes: prefixes.to_vec(),
+            stemmer,
+            stems,
+            typed: if typing { terms.last().cloned() } else { None },
         }
     }
 
     fn matches(&self, word: &str) -> bool {
         let lower = word.to_lowercase();
-        self.prefixes.iter().any(|p| lower.starts_with(p.as_str()))
+        if self.typed.as_deref().is_some_and(|p| lower.starts_with(p)) {
+            return true;
+        }
+        let stem = self.stemmer.stem(&lower);
+        self.stems.iter().any(|s| *s == stem)
     }
 
     /// `text` cut into fragments, the matching words marked.
@@ -219,27 +243,32 @@ mod tests {
             vec!["reset", "password", "drop"]
         );
         assert!(terms("the of and").is_empty());
-        let typed = prefixes(&terms("crashes analy"), true);
-        assert_eq!(typed, ["crash", "analy"]);
         assert_eq!(
-            prefixes(&terms("crashes analysis"), false),
-            ["crash", "analysi"]
+            fts5_query(&terms("crashes analy"), true, Some("\"zzpubpublic\"")),
+            "{title plain} : (\"crashes\" \"anal\"*) AND tags : (\"zzpubpublic\")"
         );
         assert_eq!(
-            fts5_query(&typed, Some("\"zzpubpublic\"")),
-            "{title plain} : (\"crash\"* \"analy\"*) AND tags : (\"zzpubpublic\")"
+            fts5_query(&terms("canary pipeline"), false, None),
+            "{title plain} : (\"canary\" \"pipeline\")"
         );
-        assert_eq!(tsquery(&typed), "crash:* & analy:*");
+        assert_eq!(
+            tsqueries(&terms("crashes analy"), true),
+            ("crashes".to_string(), "analy:*".to_string())
+        );
+        assert_eq!(
+            tsqueries(&terms("crashes analysis"), false),
+            ("crashes & analysis".to_string(), String::new())
+        );
     }
 
     #[test]
     fn matching_words_are_marked_by_stem() {
-        let m = Matcher::new(&prefixes(&terms("restart crashes"), false));
+        let m = Matcher::new(&terms("restart crashes"), false);
         assert_eq!(
             render(&m.mark("Crashed after restarting; a crash.")),
             "[Crashed] after [restarting]; a [crash]."
         );
-        let m = Matcher::new(&prefixes(&terms("pass"), true));
+        let m = Matcher::new(&terms("pass"), true);
         assert_eq!(render(&m.mark("Password passes")), "[Password] [passes]");
     }
 
@@ -255,7 +284,7 @@ mod tests {
             })
             .collect::<Vec<_>>()
             .join(" ");
-        let m = Matcher::new(&prefixes(&terms("failover"), false));
+        let m = Matcher::new(&terms("failover"), false);
         let s = render(&m.snippet(&text, 10));
         assert!(s.starts_with('…') && s.ends_with('…'), "{s}");
         assert!(s.contains("[failover]"), "{s}");

@@ -911,6 +911,19 @@ async fn home_and_search_pages(engine: Engine) {
     assert!(page.contains("1 article match"), "{page}");
     assert!(page.contains("<mark>Terraform</mark>"), "{page}");
     assert!(page.contains("valid <mark>credentials</mark>"), "{page}");
+    // Other forms of a word find it ("restarts" → "restart", "canaries" → "Canary"), and so do
+    // the letters of a word still being typed.
+    let customer = app.signed_in(ACME_USER).await;
+    for q in ["orca restarts", "pipelines stuck"] {
+        let (_, found) = app.call(&customer, "kb/search", &[("q", q)]).await;
+        assert_eq!(found["rows"][0]["number"], CUSTOMERS, "{q}: {found}");
+    }
+    let (_, found) = app.call(&visitor, "kb/search", &[("q", "canaries")]).await;
+    assert_eq!(found["rows"][0]["number"], "KB0010006", "{found}");
+    let (_, suggested) = app
+        .call(&customer, "kb/suggest", &[("q", "diagnostic lo")])
+        .await;
+    assert_eq!(suggested[0]["number"], "KB0010004", "{suggested}");
     // An article number goes straight to the article when the reader may see it.
     let (_, found) = app.call(&visitor, "kb/search", &[("q", "kb0010001")]).await;
     assert_eq!(found["rows"][0]["number"], PUBLIC);
