@@ -33,6 +33,13 @@ pub enum AppError {
     TooManyRequests,
     #[error("Something went wrong on our side. Please try again.")]
     Internal,
+    /// A change refused because the session is an impersonation, which only shows (SPEC §3.5); the
+    /// message names the staff tool to use instead.
+    #[error("{0}")]
+    ViewOnly(String),
+    /// The server is too busy to take this now (the password-hashing queue is full).
+    #[error("The portal is busy. Please try again in a moment.")]
+    Busy,
     /// The request itself could not be read or sent (bad encoding, network down).
     #[error("The request could not be completed: {0}")]
     Request(String),
@@ -57,6 +64,8 @@ impl AppError {
             AppError::SignInFailed => 401,
             AppError::TooManyRequests => 429,
             AppError::Internal => 500,
+            AppError::ViewOnly(_) => 403,
+            AppError::Busy => 503,
             AppError::Request(_) => 400,
         }
     }

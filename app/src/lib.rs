@@ -101,6 +101,20 @@ pub fn me_resource() -> MeResource {
     Resource::new(|| (), |_| api::auth::current_user())
 }
 
+/// The document title for a page's own title. leptos_meta writes the server-rendered `<title>`
+/// without escaping, and page titles carry what people wrote (a case subject, an article title), so
+/// on the server the text is escaped here; in the browser it is set as text and stays as it is.
+fn page_title(title: String) -> String {
+    let full = if title.is_empty() {
+        "Portcullis".to_string()
+    } else {
+        format!("{title} · Portcullis")
+    };
+    #[cfg(feature = "ssr")]
+    let full = html_escape::encode_text(&full).into_owned();
+    full
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
@@ -114,9 +128,7 @@ pub fn App() -> impl IntoView {
 
     view! {
         <Stylesheet id="leptos" href="/pkg/portcullis.css"/>
-        <Title formatter=|title: String| {
-            if title.is_empty() { "Portcullis".to_string() } else { format!("{title} · Portcullis") }
-        }/>
+        <Title formatter=page_title/>
         <Router>
             <a class="skip-link" href="#main">"Skip to main content"</a>
             <Header/>

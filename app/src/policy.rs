@@ -182,6 +182,72 @@ pub fn can_maybe(actor: Option<&Actor>, action: Action) -> Result<(), AppError> 
     }
 }
 
+/// Server functions an impersonating platform admin may call. Impersonation (SPEC §3.5) exists to
+/// see what a person sees: reading, and ending the impersonation. Everything else changes something
+/// in the person's name and is refused — a server function not listed here is refused too, so a new
+/// one is view-only-safe until it is deliberately listed.
+pub const READ_WHILE_IMPERSONATING: &[&str] = &[
+    "auth/me",
+    "auth/link",
+    "auth/sign_out",
+    "staff/stop_impersonating",
+    "cases/options",
+    "cases/list",
+    "cases/get",
+    "cases/queue",
+    "cases/staff_options",
+    "changes/options",
+    "changes/list",
+    "changes/get",
+    "kb/home",
+    "kb/search",
+    "kb/suggest",
+    "kb/article",
+    "kb/preview",
+    "kb/editor",
+    "kb/list",
+    "audit/list",
+    "catalog/matrix",
+    "catalog/admin",
+    "accounts/my_users",
+    "accounts/list",
+    "accounts/get",
+    "accounts/staff",
+    "communications/overview",
+    "notices/get",
+    "notices/mine",
+    "surveys/get",
+    "nps/link",
+    "imports/get",
+];
+
+/// Whether an impersonation session may call server function `endpoint` (its path after `/api/`);
+/// a refusal names the staff tool that does the same thing on the record.
+pub fn allowed_while_impersonating(endpoint: &str) -> Result<(), AppError> {
+    if READ_WHILE_IMPERSONATING.contains(&endpoint) {
+        return Ok(());
+    }
+    let area = endpoint.split('/').next().unwrap_or_default();
+    let instead = match area {
+        "cases" => {
+            "To open or update a case for this customer, stop impersonating and use \"Open a case\" \
+             on the account's page in the staff console, or work the case from the staff queues."
+        }
+        "changes" => {
+            "To request a change for this account, stop impersonating and raise it on the account's \
+             behalf from its page in the staff console; its administrators then authorize it."
+        }
+        "users" | "accounts" | "imports" => {
+            "To change who has access, stop impersonating and use the account's page in the staff \
+             console, where your reason is recorded."
+        }
+        _ => "Stop impersonating to act as yourself.",
+    };
+    Err(AppError::ViewOnly(format!(
+        "Impersonation is view-only: nothing can be changed in this person's name. {instead}"
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +338,21 @@ mod tests {
         };
         assert_eq!(can(&agent, ManageOwnAccountUsers), Err(AppError::Forbidden));
         assert_eq!(agent.account_id(), Err(AppError::Forbidden));
+    }
+
+    #[test]
+    fn impersonation_allows_reading_and_names_the_staff_tool_for_changes() {
+        assert!(allowed_while_impersonating("cases/get").is_ok());
+        assert!(allowed_while_impersonating("staff/stop_impersonating").is_ok());
+        let refused = |endpoint| match allowed_while_impersonating(endpoint) {
+            Err(AppError::ViewOnly(message)) => message,
+            other => panic!("{endpoint}: {other:?}"),
+        };
+        assert!(refused("cases/create").contains("Open a case"));
+        assert!(refused("changes/create").contains("on the account's"));
+        assert!(refused("users/access").contains("reason is recorded"));
+        assert!(refused("auth/change_password").contains("Stop impersonating"));
+        assert!(refused("something/new").contains("view-only"));
     }
 
     #[test]

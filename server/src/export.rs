@@ -1,6 +1,10 @@
-//! CSV exports (SPEC §3.1, §6): an account's users and its audit trail. Plain GET downloads, so
-//! they are axum handlers rather than server functions; they decide who is asking and whether
-//! they may through the same session and policy code as everything else, and are audited.
+//! CSV exports (SPEC §3.1, §6): an account's users and its audit trail. File downloads, so they
+//! are axum handlers rather than server functions; they decide who is asking and whether they may
+//! through the same session and policy code as everything else, and are audited.
+//!
+//! Each export is a POST from a button: it writes to the audit trail, so nothing a page can make a
+//! browser fetch by itself (an image, a link preview) may start one, and the cross-site check on
+//! state-changing requests applies.
 
 use app::api::audit::scope;
 use app::api::types::AuditQuery;
@@ -79,6 +83,18 @@ async fn record(
     rows: usize,
     client: SocketAddr,
 ) -> Result<(), AppError> {
+    let after = serde_json::json!({ "rows": rows });
+    record_with(state, actor, action, account_id, after, client).await
+}
+
+async fn record_with(
+    state: &AppState,
+    actor: &app::policy::Actor,
+    action: &str,
+    account_id: Option<i64>,
+    after: serde_json::Value,
+    client: SocketAddr,
+) -> Result<(), AppError> {
     let mut tx = state.db.begin().await?;
     let addr = client.ip().to_string();
     let event = Event {
@@ -86,7 +102,7 @@ async fn record(
         actor_id: Some(actor.user_id),
         impersonator_id: actor.impersonator_id,
         account_id,
-        after: Some(serde_json::json!({ "rows": rows })),
+        after: Some(after),
         client_addr: Some(&addr),
         ..Event::default()
     };
@@ -148,6 +164,10 @@ pub async fn users_csv(
                 .map_err(internal)?;
             }
             count += rows.len();
+            // A short batch is the last (pages are clamped, so asking past the end would repeat).
+            if (rows.len() as i64) < BATCH || page >= app::api::MAX_PAGE {
+                break;
+            }
             page += 1;
         }
         let body = out.into_inner().map_err(internal)?;
@@ -169,7 +189,9 @@ pub async fn users_csv(
     result.unwrap_or_else(error_response)
 }
 
-/// `/export/audit.csv?…`: the audit entries the same filter shows on the page.
+/// `/export/audit.csv?…`: the audit entries the same filter shows on the page, streamed in batches
+/// read by keyset (time and id of the last row sent), so a trail of any length costs one batch of
+/// memory and no deep OFFSET scans. The export is recorded before the first byte is sent.
 pub async fn audit_csv(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<SocketAddr>,
@@ -179,15 +201,19 @@ pub async fn audit_csv(
     let result = async {
         let actor = actor(&state, &parts).await?;
         let account_id = scope(&actor, q.account_id)?;
-        let filter = audit_view::Filter::parse(&AuditQuery {
+        let query = AuditQuery {
             account_id,
             actor: q.actor.unwrap_or_default(),
             action: q.action.unwrap_or_default(),
             from: q.from.unwrap_or_default(),
             to: q.to.unwrap_or_default(),
-        })?;
-        let mut out = csv::Writer::from_writer(Vec::new());
-        out.write_record([
+        };
+        let filter = audit_view::Filter::parse(&query)?;
+        let filter_json = serde_json::json!({
+            "actor": query.actor, "action": query.action, "from": query.from, "to": query.to,
+        });
+        record_with(&state, &actor, "export.audit", account_id, filter_json, client).await?;
+        let header = csv_line(&[
             "id",
             "time_utc",
             "account",
@@ -201,47 +227,82 @@ pub async fn audit_csv(
             "before",
             "after",
             "client_address",
-        ])
-        .map_err(internal)?;
-        let mut page = 1;
-        let mut count = 0;
-        loop {
-            let (rows, _) = audit_view::list(&state.db, &filter, page, BATCH).await?;
-            if rows.is_empty() {
-                break;
-            }
-            for r in &rows {
-                let text = |v: &Option<String>| cell(v.as_deref().unwrap_or(""));
-                out.write_record([
-                    r.id.to_string(),
-                    app::components::time::format_time(Some(r.at)),
-                    text(&r.account),
-                    text(&r.actor),
-                    text(&r.impersonator),
-                    r.action.clone(),
-                    text(&r.target),
-                    text(&r.target_email),
-                    text(&r.reason),
-                    text(&r.reference),
-                    text(&r.before_state),
-                    text(&r.after_state),
-                    text(&r.client_addr),
-                ])
-                .map_err(internal)?;
-            }
-            count += rows.len();
-            page += 1;
-        }
-        let body = out.into_inner().map_err(internal)?;
-        record(&state, &actor, "export.audit", account_id, count, client).await?;
+        ])?;
+        let db = state.db.clone();
+        let batches = futures::stream::unfold(
+            (Some(header), Some(None::<(i64, i64)>)),
+            move |(header, next)| {
+                let db = db.clone();
+                let filter = filter.clone();
+                async move {
+                    if let Some(header) = header {
+                        return Some((Ok(header), (None, next)));
+                    }
+                    let after = next?;
+                    let rows = match audit_view::rows(&db, &filter, after, 0, BATCH).await {
+                        Ok(rows) => rows,
+                        Err(_) => return Some((Err(std::io::Error::other("export interrupted")), (None, None))),
+                    };
+                    if rows.is_empty() {
+                        return None;
+                    }
+                    let last = rows.last().map(|r| (r.at, r.id));
+                    let mut chunk = Vec::new();
+                    for r in &rows {
+                        let text = |v: &Option<String>| cell(v.as_deref().unwrap_or(""));
+                        match csv_line(&[
+                            &r.id.to_string(),
+                            &app::components::time::format_time(Some(r.at)),
+                            &text(&r.account),
+                            &text(&r.actor),
+                            &text(&r.impersonator),
+                            &r.action,
+                            &text(&r.target),
+                            &text(&r.target_email),
+                            &text(&r.reason),
+                            &text(&r.reference),
+                            &text(&r.before_state),
+                            &text(&r.after_state),
+                            &text(&r.client_addr),
+                        ]) {
+                            Ok(line) => chunk.extend_from_slice(&line),
+                            Err(_) => return Some((Err(std::io::Error::other("export interrupted")), (None, None))),
+                        }
+                    }
+                    let more = rows.len() as i64 == BATCH;
+                    Some((Ok(chunk), (None, more.then_some(last))))
+                }
+            },
+        );
         let name = match account_id {
             Some(id) => format!("account-{id}-audit.csv"),
             None => "audit.csv".to_string(),
         };
-        Ok::<_, AppError>(csv_response(&name, body))
+        Ok::<_, AppError>(csv_stream_response(&name, axum::body::Body::from_stream(batches)))
     }
     .await;
     result.unwrap_or_else(error_response)
+}
+
+/// One CSV record, as the csv crate writes it.
+fn csv_line(fields: &[&str]) -> Result<Vec<u8>, AppError> {
+    let mut out = csv::Writer::from_writer(Vec::new());
+    out.write_record(fields).map_err(internal)?;
+    out.into_inner().map_err(internal)
+}
+
+fn csv_stream_response(name: &str, body: axum::body::Body) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -61,11 +61,21 @@ fn refused(reason: &'static str) -> Response {
 }
 
 /// Security headers on every response. HTML pages get their nonce CSP from the app shell; anything
-/// else gets a CSP that allows nothing to run.
-pub async fn security_headers(req: Request, next: Next) -> Response {
+/// else gets a CSP that allows nothing to run. Over HTTPS, browsers are told to use nothing else.
+pub async fn security_headers(
+    State(settings): State<Arc<Settings>>,
+    req: Request,
+    next: Next,
+) -> Response {
     let is_asset = req.uri().path().starts_with("/pkg/");
     let mut res = next.run(req).await;
     let h = res.headers_mut();
+    if settings.public_url.starts_with("https://") {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -96,13 +106,30 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     res
 }
 
+/// The method as a metrics label: the methods of HTTP itself, and "other" for anything invented,
+/// so no request can add label values (and memory) to `/metrics` for ever.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
 /// Counts requests and their durations for `/metrics`.
 pub async fn record_metrics(req: Request<Body>, next: Next) -> Response {
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let start = Instant::now();
     let res = next.run(req).await;
     let status = res.status().as_u16().to_string();
-    metrics::counter!("portcullis_http_requests_total", "method" => method.clone(), "status" => status)
+    metrics::counter!("portcullis_http_requests_total", "method" => method, "status" => status)
         .increment(1);
     metrics::histogram!("portcullis_http_request_duration_seconds", "method" => method)
         .record(start.elapsed().as_secs_f64());
@@ -111,7 +138,15 @@ pub async fn record_metrics(req: Request<Body>, next: Next) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::origin_allowed;
+    use super::{method_label, origin_allowed};
+    use axum::http::Method;
+
+    #[test]
+    fn invented_methods_share_one_label() {
+        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
+        assert_eq!(method_label(&Method::from_bytes(b"XYZZY123").unwrap()), "other");
+    }
 
     #[test]
     fn origins() {
@@ -165,4 +200,37 @@ pub async fn display_zone(
         }
     }
     next.run(req).await
+}
+
+/// Largest body a page or server function may send (imports have their own, larger limit).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Gives a server function's refusal its own status. server_fn answers every error it raises
+/// itself — a form field that is not a number, bytes that are not UTF-8, a body cut short — with
+/// 500, before the function (which sets the status of its own errors) runs. Such an answer carries
+/// the error, encoded: read it back and answer its status (400 for a request that could not be
+/// read), so bad input is the client's error, not a server failure in the logs.
+pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
+    if !req.uri().path().starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let res = next.run(req).await;
+    if res.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || !res.headers().contains_key(server_fn::error::SERVER_FN_ERROR_HEADER)
+    {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
+    };
+    if let Ok(err) = serde_json::from_slice::<app::error::AppError>(&bytes) {
+        if let Ok(status) = StatusCode::from_u16(err.status()) {
+            if status.is_client_error() {
+                tracing::debug!(error = %err, "server function request refused");
+            }
+            parts.status = status;
+        }
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }

@@ -1,6 +1,7 @@
 #![recursion_limit = "512"]
 //! The Portcullis server: configuration, router, HTTP hardening, telemetry and background work.
 
+pub mod anchor;
 pub mod config;
 pub mod export;
 pub mod imports;
@@ -16,7 +17,7 @@ use app::{shell, App};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -30,6 +31,10 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Connects to the database, applies migrations and builds the shared state.
 pub async fn prepare(settings: Settings) -> Result<AppState, BoxError> {
+    app::server::password::configure(
+        settings.password_hashing_threads,
+        settings.password_queue_seconds,
+    );
     let db = Db::connect(
         settings.database_url.expose(),
         settings.database_max_connections,
@@ -59,40 +64,52 @@ pub fn router(state: AppState) -> Router {
     telemetry::prometheus();
     let routes = route_list();
     let leptos = state.leptos.clone();
-    let error_state = state.clone();
-    Router::new()
+    let mut router = Router::new();
+    // With a listen address of its own, `/metrics` is not on the public one.
+    if state.settings.metrics_listen.is_empty() {
+        router = router.route("/metrics", get(metrics));
+    }
+    router
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .route("/export/users.csv", get(export::users_csv))
-        .route("/export/audit.csv", get(export::audit_csv))
-        .route("/staff/surveys/{id}/answers.csv", get(export::survey_csv))
-        .route(
-            "/staff/accounts/{id}/import",
-            axum::routing::post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(
-                imports::MAX_UPLOAD_BYTES,
-            )),
-        )
+        .route("/export/users.csv", post(export::users_csv))
+        .route("/export/audit.csv", post(export::audit_csv))
+        .route("/staff/surveys/{id}/answers.csv", post(export::survey_csv))
         .leptos_routes_with_context(&state, routes, || (), {
             let leptos = leptos.clone();
             move || shell(leptos.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(
-            move || provide_context(error_state.clone()), shell
+        // A body over the limit is answered 413 before anything reads it.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            layers::MAX_BODY_BYTES,
         ))
+        .route(
+            "/staff/accounts/{id}/import",
+            post(imports::upload).layer(axum::extract::DefaultBodyLimit::max(
+                imports::MAX_UPLOAD_BYTES,
+            )),
+        )
+        .fallback(static_or_not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             layers::display_zone,
         ))
-        .layer(axum::middleware::from_fn(layers::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.settings.clone(),
+            layers::security_headers,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.settings.clone(),
             layers::refuse_cross_site,
         ))
+        .layer(axum::middleware::from_fn(layers::server_fn_error_status))
         .layer(CompressionLayer::new())
+        // A request still unanswered after this long gets 503 and its work is dropped (its
+        // database statements end with it, or at the statement timeout).
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(state.settings.request_timeout_seconds.max(1)),
+        ))
         .layer(axum::middleware::from_fn(layers::record_metrics))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
@@ -107,13 +124,50 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// Built assets (`/pkg/…`, `/favicon.svg`) from the site root, or the "page not found" page.
+///
+/// Files are served by tower-http, outside Leptos: leptos_axum's own file handler builds its
+/// reactive owner under whichever owner the worker thread last had current, so under concurrent
+/// load a static file found a page's `ResponseOptions` and took that page's headers and status.
+async fn static_or_not_found(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+) -> axum::response::Response {
+    use tower::ServiceExt;
+    if matches!(*req.method(), http::Method::GET | http::Method::HEAD) {
+        let mut probe = axum::extract::Request::new(axum::body::Body::empty());
+        *probe.method_mut() = req.method().clone();
+        *probe.uri_mut() = req.uri().clone();
+        *probe.headers_mut() = req.headers().clone();
+        let files = tower_http::services::ServeDir::new(state.leptos.site_root.as_ref())
+            .append_index_html_on_directories(false);
+        let Ok(res) = files.oneshot(probe).await;
+        if res.status() != StatusCode::NOT_FOUND {
+            return res.map(axum::body::Body::new);
+        }
+    }
+    let leptos = state.leptos.clone();
+    let context_state = state.clone();
+    let render = leptos_axum::render_app_to_stream_with_context(
+        move || provide_context(context_state.clone()),
+        move || shell(leptos.clone()),
+    );
+    let mut res = render(req).await;
+    if res.status() == StatusCode::OK {
+        *res.status_mut() = StatusCode::NOT_FOUND;
+    }
+    res
+}
+
 async fn healthz() -> &'static str {
     "ok"
 }
 
-/// Ready when the database answers.
+/// Ready when the database answers within a second (a load balancer's probe must not hang while
+/// the database is down).
 async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    if state.db.ping().await {
+    let answered = tokio::time::timeout(Duration::from_secs(1), state.db.ping()).await;
+    if answered == Ok(true) {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
@@ -128,6 +182,12 @@ async fn metrics() -> impl IntoResponse {
         )],
         telemetry::prometheus().render(),
     )
+}
+
+/// Serves `/metrics` alone on its own listener (`metrics_listen`).
+pub async fn serve_metrics(listener: TcpListener) -> std::io::Result<()> {
+    telemetry::prometheus();
+    axum::serve(listener, Router::new().route("/metrics", get(metrics))).await
 }
 
 /// Removes expired sessions and old sign-in failures now and then. Deleting is idempotent, so
@@ -167,6 +227,11 @@ async fn housekeeping(state: &AppState) -> Result<(), sqlx::Error> {
             .await?;
         sqlx::query("DELETE FROM sign_in_failures WHERE at <= $1")
             .bind(failure_cutoff)
+            .execute(pool)
+            .await?;
+        // Yesterday's rows still decide today's first view near midnight; older ones are spent.
+        sqlx::query("DELETE FROM kb_views WHERE day < $1")
+            .bind(now.div_euclid(86_400) - 1)
             .execute(pool)
             .await?;
     });

@@ -18,8 +18,10 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// How long a claimed batch is reserved for its sender.
-const LEASE_SECS: i64 = 300;
+/// How long a claimed mail is reserved for its sender. The sender renews the lease of the rest of
+/// its batch before each delivery (a heartbeat), so a live sender keeps its mails however slow the
+/// SMTP server, and a dead one's mails are taken over by another sender within this time.
+pub const LEASE_SECS: i64 = 45;
 const BATCH: i64 = 20;
 /// The longest wait between two attempts.
 const MAX_BACKOFF_SECS: i64 = 3600;
@@ -78,6 +80,11 @@ impl Sender {
 
     /// Delivers every due mail it can claim; answers how many were delivered.
     pub async fn deliver_due(&self) -> Result<usize, sqlx::Error> {
+        self.deliver_due_at(now).await
+    }
+
+    /// `deliver_due` on the clock `now` (tests play a later time with it).
+    pub async fn deliver_due_at(&self, now: impl Fn() -> i64) -> Result<usize, sqlx::Error> {
         let mut delivered = 0;
         loop {
             let batch = self.claim(now()).await?;
@@ -85,6 +92,7 @@ impl Sender {
                 return Ok(delivered);
             }
             for mail in batch {
+                self.renew_lease(now()).await?;
                 match self.deliver(&mail).await {
                     Ok(()) => {
                         self.mark_sent(mail.id).await?;
@@ -158,6 +166,20 @@ impl Sender {
                 tokio::fs::rename(&tmp, dir.join(name)).await?;
             }
         }
+        Ok(())
+    }
+
+    /// Extends the lease of every mail this sender holds and has not finished.
+    async fn renew_lease(&self, now: i64) -> Result<(), sqlx::Error> {
+        on_db!(&self.db, |c| sqlx::query(
+            "UPDATE mail_outbox SET claimed_until = $1 WHERE claimed_by = $2 \
+             AND sent_at IS NULL AND failed_at IS NULL"
+        )
+        .bind(now + LEASE_SECS)
+        .bind(&self.instance)
+        .execute(c)
+        .await
+        .map(|_| ()))?;
         Ok(())
     }
 

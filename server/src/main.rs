@@ -39,7 +39,25 @@ enum Command {
         generate_password: bool,
     },
     /// Check every audit chain; exits non-zero and names the first broken entry of each broken one.
-    VerifyAudit,
+    VerifyAudit {
+        /// Also require every chain to still hold what this signed anchor recorded: finds a chain
+        /// rewritten (hashes recomputed) or truncated since the anchor was written.
+        #[arg(long)]
+        anchor: Option<PathBuf>,
+        /// The anchor signer's public key (hex); default: the one of the configured anchor key.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Sign the head of every audit chain with the anchor key (kept outside the database) and write
+    /// the anchor file, to be stored where the database's administrators cannot change it.
+    AuditAnchor {
+        /// Where to write it (default: `audit_anchor_dir`, else the current directory).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Instead: create a new key in this file (never overwritten) and print its public key.
+        #[arg(long)]
+        generate_key: Option<PathBuf>,
+    },
     /// List change requests past Awaiting authorization without an authorization record, or whose
     /// record differs from the audit trail's; exits non-zero when there is any.
     VerifyChanges,
@@ -81,11 +99,27 @@ async fn main() -> ExitCode {
 }
 
 async fn run(command: Command, settings: app::server::Settings) -> Result<(), server::BoxError> {
+    if let Command::AuditAnchor {
+        generate_key: Some(path),
+        ..
+    } = &command
+    {
+        let public = server::anchor::generate_key_file(path)?;
+        println!("Audit anchor key written to {} (keep it outside the database and its backups).", path.display());
+        println!("Public key: {}", hex::encode(public.as_bytes()));
+        return Ok(());
+    }
     let state = server::prepare(settings).await?;
     match command {
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(&state.settings.listen).await?;
             tracing::info!(address = %listener.local_addr()?, engine = state.db.engine(), "Portcullis is listening");
+            if !state.settings.metrics_listen.is_empty() {
+                let metrics = tokio::net::TcpListener::bind(&state.settings.metrics_listen).await?;
+                tracing::info!(address = %metrics.local_addr()?, "metrics are served here only");
+                tokio::spawn(server::serve_metrics(metrics));
+            }
+            server::anchor::spawn_schedule(state.db.clone(), &state.settings)?;
             server::spawn_housekeeping(state.clone());
             server::mailer::spawn(&state)?;
             server::imports::spawn_worker(&state);
@@ -93,7 +127,45 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
             state.db.close().await;
         }
         Command::Migrate => println!("Migrations applied ({}).", state.db.engine()),
-        Command::VerifyAudit => {
+        Command::AuditAnchor { out, .. } => {
+            let key = server::anchor::signing_key(&state.settings)?;
+            let anchor = server::anchor::make(&state.db, &key, app::server::now()).await?;
+            let dir = out.unwrap_or_else(|| {
+                PathBuf::from(if state.settings.audit_anchor_dir.is_empty() {
+                    "."
+                } else {
+                    state.settings.audit_anchor_dir.as_str()
+                })
+            });
+            let path = server::anchor::write(&dir, &anchor)?;
+            println!(
+                "Audit anchor of {} chains written to {}.",
+                anchor.anchor.chains.len(),
+                path.display()
+            );
+        }
+        Command::VerifyAudit { anchor, public_key } => {
+            if let Some(file) = anchor {
+                let trusted = match public_key {
+                    Some(hex) => server::anchor::public_key(&hex)?,
+                    None => server::anchor::signing_key(&state.settings)?.verifying_key(),
+                };
+                let text = std::fs::read_to_string(&file)
+                    .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+                let findings = server::anchor::check(&state.db, &text, &trusted).await?;
+                for line in &findings {
+                    println!("BROKEN: {line}");
+                }
+                if !findings.is_empty() {
+                    return Err(format!(
+                        "{} chains no longer hold what the anchor {} recorded",
+                        findings.len(),
+                        file.display()
+                    )
+                    .into());
+                }
+                println!("Every chain still holds what the anchor {} recorded.", file.display());
+            }
             let report = app::server::audit::verify(&state.db).await?;
             // An authorization record edited behind the portal's back no longer matches the
             // audit trail's copy: that is a break of the trail too.

@@ -27,7 +27,7 @@ pub async fn my_account_users(
         let actor = session::actor().await?;
         policy::can(&actor, Action::ManageOwnAccountUsers)?;
         let account_id = actor.account_id()?;
-        let page = page.max(1);
+        let page = page.clamp(1, crate::api::MAX_PAGE);
         let (rows, total) = users::list_account_users(
             &state.db,
             actor.user_id,
@@ -58,7 +58,7 @@ pub async fn list_accounts(
         let state = state()?;
         let actor = session::actor().await?;
         policy::can(&actor, Action::ViewAnyAccount)?;
-        let page = page.max(1);
+        let page = page.clamp(1, crate::api::MAX_PAGE);
         let search = search.unwrap_or_default();
         let (rows, total) = users::list_accounts(&state.db, &search, page, PER_PAGE).await?;
         Ok(Page {
@@ -86,7 +86,7 @@ pub async fn account_page(
         let actor = session::actor().await?;
         policy::can(&actor, Action::ViewAnyAccount)?;
         let account = accounts::detail(&state.db, account_id).await?;
-        let page = page.max(1);
+        let page = page.clamp(1, crate::api::MAX_PAGE);
         let (rows, total) = users::list_account_users(
             &state.db,
             actor.user_id,

@@ -46,8 +46,8 @@ pub async fn audit_list(
             to: to.unwrap_or_default(),
         };
         let filter = audit_view::Filter::parse(&query)?;
-        let page = page.unwrap_or(1).max(1);
-        let page = page.max(1);
+        let page = crate::api::page_number(page);
+        let page = page.clamp(1, crate::api::MAX_PAGE);
         let (rows, total) = audit_view::list(&state.db, &filter, page, PER_PAGE).await?;
         Ok(Page {
             rows,

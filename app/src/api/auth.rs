@@ -217,6 +217,11 @@ pub async fn use_link(
     .await
 }
 
+/// How long every answer to a reset request takes, whatever the address (well above the work a
+/// known address costs).
+#[cfg(feature = "ssr")]
+const RESET_ANSWER_TIME: std::time::Duration = std::time::Duration::from_millis(400);
+
 /// Mails a reset link when the address belongs to an active customer user; the answer is the same
 /// either way.
 #[server(endpoint = "auth/request_reset")]
@@ -226,7 +231,12 @@ pub async fn request_reset(email: String) -> Result<(), AppError> {
         let maybe = session::maybe_actor().await?;
         policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
         let client_addr = request::current_client_addr(&state)?;
-        invitations::request_reset(&state, &email, &client_addr, now()).await?;
+        // A known address costs a token, a mail and an audit entry; an unknown one nothing. Every
+        // answer waits out the same time, so its timing does not tell which this was.
+        let answer_at = tokio::time::Instant::now() + RESET_ANSWER_TIME;
+        let result = invitations::request_reset(&state, &email, &client_addr, now()).await;
+        tokio::time::sleep_until(answer_at).await;
+        result?;
         leptos_axum::redirect("/forgot-password?sent=1");
         Ok(())
     })

@@ -92,7 +92,7 @@ pub async fn list_cases(scope: String, page: Option<i64>) -> Result<Page<CaseSum
         policy::can(&actor, Action::ViewOwnAccountCases)?;
         let account_id = actor.account_id()?;
         let mine = (scope != "team").then_some(actor.user_id);
-        let page = page.unwrap_or(1).max(1);
+        let page = crate::api::page_number(page);
         let (rows, total) = cases::list(&state.db, account_id, mine, page, PER_PAGE, now()).await?;
         Ok(Page {
             rows,
@@ -171,7 +171,7 @@ pub async fn case_queue(
             sort: sort.unwrap_or_default(),
             search: search.unwrap_or_default(),
         };
-        let page = page.unwrap_or(1).max(1);
+        let page = crate::api::page_number(page);
         let (rows, total) =
             cases::queue(&state.db, actor.user_id, &filter, page, PER_PAGE, now()).await?;
         Ok(Page {

@@ -118,7 +118,7 @@ pub async fn list_changes(
         let state = state()?;
         let actor = session::actor().await?;
         let scope = reading_scope(&actor)?;
-        let page = page.unwrap_or(1).max(1);
+        let page = crate::api::page_number(page);
         let (rows, total) = changes::list(
             &state.db,
             scope,

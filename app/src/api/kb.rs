@@ -53,7 +53,7 @@ pub async fn search_kb(
     respond(async move {
         let state = state()?;
         let (_, clearance, _) = reader().await?;
-        let page = page.unwrap_or(1).max(1);
+        let page = crate::api::page_number(page);
         let (rows, total) = kb::search(
             &state.db,
             clearance,
@@ -256,7 +256,7 @@ pub async fn list_articles(
     respond(async move {
         let state = state()?;
         author().await?;
-        let page = page.unwrap_or(1).max(1);
+        let page = crate::api::page_number(page);
         let per_page = crate::api::PER_PAGE;
         let (rows, total) = kb::list_all(
             &state.db,

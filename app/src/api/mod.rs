@@ -17,6 +17,15 @@ pub mod users;
 /// Page size of every list.
 pub const PER_PAGE: i64 = 50;
 
+/// The last page any list shows (counts stop at 10,000 rows, 200 pages of 50): a page number beyond
+/// it — or beyond what an integer holds — shows the last one instead of scanning ever deeper.
+pub const MAX_PAGE: i64 = 200;
+
+/// The page asked for, within 1..=[`MAX_PAGE`].
+pub fn page_number(page: Option<i64>) -> i64 {
+    page.unwrap_or(1).clamp(1, MAX_PAGE)
+}
+
 /// Finishes a server function: on failure, sets the HTTP status that matches the error (except for
 /// plain HTML form posts, which are answered with a redirect carrying the error).
 #[cfg(feature = "ssr")]

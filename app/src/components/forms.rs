@@ -6,6 +6,14 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use server_fn::error::ServerFnUrlError;
 
+/// The contents of a `<textarea>` as HTML, for its `inner_html`. Leptos writes a textarea's text
+/// children into the server-rendered page unescaped, so `</textarea>` in stored text would end the
+/// element and entities would be decoded on the way back; escaped, the browser shows — and submits
+/// — exactly the stored text, on the server-rendered page and after hydration alike.
+pub fn textarea_html(text: &str) -> String {
+    html_escape::encode_text(text).into_owned()
+}
+
 /// The error a plain HTML form post of server function `path` came back with: the server encodes
 /// it in the URL it redirects to (`__path`, `__err`), so forms report errors without WASM.
 pub fn url_error(path: &'static str) -> Memo<Option<AppError>> {

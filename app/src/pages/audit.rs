@@ -112,10 +112,11 @@ fn AuditPage(staff: bool) -> impl IntoView {
             </div>
             <button type="submit" class="button button--secondary">"Filter"</button>
         </form>
-        <p class="toolbar">
-            <a class="button button--secondary" download
-                href=move || format!("/export/audit.csv?{}", filter_query())>"Export these entries (CSV)"</a>
-        </p>
+        // A form, not a link: the export is recorded in the trail, so only a deliberate, same-site
+        // POST starts it — an image or link elsewhere cannot.
+        <form class="toolbar" method="post" action=move || format!("/export/audit.csv?{}", filter_query())>
+            <button type="submit" class="button button--secondary">"Export these entries (CSV)"</button>
+        </form>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match entries.await {
@@ -124,7 +125,7 @@ fn AuditPage(staff: bool) -> impl IntoView {
                         let current = page.page;
                         let base = format!("{path}?{}", filter_query());
                         view! {
-                            <p>{page.total} " entries."</p>
+                            <p>{if page.total > 10_000 { "More than 10,000 entries.".to_string() } else { format!("{} entries.", page.total) }}</p>
                             {if page.rows.is_empty() {
                                 view! { <p class="empty">"No entries match."</p> }.into_any()
                             } else {

@@ -461,7 +461,9 @@ fn SurveyView(survey: SurveyDetail) -> impl IntoView {
                         total.answered, total.invited, rate(&total), count(total.promoters as usize, "promoter", "promoters"),
                         count(total.passives as usize, "passive", "passives"), count(total.detractors as usize, "detractor", "detractors"))}</p>
                     <Distribution counts=survey.distribution.clone()/>
-                    <p><a class="button button--secondary" href=format!("/staff/surveys/{}/answers.csv", survey.id) download="">"Export answers (CSV)"</a></p>
+                    <form method="post" action=format!("/staff/surveys/{}/answers.csv", survey.id)>
+                        <button type="submit" class="button button--secondary">"Export answers (CSV)"</button>
+                    </form>
                 </section>
                 <h2>"By account"</h2>
                 <div class="table-wrap"><table class="table">

@@ -18,10 +18,36 @@ pub fn ImportUploadPage() -> impl IntoView {
     let query = use_query_map();
     let id = move || params.with(|p| p.get_str("id").unwrap_or_default().to_string());
     let error = move || query.with(|q| q.get_str("error").map(str::to_string));
+    // The form is only for those who may bulk-create users; anyone else gets the page their
+    // refusal gets everywhere else (sign in, or access denied).
+    let me = crate::me_resource();
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let allowed = match me.await {
+                    Ok(Some(me)) if crate::policy::permits(me.role, crate::policy::Action::BulkCreateUsers) => Ok(()),
+                    Ok(Some(_)) => Err(crate::error::AppError::Forbidden),
+                    Ok(None) => Err(crate::error::AppError::Unauthorized),
+                    Err(e) => Err(e),
+                };
+                match allowed {
+                    Ok(()) => view! { <ImportUploadForm id=id() error=error()/> }.into_any(),
+                    Err(e) => view! { <ErrorPage error=e/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn ImportUploadForm(id: String, error: Option<String>) -> impl IntoView {
+    let back = format!("/staff/accounts/{id}");
+    let action = format!("/staff/accounts/{id}/import");
+    let has_error = error.is_some();
     view! {
         <Title text="Bulk add users"/>
         <div class="narrow">
-            <p><a href=move || format!("/staff/accounts/{}", id())>"← Account"</a></p>
+            <p><a href=back>"← Account"</a></p>
             <h1>"Bulk add users"</h1>
             <p class="lead">"Upload the customer's list as a CSV file. Nothing is created until you have checked the preview and confirmed."</p>
             <ul>
@@ -29,15 +55,15 @@ pub fn ImportUploadPage() -> impl IntoView {
                 <li>"With a header row the columns may come in any order (first_name, last_name, email, administrator); without one, in that order."</li>
                 <li>"People who are already users are skipped, so uploading the same file twice is safe."</li>
             </ul>
-            {move || error().map(|message| view! {
+            {error.map(|message| view! {
                 <div class="error-summary" role="alert" tabindex="-1">
                     <h2 class="error-summary__title">"There is a problem"</h2>
                     <ul><li><a href="#file">{message}</a></li></ul>
                 </div>
             })}
             <form method="post" enctype="multipart/form-data" class="form"
-                action=move || format!("/staff/accounts/{}/import", id())>
-                <div class="form-group" class:form-group--error=move || error().is_some()>
+                action=action>
+                <div class="form-group" class:form-group--error=has_error>
                     <label class="label" for="file">"CSV file"</label>
                     <input class="input" id="file" name="file" type="file" accept=".csv,text/csv"/>
                 </div>

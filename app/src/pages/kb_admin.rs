@@ -245,7 +245,8 @@ fn Editor(editor: KbEditor) -> impl IntoView {
                         <p class="field-error" id="body-error">{body_messages}</p>
                     </Show>
                     <textarea class="input kb-editor__body" id="body" name="body" rows="18" aria-describedby="body-hint"
-                        on:input=move |ev| body.set(event_target_value(&ev))>{editor.body.clone()}</textarea>
+                        inner_html=crate::components::forms::textarea_html(&editor.body)
+                        on:input=move |ev| body.set(event_target_value(&ev))></textarea>
                 </div>
                 <div class="button-row">
                     <button type="submit" name="intent" value="draft" class="button button--secondary">"Save draft"</button>

@@ -74,11 +74,13 @@ fn UserTable(page: Page<AccountUserRow>, query: ListQuery) -> impl IntoView {
         <h1>"Manage Accounts"</h1>
         <p class="lead">"Everyone in your company who has, or was invited to, the portal. "
             {format!("{total} {}{}.", if total == 1 { "user" } else { "users" }, if filtered { " match" } else { "" })}</p>
-        <p class="toolbar">
+        <div class="toolbar">
             <a class="button" href="/manage/new">"Add a user"</a>
             <a class="button button--secondary" href="/manage/history">"Access history"</a>
-            <a class="button button--secondary" href="/export/users.csv" download>"Export users (CSV)"</a>
-        </p>
+            <form class="inline-form" method="post" action="/export/users.csv">
+                <button type="submit" class="button button--secondary">"Export users (CSV)"</button>
+            </form>
+        </div>
         <form method="get" action="/manage" class="search-form" role="search">
             <input type="hidden" name="sort" value=sort.clone()/>
             <div class="form-group">

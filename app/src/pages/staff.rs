@@ -177,7 +177,8 @@ fn AccountFields(
             <label class="label" for="environments">"Environments"</label>
             <p class="hint">"One per line"</p>
             {field_error("environments")}
-            <textarea class="input" id="environments" name="environments" rows="4">{environments}</textarea>
+            <textarea class="input" id="environments" name="environments" rows="4"
+                inner_html=crate::components::forms::textarea_html(&environments)></textarea>
         </div>
         {staff_select("tam_user_id", "Technical account manager (TAM)", tam)}
         {staff_select("csm_user_id", "Customer success manager (CSM)", csm)}
@@ -316,14 +317,16 @@ fn AccountBody(data: AccountView, save_error: Memo<Option<AppError>>) -> impl In
             <dt>"Created"</dt><dd>{format_time(Some(account.created_at))}</dd>
             <dt>"Updated"</dt><dd>{format_time(Some(account.updated_at))}</dd>
         </dl>
-        <p class="toolbar">
+        <div class="toolbar">
             <a class="button button--secondary" href=format!("/staff/audit?account_id={id}")>"Access history"</a>
             <a class="button button--secondary" href=format!("/cases/new?account_id={id}")>"Open a case on their behalf"</a>
             {(can_manage && account.service_tier == "managed").then(|| view! {
                 <a class="button button--secondary" href=format!("/changes/new?account_id={id}")>"Raise a change request on their behalf"</a>
             })}
-            <a class="button button--secondary" href=format!("/export/users.csv?account_id={id}") download>"Export users (CSV)"</a>
-        </p>
+            <form class="inline-form" method="post" action=format!("/export/users.csv?account_id={id}")>
+                <button type="submit" class="button button--secondary">"Export users (CSV)"</button>
+            </form>
+        </div>
         {can_manage.then(|| view! {
             <details class="panel">
                 <summary>"Edit account details"</summary>

@@ -160,7 +160,7 @@ pub async fn apply(
     if change == Change::Disable {
         // Their sessions end now, not at the next expiry, and no link they hold works any more.
         execute!(tx: &mut tx, sqlx::query(
-            "DELETE FROM sessions WHERE user_id = $1"
+            "DELETE FROM sessions WHERE user_id = $1 OR impersonator_id = $1"
         )
         .bind(target.id))?;
         super::invitations::void_open_links(&mut tx, target.id, None, "revoked", now).await?;
@@ -179,6 +179,32 @@ pub async fn apply(
     };
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await
+}
+
+/// Records that user `user_id` became (or stopped being) an administrator by another route than
+/// the grant and revoke buttons — a contact designation, an invitation, a bulk import — so every
+/// change of administrator rights has an `administrator.granted` / `.revoked` entry of its own.
+/// Who, for which account, why and from where come from `cause`, the entry of the change itself.
+pub async fn record_admin_change(
+    tx: &mut Tx,
+    cause: &Event<'_>,
+    user_id: i64,
+    granted: bool,
+    via: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let event = Event {
+        action: if granted {
+            Change::GrantAdmin.action()
+        } else {
+            Change::RevokeAdmin.action()
+        },
+        target: Some(format!("user:{user_id}")),
+        before: Some(json!({ "is_admin": !granted })),
+        after: Some(json!({ "is_admin": granted, "via": via })),
+        ..cause.clone()
+    };
+    audit::append(tx, &event, now).await
 }
 
 /// Serializes changes to one account's administrators (PostgreSQL row lock; SQLite write

@@ -530,6 +530,12 @@ pub async fn set_contact(
         client_addr: Some(client_addr),
     };
     audit::append(&mut tx, &event, now).await?;
+    if let Some(t) = new.as_ref().filter(|t| !t.is_admin) {
+        access::record_admin_change(&mut tx, &event, t.id, true, "contact", now).await?;
+    }
+    if let (Some(p), true) = (&previous, previous_revoked) {
+        access::record_admin_change(&mut tx, &event, p.id, false, "contact", now).await?;
+    }
     tx.commit().await?;
     Ok(said.join(" "))
 }

@@ -6,6 +6,12 @@
 //! (`portal`). Each entry's hash covers its own fields and the previous entry's hash; the chain's
 //! head row names the last entry, so a deleted tail shows too. The database refuses UPDATE and
 //! DELETE on the log (triggers), and the product has no code path that would try.
+//!
+//! Entries of hash version 2 (every entry written since) also hash their row id, chosen before the
+//! row is written, so no entry can be moved to another row id unnoticed. Someone able to write the
+//! database could still recompute a whole chain; `anchor` signs the chain heads with a key kept
+//! outside the database, and verifying against such an anchor finds any rewrite or truncation of
+//! what the anchor covers.
 
 use super::db::{execute, internal, on_db, Db, Tx};
 use crate::error::AppError;
@@ -51,11 +57,22 @@ pub struct Entry {
     pub prev_hash: String,
     #[serde(skip)]
     pub hash: String,
+    /// 1: the fields above; 2: the row id and version too.
+    #[serde(skip)]
+    pub hash_version: i32,
 }
+
+/// The hash version new entries are written with.
+pub const HASH_VERSION: i32 = 2;
 
 impl Entry {
     pub fn compute_hash(&self) -> String {
-        let canonical = serde_json::to_string(self).expect("an audit entry always serializes");
+        let fields = serde_json::to_string(self).expect("an audit entry always serializes");
+        let canonical = if self.hash_version >= 2 {
+            format!("v{}:{}:{fields}", self.hash_version, self.id)
+        } else {
+            fields
+        };
         hex::encode(Sha256::digest(canonical.as_bytes()))
     }
 }
@@ -93,8 +110,22 @@ pub async fn append(tx: &mut Tx, event: &Event<'_>, now: i64) -> Result<(), AppE
         .await
         .map_err(internal)?,
     };
+    // The row id is part of the hash, so it is chosen first: the next value of the identity on
+    // PostgreSQL; on SQLite the next integer, safe because its write transactions are exclusive.
+    let id: i64 = match tx {
+        Tx::Sqlite(t) => sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log")
+            .fetch_one(&mut **t)
+            .await
+            .map_err(internal)?,
+        Tx::Postgres(t) => {
+            sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('audit_log', 'id'))")
+                .fetch_one(&mut **t)
+                .await
+                .map_err(internal)?
+        }
+    };
     let mut entry = Entry {
-        id: 0,
+        id,
         chain_key: chain,
         seq: seq + 1,
         at: now,
@@ -110,13 +141,18 @@ pub async fn append(tx: &mut Tx, event: &Event<'_>, now: i64) -> Result<(), AppE
         client_addr: event.client_addr.map(str::to_string),
         prev_hash,
         hash: String::new(),
+        hash_version: HASH_VERSION,
     };
     entry.hash = entry.compute_hash();
-    execute!(tx: tx, sqlx::query(
-        "INSERT INTO audit_log (chain_key, seq, at, actor_id, impersonator_id, account_id, action, target, \
-         reason, reference, before_state, after_state, client_addr, prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
-    )
+    let overriding = match tx {
+        Tx::Postgres(_) => "OVERRIDING SYSTEM VALUE ",
+        Tx::Sqlite(_) => "",
+    };
+    execute!(tx: tx, sqlx::query(&format!(
+        "INSERT INTO audit_log (id, chain_key, seq, at, actor_id, impersonator_id, account_id, action, target, \
+         reason, reference, before_state, after_state, client_addr, prev_hash, hash, hash_version) \
+         {overriding}VALUES ($16, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $17)"
+    ))
     .bind(&entry.chain_key)
     .bind(entry.seq)
     .bind(entry.at)
@@ -131,7 +167,9 @@ pub async fn append(tx: &mut Tx, event: &Event<'_>, now: i64) -> Result<(), AppE
     .bind(&entry.after_state)
     .bind(&entry.client_addr)
     .bind(&entry.prev_hash)
-    .bind(&entry.hash))?;
+    .bind(&entry.hash)
+    .bind(entry.id)
+    .bind(entry.hash_version))?;
     execute!(tx: tx, sqlx::query(
         "UPDATE audit_chain_heads SET seq = $1, hash = $2 WHERE chain_key = $3"
     )
@@ -223,8 +261,8 @@ async fn verify_chain(
         let batch: Vec<Entry> = on_db!(db, |c| {
             sqlx::query_as(
             "SELECT id, chain_key, seq, at, actor_id, impersonator_id, account_id, action, target, reason, \
-             reference, before_state, after_state, client_addr, prev_hash, hash FROM audit_log \
-             WHERE chain_key = $1 AND seq >= $2 ORDER BY seq LIMIT $3"
+             reference, before_state, after_state, client_addr, prev_hash, hash, hash_version \
+             FROM audit_log WHERE chain_key = $1 AND seq >= $2 ORDER BY seq LIMIT $3"
         )
         .bind(chain)
         .bind(expected_seq)
@@ -297,11 +335,26 @@ mod tests {
             client_addr: Some("192.0.2.1".into()),
             prev_hash: GENESIS.into(),
             hash: String::new(),
+            hash_version: 1,
         }
     }
 
     #[test]
-    fn hash_covers_every_recorded_field_but_not_the_row_id() {
+    fn version_two_hashes_cover_the_row_id() {
+        let mut v2 = entry();
+        v2.hash_version = 2;
+        let base = v2.compute_hash();
+        assert_ne!(base, entry().compute_hash(), "the version is part of the hash");
+        let mut moved = v2.clone();
+        moved.id = 8;
+        assert_ne!(moved.compute_hash(), base, "a v2 entry moved to another row id");
+        let mut downgraded = v2.clone();
+        downgraded.hash_version = 1;
+        assert_ne!(downgraded.compute_hash(), base);
+    }
+
+    #[test]
+    fn version_one_hashes_cover_every_recorded_field_but_not_the_row_id() {
         let base = entry().compute_hash();
         let mut moved = entry();
         moved.id = 99;

@@ -25,6 +25,7 @@ pub fn parse_day(value: &str) -> Result<Option<i64>, String> {
 }
 
 /// The checked filter: bounds in Unix seconds, the action as a LIKE pattern.
+#[derive(Clone)]
 pub struct Filter {
     account_id: Option<i64>,
     actor: String,
@@ -70,14 +71,16 @@ const WHERE: &str = "($1 = 0 OR a.account_id = $1) \
      AND ($2 = '' OR a.actor_id = (SELECT id FROM users WHERE email = $2)) \
      AND ($3 = '' OR a.action LIKE $3) AND a.at >= $4 AND a.at < $5";
 
-/// One page of entries, newest first, and how many match.
-pub async fn list(
-    db: &Db,
-    filter: &Filter,
-    page: i64,
-    per_page: i64,
-) -> Result<(Vec<AuditRow>, i64), AppError> {
-    let sql = format!(
+/// Counts stop here: past it the page says "more than 10,000", and no request counts a whole trail.
+pub const COUNT_CAP: i64 = 10_000;
+
+fn select_rows(keyset: bool) -> String {
+    let after = if keyset {
+        " AND (a.at < $8 OR (a.at = $8 AND a.id < $9))"
+    } else {
+        ""
+    };
+    format!(
         "SELECT a.id, a.at, \
          (SELECT u.first_name || ' ' || u.last_name || ' <' || u.email || '>' FROM users u WHERE u.id = a.actor_id) AS actor, \
          (SELECT u.first_name || ' ' || u.last_name || ' <' || u.email || '>' FROM users u WHERE u.id = a.impersonator_id) AS impersonator, \
@@ -85,22 +88,53 @@ pub async fn list(
          a.action, a.target, \
          CASE WHEN a.target LIKE 'user:%' THEN (SELECT u.email FROM users u WHERE u.id = CAST(SUBSTR(a.target, 6) AS BIGINT)) END AS target_email, \
          a.reason, a.reference, a.before_state, a.after_state, a.client_addr \
-         FROM audit_log a WHERE {WHERE} ORDER BY a.at DESC, a.id DESC LIMIT $6 OFFSET $7"
-    );
-    let offset = (page.max(1) - 1) * per_page;
+         FROM audit_log a WHERE {WHERE}{after} ORDER BY a.at DESC, a.id DESC LIMIT $6 OFFSET $7"
+    )
+}
+
+/// Entries newest first: `limit` of them after skipping `offset`, or — with `after` (the time and
+/// id of the last entry already read) — the next `limit` after that one, however deep (exports).
+pub async fn rows(
+    db: &Db,
+    filter: &Filter,
+    after: Option<(i64, i64)>,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<AuditRow>, AppError> {
+    let sql = select_rows(after.is_some());
+    let (after_at, after_id) = after.unwrap_or((0, 0));
     let account = filter.account_id.unwrap_or(0);
-    let rows: Vec<AuditRow> = on_db!(db, |c| sqlx::query_as(&sql)
-        .bind(account)
-        .bind(&filter.actor)
-        .bind(&filter.action)
-        .bind(filter.from)
-        .bind(filter.to)
-        .bind(per_page)
-        .bind(offset)
-        .fetch_all(c)
-        .await
-        .map_err(internal))?;
-    let count_sql = format!("SELECT COUNT(*) FROM audit_log a WHERE {WHERE}");
+    on_db!(db, |c| {
+        let mut q = sqlx::query_as(&sql)
+            .bind(account)
+            .bind(&filter.actor)
+            .bind(&filter.action)
+            .bind(filter.from)
+            .bind(filter.to)
+            .bind(limit)
+            .bind(offset);
+        if after.is_some() {
+            q = q.bind(after_at).bind(after_id);
+        }
+        q.fetch_all(c).await.map_err(internal)
+    })
+}
+
+/// One page of entries, newest first, and how many match, counted up to [`COUNT_CAP`]
+/// (`COUNT_CAP + 1` means "more").
+pub async fn list(
+    db: &Db,
+    filter: &Filter,
+    page: i64,
+    per_page: i64,
+) -> Result<(Vec<AuditRow>, i64), AppError> {
+    let offset = super::db::offset(page, per_page);
+    let rows = rows(db, filter, None, offset, per_page).await?;
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM audit_log a WHERE {WHERE} LIMIT {}) capped",
+        COUNT_CAP + 1
+    );
+    let account = filter.account_id.unwrap_or(0);
     let total: i64 = on_db!(db, |c| sqlx::query_scalar(&count_sql)
         .bind(account)
         .bind(&filter.actor)

@@ -13,30 +13,57 @@ pub struct SignedIn {
     pub token: String,
 }
 
-/// Counts recent failures for the email and for the client address.
-async fn throttled(
+/// A password attempt counted before the password is checked, so concurrent guesses cannot all
+/// pass a check made before any of them was counted. The row stays as a failure unless the
+/// password turns out right (or the attempt was refused), when it is removed.
+struct Attempt(i64);
+
+/// Counts an attempt for `email` from `client_addr` and answers it, or `TooManyRequests` when the
+/// window already holds the limit for either. Each attempt's row is committed before it counts,
+/// so of any number of concurrent attempts at most the limit see a count within it.
+async fn count_attempt(
     db: &Db,
     settings: &Settings,
-    email: &Email,
+    email: &str,
     client_addr: &str,
     now: i64,
-) -> Result<bool, AppError> {
+) -> Result<Attempt, AppError> {
+    let id: i64 = on_db!(db, |c| sqlx::query_scalar(
+        "INSERT INTO sign_in_failures (email, client_addr, at) VALUES ($1, $2, $3) RETURNING id"
+    )
+    .bind(email)
+    .bind(client_addr)
+    .bind(now)
+    .fetch_one(c)
+    .await
+    .map_err(internal))?;
     let since = now - settings.throttle_window_minutes * 60;
     let (by_email, by_addr): (i64, i64) = on_db!(db, |c| sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM sign_in_failures WHERE email = $1 AND at > $3), \
                 (SELECT COUNT(*) FROM sign_in_failures WHERE client_addr = $2 AND at > $3)"
     )
-    .bind(email.as_str())
+    .bind(email)
     .bind(client_addr)
     .bind(since)
     .fetch_one(c)
     .await
     .map_err(internal))?;
-    Ok(by_email >= settings.throttle_per_email || by_addr >= settings.throttle_per_address)
+    if by_email > settings.throttle_per_email || by_addr > settings.throttle_per_address {
+        forget_attempt(db, Attempt(id)).await?;
+        tracing::warn!(client_addr, "password attempt throttled");
+        return Err(AppError::TooManyRequests);
+    }
+    Ok(Attempt(id))
 }
 
-/// Counts the failure for throttling and records it in the audit trail: in the account's chain
-/// when the email belongs to a user, so its administrators see attempts on their people.
+/// Removes an attempt that did not fail.
+async fn forget_attempt(db: &Db, attempt: Attempt) -> Result<(), AppError> {
+    execute!(db: db, sqlx::query("DELETE FROM sign_in_failures WHERE id = $1").bind(attempt.0))?;
+    Ok(())
+}
+
+/// Records a failed sign-in in the audit trail (its attempt is already counted): in the account's
+/// chain when the email belongs to a user, so its administrators see attempts on their people.
 async fn record_failure(
     db: &Db,
     settings: &Settings,
@@ -57,12 +84,6 @@ async fn record_failure(
         ..Event::default()
     };
     audit::append(&mut tx, &event, now).await?;
-    execute!(tx: &mut tx, sqlx::query(
-        "INSERT INTO sign_in_failures (email, client_addr, at) VALUES ($1, $2, $3)"
-    )
-    .bind(email.as_str())
-    .bind(client_addr)
-    .bind(now))?;
     // Rows older than the window no longer count: keep the table small.
     execute!(tx: &mut tx, sqlx::query(
         "DELETE FROM sign_in_failures WHERE at <= $1"
@@ -91,17 +112,21 @@ pub async fn sign_in(
     let email = email.expect("parsed when there were no problems");
     let db = &state.db;
 
-    if throttled(db, &state.settings, &email, client_addr, now).await? {
-        tracing::warn!(client_addr, "sign-in throttled");
-        return Err(AppError::TooManyRequests);
-    }
+    let attempt = count_attempt(db, &state.settings, email.as_str(), client_addr, now).await?;
 
     let found = users::credentials_by_email(db, &email).await?;
     let stored = found
         .as_ref()
         .filter(|c| c.status == "active")
         .and_then(|c| c.password_hash.clone());
-    let ok = password::verify(stored, password_input).await;
+    let ok = match password::verify(stored, password_input).await {
+        Ok(ok) => ok,
+        Err(busy) => {
+            // Not checked, so not a failure: the person may simply try again.
+            forget_attempt(db, attempt).await?;
+            return Err(busy);
+        }
+    };
     let Some(user) = found.as_ref().filter(|c| ok && c.status == "active") else {
         record_failure(
             db,
@@ -167,8 +192,20 @@ pub async fn change_password(
     let mut problems = Problems::new();
     if current.is_empty() {
         problems.add("current_password", "Enter your current password");
-    } else if !password::verify(creds.password_hash.clone(), current.clone()).await {
-        problems.add("current_password", "Your current password is incorrect");
+    } else {
+        // Guesses at the current password are throttled like sign-ins, on the same counters.
+        let attempt = count_attempt(db, &state.settings, &email, client_addr, now).await?;
+        match password::verify(creds.password_hash.clone(), current.clone()).await {
+            Ok(true) => forget_attempt(db, attempt).await?,
+            Ok(false) => {
+                tracing::info!(user_id, client_addr, "current password incorrect");
+                problems.add("current_password", "Your current password is incorrect");
+            }
+            Err(busy) => {
+                forget_attempt(db, attempt).await?;
+                return Err(busy);
+            }
+        }
     }
     if let Err(message) = password::check_new_password(&new, &[&email, &first, &last]) {
         problems.add("new_password", message);
@@ -192,7 +229,7 @@ pub async fn change_password(
     .bind(now)
     .bind(user_id))?;
     let ended = execute!(tx: &mut tx, sqlx::query(
-        "DELETE FROM sessions WHERE user_id = $1 AND token_hash <> $2"
+        "DELETE FROM sessions WHERE (user_id = $1 OR impersonator_id = $1) AND token_hash <> $2"
     )
     .bind(user_id)
     .bind(session::token_hash(current_token)))?;

@@ -437,7 +437,7 @@ pub async fn list(
         #[sqlx(flatten)]
         clock: ClockRow,
     }
-    let offset = (page.max(1) - 1) * per_page;
+    let offset = super::db::offset(page, per_page);
     let rows: Vec<Row> = on_db!(db, |c| sqlx::query_as(&sql)
         .bind(account_id)
         .bind(me)
@@ -525,7 +525,13 @@ pub async fn get(
     })?;
     detail.description_html = super::markdown::render(&detail.description);
     for entry in &mut detail.entries {
-        entry.body_html = super::markdown::render(&entry.body);
+        // Activity lines ("change") are the portal's words around plain values (a reason, a group
+        // name): shown as typed. Comments and notes are written as Markdown.
+        entry.body_html = if entry.kind == "change" {
+            super::markdown::plain_html(&entry.body)
+        } else {
+            super::markdown::render(&entry.body)
+        };
     }
     let (first, resolution) = clock.left(now);
     detail.first_response_left = first;
@@ -789,7 +795,7 @@ pub async fn queue(
         #[sqlx(flatten)]
         clock: ClockRow,
     }
-    let offset = (page.max(1) - 1) * per_page;
+    let offset = super::db::offset(page, per_page);
     let rows: Vec<Row> = on_db!(db, |c| {
         bind_args!(sqlx::query_as(&sql), &args)
             .bind(per_page)

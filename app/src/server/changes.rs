@@ -579,7 +579,7 @@ pub async fn list(
          r.window_start, r.created_at FROM change_requests r JOIN accounts a ON a.id = r.account_id \
          WHERE {filter} ORDER BY r.created_at DESC, r.id DESC LIMIT $5 OFFSET $6"
     );
-    let offset = (page.max(1) - 1) * per_page;
+    let offset = super::db::offset(page, per_page);
     let rows: Vec<ChangeSummary> = on_db!(db, |c| sqlx::query_as(&sql)
         .bind(account_id.unwrap_or(0))
         .bind(state_filter)

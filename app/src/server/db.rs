@@ -99,6 +99,25 @@ macro_rules! bind_args {
 
 pub use crate::{bind_args, execute, on_db, on_tx};
 
+/// Whether a connection handed back to the pool may be used again. A transaction whose statements
+/// or COMMIT failed is rolled back when dropped; when that rollback fails too (SQLite after "database
+/// or disk is full" has already ended the transaction itself), the driver still counts the
+/// connection as inside a transaction and every later `BEGIN` on it fails. Such a connection is
+/// closed instead of reused. Only a connection still counted inside a transaction (one whose
+/// transaction was dropped, its rollback queued) is pinged: the ping runs after the queued rollback,
+/// so the second look sees its outcome. Every other release costs nothing.
+async fn healthy<C: sqlx::Connection>(conn: &mut C) -> bool {
+    if !conn.is_in_transaction() {
+        return true;
+    }
+    let alive = conn.ping().await.is_ok();
+    let clean = !conn.is_in_transaction();
+    if !(alive && clean) {
+        tracing::warn!(alive, clean, "closing a database connection left in a failed state");
+    }
+    alive && clean
+}
+
 impl Db {
     /// Connects to the URL's engine: `sqlite://path` (the file and its folder are created) or
     /// `postgres://…`.
@@ -108,6 +127,7 @@ impl Db {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(10))
+                .after_release(|conn, _| Box::pin(async move { Ok(healthy(conn).await) }))
                 .connect_with(options)
                 .await?;
             Ok(Db::Postgres(pool))
@@ -131,6 +151,7 @@ impl Db {
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(30))
+                .after_release(|conn, _| Box::pin(async move { Ok(healthy(conn).await) }))
                 .connect_with(options)
                 .await?;
             Ok(Db::Sqlite(pool))
@@ -187,6 +208,11 @@ impl Tx {
             Tx::Postgres(t) => t.commit().await.map_err(internal),
         }
     }
+}
+
+/// The rows to skip for page `page` (clamped to the pages a list has) of `per_page` rows.
+pub fn offset(page: i64, per_page: i64) -> i64 {
+    (page.clamp(1, crate::api::MAX_PAGE) - 1) * per_page.clamp(1, 1000)
 }
 
 /// Logs a storage error in full and hands the caller the opaque `Internal`.

@@ -32,15 +32,18 @@ pub async fn start(
                 .into(),
         ));
     }
+    let expires_at = session::expiry(&mut tx, current_token)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
     execute!(tx: &mut tx, sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(session::token_hash(current_token)))?;
-    let token = session::create(
+    let token = session::create_until(
         &mut tx,
-        &state.settings,
         target.id,
         Some(actor.user_id),
         client_addr,
         now,
+        expires_at,
     )
     .await?;
     let event = Event {
@@ -80,10 +83,13 @@ pub async fn stop(
         ));
     };
     let mut tx = state.db.begin().await?;
+    let expires_at = session::expiry(&mut tx, current_token)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
     execute!(tx: &mut tx, sqlx::query("DELETE FROM sessions WHERE token_hash = $1")
         .bind(session::token_hash(current_token)))?;
     let token = if resume {
-        Some(session::create(&mut tx, &state.settings, admin_id, None, client_addr, now).await?)
+        Some(session::create_until(&mut tx, admin_id, None, client_addr, now, expires_at).await?)
     } else {
         None
     };

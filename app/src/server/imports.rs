@@ -22,8 +22,9 @@ use std::collections::{HashMap, HashSet};
 pub const MAX_ROWS: usize = 20_000;
 /// Users created per transaction.
 const CHUNK: i64 = 200;
-/// How long a worker holds an import before another may take over.
-const LEASE_SECS: i64 = 300;
+/// How long a worker holds an import before another may take over. The worker renews it at every
+/// chunk (a heartbeat: a chunk takes seconds), so a dead worker's import resumes within this time.
+pub const LEASE_SECS: i64 = 45;
 
 /// A row as read from the file, before validation.
 #[derive(Debug, Clone, PartialEq)]
@@ -356,7 +357,7 @@ pub async fn view(
         "create" | "exists" | "invalid" => outcome,
         _ => "",
     };
-    let offset = (page.max(1) - 1) * per_page;
+    let offset = super::db::offset(page, per_page);
     let rows: Vec<ImportRow> = on_db!(db, |c| sqlx::query_as(
         "SELECT line_no, first_name, last_name, email, is_admin, outcome, message, \
          (done_at IS NOT NULL) AS done FROM import_rows \
@@ -388,7 +389,7 @@ pub async fn view(
         rows: Page {
             rows,
             total,
-            page: page.max(1),
+            page: page.clamp(1, crate::api::MAX_PAGE),
             per_page,
         },
     })
@@ -626,6 +627,9 @@ async fn create_one(
         ..Event::default()
     };
     audit::append(tx, &event, now).await?;
+    if row.is_admin {
+        super::access::record_admin_change(tx, &event, user_id, true, "bulk import", now).await?;
+    }
     execute!(tx: tx, sqlx::query(
         "UPDATE import_rows SET user_id = $1, done_at = $2 WHERE import_id = $3 AND line_no = $4"
     )

@@ -255,6 +255,10 @@ pub async fn invite(
         ..Event::default()
     };
     audit::append(&mut tx, &event, now).await?;
+    if invite.is_admin {
+        super::access::record_admin_change(&mut tx, &event, user_id, true, "invitation", now)
+            .await?;
+    }
     tx.commit().await?;
     Ok(user_id)
 }
@@ -501,7 +505,7 @@ pub async fn complete(
     .bind(&hash)
     .bind(now)
     .bind(row.user_id))?;
-    execute!(tx: &mut tx, sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(row.user_id))?;
+    execute!(tx: &mut tx, sqlx::query("DELETE FROM sessions WHERE user_id = $1 OR impersonator_id = $1").bind(row.user_id))?;
     let session_token = session::create(
         &mut tx,
         &state.settings,

@@ -149,7 +149,18 @@ pub async fn home(
     page: i64,
 ) -> Result<KbHome, AppError> {
     let visible = format!("a.state = 'published' AND {}", clearance.condition());
-    let categories = categories(db).await?;
+    // Readers see a category only when it holds an article they may read: a category's name can
+    // itself tell something (an internal one's especially). Authors see every category.
+    let categories = if can_write {
+        categories(db).await?
+    } else {
+        let sql = format!(
+            "SELECT k.id, k.name, k.description FROM kb_categories k WHERE EXISTS \
+             (SELECT 1 FROM kb_articles a WHERE a.category_id = k.id AND {visible}) \
+             ORDER BY k.position, k.name, k.id"
+        );
+        on_db!(db, |c| sqlx::query_as(&sql).fetch_all(c).await.map_err(internal))?
+    };
     let recent = summaries(db, &visible, "a.published_at DESC, a.id DESC", &[], 8, 0).await?;
     let popular = summaries(db, &visible, "a.views DESC, a.id DESC", &[], 8, 0).await?;
     let chosen = category.and_then(|id| categories.iter().find(|c| c.id == id).cloned());
@@ -157,7 +168,7 @@ pub async fn home(
         Some(cat) => {
             let filter = format!("{visible} AND a.category_id = $1");
             let args = [Arg::Int(cat.id)];
-            let page = page.max(1);
+            let page = page.clamp(1, crate::api::MAX_PAGE);
             let rows = summaries(
                 db,
                 &filter,
@@ -214,7 +225,7 @@ pub async fn search(
     typing: bool,
 ) -> Result<(Vec<KbHit>, i64), AppError> {
     let visible = format!("a.state = 'published' AND {}", clearance.condition());
-    let offset = (page.max(1) - 1) * per_page;
+    let offset = super::db::offset(page, per_page);
     let columns = "a.number, a.title, substr(a.plain, 1, 20000) AS plain, c.name AS category, \
                    a.visibility";
     let (terms, rows, count_sql, count_args): (Vec<String>, Vec<HitRow>, String, Vec<Arg>) =
@@ -384,8 +395,8 @@ fn description(plain: &str) -> String {
     format!("{cut}…")
 }
 
-/// Reads an article: counts the view (of a published one) and answers it rendered, with the
-/// reader's vote and the linked articles they may see.
+/// Reads an article: counts the view (of a published one, once per reader per day) and answers it
+/// rendered, with the reader's vote and the linked articles they may see.
 pub async fn read(
     state: &AppState,
     clearance: Clearance,
@@ -396,8 +407,7 @@ pub async fn read(
     let db = &state.db;
     let row = visible_article(db, clearance, can_write, number).await?;
     let mut views = row.views;
-    if row.state == "published" {
-        execute!(db: db, sqlx::query("UPDATE kb_articles SET views = views + 1 WHERE id = $1").bind(row.id))?;
+    if row.state == "published" && count_view(db, row.id, voter, super::now()).await? {
         views += 1;
     }
     let my_vote: Option<bool> = on_db!(db, |c| sqlx::query_scalar(
@@ -464,6 +474,37 @@ async fn linked(
 
 /// Records a reader's "was this helpful?" answer: one per reader and article; answering again
 /// replaces the earlier answer. Counters and vote change in one transaction.
+/// Counts a view of article `article_id` by `reader` unless they were already counted today;
+/// answers whether it counted. Most reads find today's row and write nothing.
+async fn count_view(db: &Db, article_id: i64, reader: &str, now: i64) -> Result<bool, AppError> {
+    let day = now.div_euclid(86_400);
+    let seen: Option<i64> = on_db!(db, |c| sqlx::query_scalar(
+        "SELECT day FROM kb_views WHERE article_id = $1 AND reader = $2 AND day = $3"
+    )
+    .bind(article_id)
+    .bind(reader)
+    .bind(day)
+    .fetch_optional(c)
+    .await
+    .map_err(internal))?;
+    if seen.is_some() {
+        return Ok(false);
+    }
+    let mut tx = db.begin().await?;
+    let inserted = execute!(tx: &mut tx, sqlx::query(
+        "INSERT INTO kb_views (article_id, reader, day) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+    )
+    .bind(article_id)
+    .bind(reader)
+    .bind(day))?;
+    if inserted == 1 {
+        execute!(tx: &mut tx, sqlx::query("UPDATE kb_articles SET views = views + 1 WHERE id = $1")
+            .bind(article_id))?;
+    }
+    tx.commit().await?;
+    Ok(inserted == 1)
+}
+
 pub async fn vote(
     db: &Db,
     clearance: Clearance,
@@ -1012,7 +1053,7 @@ pub async fn list_all(
         }
     }
     let filter = conditions.join(" AND ");
-    let page = page.max(1);
+    let page = page.clamp(1, crate::api::MAX_PAGE);
     let rows = summaries(
         db,
         &filter,

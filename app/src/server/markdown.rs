@@ -105,17 +105,78 @@ pub fn plain_text(text: &str) -> String {
     lines.join("\n")
 }
 
+/// HTML for a plain value that was never meant as Markdown (a priority reason, a group name in an
+/// activity line): every character shown as typed, line breaks kept, nothing made a link or image.
+pub fn plain_html(text: &str) -> String {
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| html_escape::encode_text(line).into_owned())
+        .collect();
+    format!("<p>{}</p>", lines.join("<br>"))
+}
+
+/// Where the portal serves attachments: the only images written text may show.
+pub const ATTACHMENT_PATH: &str = "/attachments/";
+
+/// Whether an image at `url` may load. A browser fetches an image as soon as the text is shown,
+/// with the reader's cookies: any other portal URL (`/export/audit.csv`) would run as the reader,
+/// and an outside one would tell its owner who read the text and when.
+fn image_allowed(url: &str) -> bool {
+    url.starts_with(ATTACHMENT_PATH) && !url.contains("..")
+}
+
+/// Images in Markdown: the portal's attachments stay images; an outside `https` image becomes a
+/// link to it (its alt text as the words); any other image is left as its alt text alone.
+fn tame_images<'a>(events: impl Iterator<Item = Event<'a>>) -> Vec<Event<'a>> {
+    let mut out = Vec::new();
+    // For each open image: whether it became a link (true) or was dropped (false); kept ones
+    // are not on the stack.
+    let mut open: Vec<Option<bool>> = Vec::new();
+    for event in events {
+        match event {
+            Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
+                if image_allowed(&dest_url) {
+                    open.push(None);
+                    out.push(Event::Start(Tag::Image { link_type, dest_url, title, id }));
+                } else if dest_url.starts_with("https://") {
+                    open.push(Some(true));
+                    out.push(Event::Start(Tag::Link { link_type, dest_url: dest_url.clone(), title, id }));
+                    out.push(Event::Text(CowStr::from(format!("image: {dest_url} "))));
+                } else {
+                    open.push(Some(false));
+                }
+            }
+            Event::End(TagEnd::Image) => match open.pop().flatten() {
+                None => out.push(Event::End(TagEnd::Image)),
+                Some(true) => out.push(Event::End(TagEnd::Link)),
+                Some(false) => {}
+            },
+            other => out.push(other),
+        }
+    }
+    out
+}
+
 /// Safe HTML for `text`. Single line breaks are kept as written: most people type plain text.
 pub fn render(text: &str) -> String {
     let events = Parser::new_ext(text, options()).map(|event| match event {
         Event::SoftBreak => Event::HardBreak,
         other => other,
     });
+    let events = tame_images(link_article_numbers(events).into_iter());
     let mut unsafe_html = String::with_capacity(text.len() * 3 / 2);
-    html::push_html(&mut unsafe_html, link_article_numbers(events).into_iter());
+    html::push_html(&mut unsafe_html, events.into_iter());
     ammonia::Builder::default()
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .link_rel(Some("noopener noreferrer nofollow"))
+        // Raw `<img>` written into the text follows the same rule as Markdown images.
+        .attribute_filter(|element, attribute, value| {
+            if element == "img" && attribute == "src" && !image_allowed(value) {
+                None
+            } else {
+                Some(value.into())
+            }
+        })
         .clean(&unsafe_html)
         .to_string()
 }
@@ -182,6 +243,20 @@ mod tests {
             plain,
             "Reset a password\nOpen Settings and reset.\none\ntwo"
         );
+    }
+
+    #[test]
+    fn images_load_only_from_the_portals_attachments() {
+        let html = render("![log](/export/audit.csv) ![shot](/attachments/7f3a) ![x](https://evil.example/p.png)");
+        assert!(!html.contains("/export/audit.csv"), "{html}");
+        assert!(html.contains("log"), "the alt text stays: {html}");
+        assert!(html.contains("<img src=\"/attachments/7f3a\""), "{html}");
+        assert!(!html.contains("<img src=\"https://"), "{html}");
+        assert!(html.contains("<a href=\"https://evil.example/p.png\""), "{html}");
+        let raw = render("<img src=\"/export/users.csv\"> <img src=\"https://evil.example/t.gif\"> <img src=\"/attachments/../export/users.csv\">");
+        assert!(!raw.contains("src="), "{raw}");
+        let plain = super::plain_html("[click](https://evil.example) **x** <b>y</b>\nnext");
+        assert_eq!(plain, "<p>[click](https://evil.example) **x** &lt;b&gt;y&lt;/b&gt;<br>next</p>");
     }
 
     #[test]

@@ -1,6 +1,9 @@
 //! Password hashing (Argon2id, OWASP parameters) and the rules for new passwords.
 //!
-//! Hashing is deliberately slow, so it runs on tokio's blocking threads, never on the async ones.
+//! Hashing is deliberately slow and takes 19 MiB a time, so it runs on a small pool of threads of
+//! its own (one per core by default), never on the async ones or on an unbounded number of blocking
+//! threads: a flood of sign-ins then waits its turn — at most `password_queue_seconds`, then `Busy`
+//! (503) — instead of running hundreds of hashes at once and keeping their memory.
 
 use crate::domain::check_password_length;
 use crate::error::AppError;
@@ -37,24 +40,97 @@ pub fn verify_blocking(stored: &str, password: &str) -> bool {
     }
 }
 
+type Job = Box<dyn FnOnce() + Send>;
+
+/// The hashing threads and the turns they give out.
+struct Pool {
+    jobs: std::sync::mpsc::SyncSender<Job>,
+    turns: tokio::sync::Semaphore,
+    wait: std::time::Duration,
+}
+
+static POOL: OnceLock<Pool> = OnceLock::new();
+
+/// Sizes the pool (0 threads: one per core) and how long a caller waits for a turn. Takes effect
+/// when called before the first hash; later calls change nothing.
+pub fn configure(threads: usize, queue_seconds: u64) {
+    let _ = POOL.get_or_init(|| Pool::start(threads, queue_seconds));
+}
+
+impl Pool {
+    fn start(threads: usize, queue_seconds: u64) -> Pool {
+        let threads = if threads == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            threads
+        };
+        // Room beyond the turns for jobs whose caller went away (its turn returned, the job not
+        // yet run), so a turn always finds a free place.
+        let (jobs, receiver) = std::sync::mpsc::sync_channel::<Job>(threads * 8);
+        let receiver = std::sync::Arc::new(std::sync::Mutex::new(receiver));
+        for n in 0..threads {
+            let receiver = receiver.clone();
+            std::thread::Builder::new()
+                .name(format!("password-{n}"))
+                .spawn(move || loop {
+                    let job = match receiver.lock() {
+                        Ok(r) => r.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                })
+                .expect("start a password-hashing thread");
+        }
+        Pool {
+            jobs,
+            turns: tokio::sync::Semaphore::new(threads),
+            wait: std::time::Duration::from_secs(queue_seconds),
+        }
+    }
+
+    fn get() -> &'static Pool {
+        POOL.get_or_init(|| Pool::start(0, 5))
+    }
+
+    /// Runs `work` on a hashing thread once a turn is free, or answers `Busy` after the wait.
+    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+        let _turn = tokio::time::timeout(self.wait, self.turns.acquire())
+            .await
+            .map_err(|_| {
+                tracing::warn!("password hashing queue full: request refused");
+                AppError::Busy
+            })?
+            .map_err(|_| AppError::Internal)?;
+        let (done, result) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move || {
+            let _ = done.send(work());
+        });
+        // Never blocks the async thread: with a turn there is a free place in the channel.
+        self.jobs.try_send(job).map_err(|_| AppError::Internal)?;
+        result.await.map_err(|_| AppError::Internal)
+    }
+}
+
 pub async fn hash(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || hash_blocking(&password))
-        .await
-        .map_err(|_| AppError::Internal)?
+    Pool::get().run(move || hash_blocking(&password)).await?
 }
 
 /// Verifies `password` against `stored`; with no stored hash (unknown email, invited user) it
 /// still spends the same work on a dummy hash, so timing does not tell whether the email exists.
-pub async fn verify(stored: Option<String>, password: String) -> bool {
-    tokio::task::spawn_blocking(move || match stored {
-        Some(stored) => verify_blocking(&stored, &password),
-        None => {
-            let _ = verify_blocking(dummy_hash(), &password);
-            false
-        }
-    })
-    .await
-    .unwrap_or(false)
+/// `Busy` when no hashing turn came free in time.
+pub async fn verify(stored: Option<String>, password: String) -> Result<bool, AppError> {
+    Pool::get()
+        .run(move || match stored {
+            Some(stored) => verify_blocking(&stored, &password),
+            None => {
+                let _ = verify_blocking(dummy_hash(), &password);
+                false
+            }
+        })
+        .await
 }
 
 fn dummy_hash() -> &'static str {

@@ -55,8 +55,21 @@ pub async fn create(
     client_addr: &str,
     now: i64,
 ) -> Result<String, AppError> {
-    let token = new_token();
     let expires_at = now + settings.session_absolute_hours * 3600;
+    create_until(tx, user_id, impersonator_id, client_addr, now, expires_at).await
+}
+
+/// Stores a session that ends at `expires_at` at the latest: starting or stopping an impersonation
+/// keeps the lifetime of the session it replaces, so switching never extends a sign-in.
+pub async fn create_until(
+    tx: &mut Tx,
+    user_id: i64,
+    impersonator_id: Option<i64>,
+    client_addr: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<String, AppError> {
+    let token = new_token();
     execute!(tx: tx, sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, impersonator_id, created_at, last_seen_at, \
          expires_at, client_addr) VALUES ($1, $2, $3, $4, $4, $5, $6)"
@@ -68,6 +81,15 @@ pub async fn create(
     .bind(expires_at)
     .bind(client_addr))?;
     Ok(token)
+}
+
+/// The absolute end of session `token`, read inside `tx`; `None` when it no longer exists.
+pub async fn expiry(tx: &mut Tx, token: &str) -> Result<Option<i64>, AppError> {
+    crate::on_tx!(tx, |c| sqlx::query_scalar("SELECT expires_at FROM sessions WHERE token_hash = $1")
+        .bind(token_hash(token))
+        .fetch_optional(c)
+        .await
+        .map_err(internal))
 }
 
 pub async fn delete(db: &Db, token: &str) -> Result<(), AppError> {
@@ -90,7 +112,8 @@ struct SessionRow {
 }
 
 /// Resolves a session token to its actor, or `None` when the session is unknown, idle too long,
-/// past its absolute lifetime, or belongs to a user who is no longer active.
+/// past its absolute lifetime, or belongs to a user who is no longer active — or, for an
+/// impersonation, when the platform admin behind it is no longer an active platform admin.
 pub async fn resolve(
     db: &Db,
     settings: &Settings,
@@ -102,7 +125,9 @@ pub async fn resolve(
         sqlx::query_as(
         "SELECT s.user_id, s.impersonator_id, s.last_seen_at, s.expires_at, u.kind, u.is_admin, \
          u.account_id FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_hash = $1 AND u.status = 'active'"
+         LEFT JOIN users i ON i.id = s.impersonator_id \
+         WHERE s.token_hash = $1 AND u.status = 'active' AND (s.impersonator_id IS NULL \
+         OR (i.status = 'active' AND i.kind = 'platform_admin'))"
     )
     .bind(&hash)
     .fetch_optional(c)
@@ -153,13 +178,22 @@ pub fn current_token() -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// Who is asking, if anyone.
+/// Who is asking, if anyone. An impersonation session calling a server function that changes
+/// something is refused here, before the function touches data (impersonation is view-only).
 pub async fn maybe_actor() -> Result<Option<Actor>, AppError> {
     let state: AppState = state()?;
-    match current_token() {
-        Some(token) => resolve(&state.db, &state.settings, &token, super::now()).await,
-        None => Ok(None),
+    let Some(token) = current_token() else {
+        return Ok(None);
+    };
+    let actor = resolve(&state.db, &state.settings, &token, super::now()).await?;
+    if let Some(actor) = &actor {
+        if actor.impersonator_id.is_some() {
+            if let Some(endpoint) = request::parts().and_then(|p| request::server_fn_endpoint(&p)) {
+                crate::policy::allowed_while_impersonating(&endpoint)?;
+            }
+        }
     }
+    Ok(actor)
 }
 
 /// Who is asking; `Unauthorized` when nobody is signed in.

@@ -47,6 +47,27 @@ pub struct Settings {
     pub throttle_per_address: i64,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy you run).
     pub trust_proxy_headers: bool,
+    /// How many proxies of your own append to `X-Forwarded-For`: the client address is the entry
+    /// this many places from the right (entries further left are whatever the client sent).
+    pub trusted_proxy_hops: usize,
+    /// A request still unanswered after this long is answered 503 and its work stopped.
+    pub request_timeout_seconds: u64,
+    /// A database statement running longer than this is cancelled (PostgreSQL `statement_timeout`;
+    /// on SQLite a progress handler interrupts it).
+    pub statement_timeout_seconds: u64,
+    /// How many passwords are hashed at once (0: one per CPU core). Further sign-ins wait…
+    pub password_hashing_threads: usize,
+    /// …at most this long for a turn, then are answered 503.
+    pub password_queue_seconds: u64,
+    /// When set (e.g. `127.0.0.1:9100`), `/metrics` is served only there, not on `listen`.
+    pub metrics_listen: String,
+    /// The Ed25519 key (32-byte seed, hex or base64, in a file outside the database) that signs
+    /// audit-chain anchors; `PORTCULLIS_AUDIT_ANCHOR_KEY` may carry the seed itself.
+    pub audit_anchor_key_file: String,
+    pub audit_anchor_key: Secret,
+    /// Where `serve` writes a signed anchor every `audit_anchor_minutes` (empty: not on a schedule).
+    pub audit_anchor_dir: String,
+    pub audit_anchor_minutes: u64,
     /// `human` or `json`.
     pub log_format: String,
     /// A `tracing` filter, e.g. `info` or `portcullis=debug,info`.
@@ -86,6 +107,16 @@ impl Default for Settings {
             throttle_per_email: 5,
             throttle_per_address: 30,
             trust_proxy_headers: false,
+            trusted_proxy_hops: 1,
+            request_timeout_seconds: 30,
+            statement_timeout_seconds: 20,
+            password_hashing_threads: 0,
+            password_queue_seconds: 5,
+            metrics_listen: String::new(),
+            audit_anchor_key_file: String::new(),
+            audit_anchor_key: Secret::default(),
+            audit_anchor_dir: String::new(),
+            audit_anchor_minutes: 60,
             log_format: "human".into(),
             log_level: "info".into(),
             site_root: "target/site".into(),

@@ -202,7 +202,7 @@ pub async fn list_account_users(
          WHERE u.account_id = $1 AND {filter} ORDER BY {order} LIMIT $2 OFFSET $3",
         filter = user_filter(5, 6)
     );
-    let offset = (page.max(1) - 1) * per_page;
+    let offset = super::db::offset(page, per_page);
     let pattern = filter.like_pattern();
     let rows: Vec<AccountUserRow> = on_db!(db, |c| sqlx::query_as(&sql)
         .bind(account_id)
@@ -283,7 +283,7 @@ pub async fn list_accounts(
     page: i64,
     per_page: i64,
 ) -> Result<(Vec<AccountSummary>, i64), AppError> {
-    let offset = (page.max(1) - 1) * per_page;
+    let offset = super::db::offset(page, per_page);
     let pattern = UserFilter::new(search, "").like_pattern();
     const FILTER: &str = "($1 = '' OR LOWER(a.name) LIKE $1 ESCAPE '\\' OR LOWER(a.account_key) LIKE $1 ESCAPE '\\')";
     let sql = format!(

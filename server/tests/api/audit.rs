@@ -212,7 +212,8 @@ async fn concurrent_events_keep_one_unbroken_chain(engine: Engine) {
         return;
     };
     let mut tasks = Vec::new();
-    for i in 0..16 {
+    // Five attempts per person, within the per-email limit: every one is recorded.
+    for i in 0..15 {
         let url = app.url("/api/auth/sign_in");
         let email = [
             "user@acme.example",
@@ -238,13 +239,13 @@ async fn concurrent_events_keep_one_unbroken_chain(engine: Engine) {
         t.await.unwrap();
     }
     let acme = format!("account:{}", acme_id(&app).await);
-    assert_eq!(actions(&app, &acme).await.len(), 16);
+    assert_eq!(actions(&app, &acme).await.len(), 15);
     assert_eq!(
         app.scalar(&format!(
             "SELECT MAX(seq) FROM audit_log WHERE chain_key = '{acme}'"
         ))
         .await,
-        16
+        15
     );
     assert_eq!(audit::verify(&app.db).await.unwrap().breaks, vec![]);
 }

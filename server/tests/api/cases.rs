@@ -14,7 +14,7 @@ async fn id(app: &TestApp, sql: &str) -> String {
 }
 
 /// A complete, valid form for an ACME user, as strings.
-async fn form(app: &TestApp, contact: &str) -> Vec<(&'static str, String)> {
+pub(crate) async fn form(app: &TestApp, contact: &str) -> Vec<(&'static str, String)> {
     vec![
         (
             "contact_id",
@@ -62,7 +62,7 @@ async fn form(app: &TestApp, contact: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-fn refs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+pub(crate) fn refs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     form.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 

@@ -357,7 +357,7 @@ async fn communications_are_for_staff_only(engine: Engine) {
             assert_eq!(status, expected, "{endpoint}: {body}");
         }
         let res = c
-            .get(app.url(&format!("/staff/surveys/{survey}/answers.csv")))
+            .post(app.url(&format!("/staff/surveys/{survey}/answers.csv")))
             .send()
             .await
             .unwrap();
@@ -570,7 +570,7 @@ async fn survey_links_and_scores(engine: Engine) {
 
     // CSV export: every person asked, answers included, formulas defused.
     let csv = staff
-        .get(app.url(&format!("/staff/surveys/{id}/answers.csv")))
+        .post(app.url(&format!("/staff/surveys/{id}/answers.csv")))
         .send()
         .await
         .unwrap()

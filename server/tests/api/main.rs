@@ -18,4 +18,5 @@ mod kb;
 mod mail;
 mod manage;
 mod sessions;
+mod hardening;
 mod storage;
