@@ -35,9 +35,12 @@ pub async fn prepare(settings: Settings) -> Result<AppState, BoxError> {
         settings.password_hashing_threads,
         settings.password_queue_seconds,
     );
-    let db = Db::connect(
+    let statement_timeout = (settings.statement_timeout_seconds > 0)
+        .then(|| Duration::from_secs(settings.statement_timeout_seconds));
+    let db = Db::connect_with(
         settings.database_url.expose(),
         settings.database_max_connections,
+        statement_timeout,
     )
     .await?;
     db.migrate().await?;

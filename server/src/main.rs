@@ -109,6 +109,12 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
         println!("Public key: {}", hex::encode(public.as_bytes()));
         return Ok(());
     }
+    let mut settings = settings;
+    if !matches!(command, Command::Serve) {
+        // Administration commands (seeding a million cases, verifying a long trail) may run
+        // statements far longer than any request's.
+        settings.statement_timeout_seconds = 0;
+    }
     let state = server::prepare(settings).await?;
     match command {
         Command::Serve => {

@@ -120,10 +120,23 @@ async fn healthy<C: sqlx::Connection>(conn: &mut C) -> bool {
 
 impl Db {
     /// Connects to the URL's engine: `sqlite://path` (the file and its folder are created) or
-    /// `postgres://…`.
+    /// `postgres://…`, with no statement timeout (tools, tests, benchmarks).
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, sqlx::Error> {
+        Db::connect_with(url, max_connections, None).await
+    }
+
+    /// Connects as `connect`, cancelling any statement that runs longer than `statement_timeout`
+    /// (PostgreSQL's own `statement_timeout`; on SQLite, `statement_clock`).
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        statement_timeout: Option<Duration>,
+    ) -> Result<Db, sqlx::Error> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            let options = PgConnectOptions::from_str(url)?;
+            let mut options = PgConnectOptions::from_str(url)?;
+            if let Some(limit) = statement_timeout {
+                options = options.options([("statement_timeout", format!("{}ms", limit.as_millis()))]);
+            }
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(10))
@@ -151,6 +164,14 @@ impl Db {
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(30))
+                .after_connect(move |conn, _| {
+                    Box::pin(async move {
+                        if let Some(limit) = statement_timeout {
+                            super::statement_clock::install(conn, limit).await?;
+                        }
+                        Ok(())
+                    })
+                })
                 .after_release(|conn, _| Box::pin(async move { Ok(healthy(conn).await) }))
                 .connect_with(options)
                 .await?;
@@ -170,11 +191,26 @@ impl Db {
     }
 
     /// Applies the engine's migrations (embedded in the binary).
+    /// Applies the migrations on a connection of its own, outside the pool and without the
+    /// statement timeout: building an index over a large table may take longer than any request.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
+        use sqlx::{ConnectOptions, Connection};
         match self {
-            Db::Sqlite(pool) => sqlx::migrate!("../migrations/sqlite").run(pool).await,
-            Db::Postgres(pool) => sqlx::migrate!("../migrations/postgres").run(pool).await,
+            Db::Sqlite(pool) => {
+                let mut conn = pool.connect_options().connect().await?;
+                sqlx::migrate!("../migrations/sqlite").run(&mut conn).await?;
+                conn.close().await?;
+            }
+            Db::Postgres(pool) => {
+                let options = (*pool.connect_options())
+                    .clone()
+                    .options([("statement_timeout", "0")]);
+                let mut conn = options.connect().await?;
+                sqlx::migrate!("../migrations/postgres").run(&mut conn).await?;
+                conn.close().await?;
+            }
         }
+        Ok(())
     }
 
     /// Starts a write transaction (see the module note on `BEGIN IMMEDIATE`).

@@ -21,6 +21,7 @@ pub mod request;
 pub mod search_text;
 pub mod session;
 pub mod state;
+pub mod statement_clock;
 pub mod users;
 
 pub use state::{AppState, Settings};

@@ -703,10 +703,9 @@ async fn imports_and_mails_resume_within_a_minute_of_a_process_dying(engine: Eng
     assert!(server::mailer::LEASE_SECS < 60 && app::server::imports::LEASE_SECS < 60);
 }
 
-async fn a_full_disk_does_not_break_later_writes(engine: Engine) {
-    if engine != Engine::Sqlite {
-        return;
-    }
+/// SQLite only: PostgreSQL keeps its files on its own server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_does_not_break_later_writes_on_sqlite() {
     // A small tmpfs the test fills up: the portal's database on a disk that runs out.
     let dir = tempfile::tempdir().unwrap();
     let mounted = std::process::Command::new("mount")
@@ -715,7 +714,7 @@ async fn a_full_disk_does_not_break_later_writes(engine: Engine) {
         .status()
         .is_ok_and(|s| s.success());
     if !mounted {
-        eprintln!("!!! SKIPPED a_full_disk_does_not_break_later_writes: cannot mount a tmpfs here (needs root)");
+        eprintln!("!!! SKIPPED a_full_disk_does_not_break_later_writes_on_sqlite: cannot mount a tmpfs here (needs root)");
         return;
     }
     struct Unmount(std::path::PathBuf);
@@ -761,7 +760,163 @@ async fn a_full_disk_does_not_break_later_writes(engine: Engine) {
     }
 }
 
+async fn a_statement_running_past_its_timeout_is_stopped(engine: Engine) {
+    let Some((url, _dir)) = fresh_database(engine).await else {
+        return;
+    };
+    let db = app::server::db::Db::connect_with(&url, 1, Some(std::time::Duration::from_millis(500)))
+        .await
+        .unwrap();
+    let long = match engine {
+        // Counts to a billion: minutes of work.
+        Engine::Sqlite => "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT COUNT(*) FROM c",
+        Engine::Postgres => "SELECT CAST(COUNT(*) AS BIGINT) FROM (SELECT pg_sleep(60)) s",
+    };
+    let started = std::time::Instant::now();
+    let result = app::server::db::on_db!(&db, |pool| sqlx::query_scalar::<_, i64>(long)
+        .fetch_one(pool)
+        .await);
+    assert!(result.is_err(), "{result:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    // The one connection is fine for the next statement, and quick statements in a row are
+    // never cut short however long they take together.
+    for _ in 0..3 {
+        let one: i64 = app::server::db::on_db!(&db, |pool| sqlx::query_scalar("SELECT CAST(1 AS BIGINT)")
+            .fetch_one(pool)
+            .await
+            .unwrap());
+        assert_eq!(one, 1);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}
+
+async fn a_request_waiting_too_long_is_answered_503(engine: Engine) {
+    let Some(app) = spawn_with(engine, |s| s.request_timeout_seconds = 1).await else {
+        return;
+    };
+    // Another process holds the table a sign-in writes to.
+    let (url, _) = (app.settings.database_url.expose().to_string(), ());
+    let other = app::server::db::Db::connect(&url, 1).await.unwrap();
+    let mut tx = other.begin().await.unwrap();
+    match &mut tx {
+        app::server::db::Tx::Sqlite(t) => {
+            sqlx::query("INSERT INTO sign_in_failures (email, client_addr, at) VALUES ('x', 'y', 0)")
+                .execute(&mut **t)
+                .await
+                .unwrap();
+        }
+        app::server::db::Tx::Postgres(t) => {
+            sqlx::query("LOCK TABLE sign_in_failures IN ACCESS EXCLUSIVE MODE")
+                .execute(&mut **t)
+                .await
+                .unwrap();
+        }
+    }
+    let c = client();
+    let (status, _) = app.sign_in(&c, CUSTOMER_USER, PASSWORD).await;
+    assert_eq!(status, 503);
+    drop(tx);
+    other.close().await;
+    let (status, body) = app.sign_in(&c, CUSTOMER_USER, PASSWORD).await;
+    assert!(status < 400, "{status} {body}");
+}
+
+async fn a_signed_anchor_finds_a_recomputed_chain(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let admin = app.signed_in(CUSTOMER_ADMIN).await;
+    for n in 0..3 {
+        let email = format!("anchored{n}@acme.example");
+        let (status, body) = app
+            .call(&admin, "users/invite", &[("first_name", "An"), ("last_name", "Chor"), ("email", email.as_str())])
+            .await;
+        assert!(status < 400, "{status} {body}");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("anchor.key");
+    let public = server::anchor::generate_key_file(&key_file).unwrap();
+    assert!(server::anchor::generate_key_file(&key_file).is_err(), "never overwritten");
+    let mut settings = app.settings.clone();
+    settings.audit_anchor_key_file = key_file.display().to_string();
+    let key = server::anchor::signing_key(&settings).unwrap();
+    assert_eq!(key.verifying_key(), public);
+    let anchor = server::anchor::make(&app.db, &key, app::server::now()).await.unwrap();
+    let path = server::anchor::write(dir.path(), &anchor).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(server::anchor::check(&app.db, &text, &public).await.unwrap(), Vec::<String>::new());
+    // A forged anchor, or one signed by another key, is no evidence.
+    let forged = text.replacen("\"seq\": ", "\"seq\": 1", 1);
+    assert!(server::anchor::check(&app.db, &forged, &public).await.is_err());
+    let stranger = server::anchor::generate_key_file(&dir.path().join("other.key")).unwrap();
+    assert!(server::anchor::check(&app.db, &text, &stranger).await.is_err());
+    // Later entries are fine: the anchor covers what existed when it was signed.
+    app.call(&admin, "users/invite", &[("first_name", "La"), ("last_name", "Ter"), ("email", "later@acme.example")]).await;
+    assert!(server::anchor::check(&app.db, &text, &public).await.unwrap().is_empty());
+    // An insider rewrites an early entry and recomputes every hash and the head: the chain
+    // verifies again, but no longer matches the anchor.
+    let chain = app.text("SELECT chain_key FROM audit_log WHERE action = 'user.invited' ORDER BY id LIMIT 1").await;
+    rewrite_chain(&app, &chain).await;
+    let report = app::server::audit::verify(&app.db).await.unwrap();
+    assert!(report.breaks.is_empty(), "the rewrite is self-consistent: {:?}", report.breaks);
+    let findings = server::anchor::check(&app.db, &text, &public).await.unwrap();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert!(findings[0].contains("rewritten"), "{findings:?}");
+}
+
+/// What an insider with write access could do: change the first entry of `chain`, then recompute
+/// every hash after it and the head, with the triggers that refuse edits dropped and restored.
+async fn rewrite_chain(app: &TestApp, chain: &str) {
+    use app::server::audit::Entry;
+    let triggers_off = match app.db {
+        app::server::db::Db::Sqlite(_) => vec!["DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"],
+        app::server::db::Db::Postgres(_) => vec!["ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_or_delete"],
+    };
+    for sql in triggers_off {
+        app.exec(sql).await;
+    }
+    let entries: Vec<Entry> = app::server::db::on_db!(&app.db, |pool| sqlx::query_as(
+        "SELECT id, chain_key, seq, at, actor_id, impersonator_id, account_id, action, target, reason, \
+         reference, before_state, after_state, client_addr, prev_hash, hash, hash_version \
+         FROM audit_log WHERE chain_key = $1 ORDER BY seq"
+    )
+    .bind(chain)
+    .fetch_all(pool)
+    .await
+    .unwrap());
+    let mut prev = app::server::audit::GENESIS.to_string();
+    for (i, mut e) in entries.into_iter().enumerate() {
+        if i == 0 {
+            e.client_addr = Some("203.0.113.66".into());
+        }
+        e.prev_hash = prev.clone();
+        e.hash = e.compute_hash();
+        app::server::db::on_db!(&app.db, |pool| sqlx::query(
+            "UPDATE audit_log SET client_addr = $1, prev_hash = $2, hash = $3 WHERE id = $4"
+        )
+        .bind(&e.client_addr)
+        .bind(&e.prev_hash)
+        .bind(&e.hash)
+        .bind(e.id)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .unwrap());
+        prev = e.hash.clone();
+    }
+    app::server::db::on_db!(&app.db, |pool| sqlx::query("UPDATE audit_chain_heads SET hash = $1 WHERE chain_key = $2")
+        .bind(&prev)
+        .bind(chain)
+        .execute(pool)
+        .await
+        .map(|_| ())
+        .unwrap());
+}
+
 both_engines!(
+    a_statement_running_past_its_timeout_is_stopped,
+    a_request_waiting_too_long_is_answered_503,
+    a_signed_anchor_finds_a_recomputed_chain,
     impersonation_is_view_only_on_every_changing_endpoint,
     impersonation_keeps_the_sessions_lifetime_and_ends_with_its_admin,
     concurrent_pages_and_files_keep_their_own_headers,
@@ -780,5 +935,4 @@ both_engines!(
     internal_categories_stay_hidden_from_readers,
     every_administrator_grant_has_its_own_entry,
     imports_and_mails_resume_within_a_minute_of_a_process_dying,
-    a_full_disk_does_not_break_later_writes,
 );

@@ -797,10 +797,9 @@ async fn votes_views_links_and_indexable_pages(engine: Engine) {
             "SELECT views FROM kb_articles WHERE number = '{PUBLIC}'"
         ))
         .await;
+    let reader = app.signed_in("admin@acme.example").await;
     for _ in 0..3 {
-        app.call(&visitor, "kb/article", &[("number", PUBLIC)])
-            .await;
-        app.call(&customer, "kb/article", &[("number", PUBLIC)])
+        app.call(&reader, "kb/article", &[("number", PUBLIC)])
             .await;
     }
     assert_eq!(
@@ -808,7 +807,7 @@ async fn votes_views_links_and_indexable_pages(engine: Engine) {
             "SELECT views FROM kb_articles WHERE number = '{PUBLIC}'"
         ))
         .await,
-        views + 2
+        views + 1
     );
 
     // KB0010002 cites KB0010001: linked in the text and listed as related, for readers who may see
