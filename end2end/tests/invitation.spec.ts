@@ -101,6 +101,18 @@ test('a platform admin sets a primary contact, then impersonates them to see Man
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Manage Accounts');
   await expect(page.getByRole('row', { name: /user@globex\.example/ }).getByText('Primary')).toBeVisible();
   await expect(page.getByText('You are viewing the portal as Gus Adeyemi')).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'You are viewing the portal as' })).toContainText('View only');
+  // Impersonation only shows: a change in their name is refused, and the page says where to make it.
+  await page.getByRole('link', { name: 'Add a user' }).click();
+  await page.getByLabel('First name').fill('Ivy');
+  await page.getByLabel('Last name').fill('Ng');
+  await page.getByLabel('Email address').fill('ivy.ng@globex.example');
+  await page.getByRole('button', { name: 'Send invitation' }).click();
+  await expect(page.getByRole('alert')).toContainText('Impersonation is view-only');
+  await expect(page.getByRole('alert')).toContainText('staff console');
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Manage Accounts' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Manage Accounts');
+  await expect(page.getByRole('row', { name: /ivy\.ng@globex\.example/ })).toHaveCount(0);
   await page.getByRole('button', { name: 'Stop impersonating' }).click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Staff console');
   await expect(page.getByText('You are viewing the portal as')).toHaveCount(0);

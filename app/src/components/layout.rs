@@ -54,7 +54,7 @@ pub fn Header() -> impl IntoView {
                             {me.impersonated_by.clone().map(|real| view! {
                                 <div class="impersonation-banner" role="status">
                                     "You are viewing the portal as " {me.name.clone()} " (" {me.email.clone()} "). Signed in as " {real} ". "
-                                    "Everything you do is recorded with both names."
+                                    "View only: nothing can be changed in their name. To act for them, stop impersonating and use the staff console, where your reason is recorded."
                                     <form method="post" action=StopImpersonating::PATH class="inline-form">
                                         <button type="submit" class="button button--small">"Stop impersonating"</button>
                                     </form>

@@ -913,7 +913,24 @@ async fn rewrite_chain(app: &TestApp, chain: &str) {
         .unwrap());
 }
 
+async fn a_reset_request_takes_as_long_for_a_known_address_as_for_an_unknown_one(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let mails = "SELECT COUNT(*) FROM mail_outbox WHERE kind = 'reset'";
+    for (email, mailed) in [("nobody.here@acme.example", 0), (CUSTOMER_USER, 1), ("also.nobody@globex.example", 1)] {
+        let started = std::time::Instant::now();
+        let (status, body) = app.call(&client(), "auth/request_reset", &[("email", email)]).await;
+        let took = started.elapsed();
+        assert!(status < 400, "{status} {body}");
+        // Every answer waits out the same fixed time, whatever work the address caused.
+        assert!(took >= std::time::Duration::from_millis(400), "{email}: answered after {took:?}");
+        assert_eq!(app.scalar(mails).await, mailed, "{email}");
+    }
+}
+
 both_engines!(
+    a_reset_request_takes_as_long_for_a_known_address_as_for_an_unknown_one,
     a_statement_running_past_its_timeout_is_stopped,
     a_request_waiting_too_long_is_answered_503,
     a_signed_anchor_finds_a_recomputed_chain,
