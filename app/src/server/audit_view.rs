@@ -1,7 +1,7 @@
 //! Reading the audit trail (SPEC §6): customer administrators their own account's entries, vendor
 //! staff every account's, filtered by account, actor, action and time, newest first.
 
-use super::db::{internal, on_db, Db};
+use super::db::{bind_args, internal, on_db, Arg, Db};
 use crate::api::types::{AuditQuery, AuditRow};
 use crate::error::{AppError, Problems};
 
@@ -92,6 +92,19 @@ fn select_rows(keyset: bool) -> String {
     )
 }
 
+impl Filter {
+    /// The values of `WHERE`'s placeholders $1–$5, in order.
+    fn args(&self) -> Vec<Arg> {
+        vec![
+            Arg::Int(self.account_id.unwrap_or(0)),
+            Arg::Text(self.actor.clone()),
+            Arg::Text(self.action.clone()),
+            Arg::Int(self.from),
+            Arg::Int(self.to),
+        ]
+    }
+}
+
 /// Entries newest first: `limit` of them after skipping `offset`, or — with `after` (the time and
 /// id of the last entry already read) — the next `limit` after that one, however deep (exports).
 pub async fn rows(
@@ -102,22 +115,15 @@ pub async fn rows(
     limit: i64,
 ) -> Result<Vec<AuditRow>, AppError> {
     let sql = select_rows(after.is_some());
-    let (after_at, after_id) = after.unwrap_or((0, 0));
-    let account = filter.account_id.unwrap_or(0);
-    on_db!(db, |c| {
-        let mut q = sqlx::query_as(&sql)
-            .bind(account)
-            .bind(&filter.actor)
-            .bind(&filter.action)
-            .bind(filter.from)
-            .bind(filter.to)
-            .bind(limit)
-            .bind(offset);
-        if after.is_some() {
-            q = q.bind(after_at).bind(after_id);
-        }
-        q.fetch_all(c).await.map_err(internal)
-    })
+    let mut args = filter.args();
+    args.extend([Arg::Int(limit), Arg::Int(offset)]);
+    if let Some((at, id)) = after {
+        args.extend([Arg::Int(at), Arg::Int(id)]);
+    }
+    on_db!(db, |c| bind_args!(sqlx::query_as(&sql), &args)
+        .fetch_all(c)
+        .await
+        .map_err(internal))
 }
 
 /// One page of entries, newest first, and how many match, counted up to [`COUNT_CAP`]
@@ -134,13 +140,8 @@ pub async fn list(
         "SELECT COUNT(*) FROM (SELECT 1 FROM audit_log a WHERE {WHERE} LIMIT {}) capped",
         COUNT_CAP + 1
     );
-    let account = filter.account_id.unwrap_or(0);
-    let total: i64 = on_db!(db, |c| sqlx::query_scalar(&count_sql)
-        .bind(account)
-        .bind(&filter.actor)
-        .bind(&filter.action)
-        .bind(filter.from)
-        .bind(filter.to)
+    let args = filter.args();
+    let total: i64 = on_db!(db, |c| bind_args!(sqlx::query_scalar(&count_sql), &args)
         .fetch_one(c)
         .await
         .map_err(internal))?;
