@@ -19,4 +19,5 @@ mod mail;
 mod manage;
 mod sessions;
 mod hardening;
+mod schema;
 mod storage;
