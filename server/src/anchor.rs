@@ -129,7 +129,10 @@ pub fn write(dir: &Path, anchor: &Anchor) -> std::io::Result<PathBuf> {
     let name = format!("audit-anchor-{}.json", anchor.anchor.created_at);
     let path = dir.join(&name);
     let tmp = dir.join(format!(".{name}.tmp"));
-    std::fs::write(&tmp, serde_json::to_vec_pretty(anchor).map_err(std::io::Error::other)?)?;
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(anchor).map_err(std::io::Error::other)?,
+    )?;
     std::fs::rename(&tmp, &path)?;
     Ok(path)
 }
@@ -179,7 +182,10 @@ pub async fn check(
 }
 
 /// Writes a signed anchor into `audit_anchor_dir` every `audit_anchor_minutes` while serving.
-pub fn spawn_schedule(db: Db, settings: &Settings) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
+pub fn spawn_schedule(
+    db: Db,
+    settings: &Settings,
+) -> Result<Option<tokio::task::JoinHandle<()>>, String> {
     if settings.audit_anchor_dir.is_empty() {
         return Ok(None);
     }
@@ -193,7 +199,9 @@ pub fn spawn_schedule(db: Db, settings: &Settings) -> Result<Option<tokio::task:
             tick.tick().await;
             match make(&db, &key, app::server::now()).await {
                 Ok(anchor) => match write(&dir, &anchor) {
-                    Ok(path) => tracing::info!(path = %path.display(), chains = anchor.anchor.chains.len(), "audit anchor written"),
+                    Ok(path) => {
+                        tracing::info!(path = %path.display(), chains = anchor.anchor.chains.len(), "audit anchor written")
+                    }
                     Err(e) => tracing::error!(error = %e, "audit anchor not written"),
                 },
                 Err(e) => tracing::error!(error = %e, "audit anchor not made"),

@@ -212,7 +212,15 @@ pub async fn audit_csv(
         let filter_json = serde_json::json!({
             "actor": query.actor, "action": query.action, "from": query.from, "to": query.to,
         });
-        record_with(&state, &actor, "export.audit", account_id, filter_json, client).await?;
+        record_with(
+            &state,
+            &actor,
+            "export.audit",
+            account_id,
+            filter_json,
+            client,
+        )
+        .await?;
         let header = csv_line(&[
             "id",
             "time_utc",
@@ -241,7 +249,12 @@ pub async fn audit_csv(
                     let after = next?;
                     let rows = match audit_view::rows(&db, &filter, after, 0, BATCH).await {
                         Ok(rows) => rows,
-                        Err(_) => return Some((Err(std::io::Error::other("export interrupted")), (None, None))),
+                        Err(_) => {
+                            return Some((
+                                Err(std::io::Error::other("export interrupted")),
+                                (None, None),
+                            ))
+                        }
                     };
                     if rows.is_empty() {
                         return None;
@@ -266,7 +279,12 @@ pub async fn audit_csv(
                             &text(&r.client_addr),
                         ]) {
                             Ok(line) => chunk.extend_from_slice(&line),
-                            Err(_) => return Some((Err(std::io::Error::other("export interrupted")), (None, None))),
+                            Err(_) => {
+                                return Some((
+                                    Err(std::io::Error::other("export interrupted")),
+                                    (None, None),
+                                ))
+                            }
                         }
                     }
                     let more = rows.len() as i64 == BATCH;
@@ -278,7 +296,10 @@ pub async fn audit_csv(
             Some(id) => format!("account-{id}-audit.csv"),
             None => "audit.csv".to_string(),
         };
-        Ok::<_, AppError>(csv_stream_response(&name, axum::body::Body::from_stream(batches)))
+        Ok::<_, AppError>(csv_stream_response(
+            &name,
+            axum::body::Body::from_stream(batches),
+        ))
     }
     .await;
     result.unwrap_or_else(error_response)

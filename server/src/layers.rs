@@ -145,7 +145,10 @@ mod tests {
     fn invented_methods_share_one_label() {
         assert_eq!(method_label(&Method::GET), "GET");
         assert_eq!(method_label(&Method::from_bytes(b"BREW").unwrap()), "other");
-        assert_eq!(method_label(&Method::from_bytes(b"XYZZY123").unwrap()), "other");
+        assert_eq!(
+            method_label(&Method::from_bytes(b"XYZZY123").unwrap()),
+            "other"
+        );
     }
 
     #[test]
@@ -216,7 +219,9 @@ pub async fn server_fn_error_status(req: Request, next: Next) -> Response {
     }
     let res = next.run(req).await;
     if res.status() != StatusCode::INTERNAL_SERVER_ERROR
-        || !res.headers().contains_key(server_fn::error::SERVER_FN_ERROR_HEADER)
+        || !res
+            .headers()
+            .contains_key(server_fn::error::SERVER_FN_ERROR_HEADER)
     {
         return res;
     }

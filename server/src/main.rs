@@ -105,7 +105,10 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
     } = &command
     {
         let public = server::anchor::generate_key_file(path)?;
-        println!("Audit anchor key written to {} (keep it outside the database and its backups).", path.display());
+        println!(
+            "Audit anchor key written to {} (keep it outside the database and its backups).",
+            path.display()
+        );
         println!("Public key: {}", hex::encode(public.as_bytes()));
         return Ok(());
     }
@@ -170,7 +173,10 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
                     )
                     .into());
                 }
-                println!("Every chain still holds what the anchor {} recorded.", file.display());
+                println!(
+                    "Every chain still holds what the anchor {} recorded.",
+                    file.display()
+                );
             }
             let report = app::server::audit::verify(&state.db).await?;
             // An authorization record edited behind the portal's back no longer matches the

@@ -344,10 +344,18 @@ mod tests {
         let mut v2 = entry();
         v2.hash_version = 2;
         let base = v2.compute_hash();
-        assert_ne!(base, entry().compute_hash(), "the version is part of the hash");
+        assert_ne!(
+            base,
+            entry().compute_hash(),
+            "the version is part of the hash"
+        );
         let mut moved = v2.clone();
         moved.id = 8;
-        assert_ne!(moved.compute_hash(), base, "a v2 entry moved to another row id");
+        assert_ne!(
+            moved.compute_hash(),
+            base,
+            "a v2 entry moved to another row id"
+        );
         let mut downgraded = v2.clone();
         downgraded.hash_version = 1;
         assert_ne!(downgraded.compute_hash(), base);

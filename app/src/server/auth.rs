@@ -28,7 +28,8 @@ async fn count_attempt(
     client_addr: &str,
     now: i64,
 ) -> Result<Attempt, AppError> {
-    let id: i64 = on_db!(db, |c| sqlx::query_scalar(
+    let id: i64 = on_db!(db, |c| {
+        sqlx::query_scalar(
         "INSERT INTO sign_in_failures (email, client_addr, at) VALUES ($1, $2, $3) RETURNING id"
     )
     .bind(email)
@@ -36,7 +37,8 @@ async fn count_attempt(
     .bind(now)
     .fetch_one(c)
     .await
-    .map_err(internal))?;
+    .map_err(internal)
+    })?;
     let since = now - settings.throttle_window_minutes * 60;
     let (by_email, by_addr): (i64, i64) = on_db!(db, |c| sqlx::query_as(
         "SELECT (SELECT COUNT(*) FROM sign_in_failures WHERE email = $1 AND at > $3), \

@@ -113,7 +113,11 @@ async fn healthy<C: sqlx::Connection>(conn: &mut C) -> bool {
     let alive = conn.ping().await.is_ok();
     let clean = !conn.is_in_transaction();
     if !(alive && clean) {
-        tracing::warn!(alive, clean, "closing a database connection left in a failed state");
+        tracing::warn!(
+            alive,
+            clean,
+            "closing a database connection left in a failed state"
+        );
     }
     alive && clean
 }
@@ -135,7 +139,8 @@ impl Db {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             let mut options = PgConnectOptions::from_str(url)?;
             if let Some(limit) = statement_timeout {
-                options = options.options([("statement_timeout", format!("{}ms", limit.as_millis()))]);
+                options =
+                    options.options([("statement_timeout", format!("{}ms", limit.as_millis()))]);
             }
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
@@ -198,7 +203,9 @@ impl Db {
         match self {
             Db::Sqlite(pool) => {
                 let mut conn = pool.connect_options().connect().await?;
-                sqlx::migrate!("../migrations/sqlite").run(&mut conn).await?;
+                sqlx::migrate!("../migrations/sqlite")
+                    .run(&mut conn)
+                    .await?;
                 conn.close().await?;
             }
             Db::Postgres(pool) => {
@@ -206,7 +213,9 @@ impl Db {
                     .clone()
                     .options([("statement_timeout", "0")]);
                 let mut conn = options.connect().await?;
-                sqlx::migrate!("../migrations/postgres").run(&mut conn).await?;
+                sqlx::migrate!("../migrations/postgres")
+                    .run(&mut conn)
+                    .await?;
                 conn.close().await?;
             }
         }

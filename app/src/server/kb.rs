@@ -159,7 +159,10 @@ pub async fn home(
              (SELECT 1 FROM kb_articles a WHERE a.category_id = k.id AND {visible}) \
              ORDER BY k.position, k.name, k.id"
         );
-        on_db!(db, |c| sqlx::query_as(&sql).fetch_all(c).await.map_err(internal))?
+        on_db!(db, |c| sqlx::query_as(&sql)
+            .fetch_all(c)
+            .await
+            .map_err(internal))?
     };
     let recent = summaries(db, &visible, "a.published_at DESC, a.id DESC", &[], 8, 0).await?;
     let popular = summaries(db, &visible, "a.views DESC, a.id DESC", &[], 8, 0).await?;

@@ -134,13 +134,28 @@ fn tame_images<'a>(events: impl Iterator<Item = Event<'a>>) -> Vec<Event<'a>> {
     let mut open: Vec<Option<bool>> = Vec::new();
     for event in events {
         match event {
-            Event::Start(Tag::Image { link_type, dest_url, title, id }) => {
+            Event::Start(Tag::Image {
+                link_type,
+                dest_url,
+                title,
+                id,
+            }) => {
                 if image_allowed(&dest_url) {
                     open.push(None);
-                    out.push(Event::Start(Tag::Image { link_type, dest_url, title, id }));
+                    out.push(Event::Start(Tag::Image {
+                        link_type,
+                        dest_url,
+                        title,
+                        id,
+                    }));
                 } else if dest_url.starts_with("https://") {
                     open.push(Some(true));
-                    out.push(Event::Start(Tag::Link { link_type, dest_url: dest_url.clone(), title, id }));
+                    out.push(Event::Start(Tag::Link {
+                        link_type,
+                        dest_url: dest_url.clone(),
+                        title,
+                        id,
+                    }));
                     out.push(Event::Text(CowStr::from(format!("image: {dest_url} "))));
                 } else {
                     open.push(Some(false));
@@ -247,16 +262,24 @@ mod tests {
 
     #[test]
     fn images_load_only_from_the_portals_attachments() {
-        let html = render("![log](/export/audit.csv) ![shot](/attachments/7f3a) ![x](https://evil.example/p.png)");
+        let html = render(
+            "![log](/export/audit.csv) ![shot](/attachments/7f3a) ![x](https://evil.example/p.png)",
+        );
         assert!(!html.contains("/export/audit.csv"), "{html}");
         assert!(html.contains("log"), "the alt text stays: {html}");
         assert!(html.contains("<img src=\"/attachments/7f3a\""), "{html}");
         assert!(!html.contains("<img src=\"https://"), "{html}");
-        assert!(html.contains("<a href=\"https://evil.example/p.png\""), "{html}");
+        assert!(
+            html.contains("<a href=\"https://evil.example/p.png\""),
+            "{html}"
+        );
         let raw = render("<img src=\"/export/users.csv\"> <img src=\"https://evil.example/t.gif\"> <img src=\"/attachments/../export/users.csv\">");
         assert!(!raw.contains("src="), "{raw}");
         let plain = super::plain_html("[click](https://evil.example) **x** <b>y</b>\nnext");
-        assert_eq!(plain, "<p>[click](https://evil.example) **x** &lt;b&gt;y&lt;/b&gt;<br>next</p>");
+        assert_eq!(
+            plain,
+            "<p>[click](https://evil.example) **x** &lt;b&gt;y&lt;/b&gt;<br>next</p>"
+        );
     }
 
     #[test]

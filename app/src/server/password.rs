@@ -7,10 +7,10 @@
 
 use crate::domain::check_password_length;
 use crate::error::AppError;
+use argon2::password_hash;
 use argon2::password_hash::{
     rand_core::OsRng, Output, ParamsString, PasswordHash, Salt, SaltString,
 };
-use argon2::password_hash;
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use std::cell::RefCell;
 use std::sync::OnceLock;
@@ -32,7 +32,12 @@ thread_local! {
 
 /// Argon2 of `password` with `salt` into an output of `len` bytes, in this thread's memory.
 /// The same steps as argon2's `PasswordHasher::hash_password`, so the hashes are identical.
-fn compute(argon: &Argon2<'_>, password: &[u8], salt: &Salt<'_>, len: usize) -> password_hash::Result<Output> {
+fn compute(
+    argon: &Argon2<'_>,
+    password: &[u8],
+    salt: &Salt<'_>,
+    len: usize,
+) -> password_hash::Result<Output> {
     let mut salt_bytes = [0u8; 64];
     let salt = salt.decode_b64(&mut salt_bytes)?;
     let blocks = argon.params().block_count();
@@ -47,22 +52,25 @@ fn compute(argon: &Argon2<'_>, password: &[u8], salt: &Salt<'_>, len: usize) -> 
     })
 }
 
-
-
 pub fn hash_blocking(password: &str) -> Result<String, AppError> {
     let salt = SaltString::generate(&mut OsRng);
     let argon = hasher();
-    let hashed = compute(&argon, password.as_bytes(), &salt.as_salt(), Params::DEFAULT_OUTPUT_LEN)
-        .and_then(|output| {
-            Ok(PasswordHash {
-                algorithm: Algorithm::Argon2id.ident(),
-                version: Some(Version::V0x13.into()),
-                params: ParamsString::try_from(argon.params())?,
-                salt: Some(salt.as_salt()),
-                hash: Some(output),
-            }
-            .to_string())
-        });
+    let hashed = compute(
+        &argon,
+        password.as_bytes(),
+        &salt.as_salt(),
+        Params::DEFAULT_OUTPUT_LEN,
+    )
+    .and_then(|output| {
+        Ok(PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(argon.params())?,
+            salt: Some(salt.as_salt()),
+            hash: Some(output),
+        }
+        .to_string())
+    });
     hashed.map_err(|e| {
         tracing::error!(error = %e, "password hashing failed");
         AppError::Internal
@@ -79,14 +87,18 @@ pub fn verify_blocking(stored: &str, password: &str) -> bool {
     let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
         return false;
     };
-    let (Ok(algorithm), Ok(params)) = (Algorithm::try_from(parsed.algorithm), Params::try_from(&parsed)) else {
+    let (Ok(algorithm), Ok(params)) = (
+        Algorithm::try_from(parsed.algorithm),
+        Params::try_from(&parsed),
+    ) else {
         return false;
     };
     let Ok(version) = parsed.version.map(Version::try_from).transpose() else {
         return false;
     };
     let argon = Argon2::new(algorithm, version.unwrap_or_default(), params);
-    compute(&argon, password.as_bytes(), &salt, expected.len()).is_ok_and(|output| output == expected)
+    compute(&argon, password.as_bytes(), &salt, expected.len())
+        .is_ok_and(|output| output == expected)
 }
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -145,7 +157,10 @@ impl Pool {
     }
 
     /// Runs `work` on a hashing thread once a turn is free, or answers `Busy` after the wait.
-    async fn run<T: Send + 'static>(&self, work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, AppError> {
         let _turn = tokio::time::timeout(self.wait, self.turns.acquire())
             .await
             .map_err(|_| {
@@ -223,17 +238,28 @@ mod tests {
         use argon2::password_hash::{PasswordHasher, PasswordVerifier};
         let ours = hash_blocking("Tangerine-Orbit-Castle-42").unwrap();
         let parsed = PasswordHash::new(&ours).unwrap();
-        assert!(hasher().verify_password(b"Tangerine-Orbit-Castle-42", &parsed).is_ok());
-        assert!(hasher().verify_password(b"Tangerine-Orbit-Castle-43", &parsed).is_err());
+        assert!(hasher()
+            .verify_password(b"Tangerine-Orbit-Castle-42", &parsed)
+            .is_ok());
+        assert!(hasher()
+            .verify_password(b"Tangerine-Orbit-Castle-43", &parsed)
+            .is_err());
         let salt = SaltString::generate(&mut OsRng);
-        let theirs = hasher().hash_password(b"Tangerine-Orbit-Castle-42", &salt).unwrap().to_string();
+        let theirs = hasher()
+            .hash_password(b"Tangerine-Orbit-Castle-42", &salt)
+            .unwrap()
+            .to_string();
         assert!(verify_blocking(&theirs, "Tangerine-Orbit-Castle-42"));
         assert!(!verify_blocking(&theirs, "tangerine-Orbit-Castle-42"));
         // Other parameters (an older default) verify with their own.
-        let old = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8 * 1024, 3, 1, None).unwrap())
-            .hash_password(b"kept from before", &salt)
-            .unwrap()
-            .to_string();
+        let old = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8 * 1024, 3, 1, None).unwrap(),
+        )
+        .hash_password(b"kept from before", &salt)
+        .unwrap()
+        .to_string();
         assert!(verify_blocking(&old, "kept from before"));
         assert!(!verify_blocking(&old, "changed since"));
     }

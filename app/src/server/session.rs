@@ -85,11 +85,13 @@ pub async fn create_until(
 
 /// The absolute end of session `token`, read inside `tx`; `None` when it no longer exists.
 pub async fn expiry(tx: &mut Tx, token: &str) -> Result<Option<i64>, AppError> {
-    crate::on_tx!(tx, |c| sqlx::query_scalar("SELECT expires_at FROM sessions WHERE token_hash = $1")
-        .bind(token_hash(token))
-        .fetch_optional(c)
-        .await
-        .map_err(internal))
+    crate::on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT expires_at FROM sessions WHERE token_hash = $1"
+    )
+    .bind(token_hash(token))
+    .fetch_optional(c)
+    .await
+    .map_err(internal))
 }
 
 pub async fn delete(db: &Db, token: &str) -> Result<(), AppError> {

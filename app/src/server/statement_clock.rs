@@ -29,7 +29,12 @@ fn now_ms() -> i64 {
     EPOCH.get_or_init(Instant::now).elapsed().as_millis() as i64
 }
 
-unsafe extern "C" fn on_trace(mask: c_uint, ctx: *mut c_void, _p: *mut c_void, _x: *mut c_void) -> c_int {
+unsafe extern "C" fn on_trace(
+    mask: c_uint,
+    ctx: *mut c_void,
+    _p: *mut c_void,
+    _x: *mut c_void,
+) -> c_int {
     if mask == ffi::SQLITE_TRACE_STMT as c_uint {
         // SAFETY: `ctx` is the `Clock` registered with this callback, never freed.
         let clock = unsafe { &*(ctx as *const Clock) };
@@ -58,7 +63,12 @@ pub async fn install(
     }));
     // SAFETY: `db` is this connection's open handle, held locked; `clock` outlives it.
     unsafe {
-        ffi::sqlite3_trace_v2(db, ffi::SQLITE_TRACE_STMT as c_uint, Some(on_trace), clock.cast());
+        ffi::sqlite3_trace_v2(
+            db,
+            ffi::SQLITE_TRACE_STMT as c_uint,
+            Some(on_trace),
+            clock.cast(),
+        );
         ffi::sqlite3_progress_handler(db, STEPS_BETWEEN_CHECKS, Some(on_progress), clock.cast());
     }
     Ok(())

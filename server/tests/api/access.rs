@@ -263,7 +263,13 @@ async fn disabled_users_can_do_nothing(engine: Engine) {
             assert_eq!(app.call(c, endpoint, form).await.0, 401, "{endpoint}");
         }
         for path in ["/export/users.csv?account_id=1", "/export/audit.csv"] {
-            let status = c.post(app.url(path)).send().await.unwrap().status().as_u16();
+            let status = c
+                .post(app.url(path))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16();
             assert_eq!(status, 401, "{path}");
         }
     }

@@ -382,7 +382,10 @@ async fn impersonation_shows_the_users_view_and_records_both_identities(engine: 
         )
         .await;
     assert_eq!(status, 403, "{body}");
-    assert!(body["ViewOnly"].as_str().unwrap().contains("staff console"), "{body}");
+    assert!(
+        body["ViewOnly"].as_str().unwrap().contains("staff console"),
+        "{body}"
+    );
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'administrator.granted'")
             .await,

@@ -12,7 +12,9 @@ const PLATFORM_ADMIN: &str = "platform.admin@vendor.example";
 async fn open_case(app: &TestApp) -> String {
     let user = app.signed_in(CUSTOMER_USER).await;
     let form = crate::cases::form(app, CUSTOMER_USER).await;
-    let (status, number) = app.call(&user, "cases/create", &crate::cases::refs(&form)).await;
+    let (status, number) = app
+        .call(&user, "cases/create", &crate::cases::refs(&form))
+        .await;
     assert!(status < 400, "{status} {number}");
     number.as_str().unwrap().to_string()
 }
@@ -31,7 +33,10 @@ async fn impersonating(app: &TestApp) -> reqwest::Client {
         .call(
             &staff,
             "staff/impersonate",
-            &[("user_id", admin_id.as_str()), ("reason", "See what they see")],
+            &[
+                ("user_id", admin_id.as_str()),
+                ("reason", "See what they see"),
+            ],
         )
         .await;
     assert!(status < 400, "{status} {body}");
@@ -43,22 +48,109 @@ async fn impersonating(app: &TestApp) -> reqwest::Client {
 /// and flag alike, so each function gets past reading its arguments to the question of who asks.
 /// (The two list-valued fields are optional and left out.)
 const EVERY_FIELD: &[&str] = &[
-    "account", "account_id", "account_key", "action", "active", "actor", "administrator",
-    "affects_capacity", "affects_cost", "affects_performance", "affects_security", "assigned_to",
-    "assignee", "assignment_group_id", "audience", "authorized", "authorizer_id",
-    "availability_id", "body", "business_end", "business_hours", "business_start", "category",
-    "category_id", "change", "comment", "confirm_password", "confirmed", "contact_id",
-    "csm_user_id", "current_password", "decision", "description", "email", "environment",
-    "environments", "expires_days", "extra", "feature_id", "first_name",
-    "first_response_minutes", "from", "group", "group_id", "helpful", "id", "impact_id",
-    "implementer_id", "import_id", "include_admins", "intent", "internal", "kind", "last_name",
-    "member", "name", "new_password", "note", "number", "outcome", "page", "password",
-    "previous_stays_admin", "priority", "priority_reason", "product_version_id", "q", "queue",
-    "reason", "reference", "requested_by", "resolution_business_hours", "resolution_minutes",
-    "return_to", "risk", "role", "rollback_plan", "scheduled_end", "scheduled_start", "scope",
-    "score", "search", "service_id", "service_tier", "severity", "short_description", "sort",
-    "state_filter", "status", "step", "subject", "t", "tam_user_id", "tier", "time_zone",
-    "title", "to", "token", "user_id", "version", "visibility", "window_end", "window_start",
+    "account",
+    "account_id",
+    "account_key",
+    "action",
+    "active",
+    "actor",
+    "administrator",
+    "affects_capacity",
+    "affects_cost",
+    "affects_performance",
+    "affects_security",
+    "assigned_to",
+    "assignee",
+    "assignment_group_id",
+    "audience",
+    "authorized",
+    "authorizer_id",
+    "availability_id",
+    "body",
+    "business_end",
+    "business_hours",
+    "business_start",
+    "category",
+    "category_id",
+    "change",
+    "comment",
+    "confirm_password",
+    "confirmed",
+    "contact_id",
+    "csm_user_id",
+    "current_password",
+    "decision",
+    "description",
+    "email",
+    "environment",
+    "environments",
+    "expires_days",
+    "extra",
+    "feature_id",
+    "first_name",
+    "first_response_minutes",
+    "from",
+    "group",
+    "group_id",
+    "helpful",
+    "id",
+    "impact_id",
+    "implementer_id",
+    "import_id",
+    "include_admins",
+    "intent",
+    "internal",
+    "kind",
+    "last_name",
+    "member",
+    "name",
+    "new_password",
+    "note",
+    "number",
+    "outcome",
+    "page",
+    "password",
+    "previous_stays_admin",
+    "priority",
+    "priority_reason",
+    "product_version_id",
+    "q",
+    "queue",
+    "reason",
+    "reference",
+    "requested_by",
+    "resolution_business_hours",
+    "resolution_minutes",
+    "return_to",
+    "risk",
+    "role",
+    "rollback_plan",
+    "scheduled_end",
+    "scheduled_start",
+    "scope",
+    "score",
+    "search",
+    "service_id",
+    "service_tier",
+    "severity",
+    "short_description",
+    "sort",
+    "state_filter",
+    "status",
+    "step",
+    "subject",
+    "t",
+    "tam_user_id",
+    "tier",
+    "time_zone",
+    "title",
+    "to",
+    "token",
+    "user_id",
+    "version",
+    "visibility",
+    "window_end",
+    "window_start",
     "workaround",
 ];
 
@@ -101,12 +193,27 @@ async fn impersonation_is_view_only_on_every_changing_endpoint(engine: Engine) {
     assert_eq!(app.scalar(EVIDENCE).await, before, "something changed");
     // The message names the staff tool that does it on the record.
     let (_, body) = app.call(&staff, "cases/create", &form).await;
-    assert!(body["ViewOnly"].as_str().unwrap().contains("Open a case"), "{body}");
+    assert!(
+        body["ViewOnly"].as_str().unwrap().contains("Open a case"),
+        "{body}"
+    );
     let (_, body) = app.call(&staff, "users/access", &form).await;
-    assert!(body["ViewOnly"].as_str().unwrap().contains("reason is recorded"), "{body}");
+    assert!(
+        body["ViewOnly"]
+            .as_str()
+            .unwrap()
+            .contains("reason is recorded"),
+        "{body}"
+    );
     // Looking still works, and so does ending the impersonation.
-    assert_eq!(app.call(&staff, "cases/list", &[("scope", "team")]).await.0, 200);
-    assert!(app.page_text(&staff, "/manage").await.contains("Manage Accounts"));
+    assert_eq!(
+        app.call(&staff, "cases/list", &[("scope", "team")]).await.0,
+        200
+    );
+    assert!(app
+        .page_text(&staff, "/manage")
+        .await
+        .contains("Manage Accounts"));
     let (status, _) = app.call(&staff, "staff/stop_impersonating", &[]).await;
     assert!(status < 400);
     assert_eq!(app.me(&staff).await.as_deref(), Some(PLATFORM_ADMIN));
@@ -124,7 +231,9 @@ async fn impersonation_keeps_the_sessions_lifetime_and_ends_with_its_admin(engin
     ))
     .await;
     let expiry = app
-        .scalar(&format!("SELECT expires_at FROM sessions WHERE user_id = {admin_id}"))
+        .scalar(&format!(
+            "SELECT expires_at FROM sessions WHERE user_id = {admin_id}"
+        ))
         .await;
     let customer = id_of(&app, CUSTOMER_ADMIN).await;
     let form = [("user_id", customer.as_str()), ("reason", "Look")];
@@ -140,8 +249,10 @@ async fn impersonation_keeps_the_sessions_lifetime_and_ends_with_its_admin(engin
         );
         app.call(&staff, "staff/stop_impersonating", &[]).await;
         assert_eq!(
-            app.scalar(&format!("SELECT MAX(expires_at) FROM sessions WHERE user_id = {admin_id}"))
-                .await,
+            app.scalar(&format!(
+                "SELECT MAX(expires_at) FROM sessions WHERE user_id = {admin_id}"
+            ))
+            .await,
             expiry,
             "stopping does not extend it either"
         );
@@ -162,23 +273,39 @@ async fn impersonation_keeps_the_sessions_lifetime_and_ends_with_its_admin(engin
         )
         .await;
     assert!(status < 400, "{status} {body}");
-    assert_eq!(app.me(&staff).await, None, "the impersonation ended with the password");
+    assert_eq!(
+        app.me(&staff).await,
+        None,
+        "the impersonation ended with the password"
+    );
     // An impersonation whose platform admin is no longer one stops working at once.
     let fresh = client();
-    let (status, _) = app.sign_in(&fresh, PLATFORM_ADMIN, "Quartz-Lantern-Orbit-2091").await;
+    let (status, _) = app
+        .sign_in(&fresh, PLATFORM_ADMIN, "Quartz-Lantern-Orbit-2091")
+        .await;
     assert!(status < 400);
     app.call(&fresh, "staff/impersonate", &form).await;
     assert_eq!(app.me(&fresh).await.as_deref(), Some(CUSTOMER_ADMIN));
-    app.exec(&format!("UPDATE users SET kind = 'agent' WHERE id = {admin_id}"))
-        .await;
-    assert_eq!(app.me(&fresh).await, None, "demoted: the impersonation is over");
+    app.exec(&format!(
+        "UPDATE users SET kind = 'agent' WHERE id = {admin_id}"
+    ))
+    .await;
+    assert_eq!(
+        app.me(&fresh).await,
+        None,
+        "demoted: the impersonation is over"
+    );
 }
 
 /// Pages and static files fired at once must each keep their own headers and status.
 async fn concurrent_pages_and_files_keep_their_own_headers(engine: Engine) {
     let site = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(site.path().join("pkg")).unwrap();
-    std::fs::write(site.path().join("favicon.svg"), "<svg xmlns=\"http://www.w3.org/2000/svg\"/>").unwrap();
+    std::fs::write(
+        site.path().join("favicon.svg"),
+        "<svg xmlns=\"http://www.w3.org/2000/svg\"/>",
+    )
+    .unwrap();
     std::fs::write(site.path().join("pkg/portcullis.css"), "body{}").unwrap();
     let root = site.path().display().to_string();
     let Some(app) = spawn_with(engine, |s| s.site_root = root).await else {
@@ -242,8 +369,17 @@ async fn written_text_never_becomes_markup(engine: Engine) {
     let page = app.page_text(&user, &format!("/cases/{number}")).await;
     assert!(!page.contains("<meta http-equiv=\"refresh\""), "{page}");
     assert!(!page.contains("</textarea><b>"), "{page}");
-    let title = page.split("<title>").nth(1).unwrap().split("</title>").next().unwrap();
-    assert!(title.contains("&lt;/title&gt;") && title.contains("&amp;amp;lt;b"), "{title}");
+    let title = page
+        .split("<title>")
+        .nth(1)
+        .unwrap()
+        .split("</title>")
+        .next()
+        .unwrap();
+    assert!(
+        title.contains("&lt;/title&gt;") && title.contains("&amp;amp;lt;b"),
+        "{title}"
+    );
     // An article body holding markup-like text round-trips through the editor unchanged.
     let staff = app.signed_in("agent@vendor.example").await;
     let body = "Write &lt;b&gt; for bold.\n</textarea><meta http-equiv=\"refresh\" content=\"0\">";
@@ -252,9 +388,17 @@ async fn written_text_never_becomes_markup(engine: Engine) {
             &staff,
             "kb/save",
             &[
-                ("title", "Markup </title><meta http-equiv=refresh content=0>"),
+                (
+                    "title",
+                    "Markup </title><meta http-equiv=refresh content=0>",
+                ),
                 ("body", body),
-                ("category_id", &app.scalar("SELECT MIN(id) FROM kb_categories").await.to_string()),
+                (
+                    "category_id",
+                    &app.scalar("SELECT MIN(id) FROM kb_categories")
+                        .await
+                        .to_string(),
+                ),
                 ("visibility", "public"),
                 ("intent", "publish"),
             ],
@@ -266,15 +410,29 @@ async fn written_text_never_becomes_markup(engine: Engine) {
     assert!(!editor.contains("<meta http-equiv=\"refresh\""), "{editor}");
     assert!(!editor.contains("<meta http-equiv=refresh"), "{editor}");
     let textarea = editor.split("id=\"body\"").nth(1).unwrap();
-    let inner = textarea.split_once('>').unwrap().1.split("</textarea>").next().unwrap();
-    assert_eq!(html_unescape(inner), body, "the browser would show (and save) exactly the stored text");
+    let inner = textarea
+        .split_once('>')
+        .unwrap()
+        .1
+        .split("</textarea>")
+        .next()
+        .unwrap();
+    assert_eq!(
+        html_unescape(inner),
+        body,
+        "the browser would show (and save) exactly the stored text"
+    );
     let public = app.page_text(&client(), &format!("/kb/{kb}")).await;
     assert!(!public.contains("<meta http-equiv=refresh"), "{public}");
 }
 
 /// What a browser makes of the escaped text inside a `<textarea>`.
 fn html_unescape(text: &str) -> String {
-    text.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#x27;", "'").replace("&amp;", "&")
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
 }
 
 async fn activity_lines_show_plain_values_as_typed(engine: Engine) {
@@ -296,14 +454,20 @@ async fn activity_lines_show_plain_values_as_typed(engine: Engine) {
                 ("assigned_to", "me"),
                 ("assignment_group_id", group.as_str()),
                 ("priority", "1"),
-                ("priority_reason", "see [this](https://elsewhere.example) ![t](/export/audit.csv)"),
+                (
+                    "priority_reason",
+                    "see [this](https://elsewhere.example) ![t](/export/audit.csv)",
+                ),
             ],
         )
         .await;
     assert!(status < 400, "{status} {body}");
     let user = app.signed_in(CUSTOMER_USER).await;
     let page = app.page_text(&user, &format!("/cases/{number}")).await;
-    assert!(page.contains("see [this](https://elsewhere.example)"), "shown as typed");
+    assert!(
+        page.contains("see [this](https://elsewhere.example)"),
+        "shown as typed"
+    );
     assert!(!page.contains("href=\"https://elsewhere.example\""));
     assert!(!page.contains("src=\"/export"));
 }
@@ -359,13 +523,27 @@ async fn a_long_trail_exports_whole_in_keyset_batches(engine: Engine) {
     for i in 0..1250 {
         let change = if i % 2 == 0 { "disable" } else { "enable" };
         let (status, body) = app
-            .call(&staff, "users/access", &[("user_id", user_id.as_str()), ("change", change), ("reason", "Load")])
+            .call(
+                &staff,
+                "users/access",
+                &[
+                    ("user_id", user_id.as_str()),
+                    ("change", change),
+                    ("reason", "Load"),
+                ],
+            )
             .await;
         assert!(status < 400, "{status} {body}");
     }
-    let acme = app.scalar(&format!("SELECT account_id FROM users WHERE id = {user_id}")).await;
+    let acme = app
+        .scalar(&format!(
+            "SELECT account_id FROM users WHERE id = {user_id}"
+        ))
+        .await;
     let expected = app
-        .scalar(&format!("SELECT COUNT(*) FROM audit_log WHERE account_id = {acme}"))
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE account_id = {acme}"
+        ))
         .await;
     assert!(expected >= 1250, "more than one export batch: {expected}");
     let res = staff
@@ -389,7 +567,11 @@ async fn a_long_trail_exports_whole_in_keyset_batches(engine: Engine) {
     assert_eq!(unique.len(), ids.len(), "no entry twice across batches");
     // The page's count stops at 10,000 and never counts the whole trail.
     let (status, page) = app
-        .call(&staff, "audit/list", &[("account_id", &acme.to_string()), ("page", "1")])
+        .call(
+            &staff,
+            "audit/list",
+            &[("account_id", &acme.to_string()), ("page", "1")],
+        )
         .await;
     assert_eq!(status, 200, "{page}");
     assert_eq!(page["total"], expected + 1);
@@ -409,12 +591,20 @@ async fn a_kb_view_counts_once_per_reader_per_day(engine: Engine) {
         let page = app.page_text(&visitor, &format!("/kb/{kb}")).await;
         assert!(page.contains(&kb));
     }
-    assert_eq!(app.scalar(&views).await, before + 1, "one visitor, one view today");
+    assert_eq!(
+        app.scalar(&views).await,
+        before + 1,
+        "one visitor, one view today"
+    );
     let user = app.signed_in(CUSTOMER_USER).await;
     for _ in 0..3 {
         app.page_text(&user, &format!("/kb/{kb}")).await;
     }
-    assert_eq!(app.scalar(&views).await, before + 2, "a signed-in reader is another reader");
+    assert_eq!(
+        app.scalar(&views).await,
+        before + 2,
+        "a signed-in reader is another reader"
+    );
 }
 
 async fn concurrent_bad_sign_ins_stop_at_the_limit(engine: Engine) {
@@ -428,7 +618,10 @@ async fn concurrent_bad_sign_ins_stop_at_the_limit(engine: Engine) {
         tasks.push(tokio::spawn(async move {
             let email = format!("nobody{i}@acme.example");
             c.post(url)
-                .form(&[("email", email.as_str()), ("password", "wrong password 123")])
+                .form(&[
+                    ("email", email.as_str()),
+                    ("password", "wrong password 123"),
+                ])
                 .send()
                 .await
                 .unwrap()
@@ -444,7 +637,10 @@ async fn concurrent_bad_sign_ins_stop_at_the_limit(engine: Engine) {
     let refused = statuses.iter().filter(|s| **s == 429 || **s == 503).count();
     assert_eq!(checked + refused, 50, "{statuses:?}");
     let limit = app.settings.throttle_per_address as usize;
-    assert!(checked <= limit, "{checked} passwords checked from one address: {statuses:?}");
+    assert!(
+        checked <= limit,
+        "{checked} passwords checked from one address: {statuses:?}"
+    );
     // Guessing on one at a time, exactly the limit's worth of passwords is ever checked…
     let mut more = 0;
     for i in 0.. {
@@ -476,12 +672,26 @@ async fn guesses_at_the_current_password_are_throttled(engine: Engine) {
     };
     let mut statuses = Vec::new();
     for _ in 0..app.settings.throttle_per_email + 2 {
-        statuses.push(app.call(&user, "auth/change_password", &guess("not my password!")).await.0);
+        statuses.push(
+            app.call(&user, "auth/change_password", &guess("not my password!"))
+                .await
+                .0,
+        );
     }
-    assert!(statuses[..app.settings.throttle_per_email as usize].iter().all(|s| *s == 422), "{statuses:?}");
+    assert!(
+        statuses[..app.settings.throttle_per_email as usize]
+            .iter()
+            .all(|s| *s == 422),
+        "{statuses:?}"
+    );
     assert_eq!(*statuses.last().unwrap(), 429, "{statuses:?}");
     // Even the right one is refused until the window has passed.
-    assert_eq!(app.call(&user, "auth/change_password", &guess(PASSWORD)).await.0, 429);
+    assert_eq!(
+        app.call(&user, "auth/change_password", &guess(PASSWORD))
+            .await
+            .0,
+        429
+    );
 }
 
 async fn malformed_input_is_the_clients_error(engine: Engine) {
@@ -491,17 +701,42 @@ async fn malformed_input_is_the_clients_error(engine: Engine) {
     let admin = app.signed_in(CUSTOMER_ADMIN).await;
     for page in ["abc", "99999999999999999999999", "-5"] {
         let (status, body) = app
-            .call(&admin, "accounts/my_users", &[("search", ""), ("status", ""), ("sort", "name"), ("page", page)])
+            .call(
+                &admin,
+                "accounts/my_users",
+                &[
+                    ("search", ""),
+                    ("status", ""),
+                    ("sort", "name"),
+                    ("page", page),
+                ],
+            )
             .await;
-        assert!((400..500).contains(&status) || status == 200, "page={page}: {status} {body}");
+        assert!(
+            (400..500).contains(&status) || status == 200,
+            "page={page}: {status} {body}"
+        );
         assert_ne!(status, 500);
     }
     let user = app.signed_in(CUSTOMER_USER).await;
     for page in ["abc", "99999999999999999999999", "9223372036854775807"] {
-        let (status, body) = app.call(&user, "cases/list", &[("scope", "team"), ("page", page)]).await;
-        assert!(status == 400 || status == 200, "page={page}: {status} {body}");
-        let res = user.get(app.url(&format!("/cases?page={page}"))).send().await.unwrap();
-        assert!(res.status().as_u16() < 500, "/cases?page={page}: {}", res.status());
+        let (status, body) = app
+            .call(&user, "cases/list", &[("scope", "team"), ("page", page)])
+            .await;
+        assert!(
+            status == 400 || status == 200,
+            "page={page}: {status} {body}"
+        );
+        let res = user
+            .get(app.url(&format!("/cases?page={page}")))
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.status().as_u16() < 500,
+            "/cases?page={page}: {}",
+            res.status()
+        );
     }
     // Bytes that are not UTF-8.
     let res = user
@@ -516,7 +751,10 @@ async fn malformed_input_is_the_clients_error(engine: Engine) {
     let res = user
         .post(app.url("/api/cases/comment"))
         .header("content-type", "application/x-www-form-urlencoded")
-        .body(format!("number=CS0000001&body={}", "a".repeat(3 * 1024 * 1024)))
+        .body(format!(
+            "number=CS0000001&body={}",
+            "a".repeat(3 * 1024 * 1024)
+        ))
         .send()
         .await
         .unwrap();
@@ -542,13 +780,31 @@ async fn readiness_answers_within_a_second_when_the_database_is_gone(engine: Eng
         return;
     };
     let c = client();
-    assert_eq!(c.get(app.url("/readyz")).send().await.unwrap().status().as_u16(), 200);
+    assert_eq!(
+        c.get(app.url("/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        200
+    );
     app.db.close().await;
     let started = std::time::Instant::now();
-    let status = c.get(app.url("/readyz")).send().await.unwrap().status().as_u16();
+    let status = c
+        .get(app.url("/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16();
     assert_eq!(status, 503);
     // A correctness bound (the probe has a one-second budget), not a speed measurement.
-    assert!(started.elapsed() < std::time::Duration::from_secs(3), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 async fn https_portals_send_hsts(engine: Engine) {
@@ -557,14 +813,21 @@ async fn https_portals_send_hsts(engine: Engine) {
     };
     let c = client();
     let res = c.get(app.url("/healthz")).send().await.unwrap();
-    assert!(res.headers().get("strict-transport-security").is_none(), "not over plain HTTP");
+    assert!(
+        res.headers().get("strict-transport-security").is_none(),
+        "not over plain HTTP"
+    );
     let mut settings = app.settings.clone();
     settings.public_url = "https://support.example.com".into();
     let state = server::prepare(settings).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(server::serve(listener, state, std::future::pending()));
-    let res = c.get(format!("http://{addr}/healthz")).send().await.unwrap();
+    let res = c
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(
         res.headers().get("strict-transport-security").unwrap(),
         "max-age=31536000; includeSubDomains"
@@ -575,7 +838,9 @@ async fn the_import_form_is_only_for_platform_admins(engine: Engine) {
     let Some(app) = spawn(engine).await else {
         return;
     };
-    let acme = app.scalar("SELECT account_id FROM users WHERE email = 'user@acme.example'").await;
+    let acme = app
+        .scalar("SELECT account_id FROM users WHERE email = 'user@acme.example'")
+        .await;
     let path = format!("/staff/accounts/{acme}/import");
     let res = client().get(app.url(&path)).send().await.unwrap();
     assert_eq!(res.status().as_u16(), 401);
@@ -584,10 +849,16 @@ async fn the_import_form_is_only_for_platform_admins(engine: Engine) {
         let c = app.signed_in(who).await;
         let res = c.get(app.url(&path)).send().await.unwrap();
         assert_eq!(res.status().as_u16(), 403, "{who}");
-        assert!(!res.text().await.unwrap().contains("Upload and check"), "{who}");
+        assert!(
+            !res.text().await.unwrap().contains("Upload and check"),
+            "{who}"
+        );
     }
     let staff = app.signed_in(PLATFORM_ADMIN).await;
-    assert!(app.page_text(&staff, &path).await.contains("Upload and check"));
+    assert!(app
+        .page_text(&staff, &path)
+        .await
+        .contains("Upload and check"));
 }
 
 async fn internal_categories_stay_hidden_from_readers(engine: Engine) {
@@ -596,10 +867,19 @@ async fn internal_categories_stay_hidden_from_readers(engine: Engine) {
     };
     let staff = app.signed_in("agent@vendor.example").await;
     let (status, body) = app
-        .call(&staff, "kb/category", &[("name", "Escalation playbooks"), ("description", "Staff only")])
+        .call(
+            &staff,
+            "kb/category",
+            &[
+                ("name", "Escalation playbooks"),
+                ("description", "Staff only"),
+            ],
+        )
         .await;
     assert!(status < 400, "{status} {body}");
-    let category = app.scalar("SELECT id FROM kb_categories WHERE name = 'Escalation playbooks'").await;
+    let category = app
+        .scalar("SELECT id FROM kb_categories WHERE name = 'Escalation playbooks'")
+        .await;
     let (status, body) = app
         .call(
             &staff,
@@ -614,9 +894,15 @@ async fn internal_categories_stay_hidden_from_readers(engine: Engine) {
         )
         .await;
     assert!(status < 400, "{status} {body}");
-    assert!(app.page_text(&staff, "/kb").await.contains("Escalation playbooks"));
+    assert!(app
+        .page_text(&staff, "/kb")
+        .await
+        .contains("Escalation playbooks"));
     for reader in [client(), app.signed_in(CUSTOMER_USER).await] {
-        assert!(!app.page_text(&reader, "/kb").await.contains("Escalation playbooks"));
+        assert!(!app
+            .page_text(&reader, "/kb")
+            .await
+            .contains("Escalation playbooks"));
         let (_, home) = app.call(&reader, "kb/home", &[]).await;
         assert!(!home.to_string().contains("Escalation playbooks"), "{home}");
     }
@@ -653,7 +939,9 @@ async fn every_administrator_grant_has_its_own_entry(engine: Engine) {
     );
     // Making a plain user a contact makes them an administrator: recorded as such too.
     let staff = app.signed_in(PLATFORM_ADMIN).await;
-    let acme = app.scalar("SELECT account_id FROM users WHERE email = 'user@acme.example'").await;
+    let acme = app
+        .scalar("SELECT account_id FROM users WHERE email = 'user@acme.example'")
+        .await;
     let user = id_of(&app, CUSTOMER_USER).await;
     let (status, body) = app
         .call(
@@ -720,7 +1008,10 @@ async fn a_full_disk_does_not_break_later_writes_on_sqlite() {
     struct Unmount(std::path::PathBuf);
     impl Drop for Unmount {
         fn drop(&mut self) {
-            let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.0)
+                .status();
         }
     }
     let _unmount = Unmount(dir.path().to_path_buf());
@@ -756,7 +1047,10 @@ async fn a_full_disk_does_not_break_later_writes_on_sqlite() {
         let form = invite(n);
         let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let (status, body) = app.call(&admin, "users/invite", &form).await;
-        assert!(status < 400, "write {n} after the disk was freed: {status} {body}");
+        assert!(
+            status < 400,
+            "write {n} after the disk was freed: {status} {body}"
+        );
     }
 }
 
@@ -764,9 +1058,10 @@ async fn a_statement_running_past_its_timeout_is_stopped(engine: Engine) {
     let Some((url, _dir)) = fresh_database(engine).await else {
         return;
     };
-    let db = app::server::db::Db::connect_with(&url, 1, Some(std::time::Duration::from_millis(500)))
-        .await
-        .unwrap();
+    let db =
+        app::server::db::Db::connect_with(&url, 1, Some(std::time::Duration::from_millis(500)))
+            .await
+            .unwrap();
     let long = match engine {
         // Counts to a billion: minutes of work.
         Engine::Sqlite => "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 1000000000) SELECT COUNT(*) FROM c",
@@ -777,14 +1072,19 @@ async fn a_statement_running_past_its_timeout_is_stopped(engine: Engine) {
         .fetch_one(pool)
         .await);
     assert!(result.is_err(), "{result:?}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(20), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
     // The one connection is fine for the next statement, and quick statements in a row are
     // never cut short however long they take together.
     for _ in 0..3 {
-        let one: i64 = app::server::db::on_db!(&db, |pool| sqlx::query_scalar("SELECT CAST(1 AS BIGINT)")
-            .fetch_one(pool)
-            .await
-            .unwrap());
+        let one: i64 =
+            app::server::db::on_db!(&db, |pool| sqlx::query_scalar("SELECT CAST(1 AS BIGINT)")
+                .fetch_one(pool)
+                .await
+                .unwrap());
         assert_eq!(one, 1);
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
@@ -800,10 +1100,12 @@ async fn a_request_waiting_too_long_is_answered_503(engine: Engine) {
     let mut tx = other.begin().await.unwrap();
     match &mut tx {
         app::server::db::Tx::Sqlite(t) => {
-            sqlx::query("INSERT INTO sign_in_failures (email, client_addr, at) VALUES ('x', 'y', 0)")
-                .execute(&mut **t)
-                .await
-                .unwrap();
+            sqlx::query(
+                "INSERT INTO sign_in_failures (email, client_addr, at) VALUES ('x', 'y', 0)",
+            )
+            .execute(&mut **t)
+            .await
+            .unwrap();
         }
         app::server::db::Tx::Postgres(t) => {
             sqlx::query("LOCK TABLE sign_in_failures IN ACCESS EXCLUSIVE MODE")
@@ -829,37 +1131,79 @@ async fn a_signed_anchor_finds_a_recomputed_chain(engine: Engine) {
     for n in 0..3 {
         let email = format!("anchored{n}@acme.example");
         let (status, body) = app
-            .call(&admin, "users/invite", &[("first_name", "An"), ("last_name", "Chor"), ("email", email.as_str())])
+            .call(
+                &admin,
+                "users/invite",
+                &[
+                    ("first_name", "An"),
+                    ("last_name", "Chor"),
+                    ("email", email.as_str()),
+                ],
+            )
             .await;
         assert!(status < 400, "{status} {body}");
     }
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("anchor.key");
     let public = server::anchor::generate_key_file(&key_file).unwrap();
-    assert!(server::anchor::generate_key_file(&key_file).is_err(), "never overwritten");
+    assert!(
+        server::anchor::generate_key_file(&key_file).is_err(),
+        "never overwritten"
+    );
     let mut settings = app.settings.clone();
     settings.audit_anchor_key_file = key_file.display().to_string();
     let key = server::anchor::signing_key(&settings).unwrap();
     assert_eq!(key.verifying_key(), public);
-    let anchor = server::anchor::make(&app.db, &key, app::server::now()).await.unwrap();
+    let anchor = server::anchor::make(&app.db, &key, app::server::now())
+        .await
+        .unwrap();
     let path = server::anchor::write(dir.path(), &anchor).unwrap();
     let text = std::fs::read_to_string(&path).unwrap();
-    assert_eq!(server::anchor::check(&app.db, &text, &public).await.unwrap(), Vec::<String>::new());
+    assert_eq!(
+        server::anchor::check(&app.db, &text, &public)
+            .await
+            .unwrap(),
+        Vec::<String>::new()
+    );
     // A forged anchor, or one signed by another key, is no evidence.
     let forged = text.replacen("\"seq\": ", "\"seq\": 1", 1);
-    assert!(server::anchor::check(&app.db, &forged, &public).await.is_err());
+    assert!(server::anchor::check(&app.db, &forged, &public)
+        .await
+        .is_err());
     let stranger = server::anchor::generate_key_file(&dir.path().join("other.key")).unwrap();
-    assert!(server::anchor::check(&app.db, &text, &stranger).await.is_err());
+    assert!(server::anchor::check(&app.db, &text, &stranger)
+        .await
+        .is_err());
     // Later entries are fine: the anchor covers what existed when it was signed.
-    app.call(&admin, "users/invite", &[("first_name", "La"), ("last_name", "Ter"), ("email", "later@acme.example")]).await;
-    assert!(server::anchor::check(&app.db, &text, &public).await.unwrap().is_empty());
+    app.call(
+        &admin,
+        "users/invite",
+        &[
+            ("first_name", "La"),
+            ("last_name", "Ter"),
+            ("email", "later@acme.example"),
+        ],
+    )
+    .await;
+    assert!(server::anchor::check(&app.db, &text, &public)
+        .await
+        .unwrap()
+        .is_empty());
     // An insider rewrites an early entry and recomputes every hash and the head: the chain
     // verifies again, but no longer matches the anchor.
-    let chain = app.text("SELECT chain_key FROM audit_log WHERE action = 'user.invited' ORDER BY id LIMIT 1").await;
+    let chain = app
+        .text("SELECT chain_key FROM audit_log WHERE action = 'user.invited' ORDER BY id LIMIT 1")
+        .await;
     rewrite_chain(&app, &chain).await;
     let report = app::server::audit::verify(&app.db).await.unwrap();
-    assert!(report.breaks.is_empty(), "the rewrite is self-consistent: {:?}", report.breaks);
-    let findings = server::anchor::check(&app.db, &text, &public).await.unwrap();
+    assert!(
+        report.breaks.is_empty(),
+        "the rewrite is self-consistent: {:?}",
+        report.breaks
+    );
+    let findings = server::anchor::check(&app.db, &text, &public)
+        .await
+        .unwrap();
     assert_eq!(findings.len(), 1, "{findings:?}");
     assert!(findings[0].contains("rewritten"), "{findings:?}");
 }
@@ -869,13 +1213,19 @@ async fn a_signed_anchor_finds_a_recomputed_chain(engine: Engine) {
 async fn rewrite_chain(app: &TestApp, chain: &str) {
     use app::server::audit::Entry;
     let triggers_off = match app.db {
-        app::server::db::Db::Sqlite(_) => vec!["DROP TRIGGER audit_log_no_update", "DROP TRIGGER audit_log_no_delete"],
-        app::server::db::Db::Postgres(_) => vec!["ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_or_delete"],
+        app::server::db::Db::Sqlite(_) => vec![
+            "DROP TRIGGER audit_log_no_update",
+            "DROP TRIGGER audit_log_no_delete",
+        ],
+        app::server::db::Db::Postgres(_) => {
+            vec!["ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update_or_delete"]
+        }
     };
     for sql in triggers_off {
         app.exec(sql).await;
     }
-    let entries: Vec<Entry> = app::server::db::on_db!(&app.db, |pool| sqlx::query_as(
+    let entries: Vec<Entry> = app::server::db::on_db!(&app.db, |pool| {
+        sqlx::query_as(
         "SELECT id, chain_key, seq, at, actor_id, impersonator_id, account_id, action, target, reason, \
          reference, before_state, after_state, client_addr, prev_hash, hash, hash_version \
          FROM audit_log WHERE chain_key = $1 ORDER BY seq"
@@ -883,7 +1233,8 @@ async fn rewrite_chain(app: &TestApp, chain: &str) {
     .bind(chain)
     .fetch_all(pool)
     .await
-    .unwrap());
+    .unwrap()
+    });
     let mut prev = app::server::audit::GENESIS.to_string();
     for (i, mut e) in entries.into_iter().enumerate() {
         if i == 0 {
@@ -904,13 +1255,15 @@ async fn rewrite_chain(app: &TestApp, chain: &str) {
         .unwrap());
         prev = e.hash.clone();
     }
-    app::server::db::on_db!(&app.db, |pool| sqlx::query("UPDATE audit_chain_heads SET hash = $1 WHERE chain_key = $2")
-        .bind(&prev)
-        .bind(chain)
-        .execute(pool)
-        .await
-        .map(|_| ())
-        .unwrap());
+    app::server::db::on_db!(&app.db, |pool| sqlx::query(
+        "UPDATE audit_chain_heads SET hash = $1 WHERE chain_key = $2"
+    )
+    .bind(&prev)
+    .bind(chain)
+    .execute(pool)
+    .await
+    .map(|_| ())
+    .unwrap());
 }
 
 async fn a_reset_request_takes_as_long_for_a_known_address_as_for_an_unknown_one(engine: Engine) {
@@ -918,13 +1271,22 @@ async fn a_reset_request_takes_as_long_for_a_known_address_as_for_an_unknown_one
         return;
     };
     let mails = "SELECT COUNT(*) FROM mail_outbox WHERE kind = 'reset'";
-    for (email, mailed) in [("nobody.here@acme.example", 0), (CUSTOMER_USER, 1), ("also.nobody@globex.example", 1)] {
+    for (email, mailed) in [
+        ("nobody.here@acme.example", 0),
+        (CUSTOMER_USER, 1),
+        ("also.nobody@globex.example", 1),
+    ] {
         let started = std::time::Instant::now();
-        let (status, body) = app.call(&client(), "auth/request_reset", &[("email", email)]).await;
+        let (status, body) = app
+            .call(&client(), "auth/request_reset", &[("email", email)])
+            .await;
         let took = started.elapsed();
         assert!(status < 400, "{status} {body}");
         // Every answer waits out the same fixed time, whatever work the address caused.
-        assert!(took >= std::time::Duration::from_millis(400), "{email}: answered after {took:?}");
+        assert!(
+            took >= std::time::Duration::from_millis(400),
+            "{email}: answered after {took:?}"
+        );
         assert_eq!(app.scalar(mails).await, mailed, "{email}");
     }
 }

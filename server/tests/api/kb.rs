@@ -799,8 +799,7 @@ async fn votes_views_links_and_indexable_pages(engine: Engine) {
         .await;
     let reader = app.signed_in("admin@acme.example").await;
     for _ in 0..3 {
-        app.call(&reader, "kb/article", &[("number", PUBLIC)])
-            .await;
+        app.call(&reader, "kb/article", &[("number", PUBLIC)]).await;
     }
     assert_eq!(
         app.scalar(&format!(

@@ -9,7 +9,9 @@ use std::collections::BTreeSet;
 /// What each engine has for full-text search, which the other does its own way: SQLite's FTS5
 /// tables (and the shadow tables FTS5 keeps), PostgreSQL's tsvector columns and GIN indexes.
 fn engine_specific(item: &str) -> bool {
-    let name = item.trim_start_matches("table ").trim_start_matches("index ");
+    let name = item
+        .trim_start_matches("table ")
+        .trim_start_matches("index ");
     let table = name.split('.').next().unwrap_or_default();
     table.ends_with("_fts")
         || table.contains("_fts_")
@@ -29,11 +31,12 @@ async fn sqlite_schema(db: &Db) -> BTreeSet<String> {
     let mut schema = BTreeSet::new();
     for table in tables {
         schema.insert(format!("table {table}"));
-        let columns: Vec<(String, bool, i64)> =
-            sqlx::query_as(&format!("SELECT name, \"notnull\", pk FROM pragma_table_info('{table}')"))
-                .fetch_all(pool)
-                .await
-                .unwrap();
+        let columns: Vec<(String, bool, i64)> = sqlx::query_as(&format!(
+            "SELECT name, \"notnull\", pk FROM pragma_table_info('{table}')"
+        ))
+        .fetch_all(pool)
+        .await
+        .unwrap();
         for (column, not_null, pk) in columns {
             let null = if not_null || pk > 0 { " not null" } else { "" };
             schema.insert(format!("{table}.{column}{null}"));
@@ -50,7 +53,9 @@ async fn sqlite_schema(db: &Db) -> BTreeSet<String> {
 }
 
 async fn postgres_schema(db: &Db) -> BTreeSet<String> {
-    let Db::Postgres(pool) = db else { unreachable!() };
+    let Db::Postgres(pool) = db else {
+        unreachable!()
+    };
     let columns: Vec<(String, String, String)> = sqlx::query_as(
         "SELECT c.table_name::text, c.column_name::text, c.is_nullable::text FROM information_schema.columns c \
          JOIN information_schema.tables t ON t.table_name = c.table_name AND t.table_schema = c.table_schema \
@@ -87,8 +92,16 @@ async fn both_engines_migrate_to_the_same_schema() {
     sqlite.migrate().await.unwrap();
     let postgres = Db::connect(&pg_url, 1).await.unwrap();
     postgres.migrate().await.unwrap();
-    let sqlite: BTreeSet<String> = sqlite_schema(&sqlite).await.into_iter().filter(|i| !engine_specific(i)).collect();
-    let postgres: BTreeSet<String> = postgres_schema(&postgres).await.into_iter().filter(|i| !engine_specific(i)).collect();
+    let sqlite: BTreeSet<String> = sqlite_schema(&sqlite)
+        .await
+        .into_iter()
+        .filter(|i| !engine_specific(i))
+        .collect();
+    let postgres: BTreeSet<String> = postgres_schema(&postgres)
+        .await
+        .into_iter()
+        .filter(|i| !engine_specific(i))
+        .collect();
     assert!(sqlite.len() > 100, "{sqlite:?}");
     let only_sqlite: Vec<&String> = sqlite.difference(&postgres).collect();
     let only_postgres: Vec<&String> = postgres.difference(&sqlite).collect();
