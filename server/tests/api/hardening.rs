@@ -154,10 +154,6 @@ const EVERY_FIELD: &[&str] = &[
     "workaround",
 ];
 
-/// Server functions that never act through the session, so impersonating changes nothing for
-/// them: signing in (starts a new session), a mailed link, a survey answered by its personal link.
-const NOT_SESSION_BOUND: &[&str] = &["auth/sign_in", "auth/use_link", "nps/answer"];
-
 /// Rows that any change in a person's name would add to or alter.
 const EVIDENCE: &str = "SELECT (SELECT COUNT(*) FROM audit_log) + (SELECT COUNT(*) FROM cases) \
      + (SELECT COUNT(*) FROM case_entries) + (SELECT COUNT(*) FROM change_requests) \
@@ -178,9 +174,9 @@ async fn impersonation_is_view_only_on_every_changing_endpoint(engine: Engine) {
     assert!(endpoints.len() > 60, "{endpoints:?}");
     let mut refused = 0;
     for endpoint in &endpoints {
-        if app::policy::READ_WHILE_IMPERSONATING.contains(&endpoint.as_str())
-            || NOT_SESSION_BOUND.contains(&endpoint.as_str())
-        {
+        // Everything else is refused: signing in, a mailed link and a survey answer too, so an
+        // impersonation ends only through its own recorded stop.
+        if app::policy::READ_WHILE_IMPERSONATING.contains(&endpoint.as_str()) {
             continue;
         }
         let (status, body) = app.call(&staff, endpoint, &form).await;
@@ -1291,7 +1287,28 @@ async fn a_reset_request_takes_as_long_for_a_known_address_as_for_an_unknown_one
     }
 }
 
+async fn signing_in_over_an_impersonation_is_refused_until_it_is_stopped(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let staff = impersonating(&app).await;
+    // Ending an impersonation is a recorded step of its own: a sign-in does not replace it.
+    let (status, body) = app.sign_in(&staff, CUSTOMER_USER, PASSWORD).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(app.me(&staff).await.as_deref(), Some(CUSTOMER_ADMIN));
+    app.call(&staff, "staff/stop_impersonating", &[]).await;
+    let (status, body) = app.sign_in(&staff, CUSTOMER_USER, PASSWORD).await;
+    assert!(status < 400, "{status} {body}");
+    assert_eq!(app.me(&staff).await.as_deref(), Some(CUSTOMER_USER));
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'impersonation.stopped'")
+            .await,
+        1
+    );
+}
+
 both_engines!(
+    signing_in_over_an_impersonation_is_refused_until_it_is_stopped,
     a_reset_request_takes_as_long_for_a_known_address_as_for_an_unknown_one,
     a_statement_running_past_its_timeout_is_stopped,
     a_request_waiting_too_long_is_answered_503,
