@@ -1,0 +1,580 @@
+//! Support cases (SPEC §4): the customer case form, case numbers, the customer's lists and the
+//! case page with its customer-visible activity.
+
+use super::db::{bind_args, execute, internal, on_db, on_tx, Arg, Db, Tx};
+use super::mail::{self, Mail};
+use super::state::AppState;
+use crate::api::types::{CaseDetail, CaseOptions, CaseSummary, Choice};
+use crate::business_hours::BusinessHours;
+use crate::case_flow::{self, CaseState, Mover, Step};
+use crate::error::{AppError, Problems};
+use crate::policy::Actor;
+
+mod clock;
+mod queue;
+mod work;
+
+use clock::{ClockRow, CLOCK_COLUMNS};
+pub use queue::*;
+pub use work::*;
+
+/// The customer case form as submitted. Ids arrive as text so that an empty choice is an error
+/// on its field, not a failed request.
+#[derive(Debug, Clone, Default)]
+pub struct CaseForm {
+    pub contact_id: String,
+    pub product_version_id: String,
+    pub impact_id: String,
+    pub workaround: String,
+    pub feature_id: String,
+    pub service_id: String,
+    pub environment: String,
+    pub availability_id: String,
+    pub subject: String,
+    pub description: String,
+}
+
+/// The longest subject (SPEC §4.1).
+pub const SUBJECT_MAX: usize = 160;
+const DESCRIPTION_MAX: usize = 20_000;
+const COMMENT_MAX: usize = 20_000;
+
+/// Priority from impact × urgency: the impact's severity (1 = production down), one step lower
+/// when a workaround or rollback exists.
+pub fn priority(severity: i32, workaround: &str) -> i32 {
+    (severity + i32::from(workaround == "yes")).clamp(1, 4)
+}
+
+/// `CS` + 7 digits.
+pub fn case_number(value: i64) -> String {
+    format!("CS{value:07}")
+}
+
+async fn choices(db: &Db, sql: &str) -> Result<Vec<Choice>, AppError> {
+    on_db!(db, |c| sqlx::query_as(sql)
+        .fetch_all(c)
+        .await
+        .map_err(internal))
+}
+
+/// The active users of `account_id`, as "Name (email)": who can be a case's contact or a change
+/// request's requester.
+pub(crate) async fn active_users(db: &Db, account_id: i64) -> Result<Vec<Choice>, AppError> {
+    on_db!(db, |c| sqlx::query_as(
+        "SELECT id, first_name || ' ' || last_name || ' (' || email || ')' AS name FROM users \
+         WHERE account_id = $1 AND status = 'active' ORDER BY last_name, first_name, id"
+    )
+    .bind(account_id)
+    .fetch_all(c)
+    .await
+    .map_err(internal))
+}
+
+/// The pick lists of the case form for `account_id`.
+pub async fn options(db: &Db, account_id: i64, me: i64) -> Result<CaseOptions, AppError> {
+    let account: Option<(String, String)> = on_db!(db, |c| sqlx::query_as(
+        "SELECT name, environments FROM accounts WHERE id = $1"
+    )
+    .bind(account_id)
+    .fetch_optional(c)
+    .await
+    .map_err(internal))?;
+    let (account_name, environments) = account.ok_or(AppError::NotFound)?;
+    let contacts = active_users(db, account_id).await?;
+    Ok(CaseOptions {
+        account_name,
+        me,
+        contacts,
+        versions: choices(
+            db,
+            "SELECT id, name FROM product_versions WHERE active ORDER BY sort DESC, name",
+        )
+        .await?,
+        impacts: choices(
+            db,
+            "SELECT id, name FROM impact_levels WHERE active ORDER BY severity",
+        )
+        .await?,
+        features: choices(
+            db,
+            "SELECT id, name FROM features WHERE active ORDER BY name",
+        )
+        .await?,
+        services: choices(
+            db,
+            "SELECT id, name FROM services WHERE active ORDER BY name",
+        )
+        .await?,
+        environments: environments.lines().map(str::to_string).collect(),
+        windows: choices(
+            db,
+            "SELECT id, name FROM availability_windows WHERE active ORDER BY sort, name",
+        )
+        .await?,
+    })
+}
+
+/// The active assignment groups.
+pub async fn groups(db: &Db) -> Result<Vec<Choice>, AppError> {
+    choices(
+        db,
+        "SELECT id, name FROM assignment_groups WHERE active ORDER BY name",
+    )
+    .await
+}
+
+/// A checked form, ready to store.
+pub(crate) struct Valid {
+    contact_id: i64,
+    version_id: i64,
+    impact_id: i64,
+    severity: i32,
+    workaround: String,
+    feature_id: i64,
+    service_id: i64,
+    environment: String,
+    availability_id: i64,
+    subject: String,
+    description: String,
+}
+
+pub(crate) fn pick(
+    problems: &mut Problems,
+    field: &str,
+    value: &str,
+    list: &[Choice],
+    missing: &str,
+) -> i64 {
+    match value
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|id| list.iter().any(|c| c.id == *id))
+    {
+        Some(id) => id,
+        None => {
+            problems.add(field, missing);
+            0
+        }
+    }
+}
+
+pub(crate) async fn validate(
+    db: &Db,
+    opts: &CaseOptions,
+    form: &CaseForm,
+) -> Result<Valid, AppError> {
+    let mut p = Problems::new();
+    let contact_id = pick(
+        &mut p,
+        "contact_id",
+        &form.contact_id,
+        &opts.contacts,
+        "Choose the contact for this case: an active user of your account",
+    );
+    let version_id = pick(
+        &mut p,
+        "product_version_id",
+        &form.product_version_id,
+        &opts.versions,
+        "Choose the product version",
+    );
+    let impact_id = pick(
+        &mut p,
+        "impact_id",
+        &form.impact_id,
+        &opts.impacts,
+        "Choose the impact on your business",
+    );
+    let workaround = form.workaround.trim().to_string();
+    if !matches!(workaround.as_str(), "yes" | "no" | "unknown") {
+        p.add(
+            "workaround",
+            "Say whether a workaround or rollback is available: yes, no or unknown",
+        );
+    }
+    let feature_id = pick(
+        &mut p,
+        "feature_id",
+        &form.feature_id,
+        &opts.features,
+        "Choose the feature",
+    );
+    let service_id = pick(
+        &mut p,
+        "service_id",
+        &form.service_id,
+        &opts.services,
+        "Choose the service",
+    );
+    let environment = form.environment.trim().to_string();
+    if !opts.environments.iter().any(|e| *e == environment) {
+        p.add("environment", "Choose the affected environment");
+    }
+    let availability_id = pick(
+        &mut p,
+        "availability_id",
+        &form.availability_id,
+        &opts.windows,
+        "Choose when we can reach you. There is no default: support needs to know when you are available",
+    );
+    let subject = form.subject.trim().to_string();
+    if subject.is_empty() {
+        p.add("subject", "Enter a subject");
+    } else if subject.chars().count() > SUBJECT_MAX {
+        p.add(
+            "subject",
+            format!("The subject must be {SUBJECT_MAX} characters or fewer"),
+        );
+    }
+    let description = form.description.trim().to_string();
+    if description.is_empty() {
+        p.add("description", "Describe the problem");
+    } else if description.chars().count() > DESCRIPTION_MAX {
+        p.add(
+            "description",
+            format!("The description must be {DESCRIPTION_MAX} characters or fewer"),
+        );
+    }
+    // The feature must exist in the chosen version (the compatibility matrix).
+    if feature_id > 0 && version_id > 0 {
+        let offered: i64 = on_db!(db, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM feature_versions WHERE feature_id = $1 AND version_id = $2"
+        )
+        .bind(feature_id)
+        .bind(version_id)
+        .fetch_one(c)
+        .await
+        .map_err(internal))?;
+        if offered == 0 {
+            p.add(
+                "feature_id",
+                "This feature is not available in the chosen version: see the compatibility matrix",
+            );
+        }
+    }
+    p.finish()?;
+    let severity: i32 = on_db!(db, |c| sqlx::query_scalar(
+        "SELECT severity FROM impact_levels WHERE id = $1"
+    )
+    .bind(impact_id)
+    .fetch_one(c)
+    .await
+    .map_err(internal))?;
+    Ok(Valid {
+        contact_id,
+        version_id,
+        impact_id,
+        severity,
+        workaround,
+        feature_id,
+        service_id,
+        environment,
+        availability_id,
+        subject,
+        description,
+    })
+}
+
+/// The next case number, inside the caller's write transaction (the counter row is locked until
+/// commit, so concurrent cases get distinct numbers on both engines, and a number is never reused).
+async fn next_number(tx: &mut Tx) -> Result<String, AppError> {
+    Ok(case_number(super::db::next_counter(tx, "case").await?))
+}
+
+/// Files a case for `account_id` — a customer's own, or any for vendor staff acting on the
+/// customer's behalf (`actor.role` is staff), which the case and the audit trail record. The
+/// contact is told by mail. Returns the number.
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    account_id: i64,
+    form: &CaseForm,
+    client_addr: &str,
+    now: i64,
+) -> Result<String, AppError> {
+    let opts = options(&state.db, account_id, actor.user_id).await?;
+    let v = validate(&state.db, &opts, form).await?;
+    let mut tx = state.db.begin().await?;
+    let (number, _) = insert(
+        &mut tx,
+        state,
+        actor,
+        (account_id, &opts.account_name),
+        &v,
+        None,
+        client_addr,
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(number)
+}
+
+/// Stores checked case `v` for account (`id`, `name`) in `tx`, with its first history entry,
+/// SLA deadline, audit entry (on behalf) and the contact's mail. `from_change`: the change
+/// request it is made from. Answers the case's number and id.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn insert(
+    tx: &mut Tx,
+    state: &AppState,
+    actor: &Actor,
+    account: (i64, &str),
+    v: &Valid,
+    from_change: Option<(i64, &str)>,
+    client_addr: &str,
+    now: i64,
+) -> Result<(String, i64), AppError> {
+    let (account_id, account_name) = account;
+    let on_behalf = actor.role.is_staff();
+    let number = next_number(tx).await?;
+    let group: i64 = on_tx!(&mut *tx, |c| sqlx::query_scalar(
+        super::catalog::DEFAULT_GROUP_SQL
+    )
+    .fetch_one(c)
+    .await
+    .map_err(internal))?;
+    let case_id: i64 = on_tx!(&mut *tx, |c| {
+        sqlx::query_scalar(
+        "INSERT INTO cases (number, account_id, contact_id, created_by, on_behalf, product_version_id, \
+         impact_id, workaround, feature_id, service_id, environment, availability_id, subject, \
+         description, state, priority, assignment_group_id, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $17, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'new', $14, $15, $16, $16) \
+         RETURNING id"
+    )
+    .bind(&number)
+    .bind(account_id)
+    .bind(v.contact_id)
+    .bind(actor.user_id)
+    .bind(v.version_id)
+    .bind(v.impact_id)
+    .bind(&v.workaround)
+    .bind(v.feature_id)
+    .bind(v.service_id)
+    .bind(&v.environment)
+    .bind(v.availability_id)
+    .bind(&v.subject)
+    .bind(&v.description)
+    .bind(priority(v.severity, &v.workaround))
+    .bind(group)
+    .bind(now)
+    .bind(on_behalf)
+    .fetch_one(c)
+    .await
+    .map_err(internal)
+    })?;
+    execute!(tx: &mut *tx, sqlx::query(
+        "INSERT INTO case_entries (case_id, kind, author_id, body, at) VALUES ($1, 'change', $2, $3, $4)"
+    )
+    .bind(case_id)
+    .bind(actor.user_id)
+    .bind(match from_change {
+        Some((_, change)) => format!("Case created by vendor staff from change request {change}"),
+        None if on_behalf => "Case created by vendor staff on the customer's behalf".into(),
+        None => "Case created".to_string(),
+    })
+    .bind(now))?;
+    if let Some((change_id, _)) = from_change {
+        execute!(tx: tx, sqlx::query("UPDATE cases SET from_change_id = $1 WHERE id = $2")
+            .bind(change_id)
+            .bind(case_id))?;
+    }
+    refresh_due(&mut *tx, case_id).await?;
+    if on_behalf {
+        let event = super::audit::Event {
+            action: "case.created_on_behalf",
+            actor_id: Some(actor.user_id),
+            impersonator_id: actor.impersonator_id,
+            account_id: Some(account_id),
+            target: Some(format!("case:{number}")),
+            after: Some(serde_json::json!({ "contact_id": v.contact_id, "subject": v.subject })),
+            client_addr: Some(client_addr),
+            ..Default::default()
+        };
+        super::audit::append(&mut *tx, &event, now).await?;
+    }
+    let contact = mail::recipient(&mut *tx, v.contact_id).await?;
+    let link = mail::portal_url(&state.settings, &format!("/cases/{number}"));
+    let mail = Mail {
+        kind: "case_created",
+        account_id: Some(account_id),
+        to_address: &contact.0,
+        to_name: &contact.1,
+        subject: format!("[{number}] {}", v.subject),
+        body: format!(
+            "Hello {},\n\nCase {number} was opened for {}{} and you are its contact:\n\n  {}\n\n\
+             Follow it and reply here: {link}\n\nWe answer within the time your service level sets.\n",
+            contact.1,
+            account_name,
+            if on_behalf { " by our support staff on your behalf" } else { "" },
+            v.subject
+        ),
+        secret_link: None,
+    };
+    mail::enqueue(tx, &mail, now).await?;
+    Ok((number, case_id))
+}
+
+/// One page of an account's cases: all of them (`team`), or those the person opened or is the
+/// contact of (`mine`). Newest first.
+pub async fn list(
+    db: &Db,
+    account_id: i64,
+    mine: Option<i64>,
+    page: i64,
+    per_page: i64,
+    now: i64,
+) -> Result<(Vec<CaseSummary>, i64), AppError> {
+    let me = mine.unwrap_or(0);
+    let filter = "c.account_id = $1 AND ($2 = 0 OR c.contact_id = $2 OR c.created_by = $2)";
+    let sql = format!(
+        "SELECT c.number, c.subject, c.priority, \
+         (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.contact_id) AS contact, \
+         c.updated_at, {CLOCK_COLUMNS} FROM cases c JOIN accounts a ON a.id = c.account_id \
+         JOIN sla_targets t ON t.priority = c.priority WHERE c.id IN (SELECT c.id FROM cases c \
+         WHERE {filter} ORDER BY c.created_at DESC, c.id DESC LIMIT $3 OFFSET $4) \
+         ORDER BY c.created_at DESC, c.id DESC"
+    );
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        number: String,
+        subject: String,
+        priority: i32,
+        contact: String,
+        updated_at: i64,
+        #[sqlx(flatten)]
+        clock: ClockRow,
+    }
+    let offset = super::db::offset(page, per_page);
+    let rows: Vec<Row> = on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(account_id)
+        .bind(me)
+        .bind(per_page)
+        .bind(offset)
+        .fetch_all(c)
+        .await
+        .map_err(internal))?;
+    let rows = rows
+        .into_iter()
+        .map(|r| CaseSummary {
+            resolution_left: r.clock.left(now).1,
+            number: r.number,
+            subject: r.subject,
+            state: r.clock.state.clone(),
+            priority: r.priority,
+            contact: r.contact,
+            created_at: r.clock.created_at,
+            updated_at: r.updated_at,
+        })
+        .collect();
+    let count = format!("SELECT COUNT(*) FROM cases c WHERE {filter}");
+    let total: i64 = on_db!(db, |c| sqlx::query_scalar(&count)
+        .bind(account_id)
+        .bind(me)
+        .fetch_one(c)
+        .await
+        .map_err(internal))?;
+    Ok((rows, total))
+}
+
+/// A case by number. `account_id` (a customer's) limits it to that account: any other case is
+/// "not found", exactly like a number that does not exist. `with_notes` is for staff only.
+pub async fn get(
+    db: &Db,
+    number: &str,
+    account_id: Option<i64>,
+    with_notes: bool,
+    now: i64,
+) -> Result<CaseDetail, AppError> {
+    let mut detail: CaseDetail = on_db!(db, |c| sqlx::query_as(
+        "SELECT c.number, a.name AS account, \
+         (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.contact_id) AS contact, \
+         (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.created_by) AS created_by, \
+         c.on_behalf, v.name AS version, i.name AS impact, c.workaround, f.name AS feature, \
+         s.name AS service, c.environment, w.name AS availability, c.subject, c.description, \
+         c.state, c.priority, g.name AS assignment_group, \
+         (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.assigned_to) AS assigned_to, \
+         c.created_at, c.updated_at, c.priority_reason, \
+         (SELECT r.number FROM change_requests r WHERE r.id = c.from_change_id) AS from_change \
+         FROM cases c JOIN accounts a ON a.id = c.account_id \
+         JOIN product_versions v ON v.id = c.product_version_id JOIN impact_levels i ON i.id = c.impact_id \
+         JOIN features f ON f.id = c.feature_id JOIN services s ON s.id = c.service_id \
+         JOIN availability_windows w ON w.id = c.availability_id JOIN assignment_groups g ON g.id = c.assignment_group_id \
+         WHERE c.number = $1 AND ($2 = 0 OR c.account_id = $2)"
+    )
+    .bind(number)
+    .bind(account_id.unwrap_or(0))
+    .fetch_optional(c)
+    .await
+    .map_err(internal))?
+    .ok_or(AppError::NotFound)?;
+    // Work notes are left out in the query itself, so they never reach a customer's response.
+    detail.entries = on_db!(db, |c| {
+        sqlx::query_as(
+        "SELECT e.kind, COALESCE(u.first_name || ' ' || u.last_name, 'Portcullis') AS author, e.body, e.at \
+         FROM case_entries e JOIN cases c ON c.id = e.case_id LEFT JOIN users u ON u.id = e.author_id \
+         WHERE c.number = $1 AND ($2 OR e.kind <> 'work_note') ORDER BY e.at, e.id"
+    )
+    .bind(number)
+    .bind(with_notes)
+    .fetch_all(c)
+    .await
+    .map_err(internal)
+    })?;
+    let clock: ClockRow = on_db!(db, |c| {
+        sqlx::query_as(&format!(
+            "SELECT {CLOCK_COLUMNS} FROM cases c JOIN sla_targets t ON t.priority = c.priority \
+         JOIN accounts a ON a.id = c.account_id WHERE c.number = $1"
+        ))
+        .bind(number)
+        .fetch_one(c)
+        .await
+        .map_err(internal)
+    })?;
+    detail.description_html = super::markdown::render(&detail.description);
+    for entry in &mut detail.entries {
+        // Activity lines ("change") are the portal's words around plain values (a reason, a group
+        // name): shown as typed. Comments and notes are written as Markdown.
+        entry.body_html = if entry.kind == "change" {
+            super::markdown::plain_html(&entry.body)
+        } else {
+            super::markdown::render(&entry.body)
+        };
+    }
+    let (first, resolution) = clock.left(now);
+    detail.first_response_left = first;
+    detail.resolution_left = resolution;
+    detail.first_response_target = clock.first_response_minutes * 60;
+    detail.resolution_target = clock.resolution_minutes * 60;
+    Ok(detail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn priority_follows_impact_and_workaround() {
+        assert_eq!(priority(1, "no"), 1);
+        assert_eq!(priority(1, "unknown"), 1);
+        assert_eq!(priority(1, "yes"), 2);
+        assert_eq!(priority(3, "yes"), 4);
+        assert_eq!(priority(4, "yes"), 4);
+    }
+
+    #[test]
+    fn search_words_carry_no_query_syntax() {
+        let words = |v: &[&str]| Some(v.iter().map(|w| w.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            search_words("Canary \"stall\" OR NEAR(x*) -y"),
+            words(&["canary", "stall", "or", "near", "x", "y"])
+        );
+        assert_eq!(search_words(" *:- "), None);
+    }
+
+    #[test]
+    fn numbers_are_cs_and_seven_digits() {
+        assert_eq!(case_number(1001), "CS0001001");
+        assert_eq!(case_number(9_999_999), "CS9999999");
+    }
+}

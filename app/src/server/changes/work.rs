@@ -1,0 +1,392 @@
+//! Moving a change request: the staff workflow and the administrator's authorization, the check
+//! of authorization records against the audit trail, and conversion into a case.
+
+use super::*;
+
+#[derive(sqlx::FromRow)]
+struct Locked {
+    id: i64,
+    number: String,
+    account_id: i64,
+    state: String,
+    authorizer_id: Option<i64>,
+    short_description: String,
+    requested_by: i64,
+}
+
+async fn lock(tx: &mut Tx, number: &str, account_id: Option<i64>) -> Result<Locked, AppError> {
+    let lock = match tx {
+        Tx::Postgres(_) => "FOR UPDATE",
+        Tx::Sqlite(_) => "",
+    };
+    let sql = format!(
+        "SELECT id, number, account_id, state, authorizer_id, short_description, requested_by \
+         FROM change_requests WHERE number = $1 AND ($2 = 0 OR account_id = $2) {lock}"
+    );
+    let row: Option<Locked> = on_tx!(tx, |c| sqlx::query_as(&sql)
+        .bind(number)
+        .bind(account_id.unwrap_or(0))
+        .fetch_optional(c)
+        .await
+        .map_err(internal))?;
+    row.ok_or(AppError::NotFound)
+}
+
+/// What goes with a step: a note for the history, and for Schedule the window and implementer.
+#[derive(Debug, Clone, Default)]
+pub struct StepForm {
+    pub note: String,
+    pub scheduled_start: String,
+    pub scheduled_end: String,
+    pub implementer_id: String,
+}
+
+/// Moves change request `number` by `step`. Customers reach only their own account's requests;
+/// authorizing writes the authorization record; Schedule sets the window and implementer.
+pub async fn step(
+    state: &AppState,
+    actor: &Actor,
+    number: &str,
+    step: ChangeStep,
+    form: &StepForm,
+    client_addr: &str,
+    now: i64,
+) -> Result<ChangeState, AppError> {
+    let db = &state.db;
+    let staff = actor.role.is_staff();
+    let scope = if staff {
+        None
+    } else {
+        Some(actor.account_id()?)
+    };
+    let zone = zone_of(db, actor.user_id).await?;
+    let mut p = Problems::new();
+    let note = form.note.trim().to_string();
+    if note.chars().count() > TEXT_MAX {
+        p.add(
+            "note",
+            format!("Keep the note to {TEXT_MAX} characters or fewer"),
+        );
+    }
+    let mut schedule: Option<(i64, i64, Option<i64>)> = None;
+    if step == ChangeStep::Schedule {
+        let mut window = None;
+        let start = parse_local(&form.scheduled_start, &zone);
+        let end = parse_local(&form.scheduled_end, &zone);
+        match (start, end) {
+            (None, _) => p.add("scheduled_start", "Enter when the work starts"),
+            (_, None) => p.add("scheduled_end", "Enter when the work ends"),
+            (Some(s), Some(e)) if e <= s => {
+                p.add("scheduled_end", "The work must end after it starts")
+            }
+            (Some(s), Some(e)) => window = Some((s, e)),
+        }
+        let people = crate::server::accounts::staff_members(db).await?;
+        let implementer = match form.implementer_id.trim() {
+            "" => None,
+            "me" => Some(actor.user_id),
+            v => match v
+                .parse::<i64>()
+                .ok()
+                .filter(|id| people.iter().any(|s| s.id == *id))
+            {
+                Some(id) => Some(id),
+                None => {
+                    p.add("implementer_id", "Choose a member of the vendor staff");
+                    None
+                }
+            },
+        };
+        schedule = window.map(|(s, e)| (s, e, implementer));
+    }
+    let mut tx = db.begin().await?;
+    let change = lock(&mut tx, number, scope).await?;
+    let mover = if staff {
+        ChangeMover::Staff
+    } else if may_authorize(actor, change.account_id, change.authorizer_id) {
+        ChangeMover::CustomerAdmin
+    } else {
+        return Err(AppError::Forbidden);
+    };
+    let from = ChangeState::parse(&change.state).ok_or(AppError::Internal)?;
+    if step == ChangeStep::Convert {
+        return Err(AppError::Conflict(
+            "Use the conversion form: a case needs its own details".into(),
+        ));
+    }
+    let to = change_flow::next(from, step, mover).map_err(|why| AppError::Conflict(why.into()))?;
+    // The step applies: now what came with it must be right.
+    p.finish()?;
+    if step == ChangeStep::Authorize {
+        let account: String = on_tx!(&mut tx, |c| sqlx::query_scalar(
+            "SELECT name FROM accounts WHERE id = $1"
+        )
+        .bind(change.account_id)
+        .fetch_one(c)
+        .await
+        .map_err(internal))?;
+        let statement = change_flow::authorization_statement(&account);
+        record_authorization(
+            &mut tx,
+            actor,
+            (change.id, &change.number, change.account_id),
+            &statement,
+            client_addr,
+            now,
+        )
+        .await?;
+    }
+    execute!(tx: &mut tx, sqlx::query(
+        "UPDATE change_requests SET state = $1, updated_at = $2 WHERE id = $3"
+    )
+    .bind(to.as_str())
+    .bind(now)
+    .bind(change.id))?;
+    let mut text = format!("State: {} → {}", from.label(), to.label());
+    if let Some((start, end, implementer)) = schedule {
+        execute!(tx: &mut tx, sqlx::query(
+            "UPDATE change_requests SET scheduled_start = $1, scheduled_end = $2, implementer_id = $3 WHERE id = $4"
+        )
+        .bind(start)
+        .bind(end)
+        .bind(implementer)
+        .bind(change.id))?;
+        let who = match implementer {
+            Some(id) => mail::recipient(&mut tx, id).await?.1,
+            None => "nobody yet".into(),
+        };
+        text.push_str(&format!(
+            "; window {} – {}; implementer: {who}",
+            crate::components::time::format_time_in(Some(start), "UTC"),
+            crate::components::time::format_time_in(Some(end), "UTC"),
+        ));
+    }
+    add_entry(
+        &mut tx,
+        change.id,
+        "change",
+        Some(actor.user_id),
+        &text,
+        now,
+    )
+    .await?;
+    if !note.is_empty() {
+        let kind = if staff { "note" } else { "change" };
+        add_entry(&mut tx, change.id, kind, Some(actor.user_id), &note, now).await?;
+    }
+    if matches!(step, ChangeStep::Authorize | ChangeStep::Decline) {
+        let event = Event {
+            action: if step == ChangeStep::Decline {
+                "change.declined"
+            } else {
+                "change.moved"
+            },
+            actor_id: Some(actor.user_id),
+            impersonator_id: actor.impersonator_id,
+            account_id: Some(change.account_id),
+            target: Some(format!("change:{}", change.number)),
+            before: Some(json!({ "state": from.as_str() })),
+            after: Some(json!({ "state": to.as_str(), "note": note })),
+            client_addr: Some(client_addr),
+            ..Event::default()
+        };
+        audit::append(&mut tx, &event, now).await?;
+    }
+    // The requester hears of every step.
+    let (email, name) = mail::recipient(&mut tx, change.requested_by).await?;
+    let link = mail::portal_url(&state.settings, &format!("/changes/{}", change.number));
+    let mail = Mail {
+        kind: "change_step",
+        account_id: Some(change.account_id),
+        to_address: &email,
+        to_name: &name,
+        subject: format!("[{}] {}", change.number, change.short_description),
+        body: format!(
+            "Hello {name},\n\nChange request {} is now {}.\n\nSee it here: {link}\n",
+            change.number,
+            to.label()
+        ),
+        secret_link: None,
+    };
+    mail::enqueue(&mut tx, &mail, now).await?;
+    tx.commit().await?;
+    Ok(to)
+}
+
+/// Change requests past Awaiting authorization without a complete authorization record: the
+/// schema forbids them, so this lists none unless the database was edited behind the portal's
+/// back. Also lists records that differ from the one the audit trail holds.
+pub async fn unauthorized(db: &Db) -> Result<Vec<String>, AppError> {
+    let rows: Vec<(
+        String,
+        String,
+        Option<i64>,
+        Option<i64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    )> = on_db!(db, |c| {
+        sqlx::query_as(
+            "SELECT r.number, r.state, r.authorized_by, r.authorized_at, r.authorized_from, \
+             r.authorization_text, (SELECT l.after_state FROM audit_log l \
+             WHERE l.target = 'change:' || r.number AND l.action IN ('change.authorized', 'change.created') \
+             ORDER BY l.id LIMIT 1) FROM change_requests r ORDER BY r.id"
+        )
+        .fetch_all(c)
+        .await
+        .map_err(internal)
+    })?;
+    let mut broken = Vec::new();
+    for (number, state, by, at, from, text, audited) in rows {
+        let Some(state) = ChangeState::parse(&state) else {
+            broken.push(format!("{number}: unknown state {state}"));
+            continue;
+        };
+        let record = match (by, at, &from, &text) {
+            (Some(by), Some(at), Some(from), Some(text)) => {
+                Some(authorization_json(by, at, from, text))
+            }
+            _ => None,
+        };
+        if state.needs_authorization() && record.is_none() {
+            broken.push(format!(
+                "{number}: {} without an authorization record",
+                state.label()
+            ));
+            continue;
+        }
+        if let Some(record) = record {
+            let audited: Option<serde_json::Value> = audited
+                .as_deref()
+                .and_then(|a| serde_json::from_str::<serde_json::Value>(a).ok())
+                .map(|v| v.get("authorization").cloned().unwrap_or(v));
+            if audited.as_ref() != Some(&record) {
+                broken.push(format!(
+                    "{number}: the authorization differs from the one in the audit trail"
+                ));
+            }
+        }
+    }
+    Ok(broken)
+}
+
+/// Turns change request `number` — one that has not reached Implement — into a case carrying its
+/// content and history (SPEC §5.3). Staff give what a case needs and a CR lacks (`form`: product
+/// version, impact, workaround, feature, service, availability); the requester, environment,
+/// subject and description come from the CR. The CR ends Cancelled, both point at each other,
+/// it is audited, and the contact is mailed the new case.
+pub async fn convert(
+    state: &AppState,
+    actor: &Actor,
+    number: &str,
+    form: &crate::server::cases::CaseForm,
+    client_addr: &str,
+    now: i64,
+) -> Result<String, AppError> {
+    let db = &state.db;
+    let found: Option<(
+        i64,
+        i64,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+        String,
+    )> = on_db!(db, |c| {
+        sqlx::query_as(
+        "SELECT r.account_id, r.requested_by, r.environment, r.short_description, r.description, \
+             r.reason, r.risk, r.rollback_plan, r.state FROM change_requests r WHERE r.number = $1"
+    )
+    .bind(number)
+    .fetch_optional(c)
+    .await
+    .map_err(internal)
+    })?;
+    let (
+        account_id,
+        requested_by,
+        environment,
+        short,
+        description,
+        reason,
+        risk,
+        rollback,
+        state_now,
+    ) = found.ok_or(AppError::NotFound)?;
+    let from = ChangeState::parse(&state_now).ok_or(AppError::Internal)?;
+    change_flow::next(from, ChangeStep::Convert, ChangeMover::Staff)
+        .map_err(|why| AppError::Conflict(why.into()))?;
+    let case_form = crate::server::cases::CaseForm {
+        contact_id: requested_by.to_string(),
+        environment,
+        subject: short,
+        description: format!(
+            "Converted from change request {number}.\n\n{description}\n\n**Reason:** {reason}\n\n\
+             **Risk:** {risk}\n\n**Rollback plan:** {rollback}"
+        ),
+        ..form.clone()
+    };
+    let opts = crate::server::cases::options(db, account_id, 0).await?;
+    let valid = crate::server::cases::validate(db, &opts, &case_form).await?;
+    let mut tx = db.begin().await?;
+    let change = lock(&mut tx, number, None).await?;
+    if change.state != state_now {
+        return Err(AppError::Conflict(
+            "The change request moved meanwhile; reload it".into(),
+        ));
+    }
+    let (case_number, case_id) = crate::server::cases::insert(
+        &mut tx,
+        state,
+        actor,
+        (account_id, &opts.account_name),
+        &valid,
+        Some((change.id, number)),
+        client_addr,
+        now,
+    )
+    .await?;
+    // The CR's history, in order, becomes the case's (staff notes stay staff-only).
+    execute!(tx: &mut tx, sqlx::query(
+        "INSERT INTO case_entries (case_id, kind, author_id, body, at) \
+         SELECT $1, CASE WHEN kind = 'note' THEN 'work_note' ELSE 'change' END, author_id, \
+         $2 || body, at FROM change_entries WHERE change_id = $3"
+    )
+    .bind(case_id)
+    .bind(format!("{number}: "))
+    .bind(change.id))?;
+    execute!(tx: &mut tx, sqlx::query(
+        "UPDATE change_requests SET state = 'cancelled', converted_case_id = $1, updated_at = $2 WHERE id = $3"
+    )
+    .bind(case_id)
+    .bind(now)
+    .bind(change.id))?;
+    add_entry(
+        &mut tx,
+        change.id,
+        "change",
+        Some(actor.user_id),
+        &format!(
+            "State: {} → Cancelled (converted into case {case_number})",
+            from.label()
+        ),
+        now,
+    )
+    .await?;
+    let event = Event {
+        action: "change.converted",
+        actor_id: Some(actor.user_id),
+        impersonator_id: actor.impersonator_id,
+        account_id: Some(account_id),
+        target: Some(format!("change:{number}")),
+        before: Some(json!({ "state": from.as_str() })),
+        after: Some(json!({ "state": "cancelled", "case": case_number })),
+        client_addr: Some(client_addr),
+        ..Event::default()
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(case_number)
+}
