@@ -774,8 +774,6 @@ async fn invented_methods_do_not_grow_metrics(engine: Engine) {
 /// A TCP relay to `target` that can be made to stop answering, as a database server that hangs
 /// (or a network that drops everything) does: bytes are no longer passed either way.
 async fn relay(target: String) -> (String, std::sync::Arc<std::sync::atomic::AtomicBool>) {
-    use std::sync::atomic::Ordering;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let down = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -785,37 +783,32 @@ async fn relay(target: String) -> (String, std::sync::Arc<std::sync::atomic::Ato
             let Ok(outbound) = tokio::net::TcpStream::connect(&target).await else {
                 continue;
             };
-            let (mut in_read, mut in_write) = inbound.into_split();
-            let (mut out_read, mut out_write) = outbound.into_split();
-            let hang_a = hang.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 16 * 1024];
-                while let Ok(n) = in_read.read(&mut buf).await {
-                    if n == 0
-                        || hang_a.load(Ordering::SeqCst)
-                        || out_write.write_all(&buf[..n]).await.is_err()
-                    {
-                        break;
-                    }
-                }
-                std::future::pending::<()>().await;
-            });
-            let hang_b = hang.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 16 * 1024];
-                while let Ok(n) = out_read.read(&mut buf).await {
-                    if n == 0
-                        || hang_b.load(Ordering::SeqCst)
-                        || in_write.write_all(&buf[..n]).await.is_err()
-                    {
-                        break;
-                    }
-                }
-                std::future::pending::<()>().await;
-            });
+            let (in_read, in_write) = inbound.into_split();
+            let (out_read, out_write) = outbound.into_split();
+            tokio::spawn(pump(in_read, out_write, hang.clone()));
+            tokio::spawn(pump(out_read, in_write, hang.clone()));
         }
     });
     (addr, down)
+}
+
+/// Passes bytes from `from` to `to` until `hang` is set, then holds both ends open, silent.
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    hang: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    while let Ok(n) = from.read(&mut buf).await {
+        if n == 0
+            || hang.load(std::sync::atomic::Ordering::SeqCst)
+            || to.write_all(&buf[..n]).await.is_err()
+        {
+            break;
+        }
+    }
+    std::future::pending::<()>().await;
 }
 
 /// PostgreSQL stops answering (SQLite, a file, cannot): readiness says so within its second.
