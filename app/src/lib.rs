@@ -3,12 +3,9 @@
 #![recursion_limit = "256"]
 
 pub mod api;
-pub mod business_hours;
-pub mod case_flow;
-pub mod change_flow;
 pub mod components;
-pub mod domain;
 pub mod error;
+pub mod model;
 pub mod pages;
 pub mod policy;
 #[cfg(feature = "ssr")]
@@ -92,7 +89,7 @@ fn server_security_headers() {
 }
 
 /// The signed-in person, as a resource.
-pub type MeResource = Resource<Result<Option<api::types::Me>, error::AppError>>;
+pub type MeResource = Resource<Result<Option<model::Me>, error::AppError>>;
 
 /// Loads the signed-in person. Each `<Suspense>` that needs them reads its own resource: Leptos 0.8
 /// can stall a server-rendered response when one resource is read under two Suspense boundaries

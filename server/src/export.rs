@@ -7,8 +7,8 @@
 //! state-changing requests applies.
 
 use app::api::audit::scope;
-use app::api::types::AuditQuery;
 use app::error::AppError;
+use app::model::AuditQuery;
 use app::server::audit::{self, Event};
 use app::server::audit_view;
 use app::server::session::{self, COOKIE_NAME};

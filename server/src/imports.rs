@@ -23,7 +23,7 @@ pub async fn upload(
     let back = |message: &str| {
         Redirect::to(&format!(
             "/staff/accounts/{account_id}/import?error={}",
-            app::pages::manage::encode(message)
+            app::model::text::encode(message)
         ))
         .into_response()
     };

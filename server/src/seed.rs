@@ -1,7 +1,7 @@
 //! Demo data and the first platform admin.
 
-use app::domain::Email;
 use app::error::AppError;
+use app::model::domain::Email;
 use app::server::db::{execute, internal, on_tx, Db};
 use app::server::users::{self, NewUser};
 use app::server::{audit, now, password};

@@ -1,9 +1,9 @@
 //! Reading accounts and their users: the Manage Accounts list and the staff console.
 
-#[cfg(feature = "ssr")]
-use crate::api::types::AccountForm;
-use crate::api::types::{AccountSummary, AccountUserRow, AccountView, Page};
 use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::model::AccountForm;
+use crate::model::{AccountSummary, AccountUserRow, AccountView, Page};
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
@@ -199,7 +199,7 @@ pub async fn set_contact(
         leptos_axum::redirect(&safe_return(
             Some(&format!(
                 "/staff/accounts/{account_id}?done={}",
-                crate::pages::manage::encode(&said)
+                crate::model::text::encode(&said)
             )),
             "/staff",
         ));
@@ -210,7 +210,7 @@ pub async fn set_contact(
 
 /// The vendor staff who can be an account's TAM or CSM, for the new-account form.
 #[server(endpoint = "accounts/staff")]
-pub async fn staff_list() -> Result<Vec<crate::api::types::StaffMember>, AppError> {
+pub async fn staff_list() -> Result<Vec<crate::model::StaffMember>, AppError> {
     respond(async move {
         let state = state()?;
         let actor = session::actor().await?;

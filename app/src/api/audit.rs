@@ -1,9 +1,9 @@
 //! Reading the audit trail.
 
-#[cfg(feature = "ssr")]
-use crate::api::types::AuditQuery;
-use crate::api::types::{AuditRow, Page};
 use crate::error::AppError;
+#[cfg(feature = "ssr")]
+use crate::model::AuditQuery;
+use crate::model::{AuditRow, Page};
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {

@@ -1,7 +1,7 @@
 //! Signing in and out, the signed-in person, and changing one's own password.
 
-use crate::api::types::{LinkInfo, Me};
 use crate::error::AppError;
+use crate::model::{LinkInfo, Me};
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {

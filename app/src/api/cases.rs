@@ -1,8 +1,8 @@
 //! Support cases for customers: the case form, "my cases" and "my team's cases", the case page
 //! and comments.
 
-use crate::api::types::{CaseDetail, CaseOptions, CaseSummary, Page};
 use crate::error::AppError;
+use crate::model::{CaseDetail, CaseOptions, CaseSummary, Page};
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
@@ -156,7 +156,7 @@ pub async fn case_queue(
     search: Option<String>,
     sort: Option<String>,
     page: Option<i64>,
-) -> Result<Page<crate::api::types::QueueRow>, AppError> {
+) -> Result<Page<crate::model::QueueRow>, AppError> {
     respond(async move {
         let state = state()?;
         let actor = session::actor().await?;
@@ -196,7 +196,7 @@ pub async fn step_case(
         let state = state()?;
         let actor = session::actor().await?;
         let number = number.trim().to_uppercase();
-        let step = crate::case_flow::Step::parse(&step)
+        let step = crate::model::case_flow::Step::parse(&step)
             .ok_or_else(|| AppError::field("step", "Choose a valid step"))?;
         if actor.role.is_staff() {
             policy::can(&actor, Action::EditStaffCaseFields)?;
@@ -264,13 +264,8 @@ pub async fn case_fields(
 
 /// The staff members and groups a case can be given to, for the staff case form.
 #[server(endpoint = "cases/staff_options")]
-pub async fn case_staff_options() -> Result<
-    (
-        Vec<crate::api::types::Choice>,
-        Vec<crate::api::types::Choice>,
-    ),
-    AppError,
-> {
+pub async fn case_staff_options(
+) -> Result<(Vec<crate::model::Choice>, Vec<crate::model::Choice>), AppError> {
     respond(async move {
         let state = state()?;
         let actor = session::actor().await?;
@@ -278,7 +273,7 @@ pub async fn case_staff_options() -> Result<
         let staff = crate::server::accounts::staff_members(&state.db)
             .await?
             .into_iter()
-            .map(|s| crate::api::types::Choice {
+            .map(|s| crate::model::Choice {
                 id: s.id,
                 name: s.name,
             })

@@ -1,8 +1,8 @@
 //! The product catalog (SPEC §8): the compatibility matrix every signed-in person may read, and
 //! the lists, SLA targets, matrix and group members platform admins keep.
 
-use crate::api::types::{CatalogAdmin, Matrix};
 use crate::error::AppError;
+use crate::model::{CatalogAdmin, Matrix};
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
@@ -20,13 +20,13 @@ pub async fn compatibility_matrix() -> Result<Matrix, AppError> {
         let actor = session::actor().await?;
         policy::can(&actor, Action::ReadCustomerKb)?;
         let db = &state.db;
-        let versions: Vec<crate::api::types::Choice> = on_db!(db, |c| sqlx::query_as(
+        let versions: Vec<crate::model::Choice> = on_db!(db, |c| sqlx::query_as(
             "SELECT id, name FROM product_versions WHERE active ORDER BY sort DESC, name"
         )
         .fetch_all(c)
         .await
         .map_err(internal))?;
-        let features: Vec<crate::api::types::Choice> = on_db!(db, |c| sqlx::query_as(
+        let features: Vec<crate::model::Choice> = on_db!(db, |c| sqlx::query_as(
             "SELECT id, name FROM features WHERE active ORDER BY name"
         )
         .fetch_all(c)

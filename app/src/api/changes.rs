@@ -1,13 +1,13 @@
 //! Change requests (SPEC §5): the form, the lists, a request's page, its steps — authorization by
 //! the customer's administrator included — and conversion of a mistaken request into a case.
 
-use crate::api::types::{ChangeDetail, ChangeOptions, ChangeSummary, Page};
 use crate::error::AppError;
+use crate::model::{ChangeDetail, ChangeOptions, ChangeSummary, Page};
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
     crate::api::{respond, PER_PAGE},
-    crate::change_flow::ChangeStep,
+    crate::model::change_flow::ChangeStep,
     crate::policy::{self, Action, Actor},
     crate::server::changes::{self, ChangeForm, StepForm},
     crate::server::{now, request, session, state::state},

@@ -2,10 +2,8 @@
 //! contacts of chosen accounts; recipients read their notices in the portal; contacts answer a
 //! survey through their personal link without signing in.
 
-use crate::api::types::{
-    CommunicationSummary, Communications, NoticeDetail, SurveyDetail, SurveyLink,
-};
 use crate::error::AppError;
+use crate::model::{CommunicationSummary, Communications, NoticeDetail, SurveyDetail, SurveyLink};
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {

@@ -1,8 +1,8 @@
 //! Bulk creation of users: the preview of an uploaded file, and confirming or discarding it. The
 //! upload itself is a multipart form post handled by the server (`/staff/accounts/:id/import`).
 
-use crate::api::types::ImportView;
 use crate::error::AppError;
+use crate::model::ImportView;
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {

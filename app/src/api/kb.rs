@@ -1,8 +1,8 @@
 //! Knowledge base (SPEC §9): reading, search and votes for everyone within their clearance
 //! (anonymous visitors included); authoring for vendor staff.
 
-use crate::api::types::{KbArticle, KbEditor, KbHit, KbHome, KbLink, KbSummary, Page};
 use crate::error::AppError;
+use crate::model::{KbArticle, KbEditor, KbHit, KbHome, KbLink, KbSummary, Page};
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {

@@ -11,7 +11,6 @@ pub mod communications;
 pub mod imports;
 pub mod kb;
 pub mod staff;
-pub mod types;
 pub mod users;
 
 /// Page size of every list.

@@ -2,10 +2,11 @@
 //! (vendor staff, every account), filtered by account, actor, action and dates.
 
 use crate::api::audit::audit_list;
-use crate::api::types::AuditRow;
 use crate::components::time::format_time;
+use crate::model::text::encode;
+use crate::model::AuditRow;
 use crate::pages::errors::ErrorPage;
-use crate::pages::manage::{encode, Pagination};
+use crate::pages::manage::Pagination;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;

@@ -5,11 +5,11 @@ use crate::api::cases::{
     case_form_options, case_queue, case_staff_options, get_case, list_cases, CaseFields,
     CommentCase, CreateCase, NoteCase, StepCase,
 };
-use crate::api::types::{CaseDetail, CaseOptions};
-use crate::case_flow::{describe_left, steps, CaseState, Mover, Step};
 use crate::components::forms::{url_error, ErrorSummary, Field, SelectField};
 use crate::components::time::format_time;
 use crate::error::AppError;
+use crate::model::case_flow::{describe_left, steps, CaseState, Mover, Step};
+use crate::model::{CaseDetail, CaseOptions};
 use crate::pages::errors::ErrorPage;
 use crate::pages::kb::KbSuggestions;
 use crate::pages::manage::Pagination;
@@ -130,7 +130,7 @@ pub fn NewCasePage() -> impl IntoView {
     }
 }
 
-fn pairs(list: &[crate::api::types::Choice]) -> Vec<(String, String)> {
+fn pairs(list: &[crate::model::Choice]) -> Vec<(String, String)> {
     list.iter()
         .map(|c| (c.id.to_string(), c.name.clone()))
         .collect()
@@ -575,7 +575,7 @@ pub fn StaffQueuePage() -> impl IntoView {
                         let base = query.with(|q| {
                             let kept: Vec<String> = ["queue", "state", "priority", "account", "group", "assignee", "q", "sort"]
                                 .into_iter()
-                                .filter_map(|k| q.get_str(k).filter(|v| !v.is_empty()).map(|v| format!("{k}={}", crate::pages::manage::encode(v))))
+                                .filter_map(|k| q.get_str(k).filter(|v| !v.is_empty()).map(|v| format!("{k}={}", crate::model::text::encode(v))))
                                 .collect();
                             format!("/staff/cases?{}", kept.join("&"))
                         });

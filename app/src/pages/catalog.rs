@@ -4,9 +4,9 @@
 use crate::api::catalog::{
     catalog_page_data, SaveCatalogEntry, SaveMatrix, SaveSlaTarget, SetGroupMember,
 };
-use crate::api::types::{CatalogAdmin, CatalogEntry, CatalogGroup, CatalogKind, SlaTarget};
 use crate::components::forms::{url_error, ErrorSummary};
 use crate::error::AppError;
+use crate::model::{CatalogAdmin, CatalogEntry, CatalogGroup, CatalogKind, SlaTarget};
 use crate::pages::errors::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -230,7 +230,7 @@ fn EntryTable(
 #[component]
 fn GroupList(
     groups: Vec<CatalogGroup>,
-    staff: Vec<crate::api::types::Choice>,
+    staff: Vec<crate::model::Choice>,
     error: Memo<Option<AppError>>,
     member_error: Memo<Option<AppError>>,
 ) -> impl IntoView {

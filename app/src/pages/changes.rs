@@ -5,13 +5,14 @@ use crate::api::cases::case_form_options;
 use crate::api::changes::{
     change_form_options, get_change, list_changes, ConvertChange, CreateChange, StepChange,
 };
-use crate::api::types::{ChangeDetail, ChangeOptions, Choice};
-use crate::change_flow::{ChangeState, ChangeStep};
 use crate::components::forms::{url_error, ErrorSummary, Field, SelectField};
 use crate::components::time::format_time;
 use crate::error::AppError;
+use crate::model::change_flow::{ChangeState, ChangeStep};
+use crate::model::text::encode;
+use crate::model::{ChangeDetail, ChangeOptions, Choice};
 use crate::pages::errors::ErrorPage;
-use crate::pages::manage::{encode, Pagination};
+use crate::pages::manage::Pagination;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -443,7 +444,7 @@ fn ConvertForm(number: String, account_id: i64) -> impl IntoView {
                         let workaround = workaround.clone();
                         Suspend::new(async move {
                             let opts = options.await.ok();
-                            let list = |f: fn(&crate::api::types::CaseOptions) -> &Vec<Choice>| {
+                            let list = |f: fn(&crate::model::CaseOptions) -> &Vec<Choice>| {
                                 opts.as_ref().map(|o| pairs(f(o))).unwrap_or_default()
                             };
                             view! {

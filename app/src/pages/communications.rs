@@ -8,10 +8,10 @@ use crate::api::communications::{
     communications_overview, get_notice, get_survey, my_notices, open_survey_link, AnswerSurvey,
     CreateNotice, CreateSurvey, SendNotice, StartSurvey,
 };
-use crate::api::types::{CommunicationSummary, Gap, NoticeDetail, Recipient, Score, SurveyDetail};
 use crate::components::forms::{url_error, ErrorSummary, Field, SelectField};
 use crate::components::time::format_time;
 use crate::error::AppError;
+use crate::model::{CommunicationSummary, Gap, NoticeDetail, Recipient, Score, SurveyDetail};
 use crate::pages::errors::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;

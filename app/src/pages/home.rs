@@ -1,10 +1,10 @@
 //! `/`: the sign-in page for visitors, the home page for signed-in people.
 
 use crate::api::auth::SignIn;
-use crate::api::types::Me;
 use crate::components::forms::{url_error, ErrorSummary, Field};
 use crate::components::time::format_time;
 use crate::me_resource;
+use crate::model::Me;
 use crate::pages::errors::ErrorPage;
 use crate::policy::{permits, Action, Role};
 use leptos::prelude::*;

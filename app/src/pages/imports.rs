@@ -2,9 +2,9 @@
 //! preview and confirm (`/staff/imports/:id`), then watch the progress on the same page.
 
 use crate::api::imports::{get_import, DecideImport};
-use crate::api::types::ImportView;
 use crate::components::forms::{url_error, ErrorSummary};
 use crate::components::users::StaffReasonFields;
+use crate::model::ImportView;
 use crate::pages::errors::ErrorPage;
 use crate::pages::manage::Pagination;
 use leptos::prelude::*;

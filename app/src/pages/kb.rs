@@ -3,11 +3,12 @@
 //! articles only.
 
 use crate::api::kb::{get_article, load_kb_home, search_kb, suggest_articles, VoteArticle};
-use crate::api::types::{Fragment, KbArticle, KbHome, KbSummary};
 use crate::components::forms::debounced;
 use crate::components::time::format_time;
+use crate::model::text::encode;
+use crate::model::{Fragment, KbArticle, KbHome, KbSummary};
 use crate::pages::errors::ErrorPage;
-use crate::pages::manage::{encode, Pagination};
+use crate::pages::manage::Pagination;
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};

@@ -6,13 +6,14 @@ use crate::api::kb::{
     list_articles, load_article_editor, preview_article, AddKbCategory, RestoreArticleVersion,
     RetireArticle, SaveArticle,
 };
-use crate::api::types::KbEditor;
 use crate::components::forms::{debounced, url_error, ErrorSummary, Field, SelectField};
 use crate::components::time::format_time;
-use crate::domain::KB_VISIBILITIES;
+use crate::model::domain::KB_VISIBILITIES;
+use crate::model::text::encode;
+use crate::model::KbEditor;
 use crate::pages::errors::ErrorPage;
 use crate::pages::kb::{audience, state_label};
-use crate::pages::manage::{encode, Pagination};
+use crate::pages::manage::Pagination;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;

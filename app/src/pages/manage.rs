@@ -2,12 +2,13 @@
 //! has access. Sorting and paging happen in the database.
 
 use crate::api::accounts::my_account_users;
-use crate::api::types::{AccountUserRow, Page};
 use crate::api::users::ChangeAccess;
 use crate::components::forms::{url_error, ErrorSummary};
 use crate::components::time::format_time;
 use crate::components::users::{invitation_actions, AddUserForm};
 use crate::me_resource;
+use crate::model::text::encode;
+use crate::model::{AccountUserRow, Page};
 use crate::pages::errors::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -202,20 +203,6 @@ impl ListQuery {
         }
         url
     }
-}
-
-/// Percent-encodes a query value (RFC 3986 unreserved characters pass through). Small enough not
-/// to pull a URL crate into the browser bundle.
-pub fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// The access changes offered for one user. Disabling and removing administrator rights ask for

@@ -3,16 +3,17 @@
 
 use crate::api::accounts::{account_page, list_accounts, SaveAccount, SetContact};
 use crate::api::staff::Impersonate;
-use crate::api::types::{AccountDetail, AccountUserRow, AccountView, PersonRef, StaffMember};
 use crate::api::users::ChangeAccess;
-use crate::business_hours::format_clock;
 use crate::components::forms::{url_error, ErrorSummary};
 use crate::components::time::{format_time, TimeZoneSelect};
 use crate::components::users::{invitation_actions, AddUserForm, StaffReasonFields};
 use crate::error::AppError;
 use crate::me_resource;
+use crate::model::business_hours::format_clock;
+use crate::model::text::encode;
+use crate::model::{AccountDetail, AccountUserRow, AccountView, PersonRef, StaffMember};
 use crate::pages::errors::ErrorPage;
-use crate::pages::manage::{encode, Pagination};
+use crate::pages::manage::Pagination;
 use crate::policy::{permits, Action};
 use leptos::prelude::*;
 use leptos_meta::Title;

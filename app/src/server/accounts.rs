@@ -7,8 +7,8 @@ use super::access::{self, StaffReason};
 use super::audit::{self, Event};
 use super::db::{execute, internal, is_unique_violation, on_db, on_tx, Db, Tx};
 use super::state::AppState;
-use crate::api::types::{AccountDetail, AccountForm, PersonRef, StaffMember};
 use crate::error::{AppError, Problems};
+use crate::model::{AccountDetail, AccountForm, PersonRef, StaffMember};
 use crate::policy::Actor;
 use serde_json::json;
 
@@ -185,14 +185,14 @@ async fn validate(db: &Db, form: &AccountForm, account_id: Option<i64>) -> Resul
         .time_zone
         .as_deref()
         .map_or(zone_now, |z| z.trim().to_string());
-    if crate::business_hours::zone(&time_zone).is_none() {
+    if crate::model::business_hours::zone(&time_zone).is_none() {
         problems.add(
             "time_zone",
             "Choose the time zone of the account's business hours",
         );
     }
     let clock = |value: &Option<String>, now: i32| match value {
-        Some(v) => crate::business_hours::parse_clock(v),
+        Some(v) => crate::model::business_hours::parse_clock(v),
         None => Some(now),
     };
     let start = clock(&form.business_start, start_now);

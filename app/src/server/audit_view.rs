@@ -2,8 +2,8 @@
 //! staff every account's, filtered by account, actor, action and time, newest first.
 
 use super::db::{bind_args, internal, on_db, Arg, Db};
-use crate::api::types::{AuditQuery, AuditRow};
 use crate::error::{AppError, Problems};
+use crate::model::{AuditQuery, AuditRow};
 
 /// Parses `YYYY-MM-DD` into the Unix second the day starts (UTC).
 pub fn parse_day(value: &str) -> Result<Option<i64>, String> {

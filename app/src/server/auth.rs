@@ -4,8 +4,8 @@ use super::audit::{self, Event};
 use super::db::{execute, internal, on_db, Db};
 use super::state::{AppState, Settings};
 use super::{password, session, users};
-use crate::domain::Email;
 use crate::error::{AppError, Problems};
+use crate::model::domain::Email;
 
 /// What a successful sign-in hands back: the new session token for the cookie.
 pub struct SignedIn {

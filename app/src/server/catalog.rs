@@ -6,8 +6,8 @@
 use super::audit::{self, Event};
 use super::db::{execute, internal, is_unique_violation, on_db, on_tx, Db, Tx};
 use super::state::AppState;
-use crate::api::types::{CatalogAdmin, CatalogEntry, CatalogGroup, CatalogKind, Choice, SlaTarget};
 use crate::error::{AppError, Problems};
+use crate::model::{CatalogAdmin, CatalogEntry, CatalogGroup, CatalogKind, Choice, SlaTarget};
 use crate::policy::Actor;
 use serde_json::json;
 

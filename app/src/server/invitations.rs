@@ -7,9 +7,9 @@ use super::db::{execute, internal, on_db, on_tx, Db, Tx};
 use super::mail::{self, Mail};
 use super::state::AppState;
 use super::{password, session, users};
-use crate::api::types::LinkInfo;
-use crate::domain::Email;
 use crate::error::{AppError, Problems};
+use crate::model::domain::Email;
+use crate::model::LinkInfo;
 use crate::policy::{Actor, Role};
 use serde_json::json;
 

@@ -13,11 +13,9 @@ use super::db::{bind_args, execute, internal, next_counter, on_db, on_tx, Arg, D
 use super::markdown;
 use super::search_text::{self, Matcher};
 use super::state::AppState;
-use crate::api::types::{
-    KbArticle, KbCategory, KbEditor, KbHit, KbHome, KbLink, KbSummary, KbVersion,
-};
-use crate::domain::KB_VISIBILITIES;
 use crate::error::{AppError, Problems};
+use crate::model::domain::KB_VISIBILITIES;
+use crate::model::{KbArticle, KbCategory, KbEditor, KbHit, KbHome, KbLink, KbSummary, KbVersion};
 use crate::policy::{self, Action, Actor};
 use serde_json::json;
 
@@ -182,7 +180,7 @@ pub async fn home(
             )
             .await?;
             let total = count(db, &format!("kb_articles a WHERE {filter}"), &args).await?;
-            Some(crate::api::types::Page {
+            Some(crate::model::Page {
                 rows,
                 total,
                 page,

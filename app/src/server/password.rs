@@ -5,8 +5,8 @@
 //! threads: a flood of sign-ins then waits its turn — at most `password_queue_seconds`, then `Busy`
 //! (503) — instead of running hundreds of hashes at once and keeping their memory.
 
-use crate::domain::check_password_length;
 use crate::error::AppError;
+use crate::model::domain::check_password_length;
 use argon2::password_hash;
 use argon2::password_hash::{
     rand_core::OsRng, Output, ParamsString, PasswordHash, Salt, SaltString,

@@ -5,7 +5,7 @@
 //! highlighted here rather than by the engine (`snippet()` in FTS5, `ts_headline` in PostgreSQL),
 //! so results read the same on both and the page only ever receives text, never engine-made HTML.
 
-use crate::api::types::Fragment;
+use crate::model::Fragment;
 use rust_stemmers::{Algorithm, Stemmer};
 
 /// Words too common to narrow a search; dropped from the query on both engines.

@@ -1,9 +1,9 @@
 //! Queries about users and accounts.
 
 use super::db::{execute, internal, is_unique_violation, on_db, on_tx, Db, Tx};
-use crate::api::types::{AccountSummary, AccountUserRow, Me};
-use crate::domain::Email;
 use crate::error::AppError;
+use crate::model::domain::Email;
+use crate::model::{AccountSummary, AccountUserRow, Me};
 use crate::policy::Role;
 
 #[derive(Debug, sqlx::FromRow)]
@@ -317,7 +317,7 @@ pub async fn set_time_zone(
     now: i64,
 ) -> Result<(), AppError> {
     let zone = time_zone.trim();
-    if crate::business_hours::zone(zone).is_none() {
+    if crate::model::business_hours::zone(zone).is_none() {
         return Err(AppError::field(
             "time_zone",
             "Choose a time zone from the list",

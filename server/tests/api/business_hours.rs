@@ -4,7 +4,7 @@
 
 use crate::both_engines;
 use crate::helpers::*;
-use app::business_hours::BusinessHours;
+use app::model::business_hours::BusinessHours;
 
 const ACME_USER: &str = "user@acme.example";
 const ACME_ADMIN: &str = "admin@acme.example";

@@ -531,7 +531,7 @@ async fn staff_convert_a_mistaken_change_into_a_case(engine: Engine) {
 /// Every state × step over HTTP, staff and administrator: exactly the moves of SPEC §5.2 are
 /// taken (checked against the pure table), and nothing moves an unauthorized request forward.
 async fn every_state_and_step_over_http(engine: Engine) {
-    use app::change_flow::{next, ChangeMover, ChangeState, ChangeStep};
+    use app::model::change_flow::{next, ChangeMover, ChangeState, ChangeStep};
     let Some(app) = spawn(engine).await else {
         return;
     };

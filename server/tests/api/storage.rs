@@ -62,7 +62,7 @@ async fn emails_are_unique_whatever_their_case(engine: Engine) {
     let Some(app) = spawn(engine).await else {
         return;
     };
-    let email = app::domain::Email::parse("ADMIN@acme.EXAMPLE").unwrap();
+    let email = app::model::domain::Email::parse("ADMIN@acme.EXAMPLE").unwrap();
     let mut tx = app.db.begin().await.unwrap();
     let dup = app::server::users::insert(
         &mut tx,

@@ -4,10 +4,10 @@
 use super::db::{bind_args, execute, internal, on_db, on_tx, Arg, Db, Tx};
 use super::mail::{self, Mail};
 use super::state::AppState;
-use crate::api::types::{CaseDetail, CaseOptions, CaseSummary, Choice};
-use crate::business_hours::BusinessHours;
-use crate::case_flow::{self, CaseState, Mover, Step};
 use crate::error::{AppError, Problems};
+use crate::model::business_hours::BusinessHours;
+use crate::model::case_flow::{self, CaseState, Mover, Step};
+use crate::model::{CaseDetail, CaseOptions, CaseSummary, Choice};
 use crate::policy::Actor;
 
 mod clock;

@@ -49,7 +49,7 @@ pub async fn queue(
     page: i64,
     per_page: i64,
     now: i64,
-) -> Result<(Vec<crate::api::types::QueueRow>, i64), AppError> {
+) -> Result<(Vec<crate::model::QueueRow>, i64), AppError> {
     let mut args: Vec<Arg> = Vec::new();
     let mut conditions: Vec<String> = Vec::new();
     let mut arg = |a: Arg| {
@@ -187,7 +187,7 @@ pub async fn queue(
     })?;
     let rows = rows
         .into_iter()
-        .map(|r| crate::api::types::QueueRow {
+        .map(|r| crate::model::QueueRow {
             resolution_left: r.clock.left(now).1,
             number: r.number,
             account: r.account,

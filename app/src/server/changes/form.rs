@@ -6,7 +6,7 @@ use super::*;
 /// A `datetime-local` value in zone `zone`, as Unix seconds.
 pub fn parse_local(value: &str, zone: &str) -> Option<i64> {
     let civil: jiff::civil::DateTime = value.trim().parse().ok()?;
-    let tz = crate::business_hours::zone(zone)?;
+    let tz = crate::model::business_hours::zone(zone)?;
     Some(civil.to_zoned(tz).ok()?.timestamp().as_second())
 }
 

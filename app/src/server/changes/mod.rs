@@ -12,9 +12,9 @@ use super::cases::pick;
 use super::db::{execute, internal, on_db, on_tx, Db, Tx};
 use super::mail::{self, Mail};
 use super::state::AppState;
-use crate::api::types::{Authorization, ChangeDetail, ChangeOptions, ChangeSummary, Choice};
-use crate::change_flow::{self, ChangeMover, ChangeState, ChangeStep};
 use crate::error::{AppError, Problems};
+use crate::model::change_flow::{self, ChangeMover, ChangeState, ChangeStep};
+use crate::model::{Authorization, ChangeDetail, ChangeOptions, ChangeSummary, Choice};
 use crate::policy::{Actor, Role};
 use serde_json::json;
 

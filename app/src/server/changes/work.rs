@@ -157,8 +157,8 @@ pub async fn step(
         };
         text.push_str(&format!(
             "; window {} – {}; implementer: {who}",
-            crate::components::time::format_time_in(Some(start), "UTC"),
-            crate::components::time::format_time_in(Some(end), "UTC"),
+            crate::model::text::format_time_in(Some(start), "UTC"),
+            crate::model::text::format_time_in(Some(end), "UTC"),
         ));
     }
     add_entry(

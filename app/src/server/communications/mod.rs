@@ -18,11 +18,11 @@ use super::mail::{self, Mail, LINK_PLACEHOLDER};
 use super::markdown;
 use super::session;
 use super::state::Settings;
-use crate::api::types::{
+use crate::error::{AppError, Problems};
+use crate::model::{
     CommunicationSummary, Communications, Gap, NoticeDetail, Recipient, Score, SurveyDetail,
     SurveyLink,
 };
-use crate::error::{AppError, Problems};
 use crate::policy::Actor;
 use serde_json::json;
 

@@ -317,7 +317,7 @@ mod tests {
 
     #[test]
     fn a_business_clock_counts_working_time_and_its_pauses() {
-        use crate::business_hours::BusinessHours;
+        use crate::model::business_hours::BusinessHours;
         // Monday 2026-11-23 09:00 UTC, working 09:00–17:00 UTC.
         let monday = 1_795_424_400;
         let hours = BusinessHours::new("UTC", 540, 1020);

@@ -1,0 +1,117 @@
+//! Support cases as pages show them: the form's choices, lists, the case page and staff queues.
+
+use super::Choice;
+use serde::{Deserialize, Serialize};
+
+/// What the customer case form offers: active catalog entries, the account's environments and
+/// active users.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseOptions {
+    pub account_name: String,
+    pub me: i64,
+    pub contacts: Vec<Choice>,
+    pub versions: Vec<Choice>,
+    pub impacts: Vec<Choice>,
+    pub features: Vec<Choice>,
+    pub services: Vec<Choice>,
+    pub environments: Vec<String>,
+    pub windows: Vec<Choice>,
+}
+
+/// A row of a case list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct CaseSummary {
+    pub number: String,
+    pub subject: String,
+    pub state: String,
+    pub priority: i32,
+    pub contact: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Seconds left to the resolution target; `None` when its clock no longer runs.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub resolution_left: Option<i64>,
+}
+
+/// One entry of a case's activity stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct CaseEntry {
+    pub kind: String,
+    pub author: String,
+    pub body: String,
+    pub at: i64,
+    /// `body` rendered from Markdown and sanitized on the server.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub body_html: String,
+}
+
+/// A case as its page shows it. For a customer, `entries` never holds work notes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct CaseDetail {
+    pub number: String,
+    pub account: String,
+    pub contact: String,
+    pub created_by: String,
+    pub on_behalf: bool,
+    pub version: String,
+    pub impact: String,
+    pub workaround: String,
+    pub feature: String,
+    pub service: String,
+    pub environment: String,
+    pub availability: String,
+    pub subject: String,
+    pub description: String,
+    /// `description` rendered from Markdown and sanitized on the server.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub description_html: String,
+    pub state: String,
+    pub priority: i32,
+    pub assignment_group: String,
+    pub assigned_to: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub entries: Vec<CaseEntry>,
+    /// Seconds left to the first-response target; `None` once it was met or no longer runs.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub first_response_left: Option<i64>,
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub resolution_left: Option<i64>,
+    /// The targets of the case's priority, in seconds.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub first_response_target: i64,
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub resolution_target: i64,
+    pub priority_reason: Option<String>,
+    /// The change request this case was made from.
+    pub from_change: Option<String>,
+    /// Whether the person looking is vendor staff (the page then offers the staff controls).
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub viewer_staff: bool,
+}
+
+/// A row of a staff queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueueRow {
+    pub number: String,
+    pub account: String,
+    pub subject: String,
+    pub state: String,
+    pub priority: i32,
+    pub assignee: Option<String>,
+    pub created_at: i64,
+    /// Seconds left to the resolution target; `None` when its clock no longer runs.
+    pub resolution_left: Option<i64>,
+}
+
+/// The compatibility matrix: which features each active version offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Matrix {
+    pub versions: Vec<Choice>,
+    /// Each active feature with, per version above, whether it is available.
+    pub features: Vec<(Choice, Vec<bool>)>,
+}

@@ -1,0 +1,94 @@
+//! Change requests as pages show them.
+
+use super::Choice;
+use serde::{Deserialize, Serialize};
+
+/// What the change-request form offers for an account.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeOptions {
+    pub account_name: String,
+    /// Only managed-tier accounts can file change requests.
+    pub managed: bool,
+    pub environments: Vec<String>,
+    /// Active users of the account, who can be the requester.
+    pub contacts: Vec<Choice>,
+    /// Active administrators, who can authorize a CR raised on the account's behalf.
+    pub administrators: Vec<Choice>,
+    /// The statement the requester agrees to.
+    pub statement: String,
+    /// The person filling in the form (0 for staff).
+    pub me: i64,
+}
+
+/// Who authorized a change request, when, from where and with which words. Never edited.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Authorization {
+    pub by: String,
+    pub at: i64,
+    pub from: String,
+    pub text: String,
+}
+
+/// A row of a change-request list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ChangeSummary {
+    pub number: String,
+    pub account: String,
+    pub short_description: String,
+    pub state: String,
+    pub requested_by: String,
+    pub window_start: i64,
+    pub created_at: i64,
+}
+
+/// One entry of a change request's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ChangeEntry {
+    pub kind: String,
+    pub author: String,
+    pub body: String,
+    pub at: i64,
+}
+
+/// A change request as its page shows it. For a customer, `entries` holds no staff notes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ChangeDetail {
+    pub number: String,
+    pub account_id: i64,
+    pub account: String,
+    pub requested_by: String,
+    pub created_by: String,
+    pub on_behalf: bool,
+    pub authorizer: Option<String>,
+    pub environment: String,
+    pub short_description: String,
+    pub description: String,
+    pub reason: String,
+    pub affects_capacity: bool,
+    pub affects_performance: bool,
+    pub affects_cost: bool,
+    pub affects_security: bool,
+    pub risk: String,
+    pub window_start: i64,
+    pub window_end: i64,
+    pub rollback_plan: String,
+    pub state: String,
+    pub scheduled_start: Option<i64>,
+    pub scheduled_end: Option<i64>,
+    pub implementer: Option<String>,
+    /// The case a mistaken CR became.
+    pub converted_case: Option<String>,
+    pub created_at: i64,
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub authorization: Option<Authorization>,
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub entries: Vec<ChangeEntry>,
+    /// What the person looking may do now (`change_flow::ChangeStep` names).
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub steps: Vec<String>,
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub viewer_staff: bool,
+}

@@ -1,0 +1,74 @@
+//! The data every layer shares: what crosses from server to browser, the life cycles of cases and
+//! change requests, business hours, emails and the people asking. It depends on nothing above it,
+//! so pages, server functions, the policy module and server operations may all use it.
+
+pub mod accounts;
+pub mod business_hours;
+pub mod case_flow;
+pub mod cases;
+pub mod catalog;
+pub mod change_flow;
+pub mod changes;
+pub mod communications;
+pub mod domain;
+pub mod kb;
+pub mod people;
+pub mod text;
+
+pub use accounts::*;
+pub use cases::*;
+pub use catalog::*;
+pub use changes::*;
+pub use communications::*;
+pub use kb::*;
+pub use people::{Actor, Role};
+
+use serde::{Deserialize, Serialize};
+
+/// The signed-in person, as the app shell shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Me {
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub account_id: Option<i64>,
+    pub account_name: Option<String>,
+    pub service_tier: Option<String>,
+    pub last_sign_in_at: Option<i64>,
+    /// The real identity behind an impersonation.
+    pub impersonated_by: Option<String>,
+    /// The IANA zone this person sees times in.
+    pub time_zone: String,
+}
+
+/// One page of a list with the total count, for pagination.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub rows: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl<T> Page<T> {
+    pub fn pages(&self) -> i64 {
+        ((self.total + self.per_page - 1) / self.per_page).max(1)
+    }
+}
+
+/// Whose invitation or reset link it is, for the page that uses it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LinkInfo {
+    pub email: String,
+    pub first_name: String,
+    pub account_name: String,
+}
+
+/// An entry of a pick list: catalog entries, contacts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct Choice {
+    pub id: i64,
+    pub name: String,
+}
