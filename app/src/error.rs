@@ -83,6 +83,16 @@ impl AppError {
     }
 }
 
+/// A database failure is logged in full here and reaches the browser only as `Internal`, so `?`
+/// works on every sqlx call.
+#[cfg(feature = "ssr")]
+impl From<sqlx::Error> for AppError {
+    fn from(err: sqlx::Error) -> Self {
+        tracing::error!(error = %err, "database error");
+        AppError::Internal
+    }
+}
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 

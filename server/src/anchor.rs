@@ -9,7 +9,7 @@
 //! any rewrite or truncation of what the anchor covers is found. Keep anchors where the database's
 //! administrators cannot change them (another machine, write-once storage).
 
-use app::server::db::{internal, on_db, Db};
+use app::server::db::{on_db, Db};
 use app::server::Settings;
 use base64::Engine;
 use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
@@ -98,8 +98,7 @@ pub async fn make(db: &Db, key: &SigningKey, now: i64) -> Result<Anchor, app::er
         "SELECT chain_key, seq, hash FROM audit_chain_heads ORDER BY chain_key"
     )
     .fetch_all(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let anchor = AnchorBody {
         version: 1,
         created_at: now,

@@ -2,7 +2,7 @@
 
 use app::error::AppError;
 use app::model::domain::Email;
-use app::server::db::{execute, internal, on_tx, Db};
+use app::server::db::{execute, on_tx, Db};
 use app::server::users::{self, NewUser};
 use app::server::{audit, now, password};
 
@@ -151,7 +151,7 @@ async fn insert_account(
     .bind(now)
     .fetch_one(c)
     .await
-    .map_err(internal))
+    .map_err(AppError::from))
 }
 
 /// A demo product catalog (§8): versions, features and services with their compatibility matrix,
@@ -215,8 +215,7 @@ pub async fn platform_admin(db: &Db) -> Result<i64, AppError> {
         "SELECT MIN(id) FROM users WHERE kind = 'platform_admin'"
     )
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     id.ok_or(AppError::Internal)
 }
 
@@ -227,7 +226,7 @@ async fn account_id(tx: &mut app::server::db::Tx, key: &str) -> Result<Option<i6
     .bind(key)
     .fetch_optional(c)
     .await
-    .map_err(internal))
+    .map_err(AppError::from))
 }
 
 /// Loads the demo vendor, three customer accounts and users in every role, plus `extra_accounts`
@@ -396,8 +395,7 @@ pub async fn seed_cases(db: &Db, count: usize) -> Result<usize, AppError> {
             "SELECT value FROM counters WHERE name = 'case'"
         )
         .fetch_one(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
         // Rows n = 1..N: account, contact and catalog entries picked round-robin by n.
         let (series, number) = match db {
             Db::Sqlite(_) => (
@@ -444,8 +442,7 @@ pub async fn seed_cases(db: &Db, count: usize) -> Result<usize, AppError> {
             .bind(now)
             .execute(c)
             .await
-            .map(|_| ())
-            .map_err(internal))?;
+            .map(|_| ()))?;
         execute!(tx: &mut tx, sqlx::query("UPDATE counters SET value = value + $1 WHERE name = 'case'").bind(n as i64))?;
         // The resolution deadline of the running ones (see `cases::refresh_due`).
         execute!(tx: &mut tx, sqlx::query(

@@ -2,7 +2,7 @@
 //! (for benchmarks) any number of generated articles.
 
 use app::error::AppError;
-use app::server::db::{execute, internal, next_counter, on_db, on_tx, Db, Tx};
+use app::server::db::{execute, next_counter, on_db, on_tx, Db, Tx};
 use app::server::kb;
 use app::server::markdown;
 
@@ -24,8 +24,7 @@ async fn insert_articles(tx: &mut Tx, rows: &[SeedArticle], author: i64) -> Resu
         "SELECT COALESCE(MAX(id), 0) FROM kb_articles"
     )
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let mut sql = String::from(
         "INSERT INTO kb_articles (number, category_id, visibility, state, title, plain, body, \
          version, latest_version, author_id, created_at, updated_at, published_at, views) VALUES ",
@@ -66,7 +65,7 @@ async fn insert_articles(tx: &mut Tx, rows: &[SeedArticle], author: i64) -> Resu
                 .bind(r.at)
                 .bind(r.views);
         }
-        q.execute(c).await.map(|_| ()).map_err(internal)
+        q.execute(c).await.map(|_| ()).map_err(AppError::from)
     })?;
     execute!(tx: tx, sqlx::query(
         "INSERT INTO kb_versions (article_id, version, title, body, category_id, visibility, \
@@ -161,16 +160,14 @@ pub async fn seed_kb(db: &Db, author: i64) -> Result<(), AppError> {
         "SELECT COUNT(*) FROM kb_articles"
     )
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     if existing > 0 {
         return Ok(());
     }
     let ids: Vec<(i64, String)> =
         on_db!(db, |c| sqlx::query_as("SELECT id, name FROM kb_categories")
             .fetch_all(c)
-            .await
-            .map_err(internal))?;
+            .await)?;
     let now = app::server::now();
     let mut tx = db.begin().await?;
     let mut rows = Vec::new();
@@ -413,8 +410,7 @@ pub async fn seed_kb_articles(db: &Db, count: usize, author: i64) -> Result<usiz
         "SELECT id FROM kb_categories ORDER BY id"
     )
     .fetch_all(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     if categories.is_empty() {
         return Err(AppError::Internal);
     }
@@ -426,8 +422,7 @@ pub async fn seed_kb_articles(db: &Db, count: usize, author: i64) -> Result<usiz
             "SELECT value FROM counters WHERE name = 'kb'"
         )
         .fetch_one(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
         let n = BATCH.min(count - made);
         let mut rows = Vec::with_capacity(n);
         for i in 1..=n as i64 {

@@ -8,10 +8,10 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
     crate::api::users::{reason_for, safe_return},
-    crate::api::{respond, PER_PAGE},
+    crate::api::{permitted, PER_PAGE},
     crate::policy::{self, Action},
     crate::server::accounts::{self, ContactChange, ContactRole},
-    crate::server::{now, request, session, state::state, users},
+    crate::server::{now, request, users},
 };
 
 /// The users of the caller's own account (customer administrators). The account is the session's.
@@ -22,10 +22,7 @@ pub async fn my_account_users(
     sort: String,
     page: i64,
 ) -> Result<Page<AccountUserRow>, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ManageOwnAccountUsers)?;
+    permitted(Action::ManageOwnAccountUsers, |state, actor| async move {
         let account_id = actor.account_id()?;
         let page = page.clamp(1, crate::api::MAX_PAGE);
         let (rows, total) = users::list_account_users(
@@ -54,10 +51,7 @@ pub async fn list_accounts(
     page: i64,
     search: Option<String>,
 ) -> Result<Page<AccountSummary>, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ViewAnyAccount)?;
+    permitted(Action::ViewAnyAccount, |state, _| async move {
         let page = page.clamp(1, crate::api::MAX_PAGE);
         let search = search.unwrap_or_default();
         let (rows, total) = users::list_accounts(&state.db, &search, page, PER_PAGE).await?;
@@ -81,10 +75,7 @@ pub async fn account_page(
     sort: String,
     page: i64,
 ) -> Result<AccountView, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ViewAnyAccount)?;
+    permitted(Action::ViewAnyAccount, |state, actor| async move {
         let account = accounts::detail(&state.db, account_id).await?;
         let page = page.clamp(1, crate::api::MAX_PAGE);
         let (rows, total) = users::list_account_users(
@@ -127,10 +118,7 @@ pub async fn save_account(
     business_start: Option<String>,
     business_end: Option<String>,
 ) -> Result<i64, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ManageCustomerAccounts)?;
+    permitted(Action::ManageCustomerAccounts, |state, actor| async move {
         let client_addr = request::current_client_addr(&state)?;
         let form = AccountForm {
             name,
@@ -162,10 +150,7 @@ pub async fn set_contact(
     reason: Option<String>,
     reference: Option<String>,
 ) -> Result<String, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ManageCustomerAccounts)?;
+    permitted(Action::ManageCustomerAccounts, |state, actor| async move {
         let role = ContactRole::parse(&role)?;
         let user_id = match user_id.as_deref().map(str::trim).filter(|v| !v.is_empty()) {
             None => None,
@@ -211,10 +196,7 @@ pub async fn set_contact(
 /// The vendor staff who can be an account's TAM or CSM, for the new-account form.
 #[server(endpoint = "accounts/staff")]
 pub async fn staff_list() -> Result<Vec<crate::model::StaffMember>, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ManageCustomerAccounts)?;
+    permitted(Action::ManageCustomerAccounts, |state, _| async move {
         accounts::staff_members(&state.db).await
     })
     .await

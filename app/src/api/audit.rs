@@ -7,9 +7,9 @@ use crate::model::{AuditRow, Page};
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
-    crate::api::{respond, PER_PAGE},
+    crate::api::{signed_in, PER_PAGE},
     crate::policy::{self, Action, Actor},
-    crate::server::{audit_view, session, state::state},
+    crate::server::audit_view,
 };
 
 /// Decides whose trail `actor` may read: a customer administrator always and only their own
@@ -35,9 +35,7 @@ pub async fn audit_list(
     to: Option<String>,
     page: Option<i64>,
 ) -> Result<Page<AuditRow>, AppError> {
-    respond(async move {
-        let state = state()?;
-        let who = session::actor().await?;
+    signed_in(|state, who| async move {
         let query = AuditQuery {
             account_id: scope(&who, account_id)?,
             actor: actor.unwrap_or_default(),
@@ -47,7 +45,6 @@ pub async fn audit_list(
         };
         let filter = audit_view::Filter::parse(&query)?;
         let page = crate::api::page_number(page);
-        let page = page.clamp(1, crate::api::MAX_PAGE);
         let (rows, total) = audit_view::list(&state.db, &filter, page, PER_PAGE).await?;
         Ok(Page {
             rows,

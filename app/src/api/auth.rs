@@ -5,10 +5,10 @@ use crate::model::{LinkInfo, Me};
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
-    crate::api::respond,
+    crate::api::{anyone, permitted},
     crate::policy::{self, Action},
     crate::server::invitations::{self, Purpose},
-    crate::server::{auth, now, request, session, state::state, users},
+    crate::server::{auth, now, request, session, users},
     http::header::{HeaderValue, SET_COOKIE},
     leptos_axum::ResponseOptions,
 };
@@ -26,9 +26,7 @@ pub fn set_cookie(value: String) {
 /// Signs in with email and password; on success sets the session cookie and goes home.
 #[server(endpoint = "auth/sign_in")]
 pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let maybe = session::maybe_actor().await?;
+    anyone(|state, maybe| async move {
         policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
         let parts = request::parts().ok_or(AppError::Internal)?;
         let client_addr = request::client_addr(&parts, &state);
@@ -54,9 +52,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
 /// Ends the current session on the server and clears the cookie.
 #[server(endpoint = "auth/sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::maybe_actor().await?;
+    anyone(|state, actor| async move {
         if let Some(actor) = &actor {
             policy::can(actor, Action::ManageOwnSession)?;
         }
@@ -88,9 +84,8 @@ pub async fn sign_out() -> Result<(), AppError> {
 /// The signed-in person, or `None` when nobody is signed in.
 #[server(endpoint = "auth/me")]
 pub async fn current_user() -> Result<Option<Me>, AppError> {
-    respond(async move {
-        let state = state()?;
-        let Some(actor) = session::maybe_actor().await? else {
+    anyone(|state, actor| async move {
+        let Some(actor) = actor else {
             return Ok(None);
         };
         policy::can(&actor, Action::ManageOwnSession)?;
@@ -102,10 +97,7 @@ pub async fn current_user() -> Result<Option<Me>, AppError> {
 /// Sets the time zone the signed-in person sees times in.
 #[server(endpoint = "auth/time_zone")]
 pub async fn set_time_zone(time_zone: Option<String>) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ManageOwnSession)?;
+    permitted(Action::ManageOwnSession, |state, actor| async move {
         if actor.impersonator_id.is_some() {
             // A customer's own settings stay theirs.
             return Err(AppError::Forbidden);
@@ -132,10 +124,7 @@ pub async fn change_password(
     new_password: String,
     confirm_password: String,
 ) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ManageOwnSession)?;
+    permitted(Action::ManageOwnSession, |state, actor| async move {
         if actor.impersonator_id.is_some() {
             // Nobody changes a customer's password by impersonating them.
             return Err(AppError::Forbidden);
@@ -173,9 +162,7 @@ fn purpose(kind: &str) -> Result<Purpose, AppError> {
 /// work. Looking does not use the link.
 #[server(endpoint = "auth/link")]
 pub async fn inspect_link(token: String, kind: String) -> Result<LinkInfo, AppError> {
-    respond(async move {
-        let state = state()?;
-        let maybe = session::maybe_actor().await?;
+    anyone(|state, maybe| async move {
         policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
         invitations::inspect(&state.db, &token, purpose(&kind)?, now()).await
     })
@@ -190,9 +177,7 @@ pub async fn use_link(
     new_password: String,
     confirm_password: String,
 ) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let maybe = session::maybe_actor().await?;
+    anyone(|state, maybe| async move {
         policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
         let client_addr = request::current_client_addr(&state)?;
         let previous = session::current_token();
@@ -226,9 +211,7 @@ const RESET_ANSWER_TIME: std::time::Duration = std::time::Duration::from_millis(
 /// either way.
 #[server(endpoint = "auth/request_reset")]
 pub async fn request_reset(email: String) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let maybe = session::maybe_actor().await?;
+    anyone(|state, maybe| async move {
         policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
         let client_addr = request::current_client_addr(&state)?;
         // A known address costs a token, a mail and an audit entry; an unknown one nothing. Every

@@ -6,10 +6,10 @@ use crate::model::{CaseDetail, CaseOptions, CaseSummary, Page};
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
-    crate::api::{respond, PER_PAGE},
+    crate::api::{permitted, signed_in, PER_PAGE},
     crate::policy::{self, Action},
     crate::server::cases::{self, CaseForm},
-    crate::server::{now, session, state::state},
+    crate::server::now,
 };
 
 /// The account a case is filed for: a customer's own (whatever they send), or the one vendor
@@ -29,9 +29,7 @@ fn case_account(actor: &crate::policy::Actor, requested: Option<i64>) -> Result<
 /// on a customer's behalf (no contact is preselected for them).
 #[server(endpoint = "cases/options")]
 pub async fn case_form_options(account_id: Option<i64>) -> Result<CaseOptions, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
+    signed_in(|state, actor| async move {
         let account_id = case_account(&actor, account_id)?;
         let me = if actor.role.is_staff() {
             0
@@ -59,9 +57,7 @@ pub async fn create_case(
     subject: Option<String>,
     description: Option<String>,
 ) -> Result<String, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
+    signed_in(|state, actor| async move {
         let account_id = case_account(&actor, account_id)?;
         let form = CaseForm {
             contact_id: contact_id.unwrap_or_default(),
@@ -86,10 +82,7 @@ pub async fn create_case(
 /// The customer's cases: `scope` = `mine` (opened by or for them) or `team` (the whole account).
 #[server(endpoint = "cases/list")]
 pub async fn list_cases(scope: String, page: Option<i64>) -> Result<Page<CaseSummary>, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ViewOwnAccountCases)?;
+    permitted(Action::ViewOwnAccountCases, |state, actor| async move {
         let account_id = actor.account_id()?;
         let mine = (scope != "team").then_some(actor.user_id);
         let page = crate::api::page_number(page);
@@ -108,9 +101,7 @@ pub async fn list_cases(scope: String, page: Option<i64>) -> Result<Page<CaseSum
 /// see any case with its work notes.
 #[server(endpoint = "cases/get")]
 pub async fn get_case(number: String) -> Result<CaseDetail, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
+    signed_in(|state, actor| async move {
         let number = number.trim().to_uppercase();
         if actor.role.is_staff() {
             policy::can(&actor, Action::ViewAllAccountsCases)?;
@@ -129,10 +120,7 @@ pub async fn get_case(number: String) -> Result<CaseDetail, AppError> {
 /// A customer's comment on a case of their account.
 #[server(endpoint = "cases/comment")]
 pub async fn comment_case(number: String, body: String) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ViewOwnAccountCases)?;
+    permitted(Action::ViewOwnAccountCases, |state, actor| async move {
         let account_id = actor.account_id()?;
         let number = number.trim().to_uppercase();
         cases::comment(&state, &actor, account_id, &number, &body, now()).await?;
@@ -157,10 +145,7 @@ pub async fn case_queue(
     sort: Option<String>,
     page: Option<i64>,
 ) -> Result<Page<crate::model::QueueRow>, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ViewAllAccountsCases)?;
+    permitted(Action::ViewAllAccountsCases, |state, actor| async move {
         let filter = cases::QueueFilter {
             queue: queue.unwrap_or_else(|| "unassigned".into()),
             state: state_filter.unwrap_or_default(),
@@ -192,9 +177,7 @@ pub async fn step_case(
     step: String,
     comment: Option<String>,
 ) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
+    signed_in(|state, actor| async move {
         let number = number.trim().to_uppercase();
         let step = crate::model::case_flow::Step::parse(&step)
             .ok_or_else(|| AppError::field("step", "Choose a valid step"))?;
@@ -218,10 +201,7 @@ pub async fn note_case(
     body: String,
     internal: Option<String>,
 ) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::SeeInternalNotes)?;
+    permitted(Action::SeeInternalNotes, |state, actor| async move {
         let number = number.trim().to_uppercase();
         let internal = internal.is_some_and(|v| !v.is_empty() && v != "false");
         cases::staff_note(&state, &actor, &number, &body, internal, now()).await?;
@@ -240,10 +220,7 @@ pub async fn case_fields(
     priority: Option<String>,
     priority_reason: Option<String>,
 ) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::EditStaffCaseFields)?;
+    permitted(Action::EditStaffCaseFields, |state, actor| async move {
         let number = number.trim().to_uppercase();
         cases::staff_fields(
             &state,
@@ -266,10 +243,7 @@ pub async fn case_fields(
 #[server(endpoint = "cases/staff_options")]
 pub async fn case_staff_options(
 ) -> Result<(Vec<crate::model::Choice>, Vec<crate::model::Choice>), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::EditStaffCaseFields)?;
+    permitted(Action::EditStaffCaseFields, |state, _| async move {
         let staff = crate::server::accounts::staff_members(&state.db)
             .await?
             .into_iter()

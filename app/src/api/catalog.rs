@@ -6,38 +6,32 @@ use crate::model::{CatalogAdmin, Matrix};
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
-    crate::api::respond,
-    crate::policy::{self, Action},
+    crate::api::permitted,
+    crate::policy::Action,
     crate::server::catalog::{self, EntryForm, SlaForm},
-    crate::server::{db::internal, db::on_db, request, session, state::state},
+    crate::server::{db::on_db, request},
 };
 
 /// Which features each active version offers, for every signed-in person.
 #[server(endpoint = "catalog/matrix")]
 pub async fn compatibility_matrix() -> Result<Matrix, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ReadCustomerKb)?;
+    permitted(Action::ReadCustomerKb, |state, _| async move {
         let db = &state.db;
         let versions: Vec<crate::model::Choice> = on_db!(db, |c| sqlx::query_as(
             "SELECT id, name FROM product_versions WHERE active ORDER BY sort DESC, name"
         )
         .fetch_all(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
         let features: Vec<crate::model::Choice> = on_db!(db, |c| sqlx::query_as(
             "SELECT id, name FROM features WHERE active ORDER BY name"
         )
         .fetch_all(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
         let pairs: Vec<(i64, i64)> = on_db!(db, |c| sqlx::query_as(
             "SELECT feature_id, version_id FROM feature_versions"
         )
         .fetch_all(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
         let features = features
             .into_iter()
             .map(|f| {
@@ -62,10 +56,7 @@ fn back_to(section: &str) {
 /// Everything the catalog page shows (platform admins).
 #[server(endpoint = "catalog/admin")]
 pub async fn catalog_page_data() -> Result<CatalogAdmin, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ManageCatalog)?;
+    permitted(Action::ManageCatalog, |state, _| async move {
         catalog::admin_view(&state.db).await
     })
     .await
@@ -80,10 +71,7 @@ pub async fn save_catalog_entry(
     extra: Option<String>,
     active: Option<String>,
 ) -> Result<i64, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ManageCatalog)?;
+    permitted(Action::ManageCatalog, |state, actor| async move {
         let client_addr = request::current_client_addr(&state)?;
         let form = EntryForm {
             kind: kind.clone(),
@@ -108,10 +96,7 @@ pub async fn save_sla_target(
     business_hours: Option<String>,
     resolution_business_hours: Option<String>,
 ) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ManageCatalog)?;
+    permitted(Action::ManageCatalog, |state, actor| async move {
         let client_addr = request::current_client_addr(&state)?;
         let form = SlaForm {
             priority,
@@ -130,10 +115,7 @@ pub async fn save_sla_target(
 /// Replaces the compatibility matrix: `pairs` holds `feature:version` for every ticked cell.
 #[server(endpoint = "catalog/matrix_save")]
 pub async fn save_matrix(pairs: Option<Vec<String>>) -> Result<usize, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ManageCatalog)?;
+    permitted(Action::ManageCatalog, |state, actor| async move {
         let client_addr = request::current_client_addr(&state)?;
         let parsed = pairs
             .unwrap_or_default()
@@ -160,10 +142,7 @@ pub async fn set_group_member(
     user_id: Option<String>,
     member: String,
 ) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ManageCatalog)?;
+    permitted(Action::ManageCatalog, |state, actor| async move {
         let client_addr = request::current_client_addr(&state)?;
         let user_id = user_id
             .and_then(|u| u.trim().parse::<i64>().ok())

@@ -6,11 +6,11 @@ use crate::model::{ChangeDetail, ChangeOptions, ChangeSummary, Page};
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
-    crate::api::{respond, PER_PAGE},
+    crate::api::{permitted, signed_in, PER_PAGE},
     crate::model::change_flow::ChangeStep,
     crate::policy::{self, Action, Actor},
     crate::server::changes::{self, ChangeForm, StepForm},
-    crate::server::{now, request, session, state::state},
+    crate::server::{now, request},
 };
 
 /// The account a change request is for: a customer's own (whatever they send), or the one a
@@ -41,9 +41,7 @@ fn reading_scope(actor: &Actor) -> Result<Option<i64>, AppError> {
 /// The pick lists of the change-request form.
 #[server(endpoint = "changes/options")]
 pub async fn change_form_options(account_id: Option<i64>) -> Result<ChangeOptions, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
+    signed_in(|state, actor| async move {
         let account_id = change_account(&actor, account_id)?;
         let me = if actor.role.is_staff() {
             0
@@ -76,9 +74,7 @@ pub async fn create_change(
     authorized: Option<String>,
     authorizer_id: Option<String>,
 ) -> Result<String, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
+    signed_in(|state, actor| async move {
         let account_id = change_account(&actor, account_id)?;
         let form = ChangeForm {
             requested_by: requested_by.unwrap_or_default(),
@@ -114,9 +110,7 @@ pub async fn list_changes(
     search: Option<String>,
     page: Option<i64>,
 ) -> Result<Page<ChangeSummary>, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
+    signed_in(|state, actor| async move {
         let scope = reading_scope(&actor)?;
         let page = crate::api::page_number(page);
         let (rows, total) = changes::list(
@@ -141,9 +135,7 @@ pub async fn list_changes(
 /// One change request with its authorization record and history.
 #[server(endpoint = "changes/get")]
 pub async fn get_change(number: String) -> Result<ChangeDetail, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
+    signed_in(|state, actor| async move {
         let scope = reading_scope(&actor)?;
         changes::get(&state.db, &actor, number.trim(), scope).await
     })
@@ -161,9 +153,7 @@ pub async fn step_change(
     scheduled_end: Option<String>,
     implementer_id: Option<String>,
 ) -> Result<String, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
+    signed_in(|state, actor| async move {
         if actor.role.is_staff() {
             policy::can(&actor, Action::EditStaffCaseFields)?;
         } else {
@@ -197,10 +187,7 @@ pub async fn convert_change(
     service_id: Option<String>,
     availability_id: Option<String>,
 ) -> Result<String, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ConvertChangeToCase)?;
+    permitted(Action::ConvertChangeToCase, |state, actor| async move {
         let form = crate::server::cases::CaseForm {
             product_version_id: product_version_id.unwrap_or_default(),
             impact_id: impact_id.unwrap_or_default(),

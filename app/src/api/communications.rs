@@ -7,25 +7,16 @@ use crate::model::{CommunicationSummary, Communications, NoticeDetail, SurveyDet
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
-    crate::api::respond,
-    crate::policy::{self, Action, Actor},
+    crate::api::{anyone, permitted, signed_in},
+    crate::policy::{self, Action},
     crate::server::communications::{self as comms, AudienceForm, NoticeForm, SurveyForm},
-    crate::server::{now, request, session, state::state},
+    crate::server::{now, request},
 };
-
-#[cfg(feature = "ssr")]
-async fn sender() -> Result<Actor, AppError> {
-    let actor = session::actor().await?;
-    policy::can(&actor, Action::SendCommunications)?;
-    Ok(actor)
-}
 
 /// Recent notices and rounds, and the accounts one can address.
 #[server(endpoint = "communications/overview")]
 pub async fn communications_overview() -> Result<Communications, AppError> {
-    respond(async move {
-        let state = state()?;
-        sender().await?;
+    permitted(Action::SendCommunications, |state, _| async move {
         comms::overview(&state.db).await
     })
     .await
@@ -56,9 +47,7 @@ pub async fn create_notice(
     account_ids: Option<Vec<String>>,
     include_admins: Option<String>,
 ) -> Result<i64, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = sender().await?;
+    permitted(Action::SendCommunications, |state, actor| async move {
         let form = NoticeForm {
             subject: subject.unwrap_or_default(),
             body: body.unwrap_or_default(),
@@ -76,9 +65,7 @@ pub async fn create_notice(
 /// A notice: for staff with its audience and delivery, for a recipient the notice itself.
 #[server(endpoint = "notices/get")]
 pub async fn get_notice(id: i64) -> Result<NoticeDetail, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
+    signed_in(|state, actor| async move {
         let staff = policy::can(&actor, Action::SendCommunications).is_ok();
         if !staff {
             policy::can(&actor, Action::ReadOwnNotices)?;
@@ -91,9 +78,7 @@ pub async fn get_notice(id: i64) -> Result<NoticeDetail, AppError> {
 /// Sends a draft notice to the `confirmed` number of recipients its page showed.
 #[server(endpoint = "notices/send")]
 pub async fn send_notice(id: i64, confirmed: i64) -> Result<usize, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = sender().await?;
+    permitted(Action::SendCommunications, |state, actor| async move {
         let client_addr = request::current_client_addr(&state)?;
         let sent = comms::send_notice(
             &state.db,
@@ -114,10 +99,7 @@ pub async fn send_notice(id: i64, confirmed: i64) -> Result<usize, AppError> {
 /// The notices the signed-in person received.
 #[server(endpoint = "notices/mine")]
 pub async fn my_notices() -> Result<Vec<CommunicationSummary>, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::ReadOwnNotices)?;
+    permitted(Action::ReadOwnNotices, |state, actor| async move {
         comms::received(&state.db, actor.user_id).await
     })
     .await
@@ -132,9 +114,7 @@ pub async fn create_survey(
     tier: Option<String>,
     account_ids: Option<Vec<String>>,
 ) -> Result<i64, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = sender().await?;
+    permitted(Action::SendCommunications, |state, actor| async move {
         let form = SurveyForm {
             name: name.unwrap_or_default(),
             expires_days: expires_days.unwrap_or_default(),
@@ -150,9 +130,7 @@ pub async fn create_survey(
 /// A survey round: its audience while a draft, its report once started.
 #[server(endpoint = "surveys/get")]
 pub async fn get_survey(id: i64) -> Result<SurveyDetail, AppError> {
-    respond(async move {
-        let state = state()?;
-        sender().await?;
+    permitted(Action::SendCommunications, |state, _| async move {
         comms::survey(&state.db, id).await
     })
     .await
@@ -161,9 +139,7 @@ pub async fn get_survey(id: i64) -> Result<SurveyDetail, AppError> {
 /// Starts a draft round: mails each of the `confirmed` contacts their personal link.
 #[server(endpoint = "surveys/start")]
 pub async fn start_survey(id: i64, confirmed: i64) -> Result<usize, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = sender().await?;
+    permitted(Action::SendCommunications, |state, actor| async move {
         let client_addr = request::current_client_addr(&state)?;
         let sent = comms::start_survey(
             &state.db,
@@ -184,9 +160,7 @@ pub async fn start_survey(id: i64, confirmed: i64) -> Result<usize, AppError> {
 /// What a personal survey link leads to (looking does not use it).
 #[server(endpoint = "nps/link")]
 pub async fn open_survey_link(t: String) -> Result<SurveyLink, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::maybe_actor().await?;
+    anyone(|state, actor| async move {
         policy::can_maybe(actor.as_ref(), Action::AnswerSurveyByLink)?;
         comms::link(&state.db, &t, now()).await
     })
@@ -200,9 +174,7 @@ pub async fn answer_survey(
     score: Option<String>,
     comment: Option<String>,
 ) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::maybe_actor().await?;
+    anyone(|state, actor| async move {
         policy::can_maybe(actor.as_ref(), Action::AnswerSurveyByLink)?;
         comms::answer(
             &state.db,

@@ -7,9 +7,9 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
     crate::api::users::reason_for,
-    crate::api::{respond, PER_PAGE},
-    crate::policy::{self, Action},
-    crate::server::{imports, now, request, session, state::state},
+    crate::api::{permitted, PER_PAGE},
+    crate::policy::Action,
+    crate::server::{imports, now, request},
 };
 
 /// An import with its counts and a page of rows (`outcome`: `create`, `exists`, `invalid` or all).
@@ -19,10 +19,7 @@ pub async fn get_import(
     outcome: Option<String>,
     page: Option<i64>,
 ) -> Result<ImportView, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::BulkCreateUsers)?;
+    permitted(Action::BulkCreateUsers, |state, _| async move {
         imports::view(
             &state.db,
             import_id,
@@ -43,10 +40,7 @@ pub async fn decide_import(
     reason: Option<String>,
     reference: Option<String>,
 ) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::BulkCreateUsers)?;
+    permitted(Action::BulkCreateUsers, |state, actor| async move {
         let confirm = match decision.as_str() {
             "confirm" => true,
             "discard" => false,

@@ -6,38 +6,26 @@ use crate::model::{KbArticle, KbEditor, KbHit, KbHome, KbLink, KbSummary, Page};
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
-    crate::api::respond,
+    crate::api::{anyone, permitted},
     crate::policy::{self, Action, Actor},
     crate::server::kb::{self, ArticleForm, Clearance, Intent},
-    crate::server::{now, request, session, state::state},
+    crate::server::{now, request},
 };
 
-/// Who is reading, and how far they see.
+/// How far the reader sees, and whether they may write.
 #[cfg(feature = "ssr")]
-async fn reader() -> Result<(Option<Actor>, Clearance, bool), AppError> {
-    let actor = session::maybe_actor().await?;
-    let clearance = Clearance::of(actor.as_ref())?;
-    let can_write = actor
-        .as_ref()
-        .is_some_and(|a| policy::can(a, Action::WriteKb).is_ok());
-    Ok((actor, clearance, can_write))
-}
-
-/// Staff who write the KB, or a refusal.
-#[cfg(feature = "ssr")]
-async fn author() -> Result<Actor, AppError> {
-    let actor = session::actor().await?;
-    policy::can(&actor, Action::WriteKb)?;
-    Ok(actor)
+fn reader(actor: Option<&Actor>) -> Result<(Clearance, bool), AppError> {
+    let clearance = Clearance::of(actor)?;
+    let can_write = actor.is_some_and(|a| policy::permits(a.role, Action::WriteKb));
+    Ok((clearance, can_write))
 }
 
 /// The KB home: categories, newest and most read articles; with `category`, that category's
 /// articles.
 #[server(endpoint = "kb/home")]
 pub async fn load_kb_home(category: Option<i64>, page: Option<i64>) -> Result<KbHome, AppError> {
-    respond(async move {
-        let state = state()?;
-        let (_, clearance, can_write) = reader().await?;
+    anyone(|state, actor| async move {
+        let (clearance, can_write) = reader(actor.as_ref())?;
         kb::home(&state.db, clearance, can_write, category, page.unwrap_or(1)).await
     })
     .await
@@ -50,9 +38,8 @@ pub async fn search_kb(
     category: Option<i64>,
     page: Option<i64>,
 ) -> Result<Page<KbHit>, AppError> {
-    respond(async move {
-        let state = state()?;
-        let (_, clearance, _) = reader().await?;
+    anyone(|state, actor| async move {
+        let (clearance, _) = reader(actor.as_ref())?;
         let page = crate::api::page_number(page);
         let (rows, total) = kb::search(
             &state.db,
@@ -77,9 +64,8 @@ pub async fn search_kb(
 /// Articles whose words start like `q`, for suggestions while a case's subject is typed.
 #[server(endpoint = "kb/suggest")]
 pub async fn suggest_articles(q: String) -> Result<Vec<KbLink>, AppError> {
-    respond(async move {
-        let state = state()?;
-        let (_, clearance, _) = reader().await?;
+    anyone(|state, actor| async move {
+        let (clearance, _) = reader(actor.as_ref())?;
         kb::suggest(&state.db, clearance, &q).await
     })
     .await
@@ -104,9 +90,8 @@ fn voter(actor: Option<&Actor>, state: &crate::server::AppState) -> Result<Strin
 /// One article, if the reader may see it; otherwise the same not-found as a missing number.
 #[server(endpoint = "kb/article")]
 pub async fn get_article(number: String) -> Result<KbArticle, AppError> {
-    respond(async move {
-        let state = state()?;
-        let (actor, clearance, can_write) = reader().await?;
+    anyone(|state, actor| async move {
+        let (clearance, can_write) = reader(actor.as_ref())?;
         let voter = voter(actor.as_ref(), &state)?;
         kb::read(&state, clearance, can_write, &number, &voter).await
     })
@@ -116,9 +101,8 @@ pub async fn get_article(number: String) -> Result<KbArticle, AppError> {
 /// "Was this helpful?" — yes or no; answering again replaces the earlier answer.
 #[server(endpoint = "kb/vote")]
 pub async fn vote_article(number: String, helpful: String) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let (actor, clearance, _) = reader().await?;
+    anyone(|state, actor| async move {
+        let (clearance, _) = reader(actor.as_ref())?;
         let helpful = match helpful.as_str() {
             "yes" => true,
             "no" => false,
@@ -136,8 +120,7 @@ pub async fn vote_article(number: String, helpful: String) -> Result<(), AppErro
 /// The editor's live preview: the body rendered and sanitized exactly as readers get it.
 #[server(endpoint = "kb/preview")]
 pub async fn preview_article(body: String) -> Result<String, AppError> {
-    respond(async move {
-        author().await?;
+    permitted(Action::WriteKb, |_, _| async move {
         if body.len() > kb::BODY_MAX {
             return Err(AppError::field(
                 "body",
@@ -156,9 +139,7 @@ pub async fn load_article_editor(
     number: Option<String>,
     version: Option<i64>,
 ) -> Result<KbEditor, AppError> {
-    respond(async move {
-        let state = state()?;
-        author().await?;
+    permitted(Action::WriteKb, |state, _| async move {
         kb::editor(
             &state.db,
             number.as_deref().filter(|n| !n.is_empty()),
@@ -179,9 +160,7 @@ pub async fn save_article(
     visibility: Option<String>,
     intent: Option<String>,
 ) -> Result<String, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = author().await?;
+    permitted(Action::WriteKb, |state, actor| async move {
         let intent = match intent.as_deref() {
             Some("publish") => Intent::Publish,
             _ => Intent::Draft,
@@ -217,9 +196,7 @@ pub async fn save_article(
 /// Retires a published article: readers no longer find it.
 #[server(endpoint = "kb/retire")]
 pub async fn retire_article(number: String) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = author().await?;
+    permitted(Action::WriteKb, |state, actor| async move {
         let client_addr = request::current_client_addr(&state)?;
         kb::retire(&state.db, &actor, &number, &client_addr, now()).await?;
         let number = number.trim().to_uppercase();
@@ -232,9 +209,7 @@ pub async fn retire_article(number: String) -> Result<(), AppError> {
 /// Makes an old version the newest again (published articles: when next published).
 #[server(endpoint = "kb/restore")]
 pub async fn restore_article_version(number: String, version: i64) -> Result<i64, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = author().await?;
+    permitted(Action::WriteKb, |state, actor| async move {
         let client_addr = request::current_client_addr(&state)?;
         let new_version =
             kb::restore(&state.db, &actor, &number, version, &client_addr, now()).await?;
@@ -253,9 +228,7 @@ pub async fn list_articles(
     q: Option<String>,
     page: Option<i64>,
 ) -> Result<Page<KbSummary>, AppError> {
-    respond(async move {
-        let state = state()?;
-        author().await?;
+    permitted(Action::WriteKb, |state, _| async move {
         let page = crate::api::page_number(page);
         let per_page = crate::api::PER_PAGE;
         let (rows, total) = kb::list_all(
@@ -283,9 +256,7 @@ pub async fn add_kb_category(
     name: Option<String>,
     description: Option<String>,
 ) -> Result<i64, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = author().await?;
+    permitted(Action::WriteKb, |state, actor| async move {
         let client_addr = request::current_client_addr(&state)?;
         let id = kb::add_category(
             &state.db,

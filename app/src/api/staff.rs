@@ -5,10 +5,10 @@ use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
     crate::api::auth::set_cookie,
-    crate::api::respond,
     crate::api::users::reason_for,
+    crate::api::{permitted, signed_in},
     crate::policy::{self, Action},
-    crate::server::{impersonation, now, request, session, state::state},
+    crate::server::{impersonation, now, request, session},
 };
 
 /// A platform admin starts seeing the portal as customer user `user_id` (with a reason).
@@ -18,10 +18,7 @@ pub async fn impersonate(
     reason: Option<String>,
     reference: Option<String>,
 ) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
-        policy::can(&actor, Action::Impersonate)?;
+    permitted(Action::Impersonate, |state, actor| async move {
         let why = reason_for(&actor, reason, reference)?;
         let token = session::current_token().ok_or(AppError::Unauthorized)?;
         let client_addr = request::current_client_addr(&state)?;
@@ -38,9 +35,7 @@ pub async fn impersonate(
 /// Ends the impersonation; the platform admin is themselves again.
 #[server(endpoint = "staff/stop_impersonating")]
 pub async fn stop_impersonating() -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
+    signed_in(|state, actor| async move {
         // The one thing an impersonated session can do that its customer role could not.
         if actor.impersonator_id.is_none() {
             policy::can(&actor, Action::Impersonate)?;

@@ -5,11 +5,11 @@ use crate::error::AppError;
 use leptos::prelude::*;
 #[cfg(feature = "ssr")]
 use {
-    crate::api::respond,
+    crate::api::signed_in,
     crate::policy::{self, Action, Actor, Role},
     crate::server::access::{self, Change, StaffReason},
     crate::server::invitations::{self, InvitationChange, Invite},
-    crate::server::{now, request, session, state::state},
+    crate::server::{now, request},
 };
 
 /// Staff must give a reason (and may give a case number) for every change to a customer's users;
@@ -47,9 +47,7 @@ pub async fn change_access(
     reason: Option<String>,
     reference: Option<String>,
 ) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
+    signed_in(|state, actor| async move {
         let change = match change.as_str() {
             "disable" => Change::Disable,
             "enable" => Change::Enable,
@@ -84,9 +82,7 @@ pub async fn invite_user(
     reference: Option<String>,
     return_to: Option<String>,
 ) -> Result<i64, AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
+    signed_in(|state, actor| async move {
         manage_users(&actor)?;
         let is_admin = administrator.is_some_and(|v| !v.is_empty() && v != "false");
         if is_admin && actor.role != Role::PlatformAdmin {
@@ -129,9 +125,7 @@ pub async fn change_invitation(
     reason: Option<String>,
     reference: Option<String>,
 ) -> Result<(), AppError> {
-    respond(async move {
-        let state = state()?;
-        let actor = session::actor().await?;
+    signed_in(|state, actor| async move {
         manage_users(&actor)?;
         let change = match change.as_str() {
             "resend" => InvitationChange::Resend,

@@ -3,7 +3,7 @@
 //! up without an active administrator.
 
 use super::audit::{self, Event};
-use super::db::{execute, internal, on_tx, Tx};
+use super::db::{execute, on_tx, Tx};
 use super::state::AppState;
 use crate::error::AppError;
 use crate::policy::{Actor, Role};
@@ -60,8 +60,7 @@ pub async fn load_target(tx: &mut Tx, actor: &Actor, target_id: i64) -> Result<T
     )
     .bind(target_id)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     target
         .filter(|t| actor.role == Role::PlatformAdmin || Some(t.account_id) == actor.account_id)
         .ok_or(AppError::NotFound)
@@ -215,8 +214,7 @@ pub async fn lock_account(tx: &mut Tx, account_id: i64) -> Result<(), AppError> 
         sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
             .bind(account_id)
             .fetch_optional(&mut **t)
-            .await
-            .map_err(internal)?;
+            .await?;
     }
     Ok(())
 }
@@ -228,5 +226,5 @@ pub async fn active_admins(tx: &mut Tx, account_id: i64) -> Result<i64, AppError
     .bind(account_id)
     .fetch_one(c)
     .await
-    .map_err(internal))
+    .map_err(AppError::from))
 }

@@ -5,7 +5,7 @@
 
 use super::access::{self, StaffReason};
 use super::audit::{self, Event};
-use super::db::{execute, internal, is_unique_violation, on_db, on_tx, Db, Tx};
+use super::db::{execute, is_unique_violation, on_db, on_tx, Db, Tx};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
 use crate::model::{AccountDetail, AccountForm, PersonRef, StaffMember};
@@ -44,7 +44,7 @@ async fn person(db: &Db, id: Option<i64>) -> Result<Option<PersonRef>, AppError>
     .bind(id)
     .fetch_optional(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })
 }
 
@@ -57,7 +57,7 @@ pub async fn staff_members(db: &Db) -> Result<Vec<StaffMember>, AppError> {
     )
     .fetch_all(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })
 }
 
@@ -67,8 +67,7 @@ pub async fn detail(db: &Db, account_id: i64) -> Result<AccountDetail, AppError>
     let row: Option<AccountRow> = on_db!(db, |c| sqlx::query_as(&sql)
         .bind(account_id)
         .fetch_optional(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     let row = row.ok_or(AppError::NotFound)?;
     Ok(AccountDetail {
         id: row.id,
@@ -112,8 +111,7 @@ async fn current_hours(db: &Db, account_id: Option<i64>) -> Result<(String, i32,
     )
     .bind(id)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     row.ok_or(AppError::NotFound)
 }
 
@@ -230,7 +228,7 @@ fn key_taken(err: sqlx::Error) -> AppError {
     if is_unique_violation(&err) {
         AppError::field("account_key", "Another account already has this key")
     } else {
-        internal(err)
+        AppError::from(err)
     }
 }
 
@@ -280,8 +278,7 @@ pub async fn save(
             let old: Option<AccountRow> = on_tx!(&mut tx, |c| sqlx::query_as(&sql)
                 .bind(id)
                 .fetch_optional(c)
-                .await
-                .map_err(internal))?;
+                .await)?;
             let old = old.ok_or(AppError::NotFound)?;
             on_tx!(&mut tx, |c| {
                 sqlx::query(
@@ -317,8 +314,7 @@ pub async fn save(
             )
             .bind(id)
             .fetch_all(c)
-            .await
-            .map_err(internal))?;
+            .await)?;
             for case_id in running {
                 super::cases::refresh_due(&mut tx, case_id).await?;
             }
@@ -392,8 +388,7 @@ async fn contact_ids(
     let row: Option<(Option<i64>, Option<i64>)> = on_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(account_id)
         .fetch_optional(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     row.ok_or(AppError::NotFound)
 }
 

@@ -13,7 +13,7 @@
 //! outside the database, and verifying against such an anchor finds any rewrite or truncation of
 //! what the anchor covers.
 
-use super::db::{execute, internal, on_db, Db, Tx};
+use super::db::{execute, on_db, Db, Tx};
 use crate::error::AppError;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -99,29 +99,29 @@ pub async fn append(tx: &mut Tx, event: &Event<'_>, now: i64) -> Result<(), AppE
             sqlx::query_as("SELECT seq, hash FROM audit_chain_heads WHERE chain_key = $1")
                 .bind(&chain)
                 .fetch_one(&mut **t)
-                .await
-                .map_err(internal)?
+                .await?
         }
-        Tx::Postgres(t) => sqlx::query_as(
-            "SELECT seq, hash FROM audit_chain_heads WHERE chain_key = $1 FOR UPDATE",
-        )
-        .bind(&chain)
-        .fetch_one(&mut **t)
-        .await
-        .map_err(internal)?,
+        Tx::Postgres(t) => {
+            sqlx::query_as(
+                "SELECT seq, hash FROM audit_chain_heads WHERE chain_key = $1 FOR UPDATE",
+            )
+            .bind(&chain)
+            .fetch_one(&mut **t)
+            .await?
+        }
     };
     // The row id is part of the hash, so it is chosen first: the next value of the identity on
     // PostgreSQL; on SQLite the next integer, safe because its write transactions are exclusive.
     let id: i64 = match tx {
-        Tx::Sqlite(t) => sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log")
-            .fetch_one(&mut **t)
-            .await
-            .map_err(internal)?,
+        Tx::Sqlite(t) => {
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) + 1 FROM audit_log")
+                .fetch_one(&mut **t)
+                .await?
+        }
         Tx::Postgres(t) => {
             sqlx::query_scalar("SELECT nextval(pg_get_serial_sequence('audit_log', 'id'))")
                 .fetch_one(&mut **t)
-                .await
-                .map_err(internal)?
+                .await?
         }
     };
     let mut entry = Entry {
@@ -207,16 +207,14 @@ pub async fn verify(db: &Db) -> Result<Verification, AppError> {
         "SELECT chain_key, seq, hash FROM audit_chain_heads ORDER BY chain_key"
     )
     .fetch_all(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let mut chains: Vec<String> = heads.iter().map(|h| h.0.clone()).collect();
     // A chain whose head row was deleted still has entries: check those too.
     let logged: Vec<String> = on_db!(db, |c| sqlx::query_scalar(
         "SELECT DISTINCT chain_key FROM audit_log"
     )
     .fetch_all(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     for chain in logged {
         if !chains.contains(&chain) {
             chains.push(chain);
@@ -269,7 +267,7 @@ async fn verify_chain(
         .bind(VERIFY_BATCH)
         .fetch_all(c)
         .await
-        .map_err(internal)
+        .map_err(AppError::from)
         })?;
         let done = (batch.len() as i64) < VERIFY_BATCH;
         for entry in batch {

@@ -1,7 +1,7 @@
 //! Reading the audit trail (SPEC §6): customer administrators their own account's entries, vendor
 //! staff every account's, filtered by account, actor, action and time, newest first.
 
-use super::db::{bind_args, internal, on_db, Arg, Db};
+use super::db::{bind_args, on_db, Arg, Db};
 use crate::error::{AppError, Problems};
 use crate::model::{AuditQuery, AuditRow};
 
@@ -123,7 +123,7 @@ pub async fn rows(
     on_db!(db, |c| bind_args!(sqlx::query_as(&sql), &args)
         .fetch_all(c)
         .await
-        .map_err(internal))
+        .map_err(AppError::from))
 }
 
 /// One page of entries, newest first, and how many match, counted up to [`COUNT_CAP`]
@@ -143,8 +143,7 @@ pub async fn list(
     let args = filter.args();
     let total: i64 = on_db!(db, |c| bind_args!(sqlx::query_scalar(&count_sql), &args)
         .fetch_one(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     Ok((rows, total))
 }
 

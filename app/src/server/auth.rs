@@ -1,7 +1,7 @@
 //! Sign-in, sign-out and password change (SPEC §3.4).
 
 use super::audit::{self, Event};
-use super::db::{execute, internal, on_db, Db};
+use super::db::{execute, on_db, Db};
 use super::state::{AppState, Settings};
 use super::{password, session, users};
 use crate::error::{AppError, Problems};
@@ -37,7 +37,7 @@ async fn count_attempt(
     .bind(now)
     .fetch_one(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })?;
     let since = now - settings.throttle_window_minutes * 60;
     let (by_email, by_addr): (i64, i64) = on_db!(db, |c| sqlx::query_as(
@@ -48,8 +48,7 @@ async fn count_attempt(
     .bind(client_addr)
     .bind(since)
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     if by_email > settings.throttle_per_email || by_addr > settings.throttle_per_address {
         forget_attempt(db, Attempt(id)).await?;
         tracing::warn!(client_addr, "password attempt throttled");

@@ -4,7 +4,7 @@
 //! the case form offers active entries only. Every change is one transaction with its audit entry.
 
 use super::audit::{self, Event};
-use super::db::{execute, internal, is_unique_violation, on_db, on_tx, Db, Tx};
+use super::db::{execute, is_unique_violation, on_db, on_tx, Db, Tx};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
 use crate::model::{CatalogAdmin, CatalogEntry, CatalogGroup, CatalogKind, Choice, SlaTarget};
@@ -43,14 +43,14 @@ async fn entries(db: &Db, kind: CatalogKind) -> Result<Vec<CatalogEntry>, AppErr
     on_db!(db, |c| sqlx::query_as(&sql)
         .fetch_all(c)
         .await
-        .map_err(internal))
+        .map_err(AppError::from))
 }
 
 async fn default_group(db: &Db) -> Result<i64, AppError> {
     on_db!(db, |c| sqlx::query_scalar(DEFAULT_GROUP_SQL)
         .fetch_one(c)
         .await
-        .map_err(internal))
+        .map_err(AppError::from))
 }
 
 /// Everything the catalog page shows.
@@ -61,8 +61,7 @@ pub async fn admin_view(db: &Db) -> Result<CatalogAdmin, AppError> {
          JOIN users u ON u.id = m.user_id ORDER BY u.last_name, u.first_name, u.id"
     )
     .fetch_all(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let groups = entries(db, CatalogKind::Groups)
         .await?
         .into_iter()
@@ -91,8 +90,7 @@ pub async fn admin_view(db: &Db) -> Result<CatalogAdmin, AppError> {
             "SELECT feature_id, version_id FROM feature_versions ORDER BY feature_id, version_id"
         )
         .fetch_all(c)
-        .await
-        .map_err(internal))?,
+        .await)?,
         staff: super::accounts::staff_members(db)
             .await?
             .into_iter()
@@ -113,7 +111,7 @@ pub async fn sla_targets(db: &Db) -> Result<Vec<SlaTarget>, AppError> {
     )
     .fetch_all(c)
     .await
-    .map_err(internal))
+    .map_err(AppError::from))
 }
 
 /// What a platform admin sent for one entry. Field names of errors carry the entry
@@ -202,8 +200,7 @@ async fn lock_entry(tx: &mut Tx, kind: CatalogKind, id: i64) -> Result<CatalogEn
     let found: Option<CatalogEntry> = on_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(id)
         .fetch_optional(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     found.ok_or(AppError::NotFound)
 }
 
@@ -227,7 +224,7 @@ pub async fn save_entry(
                 format!("{} already has an entry named “{name}”", kind.title()),
             )
         } else {
-            internal(err)
+            AppError::from(err)
         }
     };
     let (id, before, action) = match form.id {
@@ -357,8 +354,7 @@ pub async fn save_sla(
         )
         .bind(p)
         .fetch_all(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
         for case_id in running {
             super::cases::refresh_due(&mut tx, case_id).await?;
         }
@@ -418,8 +414,7 @@ pub async fn save_matrix(
         "SELECT feature_id, version_id FROM feature_versions ORDER BY feature_id, version_id"
     )
     .fetch_all(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     execute!(tx: &mut tx, sqlx::query("DELETE FROM feature_versions"))?;
     for (f, v) in &wanted {
         execute!(tx: &mut tx, sqlx::query(
@@ -458,8 +453,7 @@ pub async fn set_member(
     )
     .bind(user_id)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let changed = if member {
         if staff.as_deref() != Some("active") {
             return Err(AppError::field(

@@ -65,14 +65,14 @@ macro_rules! execute {
             .execute(c)
             .await
             .map(|r| r.rows_affected())
-            .map_err($crate::server::db::internal))
+            .map_err($crate::error::AppError::from))
     };
     (db: $db:expr, $query:expr) => {
         $crate::on_db!($db, |c| $query
             .execute(c)
             .await
             .map(|r| r.rows_affected())
-            .map_err($crate::server::db::internal))
+            .map_err($crate::error::AppError::from))
     };
 }
 
@@ -225,10 +225,8 @@ impl Db {
     /// Starts a write transaction (see the module note on `BEGIN IMMEDIATE`).
     pub async fn begin(&self) -> Result<Tx, AppError> {
         match self {
-            Db::Sqlite(pool) => Ok(Tx::Sqlite(
-                pool.begin_with("BEGIN IMMEDIATE").await.map_err(internal)?,
-            )),
-            Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await.map_err(internal)?)),
+            Db::Sqlite(pool) => Ok(Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Postgres(pool) => Ok(Tx::Postgres(pool.begin().await?)),
         }
     }
 
@@ -249,8 +247,8 @@ impl Db {
 impl Tx {
     pub async fn commit(self) -> Result<(), AppError> {
         match self {
-            Tx::Sqlite(t) => t.commit().await.map_err(internal),
-            Tx::Postgres(t) => t.commit().await.map_err(internal),
+            Tx::Sqlite(t) => t.commit().await.map_err(AppError::from),
+            Tx::Postgres(t) => t.commit().await.map_err(AppError::from),
         }
     }
 }
@@ -258,12 +256,6 @@ impl Tx {
 /// The rows to skip for page `page` (clamped to the pages a list has) of `per_page` rows.
 pub fn offset(page: i64, per_page: i64) -> i64 {
     (page.clamp(1, crate::api::MAX_PAGE) - 1) * per_page.clamp(1, 1000)
-}
-
-/// Logs a storage error in full and hands the caller the opaque `Internal`.
-pub fn internal(err: sqlx::Error) -> AppError {
-    tracing::error!(error = %err, "database error");
-    AppError::Internal
 }
 
 /// The next value of counter `name` (case and change-request numbers), taken inside the caller's
@@ -276,7 +268,7 @@ pub async fn next_counter(tx: &mut Tx, name: &str) -> Result<i64, AppError> {
     .bind(name)
     .fetch_one(c)
     .await
-    .map_err(internal))
+    .map_err(AppError::from))
 }
 
 /// Whether an error is a unique-constraint violation (same meaning on both engines).

@@ -7,7 +7,7 @@
 
 use super::access::{StaffReason, Target};
 use super::audit::{self, Event};
-use super::db::{execute, internal, on_db, on_tx, Db, Tx};
+use super::db::{execute, on_db, on_tx, Db, Tx};
 use super::invitations::{self, parse_name, Purpose};
 use super::state::AppState;
 use super::users::{self, NewUser};
@@ -228,7 +228,7 @@ async fn existing_emails(db: &Db, rows: &[RawRow]) -> Result<HashSet<String>, Ap
             for e in chunk {
                 q = q.bind(e);
             }
-            q.fetch_all(c).await.map_err(internal)
+            q.fetch_all(c).await.map_err(AppError::from)
         })?;
         found.extend(rows);
     }
@@ -253,8 +253,7 @@ pub async fn preview(
     )
     .bind(account_id)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     found.ok_or(AppError::NotFound)?;
     let file_name: String = file_name
         .chars()
@@ -274,8 +273,7 @@ pub async fn preview(
         file_name
     })
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     for chunk in checked.chunks(500) {
         let values: Vec<String> = (0..chunk.len())
             .map(|i| {
@@ -308,7 +306,7 @@ pub async fn preview(
                     .bind(r.outcome)
                     .bind(&r.message);
             }
-            q.execute(c).await.map(|_| ()).map_err(internal)
+            q.execute(c).await.map(|_| ()).map_err(AppError::from)
         })?;
     }
     tx.commit().await?;
@@ -338,8 +336,7 @@ pub async fn view(
     )
     .bind(import_id)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let head = head.ok_or(AppError::NotFound)?;
     let counts: (i64, i64, i64, i64) = on_db!(db, |c| sqlx::query_as(
         "SELECT \
@@ -351,8 +348,7 @@ pub async fn view(
     )
     .bind(import_id)
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let outcome = match outcome {
         "create" | "exists" | "invalid" => outcome,
         _ => "",
@@ -368,8 +364,7 @@ pub async fn view(
     .bind(per_page)
     .bind(offset)
     .fetch_all(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let total = match outcome {
         "create" => counts.0,
         "exists" => counts.2,
@@ -411,8 +406,7 @@ pub async fn decide(
     )
     .bind(import_id)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let (account_id, status) = head.ok_or(AppError::NotFound)?;
     if status != "previewed" {
         return Err(AppError::Conflict(
@@ -494,8 +488,7 @@ pub async fn work(
         .bind(t + LEASE_SECS)
         .bind(t)
         .fetch_optional(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     let Some(import) = claimed else {
         return Ok(0);
     };
@@ -526,7 +519,7 @@ pub async fn work(
         .bind(CHUNK)
         .fetch_all(c)
         .await
-        .map_err(internal)
+        .map_err(AppError::from)
         })?;
         if rows.is_empty() {
             finish(&mut tx, &import, t).await?;
@@ -556,8 +549,7 @@ async fn create_one(
     )
     .bind(email.as_str())
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     if taken > 0 {
         execute!(tx: tx, sqlx::query(
             "UPDATE import_rows SET outcome = 'exists', message = 'Became a user after the preview: skipped', \
@@ -589,8 +581,7 @@ async fn create_one(
     )
     .bind(import.account_id)
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let target = Target {
         id: user_id,
         account_id: import.account_id,
@@ -654,7 +645,7 @@ async fn finish(tx: &mut Tx, import: &Claimed, now: i64) -> Result<(), AppError>
     .bind(import.id)
     .fetch_one(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })?;
     let event = Event {
         action: "bulk_import.completed",

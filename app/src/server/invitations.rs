@@ -3,7 +3,7 @@
 
 use super::access::{self, StaffReason, Target};
 use super::audit::{self, Event};
-use super::db::{execute, internal, on_db, on_tx, Db, Tx};
+use super::db::{execute, on_db, on_tx, Db, Tx};
 use super::mail::{self, Mail};
 use super::state::AppState;
 use super::{password, session, users};
@@ -156,7 +156,7 @@ async fn display_name(tx: &mut Tx, user_id: i64) -> Result<String, AppError> {
     .bind(user_id)
     .fetch_one(c)
     .await
-    .map_err(internal))
+    .map_err(AppError::from))
 }
 
 async fn account_name(tx: &mut Tx, account_id: i64) -> Result<Option<String>, AppError> {
@@ -166,7 +166,7 @@ async fn account_name(tx: &mut Tx, account_id: i64) -> Result<Option<String>, Ap
     .bind(account_id)
     .fetch_optional(c)
     .await
-    .map_err(internal))
+    .map_err(AppError::from))
 }
 
 /// The name the mail gives as inviter: the person the customer knows. A platform admin acting
@@ -277,8 +277,7 @@ async fn taken_email(
     )
     .bind(email.as_str())
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let message = match owner {
         Some(Some(id)) if id == account_id => "This person is already a user of this account",
         _ if actor.role == Role::PlatformAdmin => {
@@ -388,12 +387,12 @@ async fn find_link(db_or_tx: LinkSource<'_>, token: &str) -> Result<Option<LinkR
             .bind(&hash)
             .fetch_optional(c)
             .await
-            .map_err(internal)),
+            .map_err(AppError::from)),
         LinkSource::Tx(tx) => on_tx!(tx, |c| sqlx::query_as(SQL)
             .bind(&hash)
             .fetch_optional(c)
             .await
-            .map_err(internal)),
+            .map_err(AppError::from)),
     }
 }
 
@@ -559,8 +558,7 @@ pub async fn request_reset(
     )
     .bind(email.as_str())
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let Some(target) = target else {
         tracing::info!(
             client_addr,
@@ -576,7 +574,7 @@ pub async fn request_reset(
     .bind(now - 3600)
     .fetch_one(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })?;
     if recent >= RESETS_PER_HOUR {
         tracing::warn!(

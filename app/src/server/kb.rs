@@ -9,7 +9,7 @@
 //! and leaves the row alone until it is published, so readers never see half-finished edits.
 
 use super::audit::{self, Event};
-use super::db::{bind_args, execute, internal, next_counter, on_db, on_tx, Arg, Db, Tx};
+use super::db::{bind_args, execute, next_counter, on_db, on_tx, Arg, Db, Tx};
 use super::markdown;
 use super::search_text::{self, Matcher};
 use super::state::AppState;
@@ -114,7 +114,7 @@ async fn summaries(
     on_db!(db, |c| bind_args!(sqlx::query_as(&sql), args)
         .fetch_all(c)
         .await
-        .map_err(internal))
+        .map_err(AppError::from))
 }
 
 async fn count(db: &Db, from_where: &str, args: &[Arg]) -> Result<i64, AppError> {
@@ -125,7 +125,7 @@ async fn count(db: &Db, from_where: &str, args: &[Arg]) -> Result<i64, AppError>
     on_db!(db, |c| bind_args!(sqlx::query_scalar(&sql), args)
         .fetch_one(c)
         .await
-        .map_err(internal))
+        .map_err(AppError::from))
 }
 
 pub async fn categories(db: &Db) -> Result<Vec<KbCategory>, AppError> {
@@ -134,7 +134,7 @@ pub async fn categories(db: &Db) -> Result<Vec<KbCategory>, AppError> {
     )
     .fetch_all(c)
     .await
-    .map_err(internal))
+    .map_err(AppError::from))
 }
 
 /// The KB home for a reader: categories, the newest and the most read articles they may see,
@@ -157,10 +157,7 @@ pub async fn home(
              (SELECT 1 FROM kb_articles a WHERE a.category_id = k.id AND {visible}) \
              ORDER BY k.position, k.name, k.id"
         );
-        on_db!(db, |c| sqlx::query_as(&sql)
-            .fetch_all(c)
-            .await
-            .map_err(internal))?
+        on_db!(db, |c| sqlx::query_as(&sql).fetch_all(c).await)?
     };
     let recent = summaries(db, &visible, "a.published_at DESC, a.id DESC", &[], 8, 0).await?;
     let popular = summaries(db, &visible, "a.views DESC, a.id DESC", &[], 8, 0).await?;
@@ -239,8 +236,7 @@ pub async fn search(
             let rows = on_db!(db, |c| sqlx::query_as(&sql)
                 .bind(&number)
                 .fetch_all(c)
-                .await
-                .map_err(internal))?;
+                .await)?;
             let count = format!("kb_articles a WHERE {filter}");
             (Vec::new(), rows, count, vec![Arg::Text(number)])
         } else {
@@ -268,8 +264,7 @@ pub async fn search(
                     let rows = on_db!(db, |c| sqlx::query_as(&sql)
                         .bind(&matched)
                         .fetch_all(c)
-                        .await
-                        .map_err(internal))?;
+                        .await)?;
                     let count = "kb_fts WHERE kb_fts MATCH $1".to_string();
                     (terms, rows, count, vec![Arg::Text(matched)])
                 }
@@ -295,8 +290,7 @@ pub async fn search(
                     ];
                     let rows = on_db!(db, |c| bind_args!(sqlx::query_as(&sql), &args)
                         .fetch_all(c)
-                        .await
-                        .map_err(internal))?;
+                        .await)?;
                     let count = format!("kb_articles a WHERE {filter}");
                     (terms, rows, count, args)
                 }
@@ -375,8 +369,7 @@ async fn visible_article(
     )
     .bind(&number)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     match row {
         Some(r) if clearance.allows(&r.visibility) && (r.state == "published" || can_write) => {
             Ok(r)
@@ -417,8 +410,7 @@ pub async fn read(
     .bind(row.id)
     .bind(voter)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let mentioned: Vec<String> = markdown::article_numbers(&row.body)
         .into_iter()
         .filter(|n| *n != row.number)
@@ -467,8 +459,7 @@ async fn linked(
     let args: Vec<Arg> = numbers.iter().map(|n| Arg::Text(n.clone())).collect();
     let mut found: Vec<KbLink> = on_db!(db, |c| bind_args!(sqlx::query_as(&sql), &args)
         .fetch_all(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     found.sort_by_key(|l| numbers.iter().position(|n| *n == l.number));
     Ok(found)
 }
@@ -486,8 +477,7 @@ async fn count_view(db: &Db, article_id: i64, reader: &str, now: i64) -> Result<
     .bind(reader)
     .bind(day)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     if seen.is_some() {
         return Ok(false);
     }
@@ -522,8 +512,7 @@ pub async fn vote(
     .bind(row.id)
     .bind(voter)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     if before == Some(helpful) {
         return Ok(());
     }
@@ -639,8 +628,7 @@ async fn lock(tx: &mut Tx, number: &str) -> Result<Locked, AppError> {
     let row: Option<Locked> = on_tx!(tx, |c| sqlx::query_as(sql)
         .bind(&number)
         .fetch_optional(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     row.ok_or(AppError::NotFound)
 }
 
@@ -660,8 +648,7 @@ async fn version_content(tx: &mut Tx, article: i64, version: i64) -> Result<Cont
     .bind(article)
     .bind(version)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let row = row.ok_or(AppError::NotFound)?;
     Ok(Content {
         title: row.title,
@@ -766,7 +753,7 @@ pub async fn save(
             .bind(now)
             .fetch_one(c)
             .await
-            .map_err(internal)
+            .map_err(AppError::from)
             })?;
             (id, number, 1, None)
         }
@@ -959,8 +946,7 @@ pub async fn editor(
     )
     .bind(&number)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let (id, state, version, latest_version) = row.ok_or(AppError::NotFound)?;
     let versions: Vec<KbVersion> = on_db!(db, |c| sqlx::query_as(
         "SELECT v.version, v.title, v.action, v.restored_from, \
@@ -970,8 +956,7 @@ pub async fn editor(
     )
     .bind(id)
     .fetch_all(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let latest: VersionRow = on_db!(db, |c| sqlx::query_as(
         "SELECT title, body, category_id, visibility FROM kb_versions \
          WHERE article_id = $1 AND version = $2"
@@ -979,8 +964,7 @@ pub async fn editor(
     .bind(id)
     .bind(latest_version)
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let shown = match shown {
         Some(v) => {
             let body: Option<String> = on_db!(db, |c| sqlx::query_scalar(
@@ -989,8 +973,7 @@ pub async fn editor(
             .bind(id)
             .bind(v)
             .fetch_optional(c)
-            .await
-            .map_err(internal))?;
+            .await)?;
             match (body, versions.iter().find(|x| x.version == v)) {
                 (Some(body), Some(meta)) => Some((meta.clone(), markdown::render(&body))),
                 _ => return Err(AppError::NotFound),
@@ -1102,8 +1085,7 @@ pub async fn add_category(
     )
     .bind(name)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     if taken.is_some() {
         return Err(AppError::field(
             "name",
@@ -1117,8 +1099,7 @@ pub async fn add_category(
     .bind(name)
     .bind(description)
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let mut e = event(actor, "kb.category_added", name, client_addr);
     e.after = Some(json!({ "name": name, "description": description }));
     audit::append(&mut tx, &e, now).await?;

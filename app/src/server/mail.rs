@@ -2,7 +2,7 @@
 //! causes it, so a change is never committed without its mail and a rolled-back change never
 //! mails. The server's sender delivers the rows (SMTP, or `.eml` files without SMTP) with retries.
 
-use super::db::{internal, on_tx, Tx};
+use super::db::{on_tx, Tx};
 use super::state::Settings;
 use crate::error::AppError;
 
@@ -29,7 +29,7 @@ pub async fn recipient(tx: &mut Tx, user_id: i64) -> Result<(String, String), Ap
     .bind(user_id)
     .fetch_one(c)
     .await
-    .map_err(internal))
+    .map_err(AppError::from))
 }
 
 /// Queues `mail` inside the caller's transaction; answers its outbox id.
@@ -49,7 +49,7 @@ pub async fn enqueue(tx: &mut Tx, mail: &Mail<'_>, now: i64) -> Result<i64, AppE
     .bind(now)
     .fetch_one(c)
     .await
-    .map_err(internal))
+    .map_err(AppError::from))
 }
 
 /// The absolute URL of a portal path, for links in mails.

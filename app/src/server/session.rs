@@ -1,7 +1,7 @@
 //! Server-side sessions (SPEC §3.4): a random token in an HttpOnly cookie, only its SHA-256 stored;
 //! idle and absolute expiry; rotation at sign-in; a disabled user's sessions stop working at once.
 
-use super::db::{execute, internal, on_db, Db, Tx};
+use super::db::{execute, on_db, Db, Tx};
 use super::request;
 use super::state::{state, AppState, Settings};
 use crate::error::AppError;
@@ -91,7 +91,7 @@ pub async fn expiry(tx: &mut Tx, token: &str) -> Result<Option<i64>, AppError> {
     .bind(token_hash(token))
     .fetch_optional(c)
     .await
-    .map_err(internal))
+    .map_err(AppError::from))
 }
 
 pub async fn delete(db: &Db, token: &str) -> Result<(), AppError> {
@@ -134,7 +134,7 @@ pub async fn resolve(
     .bind(&hash)
     .fetch_optional(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })?;
     let Some(row) = row else { return Ok(None) };
     let idle_limit = settings.session_idle_minutes * 60;
@@ -169,7 +169,7 @@ pub async fn time_zone(db: &Db, token: &str) -> Result<Option<String>, AppError>
     .bind(token_hash(token))
     .fetch_optional(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })
 }
 

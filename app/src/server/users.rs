@@ -1,6 +1,6 @@
 //! Queries about users and accounts.
 
-use super::db::{execute, internal, is_unique_violation, on_db, on_tx, Db, Tx};
+use super::db::{execute, is_unique_violation, on_db, on_tx, Db, Tx};
 use crate::error::AppError;
 use crate::model::domain::Email;
 use crate::model::{AccountSummary, AccountUserRow, Me};
@@ -21,7 +21,7 @@ pub async fn credentials_by_email(db: &Db, email: &Email) -> Result<Option<Crede
     .bind(email.as_str())
     .fetch_optional(c)
     .await
-    .map_err(internal))
+    .map_err(AppError::from))
 }
 
 pub async fn credentials_by_id(
@@ -45,7 +45,7 @@ pub async fn credentials_by_id(
     .bind(id)
     .fetch_optional(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })?;
     Ok(row.map(|r| {
         (
@@ -90,8 +90,7 @@ pub async fn me(
     )
     .bind(user_id)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let Some(row) = row else { return Ok(None) };
     let Some(role) = Role::from_stored(&row.kind, row.is_admin) else {
         return Ok(None);
@@ -104,7 +103,7 @@ pub async fn me(
         .bind(id)
         .fetch_optional(c)
         .await
-        .map_err(internal)
+        .map_err(AppError::from)
         })?,
         None => None,
     };
@@ -160,7 +159,7 @@ pub async fn insert(tx: &mut Tx, user: &NewUser<'_>, now: i64) -> Result<i64, Ap
         if is_unique_violation(&e) {
             AppError::field("email", "A user with this email address already exists")
         } else {
-            internal(e)
+            AppError::from(e)
         }
     })
 }
@@ -212,8 +211,7 @@ pub async fn list_account_users(
         .bind(&pattern)
         .bind(&filter.status)
         .fetch_all(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     let count_sql = format!(
         "SELECT COUNT(*) FROM users u WHERE u.account_id = $1 AND {}",
         user_filter(2, 3)
@@ -223,8 +221,7 @@ pub async fn list_account_users(
         .bind(&pattern)
         .bind(&filter.status)
         .fetch_one(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     Ok((rows, total))
 }
 
@@ -297,14 +294,12 @@ pub async fn list_accounts(
         .bind(per_page)
         .bind(offset)
         .fetch_all(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     let count_sql = format!("SELECT COUNT(*) FROM accounts a WHERE {FILTER}");
     let total: i64 = on_db!(db, |c| sqlx::query_scalar(&count_sql)
         .bind(&pattern)
         .fetch_one(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     Ok((rows, total))
 }
 
@@ -329,8 +324,7 @@ pub async fn set_time_zone(
     )
     .bind(actor.user_id)
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     execute!(tx: &mut tx, sqlx::query("UPDATE users SET time_zone = $1, updated_at = $2 WHERE id = $3")
         .bind(zone)
         .bind(now)

@@ -1,7 +1,7 @@
 //! Support cases (SPEC §4): the customer case form, case numbers, the customer's lists and the
 //! case page with its customer-visible activity.
 
-use super::db::{bind_args, execute, internal, on_db, on_tx, Arg, Db, Tx};
+use super::db::{bind_args, execute, on_db, on_tx, Arg, Db, Tx};
 use super::mail::{self, Mail};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
@@ -54,7 +54,7 @@ async fn choices(db: &Db, sql: &str) -> Result<Vec<Choice>, AppError> {
     on_db!(db, |c| sqlx::query_as(sql)
         .fetch_all(c)
         .await
-        .map_err(internal))
+        .map_err(AppError::from))
 }
 
 /// The active users of `account_id`, as "Name (email)": who can be a case's contact or a change
@@ -67,7 +67,7 @@ pub(crate) async fn active_users(db: &Db, account_id: i64) -> Result<Vec<Choice>
     .bind(account_id)
     .fetch_all(c)
     .await
-    .map_err(internal))
+    .map_err(AppError::from))
 }
 
 /// The pick lists of the case form for `account_id`.
@@ -77,8 +77,7 @@ pub async fn options(db: &Db, account_id: i64, me: i64) -> Result<CaseOptions, A
     )
     .bind(account_id)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let (account_name, environments) = account.ok_or(AppError::NotFound)?;
     let contacts = active_users(db, account_id).await?;
     Ok(CaseOptions {
@@ -244,8 +243,7 @@ pub(crate) async fn validate(
         .bind(feature_id)
         .bind(version_id)
         .fetch_one(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
         if offered == 0 {
             p.add(
                 "feature_id",
@@ -259,8 +257,7 @@ pub(crate) async fn validate(
     )
     .bind(impact_id)
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     Ok(Valid {
         contact_id,
         version_id,
@@ -332,8 +329,7 @@ pub(crate) async fn insert(
         super::catalog::DEFAULT_GROUP_SQL
     )
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let case_id: i64 = on_tx!(&mut *tx, |c| {
         sqlx::query_scalar(
         "INSERT INTO cases (number, account_id, contact_id, created_by, on_behalf, product_version_id, \
@@ -361,7 +357,7 @@ pub(crate) async fn insert(
     .bind(on_behalf)
     .fetch_one(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })?;
     execute!(tx: &mut *tx, sqlx::query(
         "INSERT INTO case_entries (case_id, kind, author_id, body, at) VALUES ($1, 'change', $2, $3, $4)"
@@ -452,8 +448,7 @@ pub async fn list(
         .bind(per_page)
         .bind(offset)
         .fetch_all(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     let rows = rows
         .into_iter()
         .map(|r| CaseSummary {
@@ -472,8 +467,7 @@ pub async fn list(
         .bind(account_id)
         .bind(me)
         .fetch_one(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     Ok((rows, total))
 }
 
@@ -505,8 +499,7 @@ pub async fn get(
     .bind(number)
     .bind(account_id.unwrap_or(0))
     .fetch_optional(c)
-    .await
-    .map_err(internal))?
+    .await)?
     .ok_or(AppError::NotFound)?;
     // Work notes are left out in the query itself, so they never reach a customer's response.
     detail.entries = on_db!(db, |c| {
@@ -519,7 +512,7 @@ pub async fn get(
     .bind(with_notes)
     .fetch_all(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })?;
     let clock: ClockRow = on_db!(db, |c| {
         sqlx::query_as(&format!(
@@ -529,7 +522,7 @@ pub async fn get(
         .bind(number)
         .fetch_one(c)
         .await
-        .map_err(internal)
+        .map_err(AppError::from)
     })?;
     detail.description_html = super::markdown::render(&detail.description);
     for entry in &mut detail.entries {

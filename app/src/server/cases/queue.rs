@@ -177,13 +177,13 @@ pub async fn queue(
             .bind(offset)
             .fetch_all(c)
             .await
-            .map_err(internal)
+            .map_err(AppError::from)
     })?;
     let total: i64 = on_db!(db, |c| {
         bind_args!(sqlx::query_scalar(&count_sql), &args)
             .fetch_one(c)
             .await
-            .map_err(internal)
+            .map_err(AppError::from)
     })?;
     let rows = rows
         .into_iter()

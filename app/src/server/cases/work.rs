@@ -32,8 +32,7 @@ async fn lock_case(tx: &mut Tx, number: &str, account_id: Option<i64>) -> Result
         .bind(number)
         .bind(account_id.unwrap_or(0))
         .fetch_optional(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     row.ok_or(AppError::NotFound)
 }
 
@@ -65,8 +64,7 @@ pub(crate) async fn refresh_due(tx: &mut Tx, case_id: i64) -> Result<(), AppErro
     ))
     .bind(case_id)
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     execute!(tx: tx, sqlx::query("UPDATE cases SET due_at = $1 WHERE id = $2")
         .bind(clock.resolution_due())
         .bind(case_id))?;
@@ -146,7 +144,7 @@ async fn tell_contact(
     .bind(case_id)
     .fetch_one(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })?;
     let (number, subject, email, name, account_id) = row;
     let link = mail::portal_url(&state.settings, &format!("/cases/{number}"));
@@ -406,8 +404,7 @@ pub async fn staff_fields(
     )
     .bind(case.id)
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let (old_assignee, old_group, old_priority, severity, workaround) = current;
     let name = |id: Option<i64>| {
         id.and_then(|id| staff.iter().find(|s| s.id == id))
@@ -481,7 +478,7 @@ pub async fn auto_close(state: &AppState, days: i64, now: i64) -> Result<usize, 
     .bind(now - days * 86_400)
     .fetch_all(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })?;
     let mut closed = 0;
     for number in due {

@@ -18,7 +18,7 @@ pub(super) async fn zone_of(db: &Db, user_id: i64) -> Result<String, AppError> {
     .bind(user_id)
     .fetch_one(c)
     .await
-    .map_err(internal))
+    .map_err(AppError::from))
 }
 
 fn required(problems: &mut Problems, field: &str, value: &str, max: usize, what: &str) -> String {

@@ -9,7 +9,7 @@
 
 use super::audit::{self, Event};
 use super::cases::pick;
-use super::db::{execute, internal, on_db, on_tx, Db, Tx};
+use super::db::{execute, on_db, on_tx, Db, Tx};
 use super::mail::{self, Mail};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
@@ -55,7 +55,7 @@ async fn choices(db: &Db, sql: &str, account_id: i64) -> Result<Vec<Choice>, App
         .bind(account_id)
         .fetch_all(c)
         .await
-        .map_err(internal))
+        .map_err(AppError::from))
 }
 
 /// What the form offers for `account_id`.
@@ -65,8 +65,7 @@ pub async fn options(db: &Db, account_id: i64, me: i64) -> Result<ChangeOptions,
     )
     .bind(account_id)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let (account_name, tier, environments) = account.ok_or(AppError::NotFound)?;
     Ok(ChangeOptions {
         statement: change_flow::authorization_statement(&account_name),
@@ -219,7 +218,7 @@ pub async fn create(
     .bind((!on_behalf).then_some(opts.statement.as_str()))
     .fetch_one(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })?;
     let created = if on_behalf {
         "Change request raised by vendor staff on the account's behalf; awaiting authorization"
@@ -315,8 +314,7 @@ pub async fn get(
         .bind(number)
         .bind(account_id.unwrap_or(0))
         .fetch_optional(c)
-        .await
-        .map_err(internal))?
+        .await)?
     .ok_or(AppError::NotFound)?;
     let record: (
         Option<i64>,
@@ -334,7 +332,7 @@ pub async fn get(
     .bind(number)
     .fetch_one(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })?;
     let (by_id, by, at, from, text, change_account, authorizer_id) = record;
     if let (Some(_), Some(by), Some(at), Some(from), Some(text)) = (by_id, by, at, from, text) {
@@ -352,7 +350,7 @@ pub async fn get(
     .bind(staff)
     .fetch_all(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })?;
     let current = ChangeState::parse(&detail.state).ok_or(AppError::Internal)?;
     let mover = if staff {
@@ -445,8 +443,7 @@ pub async fn list(
         .bind(per_page)
         .bind(offset)
         .fetch_all(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     let count = format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM change_requests r WHERE {filter} LIMIT 10001) capped"
     );
@@ -456,8 +453,7 @@ pub async fn list(
         .bind(&by_number)
         .bind(&words)
         .fetch_one(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     Ok((rows, total))
 }
 

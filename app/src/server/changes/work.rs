@@ -27,8 +27,7 @@ async fn lock(tx: &mut Tx, number: &str, account_id: Option<i64>) -> Result<Lock
         .bind(number)
         .bind(account_id.unwrap_or(0))
         .fetch_optional(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     row.ok_or(AppError::NotFound)
 }
 
@@ -123,8 +122,7 @@ pub async fn step(
         )
         .bind(change.account_id)
         .fetch_one(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
         let statement = change_flow::authorization_statement(&account);
         record_authorization(
             &mut tx,
@@ -234,7 +232,7 @@ pub async fn unauthorized(db: &Db) -> Result<Vec<String>, AppError> {
         )
         .fetch_all(c)
         .await
-        .map_err(internal)
+        .map_err(AppError::from)
     })?;
     let mut broken = Vec::new();
     for (number, state, by, at, from, text, audited) in rows {
@@ -302,7 +300,7 @@ pub async fn convert(
     .bind(number)
     .fetch_optional(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })?;
     let (
         account_id,

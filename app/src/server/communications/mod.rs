@@ -13,7 +13,7 @@
 //! works until the round expires and for one answer.
 
 use super::audit::{self, Event};
-use super::db::{bind_args, execute, internal, on_db, on_tx, Arg, Db, Tx};
+use super::db::{bind_args, execute, on_db, on_tx, Arg, Db, Tx};
 use super::mail::{self, Mail, LINK_PLACEHOLDER};
 use super::markdown;
 use super::session;
@@ -105,8 +105,7 @@ async fn check_audience(
             ids.dedup();
             let known: Vec<i64> = on_db!(db, |c| sqlx::query_scalar("SELECT id FROM accounts")
                 .fetch_all(c)
-                .await
-                .map_err(internal))?;
+                .await)?;
             if ids.is_empty() || ids.len() != form.account_ids.len() {
                 p.add("account_ids", "Choose at least one account");
             } else if ids.iter().any(|id| !known.contains(id)) {
@@ -160,8 +159,7 @@ async fn draft(tx_or_db: &mut Tx, kind: Kind, id: i64) -> Result<Draft, AppError
     let row: Option<Draft> = on_tx!(tx_or_db, |c| sqlx::query_as(&sql)
         .bind(id)
         .fetch_optional(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     row.ok_or(AppError::NotFound)
 }
 
@@ -209,8 +207,7 @@ async fn resolve(
     );
     let recipients: Vec<Recipient> = on_tx!(tx, |c| bind_args!(sqlx::query_as(&sql), &all_args)
         .fetch_all(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     let gap_sql = format!(
         "SELECT a.id AS account_id, a.name AS account FROM accounts a WHERE ($1 = $1) AND {filter} \
          AND NOT EXISTS (SELECT 1 FROM users u WHERE u.account_id = a.id AND u.status = 'active' \
@@ -218,8 +215,7 @@ async fn resolve(
     );
     let gaps: Vec<Gap> = on_tx!(tx, |c| bind_args!(sqlx::query_as(&gap_sql), &all_args)
         .fetch_all(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
     Ok((recipients, gaps))
 }
 
@@ -236,8 +232,7 @@ async fn recorded(db: &Db, kind: Kind, id: i64) -> Result<(Vec<Recipient>, Vec<G
     .bind(kind.as_str())
     .bind(id)
     .fetch_all(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let gaps: Vec<Gap> = on_db!(db, |c| sqlx::query_as(
         "SELECT g.account_id, a.name AS account FROM communication_gaps g \
          JOIN accounts a ON a.id = g.account_id WHERE g.kind = $1 AND g.parent_id = $2 \
@@ -246,8 +241,7 @@ async fn recorded(db: &Db, kind: Kind, id: i64) -> Result<(Vec<Recipient>, Vec<G
     .bind(kind.as_str())
     .bind(id)
     .fetch_all(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     Ok((recipients, gaps))
 }
 
@@ -265,7 +259,7 @@ async fn audience_words(db: &Db, kind: Kind, id: i64, d: &Draft) -> Result<Strin
             .bind(id)
             .fetch_all(c)
             .await
-            .map_err(internal)
+            .map_err(AppError::from)
             })?;
             names.join(", ")
         }
@@ -279,8 +273,7 @@ pub async fn overview(db: &Db) -> Result<Communications, AppError> {
         "SELECT id, name, service_tier FROM accounts ORDER BY name, id"
     )
     .fetch_all(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let summary = |table: &str, title: &str, detail: &str, kind: Kind| {
         format!(
             "SELECT t.id, {title} AS title, {detail} AS detail, t.state, t.created_at, t.sent_at, \
@@ -297,14 +290,10 @@ pub async fn overview(db: &Db) -> Result<Communications, AppError> {
           AND r.parent_id = t.id AND r.answered_at IS NOT NULL) || ' answers'",
         Kind::Survey,
     );
-    let notices: Vec<CommunicationSummary> = on_db!(db, |c| sqlx::query_as(&notices_sql)
-        .fetch_all(c)
-        .await
-        .map_err(internal))?;
-    let surveys: Vec<CommunicationSummary> = on_db!(db, |c| sqlx::query_as(&surveys_sql)
-        .fetch_all(c)
-        .await
-        .map_err(internal))?;
+    let notices: Vec<CommunicationSummary> =
+        on_db!(db, |c| sqlx::query_as(&notices_sql).fetch_all(c).await)?;
+    let surveys: Vec<CommunicationSummary> =
+        on_db!(db, |c| sqlx::query_as(&surveys_sql).fetch_all(c).await)?;
     Ok(Communications {
         notices,
         surveys,

@@ -55,8 +55,7 @@ pub async fn create_notice(
     .bind(actor.user_id)
     .bind(now)
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     store_accounts(&mut tx, Kind::Notice, id, &audience.accounts).await?;
     tx.commit().await?;
     Ok(id)
@@ -85,8 +84,7 @@ pub async fn notice(db: &Db, id: i64, staff: bool, user_id: i64) -> Result<Notic
         .bind(id)
         .bind(user_id)
         .fetch_optional(c)
-        .await
-        .map_err(internal))?;
+        .await)?;
         if received.is_none() {
             return Err(AppError::NotFound);
         }
@@ -100,8 +98,7 @@ pub async fn notice(db: &Db, id: i64, staff: bool, user_id: i64) -> Result<Notic
     )
     .bind(id)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let row = row.ok_or(AppError::NotFound)?;
     let (recipients, gaps, audience, include_admins) = if staff {
         let mut tx = db.begin().await?;
@@ -153,8 +150,7 @@ pub async fn send_notice(
     )
     .bind(id)
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let url = mail::portal_url(settings, &format!("/notices/{id}"));
     for r in &recipients {
         let text = format!(
@@ -206,6 +202,6 @@ pub async fn received(db: &Db, user_id: i64) -> Result<Vec<CommunicationSummary>
     .bind(user_id)
     .fetch_all(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })
 }

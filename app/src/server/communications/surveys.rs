@@ -56,7 +56,7 @@ pub async fn create_survey(
     .bind(now)
     .fetch_one(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })?;
     store_accounts(&mut tx, Kind::Survey, id, &audience.accounts).await?;
     tx.commit().await?;
@@ -81,8 +81,7 @@ pub async fn start_survey(
     )
     .bind(id)
     .fetch_one(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let expires_at = now + days * 86_400;
     for r in &recipients {
         let token = session::new_token();
@@ -156,8 +155,7 @@ async fn find_link(db: &Db, token: &str) -> Result<LinkRow, AppError> {
     )
     .bind(session::token_hash(token.trim()))
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     row.ok_or(AppError::NotFound)
 }
 
@@ -269,7 +267,7 @@ pub async fn survey(db: &Db, id: i64) -> Result<SurveyDetail, AppError> {
     .bind(id)
     .fetch_optional(c)
     .await
-    .map_err(internal)
+    .map_err(AppError::from)
     })?;
     let row = row.ok_or(AppError::NotFound)?;
     let mut tx = db.begin().await?;
@@ -287,8 +285,7 @@ pub async fn survey(db: &Db, id: i64) -> Result<SurveyDetail, AppError> {
     )
     .bind(id)
     .fetch_all(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     let mut distribution = vec![0i64; 11];
     for (_, s) in &answers {
         distribution[(*s).clamp(0, 10) as usize] += 1;
@@ -349,8 +346,7 @@ pub async fn answers(db: &Db, id: i64) -> Result<Vec<AnswerRow>, AppError> {
     )
     .bind(id)
     .fetch_optional(c)
-    .await
-    .map_err(internal))?;
+    .await)?;
     state.ok_or(AppError::NotFound)?;
     on_db!(db, |c| sqlx::query_as(
         "SELECT a.name AS account, r.name, r.email, r.roles, r.score, r.comment, r.answered_at \
@@ -360,5 +356,5 @@ pub async fn answers(db: &Db, id: i64) -> Result<Vec<AnswerRow>, AppError> {
     .bind(id)
     .fetch_all(c)
     .await
-    .map_err(internal))
+    .map_err(AppError::from))
 }
