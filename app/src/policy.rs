@@ -4,6 +4,7 @@
 //! data. The UI also uses `permits` to hide what a role cannot do, but hiding is never the check.
 
 use crate::error::AppError;
+use crate::model::change_flow::ChangeMover;
 pub use crate::model::people::{Actor, Role};
 
 /// Every action of the §1.1 matrix. "On behalf" variants are separate actions because the rules
@@ -20,6 +21,8 @@ pub enum Action {
     ViewAllAccountsCases,
     SeeInternalNotes,
     EditStaffCaseFields,
+    /// Carry change requests through assessment, scheduling, implementation and review.
+    WorkChangeRequests,
     CreateChangeForOwnAccount,
     CreateChangeOnBehalf,
     AuthorizeChangeOnBehalf,
@@ -47,7 +50,7 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 29] = [
         Action::SignIn,
         Action::ManageOwnSession,
         Action::CreateCaseForOwnAccount,
@@ -56,6 +59,7 @@ impl Action {
         Action::ViewAllAccountsCases,
         Action::SeeInternalNotes,
         Action::EditStaffCaseFields,
+        Action::WorkChangeRequests,
         Action::CreateChangeForOwnAccount,
         Action::CreateChangeOnBehalf,
         Action::AuthorizeChangeOnBehalf,
@@ -92,9 +96,8 @@ pub fn permits(role: Role, action: Action) -> bool {
         ReadOwnNotices | AnswerSurveyByLink => true,
         CreateCaseForOwnAccount | ViewOwnAccountCases | CreateChangeForOwnAccount => customer,
         CreateCaseOnBehalf | ViewAllAccountsCases | SeeInternalNotes | EditStaffCaseFields => staff,
-        ConvertChangeToCase | ReadInternalKb | WriteKb | ViewAnyAccount | SendCommunications => {
-            staff
-        }
+        WorkChangeRequests | ConvertChangeToCase | ReadInternalKb | WriteKb => staff,
+        ViewAnyAccount | SendCommunications => staff,
         CreateChangeOnBehalf => platform,
         AuthorizeChangeOnBehalf | ManageOwnAccountUsers | GrantAdminOwnAccount => admin,
         ExportOwnAccountUsersAndAudit => admin,
@@ -129,6 +132,97 @@ pub fn can_maybe(actor: Option<&Actor>, action: Action) -> Result<(), AppError> 
         None => Err(AppError::Unauthorized),
     }
 }
+
+/// Whose cases and change requests a person reads: one customer account's, or — vendor staff —
+/// every account's. Decided here from the session, never from input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Account(i64),
+    AllAccounts,
+}
+
+impl Scope {
+    /// The one account, or `None` for every account (bound as SQL NULL: `$n IS NULL OR …`).
+    pub fn account(self) -> Option<i64> {
+        match self {
+            Scope::Account(id) => Some(id),
+            Scope::AllAccounts => None,
+        }
+    }
+}
+
+/// Who may read cases and change requests, and of which account.
+pub fn reading_scope(actor: &Actor) -> Result<Scope, AppError> {
+    if actor.role.is_staff() {
+        can(actor, Action::ViewAllAccountsCases)?;
+        Ok(Scope::AllAccounts)
+    } else {
+        can(actor, Action::ViewOwnAccountCases)?;
+        Ok(Scope::Account(actor.account_id()?))
+    }
+}
+
+/// What is being filed: a support case or a change request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Filing {
+    Case,
+    Change,
+}
+
+/// The account a new case or change request is filed for: a customer's own (whatever they send),
+/// or the one vendor staff name when filing on a customer's behalf.
+pub fn filing_account(actor: &Actor, filing: Filing, requested: Option<i64>) -> Result<i64, AppError> {
+    let (own, on_behalf) = match filing {
+        Filing::Case => (Action::CreateCaseForOwnAccount, Action::CreateCaseOnBehalf),
+        Filing::Change => (Action::CreateChangeForOwnAccount, Action::CreateChangeOnBehalf),
+    };
+    if actor.role.is_staff() {
+        can(actor, on_behalf)?;
+        requested.ok_or(AppError::NotFound)
+    } else {
+        can(actor, own)?;
+        actor.account_id()
+    }
+}
+
+/// Managing a customer's users: a platform admin any account's, a customer administrator their own.
+pub fn may_manage_users(actor: &Actor) -> Result<(), AppError> {
+    match actor.role {
+        Role::PlatformAdmin => can(actor, Action::ManageAnyAccountAdministrators),
+        _ => can(actor, Action::ManageOwnAccountUsers),
+    }
+}
+
+/// Moving change requests at all: staff through the workflow, customer administrators to authorize
+/// or decline. Which request and which step is [`change_mover`]'s and the workflow's to decide.
+pub fn may_move_changes(actor: &Actor) -> Result<(), AppError> {
+    if actor.role.is_staff() {
+        can(actor, Action::WorkChangeRequests)
+    } else {
+        can(actor, Action::AuthorizeChangeOnBehalf)
+    }
+}
+
+/// Whether `actor` may authorize or decline a change request of `account_id`: an administrator of
+/// that account — the one named, if one was — speaking for themselves (not impersonated).
+pub fn may_authorize_change(actor: &Actor, account_id: i64, authorizer_id: Option<i64>) -> bool {
+    permits(actor.role, Action::AuthorizeChangeOnBehalf)
+        && actor.account_id == Some(account_id)
+        && actor.impersonator_id.is_none()
+        && authorizer_id.is_none_or(|id| id == actor.user_id)
+}
+
+/// In which capacity `actor` moves a change request of `account_id`, if at all.
+pub fn change_mover(actor: &Actor, account_id: i64, authorizer_id: Option<i64>) -> Option<ChangeMover> {
+    if permits(actor.role, Action::WorkChangeRequests) {
+        Some(ChangeMover::Staff)
+    } else if may_authorize_change(actor, account_id, authorizer_id) {
+        Some(ChangeMover::CustomerAdmin)
+    } else {
+        None
+    }
+}
+
 
 /// Server functions an impersonating platform admin may call. Impersonation (SPEC §3.5) exists to
 /// see what a person sees: reading, and ending the impersonation. Everything else changes something
@@ -212,6 +306,7 @@ mod tests {
         (ViewAllAccountsCases, false, false, true, true),
         (SeeInternalNotes, false, false, true, true),
         (EditStaffCaseFields, false, false, true, true),
+        (WorkChangeRequests, false, false, true, true),
         (CreateChangeForOwnAccount, true, true, false, false),
         (CreateChangeOnBehalf, false, false, false, true),
         (AuthorizeChangeOnBehalf, false, true, false, false),
@@ -301,6 +396,60 @@ mod tests {
         assert!(refused("users/access").contains("reason is recorded"));
         assert!(refused("auth/change_password").contains("Stop impersonating"));
         assert!(refused("something/new").contains("view-only"));
+    }
+
+    fn actor(role: Role, account: Option<i64>) -> Actor {
+        Actor {
+            user_id: 7,
+            role,
+            account_id: account,
+            impersonator_id: None,
+        }
+    }
+
+    #[test]
+    fn customers_read_their_own_account_and_staff_every_account() {
+        let user = actor(Role::CustomerUser, Some(3));
+        assert_eq!(reading_scope(&user), Ok(Scope::Account(3)));
+        assert_eq!(reading_scope(&user).unwrap().account(), Some(3));
+        let agent = actor(Role::Agent, None);
+        assert_eq!(reading_scope(&agent), Ok(Scope::AllAccounts));
+        assert_eq!(Scope::AllAccounts.account(), None);
+    }
+
+    #[test]
+    fn customers_file_for_their_own_account_whatever_they_send() {
+        let user = actor(Role::CustomerUser, Some(3));
+        assert_eq!(filing_account(&user, Filing::Case, Some(9)), Ok(3));
+        assert_eq!(filing_account(&user, Filing::Change, None), Ok(3));
+        let agent = actor(Role::Agent, None);
+        assert_eq!(filing_account(&agent, Filing::Case, Some(9)), Ok(9));
+        assert_eq!(filing_account(&agent, Filing::Case, None), Err(AppError::NotFound));
+        // Only platform admins raise change requests on a customer's behalf.
+        assert_eq!(filing_account(&agent, Filing::Change, Some(9)), Err(AppError::Forbidden));
+        let platform = actor(Role::PlatformAdmin, None);
+        assert_eq!(filing_account(&platform, Filing::Change, Some(9)), Ok(9));
+    }
+
+    #[test]
+    fn only_the_accounts_own_named_unimpersonated_administrator_authorizes() {
+        let admin = actor(Role::CustomerAdmin, Some(3));
+        assert!(may_authorize_change(&admin, 3, None));
+        assert!(may_authorize_change(&admin, 3, Some(7)));
+        assert!(!may_authorize_change(&admin, 3, Some(8)), "another administrator was named");
+        assert!(!may_authorize_change(&admin, 4, None), "another account's request");
+        assert!(!may_authorize_change(&actor(Role::CustomerUser, Some(3)), 3, None));
+        let impersonated = Actor {
+            impersonator_id: Some(1),
+            ..admin.clone()
+        };
+        assert!(!may_authorize_change(&impersonated, 3, None));
+        assert_eq!(change_mover(&admin, 3, None), Some(ChangeMover::CustomerAdmin));
+        assert_eq!(change_mover(&actor(Role::Agent, None), 3, None), Some(ChangeMover::Staff));
+        assert_eq!(change_mover(&actor(Role::CustomerUser, Some(3)), 3, None), None);
+        assert!(may_move_changes(&actor(Role::Agent, None)).is_ok());
+        assert!(may_move_changes(&admin).is_ok());
+        assert_eq!(may_move_changes(&actor(Role::CustomerUser, Some(3))), Err(AppError::Forbidden));
     }
 
     #[test]

@@ -12,25 +12,12 @@ use {
     crate::server::now,
 };
 
-/// The account a case is filed for: a customer's own (whatever they send), or the one vendor
-/// staff name when filing on a customer's behalf.
-#[cfg(feature = "ssr")]
-fn case_account(actor: &crate::policy::Actor, requested: Option<i64>) -> Result<i64, AppError> {
-    if actor.role.is_staff() {
-        policy::can(actor, Action::CreateCaseOnBehalf)?;
-        requested.ok_or(AppError::NotFound)
-    } else {
-        policy::can(actor, Action::CreateCaseForOwnAccount)?;
-        actor.account_id()
-    }
-}
-
 /// The pick lists of the case form: a customer's own account, or `account_id` for staff filing
 /// on a customer's behalf (no contact is preselected for them).
 #[server(endpoint = "cases/options")]
 pub async fn case_form_options(account_id: Option<i64>) -> Result<CaseOptions, AppError> {
     signed_in(|state, actor| async move {
-        let account_id = case_account(&actor, account_id)?;
+        let account_id = policy::filing_account(&actor, policy::Filing::Case, account_id)?;
         let me = if actor.role.is_staff() {
             0
         } else {
@@ -58,7 +45,7 @@ pub async fn create_case(
     description: Option<String>,
 ) -> Result<String, AppError> {
     signed_in(|state, actor| async move {
-        let account_id = case_account(&actor, account_id)?;
+        let account_id = policy::filing_account(&actor, policy::Filing::Case, account_id)?;
         let form = CaseForm {
             contact_id: contact_id.unwrap_or_default(),
             product_version_id: product_version_id.unwrap_or_default(),

@@ -8,41 +8,16 @@ use leptos::prelude::*;
 use {
     crate::api::{permitted, signed_in, PER_PAGE},
     crate::model::change_flow::ChangeStep,
-    crate::policy::{self, Action, Actor},
+    crate::policy::{self, Action},
     crate::server::changes::{self, ChangeForm, StepForm},
     crate::server::{now, request},
 };
-
-/// The account a change request is for: a customer's own (whatever they send), or the one a
-/// platform admin names when raising it on the account's behalf.
-#[cfg(feature = "ssr")]
-fn change_account(actor: &Actor, requested: Option<i64>) -> Result<i64, AppError> {
-    if actor.role.is_staff() {
-        policy::can(actor, Action::CreateChangeOnBehalf)?;
-        requested.ok_or(AppError::NotFound)
-    } else {
-        policy::can(actor, Action::CreateChangeForOwnAccount)?;
-        actor.account_id()
-    }
-}
-
-/// Who may read change requests, and of which account (`None`: any, for staff).
-#[cfg(feature = "ssr")]
-fn reading_scope(actor: &Actor) -> Result<Option<i64>, AppError> {
-    if actor.role.is_staff() {
-        policy::can(actor, Action::ViewAllAccountsCases)?;
-        Ok(None)
-    } else {
-        policy::can(actor, Action::ViewOwnAccountCases)?;
-        Ok(Some(actor.account_id()?))
-    }
-}
 
 /// The pick lists of the change-request form.
 #[server(endpoint = "changes/options")]
 pub async fn change_form_options(account_id: Option<i64>) -> Result<ChangeOptions, AppError> {
     signed_in(|state, actor| async move {
-        let account_id = change_account(&actor, account_id)?;
+        let account_id = policy::filing_account(&actor, policy::Filing::Change, account_id)?;
         let me = if actor.role.is_staff() {
             0
         } else {
@@ -75,7 +50,7 @@ pub async fn create_change(
     authorizer_id: Option<String>,
 ) -> Result<String, AppError> {
     signed_in(|state, actor| async move {
-        let account_id = change_account(&actor, account_id)?;
+        let account_id = policy::filing_account(&actor, policy::Filing::Change, account_id)?;
         let form = ChangeForm {
             requested_by: requested_by.unwrap_or_default(),
             environment: environment.unwrap_or_default(),
@@ -111,7 +86,7 @@ pub async fn list_changes(
     page: Option<i64>,
 ) -> Result<Page<ChangeSummary>, AppError> {
     signed_in(|state, actor| async move {
-        let scope = reading_scope(&actor)?;
+        let scope = policy::reading_scope(&actor)?.account();
         let page = crate::api::page_number(page);
         let (rows, total) = changes::list(
             &state.db,
@@ -136,7 +111,7 @@ pub async fn list_changes(
 #[server(endpoint = "changes/get")]
 pub async fn get_change(number: String) -> Result<ChangeDetail, AppError> {
     signed_in(|state, actor| async move {
-        let scope = reading_scope(&actor)?;
+        let scope = policy::reading_scope(&actor)?.account();
         changes::get(&state.db, &actor, number.trim(), scope).await
     })
     .await
@@ -154,11 +129,7 @@ pub async fn step_change(
     implementer_id: Option<String>,
 ) -> Result<String, AppError> {
     signed_in(|state, actor| async move {
-        if actor.role.is_staff() {
-            policy::can(&actor, Action::EditStaffCaseFields)?;
-        } else {
-            policy::can(&actor, Action::AuthorizeChangeOnBehalf)?;
-        }
+        policy::may_move_changes(&actor)?;
         let step = ChangeStep::parse(&step).ok_or(AppError::NotFound)?;
         let form = StepForm {
             note: note.unwrap_or_default(),

@@ -27,16 +27,6 @@ pub fn reason_for(
     }
 }
 
-/// The policy action for managing users: a platform admin's any account, a customer
-/// administrator's their own.
-#[cfg(feature = "ssr")]
-fn manage_users(actor: &Actor) -> Result<(), AppError> {
-    match actor.role {
-        Role::PlatformAdmin => policy::can(actor, Action::ManageAnyAccountAdministrators),
-        _ => policy::can(actor, Action::ManageOwnAccountUsers),
-    }
-}
-
 /// `change` is one of `disable`, `enable`, `grant_admin`, `revoke_admin`. Customer administrators
 /// act on their own account's users; platform admins on any account's, with a reason (and
 /// optionally a case number) that goes into the audit trail.
@@ -83,7 +73,7 @@ pub async fn invite_user(
     return_to: Option<String>,
 ) -> Result<i64, AppError> {
     signed_in(|state, actor| async move {
-        manage_users(&actor)?;
+        policy::may_manage_users(&actor)?;
         let is_admin = administrator.is_some_and(|v| !v.is_empty() && v != "false");
         if is_admin && actor.role != Role::PlatformAdmin {
             policy::can(&actor, Action::GrantAdminOwnAccount)?;
@@ -126,7 +116,7 @@ pub async fn change_invitation(
     reference: Option<String>,
 ) -> Result<(), AppError> {
     signed_in(|state, actor| async move {
-        manage_users(&actor)?;
+        policy::may_manage_users(&actor)?;
         let change = match change.as_str() {
             "resend" => InvitationChange::Resend,
             "revoke" => InvitationChange::Revoke,

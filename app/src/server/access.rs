@@ -6,7 +6,7 @@ use super::audit::{self, Event};
 use super::db::{execute, on_tx, Tx};
 use super::state::AppState;
 use crate::error::AppError;
-use crate::policy::{Actor, Role};
+use crate::model::{Actor, Role};
 use serde_json::json;
 
 /// Why vendor staff made a change: required of staff (SPEC §3.2), never asked of customers.

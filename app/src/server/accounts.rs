@@ -9,7 +9,7 @@ use super::db::{execute, is_unique_violation, on_db, on_tx, Db, Tx};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
 use crate::model::{AccountDetail, AccountForm, PersonRef, StaffMember};
-use crate::policy::Actor;
+use crate::model::Actor;
 use serde_json::json;
 
 #[derive(sqlx::FromRow)]

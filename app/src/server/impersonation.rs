@@ -8,7 +8,7 @@ use super::db::execute;
 use super::session;
 use super::state::AppState;
 use crate::error::AppError;
-use crate::policy::{Actor, Role};
+use crate::model::{Actor, Role};
 
 /// Replaces the platform admin's session with one as `user_id`; returns the new session token.
 pub async fn start(

@@ -14,7 +14,7 @@ use super::users::{self, NewUser};
 use crate::error::{AppError, Problems};
 use crate::model::domain::Email;
 use crate::model::{ImportRow, ImportView, Page};
-use crate::policy::Actor;
+use crate::model::Actor;
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 

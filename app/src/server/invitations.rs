@@ -10,7 +10,7 @@ use super::{password, session, users};
 use crate::error::{AppError, Problems};
 use crate::model::domain::Email;
 use crate::model::LinkInfo;
-use crate::policy::{Actor, Role};
+use crate::model::{Actor, Role};
 use serde_json::json;
 
 /// What a link is for.

@@ -1122,7 +1122,7 @@ mod tests {
 
     #[test]
     fn clearance_follows_the_policy_matrix() {
-        use crate::policy::Role;
+        use crate::model::Role;
         let actor = |role| Actor {
             user_id: 1,
             role,

@@ -5,7 +5,7 @@ use super::db::{execute, on_db, Db, Tx};
 use super::request;
 use super::state::{state, AppState, Settings};
 use crate::error::AppError;
-use crate::policy::{Actor, Role};
+use crate::model::{Actor, Role};
 use base64::Engine;
 use rand::RngCore;
 use sha2::{Digest, Sha256};

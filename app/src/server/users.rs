@@ -4,7 +4,7 @@ use super::db::{execute, is_unique_violation, on_db, on_tx, Db, Tx};
 use crate::error::AppError;
 use crate::model::domain::Email;
 use crate::model::{AccountSummary, AccountUserRow, Me};
-use crate::policy::Role;
+use crate::model::Role;
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct Credentials {
@@ -306,7 +306,7 @@ pub async fn list_accounts(
 /// Sets the time zone person `actor` sees times in.
 pub async fn set_time_zone(
     state: &super::state::AppState,
-    actor: &crate::policy::Actor,
+    actor: &crate::model::Actor,
     time_zone: &str,
     client_addr: &str,
     now: i64,

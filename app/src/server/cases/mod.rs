@@ -8,7 +8,7 @@ use crate::error::{AppError, Problems};
 use crate::model::business_hours::BusinessHours;
 use crate::model::case_flow::{self, CaseState, Mover, Step};
 use crate::model::{CaseDetail, CaseOptions, CaseSummary, Choice};
-use crate::policy::Actor;
+use crate::model::Actor;
 
 mod clock;
 mod queue;

@@ -15,7 +15,7 @@ use super::state::AppState;
 use crate::error::{AppError, Problems};
 use crate::model::change_flow::{self, ChangeMover, ChangeState, ChangeStep};
 use crate::model::{Authorization, ChangeDetail, ChangeOptions, ChangeSummary, Choice};
-use crate::policy::{Actor, Role};
+use crate::model::Actor;
 use serde_json::json;
 
 mod form;
@@ -353,14 +353,7 @@ pub async fn get(
     .map_err(AppError::from)
     })?;
     let current = ChangeState::parse(&detail.state).ok_or(AppError::Internal)?;
-    let mover = if staff {
-        Some(ChangeMover::Staff)
-    } else if may_authorize(actor, change_account, authorizer_id) {
-        Some(ChangeMover::CustomerAdmin)
-    } else {
-        None
-    };
-    detail.steps = mover
+    detail.steps = crate::policy::change_mover(actor, change_account, authorizer_id)
         .map(|m| change_flow::steps(current, m))
         .unwrap_or_default()
         .into_iter()
@@ -368,15 +361,6 @@ pub async fn get(
         .collect();
     detail.viewer_staff = staff;
     Ok(detail)
-}
-
-/// Whether `actor` may authorize or decline a change of `account_id`: an administrator of that
-/// account — the one named, if one was — speaking for themselves (not impersonated).
-fn may_authorize(actor: &Actor, account_id: i64, authorizer_id: Option<i64>) -> bool {
-    actor.role == Role::CustomerAdmin
-        && actor.account_id == Some(account_id)
-        && actor.impersonator_id.is_none()
-        && authorizer_id.is_none_or(|id| id == actor.user_id)
 }
 
 /// A page of change requests: one account's (customers), or any account's in `state` (staff).

@@ -100,13 +100,8 @@ pub async fn step(
     }
     let mut tx = db.begin().await?;
     let change = lock(&mut tx, number, scope).await?;
-    let mover = if staff {
-        ChangeMover::Staff
-    } else if may_authorize(actor, change.account_id, change.authorizer_id) {
-        ChangeMover::CustomerAdmin
-    } else {
-        return Err(AppError::Forbidden);
-    };
+    let mover = crate::policy::change_mover(actor, change.account_id, change.authorizer_id)
+        .ok_or(AppError::Forbidden)?;
     let from = ChangeState::parse(&change.state).ok_or(AppError::Internal)?;
     if step == ChangeStep::Convert {
         return Err(AppError::Conflict(

@@ -23,7 +23,7 @@ use crate::model::{
     CommunicationSummary, Communications, Gap, NoticeDetail, Recipient, Score, SurveyDetail,
     SurveyLink,
 };
-use crate::policy::Actor;
+use crate::model::Actor;
 use serde_json::json;
 
 mod notices;
