@@ -171,10 +171,17 @@ pub enum Filing {
 
 /// The account a new case or change request is filed for: a customer's own (whatever they send),
 /// or the one vendor staff name when filing on a customer's behalf.
-pub fn filing_account(actor: &Actor, filing: Filing, requested: Option<i64>) -> Result<i64, AppError> {
+pub fn filing_account(
+    actor: &Actor,
+    filing: Filing,
+    requested: Option<i64>,
+) -> Result<i64, AppError> {
     let (own, on_behalf) = match filing {
         Filing::Case => (Action::CreateCaseForOwnAccount, Action::CreateCaseOnBehalf),
-        Filing::Change => (Action::CreateChangeForOwnAccount, Action::CreateChangeOnBehalf),
+        Filing::Change => (
+            Action::CreateChangeForOwnAccount,
+            Action::CreateChangeOnBehalf,
+        ),
     };
     if actor.role.is_staff() {
         can(actor, on_behalf)?;
@@ -213,7 +220,11 @@ pub fn may_authorize_change(actor: &Actor, account_id: i64, authorizer_id: Optio
 }
 
 /// In which capacity `actor` moves a change request of `account_id`, if at all.
-pub fn change_mover(actor: &Actor, account_id: i64, authorizer_id: Option<i64>) -> Option<ChangeMover> {
+pub fn change_mover(
+    actor: &Actor,
+    account_id: i64,
+    authorizer_id: Option<i64>,
+) -> Option<ChangeMover> {
     if permits(actor.role, Action::WorkChangeRequests) {
         Some(ChangeMover::Staff)
     } else if may_authorize_change(actor, account_id, authorizer_id) {
@@ -222,7 +233,6 @@ pub fn change_mover(actor: &Actor, account_id: i64, authorizer_id: Option<i64>) 
         None
     }
 }
-
 
 /// Server functions an impersonating platform admin may call. Impersonation (SPEC §3.5) exists to
 /// see what a person sees: reading, and ending the impersonation. Everything else changes something
@@ -424,9 +434,15 @@ mod tests {
         assert_eq!(filing_account(&user, Filing::Change, None), Ok(3));
         let agent = actor(Role::Agent, None);
         assert_eq!(filing_account(&agent, Filing::Case, Some(9)), Ok(9));
-        assert_eq!(filing_account(&agent, Filing::Case, None), Err(AppError::NotFound));
+        assert_eq!(
+            filing_account(&agent, Filing::Case, None),
+            Err(AppError::NotFound)
+        );
         // Only platform admins raise change requests on a customer's behalf.
-        assert_eq!(filing_account(&agent, Filing::Change, Some(9)), Err(AppError::Forbidden));
+        assert_eq!(
+            filing_account(&agent, Filing::Change, Some(9)),
+            Err(AppError::Forbidden)
+        );
         let platform = actor(Role::PlatformAdmin, None);
         assert_eq!(filing_account(&platform, Filing::Change, Some(9)), Ok(9));
     }
@@ -436,20 +452,42 @@ mod tests {
         let admin = actor(Role::CustomerAdmin, Some(3));
         assert!(may_authorize_change(&admin, 3, None));
         assert!(may_authorize_change(&admin, 3, Some(7)));
-        assert!(!may_authorize_change(&admin, 3, Some(8)), "another administrator was named");
-        assert!(!may_authorize_change(&admin, 4, None), "another account's request");
-        assert!(!may_authorize_change(&actor(Role::CustomerUser, Some(3)), 3, None));
+        assert!(
+            !may_authorize_change(&admin, 3, Some(8)),
+            "another administrator was named"
+        );
+        assert!(
+            !may_authorize_change(&admin, 4, None),
+            "another account's request"
+        );
+        assert!(!may_authorize_change(
+            &actor(Role::CustomerUser, Some(3)),
+            3,
+            None
+        ));
         let impersonated = Actor {
             impersonator_id: Some(1),
             ..admin.clone()
         };
         assert!(!may_authorize_change(&impersonated, 3, None));
-        assert_eq!(change_mover(&admin, 3, None), Some(ChangeMover::CustomerAdmin));
-        assert_eq!(change_mover(&actor(Role::Agent, None), 3, None), Some(ChangeMover::Staff));
-        assert_eq!(change_mover(&actor(Role::CustomerUser, Some(3)), 3, None), None);
+        assert_eq!(
+            change_mover(&admin, 3, None),
+            Some(ChangeMover::CustomerAdmin)
+        );
+        assert_eq!(
+            change_mover(&actor(Role::Agent, None), 3, None),
+            Some(ChangeMover::Staff)
+        );
+        assert_eq!(
+            change_mover(&actor(Role::CustomerUser, Some(3)), 3, None),
+            None
+        );
         assert!(may_move_changes(&actor(Role::Agent, None)).is_ok());
         assert!(may_move_changes(&admin).is_ok());
-        assert_eq!(may_move_changes(&actor(Role::CustomerUser, Some(3))), Err(AppError::Forbidden));
+        assert_eq!(
+            may_move_changes(&actor(Role::CustomerUser, Some(3))),
+            Err(AppError::Forbidden)
+        );
     }
 
     #[test]

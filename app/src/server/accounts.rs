@@ -8,8 +8,8 @@ use super::audit::{self, Event};
 use super::db::{execute, is_unique_violation, on_db, on_tx, Db, Tx};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
-use crate::model::{AccountDetail, AccountForm, PersonRef, StaffMember};
 use crate::model::Actor;
+use crate::model::{AccountDetail, AccountForm, PersonRef, StaffMember};
 use serde_json::json;
 
 #[derive(sqlx::FromRow)]

@@ -7,8 +7,8 @@ use super::audit::{self, Event};
 use super::db::{execute, is_unique_violation, on_db, on_tx, Db, Tx};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
-use crate::model::{CatalogAdmin, CatalogEntry, CatalogGroup, CatalogKind, Choice, SlaTarget};
 use crate::model::Actor;
+use crate::model::{CatalogAdmin, CatalogEntry, CatalogGroup, CatalogKind, Choice, SlaTarget};
 use serde_json::json;
 
 /// New cases go to the first assignment group, the shipped "Technical Support"; the catalog keeps

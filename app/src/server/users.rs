@@ -3,8 +3,8 @@
 use super::db::{execute, is_unique_violation, on_db, on_tx, Db, Tx};
 use crate::error::AppError;
 use crate::model::domain::Email;
-use crate::model::{AccountSummary, AccountUserRow, Me};
 use crate::model::Role;
+use crate::model::{AccountSummary, AccountUserRow, Me};
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct Credentials {

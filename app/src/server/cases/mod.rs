@@ -7,8 +7,8 @@ use super::state::AppState;
 use crate::error::{AppError, Problems};
 use crate::model::business_hours::BusinessHours;
 use crate::model::case_flow::{self, CaseState, Mover, Step};
-use crate::model::{CaseDetail, CaseOptions, CaseSummary, Choice};
 use crate::model::Actor;
+use crate::model::{CaseDetail, CaseOptions, CaseSummary, Choice};
 
 mod clock;
 mod queue;

@@ -14,8 +14,8 @@ use super::mail::{self, Mail};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
 use crate::model::change_flow::{self, ChangeMover, ChangeState, ChangeStep};
-use crate::model::{Authorization, ChangeDetail, ChangeOptions, ChangeSummary, Choice};
 use crate::model::Actor;
+use crate::model::{Authorization, ChangeDetail, ChangeOptions, ChangeSummary, Choice};
 use serde_json::json;
 
 mod form;

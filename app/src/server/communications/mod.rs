@@ -19,11 +19,11 @@ use super::markdown;
 use super::session;
 use super::state::Settings;
 use crate::error::{AppError, Problems};
+use crate::model::Actor;
 use crate::model::{
     CommunicationSummary, Communications, Gap, NoticeDetail, Recipient, Score, SurveyDetail,
     SurveyLink,
 };
-use crate::model::Actor;
 use serde_json::json;
 
 mod notices;

@@ -286,7 +286,10 @@ pub async fn read(
     Ok(KbArticle {
         body_html: markdown::render(&row.body),
         description: description(&row.plain),
-        canonical_url: crate::server::mail::portal_url(&state.settings, &format!("/kb/{}", row.number)),
+        canonical_url: crate::server::mail::portal_url(
+            &state.settings,
+            &format!("/kb/{}", row.number),
+        ),
         number: row.number,
         title: row.title,
         category_id: row.category_id,

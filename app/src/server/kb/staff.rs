@@ -1,8 +1,8 @@
 //! What staff who write the knowledge base work with: the editor, the list of every article in any
 //! state, categories.
 
-use super::*;
 use super::write::{event, VersionRow};
+use super::*;
 
 /// What the editor opens with, for staff who write the KB.
 pub async fn editor(

@@ -172,7 +172,12 @@ async fn apply(
     Ok(())
 }
 
-pub(super) fn event<'a>(actor: &Actor, action: &'a str, number: &str, client_addr: &'a str) -> Event<'a> {
+pub(super) fn event<'a>(
+    actor: &Actor,
+    action: &'a str,
+    number: &str,
+    client_addr: &'a str,
+) -> Event<'a> {
     Event {
         action,
         actor_id: Some(actor.user_id),
