@@ -1,4 +1,5 @@
 pub mod forms;
 pub mod layout;
+pub mod list;
 pub mod time;
 pub mod users;

@@ -2,11 +2,10 @@
 //! (vendor staff, every account), filtered by account, actor, action and dates.
 
 use crate::api::audit::audit_list;
+use crate::components::list::{Column, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::model::text::encode;
 use crate::model::AuditRow;
-use crate::pages::errors::ErrorPage;
-use crate::pages::manage::Pagination;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -118,67 +117,36 @@ fn AuditPage(staff: bool) -> impl IntoView {
         <form class="toolbar" method="post" action=move || format!("/export/audit.csv?{}", filter_query())>
             <button type="submit" class="button button--secondary">"Export these entries (CSV)"</button>
         </form>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match entries.await {
-                    Ok(page) => {
-                        let pages = page.pages();
-                        let current = page.page;
-                        let base = format!("{path}?{}", filter_query());
-                        view! {
-                            <p>{if page.total > 10_000 { "More than 10,000 entries.".to_string() } else { format!("{} entries.", page.total) }}</p>
-                            {if page.rows.is_empty() {
-                                view! { <p class="empty">"No entries match."</p> }.into_any()
-                            } else {
-                                view! { <AuditTable rows=page.rows staff/> }.into_any()
-                            }}
-                            <Pagination base current pages/>
-                        }.into_any()
-                    }
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=entries view=move |page| {
+            let columns: Vec<Column> = ["When", "Account", "Who", "Action", "Subject", "Reason", "Change", "From address"]
+                .into_iter()
+                .filter(|c| staff || *c != "Account")
+                .map(Column::new)
+                .collect();
+            view! {
+                <PagedList page base=format!("{path}?{}", filter_query()) caption="Audit entries, newest first"
+                    noun="entries" columns empty="No entries match." row=move |r: AuditRow| audit_row(r, staff)/>
+            }
+        }/>
     }
 }
 
-#[component]
-fn AuditTable(rows: Vec<AuditRow>, staff: bool) -> impl IntoView {
+/// One entry of the trail; `staff` see which account it belongs to.
+fn audit_row(r: AuditRow, staff: bool) -> impl IntoView {
     view! {
-        <div class="table-wrap">
-            <table class="table">
-                <caption class="visually-hidden">"Audit entries, newest first"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col">"When"</th>
-                        {staff.then(|| view! { <th scope="col">"Account"</th> })}
-                        <th scope="col">"Who"</th>
-                        <th scope="col">"Action"</th>
-                        <th scope="col">"Subject"</th>
-                        <th scope="col">"Reason"</th>
-                        <th scope="col">"Change"</th>
-                        <th scope="col">"From address"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {rows.into_iter().map(|r| view! {
-                        <tr>
-                            <td>{format_time(Some(r.at))}</td>
-                            {staff.then(|| view! { <td>{r.account.clone().unwrap_or_else(|| "—".into())}</td> })}
-                            <td>
-                                {r.actor.clone().unwrap_or_else(|| "—".into())}
-                                {r.impersonator.clone().map(|i| view! { <br/><span class="meta">"impersonated by " {i}</span> })}
-                            </td>
-                            <td><code>{r.action.clone()}</code></td>
-                            <td>{r.target_email.clone().or(r.target.clone()).unwrap_or_else(|| "—".into())}</td>
-                            <td>{r.reason.clone().unwrap_or_default()} {r.reference.clone().map(|c| format!(" ({c})"))}</td>
-                            <td class="meta">{change_words(&r)}</td>
-                            <td>{r.client_addr.clone().unwrap_or_default()}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <tr>
+            <td>{format_time(Some(r.at))}</td>
+            {staff.then(|| view! { <td>{r.account.clone().unwrap_or_else(|| "—".into())}</td> })}
+            <td>
+                {r.actor.clone().unwrap_or_else(|| "—".into())}
+                {r.impersonator.clone().map(|i| view! { <br/><span class="meta">"impersonated by " {i}</span> })}
+            </td>
+            <td><code>{r.action.clone()}</code></td>
+            <td>{r.target_email.clone().or(r.target.clone()).unwrap_or_else(|| "—".into())}</td>
+            <td>{r.reason.clone().unwrap_or_default()} {r.reference.clone().map(|c| format!(" ({c})"))}</td>
+            <td class="meta">{change_words(&r)}</td>
+            <td>{r.client_addr.clone().unwrap_or_default()}</td>
+        </tr>
     }
 }
 

@@ -6,13 +6,13 @@ use crate::api::cases::{
     CommentCase, CreateCase, NoteCase, StepCase,
 };
 use crate::components::forms::{url_error, ErrorSummary, Field, SelectField};
+use crate::components::list::{Column, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::error::AppError;
 use crate::model::case_flow::{describe_left, steps, CaseState, Mover, Step};
 use crate::model::{CaseDetail, CaseOptions};
 use crate::pages::errors::ErrorPage;
 use crate::pages::kb::KbSuggestions;
-use crate::pages::manage::Pagination;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -61,53 +61,23 @@ pub fn CasesPage() -> impl IntoView {
             <a href="/cases?scope=mine" aria-current=move || (args().0 == "mine").then_some("page")>"My cases"</a>
             <a href="/cases?scope=team" aria-current=move || (args().0 == "team").then_some("page")>"My team's cases"</a>
         </nav>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match cases.await {
-                    Ok(page) => {
-                        let pages = page.pages();
-                        let current = page.page;
-                        let base = format!("/cases?scope={}", args().0);
-                        if page.rows.is_empty() {
-                            return view! { <p class="empty">"No cases here yet."</p> }.into_any();
-                        }
-                        view! {
-                            <div class="table-wrap">
-                                <table class="table">
-                                    <caption class="visually-hidden">"Cases, newest first"</caption>
-                                    <thead><tr>
-                                        <th scope="col">"Number"</th>
-                                        <th scope="col">"Subject"</th>
-                                        <th scope="col">"State"</th>
-                                        <th scope="col">"Priority"</th>
-                                        <th scope="col">"Contact"</th>
-                                        <th scope="col">"Opened"</th>
-                                        <th scope="col">"Updated"</th>
-                                        <th scope="col">"Resolution SLA"</th>
-                                    </tr></thead>
-                                    <tbody>
-                                        {page.rows.into_iter().map(|c| view! {
-                                            <tr>
-                                                <td><a href=format!("/cases/{}", c.number)>{c.number.clone()}</a></td>
-                                                <td>{c.subject}</td>
-                                                <td>{state_label(&c.state)}</td>
-                                                <td>{format!("P{}", c.priority)}</td>
-                                                <td>{c.contact}</td>
-                                                <td>{format_time(Some(c.created_at))}</td>
-                                                <td>{format_time(Some(c.updated_at))}</td>
-                                                <td class:breached=c.resolution_left.is_some_and(|l| l < 0)>{describe_left(c.resolution_left)}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                            <Pagination base current pages/>
-                        }.into_any()
-                    }
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=cases view=move |page| view! {
+            <PagedList page base=format!("/cases?scope={}", args().0) caption="Cases, newest first"
+                columns=Column::all(&["Number", "Subject", "State", "Priority", "Contact", "Opened", "Updated", "Resolution SLA"])
+                empty="No cases here yet."
+                row=|c: crate::model::CaseSummary| view! {
+                    <tr>
+                        <td><a href=format!("/cases/{}", c.number)>{c.number.clone()}</a></td>
+                        <td>{c.subject}</td>
+                        <td>{state_label(&c.state)}</td>
+                        <td>{format!("P{}", c.priority)}</td>
+                        <td>{c.contact}</td>
+                        <td>{format_time(Some(c.created_at))}</td>
+                        <td>{format_time(Some(c.updated_at))}</td>
+                        <td class:breached=c.resolution_left.is_some_and(|l| l < 0)>{describe_left(c.resolution_left)}</td>
+                    </tr>
+                }/>
+        }/>
     }
 }
 
@@ -119,14 +89,7 @@ pub fn NewCasePage() -> impl IntoView {
     let options = Resource::new(account, case_form_options);
     view! {
         <Title text="Open a case"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match options.await {
-                    Ok(opts) => view! { <CaseFormView opts account_id=account()/> }.into_any(),
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=options view=move |opts| view! { <CaseFormView opts account_id=account()/> }/>
     }
 }
 
@@ -254,14 +217,7 @@ pub fn CasePage() -> impl IntoView {
                 "Your case was opened. Its contact has been mailed a copy; we answer within your service level."
             </div>
         </Show>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match case.await {
-                    Ok(case) => view! { <CaseView case/> }.into_any(),
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=case view=move |case| view! { <CaseView case/> }/>
     }
 }
 
@@ -565,62 +521,35 @@ pub fn StaffQueuePage() -> impl IntoView {
             </Suspense>
             <button type="submit" class="button button--secondary">"Filter"</button>
         </form>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match rows.await {
-                    Ok(page) => {
-                        let pages = page.pages();
-                        let current = page.page;
-                        // Paging keeps every filter.
-                        let base = query.with(|q| {
-                            let kept: Vec<String> = ["queue", "state", "priority", "account", "group", "assignee", "q", "sort"]
-                                .into_iter()
-                                .filter_map(|k| q.get_str(k).filter(|v| !v.is_empty()).map(|v| format!("{k}={}", crate::model::text::encode(v))))
-                                .collect();
-                            format!("/staff/cases?{}", kept.join("&"))
-                        });
-                        if page.rows.is_empty() {
-                            return view! { <p class="empty">"No cases in this queue."</p> }.into_any();
-                        }
+        <Loaded resource=rows view=move |page| {
+            // Paging keeps every filter.
+            let base = query.with(|q| {
+                let kept: Vec<String> = ["queue", "state", "priority", "account", "group", "assignee", "q", "sort"]
+                    .into_iter()
+                    .filter_map(|k| q.get_str(k).filter(|v| !v.is_empty()).map(|v| format!("{k}={}", crate::model::text::encode(v))))
+                    .collect();
+                format!("/staff/cases?{}", kept.join("&"))
+            });
+            view! {
+                <PagedList page base caption="Cases" noun="cases"
+                    columns=Column::all(&["Number", "Account", "Subject", "State", "Priority", "Assigned to", "Resolution SLA"])
+                    empty="No cases in this queue."
+                    row=|c: crate::model::QueueRow| {
+                        let breached = c.resolution_left.is_some_and(|l| l < 0);
                         view! {
-                            <p>{if page.total > 10_000 { "More than 10,000 cases.".to_string() } else { format!("{} cases.", page.total) }}</p>
-                            <div class="table-wrap">
-                                <table class="table">
-                                    <caption class="visually-hidden">"Cases"</caption>
-                                    <thead><tr>
-                                        <th scope="col">"Number"</th>
-                                        <th scope="col">"Account"</th>
-                                        <th scope="col">"Subject"</th>
-                                        <th scope="col">"State"</th>
-                                        <th scope="col">"Priority"</th>
-                                        <th scope="col">"Assigned to"</th>
-                                        <th scope="col">"Resolution SLA"</th>
-                                    </tr></thead>
-                                    <tbody>
-                                        {page.rows.into_iter().map(|c| {
-                                            let breached = c.resolution_left.is_some_and(|l| l < 0);
-                                            view! {
-                                                <tr>
-                                                    <td><a href=format!("/cases/{}", c.number)>{c.number.clone()}</a></td>
-                                                    <td>{c.account}</td>
-                                                    <td>{c.subject}</td>
-                                                    <td>{state_label(&c.state)}</td>
-                                                    <td>{format!("P{}", c.priority)}</td>
-                                                    <td>{c.assignee.unwrap_or_else(|| "—".into())}</td>
-                                                    <td class:breached=breached>{describe_left(c.resolution_left)}</td>
-                                                </tr>
-                                            }
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                            <Pagination base current pages/>
-                        }.into_any()
-                    }
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+                            <tr>
+                                <td><a href=format!("/cases/{}", c.number)>{c.number.clone()}</a></td>
+                                <td>{c.account}</td>
+                                <td>{c.subject}</td>
+                                <td>{state_label(&c.state)}</td>
+                                <td>{format!("P{}", c.priority)}</td>
+                                <td>{c.assignee.unwrap_or_else(|| "—".into())}</td>
+                                <td class:breached=breached>{describe_left(c.resolution_left)}</td>
+                            </tr>
+                        }
+                    }/>
+            }
+        }/>
     }
 }
 

@@ -6,13 +6,13 @@ use crate::api::changes::{
     change_form_options, get_change, list_changes, ConvertChange, CreateChange, StepChange,
 };
 use crate::components::forms::{url_error, ErrorSummary, Field, SelectField};
+use crate::components::list::{Column, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::error::AppError;
 use crate::model::change_flow::{ChangeState, ChangeStep};
 use crate::model::text::encode;
 use crate::model::{ChangeDetail, ChangeOptions, Choice};
 use crate::pages::errors::ErrorPage;
-use crate::pages::manage::Pagination;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -67,49 +67,21 @@ pub fn ChangesPage() -> impl IntoView {
             </div>
             <button type="submit" class="button button--secondary">"Filter"</button>
         </form>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match rows.await {
-                    Ok(page) => {
-                        if page.rows.is_empty() {
-                            return view! { <p class="empty">"No change requests here."</p> }.into_any();
-                        }
-                        let pages = page.pages();
-                        let current = page.page;
-                        let base = format!("/changes?state={}&q={}", encode(&get("state")), encode(&get("q")));
-                        view! {
-                            <div class="table-wrap">
-                                <table class="table">
-                                    <caption class="visually-hidden">"Change requests, newest first"</caption>
-                                    <thead><tr>
-                                        <th scope="col">"Number"</th>
-                                        <th scope="col">"Account"</th>
-                                        <th scope="col">"Change"</th>
-                                        <th scope="col">"State"</th>
-                                        <th scope="col">"Requested by"</th>
-                                        <th scope="col">"Window starts"</th>
-                                    </tr></thead>
-                                    <tbody>
-                                        {page.rows.into_iter().map(|r| view! {
-                                            <tr>
-                                                <td><a href=format!("/changes/{}", r.number)>{r.number.clone()}</a></td>
-                                                <td>{r.account}</td>
-                                                <td>{r.short_description}</td>
-                                                <td>{state_label(&r.state)}</td>
-                                                <td>{r.requested_by}</td>
-                                                <td>{format_time(Some(r.window_start))}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                            <Pagination base current pages/>
-                        }.into_any()
-                    }
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=rows view=move |page| view! {
+            <PagedList page base=format!("/changes?state={}&q={}", encode(&get("state")), encode(&get("q"))) caption="Change requests, newest first"
+                columns=Column::all(&["Number", "Account", "Change", "State", "Requested by", "Window starts"])
+                empty="No change requests here."
+                row=|r: crate::model::ChangeSummary| view! {
+                    <tr>
+                        <td><a href=format!("/changes/{}", r.number)>{r.number.clone()}</a></td>
+                        <td>{r.account}</td>
+                        <td>{r.short_description}</td>
+                        <td>{state_label(&r.state)}</td>
+                        <td>{r.requested_by}</td>
+                        <td>{format_time(Some(r.window_start))}</td>
+                    </tr>
+                }/>
+        }/>
     }
 }
 
@@ -288,14 +260,7 @@ pub fn ChangePage() -> impl IntoView {
         <Show when=created>
             <div class="notice notice--success" role="status">"Your change request was filed."</div>
         </Show>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match change.await {
-                    Ok(change) => view! { <ChangeView change/> }.into_any(),
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=change view=move |change| view! { <ChangeView change/> }/>
     }
 }
 

@@ -9,6 +9,7 @@ use crate::api::communications::{
     CreateNotice, CreateSurvey, SendNotice, StartSurvey,
 };
 use crate::components::forms::{url_error, ErrorSummary, Field, SelectField};
+use crate::components::list::Loaded;
 use crate::components::time::format_time;
 use crate::error::AppError;
 use crate::model::{CommunicationSummary, Gap, NoticeDetail, Recipient, Score, SurveyDetail};
@@ -251,14 +252,7 @@ pub fn NoticePage() -> impl IntoView {
     };
     let notice = Resource::new(id, get_notice);
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match notice.await {
-                    Ok(notice) => view! { <NoticeView notice/> }.into_any(),
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=notice view=move |notice| view! { <NoticeView notice/> }/>
     }
 }
 
@@ -421,14 +415,7 @@ pub fn SurveyPage() -> impl IntoView {
     };
     let survey = Resource::new(id, get_survey);
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match survey.await {
-                    Ok(survey) => view! { <SurveyView survey/> }.into_any(),
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=survey view=move |survey| view! { <SurveyView survey/> }/>
     }
 }
 

@@ -3,10 +3,10 @@
 
 use crate::api::imports::{get_import, DecideImport};
 use crate::components::forms::{url_error, ErrorSummary};
+use crate::components::list::{Loaded, Pagination};
 use crate::components::users::StaffReasonFields;
 use crate::model::ImportView;
 use crate::pages::errors::ErrorPage;
-use crate::pages::manage::Pagination;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -99,14 +99,7 @@ pub fn ImportPage() -> impl IntoView {
     view! {
         <Title text="Bulk import"/>
         <ErrorSummary error/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(import) => view! { <ImportBody import outcome=args().1/> }.into_any(),
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=data view=move |import| view! { <ImportBody import outcome=args().1/> }/>
     }
 }
 

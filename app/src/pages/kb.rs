@@ -4,11 +4,11 @@
 
 use crate::api::kb::{get_article, load_kb_home, search_kb, suggest_articles, VoteArticle};
 use crate::components::forms::debounced;
+use crate::components::list::{Loaded, Pagination};
 use crate::components::time::format_time;
 use crate::model::text::encode;
 use crate::model::{Fragment, KbArticle, KbHome, KbSummary};
 use crate::pages::errors::ErrorPage;
-use crate::pages::manage::Pagination;
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -165,14 +165,7 @@ fn Browse() -> impl IntoView {
     };
     let home = Resource::new(args, |(category, page)| load_kb_home(category, page));
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match home.await {
-                    Ok(home) => view! { <HomeView home/> }.into_any(),
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=home view=move |home| view! { <HomeView home/> }/>
     }
 }
 
@@ -246,14 +239,7 @@ pub fn ArticlePage() -> impl IntoView {
     let number = move || params.with(|p| p.get_str("number").unwrap_or_default().to_string());
     let article = Resource::new(number, get_article);
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match article.await {
-                    Ok(article) => view! { <ArticleView article/> }.into_any(),
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=article view=move |article| view! { <ArticleView article/> }/>
     }
 }
 

@@ -7,13 +7,12 @@ use crate::api::kb::{
     RetireArticle, SaveArticle,
 };
 use crate::components::forms::{debounced, url_error, ErrorSummary, Field, SelectField};
+use crate::components::list::{Column, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::model::domain::KB_VISIBILITIES;
 use crate::model::text::encode;
 use crate::model::KbEditor;
-use crate::pages::errors::ErrorPage;
 use crate::pages::kb::{audience, state_label};
-use crate::pages::manage::Pagination;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -71,51 +70,22 @@ pub fn KbArticlesPage() -> impl IntoView {
             </div>
             <button type="submit" class="button button--secondary">"Filter"</button>
         </form>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match rows.await {
-                    Ok(page) => {
-                        if page.rows.is_empty() {
-                            return view! { <p class="empty">"No articles here."</p> }.into_any();
-                        }
-                        let pages = page.pages();
-                        let current = page.page;
-                        let base = format!("/staff/kb?state={}&visibility={}&q={}",
-                            encode(&get("state")), encode(&get("visibility")), encode(&get("q")));
-                        view! {
-                            <div class="table-wrap">
-                                <table class="table">
-                                    <caption class="visually-hidden">"Articles, most recently changed first"</caption>
-                                    <thead><tr>
-                                        <th scope="col">"Number"</th>
-                                        <th scope="col">"Title"</th>
-                                        <th scope="col">"Category"</th>
-                                        <th scope="col">"Readers"</th>
-                                        <th scope="col">"State"</th>
-                                        <th scope="col">"Changed"</th>
-                                    </tr></thead>
-                                    <tbody>
-                                        {page.rows.into_iter().map(|r| view! {
-                                            <tr>
-                                                <td><a href=format!("/staff/kb/{}", r.number)>{r.number.clone()}</a></td>
-                                                <td>{r.title}</td>
-                                                <td>{r.category}</td>
-                                                <td>{audience(&r.visibility).unwrap_or("Public")}</td>
-                                                <td>{state_label(&r.state)}
-                                                    {r.pending.then(|| view! { " " <span class="badge badge--warning">"Unpublished changes"</span> })}</td>
-                                                <td>{format_time(Some(r.updated_at))}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
-                            <Pagination base current pages/>
-                        }.into_any()
-                    }
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=rows view=move |page| view! {
+            <PagedList page base=format!("/staff/kb?state={}&visibility={}&q={}", encode(&get("state")), encode(&get("visibility")), encode(&get("q"))) caption="Articles, most recently changed first"
+                columns=Column::all(&["Number", "Title", "Category", "Readers", "State", "Changed"])
+                empty="No articles here."
+                row=|r: crate::model::KbSummary| view! {
+                    <tr>
+                        <td><a href=format!("/staff/kb/{}", r.number)>{r.number.clone()}</a></td>
+                        <td>{r.title}</td>
+                        <td>{r.category}</td>
+                        <td>{audience(&r.visibility).unwrap_or("Public")}</td>
+                        <td>{state_label(&r.state)}
+                            {r.pending.then(|| view! { " " <span class="badge badge--warning">"Unpublished changes"</span> })}</td>
+                        <td>{format_time(Some(r.updated_at))}</td>
+                    </tr>
+                }/>
+        }/>
         <section class="panel" aria-labelledby="category-heading">
             <h2 id="category-heading">"Add a category"</h2>
             <Show when=added>
@@ -146,14 +116,7 @@ pub fn KbEditorPage() -> impl IntoView {
         load_article_editor(number, version)
     });
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match editor.await {
-                    Ok(editor) => view! { <Editor editor/> }.into_any(),
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=editor view=move |editor| view! { <Editor editor/> }/>
     }
 }
 

@@ -4,6 +4,7 @@
 use crate::api::accounts::my_account_users;
 use crate::api::users::ChangeAccess;
 use crate::components::forms::{url_error, ErrorSummary};
+use crate::components::list::{Column, ListTable, Loaded, Pagination};
 use crate::components::time::format_time;
 use crate::components::users::{invitation_actions, AddUserForm};
 use crate::me_resource;
@@ -52,14 +53,7 @@ pub fn ManageAccountsPage() -> impl IntoView {
         </Show>
         <ErrorSummary error/>
         <ErrorSummary error=invitation_error/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match users.await {
-                    Ok(page) => view! { <UserTable page query=params()/> }.into_any(),
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=users view=move |page| view! { <UserTable page query=params()/> }/>
     }
 }
 
@@ -107,44 +101,27 @@ fn UserTable(page: Page<AccountUserRow>, query: ListQuery) -> impl IntoView {
             };
             view! { <p class="empty">{message}</p> }.into_any()
         } else {
+            let columns: Vec<Column> = SORTS
+                .iter()
+                .map(|(key, label)| Column::sortable(label, query.href(key, 1), *key == sort))
+                .chain(Column::all(&["Administrator", "Contact", "Created by", "Actions"]))
+                .collect();
             view! {
-                <div class="table-wrap">
-                    <table class="table">
-                        <caption class="visually-hidden">"Users of your account"</caption>
-                        <thead>
-                            <tr>
-                                {SORTS.iter().map(|(key, label)| {
-                                    let active = *key == sort;
-                                    let href = query.href(key, 1);
-                                    view! {
-                                        <th scope="col" aria-sort=if active { "ascending" } else { "none" }>
-                                            <a href=href>{*label}</a>
-                                        </th>
-                                    }
-                                }).collect_view()}
-                                <th scope="col">"Administrator"</th>
-                                <th scope="col">"Contact"</th>
-                                <th scope="col">"Created by"</th>
-                                <th scope="col">"Actions"</th>
-                            </tr>
-                        </thead>
-                        <tbody>
-                            {page.rows.into_iter().map(|u| { let actions = row_actions(&u); view! {
-                                <tr>
-                                    <td>{format!("{} {}", u.first_name, u.last_name)}</td>
-                                    <td>{u.email}</td>
-                                    <td><span class=format!("badge badge--{}", u.status)>{status_label(&u.status)}</span></td>
-                                    <td>{format_time(u.last_sign_in_at)}</td>
-                                    <td>{format_time(Some(u.created_at))}</td>
-                                    <td>{if u.is_admin { "Yes" } else { "No" }}</td>
-                                    <td>{u.contact_role.map(|r| if r == "primary" { "Primary" } else { "Secondary" }).unwrap_or("—")}</td>
-                                    <td>{u.created_by.clone().unwrap_or_else(|| "—".into())}</td>
-                                    <td class="actions">{actions}</td>
-                                </tr>
-                            }}).collect_view()}
-                        </tbody>
-                    </table>
-                </div>
+                <ListTable caption="Users of your account" columns>
+                    {page.rows.into_iter().map(|u| { let actions = row_actions(&u); view! {
+                        <tr>
+                            <td>{format!("{} {}", u.first_name, u.last_name)}</td>
+                            <td>{u.email}</td>
+                            <td><span class=format!("badge badge--{}", u.status)>{status_label(&u.status)}</span></td>
+                            <td>{format_time(u.last_sign_in_at)}</td>
+                            <td>{format_time(Some(u.created_at))}</td>
+                            <td>{if u.is_admin { "Yes" } else { "No" }}</td>
+                            <td>{u.contact_role.map(|r| if r == "primary" { "Primary" } else { "Secondary" }).unwrap_or("—")}</td>
+                            <td>{u.created_by.clone().unwrap_or_else(|| "—".into())}</td>
+                            <td class="actions">{actions}</td>
+                        </tr>
+                    }}).collect_view()}
+                </ListTable>
             }.into_any()
         }}
         <Pagination base=query.href(&query.sort, 0) current pages/>
@@ -294,21 +271,6 @@ fn status_label(status: &str) -> &'static str {
         "invited" => "Invited",
         "disabled" => "Disabled",
         _ => "Unknown",
-    }
-}
-
-/// Previous/next links with the page position; `base` already carries the other query parameters.
-#[component]
-pub fn Pagination(base: String, current: i64, pages: i64) -> impl IntoView {
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let prev = (current > 1).then(|| format!("{base}{sep}page={}", current - 1));
-    let next = (current < pages).then(|| format!("{base}{sep}page={}", current + 1));
-    view! {
-        <nav class="pagination" aria-label="Pages">
-            {prev.map(|href| view! { <a href=href rel="prev">"Previous"</a> })}
-            <span>"Page " {current} " of " {pages}</span>
-            {next.map(|href| view! { <a href=href rel="next">"Next"</a> })}
-        </nav>
     }
 }
 

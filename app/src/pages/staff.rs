@@ -5,6 +5,7 @@ use crate::api::accounts::{account_page, list_accounts, SaveAccount, SetContact}
 use crate::api::staff::Impersonate;
 use crate::api::users::ChangeAccess;
 use crate::components::forms::{url_error, ErrorSummary};
+use crate::components::list::{Column, ListTable, Loaded, Pagination};
 use crate::components::time::{format_time, TimeZoneSelect};
 use crate::components::users::{invitation_actions, AddUserForm, StaffReasonFields};
 use crate::error::AppError;
@@ -13,7 +14,6 @@ use crate::model::business_hours::format_clock;
 use crate::model::text::encode;
 use crate::model::{AccountDetail, AccountUserRow, AccountView, PersonRef, StaffMember};
 use crate::pages::errors::ErrorPage;
-use crate::pages::manage::Pagination;
 use crate::policy::{permits, Action};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -69,31 +69,18 @@ pub fn StaffConsolePage() -> impl IntoView {
                                 </div>
                                 <button type="submit" class="button button--secondary">"Search"</button>
                             </form>
-                            <div class="table-wrap">
-                                <table class="table">
-                                    <caption class="visually-hidden">"Customer accounts"</caption>
-                                    <thead>
-                                        <tr>
-                                            <th scope="col">"Account"</th>
-                                            <th scope="col">"Key"</th>
-                                            <th scope="col">"Service tier"</th>
-                                            <th scope="col" class="num">"Users"</th>
-                                            <th scope="col" class="num">"Active administrators"</th>
-                                        </tr>
-                                    </thead>
-                                    <tbody>
-                                        {page.rows.into_iter().map(|a| view! {
-                                            <tr>
-                                                <td><a href=format!("/staff/accounts/{}", a.id)>{a.name}</a></td>
-                                                <td><code>{a.account_key}</code></td>
-                                                <td><span class="badge">{tier_label(&a.service_tier)}</span></td>
-                                                <td class="num">{a.users}</td>
-                                                <td class="num">{a.administrators}</td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table>
-                            </div>
+                            <ListTable caption="Customer accounts"
+                                columns=vec![Column::new("Account"), Column::new("Key"), Column::new("Service tier"), Column::num("Users"), Column::num("Active administrators")]>
+                                {page.rows.into_iter().map(|a| view! {
+                                    <tr>
+                                        <td><a href=format!("/staff/accounts/{}", a.id)>{a.name}</a></td>
+                                        <td><code>{a.account_key}</code></td>
+                                        <td><span class="badge">{tier_label(&a.service_tier)}</span></td>
+                                        <td class="num">{a.users}</td>
+                                        <td class="num">{a.administrators}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </ListTable>
                             <Pagination base current pages/>
                         }.into_any()
                     }
@@ -277,14 +264,7 @@ pub fn StaffAccountPage() -> impl IntoView {
         </Show>
         {errors.into_iter().map(|error| view! { <ErrorSummary error/> }).collect_view()}
         <ErrorSummary error=save_error/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(view_data) => view! { <AccountBody data=view_data save_error/> }.into_any(),
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=data view=move |view_data| view! { <AccountBody data=view_data save_error/> }/>
     }
 }
 
