@@ -241,10 +241,10 @@ pub async fn get(
          JOIN product_versions v ON v.id = c.product_version_id JOIN impact_levels i ON i.id = c.impact_id \
          JOIN features f ON f.id = c.feature_id JOIN services s ON s.id = c.service_id \
          JOIN availability_windows w ON w.id = c.availability_id JOIN assignment_groups g ON g.id = c.assignment_group_id \
-         WHERE c.number = $1 AND ($2 = 0 OR c.account_id = $2)"
+         WHERE c.number = $1 AND ($2 IS NULL OR c.account_id = $2)"
     )
     .bind(number)
-    .bind(account_id.unwrap_or(0))
+    .bind(account_id)
     .fetch_optional(c)
     .await)?
     .ok_or(AppError::NotFound)?;

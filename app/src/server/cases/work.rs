@@ -26,11 +26,11 @@ async fn lock_case(tx: &mut Tx, number: &str, account_id: Option<i64>) -> Result
          (SELECT a.time_zone FROM accounts a WHERE a.id = cases.account_id) AS time_zone, \
          (SELECT CAST(a.business_start AS INTEGER) FROM accounts a WHERE a.id = cases.account_id) AS business_start, \
          (SELECT CAST(a.business_end AS INTEGER) FROM accounts a WHERE a.id = cases.account_id) AS business_end \
-         FROM cases WHERE number = $1 AND ($2 = 0 OR account_id = $2) {lock}"
+         FROM cases WHERE number = $1 AND ($2 IS NULL OR account_id = $2) {lock}"
     );
     let row: Option<Locked> = on_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(number)
-        .bind(account_id.unwrap_or(0))
+        .bind(account_id)
         .fetch_optional(c)
         .await)?;
     row.ok_or(AppError::NotFound)

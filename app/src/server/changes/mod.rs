@@ -308,11 +308,11 @@ pub async fn get(
          r.rollback_plan, r.state, r.scheduled_start, r.scheduled_end, {NAME}r.implementer_id) AS implementer, \
          (SELECT c.number FROM cases c WHERE c.id = r.converted_case_id) AS converted_case, r.created_at \
          FROM change_requests r JOIN accounts a ON a.id = r.account_id \
-         WHERE r.number = $1 AND ($2 = 0 OR r.account_id = $2)"
+         WHERE r.number = $1 AND ($2 IS NULL OR r.account_id = $2)"
     );
     let mut detail: ChangeDetail = on_db!(db, |c| sqlx::query_as(&sql)
         .bind(number)
-        .bind(account_id.unwrap_or(0))
+        .bind(account_id)
         .fetch_optional(c)
         .await)?
     .ok_or(AppError::NotFound)?;
@@ -410,7 +410,7 @@ pub async fn list(
         text_match
     };
     let filter = format!(
-        "($1 = 0 OR r.account_id = $1) AND ($2 = '' OR r.state = $2) \
+        "($1 IS NULL OR r.account_id = $1) AND ($2 = '' OR r.state = $2) \
          AND ($3 = '' OR r.number = $3) AND {word_condition}"
     );
     let sql = format!(
@@ -420,7 +420,7 @@ pub async fn list(
     );
     let offset = super::db::offset(page, per_page);
     let rows: Vec<ChangeSummary> = on_db!(db, |c| sqlx::query_as(&sql)
-        .bind(account_id.unwrap_or(0))
+        .bind(account_id)
         .bind(state_filter)
         .bind(&by_number)
         .bind(&words)
@@ -432,7 +432,7 @@ pub async fn list(
         "SELECT COUNT(*) FROM (SELECT 1 FROM change_requests r WHERE {filter} LIMIT 10001) capped"
     );
     let total: i64 = on_db!(db, |c| sqlx::query_scalar(&count)
-        .bind(account_id.unwrap_or(0))
+        .bind(account_id)
         .bind(state_filter)
         .bind(&by_number)
         .bind(&words)

@@ -21,11 +21,11 @@ async fn lock(tx: &mut Tx, number: &str, account_id: Option<i64>) -> Result<Lock
     };
     let sql = format!(
         "SELECT id, number, account_id, state, authorizer_id, short_description, requested_by \
-         FROM change_requests WHERE number = $1 AND ($2 = 0 OR account_id = $2) {lock}"
+         FROM change_requests WHERE number = $1 AND ($2 IS NULL OR account_id = $2) {lock}"
     );
     let row: Option<Locked> = on_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(number)
-        .bind(account_id.unwrap_or(0))
+        .bind(account_id)
         .fetch_optional(c)
         .await)?;
     row.ok_or(AppError::NotFound)

@@ -263,7 +263,6 @@ pub async fn decide(
     tx.commit().await
 }
 
-#[derive(sqlx::FromRow)]
 #[cfg(test)]
 mod tests {
     use super::*;

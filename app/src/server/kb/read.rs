@@ -245,7 +245,7 @@ async fn visible_article(
 }
 
 /// The opening of `plain`, about 160 characters, cut at a word.
-fn description(plain: &str) -> String {
+pub(super) fn description(plain: &str) -> String {
     let flat = plain.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= 160 {
         return flat;
