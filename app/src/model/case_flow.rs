@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Travels (JSON) and is stored as its `as_str` text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum CaseState {
     New,
     Open,
@@ -15,6 +17,15 @@ pub enum CaseState {
     Resolved,
     Closed,
     Cancelled,
+}
+
+/// A state as stored; anything else is a corrupt row, not a state.
+impl TryFrom<String> for CaseState {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        CaseState::parse(&value).ok_or_else(|| format!("unknown state {value:?}"))
+    }
 }
 
 impl CaseState {
@@ -241,6 +252,16 @@ pub fn describe_left(left: Option<i64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_travels_and_is_stored_as_the_same_text() {
+        for state in CaseState::ALL {
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.as_str()));
+            assert_eq!(CaseState::try_from(state.as_str().to_string()), Ok(state));
+        }
+        assert!(CaseState::try_from("frozen".to_string()).is_err());
+    }
     use CaseState::*;
 
     /// Every state × step × mover: exactly these are allowed.

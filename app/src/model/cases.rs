@@ -1,5 +1,6 @@
 //! Support cases as pages show them: the form's choices, lists, the case page and staff queues.
 
+use super::case_flow::CaseState;
 use super::Choice;
 use serde::{Deserialize, Serialize};
 
@@ -24,7 +25,8 @@ pub struct CaseOptions {
 pub struct CaseSummary {
     pub number: String,
     pub subject: String,
-    pub state: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub state: CaseState,
     pub priority: i32,
     pub contact: String,
     pub created_at: i64,
@@ -68,7 +70,8 @@ pub struct CaseDetail {
     /// `description` rendered from Markdown and sanitized on the server.
     #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub description_html: String,
-    pub state: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub state: CaseState,
     pub priority: i32,
     pub assignment_group: String,
     pub assigned_to: Option<String>,
@@ -100,7 +103,7 @@ pub struct QueueRow {
     pub number: String,
     pub account: String,
     pub subject: String,
-    pub state: String,
+    pub state: CaseState,
     pub priority: i32,
     pub assignee: Option<String>,
     pub created_at: i64,

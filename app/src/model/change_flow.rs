@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Travels (JSON) and is stored as its `as_str` text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ChangeState {
     AwaitingAuthorization,
     New,
@@ -18,6 +20,15 @@ pub enum ChangeState {
     Closed,
     Cancelled,
     Declined,
+}
+
+/// A state as stored; anything else is a corrupt row, not a state.
+impl TryFrom<String> for ChangeState {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        ChangeState::parse(&value).ok_or_else(|| format!("unknown state {value:?}"))
+    }
 }
 
 impl ChangeState {
@@ -219,6 +230,16 @@ pub fn authorization_statement(account: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_state_travels_and_is_stored_as_the_same_text() {
+        for state in ChangeState::ALL {
+            let json = serde_json::to_string(&state).unwrap();
+            assert_eq!(json, format!("\"{}\"", state.as_str()));
+            assert_eq!(ChangeState::try_from(state.as_str().to_string()), Ok(state));
+        }
+        assert!(ChangeState::try_from("frozen".to_string()).is_err());
+    }
     use ChangeState::*;
 
     /// Every state × step × mover: exactly these are allowed.

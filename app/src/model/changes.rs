@@ -1,5 +1,6 @@
 //! Change requests as pages show them.
 
+use super::change_flow::ChangeState;
 use super::Choice;
 use serde::{Deserialize, Serialize};
 
@@ -36,7 +37,8 @@ pub struct ChangeSummary {
     pub number: String,
     pub account: String,
     pub short_description: String,
-    pub state: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub state: ChangeState,
     pub requested_by: String,
     pub window_start: i64,
     pub created_at: i64,
@@ -75,7 +77,8 @@ pub struct ChangeDetail {
     pub window_start: i64,
     pub window_end: i64,
     pub rollback_plan: String,
-    pub state: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub state: ChangeState,
     pub scheduled_start: Option<i64>,
     pub scheduled_end: Option<i64>,
     pub implementer: Option<String>,

@@ -19,18 +19,6 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use server_fn::ServerFn;
 
-pub fn state_label(state: &str) -> &'static str {
-    match state {
-        "new" => "New",
-        "open" => "Open",
-        "awaiting_info" => "Awaiting info",
-        "resolved" => "Resolved",
-        "closed" => "Closed",
-        "cancelled" => "Cancelled",
-        _ => "Unknown",
-    }
-}
-
 #[component]
 pub fn CasesPage() -> impl IntoView {
     let query = use_query_map();
@@ -69,7 +57,7 @@ pub fn CasesPage() -> impl IntoView {
                     <tr>
                         <td><a href=format!("/cases/{}", c.number)>{c.number.clone()}</a></td>
                         <td>{c.subject}</td>
-                        <td>{state_label(&c.state)}</td>
+                        <td>{c.state.label()}</td>
                         <td>{format!("P{}", c.priority)}</td>
                         <td>{c.contact}</td>
                         <td>{format_time(Some(c.created_at))}</td>
@@ -231,7 +219,7 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
         <Title text=format!("{} {}", case.number, case.subject)/>
         <h1>{case.number.clone()} " · " {case.subject.clone()}</h1>
         <p class="lead">
-            <span class="badge">{state_label(&case.state)}</span> " "
+            <span class="badge">{case.state.label()}</span> " "
             <span class="badge">{format!("P{}", case.priority)}</span>
             {case.on_behalf.then(|| " Opened by vendor staff on the customer's behalf.")}
             {case.from_change.clone().map(|n| view! {
@@ -252,7 +240,7 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
             <dt>"Assignment group"</dt><dd>{case.assignment_group.clone()}</dd>
             <dt>"Assigned to"</dt><dd>{case.assigned_to.clone().unwrap_or_else(|| "Not yet assigned".into())}</dd>
         </dl>
-        {(case.state != "cancelled").then(|| view! {
+        {(case.state != CaseState::Cancelled).then(|| view! {
             <dl class="facts sla" aria-label="Service level">
                 <dt>"First response"</dt>
                 <dd>{describe_left(case.first_response_left)} {format!(" (target {})", hours(case.first_response_target))}</dd>
@@ -263,7 +251,7 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
         {case.priority_reason.clone().map(|r| view! { <p class="meta">"Priority set by hand: " {r}</p> })}
         <h2>"Description"</h2>
         <div class="case-text" inner_html=case.description_html.clone()></div>
-        <StepForms number=case.number.clone() state=case.state.clone() staff=case.viewer_staff/>
+        <StepForms number=case.number.clone() state=case.state staff=case.viewer_staff/>
         {case.viewer_staff.then(|| view! { <StaffFields number=case.number.clone()/> })}
         <section aria-labelledby="activity-heading" id="activity">
             <h2 id="activity-heading">"Activity"</h2>
@@ -303,11 +291,9 @@ fn hours(seconds: i64) -> String {
 /// The life-cycle steps the viewer may take now, each a small form; staff add a comment to the
 /// customer (required when asking for information or proposing a resolution).
 #[component]
-fn StepForms(number: String, state: String, staff: bool) -> impl IntoView {
+fn StepForms(number: String, state: CaseState, staff: bool) -> impl IntoView {
     let error = url_error(StepCase::PATH);
-    let Some(current) = CaseState::parse(&state) else {
-        return ().into_any();
-    };
+    let current = state;
     let mover = if staff { Mover::Staff } else { Mover::Customer };
     let available: Vec<Step> = steps(current, mover)
         .into_iter()
@@ -541,7 +527,7 @@ pub fn StaffQueuePage() -> impl IntoView {
                                 <td><a href=format!("/cases/{}", c.number)>{c.number.clone()}</a></td>
                                 <td>{c.account}</td>
                                 <td>{c.subject}</td>
-                                <td>{state_label(&c.state)}</td>
+                                <td>{c.state.label()}</td>
                                 <td>{format!("P{}", c.priority)}</td>
                                 <td>{c.assignee.unwrap_or_else(|| "—".into())}</td>
                                 <td class:breached=breached>{describe_left(c.resolution_left)}</td>

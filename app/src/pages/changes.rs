@@ -19,10 +19,6 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use server_fn::ServerFn;
 
-fn state_label(state: &str) -> &'static str {
-    ChangeState::parse(state).map_or("Unknown", |s| s.label())
-}
-
 fn pairs(list: &[Choice]) -> Vec<(String, String)> {
     list.iter()
         .map(|c| (c.id.to_string(), c.name.clone()))
@@ -76,7 +72,7 @@ pub fn ChangesPage() -> impl IntoView {
                         <td><a href=format!("/changes/{}", r.number)>{r.number.clone()}</a></td>
                         <td>{r.account}</td>
                         <td>{r.short_description}</td>
-                        <td>{state_label(&r.state)}</td>
+                        <td>{r.state.label()}</td>
                         <td>{r.requested_by}</td>
                         <td>{format_time(Some(r.window_start))}</td>
                     </tr>
@@ -288,7 +284,7 @@ fn ChangeView(change: ChangeDetail) -> impl IntoView {
         <Title text=format!("{} {}", change.number, change.short_description)/>
         <h1>{change.number.clone()} " · " {change.short_description.clone()}</h1>
         <p class="lead">
-            <span class="badge">{state_label(&change.state)}</span>
+            <span class="badge">{change.state.label()}</span>
             {change.on_behalf.then(|| " Raised by vendor staff on the account's behalf.")}
             {change.converted_case.clone().map(|c| view! {
                 " Converted into case " <a href=format!("/cases/{c}")>{c.clone()}</a> "."
@@ -306,7 +302,7 @@ fn ChangeView(change: ChangeDetail) -> impl IntoView {
                     </dl>
                     <p class="meta">"This record cannot be changed."</p>
                 }.into_any(),
-                None if change.state == "declined" => view! { <p>"The account declined this change."</p> }.into_any(),
+                None if change.state == ChangeState::Declined => view! { <p>"The account declined this change."</p> }.into_any(),
                 None => view! {
                     <p>{match change.authorizer.clone() {
                         Some(name) => format!("Awaiting authorization by {name}, an administrator of the account. Nothing is done until then."),

@@ -52,6 +52,7 @@ pub struct Target {
 /// Loads the customer user `target_id` if `actor` may manage them: platform admins any account's,
 /// customer administrators their own account's. Everyone else — another account's users, vendor
 /// staff, ids that do not exist — is the same `NotFound`, so ids cannot be probed.
+#[tracing::instrument(skip_all)]
 pub async fn load_target(tx: &mut Tx, actor: &Actor, target_id: i64) -> Result<Target, AppError> {
     let target: Option<Target> = on_tx!(tx, |c| sqlx::query_as(
         "SELECT id, account_id, email, first_name, last_name, status, is_admin, \
@@ -105,6 +106,7 @@ pub fn parse_staff_reason(
 /// policy check for the action; this enforces the rules that depend on the data: the target is a
 /// customer user of an account the actor may manage, no self-lockout, at least one active
 /// administrator left.
+#[tracing::instrument(skip_all)]
 pub async fn apply(
     state: &AppState,
     actor: &Actor,
@@ -184,6 +186,7 @@ pub async fn apply(
 /// the grant and revoke buttons — a contact designation, an invitation, a bulk import — so every
 /// change of administrator rights has an `administrator.granted` / `.revoked` entry of its own.
 /// Who, for which account, why and from where come from `cause`, the entry of the change itself.
+#[tracing::instrument(skip_all)]
 pub async fn record_admin_change(
     tx: &mut Tx,
     cause: &Event<'_>,
@@ -209,6 +212,7 @@ pub async fn record_admin_change(
 /// Serializes changes to one account's administrators (PostgreSQL row lock; SQLite write
 /// transactions are exclusive already), so two concurrent revocations cannot both pass the
 /// last-administrator check.
+#[tracing::instrument(skip_all)]
 pub async fn lock_account(tx: &mut Tx, account_id: i64) -> Result<(), AppError> {
     if let Tx::Postgres(t) = tx {
         sqlx::query("SELECT id FROM accounts WHERE id = $1 FOR UPDATE")
@@ -219,6 +223,7 @@ pub async fn lock_account(tx: &mut Tx, account_id: i64) -> Result<(), AppError> 
     Ok(())
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn active_admins(tx: &mut Tx, account_id: i64) -> Result<i64, AppError> {
     on_tx!(tx, |c| sqlx::query_scalar(
         "SELECT COUNT(*) FROM users WHERE account_id = $1 AND is_admin AND status = 'active'"

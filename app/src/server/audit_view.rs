@@ -107,6 +107,7 @@ impl Filter {
 
 /// Entries newest first: `limit` of them after skipping `offset`, or — with `after` (the time and
 /// id of the last entry already read) — the next `limit` after that one, however deep (exports).
+#[tracing::instrument(skip_all)]
 pub async fn rows(
     db: &Db,
     filter: &Filter,
@@ -128,6 +129,7 @@ pub async fn rows(
 
 /// One page of entries, newest first, and how many match, counted up to [`COUNT_CAP`]
 /// (`COUNT_CAP + 1` means "more").
+#[tracing::instrument(skip_all)]
 pub async fn list(
     db: &Db,
     filter: &Filter,

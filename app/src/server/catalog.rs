@@ -54,6 +54,7 @@ async fn default_group(db: &Db) -> Result<i64, AppError> {
 }
 
 /// Everything the catalog page shows.
+#[tracing::instrument(skip_all)]
 pub async fn admin_view(db: &Db) -> Result<CatalogAdmin, AppError> {
     let default = default_group(db).await?;
     let members: Vec<(i64, i64, String)> = on_db!(db, |c| sqlx::query_as(
@@ -102,6 +103,7 @@ pub async fn admin_view(db: &Db) -> Result<CatalogAdmin, AppError> {
     })
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn sla_targets(db: &Db) -> Result<Vec<SlaTarget>, AppError> {
     on_db!(db, |c| sqlx::query_as(
         "SELECT CAST(priority AS INTEGER) AS priority, \
@@ -205,6 +207,7 @@ async fn lock_entry(tx: &mut Tx, kind: CatalogKind, id: i64) -> Result<CatalogEn
 }
 
 /// Adds an entry, or renames, renumbers, retires or brings back an existing one. Answers its id.
+#[tracing::instrument(skip_all)]
 pub async fn save_entry(
     state: &AppState,
     actor: &Actor,
@@ -297,6 +300,7 @@ pub struct SlaForm {
 /// Targets are whole minutes from 1 minute to a year.
 const TARGET_MAX_MINUTES: i32 = 525_600;
 
+#[tracing::instrument(skip_all)]
 pub async fn save_sla(
     state: &AppState,
     actor: &Actor,
@@ -389,6 +393,7 @@ pub async fn save_sla(
 
 /// Replaces the compatibility matrix with `pairs` (feature id, version id), in one transaction.
 /// Pairs naming an unknown feature or version are refused and nothing changes.
+#[tracing::instrument(skip_all)]
 pub async fn save_matrix(
     state: &AppState,
     actor: &Actor,
@@ -437,6 +442,7 @@ pub async fn save_matrix(
 }
 
 /// Adds vendor staff member `user_id` to assignment group `group_id`, or takes them off it.
+#[tracing::instrument(skip_all)]
 pub async fn set_member(
     state: &AppState,
     actor: &Actor,

@@ -11,6 +11,7 @@ use crate::error::AppError;
 use crate::model::{Actor, Role};
 
 /// Replaces the platform admin's session with one as `user_id`; returns the new session token.
+#[tracing::instrument(skip_all)]
 pub async fn start(
     state: &AppState,
     actor: &Actor,
@@ -69,6 +70,7 @@ pub async fn start(
 
 /// Ends an impersonation. With `resume`, the platform admin gets their own session back (the
 /// stop button) and its token is returned; without, they are signed out (the sign-out button).
+#[tracing::instrument(skip_all)]
 pub async fn stop(
     state: &AppState,
     actor: &Actor,

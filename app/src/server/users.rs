@@ -14,6 +14,7 @@ pub struct Credentials {
     pub password_hash: Option<String>,
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn credentials_by_email(db: &Db, email: &Email) -> Result<Option<Credentials>, AppError> {
     on_db!(db, |c| sqlx::query_as(
         "SELECT id, account_id, status, password_hash FROM users WHERE email = $1"
@@ -24,6 +25,7 @@ pub async fn credentials_by_email(db: &Db, email: &Email) -> Result<Option<Crede
     .map_err(AppError::from))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn credentials_by_id(
     db: &Db,
     id: i64,
@@ -78,6 +80,7 @@ struct MeRow {
 }
 
 /// The signed-in person's own profile, as the app shell shows it.
+#[tracing::instrument(skip_all)]
 pub async fn me(
     db: &Db,
     user_id: i64,
@@ -135,6 +138,7 @@ pub struct NewUser<'a> {
 }
 
 /// Inserts a user; a taken email is a `Conflict` (emails are unique across the portal).
+#[tracing::instrument(skip_all)]
 pub async fn insert(tx: &mut Tx, user: &NewUser<'_>, now: i64) -> Result<i64, AppError> {
     let result: Result<i64, sqlx::Error> = on_tx!(tx, |c| sqlx::query_scalar(
         "INSERT INTO users (account_id, email, first_name, last_name, kind, is_admin, status, \
@@ -174,6 +178,7 @@ const USER_SORTS: &[(&str, &str)] = &[
 
 /// One page of an account's users, for the Manage Accounts page. The account id comes from the
 /// caller's session (or a staff caller's explicit choice), never from a customer's input.
+#[tracing::instrument(skip_all)]
 pub async fn list_account_users(
     db: &Db,
     viewer_id: i64,
@@ -274,6 +279,7 @@ impl UserFilter {
 
 /// One page of customer accounts with their user counts, for the staff console, narrowed to
 /// names or keys containing `search`.
+#[tracing::instrument(skip_all)]
 pub async fn list_accounts(
     db: &Db,
     search: &str,
@@ -304,6 +310,7 @@ pub async fn list_accounts(
 }
 
 /// Sets the time zone person `actor` sees times in.
+#[tracing::instrument(skip_all)]
 pub async fn set_time_zone(
     state: &super::state::AppState,
     actor: &crate::model::Actor,

@@ -308,7 +308,11 @@ async fn ten_thousand_rows_are_previewed_and_created(engine: Engine) {
         )
         .await;
     assert_eq!(status, 200);
-    for _ in 0..100 {
+    // Wait while the import makes progress: on a loaded machine 10,000 users take a while, but a
+    // worker that stops creating users for a minute has failed.
+    let created = "SELECT COUNT(*) FROM users WHERE email LIKE 'person%@globex.example' AND status = 'invited'";
+    let (mut last, mut idle) = (-1, 0);
+    while idle < 60 {
         let done = app
             .scalar(&format!(
                 "SELECT COUNT(*) FROM imports WHERE id = {id} AND status = 'done'"
@@ -317,12 +321,15 @@ async fn ten_thousand_rows_are_previewed_and_created(engine: Engine) {
         if done == 1 {
             break;
         }
+        let now = app.scalar(created).await;
+        (last, idle) = if now > last {
+            (now, 0)
+        } else {
+            (last, idle + 1)
+        };
         tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     }
-    assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM users WHERE email LIKE 'person%@globex.example' AND status = 'invited'").await,
-        10_000
-    );
+    assert_eq!(app.scalar(created).await, 10_000);
 }
 
 both_engines!(

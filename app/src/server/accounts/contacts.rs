@@ -67,6 +67,7 @@ pub struct ContactChange {
 }
 
 /// Sets or clears a contact (§2). Returns a sentence for the page: what happened to whom.
+#[tracing::instrument(skip_all)]
 pub async fn set_contact(
     state: &AppState,
     actor: &Actor,

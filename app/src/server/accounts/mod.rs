@@ -52,6 +52,7 @@ async fn person(db: &Db, id: Option<i64>) -> Result<Option<PersonRef>, AppError>
 }
 
 /// The vendor staff who can be an account's TAM or CSM (active agents and platform admins).
+#[tracing::instrument(skip_all)]
 pub async fn staff_members(db: &Db) -> Result<Vec<StaffMember>, AppError> {
     on_db!(db, |c| {
         sqlx::query_as(
@@ -65,6 +66,7 @@ pub async fn staff_members(db: &Db) -> Result<Vec<StaffMember>, AppError> {
 }
 
 /// One account with its contacts and staff, for the staff account page.
+#[tracing::instrument(skip_all)]
 pub async fn detail(db: &Db, account_id: i64) -> Result<AccountDetail, AppError> {
     let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1");
     let row: Option<AccountRow> = on_db!(db, |c| sqlx::query_as(&sql)
@@ -236,6 +238,7 @@ fn key_taken(err: sqlx::Error) -> AppError {
 }
 
 /// Creates (`account_id` = `None`) or updates an account; audited with before and after.
+#[tracing::instrument(skip_all)]
 pub async fn save(
     state: &AppState,
     actor: &Actor,

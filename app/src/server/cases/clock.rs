@@ -16,7 +16,8 @@ pub(super) const CLOCK_COLUMNS: &str =
 /// A case's SLA clock columns with its priority's targets and its account's business hours.
 #[derive(sqlx::FromRow)]
 pub(super) struct ClockRow {
-    pub(super) state: String,
+    #[sqlx(try_from = "String")]
+    pub(super) state: CaseState,
     pub(super) created_at: i64,
     paused_seconds: i64,
     paused_business_seconds: i64,
@@ -59,7 +60,7 @@ impl ClockRow {
     /// Seconds left to first response and to resolution at `now`; `None` for a clock that no
     /// longer runs (met, or the case is closed or cancelled).
     pub(super) fn left(&self, now: i64) -> (Option<i64>, Option<i64>) {
-        let done = matches!(self.state.as_str(), "closed" | "cancelled");
+        let done = self.state.is_final();
         let hours = self.hours();
         let first = (!done && self.first_response_at.is_none()).then(|| {
             self.first_response_minutes * 60 - self.used(self.first_business, &hours, now)
@@ -73,7 +74,7 @@ impl ClockRow {
     /// When the resolution target runs out, while its clock runs: kept in `cases.due_at` so the
     /// "breaching" queue is an index range.
     pub(super) fn resolution_due(&self) -> Option<i64> {
-        let running = matches!(self.state.as_str(), "new" | "open")
+        let running = matches!(self.state, CaseState::New | CaseState::Open)
             && self.paused_since.is_none()
             && self.resolved_at.is_none();
         let target = self.resolution_minutes * 60;

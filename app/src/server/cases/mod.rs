@@ -29,6 +29,7 @@ async fn next_number(tx: &mut Tx) -> Result<String, AppError> {
 /// Files a case for `account_id` — a customer's own, or any for vendor staff acting on the
 /// customer's behalf (`actor.role` is staff), which the case and the audit trail record. The
 /// contact is told by mail. Returns the number.
+#[tracing::instrument(skip_all)]
 pub async fn create(
     state: &AppState,
     actor: &Actor,
@@ -160,6 +161,7 @@ pub(crate) async fn insert(
 
 /// One page of an account's cases: all of them (`team`), or those the person opened or is the
 /// contact of (`mine`). Newest first.
+#[tracing::instrument(skip_all)]
 pub async fn list(
     db: &Db,
     account_id: i64,
@@ -202,7 +204,7 @@ pub async fn list(
             resolution_left: r.clock.left(now).1,
             number: r.number,
             subject: r.subject,
-            state: r.clock.state.clone(),
+            state: r.clock.state,
             priority: r.priority,
             contact: r.contact,
             created_at: r.clock.created_at,
@@ -220,6 +222,7 @@ pub async fn list(
 
 /// A case by number. `account_id` (a customer's) limits it to that account: any other case is
 /// "not found", exactly like a number that does not exist. `with_notes` is for staff only.
+#[tracing::instrument(skip_all)]
 pub async fn get(
     db: &Db,
     number: &str,

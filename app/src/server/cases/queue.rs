@@ -42,6 +42,7 @@ pub(crate) fn search_words(search: &str) -> Option<Vec<String>> {
 /// has run out or runs out within the hour, soonest first. The WHERE clause holds only the filters
 /// in use, so each query shape gets a plan that walks an index in the order of the page, and the
 /// total is counted up to [`COUNT_CAP`] (`COUNT_CAP + 1` means "more").
+#[tracing::instrument(skip_all)]
 pub async fn queue(
     db: &Db,
     viewer: i64,
@@ -192,7 +193,7 @@ pub async fn queue(
             number: r.number,
             account: r.account,
             subject: r.subject,
-            state: r.clock.state.clone(),
+            state: r.clock.state,
             priority: r.priority,
             assignee: r.assignee,
             created_at: r.clock.created_at,

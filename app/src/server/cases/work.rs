@@ -6,7 +6,8 @@ use super::*;
 #[derive(sqlx::FromRow)]
 struct Locked {
     id: i64,
-    state: String,
+    #[sqlx(try_from = "String")]
+    state: CaseState,
     subject: String,
     paused_since: Option<i64>,
     time_zone: String,
@@ -82,7 +83,7 @@ async fn transition(
     author: Option<i64>,
     now: i64,
 ) -> Result<CaseState, AppError> {
-    let from = CaseState::parse(&case.state).ok_or(AppError::Internal)?;
+    let from = case.state;
     let to = case_flow::next(from, step, by).map_err(|why| AppError::Conflict(why.to_string()))?;
     // The pause that ends now, in calendar seconds and in the account's working seconds.
     let hours = BusinessHours::new(&case.time_zone, case.business_start, case.business_end);
@@ -162,6 +163,7 @@ async fn tell_contact(
 
 /// A customer's comment on their account's case. A reply while the case awaits information
 /// moves it back to Open (SPEC §4.2).
+#[tracing::instrument(skip_all)]
 pub async fn comment(
     state: &AppState,
     actor: &Actor,
@@ -173,13 +175,13 @@ pub async fn comment(
     let body = check_text("body", body, "comment")?;
     let mut tx = state.db.begin().await?;
     let case = lock_case(&mut tx, number, Some(account_id)).await?;
-    if matches!(case.state.as_str(), "closed" | "cancelled") {
+    if case.state.is_final() {
         return Err(AppError::Conflict(
             "This case is closed. Open a new case and mention this one's number.".into(),
         ));
     }
     add_entry(&mut tx, case.id, "comment", Some(actor.user_id), &body, now).await?;
-    if case.state == "awaiting_info" {
+    if case.state == CaseState::AwaitingInfo {
         transition(
             &mut tx,
             &case,
@@ -196,6 +198,7 @@ pub async fn comment(
 }
 
 /// The customer accepts (closes) or rejects (reopens) a proposed resolution.
+#[tracing::instrument(skip_all)]
 pub async fn customer_step(
     state: &AppState,
     actor: &Actor,
@@ -233,6 +236,7 @@ pub async fn customer_step(
 }
 
 /// Vendor staff move a case, optionally with a comment to the customer.
+#[tracing::instrument(skip_all)]
 pub async fn staff_step(
     state: &AppState,
     actor: &Actor,
@@ -286,6 +290,7 @@ pub async fn staff_step(
 
 /// A staff comment to the customer (mailed, and the first response on the SLA clock) or an
 /// internal work note (never shown or sent to a customer).
+#[tracing::instrument(skip_all)]
 pub async fn staff_note(
     state: &AppState,
     actor: &Actor,
@@ -305,7 +310,7 @@ pub async fn staff_note(
     )?;
     let mut tx = state.db.begin().await?;
     let case = lock_case(&mut tx, number, None).await?;
-    if matches!(case.state.as_str(), "closed" | "cancelled") && !internal_note {
+    if case.state.is_final() && !internal_note {
         return Err(AppError::Conflict("This case is closed.".into()));
     }
     let kind = if internal_note {
@@ -338,6 +343,7 @@ pub async fn staff_note(
 /// Staff fields: assignee (`""` nobody, `"me"`, or a staff member's id), assignment group, and a
 /// priority override (`""` keeps the computed one) with its required reason. Each change is
 /// recorded with who and when.
+#[tracing::instrument(skip_all)]
 pub async fn staff_fields(
     state: &AppState,
     actor: &Actor,
@@ -470,6 +476,7 @@ pub async fn staff_fields(
 /// Closes cases resolved for more than `days` days without an answer (SPEC §4.2); answers how
 /// many. Each case is its own transaction, so several instances doing this at once is harmless:
 /// the second finds the case already closed and skips it.
+#[tracing::instrument(skip_all)]
 pub async fn auto_close(state: &AppState, days: i64, now: i64) -> Result<usize, AppError> {
     let due: Vec<String> = on_db!(&state.db, |c| {
         sqlx::query_scalar(
@@ -484,7 +491,7 @@ pub async fn auto_close(state: &AppState, days: i64, now: i64) -> Result<usize, 
     for number in due {
         let mut tx = state.db.begin().await?;
         let case = lock_case(&mut tx, &number, None).await?;
-        if case.state != "resolved" {
+        if case.state != CaseState::Resolved {
             continue;
         }
         transition(&mut tx, &case, Step::AutoClose, Mover::System, None, now).await?;

@@ -59,6 +59,7 @@ async fn choices(db: &Db, sql: &str, account_id: i64) -> Result<Vec<Choice>, App
 }
 
 /// What the form offers for `account_id`.
+#[tracing::instrument(skip_all)]
 pub async fn options(db: &Db, account_id: i64, me: i64) -> Result<ChangeOptions, AppError> {
     let account: Option<(String, String, String)> = on_db!(db, |c| sqlx::query_as(
         "SELECT name, service_tier, environments FROM accounts WHERE id = $1"
@@ -153,6 +154,7 @@ pub fn authorization_json(by: i64, at: i64, from: &str, text: &str) -> serde_jso
 
 /// Files a change request for `account_id`: a customer's own (authorized by them as they file it),
 /// or a platform admin's on the account's behalf (awaiting an administrator's authorization).
+#[tracing::instrument(skip_all)]
 pub async fn create(
     state: &AppState,
     actor: &Actor,
@@ -294,6 +296,7 @@ const NAME: &str = "(SELECT u.first_name || ' ' || u.last_name FROM users u WHER
 
 /// A change request's page. `account_id` (a customer's) limits it to that account: any other is
 /// "not found", like a number that does not exist. Staff notes only for staff.
+#[tracing::instrument(skip_all)]
 pub async fn get(
     db: &Db,
     actor: &Actor,
@@ -352,7 +355,7 @@ pub async fn get(
     .await
     .map_err(AppError::from)
     })?;
-    let current = ChangeState::parse(&detail.state).ok_or(AppError::Internal)?;
+    let current = detail.state;
     detail.steps = crate::policy::change_mover(actor, change_account, authorizer_id)
         .map(|m| change_flow::steps(current, m))
         .unwrap_or_default()
@@ -364,6 +367,7 @@ pub async fn get(
 }
 
 /// A page of change requests: one account's (customers), or any account's in `state` (staff).
+#[tracing::instrument(skip_all)]
 pub async fn list(
     db: &Db,
     account_id: Option<i64>,

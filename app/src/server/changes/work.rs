@@ -42,6 +42,7 @@ pub struct StepForm {
 
 /// Moves change request `number` by `step`. Customers reach only their own account's requests;
 /// authorizing writes the authorization record; Schedule sets the window and implementer.
+#[tracing::instrument(skip_all)]
 pub async fn step(
     state: &AppState,
     actor: &Actor,
@@ -209,6 +210,7 @@ pub async fn step(
 /// Change requests past Awaiting authorization without a complete authorization record: the
 /// schema forbids them, so this lists none unless the database was edited behind the portal's
 /// back. Also lists records that differ from the one the audit trail holds.
+#[tracing::instrument(skip_all)]
 pub async fn unauthorized(db: &Db) -> Result<Vec<String>, AppError> {
     let rows: Vec<(
         String,
@@ -268,6 +270,7 @@ pub async fn unauthorized(db: &Db) -> Result<Vec<String>, AppError> {
 /// version, impact, workaround, feature, service, availability); the requester, environment,
 /// subject and description come from the CR. The CR ends Cancelled, both point at each other,
 /// it is audited, and the contact is mailed the new case.
+#[tracing::instrument(skip_all)]
 pub async fn convert(
     state: &AppState,
     actor: &Actor,

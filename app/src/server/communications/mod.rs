@@ -268,6 +268,7 @@ async fn audience_words(db: &Db, kind: Kind, id: i64, d: &Draft) -> Result<Strin
 }
 
 /// Accounts staff can address, and the recent notices and rounds.
+#[tracing::instrument(skip_all)]
 pub async fn overview(db: &Db) -> Result<Communications, AppError> {
     let accounts: Vec<(i64, String, String)> = on_db!(db, |c| sqlx::query_as(
         "SELECT id, name, service_tier FROM accounts ORDER BY name, id"

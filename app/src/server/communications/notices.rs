@@ -14,6 +14,7 @@ pub struct NoticeForm {
 }
 
 /// Stores a notice as a draft; answers its id.
+#[tracing::instrument(skip_all)]
 pub async fn create_notice(
     db: &Db,
     actor: &Actor,
@@ -75,6 +76,7 @@ struct NoticeRow {
 
 /// A notice for staff (`staff`) or for one of its recipients (`user_id`); anyone else gets
 /// `NotFound`.
+#[tracing::instrument(skip_all)]
 pub async fn notice(db: &Db, id: i64, staff: bool, user_id: i64) -> Result<NoticeDetail, AppError> {
     if !staff {
         let received: Option<i64> = on_db!(db, |c| sqlx::query_scalar(
@@ -134,6 +136,7 @@ pub async fn notice(db: &Db, id: i64, staff: bool, user_id: i64) -> Result<Notic
 
 /// Sends draft notice `id` to its audience as resolved now, which must have `confirmed`
 /// recipients: one mail each through the outbox, all recorded, in one transaction.
+#[tracing::instrument(skip_all)]
 pub async fn send_notice(
     db: &Db,
     settings: &Settings,
@@ -191,6 +194,7 @@ pub async fn send_notice(
 }
 
 /// The notices sent to user `user_id`, newest first.
+#[tracing::instrument(skip_all)]
 pub async fn received(db: &Db, user_id: i64) -> Result<Vec<CommunicationSummary>, AppError> {
     on_db!(db, |c| {
         sqlx::query_as(

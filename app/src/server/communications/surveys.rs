@@ -12,6 +12,7 @@ pub struct SurveyForm {
 }
 
 /// Stores a survey round as a draft; answers its id.
+#[tracing::instrument(skip_all)]
 pub async fn create_survey(
     db: &Db,
     actor: &Actor,
@@ -65,6 +66,7 @@ pub async fn create_survey(
 
 /// Starts draft round `id`: each contact of its audience (which must have `confirmed` people) is
 /// mailed a personal link.
+#[tracing::instrument(skip_all)]
 pub async fn start_survey(
     db: &Db,
     settings: &Settings,
@@ -160,6 +162,7 @@ async fn find_link(db: &Db, token: &str) -> Result<LinkRow, AppError> {
 }
 
 /// What personal link `token` leads to; an unknown or altered one is `NotFound`.
+#[tracing::instrument(skip_all)]
 pub async fn link(db: &Db, token: &str, now: i64) -> Result<SurveyLink, AppError> {
     let row = find_link(db, token).await?;
     let state = if row.answered_at.is_some() {
@@ -177,6 +180,7 @@ pub async fn link(db: &Db, token: &str, now: i64) -> Result<SurveyLink, AppError
 }
 
 /// Records the answer given through personal link `token`: once, before the round expires.
+#[tracing::instrument(skip_all)]
 pub async fn answer(
     db: &Db,
     token: &str,
@@ -258,6 +262,7 @@ struct RoundRow {
 }
 
 /// A survey round for staff: a draft's audience, or a sent round's report per account.
+#[tracing::instrument(skip_all)]
 pub async fn survey(db: &Db, id: i64) -> Result<SurveyDetail, AppError> {
     let row: Option<RoundRow> = on_db!(db, |c| {
         sqlx::query_as(
@@ -340,6 +345,7 @@ pub struct AnswerRow {
 }
 
 /// Every invitation of round `id` with its answer (if any), by account.
+#[tracing::instrument(skip_all)]
 pub async fn answers(db: &Db, id: i64) -> Result<Vec<AnswerRow>, AppError> {
     let state: Option<String> = on_db!(db, |c| sqlx::query_scalar(
         "SELECT state FROM nps_rounds WHERE id = $1"

@@ -56,6 +56,7 @@ async fn existing_emails(db: &Db, rows: &[RawRow]) -> Result<HashSet<String>, Ap
 }
 
 /// Stores an uploaded file's rows for preview. Nothing is created yet.
+#[tracing::instrument(skip_all)]
 pub async fn preview(
     state: &AppState,
     actor: &Actor,
@@ -143,6 +144,7 @@ struct ImportHead {
 }
 
 /// The import with its counts and one page of rows (all, or those of one outcome).
+#[tracing::instrument(skip_all)]
 pub async fn view(
     db: &Db,
     import_id: i64,
@@ -211,6 +213,7 @@ pub async fn view(
 }
 
 /// Confirms a previewed import (or discards it): the worker creates the users.
+#[tracing::instrument(skip_all)]
 pub async fn decide(
     state: &AppState,
     actor: &Actor,

@@ -25,6 +25,7 @@ struct PendingRow {
 /// Carries out confirmed imports: claims one, creates its users chunk by chunk, and marks it done.
 /// `max_chunks` stops early (as a killed process would, between two chunks); `None` runs to the
 /// end. Answers how many users were created.
+#[tracing::instrument(skip_all)]
 pub async fn work(
     state: &AppState,
     instance: &str,

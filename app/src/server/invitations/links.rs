@@ -74,6 +74,7 @@ fn dead_link(row: Option<&LinkRow>, purpose: Purpose, now: i64) -> Option<AppErr
 
 /// Tells the accept or reset page whose link it is, or why it does not work. Reading a link does
 /// not use it up.
+#[tracing::instrument(skip_all)]
 pub async fn inspect(
     db: &Db,
     token: &str,
@@ -94,6 +95,7 @@ pub async fn inspect(
 
 /// Uses a link: sets the password under the §3.4 rules, activates an invited user, ends every
 /// other session and link of theirs, and signs them in. Returns the new session token.
+#[tracing::instrument(skip_all)]
 pub async fn complete(
     state: &AppState,
     token: &str,
@@ -182,6 +184,7 @@ const RESETS_PER_HOUR: i64 = 3;
 
 /// Queues a reset mail when `email` belongs to an active customer user. The answer is the same
 /// whether or not it does (no enumeration); only valid input is checked.
+#[tracing::instrument(skip_all)]
 pub async fn request_reset(
     state: &AppState,
     email: &str,

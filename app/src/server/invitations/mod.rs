@@ -40,6 +40,7 @@ impl Purpose {
 }
 
 /// Voids every open link of `user_id` (of one purpose, or all) with `reason`.
+#[tracing::instrument(skip_all)]
 pub async fn void_open_links(
     tx: &mut Tx,
     user_id: i64,
@@ -59,6 +60,7 @@ pub async fn void_open_links(
 
 /// Issues a new link for `user_id`, voiding the open ones of the same purpose, and queues its mail.
 #[allow(clippy::too_many_arguments)]
+#[tracing::instrument(skip_all)]
 pub async fn issue_link(
     tx: &mut Tx,
     state: &AppState,
@@ -184,6 +186,7 @@ async fn inviter_name(tx: &mut Tx, actor: &Actor) -> Result<String, AppError> {
 
 /// Creates an invited user in `account_id` and queues their invitation, in one transaction.
 /// The caller has passed the policy check; a customer administrator's `account_id` is their own.
+#[tracing::instrument(skip_all)]
 pub async fn invite(
     state: &AppState,
     actor: &Actor,
@@ -301,6 +304,7 @@ pub enum InvitationChange {
 }
 
 /// Re-sends or revokes the invitation of an invited user the actor may manage.
+#[tracing::instrument(skip_all)]
 pub async fn change_invitation(
     state: &AppState,
     actor: &Actor,

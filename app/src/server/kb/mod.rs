@@ -135,6 +135,7 @@ async fn count(db: &Db, from_where: &str, args: &[Arg]) -> Result<i64, AppError>
         .map_err(AppError::from))
 }
 
+#[tracing::instrument(skip_all)]
 pub async fn categories(db: &Db) -> Result<Vec<KbCategory>, AppError> {
     on_db!(db, |c| sqlx::query_as(
         "SELECT id, name, description FROM kb_categories ORDER BY position, name, id"

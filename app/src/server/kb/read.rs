@@ -5,6 +5,7 @@ use super::*;
 
 /// The KB home for a reader: categories, the newest and the most read articles they may see,
 /// and with `category` a page of that category's published articles, newest first.
+#[tracing::instrument(skip_all)]
 pub async fn home(
     db: &Db,
     clearance: Clearance,
@@ -79,6 +80,7 @@ const RANKED: i64 = 1000;
 /// Published articles the reader may see matching `query`, best first, with highlighted
 /// snippets. An article number finds that article. `typing` treats the last word as the letters
 /// typed so far (suggestions while a subject is typed).
+#[tracing::instrument(skip_all)]
 pub async fn search(
     db: &Db,
     clearance: Clearance,
@@ -183,6 +185,7 @@ pub async fn search(
 
 /// Up to five published articles whose words start like `query`: the suggestions shown while a
 /// case's subject is typed.
+#[tracing::instrument(skip_all)]
 pub async fn suggest(db: &Db, clearance: Clearance, query: &str) -> Result<Vec<KbLink>, AppError> {
     if query.trim().chars().count() < 3 {
         return Ok(Vec::new());
@@ -257,6 +260,7 @@ pub(super) fn description(plain: &str) -> String {
 
 /// Reads an article: counts the view (of a published one, once per reader per day) and answers it
 /// rendered, with the reader's vote and the linked articles they may see.
+#[tracing::instrument(skip_all)]
 pub async fn read(
     state: &AppState,
     clearance: Clearance,
@@ -365,6 +369,7 @@ async fn count_view(db: &Db, article_id: i64, reader: &str, now: i64) -> Result<
 
 /// Records a reader's "was this helpful?" answer: one per reader and article; answering again
 /// replaces the earlier answer. Counters and vote change in one transaction.
+#[tracing::instrument(skip_all)]
 pub async fn vote(
     db: &Db,
     clearance: Clearance,

@@ -5,6 +5,7 @@ use super::write::{event, VersionRow};
 use super::*;
 
 /// What the editor opens with, for staff who write the KB.
+#[tracing::instrument(skip_all)]
 pub async fn editor(
     db: &Db,
     number: Option<&str>,
@@ -84,6 +85,7 @@ pub async fn editor(
 
 /// Every article, any state, for staff: filtered by state, visibility and words, most recently
 /// changed first.
+#[tracing::instrument(skip_all)]
 pub async fn list_all(
     db: &Db,
     state_filter: &str,
@@ -138,6 +140,7 @@ pub async fn list_all(
 }
 
 /// Adds a category.
+#[tracing::instrument(skip_all)]
 pub async fn add_category(
     db: &Db,
     actor: &Actor,

@@ -191,6 +191,7 @@ pub(super) fn event<'a>(
 /// Saves an article (a new one when `number` is `None`) as a new version; with
 /// [`Intent::Publish`] it is published at once. A draft of a published article waits for
 /// publishing. Answers the article's number.
+#[tracing::instrument(skip_all)]
 pub async fn save(
     db: &Db,
     actor: &Actor,
@@ -316,6 +317,7 @@ pub async fn save(
 }
 
 /// Takes a published article out of reading; it stays for staff and can be published again.
+#[tracing::instrument(skip_all)]
 pub async fn retire(
     db: &Db,
     actor: &Actor,
@@ -345,6 +347,7 @@ pub async fn retire(
 
 /// Makes old version `version` the newest again, as a new version: on a draft at once, on a
 /// published or retired article when it is next published.
+#[tracing::instrument(skip_all)]
 pub async fn restore(
     db: &Db,
     actor: &Actor,
