@@ -18,11 +18,7 @@ use {
 pub async fn change_form_options(account_id: Option<i64>) -> Result<ChangeOptions, AppError> {
     signed_in(|state, actor| async move {
         let account_id = policy::filing_account(&actor, policy::Filing::Change, account_id)?;
-        let me = if actor.role.is_staff() {
-            0
-        } else {
-            actor.user_id
-        };
+        let me = (!actor.role.is_staff()).then_some(actor.user_id);
         changes::options(&state.db, account_id, me).await
     })
     .await

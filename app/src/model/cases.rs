@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseOptions {
     pub account_name: String,
-    pub me: i64,
+    /// The person filling in the form, preselected as contact (`None` for staff).
+    pub me: Option<i64>,
     pub contacts: Vec<Choice>,
     pub versions: Vec<Choice>,
     pub impacts: Vec<Choice>,

@@ -17,8 +17,8 @@ pub struct ChangeOptions {
     pub administrators: Vec<Choice>,
     /// The statement the requester agrees to.
     pub statement: String,
-    /// The person filling in the form (0 for staff).
-    pub me: i64,
+    /// The person filling in the form (`None` for staff).
+    pub me: Option<i64>,
 }
 
 /// Who authorized a change request, when, from where and with which words. Never edited.

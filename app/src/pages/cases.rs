@@ -128,7 +128,7 @@ fn CaseFormView(opts: CaseOptions, account_id: Option<i64>) -> impl IntoView {
                 } else {
                     view! {
                         <SelectField name="contact_id" label="Contact" hint="Who we talk to about this case"
-                            options=pairs(&opts.contacts) selected=opts.me.to_string() error/>
+                            options=pairs(&opts.contacts) selected=opts.me.map(|m| m.to_string()).unwrap_or_default() error/>
                     }.into_any()
                 }}
                 <SelectField name="product_version_id" label="Product version" placeholder="Choose…"

@@ -176,7 +176,7 @@ fn ChangeFormView(opts: ChangeOptions, account_id: Option<i64>) -> impl IntoView
                 } else {
                     view! {
                         <SelectField name="requested_by" label="Requested by"
-                            options=pairs(&opts.contacts) selected=opts.me.to_string() error/>
+                            options=pairs(&opts.contacts) selected=opts.me.map(|m| m.to_string()).unwrap_or_default() error/>
                     }.into_any()
                 }}
                 <SelectField name="environment" label="Environment" placeholder="Choose…" options=environments error/>

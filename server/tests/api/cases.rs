@@ -14,8 +14,8 @@ async fn id(app: &TestApp, sql: &str) -> String {
 }
 
 /// A complete, valid form for an ACME user, as strings.
-pub(crate) async fn form(app: &TestApp, contact: &str) -> Vec<(&'static str, String)> {
-    vec![
+pub(crate) async fn form(app: &TestApp, contact: &str) -> Form {
+    Form::new(vec![
         (
             "contact_id",
             id(
@@ -59,11 +59,7 @@ pub(crate) async fn form(app: &TestApp, contact: &str) -> Vec<(&'static str, Str
             "description",
             "Since Tuesday every deploy pipeline stops at the canary stage.".into(),
         ),
-    ]
-}
-
-pub(crate) fn refs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    form.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    ])
 }
 
 async fn the_case_form_refuses_a_missing_availability_and_files_a_numbered_case(engine: Engine) {
@@ -71,9 +67,8 @@ async fn the_case_form_refuses_a_missing_availability_and_files_a_numbered_case(
         return;
     };
     let user = app.signed_in(ACME_USER).await;
-    let mut f = form(&app, ACME_ADMIN).await;
-    f.retain(|(k, _)| *k != "availability_id");
-    let (status, body) = app.call(&user, "cases/create", &refs(&f)).await;
+    let f = form(&app, ACME_ADMIN).await.without("availability_id");
+    let (status, body) = app.call(&user, "cases/create", &f.fields()).await;
     assert_eq!(status, 422, "{body}");
     let text = body.to_string();
     assert!(
@@ -83,14 +78,20 @@ async fn the_case_form_refuses_a_missing_availability_and_files_a_numbered_case(
     assert_eq!(app.scalar("SELECT COUNT(*) FROM cases").await, 0);
     // A feature the chosen version does not offer, an environment the account does not have.
     let mut f = form(&app, ACME_ADMIN).await;
-    f[1].1 = id(&app, "SELECT id FROM product_versions WHERE name = '2.28'").await;
-    f[4].1 = id(
-        &app,
-        "SELECT id FROM features WHERE name = 'Dynamic Accounts'",
-    )
-    .await;
-    f[6].1 = "Mars".into();
-    let (status, body) = app.call(&user, "cases/create", &refs(&f)).await;
+    f.set(
+        "product_version_id",
+        id(&app, "SELECT id FROM product_versions WHERE name = '2.28'").await,
+    );
+    f.set(
+        "feature_id",
+        id(
+            &app,
+            "SELECT id FROM features WHERE name = 'Dynamic Accounts'",
+        )
+        .await,
+    );
+    f.set("environment", "Mars");
+    let (status, body) = app.call(&user, "cases/create", &f.fields()).await;
     assert_eq!(status, 422);
     let text = body.to_string();
     assert!(
@@ -99,7 +100,7 @@ async fn the_case_form_refuses_a_missing_availability_and_files_a_numbered_case(
     );
 
     let f = form(&app, ACME_ADMIN).await;
-    let (status, body) = app.call(&user, "cases/create", &refs(&f)).await;
+    let (status, body) = app.call(&user, "cases/create", &f.fields()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body, "CS0001001");
     // Production degraded with a workaround: P3; New, in Technical Support, unassigned.
@@ -136,7 +137,7 @@ async fn cases_follow_the_matrix_and_stay_in_their_account(engine: Engine) {
     };
     let user = app.signed_in(ACME_USER).await;
     let f = form(&app, ACME_USER).await;
-    let (_, number) = app.call(&user, "cases/create", &refs(&f)).await;
+    let (_, number) = app.call(&user, "cases/create", &f.fields()).await;
     let number = number.as_str().unwrap().to_string();
     // Anonymous: nothing. Staff: no customer case form or lists (on-behalf cases are separate).
     for endpoint in [
@@ -162,7 +163,7 @@ async fn cases_follow_the_matrix_and_stay_in_their_account(engine: Engine) {
         // Staff file cases only on a named account's behalf.
         assert_eq!(app.call(&c, "cases/options", &[]).await.0, 404, "{who}");
         assert_eq!(
-            app.call(&c, "cases/create", &refs(&f)).await.0,
+            app.call(&c, "cases/create", &f.fields()).await.0,
             404,
             "{who}"
         );
@@ -205,7 +206,7 @@ async fn cases_follow_the_matrix_and_stay_in_their_account(engine: Engine) {
         );
         let (_, team) = app.call(&c, "cases/list", &[("scope", "team")]).await;
         assert_eq!(team["total"], 0, "{who}");
-        let (status, _) = app.call(&c, "cases/create", &refs(&f)).await;
+        let (status, _) = app.call(&c, "cases/create", &f.fields()).await;
         assert_eq!(
             status, 422,
             "{who}: an ACME contact is not offered to GLOBEX"
@@ -224,7 +225,7 @@ async fn work_notes_never_reach_a_customer(engine: Engine) {
     };
     let user = app.signed_in(ACME_USER).await;
     let f = form(&app, ACME_USER).await;
-    let (_, number) = app.call(&user, "cases/create", &refs(&f)).await;
+    let (_, number) = app.call(&user, "cases/create", &f.fields()).await;
     let number = number.as_str().unwrap().to_string();
     app.exec(&format!(
         "INSERT INTO case_entries (case_id, kind, author_id, body, at) SELECT c.id, 'work_note', \
@@ -249,13 +250,11 @@ async fn descriptions_and_comments_render_markdown_safely(engine: Engine) {
         return;
     };
     let user = app.signed_in(ACME_USER).await;
-    let mut f = form(&app, ACME_USER).await;
-    f.retain(|(k, _)| *k != "description");
-    f.push((
+    let f = form(&app, ACME_USER).await.with(
         "description",
-        "Deploys **stall** at `canary`\n<script>window.pwned=1</script>\n\nSee [docs](javascript:alert(1))".into(),
-    ));
-    let (status, number) = app.call(&user, "cases/create", &refs(&f)).await;
+        "Deploys **stall** at `canary`\n<script>window.pwned=1</script>\n\nSee [docs](javascript:alert(1))",
+    );
+    let (status, number) = app.call(&user, "cases/create", &f.fields()).await;
     assert_eq!(status, 200, "{number}");
     let number = number.as_str().unwrap().to_string();
     let (status, _) = app
@@ -356,7 +355,7 @@ async fn a_customer_reply_reopens_a_case_awaiting_info(engine: Engine) {
     };
     let user = app.signed_in(ACME_USER).await;
     let f = form(&app, ACME_USER).await;
-    let (_, number) = app.call(&user, "cases/create", &refs(&f)).await;
+    let (_, number) = app.call(&user, "cases/create", &f.fields()).await;
     let number = number.as_str().unwrap().to_string();
     app.exec(&format!(
         "UPDATE cases SET state = 'awaiting_info' WHERE number = '{number}'"
@@ -413,7 +412,7 @@ async fn concurrent_cases_get_distinct_numbers(engine: Engine) {
         for _ in 0..4 {
             let (c, url, f) = (c.clone(), app.url("/api/cases/create"), f.clone());
             tasks.push(tokio::spawn(async move {
-                let res = c.post(url).form(&f).send().await.unwrap();
+                let res = c.post(url).form(&f.fields()).send().await.unwrap();
                 assert_eq!(res.status().as_u16(), 200);
                 res.json::<String>().await.unwrap()
             }));
@@ -435,7 +434,7 @@ async fn staff_carry_a_case_through_its_life_cycle(engine: Engine) {
     };
     let user = app.signed_in(ACME_USER).await;
     let f = form(&app, ACME_USER).await;
-    let (_, number) = app.call(&user, "cases/create", &refs(&f)).await;
+    let (_, number) = app.call(&user, "cases/create", &f.fields()).await;
     let number = number.as_str().unwrap().to_string();
     let step = |c: &reqwest::Client, step: &'static str, comment: &'static str| {
         let (c, number, app) = (c.clone(), number.clone(), &app);
@@ -543,7 +542,7 @@ async fn staff_fields_queues_and_the_sla_clock(engine: Engine) {
     };
     let user = app.signed_in(ACME_USER).await;
     let f = form(&app, ACME_USER).await;
-    let (_, number) = app.call(&user, "cases/create", &refs(&f)).await;
+    let (_, number) = app.call(&user, "cases/create", &f.fields()).await;
     let number = number.as_str().unwrap().to_string();
     let agent = app.signed_in(AGENT).await;
     let group = id(
@@ -718,7 +717,7 @@ async fn resolved_cases_close_themselves_after_the_configured_days(engine: Engin
     let f = form(&app, ACME_USER).await;
     let mut numbers = Vec::new();
     for _ in 0..2 {
-        let (_, n) = app.call(&user, "cases/create", &refs(&f)).await;
+        let (_, n) = app.call(&user, "cases/create", &f.fields()).await;
         numbers.push(n.as_str().unwrap().to_string());
     }
     let now = app.scalar("SELECT MAX(created_at) FROM cases").await;
@@ -797,15 +796,19 @@ async fn staff_open_a_case_on_a_customers_behalf(engine: Engine) {
         .call(&agent, "cases/options", &[("account_id", &acme)])
         .await;
     assert_eq!(status, 200);
-    assert_eq!(opts["me"], 0, "no contact preselected for staff");
+    assert_eq!(
+        opts["me"],
+        serde_json::Value::Null,
+        "no contact preselected for staff"
+    );
     // A contact from another account is refused.
     let mut f = form(&app, GLOBEX_USER).await;
-    f.push(("account_id", acme.clone()));
-    let (status, body) = app.call(&agent, "cases/create", &refs(&f)).await;
+    f.set("account_id", acme.clone());
+    let (status, body) = app.call(&agent, "cases/create", &f.fields()).await;
     assert_eq!(status, 422, "{body}");
     let mut f = form(&app, ACME_USER).await;
-    f.push(("account_id", acme.clone()));
-    let (status, number) = app.call(&agent, "cases/create", &refs(&f)).await;
+    f.set("account_id", acme.clone());
+    let (status, number) = app.call(&agent, "cases/create", &f.fields()).await;
     assert_eq!(status, 200, "{number}");
     let number = number.as_str().unwrap().to_string();
     assert_eq!(
@@ -832,8 +835,8 @@ async fn staff_open_a_case_on_a_customers_behalf(engine: Engine) {
     // A customer naming another account still files for their own.
     let globex = id(&app, "SELECT id FROM accounts WHERE account_key = 'GLOBEX'").await;
     let mut f = form(&app, ACME_USER).await;
-    f.push(("account_id", globex));
-    let (status, number) = app.call(&user, "cases/create", &refs(&f)).await;
+    f.set("account_id", globex);
+    let (status, number) = app.call(&user, "cases/create", &f.fields()).await;
     assert_eq!(status, 200);
     assert_eq!(
         app.scalar(&format!("SELECT COUNT(*) FROM cases WHERE number = '{}' AND account_id = {acme} AND NOT on_behalf", number.as_str().unwrap())).await,

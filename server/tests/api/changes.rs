@@ -29,8 +29,8 @@ async fn user_id(app: &TestApp, email: &str) -> String {
 }
 
 /// A complete request for ACME, requested by `requester`.
-async fn form(app: &TestApp, requester: &str) -> Vec<(&'static str, String)> {
-    vec![
+async fn form(app: &TestApp, requester: &str) -> Form {
+    Form::new(vec![
         ("requested_by", user_id(app, requester).await),
         ("environment", "Production".into()),
         (
@@ -48,7 +48,7 @@ async fn form(app: &TestApp, requester: &str) -> Vec<(&'static str, String)> {
         ("window_start", local(2)),
         ("window_end", local(3)),
         ("rollback_plan", "Scale back to 2 replicas.".into()),
-    ]
+    ])
 }
 
 fn refs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
@@ -100,10 +100,8 @@ async fn customers_file_authorized_changes_and_self_hosted_accounts_cannot(engin
     }
     // Without the authorization statement ticked, and with a window in the past: refused, each
     // at its field, nothing stored.
-    let mut bad = f.clone();
-    bad.retain(|(k, _)| *k != "window_start");
-    bad.push(("window_start", local(-1)));
-    let (status, body) = app.call(&user, "changes/create", &refs(&bad)).await;
+    let bad = f.clone().with("window_start", local(-1));
+    let (status, body) = app.call(&user, "changes/create", &bad.fields()).await;
     assert_eq!(status, 422, "{body}");
     let named = fields(&body);
     assert!(named.contains(&"authorized".to_string()), "{body}");
@@ -111,18 +109,17 @@ async fn customers_file_authorized_changes_and_self_hosted_accounts_cannot(engin
     assert!(body
         .to_string()
         .contains("I am authorized to request this change for Acme Corporation"));
-    let mut backwards = f.clone();
-    backwards.retain(|(k, _)| *k != "window_end");
-    backwards.push(("window_end", local(1)));
-    backwards.push(("authorized", "on".into()));
-    let (status, body) = app.call(&user, "changes/create", &refs(&backwards)).await;
+    let backwards = f
+        .clone()
+        .with("window_end", local(1))
+        .with("authorized", "on");
+    let (status, body) = app.call(&user, "changes/create", &backwards.fields()).await;
     assert_eq!(status, 422);
     assert!(fields(&body).contains(&"window_end".to_string()), "{body}");
     assert_eq!(app.scalar("SELECT COUNT(*) FROM change_requests").await, 0);
     // Authorized: New at once, with the record of who, when, from where and the words.
-    let mut good = f.clone();
-    good.push(("authorized", "on".into()));
-    let (status, number) = app.call(&user, "changes/create", &refs(&good)).await;
+    let good = f.clone().with("authorized", "on");
+    let (status, number) = app.call(&user, "changes/create", &good.fields()).await;
     assert_eq!(status, 200, "{number}");
     let number = number.as_str().unwrap().to_string();
     assert!(number.starts_with("CHG") && number.len() == 10, "{number}");
@@ -185,11 +182,11 @@ async fn customers_file_authorized_changes_and_self_hosted_accounts_cannot(engin
     assert_eq!(step(&app, &user, &number, "assess").await.0, 403);
     // Self-hosted accounts are told why they cannot file one.
     let globex = app.signed_in(GLOBEX_USER).await;
-    let mut gf = good.clone();
-    gf.retain(|(k, _)| *k != "requested_by" && *k != "environment");
-    gf.push(("requested_by", user_id(&app, GLOBEX_USER).await));
-    gf.push(("environment", "Production".into()));
-    let (status, body) = app.call(&globex, "changes/create", &refs(&gf)).await;
+    let gf = good
+        .clone()
+        .with("requested_by", user_id(&app, GLOBEX_USER).await)
+        .with("environment", "Production");
+    let (status, body) = app.call(&globex, "changes/create", &gf.fields()).await;
     assert_eq!(status, 409, "{body}");
     assert!(body.to_string().contains("Open a case instead"), "{body}");
 }
@@ -203,11 +200,11 @@ async fn on_behalf_changes_wait_for_an_administrators_authorization(engine: Engi
         .await
         .to_string();
     let mut f = form(&app, ACME_USER).await;
-    f.push(("account_id", acme.clone()));
-    f.push(("authorizer_id", user_id(&app, ACME_ADMIN).await));
+    f.set("account_id", acme.clone());
+    f.set("authorizer_id", user_id(&app, ACME_ADMIN).await);
     // Agents are refused, through the UI's endpoint as over HTTP; nothing stored.
     let agent = app.signed_in(AGENT).await;
-    let (status, _) = app.call(&agent, "changes/create", &refs(&f)).await;
+    let (status, _) = app.call(&agent, "changes/create", &f.fields()).await;
     assert_eq!(status, 403);
     assert_eq!(
         app.call(&agent, "changes/options", &[("account_id", acme.as_str())])
@@ -218,7 +215,7 @@ async fn on_behalf_changes_wait_for_an_administrators_authorization(engine: Engi
     assert_eq!(app.scalar("SELECT COUNT(*) FROM change_requests").await, 0);
     // A platform admin raises it: Awaiting authorization, the named administrator is mailed.
     let admin = app.signed_in(PLATFORM_ADMIN).await;
-    let (status, number) = app.call(&admin, "changes/create", &refs(&f)).await;
+    let (status, number) = app.call(&admin, "changes/create", &f.fields()).await;
     assert_eq!(status, 200, "{number}");
     let number = number.as_str().unwrap().to_string();
     assert_eq!(
@@ -380,9 +377,8 @@ async fn the_authorization_record_cannot_be_changed(engine: Engine) {
         return;
     };
     let user = app.signed_in(ACME_USER).await;
-    let mut f = form(&app, ACME_USER).await;
-    f.push(("authorized", "on".into()));
-    let (_, number) = app.call(&user, "changes/create", &refs(&f)).await;
+    let f = form(&app, ACME_USER).await.with("authorized", "on");
+    let (_, number) = app.call(&user, "changes/create", &f.fields()).await;
     let number = number.as_str().unwrap().to_string();
     for command in ["verify-audit", "verify-changes"] {
         let (ok, out) = cli(&app, command);
@@ -434,9 +430,8 @@ async fn staff_convert_a_mistaken_change_into_a_case(engine: Engine) {
         return;
     };
     let user = app.signed_in(ACME_USER).await;
-    let mut f = form(&app, ACME_USER).await;
-    f.push(("authorized", "on".into()));
-    let (_, number) = app.call(&user, "changes/create", &refs(&f)).await;
+    let f = form(&app, ACME_USER).await.with("authorized", "on");
+    let (_, number) = app.call(&user, "changes/create", &f.fields()).await;
     let number = number.as_str().unwrap().to_string();
     let case_fields = [
         ("number", number.clone()),
@@ -540,7 +535,7 @@ async fn every_state_and_step_over_http(engine: Engine) {
         .await
         .to_string();
     let mut f = form(&app, ACME_USER).await;
-    f.push(("account_id", acme));
+    f.set("account_id", acme);
     let platform = app.signed_in(PLATFORM_ADMIN).await;
     let staff = app.signed_in(AGENT).await;
     let admin = app.signed_in(ACME_ADMIN).await;
@@ -554,7 +549,7 @@ async fn every_state_and_step_over_http(engine: Engine) {
                 (ChangeMover::Staff, &staff),
                 (ChangeMover::CustomerAdmin, &admin),
             ] {
-                let (_, number) = app.call(&platform, "changes/create", &refs(&f)).await;
+                let (_, number) = app.call(&platform, "changes/create", &f.fields()).await;
                 let number = number.as_str().unwrap().to_string();
                 // Put the request in `from`, with an authorization wherever the state needs one.
                 let authorized = if from.needs_authorization() {

@@ -12,9 +12,7 @@ const PLATFORM_ADMIN: &str = "platform.admin@vendor.example";
 async fn open_case(app: &TestApp) -> String {
     let user = app.signed_in(CUSTOMER_USER).await;
     let form = crate::cases::form(app, CUSTOMER_USER).await;
-    let (status, number) = app
-        .call(&user, "cases/create", &crate::cases::refs(&form))
-        .await;
+    let (status, number) = app.call(&user, "cases/create", &form.fields()).await;
     assert!(status < 400, "{status} {number}");
     number.as_str().unwrap().to_string()
 }

@@ -468,3 +468,40 @@ macro_rules! both_engines {
         }
     )*};
 }
+
+/// A form as a browser sends it: named fields, which a scenario changes by name ("without an
+/// availability", "with a window in the past") rather than by position.
+#[derive(Debug, Clone, Default)]
+pub struct Form(Vec<(&'static str, String)>);
+
+impl Form {
+    pub fn new(fields: Vec<(&'static str, String)>) -> Self {
+        Form(fields)
+    }
+
+    /// The form with field `name` set to `value` (replaced, or added when absent).
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.set(name, value);
+        self
+    }
+
+    /// Sets field `name` to `value` (replaced, or added when absent).
+    pub fn set(&mut self, name: &'static str, value: impl Into<String>) {
+        let value = value.into();
+        match self.0.iter_mut().find(|(k, _)| *k == name) {
+            Some(field) => field.1 = value,
+            None => self.0.push((name, value)),
+        }
+    }
+
+    /// The form as if field `name` had been left out.
+    pub fn without(mut self, name: &str) -> Self {
+        self.0.retain(|(k, _)| *k != name);
+        self
+    }
+
+    /// The fields, for [`TestApp::call`].
+    pub fn fields(&self) -> Vec<(&'static str, &str)> {
+        self.0.iter().map(|(k, v)| (*k, v.as_str())).collect()
+    }
+}

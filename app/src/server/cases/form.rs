@@ -57,7 +57,7 @@ pub(crate) async fn active_users(db: &Db, account_id: i64) -> Result<Vec<Choice>
 
 /// The pick lists of the case form for `account_id`.
 #[tracing::instrument(skip_all)]
-pub async fn options(db: &Db, account_id: i64, me: i64) -> Result<CaseOptions, AppError> {
+pub async fn options(db: &Db, account_id: i64, me: Option<i64>) -> Result<CaseOptions, AppError> {
     let account: Option<(String, String)> = on_db!(db, |c| sqlx::query_as(
         "SELECT name, environments FROM accounts WHERE id = $1"
     )

@@ -38,7 +38,7 @@ pub async fn create(
     client_addr: &str,
     now: i64,
 ) -> Result<String, AppError> {
-    let opts = options(&state.db, account_id, actor.user_id).await?;
+    let opts = options(&state.db, account_id, Some(actor.user_id)).await?;
     let v = validate(&state.db, &opts, form).await?;
     let mut tx = state.db.begin().await?;
     let (number, _) = insert(

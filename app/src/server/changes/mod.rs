@@ -60,7 +60,7 @@ async fn choices(db: &Db, sql: &str, account_id: i64) -> Result<Vec<Choice>, App
 
 /// What the form offers for `account_id`.
 #[tracing::instrument(skip_all)]
-pub async fn options(db: &Db, account_id: i64, me: i64) -> Result<ChangeOptions, AppError> {
+pub async fn options(db: &Db, account_id: i64, me: Option<i64>) -> Result<ChangeOptions, AppError> {
     let account: Option<(String, String, String)> = on_db!(db, |c| sqlx::query_as(
         "SELECT name, service_tier, environments FROM accounts WHERE id = $1"
     )
@@ -168,7 +168,7 @@ pub async fn create(
         // An authorization is the customer's own word: nobody gives it while impersonating them.
         return Err(AppError::Forbidden);
     }
-    let opts = options(&state.db, account_id, actor.user_id).await?;
+    let opts = options(&state.db, account_id, Some(actor.user_id)).await?;
     if !opts.managed {
         return Err(AppError::Conflict(
             "Change requests are for accounts whose environment the vendor manages. Open a case instead."

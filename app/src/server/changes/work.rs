@@ -324,7 +324,7 @@ pub async fn convert(
         ),
         ..form.clone()
     };
-    let opts = crate::server::cases::options(db, account_id, 0).await?;
+    let opts = crate::server::cases::options(db, account_id, None).await?;
     let valid = crate::server::cases::validate(db, &opts, &case_form).await?;
     let mut tx = db.begin().await?;
     let change = lock(&mut tx, number, None).await?;
