@@ -5,6 +5,7 @@
 
 use crate::error::AppError;
 use crate::model::change_flow::ChangeMover;
+use crate::model::kb::Clearance;
 pub use crate::model::people::{Actor, Role};
 
 /// Every action of the §1.1 matrix. "On behalf" variants are separate actions because the rules
@@ -131,6 +132,17 @@ pub fn can_maybe(actor: Option<&Actor>, action: Action) -> Result<(), AppError> 
         None if permits_anonymous(action) => Ok(()),
         None => Err(AppError::Unauthorized),
     }
+}
+
+/// How far into the knowledge base `actor` (or an anonymous visitor) reads: everyone may read
+/// public articles, signed-in customers customer-only ones too, staff every article.
+pub fn kb_clearance(actor: Option<&Actor>) -> Result<Clearance, AppError> {
+    can_maybe(actor, Action::ReadPublicKb)?;
+    Ok(match actor {
+        Some(a) if permits(a.role, Action::ReadInternalKb) => Clearance::Internal,
+        Some(a) if permits(a.role, Action::ReadCustomerKb) => Clearance::Customers,
+        _ => Clearance::Public,
+    })
 }
 
 /// Whose cases and change requests a person reads: one customer account's, or — vendor staff —

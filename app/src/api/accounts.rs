@@ -90,7 +90,7 @@ pub async fn account_page(
         .await?;
         Ok(AccountView {
             account,
-            staff: accounts::staff_members(&state.db).await?,
+            staff: crate::server::directory::staff_members(&state.db).await?,
             users: Page {
                 rows,
                 total,
@@ -197,7 +197,7 @@ pub async fn set_contact(
 #[server(endpoint = "accounts/staff")]
 pub async fn staff_list() -> Result<Vec<crate::model::StaffMember>, AppError> {
     permitted(Action::ManageCustomerAccounts, |state, _| async move {
-        accounts::staff_members(&state.db).await
+        crate::server::directory::staff_members(&state.db).await
     })
     .await
 }

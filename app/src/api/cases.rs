@@ -227,7 +227,7 @@ pub async fn case_fields(
 pub async fn case_staff_options(
 ) -> Result<(Vec<crate::model::Choice>, Vec<crate::model::Choice>), AppError> {
     permitted(Action::EditStaffCaseFields, |state, _| async move {
-        let staff = crate::server::accounts::staff_members(&state.db)
+        let staff = crate::server::directory::staff_members(&state.db)
             .await?
             .into_iter()
             .map(|s| crate::model::Choice {

@@ -15,7 +15,7 @@ use {
 /// How far the reader sees, and whether they may write.
 #[cfg(feature = "ssr")]
 fn reader(actor: Option<&Actor>) -> Result<(Clearance, bool), AppError> {
-    let clearance = Clearance::of(actor)?;
+    let clearance = policy::kb_clearance(actor)?;
     let can_write = actor.is_some_and(|a| policy::permits(a.role, Action::WriteKb));
     Ok((clearance, can_write))
 }

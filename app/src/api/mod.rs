@@ -13,17 +13,7 @@ pub mod kb;
 pub mod staff;
 pub mod users;
 
-/// Page size of every list.
-pub const PER_PAGE: i64 = 50;
-
-/// The last page any list shows (counts stop at 10,000 rows, 200 pages of 50): a page number beyond
-/// it — or beyond what an integer holds — shows the last one instead of scanning ever deeper.
-pub const MAX_PAGE: i64 = 200;
-
-/// The page asked for, within 1..=[`MAX_PAGE`].
-pub fn page_number(page: Option<i64>) -> i64 {
-    page.unwrap_or(1).clamp(1, MAX_PAGE)
-}
+pub use crate::model::{page_number, MAX_PAGE, PER_PAGE};
 
 /// Finishes a server function: on failure, sets the HTTP status that matches the error (except for
 /// plain HTML form posts, which are answered with a redirect carrying the error). The work runs in a
@@ -57,7 +47,8 @@ pub async fn respond<T>(
     result
 }
 
-/// Opens a server function anyone may call: the portal's state, and who is asking if anybody is.
+/// Opens a server function anyone may call: the portal's state, and who is asking if anybody is
+/// (an impersonation only where the policy module lets it read).
 #[cfg(feature = "ssr")]
 pub async fn anyone<T, F, Fut>(work: F) -> Result<T, crate::error::AppError>
 where
@@ -69,6 +60,15 @@ where
         let actor = crate::server::session::maybe_actor().await?;
         if let Some(actor) = &actor {
             tracing::Span::current().record("user_id", actor.user_id);
+            // Impersonation is view-only: a server function that changes something is refused
+            // before it touches data.
+            if actor.impersonator_id.is_some() {
+                if let Some(endpoint) = crate::server::request::parts()
+                    .and_then(|p| crate::server::request::server_fn_endpoint(&p))
+                {
+                    crate::policy::allowed_while_impersonating(&endpoint)?;
+                }
+            }
         }
         work(state, actor).await
     })

@@ -122,3 +122,14 @@ pub struct KbEditor {
     /// Version asked for with `?version=`, rendered.
     pub shown: Option<(KbVersion, String)>,
 }
+
+/// How far into the knowledge base a reader sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Clearance {
+    /// Anonymous visitors: public articles.
+    Public,
+    /// Signed-in customers: public and customer-only articles.
+    Customers,
+    /// Vendor staff: every article.
+    Internal,
+}

@@ -25,6 +25,18 @@ pub use people::{Actor, Role};
 
 use serde::{Deserialize, Serialize};
 
+/// Page size of every list.
+pub const PER_PAGE: i64 = 50;
+
+/// The last page any list shows (counts stop at 10,000 rows, 200 pages of 50): a page number beyond
+/// it — or beyond what an integer holds — shows the last one instead of scanning ever deeper.
+pub const MAX_PAGE: i64 = 200;
+
+/// The page asked for, within 1..=[`MAX_PAGE`].
+pub fn page_number(page: Option<i64>) -> i64 {
+    page.unwrap_or(1).clamp(1, MAX_PAGE)
+}
+
 /// The signed-in person, as the app shell shows them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Me {

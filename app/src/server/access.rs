@@ -164,7 +164,7 @@ pub async fn apply(
             "DELETE FROM sessions WHERE user_id = $1 OR impersonator_id = $1"
         )
         .bind(target.id))?;
-        super::invitations::void_open_links(&mut tx, target.id, None, "revoked", now).await?;
+        super::tokens::void_open_links(&mut tx, target.id, None, "revoked", now).await?;
     }
     let event = Event {
         action: change.action(),

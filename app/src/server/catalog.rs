@@ -11,9 +11,7 @@ use crate::model::Actor;
 use crate::model::{CatalogAdmin, CatalogEntry, CatalogGroup, CatalogKind, Choice, SlaTarget};
 use serde_json::json;
 
-/// New cases go to the first assignment group, the shipped "Technical Support"; the catalog keeps
-/// it active.
-pub const DEFAULT_GROUP_SQL: &str = "SELECT MIN(id) FROM assignment_groups";
+use super::directory::DEFAULT_GROUP_SQL;
 
 pub const NAME_MAX: usize = 80;
 
@@ -92,7 +90,7 @@ pub async fn admin_view(db: &Db) -> Result<CatalogAdmin, AppError> {
         )
         .fetch_all(c)
         .await)?,
-        staff: super::accounts::staff_members(db)
+        staff: super::directory::staff_members(db)
             .await?
             .into_iter()
             .map(|s| Choice {

@@ -255,7 +255,7 @@ impl Tx {
 
 /// The rows to skip for page `page` (clamped to the pages a list has) of `per_page` rows.
 pub fn offset(page: i64, per_page: i64) -> i64 {
-    (page.clamp(1, crate::api::MAX_PAGE) - 1) * per_page.clamp(1, 1000)
+    (page.clamp(1, crate::model::MAX_PAGE) - 1) * per_page.clamp(1, 1000)
 }
 
 /// The next value of counter `name` (case and change-request numbers), taken inside the caller's

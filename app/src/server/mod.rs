@@ -10,6 +10,7 @@ pub mod catalog;
 pub mod changes;
 pub mod communications;
 pub mod db;
+pub mod directory;
 pub mod impersonation;
 pub mod imports;
 pub mod invitations;
@@ -22,6 +23,7 @@ pub mod search_text;
 pub mod session;
 pub mod state;
 pub mod statement_clock;
+pub mod tokens;
 pub mod users;
 
 pub use state::{AppState, Settings};

@@ -750,9 +750,16 @@ async fn malformed_input_is_the_clients_error(engine: Engine) {
             "a".repeat(3 * 1024 * 1024)
         ))
         .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 413);
+        .await;
+    match res {
+        Ok(res) => assert_eq!(res.status().as_u16(), 413),
+        // The server answers 413 from the length alone and may close the connection before the
+        // client has finished writing the body: the client then sees the write fail, never a 2xx.
+        Err(e) => assert!(
+            e.is_request() && format!("{e:?}").contains("BodyWrite"),
+            "{e:?}"
+        ),
+    }
 }
 
 async fn invented_methods_do_not_grow_metrics(engine: Engine) {

@@ -9,7 +9,7 @@ use super::db::{execute, is_unique_violation, on_db, on_tx, Db, Tx};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
 use crate::model::Actor;
-use crate::model::{AccountDetail, AccountForm, PersonRef, StaffMember};
+use crate::model::{AccountDetail, AccountForm, PersonRef};
 use serde_json::json;
 
 mod contacts;
@@ -46,20 +46,6 @@ async fn person(db: &Db, id: Option<i64>) -> Result<Option<PersonRef>, AppError>
     )
     .bind(id)
     .fetch_optional(c)
-    .await
-    .map_err(AppError::from)
-    })
-}
-
-/// The vendor staff who can be an account's TAM or CSM (active agents and platform admins).
-#[tracing::instrument(skip_all)]
-pub async fn staff_members(db: &Db) -> Result<Vec<StaffMember>, AppError> {
-    on_db!(db, |c| {
-        sqlx::query_as(
-        "SELECT id, first_name || ' ' || last_name AS name FROM users \
-         WHERE kind IN ('agent', 'platform_admin') AND status = 'active' ORDER BY last_name, first_name"
-    )
-    .fetch_all(c)
     .await
     .map_err(AppError::from)
     })
@@ -166,7 +152,7 @@ async fn validate(db: &Db, form: &AccountForm, account_id: Option<i64>) -> Resul
             "Enter at least one environment, one per line",
         );
     }
-    let staff = staff_members(db).await?;
+    let staff = super::directory::staff_members(db).await?;
     let pick = |problems: &mut Problems, field: &str, value: &Option<String>| {
         let value = value.as_deref().map(str::trim).filter(|v| !v.is_empty())?;
         match value

@@ -74,7 +74,7 @@ pub(crate) async fn insert(
     let on_behalf = actor.role.is_staff();
     let number = next_number(tx).await?;
     let group: i64 = on_tx!(&mut *tx, |c| sqlx::query_scalar(
-        super::catalog::DEFAULT_GROUP_SQL
+        super::directory::DEFAULT_GROUP_SQL
     )
     .fetch_one(c)
     .await)?;

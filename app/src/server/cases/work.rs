@@ -356,7 +356,7 @@ pub async fn staff_fields(
 ) -> Result<(), AppError> {
     let db = &state.db;
     let mut p = Problems::new();
-    let staff = crate::server::accounts::staff_members(db).await?;
+    let staff = crate::server::directory::staff_members(db).await?;
     let assignee = match assigned_to.trim() {
         "" => None,
         "me" => Some(actor.user_id),

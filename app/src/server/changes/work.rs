@@ -81,7 +81,7 @@ pub async fn step(
             }
             (Some(s), Some(e)) => window = Some((s, e)),
         }
-        let people = crate::server::accounts::staff_members(db).await?;
+        let people = crate::server::directory::staff_members(db).await?;
         let implementer = match form.implementer_id.trim() {
             "" => None,
             "me" => Some(actor.user_id),

@@ -206,7 +206,7 @@ pub async fn view(
         rows: Page {
             rows,
             total,
-            page: page.clamp(1, crate::api::MAX_PAGE),
+            page: page.clamp(1, crate::model::MAX_PAGE),
             per_page,
         },
     })

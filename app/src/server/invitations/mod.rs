@@ -14,49 +14,8 @@ use crate::model::{Actor, Role};
 use serde_json::json;
 
 mod links;
+pub use super::tokens::{void_open_links, Purpose};
 pub use links::*;
-
-/// What a link is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    Invitation,
-    Reset,
-}
-
-impl Purpose {
-    fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Invitation => "invitation",
-            Purpose::Reset => "reset",
-        }
-    }
-
-    fn lifetime(self, state: &AppState) -> i64 {
-        match self {
-            Purpose::Invitation => state.settings.invitation_hours * 3600,
-            Purpose::Reset => state.settings.reset_minutes * 60,
-        }
-    }
-}
-
-/// Voids every open link of `user_id` (of one purpose, or all) with `reason`.
-#[tracing::instrument(skip_all)]
-pub async fn void_open_links(
-    tx: &mut Tx,
-    user_id: i64,
-    purpose: Option<Purpose>,
-    reason: &str,
-    now: i64,
-) -> Result<u64, AppError> {
-    execute!(tx: tx, sqlx::query(
-        "UPDATE user_tokens SET voided_at = $1, void_reason = $2 \
-         WHERE user_id = $3 AND used_at IS NULL AND voided_at IS NULL AND ($4 = '' OR purpose = $4)"
-    )
-    .bind(now)
-    .bind(reason)
-    .bind(user_id)
-    .bind(purpose.map(Purpose::as_str).unwrap_or("")))
-}
 
 /// Issues a new link for `user_id`, voiding the open ones of the same purpose, and queues its mail.
 #[allow(clippy::too_many_arguments)]

@@ -15,8 +15,8 @@ use super::search_text::{self, Matcher};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
 use crate::model::domain::KB_VISIBILITIES;
+use crate::model::Actor;
 use crate::model::{KbArticle, KbCategory, KbEditor, KbHit, KbHome, KbLink, KbSummary, KbVersion};
-use crate::policy::{self, Action, Actor};
 use serde_json::json;
 
 mod read;
@@ -36,28 +36,9 @@ const COUNT_CAP: i64 = 1000;
 /// Words in a search result's snippet.
 const SNIPPET_WORDS: usize = 32;
 
-/// How far into the knowledge base a reader sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Clearance {
-    /// Anonymous visitors: public articles.
-    Public,
-    /// Signed-in customers: public and customer-only articles.
-    Customers,
-    /// Vendor staff: every article.
-    Internal,
-}
+pub use crate::model::kb::Clearance;
 
 impl Clearance {
-    /// The reader's clearance, from the policy matrix. Everyone may read public articles.
-    pub fn of(actor: Option<&Actor>) -> Result<Clearance, AppError> {
-        policy::can_maybe(actor, Action::ReadPublicKb)?;
-        Ok(match actor {
-            Some(a) if policy::can(a, Action::ReadInternalKb).is_ok() => Clearance::Internal,
-            Some(a) if policy::can(a, Action::ReadCustomerKb).is_ok() => Clearance::Customers,
-            _ => Clearance::Public,
-        })
-    }
-
     /// The SQL condition on article alias `a` (a constant: no input reaches it).
     fn condition(self) -> &'static str {
         match self {

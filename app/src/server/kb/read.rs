@@ -33,7 +33,7 @@ pub async fn home(
         Some(cat) => {
             let filter = format!("{visible} AND a.category_id = $1");
             let args = [Arg::Int(cat.id)];
-            let page = page.clamp(1, crate::api::MAX_PAGE);
+            let page = page.clamp(1, crate::model::MAX_PAGE);
             let rows = summaries(
                 db,
                 &filter,
