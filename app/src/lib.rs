@@ -19,13 +19,10 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::{
     audit::{AccountHistoryPage, StaffAuditPage},
-    cases::{CasePage, CasesPage, MatrixPage, NewCasePage, StaffQueuePage},
+    cases::{CasePage, CasesPage, NewCasePage},
     catalog::CatalogPage,
     changes::{ChangePage, ChangesPage, NewChangePage},
-    communications::{
-        CommunicationsPage, MyNoticesPage, NewNoticePage, NewSurveyPage, NoticePage, NpsPage,
-        SurveyPage,
-    },
+    communications::{CommunicationsPage, MyNoticesPage, NewNoticePage, NoticePage},
     errors::NotFound,
     home::HomePage,
     imports::{ImportPage, ImportUploadPage},
@@ -34,7 +31,9 @@ use pages::{
     links::{AcceptInvitationPage, ForgotPasswordPage, ResetPasswordPage},
     manage::{AddUserPage, ManageAccountsPage},
     password::ChangePasswordPage,
+    queue::{MatrixPage, StaffQueuePage},
     staff::{NewAccountPage, StaffAccountPage, StaffConsolePage},
+    surveys::{NewSurveyPage, NpsPage, SurveyPage},
 };
 
 /// The HTML document around the app. On the server it also fixes this response's

@@ -11,4 +11,6 @@ pub mod kb_admin;
 pub mod links;
 pub mod manage;
 pub mod password;
+pub mod queue;
 pub mod staff;
+pub mod surveys;

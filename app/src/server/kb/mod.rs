@@ -148,17 +148,17 @@ mod tests {
             account_id: None,
             impersonator_id: None,
         };
-        assert_eq!(Clearance::of(None), Ok(Clearance::Public));
+        assert_eq!(crate::policy::kb_clearance(None), Ok(Clearance::Public));
         assert_eq!(
-            Clearance::of(Some(&actor(Role::CustomerUser))),
+            crate::policy::kb_clearance(Some(&actor(Role::CustomerUser))),
             Ok(Clearance::Customers)
         );
         assert_eq!(
-            Clearance::of(Some(&actor(Role::CustomerAdmin))),
+            crate::policy::kb_clearance(Some(&actor(Role::CustomerAdmin))),
             Ok(Clearance::Customers)
         );
         assert_eq!(
-            Clearance::of(Some(&actor(Role::Agent))),
+            crate::policy::kb_clearance(Some(&actor(Role::Agent))),
             Ok(Clearance::Internal)
         );
         assert!(Clearance::Public.allows("public"));

@@ -1,0 +1,193 @@
+//! Vendor staff's view of every account's cases: the queues (`/staff/cases`), and the compatibility
+//! matrix (`/catalog/matrix`) both sides consult.
+
+use crate::api::cases::{case_queue, case_staff_options};
+use crate::components::list::{Column, Loaded, PagedList};
+use crate::model::case_flow::{describe_left, CaseState};
+use crate::pages::errors::ErrorPage;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// `/staff/cases`: the staff queues.
+#[component]
+pub fn StaffQueuePage() -> impl IntoView {
+    let query = use_query_map();
+    let get = move |k: &str| query.with(|q| q.get_str(k).unwrap_or_default().to_string());
+    let args = move || {
+        (
+            Some(if get("queue").is_empty() {
+                "unassigned".to_string()
+            } else {
+                get("queue")
+            }),
+            Some(get("state")),
+            get("priority").parse::<i32>().ok(),
+            Some(get("account")),
+            get("group").parse::<i64>().ok(),
+            get("assignee").parse::<i64>().ok(),
+            Some(get("q")),
+            Some(get("sort")),
+            get("page").parse::<i64>().ok(),
+        )
+    };
+    let rows = Resource::new(
+        args,
+        |(queue, st, pr, account, group, assignee, q, sort, page)| {
+            case_queue(queue, st, pr, account, group, assignee, q, sort, page)
+        },
+    );
+    let people = Resource::new(|| (), |_| case_staff_options());
+    let queues = [
+        ("unassigned", "Unassigned"),
+        ("mine", "Assigned to me"),
+        ("groups", "My groups"),
+        ("breaching", "Breaching or about to"),
+        ("all", "All cases"),
+    ];
+    view! {
+        <Title text="Case queues"/>
+        <h1>"Case queues"</h1>
+        <nav class="toolbar" aria-label="Queues">
+            {queues.into_iter().map(|(key, label)| view! {
+                <a href=format!("/staff/cases?queue={key}")
+                    aria-current=move || (args().0.as_deref() == Some(key)).then_some("page")>{label}</a>
+            }).collect_view()}
+        </nav>
+        <form method="get" action="/staff/cases" class="search-form" role="search">
+            <input type="hidden" name="queue" value=move || args().0.unwrap_or_default()/>
+            <div class="form-group">
+                <label class="label" for="q">"Number or subject"</label>
+                <input class="input" id="q" name="q" type="search" value=move || get("q")/>
+            </div>
+            <div class="form-group">
+                <label class="label" for="state">"State"</label>
+                <select class="input" id="state" name="state">
+                    <option value="">"Any"</option>
+                    {CaseState::ALL.into_iter().map(|s| view! {
+                        <option value=s.as_str() selected=move || get("state") == s.as_str()>{s.label()}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="form-group">
+                <label class="label" for="priority">"Priority"</label>
+                <select class="input" id="priority" name="priority">
+                    <option value="">"Any"</option>
+                    {(1..=4).map(|p| view! {
+                        <option value=p.to_string() selected=move || get("priority") == p.to_string()>{format!("P{p}")}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <div class="form-group">
+                <label class="label" for="account">"Account key"</label>
+                <input class="input" id="account" name="account" type="text" value=move || get("account")/>
+            </div>
+            <div class="form-group">
+                <label class="label" for="sort">"Sort by"</label>
+                <select class="input" id="sort" name="sort">
+                    {[("newest", "Newest first"), ("oldest", "Oldest first"), ("priority", "Priority (P1 first)")].into_iter().map(|(value, label)| view! {
+                        <option value=value selected=move || get("sort") == value>{label}</option>
+                    }).collect_view()}
+                </select>
+            </div>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let (staff, groups) = people.await.unwrap_or_default();
+                    view! {
+                        <div class="form-group">
+                            <label class="label" for="group">"Assignment group"</label>
+                            <select class="input" id="group" name="group">
+                                <option value="">"Any"</option>
+                                {groups.into_iter().map(|g| {
+                                    let id = g.id.to_string();
+                                    let selected = get("group") == id;
+                                    view! { <option value=id selected=selected>{g.name}</option> }
+                                }).collect_view()}
+                            </select>
+                        </div>
+                        <div class="form-group">
+                            <label class="label" for="assignee">"Assigned to"</label>
+                            <select class="input" id="assignee" name="assignee">
+                                <option value="">"Anyone"</option>
+                                {staff.into_iter().map(|p| {
+                                    let id = p.id.to_string();
+                                    let selected = get("assignee") == id;
+                                    view! { <option value=id selected=selected>{p.name}</option> }
+                                }).collect_view()}
+                            </select>
+                        </div>
+                    }
+                })}
+            </Suspense>
+            <button type="submit" class="button button--secondary">"Filter"</button>
+        </form>
+        <Loaded resource=rows view=move |page| {
+            // Paging keeps every filter.
+            let base = query.with(|q| {
+                let kept: Vec<String> = ["queue", "state", "priority", "account", "group", "assignee", "q", "sort"]
+                    .into_iter()
+                    .filter_map(|k| q.get_str(k).filter(|v| !v.is_empty()).map(|v| format!("{k}={}", crate::model::text::encode(v))))
+                    .collect();
+                format!("/staff/cases?{}", kept.join("&"))
+            });
+            view! {
+                <PagedList page base caption="Cases" noun="cases"
+                    columns=Column::all(&["Number", "Account", "Subject", "State", "Priority", "Assigned to", "Resolution SLA"])
+                    empty="No cases in this queue."
+                    row=|c: crate::model::QueueRow| {
+                        let breached = c.resolution_left.is_some_and(|l| l < 0);
+                        view! {
+                            <tr>
+                                <td><a href=format!("/cases/{}", c.number)>{c.number.clone()}</a></td>
+                                <td>{c.account}</td>
+                                <td>{c.subject}</td>
+                                <td>{c.state.label()}</td>
+                                <td>{format!("P{}", c.priority)}</td>
+                                <td>{c.assignee.unwrap_or_else(|| "—".into())}</td>
+                                <td class:breached=breached>{describe_left(c.resolution_left)}</td>
+                            </tr>
+                        }
+                    }/>
+            }
+        }/>
+    }
+}
+
+/// `/catalog/matrix`: which features each version offers.
+#[component]
+pub fn MatrixPage() -> impl IntoView {
+    let matrix = Resource::new(|| (), |_| crate::api::catalog::compatibility_matrix());
+    view! {
+        <Title text="Compatibility matrix"/>
+        <h1>"Compatibility matrix"</h1>
+        <p class="lead">"Which features each product version offers. Choose a feature your version has when you open a case."</p>
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match matrix.await {
+                    Ok(m) => view! {
+                        <div class="table-wrap">
+                            <table class="table">
+                                <caption class="visually-hidden">"Features by version"</caption>
+                                <thead><tr>
+                                    <th scope="col">"Feature"</th>
+                                    {m.versions.iter().map(|v| view! { <th scope="col">{v.name.clone()}</th> }).collect_view()}
+                                </tr></thead>
+                                <tbody>
+                                    {m.features.into_iter().map(|(f, row)| view! {
+                                        <tr>
+                                            <th scope="row">{f.name}</th>
+                                            {row.into_iter().map(|yes| view! {
+                                                <td>{if yes { "✓ Available" } else { "— Not available" }}</td>
+                                            }).collect_view()}
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any(),
+                    Err(error) => view! { <ErrorPage error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
