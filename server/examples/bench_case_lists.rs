@@ -50,11 +50,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .fetch_one(c)
     .await)?;
     let now = app::server::now();
-    let staff = |q: &str, search: &str, account_key: &str| QueueFilter {
-        queue: q.into(),
-        search: search.into(),
-        account_key: account_key.into(),
-        ..QueueFilter::default()
+    let staff = |q: &str, search: &str, account_key: &str| {
+        QueueFilter::parse(
+            Some(q),
+            None,
+            None,
+            Some(account_key),
+            None,
+            None,
+            None,
+            Some(search),
+        )
     };
     println!(
         "| {cases} cases, {} ({per_account} in the customer's account) | p50 ms | p99 ms |",

@@ -129,16 +129,16 @@ pub async fn case_queue(
     page: Option<i64>,
 ) -> Result<Page<crate::model::QueueRow>, AppError> {
     permitted(Action::ViewAllAccountsCases, |state, actor| async move {
-        let filter = cases::QueueFilter {
-            queue: queue.unwrap_or_else(|| "unassigned".into()),
-            state: state_filter.unwrap_or_default(),
-            priority: priority.unwrap_or(0),
-            account_key: account.unwrap_or_default(),
-            group_id: group.unwrap_or(0),
-            assignee_id: assignee.unwrap_or(0),
-            sort: sort.unwrap_or_default(),
-            search: search.unwrap_or_default(),
-        };
+        let filter = cases::QueueFilter::parse(
+            queue.as_deref(),
+            state_filter.as_deref(),
+            priority,
+            account.as_deref(),
+            group,
+            assignee,
+            sort.as_deref(),
+            search.as_deref(),
+        );
         let page = crate::api::page_number(page);
         let (rows, total) =
             cases::queue(&state.db, actor.user_id, &filter, page, PER_PAGE, now()).await?;

@@ -28,8 +28,10 @@ pub fn parse_day(value: &str) -> Result<Option<i64>, String> {
 #[derive(Clone)]
 pub struct Filter {
     account_id: Option<i64>,
-    actor: String,
-    action: String,
+    /// An actor's email, lower-cased.
+    actor: Option<String>,
+    /// An action, or with a trailing `%` a family of actions.
+    action: Option<String>,
     from: i64,
     to: i64,
 }
@@ -54,12 +56,12 @@ impl Filter {
             .collect();
         Ok(Filter {
             account_id: q.account_id,
-            actor: q.actor.trim().to_lowercase(),
+            actor: Some(q.actor.trim().to_lowercase()).filter(|a| !a.is_empty()),
             // `user.` means every user action; `user.disabled` exactly that one.
-            action: if action.ends_with('.') {
-                format!("{action}%")
-            } else {
-                action
+            action: match action {
+                a if a.is_empty() => None,
+                a if a.ends_with('.') => Some(format!("{a}%")),
+                a => Some(a),
             },
             from: from.unwrap_or(0),
             to: to.map(|t| t + 86_400).unwrap_or(i64::MAX),
@@ -67,9 +69,9 @@ impl Filter {
     }
 }
 
-const WHERE: &str = "($1 = 0 OR a.account_id = $1) \
-     AND ($2 = '' OR a.actor_id = (SELECT id FROM users WHERE email = $2)) \
-     AND ($3 = '' OR a.action LIKE $3) AND a.at >= $4 AND a.at < $5";
+const WHERE: &str = "($1 IS NULL OR a.account_id = $1) \
+     AND ($2 IS NULL OR a.actor_id = (SELECT id FROM users WHERE email = $2)) \
+     AND ($3 IS NULL OR a.action LIKE $3) AND a.at >= $4 AND a.at < $5";
 
 /// Counts stop here: past it the page says "more than 10,000", and no request counts a whole trail.
 pub const COUNT_CAP: i64 = 10_000;
@@ -96,9 +98,9 @@ impl Filter {
     /// The values of `WHERE`'s placeholders $1–$5, in order.
     fn args(&self) -> Vec<Arg> {
         vec![
-            Arg::Int(self.account_id.unwrap_or(0)),
-            Arg::Text(self.actor.clone()),
-            Arg::Text(self.action.clone()),
+            Arg::MaybeInt(self.account_id),
+            Arg::MaybeText(self.actor.clone()),
+            Arg::MaybeText(self.action.clone()),
             Arg::Int(self.from),
             Arg::Int(self.to),
         ]

@@ -80,6 +80,9 @@ macro_rules! execute {
 pub enum Arg {
     Int(i64),
     Text(String),
+    /// A filter that may not be in use: `None` binds SQL NULL (`$n IS NULL OR …`).
+    MaybeInt(Option<i64>),
+    MaybeText(Option<String>),
 }
 
 /// Binds `$args` (a slice of [`Arg`]), in order, to query `$q`.
@@ -91,6 +94,8 @@ macro_rules! bind_args {
             q = match a {
                 $crate::server::db::Arg::Int(v) => q.bind(*v),
                 $crate::server::db::Arg::Text(v) => q.bind(v.clone()),
+                $crate::server::db::Arg::MaybeInt(v) => q.bind(*v),
+                $crate::server::db::Arg::MaybeText(v) => q.bind(v.clone()),
             };
         }
         q

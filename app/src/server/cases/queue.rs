@@ -2,24 +2,97 @@
 
 use super::*;
 
-/// What a staff queue shows.
+/// Which cases a staff queue holds (open cases only, except `All`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Queue {
+    /// Nobody has taken them yet.
+    #[default]
+    Unassigned,
+    /// Assigned to the viewer.
+    Mine,
+    /// In the viewer's assignment groups.
+    Groups,
+    /// Resolution clock run out, or running out within the hour.
+    Breaching,
+    All,
+}
+
+impl Queue {
+    /// The queue a link names; anything unknown shows every case, as `all` does.
+    pub fn parse(value: &str) -> Queue {
+        match value {
+            "unassigned" => Queue::Unassigned,
+            "mine" => Queue::Mine,
+            "groups" => Queue::Groups,
+            "breaching" => Queue::Breaching,
+            _ => Queue::All,
+        }
+    }
+}
+
+/// The order of a queue (the breaching queue is always soonest deadline first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueueSort {
+    #[default]
+    Newest,
+    Oldest,
+    /// P1 first, newest first within each priority.
+    Priority,
+}
+
+impl QueueSort {
+    pub fn parse(value: &str) -> QueueSort {
+        match value {
+            "oldest" => QueueSort::Oldest,
+            "priority" => QueueSort::Priority,
+            _ => QueueSort::Newest,
+        }
+    }
+}
+
+/// What a staff queue shows: each filter `None` when not in use.
 #[derive(Debug, Clone, Default)]
 pub struct QueueFilter {
-    /// `unassigned`, `mine`, `groups` (the viewer's assignment groups), `breaching` or `all`
-    /// (open cases only except `all`).
-    pub queue: String,
-    pub state: String,
-    pub priority: i32,
-    pub account_key: String,
-    /// An assignment group, 0 for any.
-    pub group_id: i64,
-    /// An assignee, 0 for anyone.
-    pub assignee_id: i64,
-    /// `newest` (the default), `oldest` or `priority` (P1 first, newest first within each); the
-    /// breaching queue is always soonest deadline first.
-    pub sort: String,
+    pub queue: Queue,
+    pub state: Option<CaseState>,
+    /// 1–4.
+    pub priority: Option<i32>,
+    /// An account key, upper-cased.
+    pub account_key: Option<String>,
+    pub group_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub sort: QueueSort,
     /// A case number, or words of the subject.
     pub search: String,
+}
+
+impl QueueFilter {
+    /// The filter a queue link asks for, read once at the edge: a value that names nothing (an
+    /// unknown state, priority 9, group 0) is a filter not in use.
+    #[allow(clippy::too_many_arguments)]
+    pub fn parse(
+        queue: Option<&str>,
+        state: Option<&str>,
+        priority: Option<i32>,
+        account_key: Option<&str>,
+        group_id: Option<i64>,
+        assignee_id: Option<i64>,
+        sort: Option<&str>,
+        search: Option<&str>,
+    ) -> QueueFilter {
+        QueueFilter {
+            queue: queue.map_or(Queue::Unassigned, Queue::parse),
+            state: state.and_then(CaseState::parse),
+            priority: priority.filter(|p| (1..=4).contains(p)),
+            account_key: account_key
+                .map(|k| k.trim().to_uppercase())
+                .filter(|k| !k.is_empty()),
+            group_id: group_id.filter(|id| *id > 0),
+            assignee_id: assignee_id.filter(|id| *id > 0),
+            sort: sort.map_or(QueueSort::Newest, QueueSort::parse),
+            search: search.unwrap_or_default().to_string(),
+        }
+    }
 }
 
 /// Counts stop here: "more than 10,000" is all a person needs to know, and counting a million
@@ -57,53 +130,43 @@ pub async fn queue(
         args.push(a);
         format!("${}", args.len())
     };
-    match filter.queue.as_str() {
-        "unassigned" => conditions
+    match filter.queue {
+        Queue::Unassigned => conditions
             .push("c.assigned_to IS NULL AND c.state IN ('new', 'open', 'awaiting_info')".into()),
-        "mine" => conditions.push(format!(
+        Queue::Mine => conditions.push(format!(
             "c.assigned_to = {} AND c.state IN ('new', 'open', 'awaiting_info', 'resolved')",
             arg(Arg::Int(viewer))
         )),
-        "groups" => conditions.push(format!(
+        Queue::Groups => conditions.push(format!(
             "c.assignment_group_id IN (SELECT m.group_id FROM group_members m WHERE m.user_id = {}) \
              AND c.state IN ('new', 'open', 'awaiting_info')",
             arg(Arg::Int(viewer))
         )),
-        "breaching" => conditions.push(format!(
+        Queue::Breaching => conditions.push(format!(
             "c.due_at IS NOT NULL AND c.due_at < {}",
             arg(Arg::Int(now + 3600))
         )),
-        _ => {}
+        Queue::All => {}
     }
-    if CaseState::parse(&filter.state).is_some() {
+    if let Some(state) = filter.state {
         conditions.push(format!(
             "c.state = {}",
-            arg(Arg::Text(filter.state.clone()))
+            arg(Arg::Text(state.as_str().to_string()))
         ));
     }
-    if (1..=4).contains(&filter.priority) {
-        conditions.push(format!(
-            "c.priority = {}",
-            arg(Arg::Int(filter.priority as i64))
-        ));
+    if let Some(priority) = filter.priority {
+        conditions.push(format!("c.priority = {}", arg(Arg::Int(priority.into()))));
     }
-    if filter.group_id > 0 {
-        conditions.push(format!(
-            "c.assignment_group_id = {}",
-            arg(Arg::Int(filter.group_id))
-        ));
+    if let Some(group) = filter.group_id {
+        conditions.push(format!("c.assignment_group_id = {}", arg(Arg::Int(group))));
     }
-    if filter.assignee_id > 0 {
-        conditions.push(format!(
-            "c.assigned_to = {}",
-            arg(Arg::Int(filter.assignee_id))
-        ));
+    if let Some(assignee) = filter.assignee_id {
+        conditions.push(format!("c.assigned_to = {}", arg(Arg::Int(assignee))));
     }
-    let account_key = filter.account_key.trim().to_uppercase();
-    if !account_key.is_empty() {
+    if let Some(account_key) = &filter.account_key {
         conditions.push(format!(
             "c.account_id = (SELECT id FROM accounts WHERE account_key = {})",
-            arg(Arg::Text(account_key))
+            arg(Arg::Text(account_key.clone()))
         ));
     }
     let search = filter.search.trim();
@@ -137,11 +200,11 @@ pub async fn queue(
     } else {
         format!("WHERE {}", conditions.join(" AND "))
     };
-    let order = match (filter.queue.as_str(), filter.sort.as_str()) {
-        ("breaching", _) => "c.due_at, c.id",
-        (_, "oldest") => "c.created_at, c.id",
-        (_, "priority") => "c.priority, c.created_at DESC, c.id DESC",
-        _ => "c.created_at DESC, c.id DESC",
+    let order = match (filter.queue, filter.sort) {
+        (Queue::Breaching, _) => "c.due_at, c.id",
+        (_, QueueSort::Oldest) => "c.created_at, c.id",
+        (_, QueueSort::Priority) => "c.priority, c.created_at DESC, c.id DESC",
+        (_, QueueSort::Newest) => "c.created_at DESC, c.id DESC",
     };
     // The page's cases are chosen first, on the cases table alone, walking the index of the
     // chosen order; only those rows are then joined to their account and SLA targets (joined in
@@ -200,4 +263,52 @@ pub async fn queue(
         })
         .collect();
     Ok((rows, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_value_that_names_nothing_is_a_filter_not_in_use() {
+        let f = QueueFilter::parse(
+            None,
+            Some("frozen"),
+            Some(9),
+            Some("  "),
+            Some(0),
+            Some(-3),
+            Some("sideways"),
+            None,
+        );
+        assert_eq!(f.queue, Queue::Unassigned);
+        assert_eq!(
+            (
+                f.state,
+                f.priority,
+                f.account_key,
+                f.group_id,
+                f.assignee_id
+            ),
+            (None, None, None, None, None)
+        );
+        assert_eq!(f.sort, QueueSort::Newest);
+        let f = QueueFilter::parse(
+            Some("breaching"),
+            Some("awaiting_info"),
+            Some(1),
+            Some("acme"),
+            Some(4),
+            Some(7),
+            Some("oldest"),
+            Some("pipeline"),
+        );
+        assert_eq!(f.queue, Queue::Breaching);
+        assert_eq!(f.state, Some(CaseState::AwaitingInfo));
+        assert_eq!(f.priority, Some(1));
+        assert_eq!(f.account_key.as_deref(), Some("ACME"));
+        assert_eq!((f.group_id, f.assignee_id), (Some(4), Some(7)));
+        assert_eq!(f.sort, QueueSort::Oldest);
+        assert_eq!(Queue::parse("something else"), Queue::All);
+    }
 }
