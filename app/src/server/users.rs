@@ -230,13 +230,13 @@ pub async fn list_account_users(
     Ok((rows, total))
 }
 
-/// The search and status condition of the user list, with the LIKE pattern ('' for none) and the
-/// status ('' for all) in placeholders `$p` and `$s`. Emails are stored lower-case; names are
+/// The search and status condition of the user list, with the LIKE pattern and the status in
+/// placeholders `$p` and `$s` (NULL when not in use). Emails are stored lower-case; names are
 /// compared lower-cased.
 fn user_filter(p: usize, s: usize) -> String {
     format!(
-        "(${p} = '' OR u.email LIKE ${p} ESCAPE '\\' \
-         OR LOWER(u.first_name || ' ' || u.last_name) LIKE ${p} ESCAPE '\\') AND (${s} = '' OR u.status = ${s})"
+        "(${p} IS NULL OR u.email LIKE ${p} ESCAPE '\\' \
+         OR LOWER(u.first_name || ' ' || u.last_name) LIKE ${p} ESCAPE '\\') AND (${s} IS NULL OR u.status = ${s})"
     )
 }
 
@@ -244,26 +244,26 @@ fn user_filter(p: usize, s: usize) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
     pub search: String,
-    /// `invited`, `active`, `disabled`, or empty for all.
-    pub status: String,
+    /// `invited`, `active` or `disabled`; `None` for all.
+    pub status: Option<&'static str>,
 }
 
 impl UserFilter {
     pub fn new(search: &str, status: &str) -> UserFilter {
-        let status = match status {
-            "invited" | "active" | "disabled" => status.to_string(),
-            _ => String::new(),
-        };
+        let status = ["invited", "active", "disabled"]
+            .into_iter()
+            .find(|s| *s == status);
         UserFilter {
             search: search.trim().chars().take(100).collect(),
             status,
         }
     }
 
-    /// `%text%` with LIKE's own wildcards escaped, so a search for `a_b` finds exactly that.
-    fn like_pattern(&self) -> String {
+    /// `%text%` with LIKE's own wildcards escaped, so a search for `a_b` finds exactly that;
+    /// `None` for no search.
+    fn like_pattern(&self) -> Option<String> {
         if self.search.is_empty() {
-            return String::new();
+            return None;
         }
         let mut escaped = String::from("%");
         for ch in self.search.to_lowercase().chars() {
@@ -273,7 +273,7 @@ impl UserFilter {
             escaped.push(ch);
         }
         escaped.push('%');
-        escaped
+        Some(escaped)
     }
 }
 
@@ -288,7 +288,7 @@ pub async fn list_accounts(
 ) -> Result<(Vec<AccountSummary>, i64), AppError> {
     let offset = super::db::offset(page, per_page);
     let pattern = UserFilter::new(search, "").like_pattern();
-    const FILTER: &str = "($1 = '' OR LOWER(a.name) LIKE $1 ESCAPE '\\' OR LOWER(a.account_key) LIKE $1 ESCAPE '\\')";
+    const FILTER: &str = "($1 IS NULL OR LOWER(a.name) LIKE $1 ESCAPE '\\' OR LOWER(a.account_key) LIKE $1 ESCAPE '\\')";
     let sql = format!(
         "SELECT a.id, a.name, a.account_key, a.service_tier, \
          (SELECT COUNT(*) FROM users u WHERE u.account_id = a.id) AS users, \

@@ -170,8 +170,7 @@ pub async fn list(
     per_page: i64,
     now: i64,
 ) -> Result<(Vec<CaseSummary>, i64), AppError> {
-    let me = mine.unwrap_or(0);
-    let filter = "c.account_id = $1 AND ($2 = 0 OR c.contact_id = $2 OR c.created_by = $2)";
+    let filter = "c.account_id = $1 AND ($2 IS NULL OR c.contact_id = $2 OR c.created_by = $2)";
     let sql = format!(
         "SELECT c.number, c.subject, c.priority, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.contact_id) AS contact, \
@@ -193,7 +192,7 @@ pub async fn list(
     let offset = super::db::offset(page, per_page);
     let rows: Vec<Row> = on_db!(db, |c| sqlx::query_as(&sql)
         .bind(account_id)
-        .bind(me)
+        .bind(mine)
         .bind(per_page)
         .bind(offset)
         .fetch_all(c)
@@ -214,7 +213,7 @@ pub async fn list(
     let count = format!("SELECT COUNT(*) FROM cases c WHERE {filter}");
     let total: i64 = on_db!(db, |c| sqlx::query_scalar(&count)
         .bind(account_id)
-        .bind(me)
+        .bind(mine)
         .fetch_one(c)
         .await)?;
     Ok((rows, total))

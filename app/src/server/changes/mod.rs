@@ -376,21 +376,15 @@ pub async fn list(
     page: i64,
     per_page: i64,
 ) -> Result<(Vec<ChangeSummary>, i64), AppError> {
-    let state_filter = ChangeState::parse(state_filter)
-        .map(|s| s.as_str())
-        .unwrap_or("");
+    let state_filter = ChangeState::parse(state_filter).map(ChangeState::as_str);
     let search = search.trim().to_uppercase();
     // A number, exactly; otherwise words looked up in the full-text index (every word must occur)
     // of number, short description and description.
-    let by_number = if search.len() == 10
+    let by_number = (search.len() == 10
         && search.starts_with("CHG")
-        && search[3..].chars().all(|ch| ch.is_ascii_digit())
-    {
-        search.clone()
-    } else {
-        String::new()
-    };
-    let words = if by_number.is_empty() {
+        && search[3..].chars().all(|ch| ch.is_ascii_digit()))
+    .then(|| search.clone());
+    let words = if by_number.is_none() {
         super::cases::search_words(&search).unwrap_or_default()
     } else {
         Vec::new()
@@ -414,8 +408,8 @@ pub async fn list(
         text_match
     };
     let filter = format!(
-        "($1 IS NULL OR r.account_id = $1) AND ($2 = '' OR r.state = $2) \
-         AND ($3 = '' OR r.number = $3) AND {word_condition}"
+        "($1 IS NULL OR r.account_id = $1) AND ($2 IS NULL OR r.state = $2) \
+         AND ($3 IS NULL OR r.number = $3) AND {word_condition}"
     );
     let sql = format!(
         "SELECT r.number, a.name AS account, r.short_description, r.state, {NAME}r.requested_by) AS requested_by, \

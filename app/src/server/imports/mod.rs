@@ -171,15 +171,14 @@ pub async fn view(
     .bind(import_id)
     .fetch_one(c)
     .await)?;
-    let outcome = match outcome {
-        "create" | "exists" | "invalid" => outcome,
-        _ => "",
-    };
+    let outcome = ["create", "exists", "invalid"]
+        .into_iter()
+        .find(|o| *o == outcome);
     let offset = super::db::offset(page, per_page);
     let rows: Vec<ImportRow> = on_db!(db, |c| sqlx::query_as(
         "SELECT line_no, first_name, last_name, email, is_admin, outcome, message, \
          (done_at IS NOT NULL) AS done FROM import_rows \
-         WHERE import_id = $1 AND ($2 = '' OR outcome = $2) ORDER BY line_no LIMIT $3 OFFSET $4"
+         WHERE import_id = $1 AND ($2 IS NULL OR outcome = $2) ORDER BY line_no LIMIT $3 OFFSET $4"
     )
     .bind(import_id)
     .bind(outcome)
@@ -188,9 +187,9 @@ pub async fn view(
     .fetch_all(c)
     .await)?;
     let total = match outcome {
-        "create" => counts.0,
-        "exists" => counts.2,
-        "invalid" => counts.3,
+        Some("create") => counts.0,
+        Some("exists") => counts.2,
+        Some("invalid") => counts.3,
         _ => counts.0 + counts.2 + counts.3,
     };
     Ok(ImportView {

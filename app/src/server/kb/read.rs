@@ -141,7 +141,7 @@ pub async fn search(
                     let (english, simple) = search_text::tsqueries(&terms, typing);
                     let query = "(to_tsquery('english', $1) && to_tsquery('simple', $2))";
                     let filter = format!(
-                        "a.search @@ {query} AND {visible} AND ($3 = 0 OR a.category_id = $3)"
+                        "a.search @@ {query} AND {visible} AND ($3 IS NULL OR a.category_id = $3)"
                     );
                     let sql = format!(
                         "WITH cand AS MATERIALIZED (SELECT a.id FROM kb_articles a WHERE {filter} \
@@ -154,7 +154,7 @@ pub async fn search(
                     let args = vec![
                         Arg::Text(english),
                         Arg::Text(simple),
-                        Arg::Int(category.unwrap_or(0)),
+                        Arg::MaybeInt(category),
                     ];
                     let rows = on_db!(db, |c| bind_args!(sqlx::query_as(&sql), &args)
                         .fetch_all(c)
