@@ -8,7 +8,7 @@ use crate::api::communications::{
     communications_overview, get_notice, my_notices, CreateNotice, SendNotice,
 };
 use crate::components::forms::{url_error, ErrorSummary, Field, SelectField};
-use crate::components::list::Loaded;
+use crate::components::list::{Column, ListTable, Loaded};
 use crate::components::time::format_time;
 use crate::error::AppError;
 use crate::model::{CommunicationSummary, Gap, NoticeDetail, Recipient};
@@ -37,28 +37,25 @@ fn severity_label(s: &str) -> &'static str {
 #[component]
 pub fn CommunicationsPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| communications_overview());
-    let list = |rows: Vec<CommunicationSummary>, base: &'static str, what: &'static str| {
+    let list = |rows: Vec<CommunicationSummary>,
+                base: &'static str,
+                what: &'static str,
+                caption: &'static str| {
         if rows.is_empty() {
             return view! { <p class="empty">{format!("No {what} yet.")}</p> }.into_any();
         }
         view! {
-            <div class="table-wrap"><table class="table">
-                <thead><tr>
-                    <th scope="col">"Title"</th><th scope="col">"Details"</th><th scope="col">"State"</th>
-                    <th scope="col">"Recipients"</th><th scope="col">"Sent"</th>
-                </tr></thead>
-                <tbody>
-                    {rows.into_iter().map(|r| view! {
-                        <tr>
-                            <td><a href=format!("{base}/{}", r.id)>{r.title}</a></td>
-                            <td>{r.detail}</td>
-                            <td>{if r.state == "sent" { "Sent" } else { "Draft" }}</td>
-                            <td>{r.recipients}</td>
-                            <td>{r.sent_at.map(|t| format_time(Some(t))).unwrap_or_default()}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table></div>
+            <ListTable caption columns=Column::all(&["Title", "Details", "State", "Recipients", "Sent"])>
+                {rows.into_iter().map(|r| view! {
+                    <tr>
+                        <td><a href=format!("{base}/{}", r.id)>{r.title}</a></td>
+                        <td>{r.detail}</td>
+                        <td>{if r.state == "sent" { "Sent" } else { "Draft" }}</td>
+                        <td>{r.recipients}</td>
+                        <td>{r.sent_at.map(|t| format_time(Some(t))).unwrap_or_default()}</td>
+                    </tr>
+                }).collect_view()}
+            </ListTable>
         }
         .into_any()
     };
@@ -76,9 +73,9 @@ pub fn CommunicationsPage() -> impl IntoView {
                 match data.await {
                     Ok(d) => view! {
                         <h2>"Security notices"</h2>
-                        {list(d.notices, "/notices", "notices")}
+                        {list(d.notices, "/notices", "notices", "Security notices")}
                         <h2>"NPS survey rounds"</h2>
-                        {list(d.surveys, "/staff/surveys", "survey rounds")}
+                        {list(d.surveys, "/staff/surveys", "survey rounds", "Survey rounds")}
                     }.into_any(),
                     Err(error) => view! { <ErrorPage error/> }.into_any(),
                 }
@@ -196,14 +193,8 @@ pub fn NewNoticePage() -> impl IntoView {
 #[component]
 pub(super) fn RecipientTable(recipients: Vec<Recipient>, sent: bool) -> impl IntoView {
     view! {
-        <div class="table-wrap"><table class="table">
-            <caption class="visually-hidden">"Recipients"</caption>
-            <thead><tr>
-                <th scope="col">"Account"</th><th scope="col">"Name"</th><th scope="col">"Email"</th>
-                <th scope="col">"As"</th>
-                {sent.then(|| view! { <th scope="col">"Delivery"</th> })}
-            </tr></thead>
-            <tbody>
+        <ListTable caption="Recipients"
+            columns=Column::all(if sent { &["Account", "Name", "Email", "As", "Delivery"] } else { &["Account", "Name", "Email", "As"] })>
                 {recipients.into_iter().map(|r| view! {
                     <tr>
                         <td>{r.account}</td><td>{r.name}</td><td>{r.email}</td><td>{r.roles}</td>
@@ -217,8 +208,7 @@ pub(super) fn RecipientTable(recipients: Vec<Recipient>, sent: bool) -> impl Int
                         })}
                     </tr>
                 }).collect_view()}
-            </tbody>
-        </table></div>
+        </ListTable>
     }
 }
 

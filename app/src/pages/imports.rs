@@ -3,7 +3,7 @@
 
 use crate::api::imports::{get_import, DecideImport};
 use crate::components::forms::{url_error, ErrorSummary};
-use crate::components::list::{Loaded, Pagination};
+use crate::components::list::{Column, ListTable, Loaded, Pagination};
 use crate::components::users::StaffReasonFields;
 use crate::model::ImportView;
 use crate::pages::errors::ErrorPage;
@@ -178,33 +178,19 @@ fn ImportBody(import: ImportView, outcome: String) -> impl IntoView {
                 view! { <a href=href aria-current=current.then_some("page")>{label}</a> " " }
             }).collect_view()}
         </nav>
-        <div class="table-wrap">
-            <table class="table">
-                <caption class="visually-hidden">"Rows of the file"</caption>
-                <thead>
-                    <tr>
-                        <th scope="col" class="num">"Line"</th>
-                        <th scope="col">"Name"</th>
-                        <th scope="col">"Email"</th>
-                        <th scope="col">"Administrator"</th>
-                        <th scope="col">"Outcome"</th>
-                        <th scope="col">"Reason"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {import.rows.rows.into_iter().map(|r| view! {
-                        <tr>
-                            <td class="num">{r.line_no}</td>
-                            <td>{format!("{} {}", r.first_name, r.last_name)}</td>
-                            <td>{r.email}</td>
-                            <td>{if r.is_admin { "Yes" } else { "No" }}</td>
-                            <td><span class=format!("badge badge--{}", r.outcome)>{outcome_label(&r.outcome, r.done)}</span></td>
-                            <td>{r.message.unwrap_or_default()}</td>
-                        </tr>
-                    }).collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <ListTable caption="Rows of the file"
+            columns=vec![Column::num("Line"), Column::new("Name"), Column::new("Email"), Column::new("Administrator"), Column::new("Outcome"), Column::new("Reason")]>
+            {import.rows.rows.into_iter().map(|r| view! {
+                <tr>
+                    <td class="num">{r.line_no}</td>
+                    <td>{format!("{} {}", r.first_name, r.last_name)}</td>
+                    <td>{r.email}</td>
+                    <td>{if r.is_admin { "Yes" } else { "No" }}</td>
+                    <td><span class=format!("badge badge--{}", r.outcome)>{outcome_label(&r.outcome, r.done)}</span></td>
+                    <td>{r.message.unwrap_or_default()}</td>
+                </tr>
+            }).collect_view()}
+        </ListTable>
         <Pagination base current pages/>
     }
 }

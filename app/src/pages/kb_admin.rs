@@ -7,7 +7,7 @@ use crate::api::kb::{
     RetireArticle, SaveArticle,
 };
 use crate::components::forms::{debounced, url_error, ErrorSummary, Field, SelectField};
-use crate::components::list::{Column, Loaded, PagedList};
+use crate::components::list::{Column, ListTable, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::model::domain::KB_VISIBILITIES;
 use crate::model::text::encode;
@@ -258,17 +258,7 @@ fn Editor(editor: KbEditor) -> impl IntoView {
             view! {
                 <section aria-labelledby="versions-heading">
                     <h2 id="versions-heading">"Versions"</h2>
-                    <div class="table-wrap">
-                        <table class="table">
-                            <caption class="visually-hidden">"Saved versions, newest first"</caption>
-                            <thead><tr>
-                                <th scope="col">"Version"</th>
-                                <th scope="col">"Title"</th>
-                                <th scope="col">"Saved as"</th>
-                                <th scope="col">"By"</th>
-                                <th scope="col">"When"</th>
-                            </tr></thead>
-                            <tbody>
+                    <ListTable caption="Saved versions, newest first" columns=Column::all(&["Version", "Title", "Saved as", "By", "When"])>
                                 {editor.versions.iter().map(|v| {
                                     let saved_as = match (v.action.as_str(), v.restored_from) {
                                         ("publish", _) => "Published".to_string(),
@@ -285,9 +275,7 @@ fn Editor(editor: KbEditor) -> impl IntoView {
                                         </tr>
                                     }
                                 }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
+                    </ListTable>
                 </section>
             }
         })}

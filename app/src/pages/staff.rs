@@ -343,21 +343,7 @@ fn AccountBody(data: AccountView, save_error: Memo<Option<AppError>>) -> impl In
                 </div>
                 <button type="submit" class="button button--secondary">"Search"</button>
             </form>
-            <div class="table-wrap">
-                <table class="table">
-                    <caption class="visually-hidden">"Users of this account"</caption>
-                    <thead>
-                        <tr>
-                            <th scope="col">"Name"</th>
-                            <th scope="col">"Email"</th>
-                            <th scope="col">"Status"</th>
-                            <th scope="col">"Administrator"</th>
-                            <th scope="col">"Contact"</th>
-                            <th scope="col">"Last sign-in"</th>
-                            <th scope="col">"Actions"</th>
-                        </tr>
-                    </thead>
-                    <tbody>
+            <ListTable caption="Users of this account" columns=Column::all(&["Name", "Email", "Status", "Administrator", "Contact", "Last sign-in", "Actions"])>
                         {users.rows.into_iter().map(|u| {
                             let actions = can_manage.then(|| staff_row_actions(id, &u, &account));
                             view! {
@@ -372,9 +358,7 @@ fn AccountBody(data: AccountView, save_error: Memo<Option<AppError>>) -> impl In
                                 </tr>
                             }
                         }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
+            </ListTable>
             <Pagination base=here current pages/>
         </section>
     }

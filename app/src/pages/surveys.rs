@@ -4,7 +4,7 @@
 use super::communications::{count, AudienceFields, GapList, RecipientTable};
 use crate::api::communications::*;
 use crate::components::forms::{url_error, ErrorSummary, Field};
-use crate::components::list::Loaded;
+use crate::components::list::{Column, ListTable, Loaded};
 use crate::components::time::format_time;
 use crate::error::AppError;
 use crate::model::{Score, SurveyDetail};
@@ -143,17 +143,11 @@ fn SurveyView(survey: SurveyDetail) -> impl IntoView {
                     </form>
                 </section>
                 <h2>"By account"</h2>
-                <div class="table-wrap"><table class="table">
-                    <thead><tr>
-                        <th scope="col">"Account"</th><th scope="col">"Invited"</th><th scope="col">"Answered"</th>
-                        <th scope="col">"Response rate"</th><th scope="col">"NPS"</th>
-                    </tr></thead>
-                    <tbody>
-                        {survey.accounts.iter().map(|s| view! {
-                            <tr><td>{s.label.clone()}</td><td>{s.invited}</td><td>{s.answered}</td><td>{rate(s)}</td><td>{nps_text(s)}</td></tr>
-                        }).collect_view()}
-                    </tbody>
-                </table></div>
+                <ListTable caption="Answers by account" columns=Column::all(&["Account", "Invited", "Answered", "Response rate", "NPS"])>
+                    {survey.accounts.iter().map(|s| view! {
+                        <tr><td>{s.label.clone()}</td><td>{s.invited}</td><td>{s.answered}</td><td>{rate(s)}</td><td>{nps_text(s)}</td></tr>
+                    }).collect_view()}
+                </ListTable>
                 <h2>"Recipients"</h2>
                 <RecipientTable recipients=survey.recipients.clone() sent/>
             }.into_any()
