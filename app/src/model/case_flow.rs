@@ -7,63 +7,21 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Travels (JSON) and is stored as its `as_str` text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CaseState {
-    New,
-    Open,
-    AwaitingInfo,
-    Resolved,
-    Closed,
-    Cancelled,
-}
-
-/// A state as stored; anything else is a corrupt row, not a state.
-impl TryFrom<String> for CaseState {
-    type Error = String;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        CaseState::parse(&value).ok_or_else(|| format!("unknown state {value:?}"))
+text_enum! {
+    /// Travels (JSON) and is stored as its `as_str` text.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum CaseState {
+        New => ("new", "New"),
+        Open => ("open", "Open"),
+        AwaitingInfo => ("awaiting_info", "Awaiting info"),
+        Resolved => ("resolved", "Resolved"),
+        Closed => ("closed", "Closed"),
+        Cancelled => ("cancelled", "Cancelled"),
     }
 }
 
 impl CaseState {
-    pub const ALL: [CaseState; 6] = [
-        CaseState::New,
-        CaseState::Open,
-        CaseState::AwaitingInfo,
-        CaseState::Resolved,
-        CaseState::Closed,
-        CaseState::Cancelled,
-    ];
-
-    pub fn parse(value: &str) -> Option<CaseState> {
-        CaseState::ALL.into_iter().find(|s| s.as_str() == value)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CaseState::New => "new",
-            CaseState::Open => "open",
-            CaseState::AwaitingInfo => "awaiting_info",
-            CaseState::Resolved => "resolved",
-            CaseState::Closed => "closed",
-            CaseState::Cancelled => "cancelled",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            CaseState::New => "New",
-            CaseState::Open => "Open",
-            CaseState::AwaitingInfo => "Awaiting info",
-            CaseState::Resolved => "Resolved",
-            CaseState::Closed => "Closed",
-            CaseState::Cancelled => "Cancelled",
-        }
-    }
-
     /// Whether the SLA clocks stand still: the case waits for the customer, or for their verdict.
     pub fn pauses_clock(self) -> bool {
         matches!(self, CaseState::AwaitingInfo | CaseState::Resolved)
@@ -83,75 +41,32 @@ pub enum Mover {
     System,
 }
 
-/// What someone does to a case's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Step {
-    /// Staff start work.
-    Start,
-    /// Staff ask the customer for information.
-    AskInfo,
-    /// Staff resume without waiting any longer.
-    Resume,
-    /// The customer replies while the case awaits information.
-    CustomerReply,
-    /// Staff propose a resolution.
-    Resolve,
-    /// The customer accepts the resolution.
-    Accept,
-    /// The customer rejects the resolution.
-    Reject,
-    /// The portal closes a case resolved for too long.
-    AutoClose,
-    /// Staff cancel the case.
-    Cancel,
+text_enum! {
+    /// What someone does to a case's state.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum Step {
+        /// Staff start work.
+        Start => ("start", "Start work"),
+        /// Staff ask the customer for information.
+        AskInfo => ("ask_info", "Ask the customer for information"),
+        /// Staff resume without waiting any longer.
+        Resume => ("resume", "Resume work"),
+        /// The customer replies while the case awaits information.
+        CustomerReply => ("customer_reply", "Reply"),
+        /// Staff propose a resolution.
+        Resolve => ("resolve", "Propose a resolution"),
+        /// The customer accepts the resolution.
+        Accept => ("accept", "Accept the resolution and close"),
+        /// The customer rejects the resolution.
+        Reject => ("reject", "Reject the resolution and reopen"),
+        /// The portal closes a case resolved for too long.
+        AutoClose => ("auto_close", "Close automatically"),
+        /// Staff cancel the case.
+        Cancel => ("cancel", "Cancel the case"),
+    }
 }
 
 impl Step {
-    pub const ALL: [Step; 9] = [
-        Step::Start,
-        Step::AskInfo,
-        Step::Resume,
-        Step::CustomerReply,
-        Step::Resolve,
-        Step::Accept,
-        Step::Reject,
-        Step::AutoClose,
-        Step::Cancel,
-    ];
-
-    pub fn parse(value: &str) -> Option<Step> {
-        Step::ALL.into_iter().find(|s| s.as_str() == value)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::Start => "start",
-            Step::AskInfo => "ask_info",
-            Step::Resume => "resume",
-            Step::CustomerReply => "customer_reply",
-            Step::Resolve => "resolve",
-            Step::Accept => "accept",
-            Step::Reject => "reject",
-            Step::AutoClose => "auto_close",
-            Step::Cancel => "cancel",
-        }
-    }
-
-    /// The button's words.
-    pub fn label(self) -> &'static str {
-        match self {
-            Step::Start => "Start work",
-            Step::AskInfo => "Ask the customer for information",
-            Step::Resume => "Resume work",
-            Step::CustomerReply => "Reply",
-            Step::Resolve => "Propose a resolution",
-            Step::Accept => "Accept the resolution and close",
-            Step::Reject => "Reject the resolution and reopen",
-            Step::AutoClose => "Close automatically",
-            Step::Cancel => "Cancel the case",
-        }
-    }
-
     fn mover(self) -> Mover {
         match self {
             Step::CustomerReply | Step::Accept | Step::Reject => Mover::Customer,

@@ -7,75 +7,24 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Travels (JSON) and is stored as its `as_str` text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ChangeState {
-    AwaitingAuthorization,
-    New,
-    Assess,
-    Scheduled,
-    Implement,
-    Review,
-    Closed,
-    Cancelled,
-    Declined,
-}
-
-/// A state as stored; anything else is a corrupt row, not a state.
-impl TryFrom<String> for ChangeState {
-    type Error = String;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        ChangeState::parse(&value).ok_or_else(|| format!("unknown state {value:?}"))
+text_enum! {
+    /// Travels (JSON) and is stored as its `as_str` text.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum ChangeState {
+        AwaitingAuthorization => ("awaiting_authorization", "Awaiting authorization"),
+        New => ("new", "New"),
+        Assess => ("assess", "Assess"),
+        Scheduled => ("scheduled", "Scheduled"),
+        Implement => ("implement", "Implement"),
+        Review => ("review", "Review"),
+        Closed => ("closed", "Closed"),
+        Cancelled => ("cancelled", "Cancelled"),
+        Declined => ("declined", "Declined"),
     }
 }
 
 impl ChangeState {
-    pub const ALL: [ChangeState; 9] = [
-        ChangeState::AwaitingAuthorization,
-        ChangeState::New,
-        ChangeState::Assess,
-        ChangeState::Scheduled,
-        ChangeState::Implement,
-        ChangeState::Review,
-        ChangeState::Closed,
-        ChangeState::Cancelled,
-        ChangeState::Declined,
-    ];
-
-    pub fn parse(value: &str) -> Option<ChangeState> {
-        ChangeState::ALL.into_iter().find(|s| s.as_str() == value)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeState::AwaitingAuthorization => "awaiting_authorization",
-            ChangeState::New => "new",
-            ChangeState::Assess => "assess",
-            ChangeState::Scheduled => "scheduled",
-            ChangeState::Implement => "implement",
-            ChangeState::Review => "review",
-            ChangeState::Closed => "closed",
-            ChangeState::Cancelled => "cancelled",
-            ChangeState::Declined => "declined",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            ChangeState::AwaitingAuthorization => "Awaiting authorization",
-            ChangeState::New => "New",
-            ChangeState::Assess => "Assess",
-            ChangeState::Scheduled => "Scheduled",
-            ChangeState::Implement => "Implement",
-            ChangeState::Review => "Review",
-            ChangeState::Closed => "Closed",
-            ChangeState::Cancelled => "Cancelled",
-            ChangeState::Declined => "Declined",
-        }
-    }
-
     pub fn is_final(self) -> bool {
         matches!(
             self,
@@ -110,67 +59,24 @@ pub enum ChangeMover {
     Staff,
 }
 
-/// What someone does to a CR's state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum ChangeStep {
-    Authorize,
-    Decline,
-    Assess,
-    Schedule,
-    Implement,
-    Review,
-    Close,
-    Cancel,
-    /// Staff turn a mistaken CR into a case; it ends Cancelled (converted).
-    Convert,
+text_enum! {
+    /// What someone does to a CR's state.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    pub enum ChangeStep {
+        Authorize => ("authorize", "Authorize this change"),
+        Decline => ("decline", "Decline this change"),
+        Assess => ("assess", "Start assessment"),
+        Schedule => ("schedule", "Schedule"),
+        Implement => ("implement", "Start implementation"),
+        Review => ("review", "Move to review"),
+        Close => ("close", "Close"),
+        Cancel => ("cancel", "Cancel the change request"),
+        /// Staff turn a mistaken CR into a case; it ends Cancelled (converted).
+        Convert => ("convert", "Convert into a case"),
+    }
 }
 
 impl ChangeStep {
-    pub const ALL: [ChangeStep; 9] = [
-        ChangeStep::Authorize,
-        ChangeStep::Decline,
-        ChangeStep::Assess,
-        ChangeStep::Schedule,
-        ChangeStep::Implement,
-        ChangeStep::Review,
-        ChangeStep::Close,
-        ChangeStep::Cancel,
-        ChangeStep::Convert,
-    ];
-
-    pub fn parse(value: &str) -> Option<ChangeStep> {
-        ChangeStep::ALL.into_iter().find(|s| s.as_str() == value)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ChangeStep::Authorize => "authorize",
-            ChangeStep::Decline => "decline",
-            ChangeStep::Assess => "assess",
-            ChangeStep::Schedule => "schedule",
-            ChangeStep::Implement => "implement",
-            ChangeStep::Review => "review",
-            ChangeStep::Close => "close",
-            ChangeStep::Cancel => "cancel",
-            ChangeStep::Convert => "convert",
-        }
-    }
-
-    /// The button's words.
-    pub fn label(self) -> &'static str {
-        match self {
-            ChangeStep::Authorize => "Authorize this change",
-            ChangeStep::Decline => "Decline this change",
-            ChangeStep::Assess => "Start assessment",
-            ChangeStep::Schedule => "Schedule",
-            ChangeStep::Implement => "Start implementation",
-            ChangeStep::Review => "Move to review",
-            ChangeStep::Close => "Close",
-            ChangeStep::Cancel => "Cancel the change request",
-            ChangeStep::Convert => "Convert into a case",
-        }
-    }
-
     fn mover(self) -> ChangeMover {
         match self {
             ChangeStep::Authorize | ChangeStep::Decline => ChangeMover::CustomerAdmin,

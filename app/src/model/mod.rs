@@ -2,6 +2,58 @@
 //! change requests, business hours, emails and the people asking. It depends on nothing above it,
 //! so pages, server functions, the policy module and server operations may all use it.
 
+/// Declares an enum whose values are stored and sent as text: each variant with that text and its
+/// name for people, and `ALL`, `parse`, `as_str`, `label` and `TryFrom<String>` (which sqlx's
+/// `try_from` uses to read a stored value; anything else is a corrupt row) written once for all.
+macro_rules! text_enum {
+    (
+        $(#[$attr:meta])*
+        $vis:vis enum $name:ident {
+            $($(#[$vattr:meta])* $variant:ident => ($text:literal, $label:literal)),+ $(,)?
+        }
+    ) => {
+        $(#[$attr])*
+        $vis enum $name {
+            $($(#[$vattr])* $variant),+
+        }
+
+        impl $name {
+            /// Every value, in order.
+            pub const ALL: [$name; [$($text),+].len()] = [$($name::$variant),+];
+
+            /// The value whose text is `value`.
+            pub fn parse(value: &str) -> Option<$name> {
+                match value {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
+            /// The text it is stored and sent as.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// Its name for people.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $($name::$variant => $label),+
+                }
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = String;
+
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                $name::parse(&value).ok_or_else(|| format!("unknown value {value:?}"))
+            }
+        }
+    };
+}
+
 pub mod accounts;
 pub mod business_hours;
 pub mod case_flow;
