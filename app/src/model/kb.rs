@@ -3,6 +3,17 @@
 use super::Page;
 use serde::{Deserialize, Serialize};
 
+text_enum! {
+    /// Where an article is in its life: readers see only published ones.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum KbState {
+        Draft => ("draft", "Draft"),
+        Published => ("published", "Published"),
+        Retired => ("retired", "Retired"),
+    }
+}
+
 /// A knowledge-base category.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
@@ -20,7 +31,8 @@ pub struct KbSummary {
     pub title: String,
     pub category: String,
     pub visibility: String,
-    pub state: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub state: KbState,
     pub published_at: Option<i64>,
     pub updated_at: i64,
     pub views: i64,
@@ -75,7 +87,7 @@ pub struct KbArticle {
     pub category_id: i64,
     pub category: String,
     pub visibility: String,
-    pub state: String,
+    pub state: KbState,
     pub version: i64,
     pub author: String,
     pub published_at: Option<i64>,
@@ -113,7 +125,7 @@ pub struct KbEditor {
     pub body: String,
     pub category_id: Option<i64>,
     pub visibility: String,
-    pub state: String,
+    pub state: KbState,
     /// The version readers see, and the newest saved one.
     pub version: i64,
     pub latest_version: i64,

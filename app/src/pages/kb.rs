@@ -6,6 +6,7 @@ use crate::api::kb::{get_article, load_kb_home, search_kb, suggest_articles, Vot
 use crate::components::forms::debounced;
 use crate::components::list::{Loaded, Pagination};
 use crate::components::time::format_time;
+use crate::model::kb::KbState;
 use crate::model::text::encode;
 use crate::model::{Fragment, KbArticle, KbHome, KbSummary};
 use crate::pages::errors::ErrorPage;
@@ -23,13 +24,9 @@ pub fn audience(visibility: &str) -> Option<&'static str> {
     }
 }
 
+/// The label of a state named in a link (the staff list's filter).
 pub fn state_label(state: &str) -> &'static str {
-    match state {
-        "draft" => "Draft",
-        "published" => "Published",
-        "retired" => "Retired",
-        _ => "Unknown",
-    }
+    KbState::parse(state).map_or("Unknown", KbState::label)
 }
 
 /// Text with the words that matched the search marked.
@@ -248,7 +245,7 @@ fn ArticleView(article: KbArticle) -> impl IntoView {
     let query = use_query_map();
     let voted = move || query.with(|q| q.get_str("voted") == Some("1"));
     // Only a published public article is for search engines.
-    let indexable = article.visibility == "public" && article.state == "published";
+    let indexable = article.visibility == "public" && article.state == KbState::Published;
     let number = article.number.clone();
     let votes = article.helpful + article.unhelpful;
     view! {
@@ -267,7 +264,7 @@ fn ArticleView(article: KbArticle) -> impl IntoView {
                 " · Updated " {format_time(Some(article.updated_at))}
                 " · " {article.views} " views"
                 {audience(&article.visibility).map(|a| view! { " " <span class="badge">{a}</span> })}
-                {(article.state != "published").then(|| view! { " " <span class="badge badge--warning">{state_label(&article.state)}</span> })}
+                {(article.state != KbState::Published).then(|| view! { " " <span class="badge badge--warning">{article.state.label()}</span> })}
             </p>
             {article.can_write.then(|| view! {
                 <p class="toolbar"><a class="button button--secondary" href=format!("/staff/kb/{}", article.number)>"Edit"</a></p>
@@ -284,7 +281,7 @@ fn ArticleView(article: KbArticle) -> impl IntoView {
                 </ul>
             </section>
         })}
-        {(article.state == "published").then(|| view! {
+        {(article.state == KbState::Published).then(|| view! {
             <section class="panel kb-helpful" aria-labelledby="helpful-heading">
                 <h2 id="helpful-heading">"Was this helpful?"</h2>
                 <Show when=voted>

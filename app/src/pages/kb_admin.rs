@@ -10,6 +10,7 @@ use crate::components::forms::{debounced, url_error, ErrorSummary, Field, Select
 use crate::components::list::{Column, ListTable, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::model::domain::KB_VISIBILITIES;
+use crate::model::kb::KbState;
 use crate::model::text::encode;
 use crate::model::KbEditor;
 use crate::pages::kb::{audience, state_label};
@@ -80,7 +81,7 @@ pub fn KbArticlesPage() -> impl IntoView {
                         <td>{r.title}</td>
                         <td>{r.category}</td>
                         <td>{audience(&r.visibility).unwrap_or("Public")}</td>
-                        <td>{state_label(&r.state)}
+                        <td>{r.state.label()}
                             {r.pending.then(|| view! { " " <span class="badge badge--warning">"Unpublished changes"</span> })}</td>
                         <td>{format_time(Some(r.updated_at))}</td>
                     </tr>
@@ -173,10 +174,10 @@ fn Editor(editor: KbEditor) -> impl IntoView {
         <h1>{heading}</h1>
         {editor.number.clone().map(|n| view! {
             <p class="lead">
-                <span class="badge">{state_label(&editor.state)}</span>
+                <span class="badge">{editor.state.label()}</span>
                 " Readers see version " {editor.version} "."
                 {pending.then(|| view! { " " <strong>{format!("Version {} is not published yet.", editor.latest_version)}</strong> })}
-                " " {(editor.state != "draft").then(|| view! { <a href=format!("/kb/{n}")>"Open as readers see it"</a> })}
+                " " {(editor.state != KbState::Draft).then(|| view! { <a href=format!("/kb/{n}")>"Open as readers see it"</a> })}
             </p>
         })}
         <Show when=move || flag("saved")>
@@ -231,7 +232,7 @@ fn Editor(editor: KbEditor) -> impl IntoView {
                 </Transition>
             </section>
         </div>
-        {(editor.state == "published").then(|| view! {
+        {(editor.state == KbState::Published).then(|| view! {
             <details class="confirm">
                 <summary>"Retire this article"</summary>
                 <p class="hint">"Readers will no longer find it; you can publish it again later."</p>

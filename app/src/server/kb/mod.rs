@@ -15,6 +15,7 @@ use super::search_text::{self, Matcher};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
 use crate::model::domain::KB_VISIBILITIES;
+use crate::model::kb::KbState;
 use crate::model::Actor;
 use crate::model::{KbArticle, KbCategory, KbEditor, KbHit, KbHome, KbLink, KbSummary, KbVersion};
 use serde_json::json;

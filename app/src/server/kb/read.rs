@@ -210,7 +210,8 @@ struct ArticleRow {
     category_id: i64,
     category: String,
     visibility: String,
-    state: String,
+    #[sqlx(try_from = "String")]
+    state: KbState,
     version: i64,
     author: String,
     published_at: Option<i64>,
@@ -240,7 +241,9 @@ async fn visible_article(
     .fetch_optional(c)
     .await)?;
     match row {
-        Some(r) if clearance.allows(&r.visibility) && (r.state == "published" || can_write) => {
+        Some(r)
+            if clearance.allows(&r.visibility) && (r.state == KbState::Published || can_write) =>
+        {
             Ok(r)
         }
         _ => Err(AppError::NotFound),
@@ -271,7 +274,9 @@ pub async fn read(
     let db = &state.db;
     let row = visible_article(db, clearance, can_write, number).await?;
     let mut views = row.views;
-    if row.state == "published" && count_view(db, row.id, voter, crate::server::now()).await? {
+    if row.state == KbState::Published
+        && count_view(db, row.id, voter, crate::server::now()).await?
+    {
         views += 1;
     }
     let my_vote: Option<bool> = on_db!(db, |c| sqlx::query_scalar(
