@@ -4,6 +4,17 @@ use super::case_flow::CaseState;
 use super::Choice;
 use serde::{Deserialize, Serialize};
 
+text_enum! {
+    /// Whether a workaround or rollback is available; "yes" lowers a case's priority one step.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Workaround {
+        Yes => ("yes", "Yes"),
+        No => ("no", "No"),
+        Unknown => ("unknown", "Unknown"),
+    }
+}
+
 /// What the customer case form offers: active catalog entries, the account's environments and
 /// active users.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

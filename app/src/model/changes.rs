@@ -4,6 +4,17 @@ use super::change_flow::ChangeState;
 use super::Choice;
 use serde::{Deserialize, Serialize};
 
+text_enum! {
+    /// The risk a change request carries, as its requester judges it.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Risk {
+        Low => ("low", "Low"),
+        Medium => ("medium", "Medium"),
+        High => ("high", "High"),
+    }
+}
+
 /// What the change-request form offers for an account.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeOptions {

@@ -42,6 +42,14 @@ macro_rules! text_enum {
                     $($name::$variant => $label),+
                 }
             }
+
+            /// Every value as (text, name) pairs, for a select field.
+            pub fn choices() -> Vec<(String, String)> {
+                $name::ALL
+                    .iter()
+                    .map(|v| (v.as_str().to_string(), v.label().to_string()))
+                    .collect()
+            }
         }
 
         impl TryFrom<String> for $name {

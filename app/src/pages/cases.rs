@@ -102,11 +102,7 @@ fn CaseFormView(opts: CaseOptions, account_id: Option<i64>) -> impl IntoView {
         .iter()
         .map(|e| (e.clone(), e.clone()))
         .collect();
-    let workaround = vec![
-        ("yes".to_string(), "Yes".to_string()),
-        ("no".to_string(), "No".to_string()),
-        ("unknown".to_string(), "Unknown".to_string()),
-    ];
+    let workaround = crate::model::Workaround::choices();
     view! {
         <div class="narrow">
             <p><a href="/cases">"← Cases"</a></p>

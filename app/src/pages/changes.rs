@@ -125,11 +125,7 @@ fn ChangeFormView(opts: ChangeOptions, account_id: Option<i64>) -> impl IntoView
         .iter()
         .map(|e| (e.clone(), e.clone()))
         .collect();
-    let risks = vec![
-        ("low".to_string(), "Low".to_string()),
-        ("medium".to_string(), "Medium".to_string()),
-        ("high".to_string(), "High".to_string()),
-    ];
+    let risks = crate::model::Risk::choices();
     let field_messages = move |name: &'static str| {
         move || {
             error
@@ -387,11 +383,7 @@ fn ChangeView(change: ChangeDetail) -> impl IntoView {
 fn ConvertForm(number: String, account_id: i64) -> impl IntoView {
     let error = url_error(ConvertChange::PATH);
     let options = Resource::new(move || account_id, |id| case_form_options(Some(id)));
-    let workaround = vec![
-        ("yes".to_string(), "Yes".to_string()),
-        ("no".to_string(), "No".to_string()),
-        ("unknown".to_string(), "Unknown".to_string()),
-    ];
+    let workaround = crate::model::Workaround::choices();
     view! {
         <details class="panel" open=move || error.get().is_some()>
             <summary>"Convert into a case"</summary>

@@ -2,6 +2,7 @@
 //! what was sent.
 
 use super::*;
+use crate::model::Workaround;
 
 /// The customer case form as submitted. Ids arrive as text so that an empty choice is an error
 /// on its field, not a failed request.
@@ -26,8 +27,8 @@ pub(crate) const COMMENT_MAX: usize = 20_000;
 
 /// Priority from impact × urgency: the impact's severity (1 = production down), one step lower
 /// when a workaround or rollback exists.
-pub fn priority(severity: i32, workaround: &str) -> i32 {
-    (severity + i32::from(workaround == "yes")).clamp(1, 4)
+pub fn priority(severity: i32, workaround: Workaround) -> i32 {
+    (severity + i32::from(workaround == Workaround::Yes)).clamp(1, 4)
 }
 
 /// `CS` + 7 digits.
@@ -115,7 +116,7 @@ pub(crate) struct Valid {
     pub(crate) version_id: i64,
     pub(crate) impact_id: i64,
     pub(crate) severity: i32,
-    pub(crate) workaround: String,
+    pub(crate) workaround: Workaround,
     pub(crate) feature_id: i64,
     pub(crate) service_id: i64,
     pub(crate) environment: String,
@@ -172,13 +173,13 @@ pub(crate) async fn validate(
         &opts.impacts,
         "Choose the impact on your business",
     );
-    let workaround = form.workaround.trim().to_string();
-    if !matches!(workaround.as_str(), "yes" | "no" | "unknown") {
+    let workaround = Workaround::parse(form.workaround.trim()).unwrap_or_else(|| {
         p.add(
             "workaround",
             "Say whether a workaround or rollback is available: yes, no or unknown",
         );
-    }
+        Workaround::Unknown
+    });
     let feature_id = pick(
         &mut p,
         "feature_id",

@@ -92,14 +92,14 @@ pub(crate) async fn insert(
     .bind(actor.user_id)
     .bind(v.version_id)
     .bind(v.impact_id)
-    .bind(&v.workaround)
+    .bind(v.workaround.as_str())
     .bind(v.feature_id)
     .bind(v.service_id)
     .bind(&v.environment)
     .bind(v.availability_id)
     .bind(&v.subject)
     .bind(&v.description)
-    .bind(priority(v.severity, &v.workaround))
+    .bind(priority(v.severity, v.workaround))
     .bind(group)
     .bind(now)
     .bind(on_behalf)
@@ -297,11 +297,12 @@ mod tests {
 
     #[test]
     fn priority_follows_impact_and_workaround() {
-        assert_eq!(priority(1, "no"), 1);
-        assert_eq!(priority(1, "unknown"), 1);
-        assert_eq!(priority(1, "yes"), 2);
-        assert_eq!(priority(3, "yes"), 4);
-        assert_eq!(priority(4, "yes"), 4);
+        use crate::model::Workaround::{No, Unknown, Yes};
+        assert_eq!(priority(1, No), 1);
+        assert_eq!(priority(1, Unknown), 1);
+        assert_eq!(priority(1, Yes), 2);
+        assert_eq!(priority(3, Yes), 4);
+        assert_eq!(priority(4, Yes), 4);
     }
 
     #[test]

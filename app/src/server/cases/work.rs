@@ -439,7 +439,13 @@ pub async fn staff_fields(
             label(group)
         ));
     }
-    let new_priority = override_priority.unwrap_or_else(|| priority(severity, &workaround));
+    let new_priority = override_priority.unwrap_or_else(|| {
+        priority(
+            severity,
+            crate::model::Workaround::parse(&workaround)
+                .unwrap_or(crate::model::Workaround::Unknown),
+        )
+    });
     if new_priority != old_priority {
         changes.push(match override_priority {
             Some(_) => {

@@ -96,7 +96,7 @@ pub(super) fn validate(
         );
     }
     let risk = form.risk.trim().to_string();
-    if !matches!(risk.as_str(), "low" | "medium" | "high") {
+    if crate::model::Risk::parse(&risk).is_none() {
         p.add("risk", "Choose the risk: low, medium or high");
     }
     let start = parse_local(&form.window_start, zone);
