@@ -2,6 +2,18 @@
 
 use serde::{Deserialize, Serialize};
 
+text_enum! {
+    /// How serious a security notice is.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum Severity {
+        Low => ("low", "Low"),
+        Medium => ("medium", "Medium"),
+        High => ("high", "High"),
+        Critical => ("critical", "Critical"),
+    }
+}
+
 /// A person a notice or survey goes (or went) to, and what became of their mail.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]

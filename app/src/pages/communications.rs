@@ -11,6 +11,7 @@ use crate::components::forms::{url_error, ErrorSummary, Field, SelectField};
 use crate::components::list::{Column, ListTable, Loaded};
 use crate::components::time::format_time;
 use crate::error::AppError;
+use crate::model::Severity;
 use crate::model::{CommunicationSummary, Gap, NoticeDetail, Recipient};
 use crate::pages::errors::ErrorPage;
 use leptos::prelude::*;
@@ -24,13 +25,7 @@ pub(super) fn count(n: usize, one: &str, many: &str) -> String {
 }
 
 fn severity_label(s: &str) -> &'static str {
-    match s {
-        "low" => "Low",
-        "medium" => "Medium",
-        "high" => "High",
-        "critical" => "Critical",
-        _ => "Unknown",
-    }
+    Severity::parse(s).map_or("Unknown", Severity::label)
 }
 
 /// `/staff/communications`.
@@ -146,10 +141,7 @@ pub(super) fn AudienceFields(
 pub fn NewNoticePage() -> impl IntoView {
     let data = Resource::new(|| (), |_| communications_overview());
     let error = url_error(CreateNotice::PATH);
-    let severities = ["low", "medium", "high", "critical"]
-        .into_iter()
-        .map(|s| (s.to_string(), severity_label(s).to_string()))
-        .collect::<Vec<_>>();
+    let severities = Severity::choices();
     view! {
         <Title text="Compose a security notice"/>
         <div class="narrow">

@@ -32,7 +32,6 @@ mod surveys;
 pub use notices::*;
 pub use surveys::*;
 
-pub const SEVERITIES: [&str; 4] = ["low", "medium", "high", "critical"];
 const SUBJECT_MAX: usize = 200;
 const BODY_MAX: usize = 20_000;
 const COMMENT_MAX: usize = 2_000;

@@ -31,7 +31,7 @@ pub async fn create_notice(
             format!("Keep the subject to {SUBJECT_MAX} characters or fewer"),
         );
     }
-    if !SEVERITIES.contains(&form.severity.as_str()) {
+    if crate::model::Severity::parse(&form.severity).is_none() {
         p.add("severity", "Choose the severity");
     }
     let body = form.body.trim();
