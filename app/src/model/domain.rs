@@ -113,10 +113,3 @@ mod tests {
         assert!(check_password_length("ééééééééééé").is_err());
     }
 }
-
-/// Who may read a knowledge-base article (SPEC §9): stored value and the words the editor shows.
-pub const KB_VISIBILITIES: [(&str, &str); 3] = [
-    ("public", "Public — anyone, no sign-in"),
-    ("customers", "Customers — signed-in customer users"),
-    ("internal", "Internal — vendor staff only"),
-];

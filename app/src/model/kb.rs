@@ -4,6 +4,17 @@ use super::Page;
 use serde::{Deserialize, Serialize};
 
 text_enum! {
+    /// Who may read a knowledge-base article (SPEC §9), in the words the editor shows.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum KbVisibility {
+        Public => ("public", "Public — anyone, no sign-in"),
+        Customers => ("customers", "Customers — signed-in customer users"),
+        Internal => ("internal", "Internal — vendor staff only"),
+    }
+}
+
+text_enum! {
     /// Where an article is in its life: readers see only published ones.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]

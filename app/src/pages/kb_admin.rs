@@ -9,8 +9,7 @@ use crate::api::kb::{
 use crate::components::forms::{debounced, url_error, ErrorSummary, Field, SelectField};
 use crate::components::list::{Column, ListTable, Loaded, PagedList};
 use crate::components::time::format_time;
-use crate::model::domain::KB_VISIBILITIES;
-use crate::model::kb::KbState;
+use crate::model::kb::{KbState, KbVisibility};
 use crate::model::text::encode;
 use crate::model::KbEditor;
 use crate::pages::kb::{audience, state_label};
@@ -64,8 +63,8 @@ pub fn KbArticlesPage() -> impl IntoView {
                 <label class="label" for="visibility">"Readers"</label>
                 <select class="input" id="visibility" name="visibility">
                     <option value="">"Any"</option>
-                    {KB_VISIBILITIES.into_iter().map(|(v, label)| view! {
-                        <option value=v selected=move || get("visibility") == v>{label}</option>
+                    {KbVisibility::ALL.into_iter().map(|v| view! {
+                        <option value=v.as_str() selected=move || get("visibility") == v.as_str()>{v.label()}</option>
                     }).collect_view()}
                 </select>
             </div>
@@ -156,10 +155,7 @@ fn Editor(editor: KbEditor) -> impl IntoView {
         .iter()
         .map(|c| (c.id.to_string(), c.name.clone()))
         .collect();
-    let visibilities: Vec<(String, String)> = KB_VISIBILITIES
-        .iter()
-        .map(|(v, l)| (v.to_string(), l.to_string()))
-        .collect();
+    let visibilities = KbVisibility::choices();
     let heading = match &editor.number {
         Some(n) => format!("{n} · {}", editor.title),
         None => "Write an article".to_string(),

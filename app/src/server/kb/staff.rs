@@ -100,7 +100,7 @@ pub async fn list_all(
         args.push(Arg::Text(state_filter.into()));
         conditions.push(format!("a.state = ${}", args.len()));
     }
-    if KB_VISIBILITIES.iter().any(|(v, _)| *v == visibility) {
+    if KbVisibility::parse(visibility).is_some() {
         args.push(Arg::Text(visibility.into()));
         conditions.push(format!("a.visibility = ${}", args.len()));
     }

@@ -55,7 +55,7 @@ async fn validate(db: &Db, form: &ArticleForm) -> Result<Content, AppError> {
         p.add("category_id", "Choose a category");
     }
     let visibility = form.visibility.trim().to_string();
-    if !KB_VISIBILITIES.iter().any(|(v, _)| *v == visibility) {
+    if KbVisibility::parse(&visibility).is_none() {
         p.add("visibility", "Choose who may read the article");
     }
     p.finish()?;
