@@ -6,6 +6,13 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use server_fn::error::ServerFnUrlError;
 
+/// The entries of a pick list as a select field's (value, label) options.
+pub fn pairs(list: &[crate::model::Choice]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|c| (c.id.to_string(), c.name.clone()))
+        .collect()
+}
+
 /// The contents of a `<textarea>` as HTML, for its `inner_html`. Leptos writes a textarea's text
 /// children into the server-rendered page unescaped, so `</textarea>` in stored text would end the
 /// element and entities would be decoded on the way back; escaped, the browser shows — and submits

@@ -5,7 +5,7 @@ use crate::api::cases::{
     case_form_options, case_staff_options, get_case, list_cases, CaseFields, CommentCase,
     CreateCase, NoteCase, StepCase,
 };
-use crate::components::forms::{url_error, ErrorSummary, Field, SelectField};
+use crate::components::forms::{pairs, url_error, ErrorSummary, Field, SelectField};
 use crate::components::list::{Column, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::error::AppError;
@@ -78,12 +78,6 @@ pub fn NewCasePage() -> impl IntoView {
         <Title text="Open a case"/>
         <Loaded resource=options view=move |opts| view! { <CaseFormView opts account_id=account()/> }/>
     }
-}
-
-fn pairs(list: &[crate::model::Choice]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|c| (c.id.to_string(), c.name.clone()))
-        .collect()
 }
 
 /// The customer case form (SPEC §4.1). With WASM it submits in place, so what was typed stays when

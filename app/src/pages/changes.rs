@@ -5,7 +5,7 @@ use crate::api::cases::case_form_options;
 use crate::api::changes::{
     change_form_options, get_change, list_changes, ConvertChange, CreateChange, StepChange,
 };
-use crate::components::forms::{url_error, ErrorSummary, Field, SelectField};
+use crate::components::forms::{pairs, url_error, ErrorSummary, Field, SelectField};
 use crate::components::list::{Column, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::error::AppError;
@@ -18,12 +18,6 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use server_fn::ServerFn;
-
-fn pairs(list: &[Choice]) -> Vec<(String, String)> {
-    list.iter()
-        .map(|c| (c.id.to_string(), c.name.clone()))
-        .collect()
-}
 
 /// `/changes`: the account's change requests (customers) or every account's (staff).
 #[component]
