@@ -123,6 +123,25 @@ impl Problems {
         });
     }
 
+    /// `value` trimmed, with `missing` recorded on `field` when that leaves nothing and `too_long`
+    /// when it is over `max` characters.
+    pub fn text(
+        &mut self,
+        field: &str,
+        value: &str,
+        max: usize,
+        missing: &str,
+        too_long: impl Into<String>,
+    ) -> String {
+        let value = value.trim();
+        if value.is_empty() {
+            self.add(field, missing);
+        } else if value.chars().count() > max {
+            self.add(field, too_long);
+        }
+        value.to_string()
+    }
+
     /// Records the error of a parse, keeping the value when it succeeded.
     pub fn take<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
         match parsed {

@@ -154,7 +154,7 @@ pub async fn users_csv(
                     cell(&u.first_name),
                     cell(&u.last_name),
                     cell(&u.email),
-                    u.status.clone(),
+                    u.status.as_str().to_string(),
                     if u.is_admin { "yes" } else { "no" }.to_string(),
                     u.contact_role.clone().unwrap_or_default(),
                     app::components::time::format_time(u.last_sign_in_at),

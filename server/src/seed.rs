@@ -2,6 +2,7 @@
 
 use app::error::AppError;
 use app::model::domain::Email;
+use app::model::UserStatus;
 use app::server::db::{execute, on_tx, Db};
 use app::server::users::{self, NewUser};
 use app::server::{audit, now, password};
@@ -269,7 +270,7 @@ pub async fn seed_demo(
                 last_name: demo.last,
                 kind: demo.kind,
                 is_admin: demo.is_admin,
-                status: "active",
+                status: UserStatus::Active,
                 password_hash: Some(&hash),
                 created_by: None,
             },
@@ -314,7 +315,7 @@ pub async fn seed_demo(
                     last_name: &format!("{i:05}"),
                     kind: "customer",
                     is_admin: i == 1,
-                    status: "active",
+                    status: UserStatus::Active,
                     password_hash: Some(&hash),
                     created_by: None,
                 },
@@ -351,7 +352,7 @@ pub async fn create_admin(
             last_name: last,
             kind: "platform_admin",
             is_admin: false,
-            status: "active",
+            status: UserStatus::Active,
             password_hash: Some(&hash),
             created_by: None,
         },

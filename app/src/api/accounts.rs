@@ -25,7 +25,7 @@ pub async fn my_account_users(
     permitted(Action::ManageOwnAccountUsers, |state, actor| async move {
         let account_id = actor.account_id()?;
         let page = page.clamp(1, crate::api::MAX_PAGE);
-        let (rows, total) = users::list_account_users(
+        let found = users::list_account_users(
             &state.db,
             actor.user_id,
             account_id,
@@ -35,12 +35,7 @@ pub async fn my_account_users(
             PER_PAGE,
         )
         .await?;
-        Ok(Page {
-            rows,
-            total,
-            page,
-            per_page: PER_PAGE,
-        })
+        Ok(Page::new(found, page, PER_PAGE))
     })
     .await
 }
@@ -54,13 +49,8 @@ pub async fn list_accounts(
     permitted(Action::ViewAnyAccount, |state, _| async move {
         let page = page.clamp(1, crate::api::MAX_PAGE);
         let search = search.unwrap_or_default();
-        let (rows, total) = users::list_accounts(&state.db, &search, page, PER_PAGE).await?;
-        Ok(Page {
-            rows,
-            total,
-            page,
-            per_page: PER_PAGE,
-        })
+        let found = users::list_accounts(&state.db, &search, page, PER_PAGE).await?;
+        Ok(Page::new(found, page, PER_PAGE))
     })
     .await
 }

@@ -45,13 +45,8 @@ pub async fn audit_list(
         };
         let filter = audit_view::Filter::parse(&query)?;
         let page = crate::api::page_number(page);
-        let (rows, total) = audit_view::list(&state.db, &filter, page, PER_PAGE).await?;
-        Ok(Page {
-            rows,
-            total,
-            page,
-            per_page: PER_PAGE,
-        })
+        let found = audit_view::list(&state.db, &filter, page, PER_PAGE).await?;
+        Ok(Page::new(found, page, PER_PAGE))
     })
     .await
 }

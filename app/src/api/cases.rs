@@ -69,13 +69,8 @@ pub async fn list_cases(scope: String, page: Option<i64>) -> Result<Page<CaseSum
         let account_id = actor.account_id()?;
         let mine = (scope != "team").then_some(actor.user_id);
         let page = crate::api::page_number(page);
-        let (rows, total) = cases::list(&state.db, account_id, mine, page, PER_PAGE, now()).await?;
-        Ok(Page {
-            rows,
-            total,
-            page,
-            per_page: PER_PAGE,
-        })
+        let found = cases::list(&state.db, account_id, mine, page, PER_PAGE, now()).await?;
+        Ok(Page::new(found, page, PER_PAGE))
     })
     .await
 }
@@ -140,14 +135,8 @@ pub async fn case_queue(
             search.as_deref(),
         );
         let page = crate::api::page_number(page);
-        let (rows, total) =
-            cases::queue(&state.db, actor.user_id, &filter, page, PER_PAGE, now()).await?;
-        Ok(Page {
-            rows,
-            total,
-            page,
-            per_page: PER_PAGE,
-        })
+        let found = cases::queue(&state.db, actor.user_id, &filter, page, PER_PAGE, now()).await?;
+        Ok(Page::new(found, page, PER_PAGE))
     })
     .await
 }

@@ -84,7 +84,7 @@ pub async fn list_changes(
     signed_in(|state, actor| async move {
         let scope = policy::reading_scope(&actor)?.account();
         let page = crate::api::page_number(page);
-        let (rows, total) = changes::list(
+        let found = changes::list(
             &state.db,
             scope,
             state_filter.as_deref().unwrap_or(""),
@@ -93,12 +93,7 @@ pub async fn list_changes(
             PER_PAGE,
         )
         .await?;
-        Ok(Page {
-            rows,
-            total,
-            page,
-            per_page: PER_PAGE,
-        })
+        Ok(Page::new(found, page, PER_PAGE))
     })
     .await
 }

@@ -41,7 +41,7 @@ pub async fn search_kb(
     anyone(|state, actor| async move {
         let (clearance, _) = reader(actor.as_ref())?;
         let page = crate::api::page_number(page);
-        let (rows, total) = kb::search(
+        let found = kb::search(
             &state.db,
             clearance,
             q.as_deref().unwrap_or(""),
@@ -51,12 +51,7 @@ pub async fn search_kb(
             false,
         )
         .await?;
-        Ok(Page {
-            rows,
-            total,
-            page,
-            per_page: kb::PER_PAGE,
-        })
+        Ok(Page::new(found, page, kb::PER_PAGE))
     })
     .await
 }
@@ -231,7 +226,7 @@ pub async fn list_articles(
     permitted(Action::WriteKb, |state, _| async move {
         let page = crate::api::page_number(page);
         let per_page = crate::api::PER_PAGE;
-        let (rows, total) = kb::list_all(
+        let found = kb::list_all(
             &state.db,
             state_filter.as_deref().unwrap_or(""),
             visibility.as_deref().unwrap_or(""),
@@ -240,12 +235,7 @@ pub async fn list_articles(
             per_page,
         )
         .await?;
-        Ok(Page {
-            rows,
-            total,
-            page,
-            per_page,
-        })
+        Ok(Page::new(found, page, per_page))
     })
     .await
 }

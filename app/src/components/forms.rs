@@ -5,12 +5,37 @@ use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use server_fn::error::ServerFnUrlError;
+use server_fn::ServerFn;
 
 /// The entries of a pick list as a select field's (value, label) options.
 pub fn pairs(list: &[crate::model::Choice]) -> Vec<(String, String)> {
     list.iter()
         .map(|c| (c.id.to_string(), c.name.clone()))
         .collect()
+}
+
+/// Texts that are their own labels (an account's environments) as a select field's options.
+pub fn same_pairs(list: &[String]) -> Vec<(String, String)> {
+    list.iter().map(|e| (e.clone(), e.clone())).collect()
+}
+
+/// The error a form built on `action` shows: the action's last answer when it submitted in place
+/// (with WASM), else the one a plain post brought back in the URL (see [`url_error`]).
+pub fn action_error<S>(action: ServerAction<S>) -> Memo<Option<AppError>>
+where
+    S: ServerFn<Error = AppError> + Send + Sync + Clone + 'static,
+    S::Output: Send + Sync + 'static,
+{
+    let from_url = url_error(S::PATH);
+    Memo::new(move |_| {
+        action
+            .value()
+            .with(|answer| match answer {
+                Some(Err(e)) => Some(e.clone()),
+                _ => None,
+            })
+            .or_else(|| from_url.get())
+    })
 }
 
 /// The contents of a `<textarea>` as HTML, for its `inner_html`. Leptos writes a textarea's text
@@ -140,6 +165,25 @@ pub fn Field(
                 aria-invalid=move || (!messages().is_empty()).to_string()
                 aria-describedby=described_by(name, hint.is_some(), error)
             />
+        </FieldGroup>
+    }
+}
+
+/// A labelled multi-line text field with optional hint and the field's own error messages.
+#[component]
+pub fn TextAreaField(
+    name: &'static str,
+    label: &'static str,
+    #[prop(optional)] hint: Option<&'static str>,
+    #[prop(default = 4)] rows: u32,
+    error: Memo<Option<AppError>>,
+) -> impl IntoView {
+    let messages = messages_for(name, error);
+    view! {
+        <FieldGroup name label hint error>
+            <textarea class="input" id=name name=name rows=rows.to_string()
+                aria-invalid=move || (!messages().is_empty()).to_string()
+                aria-describedby=described_by(name, hint.is_some(), error)></textarea>
         </FieldGroup>
     }
 }

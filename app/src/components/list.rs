@@ -169,3 +169,53 @@ mod tests {
         assert_eq!(total_line(10_001, "entries"), "More than 10,000 entries.");
     }
 }
+
+/// A select of a list's filter form, kept in the URL as parameter `name` so that a filtered list
+/// can be linked and reloaded: `any` (such as "Any") first when given, then `choices` as
+/// (value, label) pairs, with the one in the URL selected.
+#[component]
+pub fn FilterSelect(
+    name: &'static str,
+    label: &'static str,
+    choices: Vec<(String, String)>,
+    #[prop(optional)] any: Option<&'static str>,
+) -> impl IntoView {
+    let current = crate::components::url::query_value(name);
+    view! {
+        <div class="form-group">
+            <label class="label" for=name>{label}</label>
+            <select class="input" id=name name=name>
+                {any.map(|text| view! { <option value="">{text}</option> })}
+                {choices.into_iter().map(|(value, text)| {
+                    let current = current.clone();
+                    let chosen = value.clone();
+                    view! { <option value=value selected=move || current() == chosen>{text}</option> }
+                }).collect_view()}
+            </select>
+        </div>
+    }
+}
+
+/// A text field of a list's filter form (a search, an account key, an email or a date), kept in
+/// the URL as parameter `name`.
+#[component]
+pub fn FilterInput(
+    name: &'static str,
+    label: &'static str,
+    #[prop(default = "search")] kind: &'static str,
+) -> impl IntoView {
+    let current = crate::components::url::query_value(name);
+    view! {
+        <div class="form-group">
+            <label class="label" for=name>{label}</label>
+            <input class="input" id=name name=name type=kind value=current/>
+        </div>
+    }
+}
+
+/// A list's (value, label) pairs as owned strings, for [`FilterSelect`].
+pub fn owned(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|(value, label)| (value.to_string(), label.to_string()))
+        .collect()
+}

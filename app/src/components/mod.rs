@@ -2,4 +2,5 @@ pub mod forms;
 pub mod layout;
 pub mod list;
 pub mod time;
+pub mod url;
 pub mod users;

@@ -3,6 +3,17 @@
 use super::Page;
 use serde::{Deserialize, Serialize};
 
+text_enum! {
+    /// Where a customer user's access stands: invited (no password yet), active, or disabled.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum UserStatus {
+        Active => ("active", "Active"),
+        Invited => ("invited", "Invited"),
+        Disabled => ("disabled", "Disabled"),
+    }
+}
+
 /// A row of the Manage Accounts user list.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
@@ -11,7 +22,8 @@ pub struct AccountUserRow {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
-    pub status: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub status: UserStatus,
     pub is_admin: bool,
     pub contact_role: Option<String>,
     pub last_sign_in_at: Option<i64>,
@@ -41,7 +53,8 @@ pub struct PersonRef {
     pub name: String,
     pub email: String,
     pub is_admin: bool,
-    pub status: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub status: UserStatus,
 }
 
 /// A member of the vendor's staff, offered as TAM or CSM.

@@ -3,6 +3,27 @@
 use serde::{Deserialize, Serialize};
 
 text_enum! {
+    /// Whether a notice or survey round is still a draft or has gone out.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum SendState {
+        Draft => ("draft", "Draft"),
+        Sent => ("sent", "Sent"),
+    }
+}
+
+text_enum! {
+    /// Where a personal survey link stands.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(rename_all = "snake_case")]
+    pub enum SurveyLinkState {
+        Open => ("open", "Open"),
+        Answered => ("answered", "Answered"),
+        Expired => ("expired", "Expired"),
+    }
+}
+
+text_enum! {
     /// How serious a security notice is.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
@@ -47,7 +68,7 @@ pub struct NoticeDetail {
     pub severity: String,
     pub audience: String,
     pub include_admins: bool,
-    pub state: String,
+    pub state: SendState,
     pub created_by: String,
     pub created_at: i64,
     pub sent_by: Option<String>,
@@ -65,7 +86,8 @@ pub struct CommunicationSummary {
     pub id: i64,
     pub title: String,
     pub detail: String,
-    pub state: String,
+    #[cfg_attr(feature = "ssr", sqlx(try_from = "String"))]
+    pub state: SendState,
     pub created_at: i64,
     pub sent_at: Option<i64>,
     pub recipients: i64,
@@ -99,7 +121,7 @@ pub struct SurveyDetail {
     pub id: i64,
     pub name: String,
     pub audience: String,
-    pub state: String,
+    pub state: SendState,
     pub expires_days: i64,
     pub created_by: String,
     pub sent_at: Option<i64>,
@@ -115,8 +137,7 @@ pub struct SurveyDetail {
 /// What a personal survey link leads to.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SurveyLink {
-    /// `open`, `answered` or `expired`.
-    pub state: String,
+    pub state: SurveyLinkState,
     pub first_name: String,
     pub account: String,
 }

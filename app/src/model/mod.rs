@@ -124,6 +124,16 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// Page `page` of a list: the rows found on it and how many there are in all.
+    pub fn new((rows, total): (Vec<T>, i64), page: i64, per_page: i64) -> Page<T> {
+        Page {
+            rows,
+            total,
+            page,
+            per_page,
+        }
+    }
+
     pub fn pages(&self) -> i64 {
         ((self.total + self.per_page - 1) / self.per_page).max(1)
     }

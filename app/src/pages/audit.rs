@@ -2,7 +2,7 @@
 //! (vendor staff, every account), filtered by account, actor, action and dates.
 
 use crate::api::audit::audit_list;
-use crate::components::list::{Column, Loaded, PagedList};
+use crate::components::list::{owned, Column, FilterInput, FilterSelect, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::model::text::encode;
 use crate::model::AuditRow;
@@ -89,27 +89,10 @@ fn AuditPage(staff: bool) -> impl IntoView {
                     <input class="input" id="account_id" name="account_id" type="number" min="1" value=get("account_id")/>
                 </div>
             })}
-            <div class="form-group">
-                <label class="label" for="actor">"Done by (email)"</label>
-                <input class="input" id="actor" name="actor" type="email" value=get("actor")/>
-            </div>
-            <div class="form-group">
-                <label class="label" for="action">"Action"</label>
-                <select class="input" id="action" name="action">
-                    {ACTIONS.iter().map(|(value, label)| {
-                        let selected = get("action") == *value;
-                        view! { <option value=*value selected=selected>{*label}</option> }
-                    }).collect_view()}
-                </select>
-            </div>
-            <div class="form-group">
-                <label class="label" for="from">"From"</label>
-                <input class="input" id="from" name="from" type="date" value=get("from")/>
-            </div>
-            <div class="form-group">
-                <label class="label" for="to">"To"</label>
-                <input class="input" id="to" name="to" type="date" value=get("to")/>
-            </div>
+            <FilterInput name="actor" label="Done by (email)" kind="email"/>
+            <FilterSelect name="action" label="Action" choices=owned(ACTIONS)/>
+            <FilterInput name="from" label="From" kind="date"/>
+            <FilterInput name="to" label="To" kind="date"/>
             <button type="submit" class="button button--secondary">"Filter"</button>
         </form>
         // A form, not a link: the export is recorded in the trail, so only a deliberate, same-site

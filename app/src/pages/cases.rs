@@ -5,9 +5,12 @@ use crate::api::cases::{
     case_form_options, case_staff_options, get_case, list_cases, CaseFields, CommentCase,
     CreateCase, NoteCase, StepCase,
 };
-use crate::components::forms::{pairs, url_error, ErrorSummary, Field, SelectField};
+use crate::components::forms::{
+    action_error, pairs, same_pairs, url_error, ErrorSummary, Field, SelectField, TextAreaField,
+};
 use crate::components::list::{Column, Loaded, PagedList};
 use crate::components::time::format_time;
+use crate::components::url::{path_value, query_flag};
 use crate::error::AppError;
 use crate::model::case_flow::{describe_left, steps, CaseState, Mover, Step};
 use crate::model::{CaseDetail, CaseOptions};
@@ -15,7 +18,7 @@ use crate::pages::kb::KbSuggestions;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
 
 #[component]
@@ -86,16 +89,8 @@ pub fn NewCasePage() -> impl IntoView {
 fn CaseFormView(opts: CaseOptions, account_id: Option<i64>) -> impl IntoView {
     let on_behalf = account_id.is_some();
     let create = ServerAction::<CreateCase>::new();
-    let from_url = url_error(CreateCase::PATH);
-    let error = Memo::new(move |_| match create.value().get() {
-        Some(Err(e)) => Some(e),
-        _ => from_url.get(),
-    });
-    let environments: Vec<(String, String)> = opts
-        .environments
-        .iter()
-        .map(|e| (e.clone(), e.clone()))
-        .collect();
+    let error = action_error(create);
+    let environments = same_pairs(&opts.environments);
     let workaround = crate::model::Workaround::choices();
     view! {
         <div class="narrow">
@@ -138,7 +133,9 @@ fn CaseFormView(opts: CaseOptions, account_id: Option<i64>) -> impl IntoView {
                     placeholder="Choose when we can reach you…"
                     options=pairs(&opts.windows) error/>
                 <SubjectField error/>
-                <DescriptionField error/>
+                <TextAreaField name="description" label="Description" rows=8
+                    hint="What happened, what you expected, and what you have tried. Include error messages and log excerpts. Plain text or Markdown (**bold**, `code`, lists, links)."
+                    error/>
                 <button type="submit" class="button">"Open case"</button>
             </ActionForm>
         </div>
@@ -158,34 +155,10 @@ fn SubjectField(error: Memo<Option<AppError>>) -> impl IntoView {
 }
 
 #[component]
-fn DescriptionField(error: Memo<Option<AppError>>) -> impl IntoView {
-    let messages = move || {
-        error
-            .get()
-            .map(|e| e.for_field("description"))
-            .unwrap_or_default()
-    };
-    let invalid = move || !messages().is_empty();
-    view! {
-        <div class="form-group" class:form-group--error=invalid>
-            <label class="label" for="description">"Description"</label>
-            <p class="hint" id="description-hint">"What happened, what you expected, and what you have tried. Include error messages and log excerpts. Plain text or Markdown (**bold**, `code`, lists, links)."</p>
-            <Show when=invalid>
-                <p class="field-error" id="description-error">{move || messages().join(" ")}</p>
-            </Show>
-            <textarea class="input" id="description" name="description" rows="8"
-                aria-describedby="description-hint" aria-invalid=move || invalid().to_string()></textarea>
-        </div>
-    }
-}
-
-#[component]
 pub fn CasePage() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let number = move || params.with(|p| p.get_str("number").unwrap_or_default().to_string());
+    let number = path_value("number");
     let case = Resource::new(number, get_case);
-    let created = move || query.with(|q| q.get_str("created") == Some("1"));
+    let created = query_flag("created");
     view! {
         <Title text="Case"/>
         <p><a href="/cases">"← Cases"</a></p>
@@ -201,7 +174,7 @@ pub fn CasePage() -> impl IntoView {
 #[component]
 fn CaseView(case: CaseDetail) -> impl IntoView {
     let error = url_error(CommentCase::PATH);
-    let open = !matches!(case.state.as_str(), "closed" | "cancelled");
+    let open = !case.state.is_final();
     let number = case.number.clone();
     let staff = case.viewer_staff;
     view! {

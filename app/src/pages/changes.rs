@@ -5,10 +5,12 @@ use crate::api::cases::case_form_options;
 use crate::api::changes::{
     change_form_options, get_change, list_changes, ConvertChange, CreateChange, StepChange,
 };
-use crate::components::forms::{pairs, url_error, ErrorSummary, Field, SelectField};
-use crate::components::list::{Column, Loaded, PagedList};
+use crate::components::forms::{
+    action_error, pairs, same_pairs, url_error, ErrorSummary, Field, SelectField, TextAreaField,
+};
+use crate::components::list::{Column, FilterInput, FilterSelect, Loaded, PagedList};
 use crate::components::time::format_time;
-use crate::error::AppError;
+use crate::components::url::{path_value, query_flag};
 use crate::model::change_flow::{ChangeState, ChangeStep};
 use crate::model::text::encode;
 use crate::model::{ChangeDetail, ChangeOptions, Choice};
@@ -16,7 +18,7 @@ use crate::pages::errors::ErrorPage;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
 
 /// `/changes`: the account's change requests (customers) or every account's (staff).
@@ -42,19 +44,8 @@ pub fn ChangesPage() -> impl IntoView {
         </p>
         <p class="toolbar"><a class="button" href="/changes/new">"Request a change"</a></p>
         <form method="get" action="/changes" class="search-form" role="search">
-            <div class="form-group">
-                <label class="label" for="q">"Number or words"</label>
-                <input class="input" id="q" name="q" type="search" value=move || get("q")/>
-            </div>
-            <div class="form-group">
-                <label class="label" for="state">"State"</label>
-                <select class="input" id="state" name="state">
-                    <option value="">"Any"</option>
-                    {ChangeState::ALL.into_iter().map(|s| view! {
-                        <option value=s.as_str() selected=move || get("state") == s.as_str()>{s.label()}</option>
-                    }).collect_view()}
-                </select>
-            </div>
+            <FilterInput name="q" label="Number or words"/>
+            <FilterSelect name="state" label="State" any="Any" choices=ChangeState::choices()/>
             <button type="submit" class="button button--secondary">"Filter"</button>
         </form>
         <Loaded resource=rows view=move |page| view! {
@@ -109,16 +100,8 @@ pub fn NewChangePage() -> impl IntoView {
 fn ChangeFormView(opts: ChangeOptions, account_id: Option<i64>) -> impl IntoView {
     let on_behalf = account_id.is_some();
     let create = ServerAction::<CreateChange>::new();
-    let from_url = url_error(CreateChange::PATH);
-    let error = Memo::new(move |_| match create.value().get() {
-        Some(Err(e)) => Some(e),
-        _ => from_url.get(),
-    });
-    let environments: Vec<(String, String)> = opts
-        .environments
-        .iter()
-        .map(|e| (e.clone(), e.clone()))
-        .collect();
+    let error = action_error(create);
+    let environments = same_pairs(&opts.environments);
     let risks = crate::model::Risk::choices();
     let field_messages = move |name: &'static str| {
         move || {
@@ -171,8 +154,8 @@ fn ChangeFormView(opts: ChangeOptions, account_id: Option<i64>) -> impl IntoView
                 }}
                 <SelectField name="environment" label="Environment" placeholder="Choose…" options=environments error/>
                 <Field name="short_description" label="Short description" hint="One line, up to 160 characters" error/>
-                <TextArea name="description" label="Description of the change" error/>
-                <TextArea name="reason" label="Reason" error/>
+                <TextAreaField name="description" label="Description of the change" error/>
+                <TextAreaField name="reason" label="Reason" error/>
                 <fieldset class="fieldset" id="affects" tabindex="-1">
                     <legend>"What the change can affect"</legend>
                     {field_messages("affects")}
@@ -184,7 +167,7 @@ fn ChangeFormView(opts: ChangeOptions, account_id: Option<i64>) -> impl IntoView
                 <SelectField name="risk" label="Risk" placeholder="Choose…" options=risks error/>
                 <Field name="window_start" label="Window starts" kind="datetime-local" hint="In your own time zone" error/>
                 <Field name="window_end" label="Window ends" kind="datetime-local" error/>
-                <TextArea name="rollback_plan" label="Rollback plan" error/>
+                <TextAreaField name="rollback_plan" label="Rollback plan" error/>
                 {if on_behalf {
                     view! {
                         <SelectField name="authorizer_id" label="Administrator asked to authorize"
@@ -209,37 +192,12 @@ fn ChangeFormView(opts: ChangeOptions, account_id: Option<i64>) -> impl IntoView
     }
 }
 
-#[component]
-fn TextArea(
-    name: &'static str,
-    label: &'static str,
-    error: Memo<Option<AppError>>,
-) -> impl IntoView {
-    let messages = move || {
-        error
-            .get()
-            .map(|e| e.for_field(name).join(" "))
-            .unwrap_or_default()
-    };
-    view! {
-        <div class="form-group" class:form-group--error=move || !messages().is_empty()>
-            <label class="label" for=name>{label}</label>
-            <Show when=move || !messages().is_empty()>
-                <p class="field-error" id=format!("{name}-error")>{messages}</p>
-            </Show>
-            <textarea class="input" id=name name=name rows="4"></textarea>
-        </div>
-    }
-}
-
 /// `/changes/:number`.
 #[component]
 pub fn ChangePage() -> impl IntoView {
-    let params = use_params_map();
-    let query = use_query_map();
-    let number = move || params.with(|p| p.get_str("number").unwrap_or_default().to_string());
+    let number = path_value("number");
     let change = Resource::new(number, get_change);
-    let created = move || query.with(|q| q.get_str("created") == Some("1"));
+    let created = query_flag("created");
     view! {
         <Title text="Change request"/>
         <p><a href="/changes">"← Change requests"</a></p>

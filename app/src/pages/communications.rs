@@ -10,13 +10,13 @@ use crate::api::communications::{
 use crate::components::forms::{url_error, ErrorSummary, Field, SelectField};
 use crate::components::list::{Column, ListTable, Loaded};
 use crate::components::time::format_time;
+use crate::components::url::{path_id, query_flag};
 use crate::error::AppError;
 use crate::model::Severity;
-use crate::model::{CommunicationSummary, Gap, NoticeDetail, Recipient};
+use crate::model::{CommunicationSummary, Gap, NoticeDetail, Recipient, SendState};
 use crate::pages::errors::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
 use server_fn::ServerFn;
 
 /// "1 person", "3 people" and the like.
@@ -45,7 +45,7 @@ pub fn CommunicationsPage() -> impl IntoView {
                     <tr>
                         <td><a href=format!("{base}/{}", r.id)>{r.title}</a></td>
                         <td>{r.detail}</td>
-                        <td>{if r.state == "sent" { "Sent" } else { "Draft" }}</td>
+                        <td>{r.state.label()}</td>
                         <td>{r.recipients}</td>
                         <td>{r.sent_at.map(|t| format_time(Some(t))).unwrap_or_default()}</td>
                     </tr>
@@ -223,14 +223,7 @@ pub(super) fn GapList(gaps: Vec<Gap>, sent: bool) -> impl IntoView {
 /// `/notices/:id`.
 #[component]
 pub fn NoticePage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params.with(|p| {
-            p.get_str("id")
-                .and_then(|v| v.parse::<i64>().ok())
-                .unwrap_or(0)
-        })
-    };
+    let id = path_id("id");
     let notice = Resource::new(id, get_notice);
     view! {
         <Loaded resource=notice view=move |notice| view! { <NoticeView notice/> }/>
@@ -239,10 +232,9 @@ pub fn NoticePage() -> impl IntoView {
 
 #[component]
 fn NoticeView(notice: NoticeDetail) -> impl IntoView {
-    let query = use_query_map();
-    let sent_now = move || query.with(|q| q.get_str("sent") == Some("1"));
+    let sent_now = query_flag("sent");
     let error = url_error(SendNotice::PATH);
-    let sent = notice.state == "sent";
+    let sent = notice.state == SendState::Sent;
     let n = notice.recipients.len();
     view! {
         <Title text=notice.subject.clone()/>

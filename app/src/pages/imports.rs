@@ -4,6 +4,7 @@
 use crate::api::imports::{get_import, DecideImport};
 use crate::components::forms::{url_error, ErrorSummary};
 use crate::components::list::{Column, ListTable, Loaded, Pagination};
+use crate::components::url::path_value;
 use crate::components::users::StaffReasonFields;
 use crate::model::ImportView;
 use crate::pages::errors::ErrorPage;
@@ -14,9 +15,8 @@ use server_fn::ServerFn;
 
 #[component]
 pub fn ImportUploadPage() -> impl IntoView {
-    let params = use_params_map();
     let query = use_query_map();
-    let id = move || params.with(|p| p.get_str("id").unwrap_or_default().to_string());
+    let id = path_value("id");
     let error = move || query.with(|q| q.get_str("error").map(str::to_string));
     // The form is only for those who may bulk-create users; anyone else gets the page their
     // refusal gets everywhere else (sign in, or access denied).

@@ -6,13 +6,14 @@ use crate::api::kb::{get_article, load_kb_home, search_kb, suggest_articles, Vot
 use crate::components::forms::debounced;
 use crate::components::list::{Loaded, Pagination};
 use crate::components::time::format_time;
+use crate::components::url::{path_value, query_flag};
 use crate::model::kb::KbState;
 use crate::model::text::encode;
 use crate::model::{Fragment, KbArticle, KbHome, KbSummary};
 use crate::pages::errors::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, Title};
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
 
 /// Who may read an article, in the reader's words; `None` for public articles.
@@ -232,8 +233,7 @@ fn HomeView(home: KbHome) -> impl IntoView {
 /// `/kb/:number`.
 #[component]
 pub fn ArticlePage() -> impl IntoView {
-    let params = use_params_map();
-    let number = move || params.with(|p| p.get_str("number").unwrap_or_default().to_string());
+    let number = path_value("number");
     let article = Resource::new(number, get_article);
     view! {
         <Loaded resource=article view=move |article| view! { <ArticleView article/> }/>
@@ -242,8 +242,7 @@ pub fn ArticlePage() -> impl IntoView {
 
 #[component]
 fn ArticleView(article: KbArticle) -> impl IntoView {
-    let query = use_query_map();
-    let voted = move || query.with(|q| q.get_str("voted") == Some("1"));
+    let voted = query_flag("voted");
     // Only a published public article is for search engines.
     let indexable = article.visibility == "public" && article.state == KbState::Published;
     let number = article.number.clone();

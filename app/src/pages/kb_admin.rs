@@ -7,12 +7,12 @@ use crate::api::kb::{
     RetireArticle, SaveArticle,
 };
 use crate::components::forms::{debounced, url_error, ErrorSummary, Field, SelectField};
-use crate::components::list::{Column, ListTable, Loaded, PagedList};
+use crate::components::list::{Column, FilterInput, FilterSelect, ListTable, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::model::kb::{KbState, KbVisibility};
 use crate::model::text::encode;
 use crate::model::KbEditor;
-use crate::pages::kb::{audience, state_label};
+use crate::pages::kb::audience;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -46,28 +46,9 @@ pub fn KbArticlesPage() -> impl IntoView {
             <a class="button button--secondary" href="/kb">"Read the knowledge base"</a>
         </p>
         <form method="get" action="/staff/kb" class="search-form" role="search">
-            <div class="form-group">
-                <label class="label" for="q">"Number or words"</label>
-                <input class="input" id="q" name="q" type="search" value=move || get("q")/>
-            </div>
-            <div class="form-group">
-                <label class="label" for="state">"State"</label>
-                <select class="input" id="state" name="state">
-                    <option value="">"Any"</option>
-                    {["draft", "published", "retired"].into_iter().map(|s| view! {
-                        <option value=s selected=move || get("state") == s>{state_label(s)}</option>
-                    }).collect_view()}
-                </select>
-            </div>
-            <div class="form-group">
-                <label class="label" for="visibility">"Readers"</label>
-                <select class="input" id="visibility" name="visibility">
-                    <option value="">"Any"</option>
-                    {KbVisibility::ALL.into_iter().map(|v| view! {
-                        <option value=v.as_str() selected=move || get("visibility") == v.as_str()>{v.label()}</option>
-                    }).collect_view()}
-                </select>
-            </div>
+            <FilterInput name="q" label="Number or words"/>
+            <FilterSelect name="state" label="State" any="Any" choices=KbState::choices()/>
+            <FilterSelect name="visibility" label="Readers" any="Any" choices=KbVisibility::choices()/>
             <button type="submit" class="button button--secondary">"Filter"</button>
         </form>
         <Loaded resource=rows view=move |page| view! {

@@ -3,6 +3,7 @@
 
 use crate::api::auth::{inspect_link, RequestReset, UseLink};
 use crate::components::forms::{url_error, ErrorSummary, Field};
+use crate::components::url::query_flag;
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -89,8 +90,7 @@ fn LinkPage(kind: &'static str) -> impl IntoView {
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
     let error = url_error(RequestReset::PATH);
-    let query = use_query_map();
-    let sent = move || query.with(|q| q.get_str("sent") == Some("1"));
+    let sent = query_flag("sent");
     view! {
         <Title text="Forgot your password"/>
         <div class="narrow">

@@ -4,12 +4,13 @@
 use crate::api::accounts::my_account_users;
 use crate::api::users::ChangeAccess;
 use crate::components::forms::{url_error, ErrorSummary};
-use crate::components::list::{Column, ListTable, Loaded, Pagination};
+use crate::components::list::{Column, FilterInput, FilterSelect, ListTable, Loaded, Pagination};
 use crate::components::time::format_time;
+use crate::components::url::query_flag;
 use crate::components::users::{invitation_actions, AddUserForm};
 use crate::me_resource;
 use crate::model::text::encode;
-use crate::model::{AccountUserRow, Page};
+use crate::model::{AccountUserRow, Page, UserStatus};
 use crate::pages::errors::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -43,7 +44,7 @@ pub fn ManageAccountsPage() -> impl IntoView {
     });
     let error = url_error(ChangeAccess::PATH);
     let invitation_error = url_error(crate::api::users::ChangeInvitation::PATH);
-    let invited = move || query.with(|q| q.get_str("invited") == Some("1"));
+    let invited = query_flag("invited");
     view! {
         <Title text="Manage Accounts"/>
         <Show when=invited>
@@ -64,7 +65,6 @@ fn UserTable(page: Page<AccountUserRow>, query: ListQuery) -> impl IntoView {
     let total = page.total;
     let sort = query.sort.clone();
     let filtered = !query.search.is_empty() || !query.status.is_empty();
-    let status = query.status.clone();
     view! {
         <h1>"Manage Accounts"</h1>
         <p class="lead">"Everyone in your company who has, or was invited to, the portal. "
@@ -78,19 +78,8 @@ fn UserTable(page: Page<AccountUserRow>, query: ListQuery) -> impl IntoView {
         </div>
         <form method="get" action="/manage" class="search-form" role="search">
             <input type="hidden" name="sort" value=sort.clone()/>
-            <div class="form-group">
-                <label class="label" for="q">"Search by name or email"</label>
-                <input class="input" id="q" name="q" type="search" value=query.search.clone()/>
-            </div>
-            <div class="form-group">
-                <label class="label" for="status">"Status"</label>
-                <select class="input" id="status" name="status">
-                    {[("", "All"), ("active", "Active"), ("invited", "Invited"), ("disabled", "Disabled")]
-                        .into_iter()
-                        .map(|(value, label)| view! { <option value=value selected=status == value>{label}</option> })
-                        .collect_view()}
-                </select>
-            </div>
+            <FilterInput name="q" label="Search by name or email"/>
+            <FilterSelect name="status" label="Status" any="All" choices=UserStatus::choices()/>
             <button type="submit" class="button button--secondary">"Search"</button>
         </form>
         {if page.rows.is_empty() {
@@ -112,7 +101,7 @@ fn UserTable(page: Page<AccountUserRow>, query: ListQuery) -> impl IntoView {
                         <tr>
                             <td>{format!("{} {}", u.first_name, u.last_name)}</td>
                             <td>{u.email}</td>
-                            <td><span class=format!("badge badge--{}", u.status)>{status_label(&u.status)}</span></td>
+                            <td><span class=format!("badge badge--{}", u.status.as_str())>{u.status.label()}</span></td>
                             <td>{format_time(u.last_sign_in_at)}</td>
                             <td>{format_time(Some(u.created_at))}</td>
                             <td>{if u.is_admin { "Yes" } else { "No" }}</td>
@@ -190,10 +179,10 @@ fn row_actions(u: &AccountUserRow) -> impl IntoView {
     if u.is_self {
         return view! { <span class="meta">"You"</span> }.into_any();
     }
-    if u.status == "invited" {
+    if u.status == UserStatus::Invited {
         actions.push(invitation_actions(u.id, &name, false).into_any());
     }
-    if u.status == "disabled" {
+    if u.status == UserStatus::Disabled {
         actions.push(access_form(u.id, "enable", format!("Re-enable {name}"), None).into_any());
     } else {
         actions.push(
@@ -215,7 +204,7 @@ fn row_actions(u: &AccountUserRow) -> impl IntoView {
             format!("Remove administrator: {name}"),
             Some(format!("Remove administrator rights from {name}? They can no longer manage your company's users.")),
         ).into_any());
-    } else if u.status != "disabled" {
+    } else if u.status != UserStatus::Disabled {
         actions.push(
             access_form(
                 u.id,
@@ -262,15 +251,6 @@ fn lowercase_first(text: &str) -> String {
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
         None => String::new(),
-    }
-}
-
-fn status_label(status: &str) -> &'static str {
-    match status {
-        "active" => "Active",
-        "invited" => "Invited",
-        "disabled" => "Disabled",
-        _ => "Unknown",
     }
 }
 

@@ -3,21 +3,20 @@
 use crate::api::auth::{ChangePassword, SetTimeZone};
 use crate::components::forms::{url_error, ErrorSummary, Field};
 use crate::components::time::TimeZoneSelect;
+use crate::components::url::query_flag;
 use crate::error::AppError;
 use crate::me_resource;
 use crate::pages::errors::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
 
 #[component]
 pub fn ChangePasswordPage() -> impl IntoView {
     let me = me_resource();
     let error = url_error(ChangePassword::PATH);
-    let query = use_query_map();
-    let changed = move || query.with(|q| q.get_str("changed") == Some("1"));
-    let zone_saved = move || query.with(|q| q.get_str("zone") == Some("1"));
+    let changed = query_flag("changed");
+    let zone_saved = query_flag("zone");
     let zone_error = url_error(SetTimeZone::PATH);
     view! {
         <Title text="Change your password"/>

@@ -2,7 +2,8 @@
 //! matrix (`/catalog/matrix`) both sides consult.
 
 use crate::api::cases::{case_queue, case_staff_options};
-use crate::components::list::{Column, Loaded, PagedList};
+use crate::components::forms::pairs;
+use crate::components::list::{owned, Column, FilterInput, FilterSelect, Loaded, PagedList};
 use crate::model::case_flow::{describe_left, CaseState};
 use crate::pages::errors::ErrorPage;
 use leptos::prelude::*;
@@ -56,66 +57,19 @@ pub fn StaffQueuePage() -> impl IntoView {
         </nav>
         <form method="get" action="/staff/cases" class="search-form" role="search">
             <input type="hidden" name="queue" value=move || args().0.unwrap_or_default()/>
-            <div class="form-group">
-                <label class="label" for="q">"Number or subject"</label>
-                <input class="input" id="q" name="q" type="search" value=move || get("q")/>
-            </div>
-            <div class="form-group">
-                <label class="label" for="state">"State"</label>
-                <select class="input" id="state" name="state">
-                    <option value="">"Any"</option>
-                    {CaseState::ALL.into_iter().map(|s| view! {
-                        <option value=s.as_str() selected=move || get("state") == s.as_str()>{s.label()}</option>
-                    }).collect_view()}
-                </select>
-            </div>
-            <div class="form-group">
-                <label class="label" for="priority">"Priority"</label>
-                <select class="input" id="priority" name="priority">
-                    <option value="">"Any"</option>
-                    {(1..=4).map(|p| view! {
-                        <option value=p.to_string() selected=move || get("priority") == p.to_string()>{format!("P{p}")}</option>
-                    }).collect_view()}
-                </select>
-            </div>
-            <div class="form-group">
-                <label class="label" for="account">"Account key"</label>
-                <input class="input" id="account" name="account" type="text" value=move || get("account")/>
-            </div>
-            <div class="form-group">
-                <label class="label" for="sort">"Sort by"</label>
-                <select class="input" id="sort" name="sort">
-                    {[("newest", "Newest first"), ("oldest", "Oldest first"), ("priority", "Priority (P1 first)")].into_iter().map(|(value, label)| view! {
-                        <option value=value selected=move || get("sort") == value>{label}</option>
-                    }).collect_view()}
-                </select>
-            </div>
+            <FilterInput name="q" label="Number or subject"/>
+            <FilterSelect name="state" label="State" any="Any" choices=CaseState::choices()/>
+            <FilterSelect name="priority" label="Priority" any="Any"
+                choices=(1..=4).map(|p| (p.to_string(), format!("P{p}"))).collect()/>
+            <FilterInput name="account" label="Account key" kind="text"/>
+            <FilterSelect name="sort" label="Sort by"
+                choices=owned(&[("newest", "Newest first"), ("oldest", "Oldest first"), ("priority", "Priority (P1 first)")])/>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let (staff, groups) = people.await.unwrap_or_default();
                     view! {
-                        <div class="form-group">
-                            <label class="label" for="group">"Assignment group"</label>
-                            <select class="input" id="group" name="group">
-                                <option value="">"Any"</option>
-                                {groups.into_iter().map(|g| {
-                                    let id = g.id.to_string();
-                                    let selected = get("group") == id;
-                                    view! { <option value=id selected=selected>{g.name}</option> }
-                                }).collect_view()}
-                            </select>
-                        </div>
-                        <div class="form-group">
-                            <label class="label" for="assignee">"Assigned to"</label>
-                            <select class="input" id="assignee" name="assignee">
-                                <option value="">"Anyone"</option>
-                                {staff.into_iter().map(|p| {
-                                    let id = p.id.to_string();
-                                    let selected = get("assignee") == id;
-                                    view! { <option value=id selected=selected>{p.name}</option> }
-                                }).collect_view()}
-                            </select>
-                        </div>
+                        <FilterSelect name="group" label="Assignment group" any="Any" choices=pairs(&groups)/>
+                        <FilterSelect name="assignee" label="Assigned to" any="Anyone" choices=pairs(&staff)/>
                     }
                 })}
             </Suspense>

@@ -5,14 +5,17 @@ use crate::api::accounts::{account_page, list_accounts, SaveAccount, SetContact}
 use crate::api::staff::Impersonate;
 use crate::api::users::ChangeAccess;
 use crate::components::forms::{url_error, ErrorSummary};
-use crate::components::list::{Column, ListTable, Loaded, Pagination};
+use crate::components::list::{Column, FilterInput, ListTable, Loaded, Pagination};
 use crate::components::time::{format_time, TimeZoneSelect};
+use crate::components::url::query_flag;
 use crate::components::users::{invitation_actions, AddUserForm, StaffReasonFields};
 use crate::error::AppError;
 use crate::me_resource;
 use crate::model::business_hours::format_clock;
 use crate::model::text::encode;
-use crate::model::{AccountDetail, AccountUserRow, AccountView, PersonRef, StaffMember};
+use crate::model::{
+    AccountDetail, AccountUserRow, AccountView, PersonRef, StaffMember, UserStatus,
+};
 use crate::pages::errors::ErrorPage;
 use crate::policy::{permits, Action};
 use leptos::prelude::*;
@@ -63,10 +66,7 @@ pub fn StaffConsolePage() -> impl IntoView {
                                 {can_create.then(|| view! { <a class="button button--secondary" href="/staff/catalog">"Catalog"</a> })}
                             </p>
                             <form method="get" action="/staff" class="search-form" role="search">
-                                <div class="form-group">
-                                    <label class="label" for="q">"Search by name or key"</label>
-                                    <input class="input" id="q" name="q" type="search" value=search.clone()/>
-                                </div>
+                                <FilterInput name="q" label="Search by name or key"/>
                                 <button type="submit" class="button button--secondary">"Search"</button>
                             </form>
                             <ListTable caption="Customer accounts"
@@ -247,7 +247,7 @@ pub fn StaffAccountPage() -> impl IntoView {
         account_page(id, search, status, sort, page)
     });
     let done = move || query.with(|q| q.get_str("done").map(str::to_string));
-    let saved = move || query.with(|q| q.get_str("saved") == Some("1"));
+    let saved = query_flag("saved");
     let errors = [
         url_error(ChangeAccess::PATH),
         url_error(crate::api::users::ChangeInvitation::PATH),
@@ -350,7 +350,7 @@ fn AccountBody(data: AccountView, save_error: Memo<Option<AppError>>) -> impl In
                                 <tr>
                                     <td>{format!("{} {}", u.first_name, u.last_name)}</td>
                                     <td>{u.email.clone()}</td>
-                                    <td><span class=format!("badge badge--{}", u.status)>{u.status.clone()}</span></td>
+                                    <td><span class=format!("badge badge--{}", u.status.as_str())>{u.status.as_str()}</span></td>
                                     <td>{if u.is_admin { "Yes" } else { "No" }}</td>
                                     <td>{u.contact_role.clone().unwrap_or_else(|| "—".into())}</td>
                                     <td>{format_time(u.last_sign_in_at)}</td>
@@ -386,10 +386,10 @@ fn staff_row_actions(
         }
         .into_any()
     };
-    if u.status == "invited" {
+    if u.status == UserStatus::Invited {
         actions.push(invitation_actions(u.id, &name, true).into_any());
     }
-    if u.status == "disabled" {
+    if u.status == UserStatus::Disabled {
         actions.push(access("enable", format!("Re-enable {name}")));
     } else {
         actions.push(access("disable", format!("Disable {name}")));
@@ -399,13 +399,13 @@ fn staff_row_actions(
             "revoke_admin",
             format!("Remove administrator: {name}"),
         ));
-    } else if u.status != "disabled" {
+    } else if u.status != UserStatus::Disabled {
         actions.push(access(
             "grant_admin",
             format!("Make {name} an administrator"),
         ));
     }
-    if u.status != "disabled" {
+    if u.status != UserStatus::Disabled {
         for (role, current) in [
             ("primary", &account.primary_contact),
             ("secondary", &account.secondary_contact),
@@ -416,7 +416,7 @@ fn staff_row_actions(
             actions.push(contact_form(account_id, role, Some(u.id), &name, current).into_any());
         }
     }
-    if u.status == "active" {
+    if u.status == UserStatus::Active {
         actions.push(view! {
             <details class="confirm">
                 <summary>{format!("Impersonate {name}")}</summary>

@@ -6,12 +6,13 @@ use crate::api::communications::*;
 use crate::components::forms::{url_error, ErrorSummary, Field};
 use crate::components::list::{Column, ListTable, Loaded};
 use crate::components::time::format_time;
+use crate::components::url::{path_id, query_flag};
 use crate::error::AppError;
-use crate::model::{Score, SurveyDetail};
+use crate::model::{Score, SendState, SurveyDetail, SurveyLinkState};
 use crate::pages::errors::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 use server_fn::ServerFn;
 
 /// `/staff/surveys/new`.
@@ -95,14 +96,7 @@ fn nps_text(s: &Score) -> String {
 /// `/staff/surveys/:id`.
 #[component]
 pub fn SurveyPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || {
-        params.with(|p| {
-            p.get_str("id")
-                .and_then(|v| v.parse::<i64>().ok())
-                .unwrap_or(0)
-        })
-    };
+    let id = path_id("id");
     let survey = Resource::new(id, get_survey);
     view! {
         <Loaded resource=survey view=move |survey| view! { <SurveyView survey/> }/>
@@ -111,10 +105,9 @@ pub fn SurveyPage() -> impl IntoView {
 
 #[component]
 fn SurveyView(survey: SurveyDetail) -> impl IntoView {
-    let query = use_query_map();
-    let started = move || query.with(|q| q.get_str("started") == Some("1"));
+    let started = query_flag("started");
     let error = url_error(StartSurvey::PATH);
-    let sent = survey.state == "sent";
+    let sent = survey.state == SendState::Sent;
     let n = survey.recipients.len();
     let total = survey.total.clone();
     view! {
@@ -179,11 +172,11 @@ pub fn NpsPage() -> impl IntoView {
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match link.await {
-                        Ok(l) if l.state == "answered" => view! {
+                        Ok(l) if l.state == SurveyLinkState::Answered => view! {
                             <h1>"Thank you"</h1>
                             <p class="lead">{format!("Your answer is recorded, {}. This link has been used, so it cannot be used again.", l.first_name)}</p>
                         }.into_any(),
-                        Ok(l) if l.state == "expired" => view! {
+                        Ok(l) if l.state == SurveyLinkState::Expired => view! {
                             <h1>"This survey has closed"</h1>
                             <p class="lead">"Its link has expired. Thank you all the same."</p>
                         }.into_any(),

@@ -6,7 +6,7 @@ use super::audit::{self, Event};
 use super::db::{execute, on_tx, Tx};
 use super::state::AppState;
 use crate::error::AppError;
-use crate::model::{Actor, Role};
+use crate::model::{Actor, Role, UserStatus};
 use serde_json::json;
 
 /// Why vendor staff made a change: required of staff (SPEC §3.2), never asked of customers.
@@ -44,7 +44,8 @@ pub struct Target {
     pub email: String,
     pub first_name: String,
     pub last_name: String,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: UserStatus,
     pub is_admin: bool,
     pub has_password: bool,
 }
@@ -127,34 +128,34 @@ pub async fn apply(
     lock_account(&mut tx, account_id).await?;
 
     let (status, is_admin) = match change {
-        Change::Disable if target.status == "disabled" => return Ok(()),
-        Change::Disable => ("disabled", target.is_admin),
-        Change::Enable if target.status != "disabled" => return Ok(()),
+        Change::Disable if target.status == UserStatus::Disabled => return Ok(()),
+        Change::Disable => (UserStatus::Disabled, target.is_admin),
+        Change::Enable if target.status != UserStatus::Disabled => return Ok(()),
         Change::Enable => (
             if target.has_password {
-                "active"
+                UserStatus::Active
             } else {
-                "invited"
+                UserStatus::Invited
             },
             target.is_admin,
         ),
         Change::GrantAdmin if target.is_admin => return Ok(()),
-        Change::GrantAdmin => (target.status.as_str(), true),
+        Change::GrantAdmin => (target.status, true),
         Change::RevokeAdmin if !target.is_admin => return Ok(()),
-        Change::RevokeAdmin => (target.status.as_str(), false),
+        Change::RevokeAdmin => (target.status, false),
     };
-    let loses_admin =
-        target.is_admin && target.status == "active" && (status != "active" || !is_admin);
+    let loses_admin = target.is_admin
+        && target.status == UserStatus::Active
+        && (status != UserStatus::Active || !is_admin);
     if loses_admin && active_admins(&mut tx, account_id).await? <= 1 {
         return Err(AppError::Conflict(
             "This is the account's last active administrator. Make someone else an administrator first.".into(),
         ));
     }
-    let status = status.to_string();
     execute!(tx: &mut tx, sqlx::query(
         "UPDATE users SET status = $1, is_admin = $2, updated_at = $3 WHERE id = $4"
     )
-    .bind(&status)
+    .bind(status.as_str())
     .bind(is_admin)
     .bind(now)
     .bind(target.id))?;
@@ -167,16 +168,13 @@ pub async fn apply(
         super::tokens::void_open_links(&mut tx, target.id, None, "revoked", now).await?;
     }
     let event = Event {
-        action: change.action(),
-        actor_id: Some(actor.user_id),
-        impersonator_id: actor.impersonator_id,
         account_id: Some(account_id),
         target: Some(format!("user:{}", target.id)),
         reason: why.reason.as_deref(),
         reference: why.reference.as_deref(),
         before: Some(json!({ "status": target.status, "is_admin": target.is_admin })),
         after: Some(json!({ "status": status, "is_admin": is_admin })),
-        client_addr: Some(client_addr),
+        ..Event::by(actor, change.action(), client_addr)
     };
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await

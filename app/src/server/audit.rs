@@ -36,6 +36,20 @@ pub struct Event<'a> {
     pub client_addr: Option<&'a str>,
 }
 
+impl<'a> Event<'a> {
+    /// An entry of `action` done by `actor` — and by whoever is impersonating them — from
+    /// `client_addr`; the rest is filled in by the caller.
+    pub fn by(actor: &crate::model::Actor, action: &'a str, client_addr: &'a str) -> Event<'a> {
+        Event {
+            action,
+            actor_id: Some(actor.user_id),
+            impersonator_id: actor.impersonator_id,
+            client_addr: Some(client_addr),
+            ..Event::default()
+        }
+    }
+}
+
 /// The stored form of an entry; also exactly what is hashed (field order fixed by the struct).
 #[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct Entry {

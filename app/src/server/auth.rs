@@ -6,6 +6,7 @@ use super::state::{AppState, Settings};
 use super::{password, session, users};
 use crate::error::{AppError, Problems};
 use crate::model::domain::Email;
+use crate::model::UserStatus;
 
 /// What a successful sign-in hands back: the new session token for the cookie.
 pub struct SignedIn {
@@ -118,7 +119,7 @@ pub async fn sign_in(
     let found = users::credentials_by_email(db, &email).await?;
     let stored = found
         .as_ref()
-        .filter(|c| c.status == "active")
+        .filter(|c| c.status == UserStatus::Active)
         .and_then(|c| c.password_hash.clone());
     let ok = match password::verify(stored, password_input).await {
         Ok(ok) => ok,
@@ -128,7 +129,10 @@ pub async fn sign_in(
             return Err(busy);
         }
     };
-    let Some(user) = found.as_ref().filter(|c| ok && c.status == "active") else {
+    let Some(user) = found
+        .as_ref()
+        .filter(|c| ok && c.status == UserStatus::Active)
+    else {
         record_failure(
             db,
             &state.settings,

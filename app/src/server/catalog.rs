@@ -137,15 +137,13 @@ pub fn field_prefix(kind: CatalogKind, id: Option<i64>) -> String {
 fn check_entry(kind: CatalogKind, form: &EntryForm) -> Result<(String, i32), AppError> {
     let prefix = field_prefix(kind, form.id);
     let mut problems = Problems::new();
-    let name = form.name.trim().to_string();
-    if name.is_empty() {
-        problems.add(&format!("{prefix}-name"), "Enter a name");
-    } else if name.chars().count() > NAME_MAX {
-        problems.add(
-            &format!("{prefix}-name"),
-            format!("Name must be {NAME_MAX} characters or fewer"),
-        );
-    }
+    let name = problems.text(
+        &format!("{prefix}-name"),
+        &form.name,
+        NAME_MAX,
+        "Enter a name",
+        format!("Name must be {NAME_MAX} characters or fewer"),
+    );
     let extra = match kind.extra() {
         None => 0,
         Some((label, _)) => {
@@ -179,24 +177,17 @@ fn audit_event<'a>(
     client_addr: &'a str,
 ) -> Event<'a> {
     Event {
-        action,
-        actor_id: Some(actor.user_id),
-        impersonator_id: actor.impersonator_id,
         target: Some(target),
-        client_addr: Some(client_addr),
-        ..Event::default()
+        ..Event::by(actor, action, client_addr)
     }
 }
 
 async fn lock_entry(tx: &mut Tx, kind: CatalogKind, id: i64) -> Result<CatalogEntry, AppError> {
     let (table, extra) = table(kind);
     let sql = format!(
-        "SELECT id, name, active, CAST({extra} AS INTEGER) AS extra FROM {table} WHERE id = $1"
+        "SELECT id, name, active, CAST({extra} AS INTEGER) AS extra FROM {table} WHERE id = $1 {}",
+        tx.for_update()
     );
-    let sql = match tx {
-        Tx::Postgres(_) => format!("{sql} FOR UPDATE"),
-        Tx::Sqlite(_) => sql,
-    };
     let found: Option<CatalogEntry> = on_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(id)
         .fetch_optional(c)

@@ -250,6 +250,15 @@ impl Db {
 }
 
 impl Tx {
+    /// The clause that locks the rows a SELECT reads until the transaction ends: PostgreSQL's
+    /// `FOR UPDATE`; nothing on SQLite, whose write transactions are exclusive already.
+    pub fn for_update(&self) -> &'static str {
+        match self {
+            Tx::Postgres(_) => "FOR UPDATE",
+            Tx::Sqlite(_) => "",
+        }
+    }
+
     pub async fn commit(self) -> Result<(), AppError> {
         match self {
             Tx::Sqlite(t) => t.commit().await.map_err(AppError::from),

@@ -8,7 +8,7 @@ use super::db::execute;
 use super::session;
 use super::state::AppState;
 use crate::error::AppError;
-use crate::model::{Actor, Role};
+use crate::model::{Actor, Role, UserStatus};
 
 /// Replaces the platform admin's session with one as `user_id`; returns the new session token.
 #[tracing::instrument(skip_all)]
@@ -27,7 +27,7 @@ pub async fn start(
     let mut tx = state.db.begin().await?;
     // Only customer users are found here: staff ids are "not found", like ids that do not exist.
     let target = access::load_target(&mut tx, actor, user_id).await?;
-    if target.status != "active" {
+    if target.status != UserStatus::Active {
         return Err(AppError::Conflict(
             "Only active users can be impersonated: this one has not signed in yet or is disabled."
                 .into(),

@@ -4,13 +4,14 @@ use super::db::{execute, is_unique_violation, on_db, on_tx, Db, Tx};
 use crate::error::AppError;
 use crate::model::domain::Email;
 use crate::model::Role;
-use crate::model::{AccountSummary, AccountUserRow, Me};
+use crate::model::{AccountSummary, AccountUserRow, Me, UserStatus};
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct Credentials {
     pub id: i64,
     pub account_id: Option<i64>,
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: UserStatus,
     pub password_hash: Option<String>,
 }
 
@@ -34,7 +35,8 @@ pub async fn credentials_by_id(
     struct Row {
         id: i64,
         account_id: Option<i64>,
-        status: String,
+        #[sqlx(try_from = "String")]
+        status: UserStatus,
         password_hash: Option<String>,
         email: String,
         first_name: String,
@@ -132,7 +134,7 @@ pub struct NewUser<'a> {
     pub last_name: &'a str,
     pub kind: &'a str,
     pub is_admin: bool,
-    pub status: &'a str,
+    pub status: UserStatus,
     pub password_hash: Option<&'a str>,
     pub created_by: Option<i64>,
 }
@@ -152,7 +154,7 @@ pub async fn insert(tx: &mut Tx, user: &NewUser<'_>, now: i64) -> Result<i64, Ap
     .bind(user.last_name)
     .bind(user.kind)
     .bind(user.is_admin)
-    .bind(user.status)
+    .bind(user.status.as_str())
     .bind(user.password_hash)
     .bind(now)
     .bind(user.created_by)
@@ -214,7 +216,7 @@ pub async fn list_account_users(
         .bind(offset)
         .bind(viewer_id)
         .bind(&pattern)
-        .bind(&filter.status)
+        .bind(filter.status.map(UserStatus::as_str))
         .fetch_all(c)
         .await)?;
     let count_sql = format!(
@@ -224,7 +226,7 @@ pub async fn list_account_users(
     let total: i64 = on_db!(db, |c| sqlx::query_scalar(&count_sql)
         .bind(account_id)
         .bind(&pattern)
-        .bind(&filter.status)
+        .bind(filter.status.map(UserStatus::as_str))
         .fetch_one(c)
         .await)?;
     Ok((rows, total))
@@ -244,15 +246,13 @@ fn user_filter(p: usize, s: usize) -> String {
 #[derive(Debug, Clone, Default)]
 pub struct UserFilter {
     pub search: String,
-    /// `invited`, `active` or `disabled`; `None` for all.
-    pub status: Option<&'static str>,
+    /// `None` for all.
+    pub status: Option<UserStatus>,
 }
 
 impl UserFilter {
     pub fn new(search: &str, status: &str) -> UserFilter {
-        let status = ["invited", "active", "disabled"]
-            .into_iter()
-            .find(|s| *s == status);
+        let status = UserStatus::parse(status);
         UserFilter {
             search: search.trim().chars().take(100).collect(),
             status,
@@ -337,15 +337,11 @@ pub async fn set_time_zone(
         .bind(now)
         .bind(actor.user_id))?;
     let event = super::audit::Event {
-        action: "user.time_zone_changed",
-        actor_id: Some(actor.user_id),
-        impersonator_id: actor.impersonator_id,
         account_id: actor.account_id,
         target: Some(format!("user:{}", actor.user_id)),
         before: Some(serde_json::json!({ "time_zone": before })),
         after: Some(serde_json::json!({ "time_zone": zone })),
-        client_addr: Some(client_addr),
-        ..Default::default()
+        ..super::audit::Event::by(actor, "user.time_zone_changed", client_addr)
     };
     super::audit::append(&mut tx, &event, now).await?;
     tx.commit().await

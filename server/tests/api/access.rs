@@ -29,8 +29,7 @@ async fn manage_accounts_list_is_for_customer_administrators_of_their_own_accoun
         );
     }
     let acme = app.signed_in(CUSTOMER_ADMIN).await;
-    let (status, body) = app.call(&acme, "accounts/my_users", &args).await;
-    assert_eq!(status, 200);
+    let body = app.expect(&acme, "accounts/my_users", &args, 200).await;
     let emails: Vec<&str> = body["rows"]
         .as_array()
         .unwrap()

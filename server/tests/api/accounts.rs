@@ -39,8 +39,7 @@ async fn accounts_are_created_and_edited_by_platform_admins_only(engine: Engine)
         assert_eq!(app.call(&c, "accounts/staff", &[]).await.0, 403, "{who}");
     }
     let staff = app.signed_in(PLATFORM_ADMIN).await;
-    let (status, body) = app.call(&staff, "accounts/save", &form).await;
-    assert_eq!(status, 200, "{body}");
+    let body = app.expect(&staff, "accounts/save", &form, 200).await;
     let id = body.as_i64().unwrap();
     assert_eq!(
         app.scalar(&format!(
@@ -52,8 +51,8 @@ async fn accounts_are_created_and_edited_by_platform_admins_only(engine: Engine)
         "key upper-cased, blank and repeated environments dropped"
     );
     // Bad input: every problem named, nothing changed.
-    let (status, body) = app
-        .call(
+    let body = app
+        .expect(
             &staff,
             "accounts/save",
             &[
@@ -64,17 +63,17 @@ async fn accounts_are_created_and_edited_by_platform_admins_only(engine: Engine)
                 ("environments", " "),
                 ("tam_user_id", "999999"),
             ],
+            422,
         )
         .await;
-    assert_eq!(status, 422);
     let text = body.to_string();
     for field in ["name", "service_tier", "environments", "tam_user_id"] {
         assert!(text.contains(field), "{field}: {text}");
     }
     // A taken key is reported on its field.
     let agent_id = id_of(&app, AGENT).await;
-    let (status, body) = app
-        .call(
+    let body = app
+        .expect(
             &staff,
             "accounts/save",
             &[
@@ -84,26 +83,25 @@ async fn accounts_are_created_and_edited_by_platform_admins_only(engine: Engine)
                 ("service_tier", "self-hosted"),
                 ("environments", "Production"),
             ],
+            422,
         )
         .await;
-    assert_eq!(status, 422);
     assert!(body.to_string().contains("account_key"), "{body}");
-    let (status, body) = app
-        .call(
-            &staff,
-            "accounts/save",
-            &[
-                ("account_id", &id.to_string()),
-                ("name", "Umbrella Corporation"),
-                ("account_key", "UMB"),
-                ("service_tier", "self-hosted"),
-                ("environments", "Production"),
-                ("tam_user_id", &agent_id),
-                ("csm_user_id", ""),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.expect(
+        &staff,
+        "accounts/save",
+        &[
+            ("account_id", &id.to_string()),
+            ("name", "Umbrella Corporation"),
+            ("account_key", "UMB"),
+            ("service_tier", "self-hosted"),
+            ("environments", "Production"),
+            ("tam_user_id", &agent_id),
+            ("csm_user_id", ""),
+        ],
+        200,
+    )
+    .await;
     assert_eq!(
         app.scalar(&format!(
             "SELECT COUNT(*) FROM accounts WHERE id = {id} AND name = 'Umbrella Corporation' \
@@ -130,8 +128,7 @@ async fn accounts_are_created_and_edited_by_platform_admins_only(engine: Engine)
         ("page", "1".into()),
     ];
     let args: Vec<(&str, &str)> = args.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let (status, body) = app.call(&agent, "accounts/get", &args).await;
-    assert_eq!(status, 200, "{body}");
+    let body = app.expect(&agent, "accounts/get", &args, 200).await;
     assert_eq!(body["can_manage"], false);
     assert_eq!(body["account"]["name"], "Umbrella Corporation");
     let admin = app.signed_in(CUSTOMER_ADMIN).await;
@@ -226,20 +223,19 @@ async fn contacts_become_administrators_and_replacement_does_what_is_answered(en
         1
     );
     // The person now primary cannot also be secondary.
-    let (status, _) = app
-        .call(
-            &staff,
-            "accounts/contact",
-            &[
-                ("account_id", &acme),
-                ("role", "secondary"),
-                ("user_id", &user),
-                ("reason", "x"),
-                ("previous_stays_admin", "yes"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 422);
+    app.expect(
+        &staff,
+        "accounts/contact",
+        &[
+            ("account_id", &acme),
+            ("role", "secondary"),
+            ("user_id", &user),
+            ("reason", "x"),
+            ("previous_stays_admin", "yes"),
+        ],
+        422,
+    )
+    .await;
     // Clearing, keeping the administrator flag.
     let (status, body) = set(String::new(), Some("yes")).await;
     assert_eq!(status, 200, "{body}");
@@ -291,20 +287,19 @@ async fn the_last_administrator_cannot_be_dropped_as_a_contact(engine: Engine) {
         current > 0 && admins == 1,
         "demo data: INITECH has one administrator, the primary contact"
     );
-    let (status, body) = app
-        .call(
-            &staff,
-            "accounts/contact",
-            &[
-                ("account_id", &initech),
-                ("role", "primary"),
-                ("user_id", ""),
-                ("previous_stays_admin", "no"),
-                ("reason", "Leaving"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 409, "{body}");
+    app.expect(
+        &staff,
+        "accounts/contact",
+        &[
+            ("account_id", &initech),
+            ("role", "primary"),
+            ("user_id", ""),
+            ("previous_stays_admin", "no"),
+            ("reason", "Leaving"),
+        ],
+        409,
+    )
+    .await;
     assert_eq!(
         app.scalar(&format!(
             "SELECT COUNT(*) FROM accounts WHERE id = {initech} AND primary_contact_id = {current}"
@@ -374,14 +369,14 @@ async fn impersonation_shows_the_users_view_and_records_both_identities(engine: 
     );
     // Impersonation only shows: a change in the person's name is refused, and names the staff tool.
     let user_id = id_of(&app, CUSTOMER_USER).await;
-    let (status, body) = app
-        .call(
+    let body = app
+        .expect(
             &staff,
             "users/access",
             &[("user_id", &user_id), ("change", "grant_admin")],
+            403,
         )
         .await;
-    assert_eq!(status, 403, "{body}");
     assert!(
         body["ViewOnly"].as_str().unwrap().contains("staff console"),
         "{body}"
@@ -441,10 +436,9 @@ async fn audit_trail_and_exports_follow_the_matrix(engine: Engine) {
     assert_eq!(app.call(&user, "audit/list", &[]).await.0, 403);
     // A customer administrator sees only their account, whatever they ask for.
     let admin = app.signed_in(CUSTOMER_ADMIN).await;
-    let (status, body) = app
-        .call(&admin, "audit/list", &[("account_id", &globex)])
+    let body = app
+        .expect(&admin, "audit/list", &[("account_id", &globex)], 200)
         .await;
-    assert_eq!(status, 200, "{body}");
     let text = body.to_string();
     assert!(
         text.contains("acme.example") && !text.contains("globex.example"),
@@ -465,10 +459,9 @@ async fn audit_trail_and_exports_follow_the_matrix(engine: Engine) {
             && r["actor"].as_str().unwrap().contains(CUSTOMER_USER)),
         "{body}"
     );
-    let (status, body) = app
-        .call(&admin, "audit/list", &[("from", "2026-13-45")])
+    let body = app
+        .expect(&admin, "audit/list", &[("from", "2026-13-45")], 422)
         .await;
-    assert_eq!(status, 422);
     assert!(body.to_string().contains("from"));
     // Staff see every account, or one.
     for who in [AGENT, PLATFORM_ADMIN] {

@@ -118,14 +118,13 @@ async fn business_targets_count_the_accounts_working_time(engine: Engine) {
         Some(now - WEEK),
     )
     .await;
-    let (status, body) = app
-        .call(
-            &user,
-            "cases/comment",
-            &[("number", "CS0700002"), ("body", "Here is the trace.")],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.expect(
+        &user,
+        "cases/comment",
+        &[("number", "CS0700002"), ("body", "Here is the trace.")],
+        200,
+    )
+    .await;
     let paused = app
         .scalar("SELECT paused_seconds FROM cases WHERE number = 'CS0700002'")
         .await;
@@ -145,20 +144,19 @@ async fn business_targets_count_the_accounts_working_time(engine: Engine) {
 
     // Resolution in business hours: the breaching queue's deadline follows the account's hours.
     let admin = app.signed_in(PLATFORM_ADMIN).await;
-    let (status, body) = app
-        .call(
-            &admin,
-            "catalog/sla",
-            &[
-                ("priority", "3"),
-                ("first_response_minutes", "480"),
-                ("resolution_minutes", "4800"),
-                ("business_hours", "on"),
-                ("resolution_business_hours", "on"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.expect(
+        &admin,
+        "catalog/sla",
+        &[
+            ("priority", "3"),
+            ("first_response_minutes", "480"),
+            ("resolution_minutes", "4800"),
+            ("business_hours", "on"),
+            ("resolution_business_hours", "on"),
+        ],
+        200,
+    )
+    .await;
     let (created, due) = (
         app.scalar("SELECT created_at FROM cases WHERE number = 'CS0700001'")
             .await,
@@ -196,10 +194,14 @@ async fn everyone_sees_times_in_their_own_zone(engine: Engine) {
         .0,
         401
     );
-    let (status, body) = app
-        .call(&user, "auth/time_zone", &[("time_zone", "Europe/Atlantis")])
+    let body = app
+        .expect(
+            &user,
+            "auth/time_zone",
+            &[("time_zone", "Europe/Atlantis")],
+            422,
+        )
         .await;
-    assert_eq!(status, 422);
     assert!(body.to_string().contains("time_zone"), "{body}");
     // A case opened at a known moment: 2026-11-22 21:58 UTC.
     p3_case(&app, "CS0700003", 0, "new", None).await;
@@ -208,10 +210,13 @@ async fn everyone_sees_times_in_their_own_zone(engine: Engine) {
     let page = app.page_text(&user, "/cases/CS0700003").await;
     assert!(page.contains("2026-11-22 21:58 UTC"), "{page}");
     assert!(page.contains("data-zone=\"UTC\""));
-    let (status, _) = app
-        .call(&user, "auth/time_zone", &[("time_zone", "Europe/Berlin")])
-        .await;
-    assert_eq!(status, 200);
+    app.expect(
+        &user,
+        "auth/time_zone",
+        &[("time_zone", "Europe/Berlin")],
+        200,
+    )
+    .await;
     let page = app.page_text(&user, "/cases/CS0700003").await;
     assert!(page.contains("2026-11-22 22:58 CET"), "{page}");
     assert!(page.contains("data-zone=\"Europe/Berlin\""));
@@ -229,18 +234,17 @@ async fn everyone_sees_times_in_their_own_zone(engine: Engine) {
     // People added to an account start in the account's zone.
     let (status, _) = set_acme_hours(&app, "America/Chicago", "08:00", "16:00").await;
     assert_eq!(status, 200);
-    let (status, body) = app
-        .call(
-            &admin,
-            "users/invite",
-            &[
-                ("email", "new.person@acme.example"),
-                ("first_name", "New"),
-                ("last_name", "Person"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.expect(
+        &admin,
+        "users/invite",
+        &[
+            ("email", "new.person@acme.example"),
+            ("first_name", "New"),
+            ("last_name", "Person"),
+        ],
+        200,
+    )
+    .await;
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM users WHERE email = 'new.person@acme.example' AND time_zone = 'America/Chicago'")
             .await,

@@ -68,8 +68,7 @@ async fn the_case_form_refuses_a_missing_availability_and_files_a_numbered_case(
     };
     let user = app.signed_in(ACME_USER).await;
     let f = form(&app, ACME_ADMIN).await.without("availability_id");
-    let (status, body) = app.call(&user, "cases/create", &f.fields()).await;
-    assert_eq!(status, 422, "{body}");
+    let body = app.expect(&user, "cases/create", &f.fields(), 422).await;
     let text = body.to_string();
     assert!(
         text.contains("availability_id") && text.contains("no default"),
@@ -91,8 +90,7 @@ async fn the_case_form_refuses_a_missing_availability_and_files_a_numbered_case(
         .await,
     );
     f.set("environment", "Mars");
-    let (status, body) = app.call(&user, "cases/create", &f.fields()).await;
-    assert_eq!(status, 422);
+    let body = app.expect(&user, "cases/create", &f.fields(), 422).await;
     let text = body.to_string();
     assert!(
         text.contains("compatibility matrix") && text.contains("environment"),
@@ -100,8 +98,7 @@ async fn the_case_form_refuses_a_missing_availability_and_files_a_numbered_case(
     );
 
     let f = form(&app, ACME_ADMIN).await;
-    let (status, body) = app.call(&user, "cases/create", &f.fields()).await;
-    assert_eq!(status, 200, "{body}");
+    let body = app.expect(&user, "cases/create", &f.fields(), 200).await;
     assert_eq!(body, "CS0001001");
     // Production degraded with a workaround: P3; New, in Technical Support, unassigned.
     assert_eq!(
@@ -257,17 +254,16 @@ async fn descriptions_and_comments_render_markdown_safely(engine: Engine) {
     let (status, number) = app.call(&user, "cases/create", &f.fields()).await;
     assert_eq!(status, 200, "{number}");
     let number = number.as_str().unwrap().to_string();
-    let (status, _) = app
-        .call(
-            &user,
-            "cases/comment",
-            &[
-                ("number", number.as_str()),
-                ("body", "Still _broken_ <img src=x onerror=alert(2)>"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200);
+    app.expect(
+        &user,
+        "cases/comment",
+        &[
+            ("number", number.as_str()),
+            ("body", "Still _broken_ <img src=x onerror=alert(2)>"),
+        ],
+        200,
+    )
+    .await;
     let (_, case) = app
         .call(&user, "cases/get", &[("number", number.as_str())])
         .await;
@@ -361,25 +357,23 @@ async fn a_customer_reply_reopens_a_case_awaiting_info(engine: Engine) {
         "UPDATE cases SET state = 'awaiting_info' WHERE number = '{number}'"
     ))
     .await;
-    let (status, _) = app
-        .call(
-            &user,
-            "cases/comment",
-            &[("number", &number), ("body", "  ")],
-        )
-        .await;
-    assert_eq!(status, 422);
-    let (status, body) = app
-        .call(
-            &user,
-            "cases/comment",
-            &[
-                ("number", &number),
-                ("body", "Here are the logs you asked for."),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.expect(
+        &user,
+        "cases/comment",
+        &[("number", &number), ("body", "  ")],
+        422,
+    )
+    .await;
+    app.expect(
+        &user,
+        "cases/comment",
+        &[
+            ("number", &number),
+            ("body", "Here are the logs you asked for."),
+        ],
+        200,
+    )
+    .await;
     assert_eq!(
         app.scalar(&format!(
             "SELECT COUNT(*) FROM cases WHERE number = '{number}' AND state = 'open'"
@@ -391,14 +385,13 @@ async fn a_customer_reply_reopens_a_case_awaiting_info(engine: Engine) {
         "UPDATE cases SET state = 'closed' WHERE number = '{number}'"
     ))
     .await;
-    let (status, _) = app
-        .call(
-            &user,
-            "cases/comment",
-            &[("number", &number), ("body", "One more thing")],
-        )
-        .await;
-    assert_eq!(status, 409);
+    app.expect(
+        &user,
+        "cases/comment",
+        &[("number", &number), ("body", "One more thing")],
+        409,
+    )
+    .await;
 }
 
 async fn concurrent_cases_get_distinct_numbers(engine: Engine) {
@@ -577,8 +570,9 @@ async fn staff_fields_queues_and_the_sla_clock(engine: Engine) {
     // A priority by hand needs a reason.
     let mut with_priority = fields.to_vec();
     with_priority.push(("priority", "1"));
-    let (status, body) = app.call(&agent, "cases/fields", &with_priority).await;
-    assert_eq!(status, 422);
+    let body = app
+        .expect(&agent, "cases/fields", &with_priority, 422)
+        .await;
     assert!(body.to_string().contains("priority_reason"));
     with_priority.push(("priority_reason", "Customer's launch is tomorrow"));
     assert_eq!(
@@ -681,14 +675,13 @@ async fn staff_fields_queues_and_the_sla_clock(engine: Engine) {
         .call(&agent, "cases/queue", &[("queue", "breaching")])
         .await;
     assert_eq!(q["total"], 0, "paused: not breaching");
-    let (status, _) = app
-        .call(
-            &agent,
-            "cases/step",
-            &[("number", number.as_str()), ("step", "resume")],
-        )
-        .await;
-    assert_eq!(status, 200);
+    app.expect(
+        &agent,
+        "cases/step",
+        &[("number", number.as_str()), ("step", "resume")],
+        200,
+    )
+    .await;
     // Resuming credits the pause: the deadline moved by it (P1: one day of running time).
     assert_eq!(
         app.scalar(&format!(
@@ -804,8 +797,7 @@ async fn staff_open_a_case_on_a_customers_behalf(engine: Engine) {
     // A contact from another account is refused.
     let mut f = form(&app, GLOBEX_USER).await;
     f.set("account_id", acme.clone());
-    let (status, body) = app.call(&agent, "cases/create", &f.fields()).await;
-    assert_eq!(status, 422, "{body}");
+    app.expect(&agent, "cases/create", &f.fields(), 422).await;
     let mut f = form(&app, ACME_USER).await;
     f.set("account_id", acme.clone());
     let (status, number) = app.call(&agent, "cases/create", &f.fields()).await;

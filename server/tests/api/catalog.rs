@@ -15,17 +15,6 @@ async fn id(app: &TestApp, sql: &str) -> String {
     app.scalar(sql).await.to_string()
 }
 
-fn fields(body: &Value) -> Vec<String> {
-    body["Validation"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|f| f["field"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn catalog_audit(app: &TestApp) -> i64 {
     app.scalar("SELECT COUNT(*) FROM audit_log WHERE action LIKE 'catalog.%'")
         .await
@@ -178,26 +167,25 @@ async fn bad_entries_change_nothing_and_say_which_field(engine: Engine) {
         let (status, body) = app.call(&admin, "catalog/entry", &args).await;
         assert_eq!(status, 422, "{args:?}: {body}");
         assert!(
-            fields(&body).contains(&field.to_string()),
+            invalid_fields(&body).contains(&field.to_string()),
             "{args:?}: {body}"
         );
     }
-    let (status, _) = app
-        .call(
-            &admin,
-            "catalog/entry",
-            &[("kind", "planets"), ("name", "Mars")],
-        )
-        .await;
-    assert_eq!(status, 404);
+    app.expect(
+        &admin,
+        "catalog/entry",
+        &[("kind", "planets"), ("name", "Mars")],
+        404,
+    )
+    .await;
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM features").await,
         features_before
     );
     // The group new cases go to keeps its name and stays active.
     let default = id(&app, "SELECT MIN(id) FROM assignment_groups").await;
-    let (status, body) = app
-        .call(
+    let body = app
+        .expect(
             &admin,
             "catalog/entry",
             &[
@@ -205,10 +193,10 @@ async fn bad_entries_change_nothing_and_say_which_field(engine: Engine) {
                 ("id", default.as_str()),
                 ("name", "Technical Support"),
             ],
+            422,
         )
         .await;
-    assert_eq!(status, 422, "{body}");
-    assert!(fields(&body).contains(&format!("groups-{default}-name")));
+    assert!(invalid_fields(&body).contains(&format!("groups-{default}-name")));
     // SLA targets: whole minutes, resolution not before the first response.
     for (first, resolution, field) in [
         ("0", "60", "sla-2-first"),
@@ -228,7 +216,7 @@ async fn bad_entries_change_nothing_and_say_which_field(engine: Engine) {
             )
             .await;
         assert_eq!(status, 422, "{first}/{resolution}: {body}");
-        assert!(fields(&body).contains(&field.to_string()), "{body}");
+        assert!(invalid_fields(&body).contains(&field.to_string()), "{body}");
     }
     assert_eq!(
         app.scalar("SELECT CAST(resolution_minutes AS BIGINT) FROM sla_targets WHERE priority = 2")
@@ -237,14 +225,20 @@ async fn bad_entries_change_nothing_and_say_which_field(engine: Engine) {
     );
     // A matrix naming an unknown feature changes nothing.
     let before = app.scalar("SELECT COUNT(*) FROM feature_versions").await;
-    let (status, _) = app
-        .call(&admin, "catalog/matrix_save", &[("pairs[0]", "999999:1")])
-        .await;
-    assert_eq!(status, 422);
-    let (status, _) = app
-        .call(&admin, "catalog/matrix_save", &[("pairs[0]", "nonsense")])
-        .await;
-    assert_eq!(status, 422);
+    app.expect(
+        &admin,
+        "catalog/matrix_save",
+        &[("pairs[0]", "999999:1")],
+        422,
+    )
+    .await;
+    app.expect(
+        &admin,
+        "catalog/matrix_save",
+        &[("pairs[0]", "nonsense")],
+        422,
+    )
+    .await;
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM feature_versions").await,
         before
@@ -269,14 +263,13 @@ async fn retired_entries_stay_on_old_cases_but_leave_the_form(engine: Engine) {
     let admin = app.signed_in(PLATFORM_ADMIN).await;
     let user = app.signed_in(ACME_USER).await;
     // Adding: a new service is offered at once, and the trail has it.
-    let (status, body) = app
-        .call(
-            &admin,
-            "catalog/entry",
-            &[("kind", "services"), ("name", "Keel")],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.expect(
+        &admin,
+        "catalog/entry",
+        &[("kind", "services"), ("name", "Keel")],
+        200,
+    )
+    .await;
     let (_, options) = app.call(&user, "cases/options", &[]).await;
     assert!(names(&options, "services").contains(&"Keel".to_string()));
     assert_eq!(
@@ -328,18 +321,17 @@ async fn retired_entries_stay_on_old_cases_but_leave_the_form(engine: Engine) {
     assert_eq!(status, 200, "{number}");
     let number = number.as_str().unwrap().to_string();
     let keel = id(&app, "SELECT id FROM services WHERE name = 'Keel'").await;
-    let (status, body) = app
-        .call(
-            &admin,
-            "catalog/entry",
-            &[
-                ("kind", "services"),
-                ("id", keel.as_str()),
-                ("name", "Keel"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.expect(
+        &admin,
+        "catalog/entry",
+        &[
+            ("kind", "services"),
+            ("id", keel.as_str()),
+            ("name", "Keel"),
+        ],
+        200,
+    )
+    .await;
     assert_eq!(
         app.scalar(&format!(
             "SELECT COUNT(*) FROM services WHERE id = {keel} AND NOT active"
@@ -356,19 +348,18 @@ async fn retired_entries_stay_on_old_cases_but_leave_the_form(engine: Engine) {
         .await;
     assert_eq!(case["service"], "Keel");
     // Brought back, renamed, with the change before and after in the trail.
-    let (status, _) = app
-        .call(
-            &admin,
-            "catalog/entry",
-            &[
-                ("kind", "services"),
-                ("id", keel.as_str()),
-                ("name", "Keel CD"),
-                ("active", "on"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200);
+    app.expect(
+        &admin,
+        "catalog/entry",
+        &[
+            ("kind", "services"),
+            ("id", keel.as_str()),
+            ("name", "Keel CD"),
+            ("active", "on"),
+        ],
+        200,
+    )
+    .await;
     let (_, options) = app.call(&user, "cases/options", &[]).await;
     assert!(names(&options, "services").contains(&"Keel CD".to_string()));
     assert_eq!(
@@ -380,18 +371,17 @@ async fn retired_entries_stay_on_old_cases_but_leave_the_form(engine: Engine) {
         1
     );
     // Severity of a new impact level orders it and sets priorities.
-    let (status, _) = app
-        .call(
-            &admin,
-            "catalog/entry",
-            &[
-                ("kind", "impacts"),
-                ("name", "Security incident"),
-                ("extra", "1"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200);
+    app.expect(
+        &admin,
+        "catalog/entry",
+        &[
+            ("kind", "impacts"),
+            ("name", "Security incident"),
+            ("extra", "1"),
+        ],
+        200,
+    )
+    .await;
     assert_eq!(
         app.scalar(
             "SELECT CAST(severity AS BIGINT) FROM impact_levels WHERE name = 'Security incident'"
@@ -419,18 +409,17 @@ async fn sla_targets_and_the_matrix_take_effect(engine: Engine) {
          FROM users u WHERE u.email = 'user@acme.example'",
     )
     .await;
-    let (status, body) = app
-        .call(
-            &admin,
-            "catalog/sla",
-            &[
-                ("priority", "4"),
-                ("first_response_minutes", "120"),
-                ("resolution_minutes", "1440"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.expect(
+        &admin,
+        "catalog/sla",
+        &[
+            ("priority", "4"),
+            ("first_response_minutes", "120"),
+            ("resolution_minutes", "1440"),
+        ],
+        200,
+    )
+    .await;
     assert_eq!(
         app.scalar("SELECT CAST(first_response_minutes * 10000 + resolution_minutes AS BIGINT) FROM sla_targets WHERE priority = 4")
             .await,
@@ -457,17 +446,17 @@ async fn sla_targets_and_the_matrix_take_effect(engine: Engine) {
     let v1 = id(&app, "SELECT id FROM product_versions WHERE name = '2.34'").await;
     let v2 = id(&app, "SELECT MIN(id) FROM product_versions").await;
     let pairs = [format!("{feature}:{v1}"), format!("{feature}:{v2}")];
-    let (status, body) = app
-        .call(
+    let body = app
+        .expect(
             &admin,
             "catalog/matrix_save",
             &[
                 ("pairs[3]", pairs[0].as_str()),
                 ("pairs[7]", pairs[1].as_str()),
             ],
+            200,
         )
         .await;
-    assert_eq!(status, 200, "{body}");
     let expected = if v1 == v2 { 1 } else { 2 };
     assert_eq!(body, expected);
     assert_eq!(
@@ -488,8 +477,7 @@ async fn sla_targets_and_the_matrix_take_effect(engine: Engine) {
         .sum();
     assert_eq!(available as i64, expected, "{matrix}");
     // Nothing ticked: an empty matrix, still one audited change.
-    let (status, _) = app.call(&admin, "catalog/matrix_save", &[]).await;
-    assert_eq!(status, 200);
+    app.expect(&admin, "catalog/matrix_save", &[], 200).await;
     assert_eq!(app.scalar("SELECT COUNT(*) FROM feature_versions").await, 0);
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'catalog.matrix_changed'")
@@ -524,8 +512,8 @@ async fn group_members_see_their_groups_queue(engine: Engine) {
     assert_eq!(status, 200);
     let group = group.to_string();
     // Only active vendor staff can join a group.
-    let (status, body) = app
-        .call(
+    let body = app
+        .expect(
             &admin,
             "catalog/member",
             &[
@@ -533,22 +521,21 @@ async fn group_members_see_their_groups_queue(engine: Engine) {
                 ("user_id", customer_id.as_str()),
                 ("member", "add"),
             ],
+            422,
         )
         .await;
-    assert_eq!(status, 422, "{body}");
-    assert!(fields(&body).contains(&format!("groups-{group}-member")));
-    let (status, _) = app
-        .call(
-            &admin,
-            "catalog/member",
-            &[
-                ("group_id", group.as_str()),
-                ("user_id", agent_id.as_str()),
-                ("member", "add"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200);
+    assert!(invalid_fields(&body).contains(&format!("groups-{group}-member")));
+    app.expect(
+        &admin,
+        "catalog/member",
+        &[
+            ("group_id", group.as_str()),
+            ("user_id", agent_id.as_str()),
+            ("member", "add"),
+        ],
+        200,
+    )
+    .await;
     // A case moved to the group shows in the member's "my groups" queue, not in others'.
     app.exec(
         "INSERT INTO cases (number, account_id, contact_id, created_by, product_version_id, impact_id, \
@@ -561,17 +548,16 @@ async fn group_members_see_their_groups_queue(engine: Engine) {
          FROM users u WHERE u.email = 'user@acme.example'",
     )
     .await;
-    let (status, body) = app
-        .call(
-            &agent,
-            "cases/fields",
-            &[
-                ("number", "CS0600000"),
-                ("assignment_group_id", group.as_str()),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.expect(
+        &agent,
+        "cases/fields",
+        &[
+            ("number", "CS0600000"),
+            ("assignment_group_id", group.as_str()),
+        ],
+        200,
+    )
+    .await;
     let number = "CS0600000".to_string();
     let numbers = |q: &Value| -> Vec<String> {
         q["rows"]
@@ -607,18 +593,17 @@ async fn group_members_see_their_groups_queue(engine: Engine) {
         .await;
     assert!(!numbers(&q).contains(&number));
     // Off the group, out of the queue; both changes are in the trail.
-    let (status, _) = app
-        .call(
-            &admin,
-            "catalog/member",
-            &[
-                ("group_id", group.as_str()),
-                ("user_id", agent_id.as_str()),
-                ("member", "remove"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200);
+    app.expect(
+        &admin,
+        "catalog/member",
+        &[
+            ("group_id", group.as_str()),
+            ("user_id", agent_id.as_str()),
+            ("member", "remove"),
+        ],
+        200,
+    )
+    .await;
     let (_, q) = app
         .call(&agent, "cases/queue", &[("queue", "groups")])
         .await;

@@ -55,17 +55,6 @@ fn refs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> 
     form.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
-fn fields(body: &Value) -> Vec<String> {
-    body["Validation"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .map(|f| f["field"].as_str().unwrap_or_default().to_string())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 async fn step(app: &TestApp, c: &reqwest::Client, number: &str, step: &str) -> (u16, Value) {
     app.call(c, "changes/step", &[("number", number), ("step", step)])
         .await
@@ -101,9 +90,10 @@ async fn customers_file_authorized_changes_and_self_hosted_accounts_cannot(engin
     // Without the authorization statement ticked, and with a window in the past: refused, each
     // at its field, nothing stored.
     let bad = f.clone().with("window_start", local(-1));
-    let (status, body) = app.call(&user, "changes/create", &bad.fields()).await;
-    assert_eq!(status, 422, "{body}");
-    let named = fields(&body);
+    let body = app
+        .expect(&user, "changes/create", &bad.fields(), 422)
+        .await;
+    let named = invalid_fields(&body);
     assert!(named.contains(&"authorized".to_string()), "{body}");
     assert!(named.contains(&"window_start".to_string()), "{body}");
     assert!(body
@@ -113,9 +103,13 @@ async fn customers_file_authorized_changes_and_self_hosted_accounts_cannot(engin
         .clone()
         .with("window_end", local(1))
         .with("authorized", "on");
-    let (status, body) = app.call(&user, "changes/create", &backwards.fields()).await;
-    assert_eq!(status, 422);
-    assert!(fields(&body).contains(&"window_end".to_string()), "{body}");
+    let body = app
+        .expect(&user, "changes/create", &backwards.fields(), 422)
+        .await;
+    assert!(
+        invalid_fields(&body).contains(&"window_end".to_string()),
+        "{body}"
+    );
     assert_eq!(app.scalar("SELECT COUNT(*) FROM change_requests").await, 0);
     // Authorized: New at once, with the record of who, when, from where and the words.
     let good = f.clone().with("authorized", "on");
@@ -186,8 +180,9 @@ async fn customers_file_authorized_changes_and_self_hosted_accounts_cannot(engin
         .clone()
         .with("requested_by", user_id(&app, GLOBEX_USER).await)
         .with("environment", "Production");
-    let (status, body) = app.call(&globex, "changes/create", &gf.fields()).await;
-    assert_eq!(status, 409, "{body}");
+    let body = app
+        .expect(&globex, "changes/create", &gf.fields(), 409)
+        .await;
     assert!(body.to_string().contains("Open a case instead"), "{body}");
 }
 
@@ -204,8 +199,7 @@ async fn on_behalf_changes_wait_for_an_administrators_authorization(engine: Engi
     f.set("authorizer_id", user_id(&app, ACME_ADMIN).await);
     // Agents are refused, through the UI's endpoint as over HTTP; nothing stored.
     let agent = app.signed_in(AGENT).await;
-    let (status, _) = app.call(&agent, "changes/create", &f.fields()).await;
-    assert_eq!(status, 403);
+    app.expect(&agent, "changes/create", &f.fields(), 403).await;
     assert_eq!(
         app.call(&agent, "changes/options", &[("account_id", acme.as_str())])
             .await
@@ -292,8 +286,8 @@ async fn on_behalf_changes_wait_for_an_administrators_authorization(engine: Engi
     // Staff carry it through to Closed; every step is in the history.
     let staff = app.signed_in(AGENT).await;
     assert_eq!(step(&app, &staff, &number, "assess").await.0, 200);
-    let (status, body) = app
-        .call(
+    let body = app
+        .expect(
             &staff,
             "changes/step",
             &[
@@ -302,25 +296,24 @@ async fn on_behalf_changes_wait_for_an_administrators_authorization(engine: Engi
                 ("scheduled_start", local(3).as_str()),
                 ("scheduled_end", local(2).as_str()),
             ],
+            422,
         )
         .await;
-    assert_eq!(status, 422, "{body}");
-    assert!(fields(&body).contains(&"scheduled_end".to_string()));
-    let (status, body) = app
-        .call(
-            &staff,
-            "changes/step",
-            &[
-                ("number", number.as_str()),
-                ("step", "schedule"),
-                ("scheduled_start", local(2).as_str()),
-                ("scheduled_end", local(3).as_str()),
-                ("implementer_id", "me"),
-                ("note", "Capacity checked with the account's TAM."),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    assert!(invalid_fields(&body).contains(&"scheduled_end".to_string()));
+    app.expect(
+        &staff,
+        "changes/step",
+        &[
+            ("number", number.as_str()),
+            ("step", "schedule"),
+            ("scheduled_start", local(2).as_str()),
+            ("scheduled_end", local(3).as_str()),
+            ("implementer_id", "me"),
+            ("note", "Capacity checked with the account's TAM."),
+        ],
+        200,
+    )
+    .await;
     assert_eq!(step(&app, &staff, &number, "implement").await.0, 200);
     assert_eq!(step(&app, &staff, &number, "review").await.0, 200);
     // Under review it can only be closed: not cancelled, not converted.
@@ -476,11 +469,15 @@ async fn staff_convert_a_mistaken_change_into_a_case(engine: Engine) {
     }
     // A missing case field: refused at the field, nothing changed.
     let agent = app.signed_in(AGENT).await;
-    let (status, body) = app
-        .call(&agent, "changes/convert", &[("number", number.as_str())])
+    let body = app
+        .expect(
+            &agent,
+            "changes/convert",
+            &[("number", number.as_str())],
+            422,
+        )
         .await;
-    assert_eq!(status, 422, "{body}");
-    assert!(fields(&body).contains(&"product_version_id".to_string()));
+    assert!(invalid_fields(&body).contains(&"product_version_id".to_string()));
     let (status, case) = app.call(&agent, "changes/convert", &args).await;
     assert_eq!(status, 200, "{case}");
     let case = case.as_str().unwrap().to_string();
@@ -519,8 +516,7 @@ async fn staff_convert_a_mistaken_change_into_a_case(engine: Engine) {
     );
     app.wait_for_mail(ACME_USER, &format!("[{case}]")).await;
     // Once converted (or implementing), no second conversion.
-    let (status, _) = app.call(&agent, "changes/convert", &args).await;
-    assert_eq!(status, 409);
+    app.expect(&agent, "changes/convert", &args, 409).await;
 }
 
 /// Every state × step over HTTP, staff and administrator: exactly the moves of SPEC §5.2 are

@@ -84,8 +84,7 @@ async fn notice(
         form.push(("include_admins".into(), "on".into()));
     }
     let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let (status, body) = app.call(staff, "notices/create", &form).await;
-    assert_eq!(status, 200, "{body}");
+    let body = app.expect(staff, "notices/create", &form, 200).await;
     body.as_i64().unwrap().to_string()
 }
 
@@ -101,8 +100,8 @@ async fn notices_record_their_audience_at_sending(engine: Engine) {
         .await;
 
     // Bad input: errors next to each field, nothing stored.
-    let (status, body) = app
-        .call(
+    let body = app
+        .expect(
             &staff,
             "notices/create",
             &[
@@ -110,9 +109,9 @@ async fn notices_record_their_audience_at_sending(engine: Engine) {
                 ("severity", "dire"),
                 ("audience", "accounts"),
             ],
+            422,
         )
         .await;
-    assert_eq!(status, 422);
     assert_eq!(
         fields(&body),
         ["subject", "severity", "body", "account_ids"]
@@ -135,14 +134,13 @@ async fn notices_record_their_audience_at_sending(engine: Engine) {
     assert_eq!(gap_names(&draft["gaps"]), ["Initech"]);
     assert_eq!(draft["recipients"][0]["roles"], "primary contact");
     // Sending needs the count that was shown: a different one sends nothing.
-    let (status, _) = app
-        .call(
-            &staff,
-            "notices/send",
-            &[("id", id.as_str()), ("confirmed", "3")],
-        )
-        .await;
-    assert_eq!(status, 409);
+    app.expect(
+        &staff,
+        "notices/send",
+        &[("id", id.as_str()), ("confirmed", "3")],
+        409,
+    )
+    .await;
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM communication_recipients")
             .await,
@@ -172,14 +170,13 @@ async fn notices_record_their_audience_at_sending(engine: Engine) {
     app.wait_for_mail(ACME_SECONDARY, "Rotate deploy keys")
         .await;
     // Sent twice? No.
-    let (status, _) = app
-        .call(
-            &staff,
-            "notices/send",
-            &[("id", id.as_str()), ("confirmed", "2")],
-        )
-        .await;
-    assert_eq!(status, 409);
+    app.expect(
+        &staff,
+        "notices/send",
+        &[("id", id.as_str()), ("confirmed", "2")],
+        409,
+    )
+    .await;
 
     // Contacts change afterwards: the recorded audience does not.
     let user = app
@@ -261,10 +258,8 @@ async fn notices_record_their_audience_at_sending(engine: Engine) {
         assert_eq!(mine, serde_json::json!([]), "{other}");
     }
     // Drafts are not shown to anyone but staff.
-    let (status, _) = app
-        .call(&admin, "notices/get", &[("id", second.as_str())])
+    app.expect(&admin, "notices/get", &[("id", second.as_str())], 404)
         .await;
-    assert_eq!(status, 404);
 
     // Every administrator too, on request: roles say why each is there.
     let third = notice(&app, &staff, "With administrators", &[&acme], true).await;
@@ -303,14 +298,14 @@ async fn communications_are_for_staff_only(engine: Engine) {
     let staff = app.signed_in(AGENT).await;
     let acme = account(&app, "ACME").await;
     let id = notice(&app, &staff, "Staff only", &[&acme], false).await;
-    let (status, body) = app
-        .call(
+    let body = app
+        .expect(
             &staff,
             "surveys/create",
             &[("name", "Q4"), ("expires_days", "14"), ("audience", "all")],
+            200,
         )
         .await;
-    assert_eq!(status, 200, "{body}");
     let survey = body.as_i64().unwrap().to_string();
     let calls: Vec<(&str, Vec<(&str, &str)>)> = vec![
         ("communications/overview", vec![]),
@@ -369,13 +364,10 @@ async fn communications_are_for_staff_only(engine: Engine) {
     assert_eq!(before, counts().await, "a refused call changed something");
     for email in [AGENT, PLATFORM_ADMIN] {
         let c = app.signed_in(email).await;
-        let (status, body) = app.call(&c, "communications/overview", &[]).await;
-        assert_eq!(status, 200, "{body}");
+        let body = app.expect(&c, "communications/overview", &[], 200).await;
         assert_eq!(body["accounts"].as_array().unwrap().len(), 3);
-        let (status, _) = app
-            .call(&c, "surveys/get", &[("id", survey.as_str())])
+        app.expect(&c, "surveys/get", &[("id", survey.as_str())], 200)
             .await;
-        assert_eq!(status, 200);
     }
 }
 
@@ -400,8 +392,8 @@ async fn survey_links_and_scores(engine: Engine) {
             vec!["name".into(), "expires_days".into(), "tier".into()]
         )
     );
-    let (status, body) = app
-        .call(
+    let body = app
+        .expect(
             &staff,
             "surveys/create",
             &[
@@ -409,9 +401,9 @@ async fn survey_links_and_scores(engine: Engine) {
                 ("expires_days", "14"),
                 ("audience", "all"),
             ],
+            200,
         )
         .await;
-    assert_eq!(status, 200, "{body}");
     let id = body.as_i64().unwrap().to_string();
     let (_, draft) = app
         .call(&staff, "surveys/get", &[("id", id.as_str())])
@@ -455,10 +447,8 @@ async fn survey_links_and_scores(engine: Engine) {
     let mut tampered = good.clone();
     let last = tampered.pop().unwrap();
     tampered.push(if last == 'A' { 'B' } else { 'A' });
-    let (status, _) = app
-        .call(&visitor, "nps/link", &[("t", tampered.as_str())])
+    app.expect(&visitor, "nps/link", &[("t", tampered.as_str())], 404)
         .await;
-    assert_eq!(status, 404);
     assert_eq!(answer(tampered.clone(), "10", "").await.0, 404);
     assert_eq!(answer("not-a-token".into(), "10", "").await.0, 404);
 
@@ -630,14 +620,13 @@ async fn notices_are_delivered_over_smtp(engine: Engine) {
     let maildir = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(port, maildir.path()).await;
     let up = notice(&app, &staff, "Patch available", &[&acme], false).await;
-    let (status, _) = app
-        .call(
-            &staff,
-            "notices/send",
-            &[("id", up.as_str()), ("confirmed", "2")],
-        )
-        .await;
-    assert_eq!(status, 200);
+    app.expect(
+        &staff,
+        "notices/send",
+        &[("id", up.as_str()), ("confirmed", "2")],
+        200,
+    )
+    .await;
     app.wait_until(
         &format!("SELECT COUNT(*) FROM mail_outbox o JOIN communication_recipients r ON r.outbox_id = o.id \
                   WHERE r.parent_id = {up} AND r.kind = 'notice' AND o.sent_at IS NOT NULL"),

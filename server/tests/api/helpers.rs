@@ -199,6 +199,19 @@ impl TestApp {
         )
     }
 
+    /// Calls a server function like [`TestApp::call`] and checks the answer's status; the answer.
+    pub async fn expect(
+        &self,
+        client: &reqwest::Client,
+        endpoint: &str,
+        form: &[(&str, &str)],
+        status: u16,
+    ) -> Value {
+        let (got, body) = self.call(client, endpoint, form).await;
+        assert_eq!(got, status, "{endpoint}: {body}");
+        body
+    }
+
     pub async fn sign_in(
         &self,
         client: &reqwest::Client,
@@ -423,6 +436,18 @@ impl TestApp {
 }
 
 /// One request header.
+/// The fields a 422 answer names, in order.
+pub fn invalid_fields(body: &Value) -> Vec<String> {
+    body["Validation"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|f| f["field"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 pub fn header(name: &'static str, value: &str) -> HeaderMap {
     let mut h = HeaderMap::new();
     h.insert(name, HeaderValue::from_str(value).unwrap());

@@ -127,27 +127,25 @@ async fn only_platform_admins_import_and_nothing_is_created_before_confirmation(
         0
     );
     // Confirming needs a reason.
-    let (status, _) = app
-        .call(
-            &staff,
-            "imports/decide",
-            &[("import_id", &id), ("decision", "confirm")],
-        )
-        .await;
-    assert_eq!(status, 422);
-    let (status, body) = app
-        .call(
-            &staff,
-            "imports/decide",
-            &[
-                ("import_id", &id),
-                ("decision", "confirm"),
-                ("reason", "List sent by the customer"),
-                ("reference", "CS0000777"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.expect(
+        &staff,
+        "imports/decide",
+        &[("import_id", &id), ("decision", "confirm")],
+        422,
+    )
+    .await;
+    app.expect(
+        &staff,
+        "imports/decide",
+        &[
+            ("import_id", &id),
+            ("decision", "confirm"),
+            ("reason", "List sent by the customer"),
+            ("reference", "CS0000777"),
+        ],
+        200,
+    )
+    .await;
     app.wait_until(
         &format!("SELECT COUNT(*) FROM imports WHERE id = {id} AND status = 'done'"),
         1,
@@ -171,18 +169,17 @@ async fn only_platform_admins_import_and_nothing_is_created_before_confirmation(
     app.wait_for_mail("cal.barker@acme.example", "invited")
         .await;
     // Confirming twice is refused.
-    let (status, _) = app
-        .call(
-            &staff,
-            "imports/decide",
-            &[
-                ("import_id", &id),
-                ("decision", "confirm"),
-                ("reason", "again"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 409);
+    app.expect(
+        &staff,
+        "imports/decide",
+        &[
+            ("import_id", &id),
+            ("decision", "confirm"),
+            ("reason", "again"),
+        ],
+        409,
+    )
+    .await;
 
     // The same file again: nothing left to create.
     let (_, location) = upload(&app, &staff, acme, MIXED.into()).await;
@@ -296,18 +293,17 @@ async fn ten_thousand_rows_are_previewed_and_created(engine: Engine) {
         50,
         "the last page of 200"
     );
-    let (status, _) = app
-        .call(
-            &staff,
-            "imports/decide",
-            &[
-                ("import_id", &id),
-                ("decision", "confirm"),
-                ("reason", "Large customer list"),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200);
+    app.expect(
+        &staff,
+        "imports/decide",
+        &[
+            ("import_id", &id),
+            ("decision", "confirm"),
+            ("reason", "Large customer list"),
+        ],
+        200,
+    )
+    .await;
     // Wait while the import makes progress: on a loaded machine 10,000 users take a while, but a
     // worker that stops creating users for a minute has failed.
     let created = "SELECT COUNT(*) FROM users WHERE email LIKE 'person%@globex.example' AND status = 'invited'";

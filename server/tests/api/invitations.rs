@@ -48,22 +48,21 @@ async fn invite_is_for_administrators_and_platform_admins(engine: Engine) {
 
     // Another account's administrator who names ACME still adds to their own account.
     let globex = app.signed_in(OTHER_ADMIN).await;
-    let (status, body) = app.call(&globex, "users/invite", &form).await;
-    assert_eq!(status, 200, "{body}");
+    app.expect(&globex, "users/invite", &form, 200).await;
     assert_eq!(
         app.scalar("SELECT u.account_id - a.id FROM users u JOIN accounts a ON a.account_key = 'GLOBEX' WHERE u.email = 'nora@acme.example'").await,
         0
     );
     // …and cannot re-send or revoke an ACME invitation by guessing its id.
     let acme_admin = app.signed_in(CUSTOMER_ADMIN).await;
-    let (status, body) = app
-        .call(
+    let body = app
+        .expect(
             &acme_admin,
             "users/invite",
             &invite_form("ola@acme.example", &[]),
+            200,
         )
         .await;
-    assert_eq!(status, 200, "{body}");
     let ola = body.as_i64().unwrap().to_string();
     for change in ["resend", "revoke"] {
         let (status, _) = app
@@ -86,8 +85,7 @@ async fn invite_is_for_administrators_and_platform_admins(engine: Engine) {
     // Platform admins name the account and must give a reason.
     let staff = app.signed_in(PLATFORM_ADMIN).await;
     let form = invite_form("pia@acme.example", &[("account_id", &acme)]);
-    let (status, body) = app.call(&staff, "users/invite", &form).await;
-    assert_eq!(status, 422, "{body}");
+    let body = app.expect(&staff, "users/invite", &form, 422).await;
     assert!(body.to_string().contains("reason"), "{body}");
     assert_eq!(user_count(&app, "pia@acme.example").await, 0);
     let form = invite_form(
@@ -98,8 +96,7 @@ async fn invite_is_for_administrators_and_platform_admins(engine: Engine) {
             ("reference", "CS0001234"),
         ],
     );
-    let (status, body) = app.call(&staff, "users/invite", &form).await;
-    assert_eq!(status, 200, "{body}");
+    app.expect(&staff, "users/invite", &form, 200).await;
     assert_eq!(
         app.scalar(&format!(
             "SELECT COUNT(*) FROM audit_log WHERE action = 'user.invited' AND reason = 'Requested by the customer' \
@@ -112,14 +109,13 @@ async fn invite_is_for_administrators_and_platform_admins(engine: Engine) {
     // A disabled administrator's session no longer works.
     app.exec("UPDATE users SET status = 'disabled' WHERE email = 'admin@acme.example'")
         .await;
-    let (status, _) = app
-        .call(
-            &acme_admin,
-            "users/invite",
-            &invite_form("zed@acme.example", &[]),
-        )
-        .await;
-    assert_eq!(status, 401);
+    app.expect(
+        &acme_admin,
+        "users/invite",
+        &invite_form("zed@acme.example", &[]),
+        401,
+    )
+    .await;
     assert_eq!(user_count(&app, "zed@acme.example").await, 0);
 }
 
@@ -129,8 +125,8 @@ async fn bad_input_and_taken_addresses_change_nothing(engine: Engine) {
     };
     let admin = app.signed_in(CUSTOMER_ADMIN).await;
     let before = app.scalar("SELECT COUNT(*) FROM users").await;
-    let (status, body) = app
-        .call(
+    let body = app
+        .expect(
             &admin,
             "users/invite",
             &[
@@ -138,36 +134,36 @@ async fn bad_input_and_taken_addresses_change_nothing(engine: Engine) {
                 ("last_name", "X"),
                 ("email", "not-an-email"),
             ],
+            422,
         )
         .await;
-    assert_eq!(status, 422);
     let text = body.to_string();
     assert!(
         text.contains("first_name") && text.contains("email"),
         "{text}"
     );
     // Already in this account: said plainly.
-    let (status, body) = app
-        .call(
+    let body = app
+        .expect(
             &admin,
             "users/invite",
             &invite_form("USER@acme.example", &[]),
+            422,
         )
         .await;
-    assert_eq!(status, 422);
     assert!(
         body.to_string().contains("already a user of this account"),
         "{body}"
     );
     // Someone else's: not revealed to a customer.
-    let (status, body) = app
-        .call(
+    let body = app
+        .expect(
             &admin,
             "users/invite",
             &invite_form("user@globex.example", &[]),
+            422,
         )
         .await;
-    assert_eq!(status, 422);
     let text = body.to_string();
     assert!(
         text.contains("cannot be added here") && !text.contains("another account"),
@@ -182,14 +178,13 @@ async fn invitation_link_sets_the_password_once_and_signs_in(engine: Engine) {
         return;
     };
     let admin = app.signed_in(CUSTOMER_ADMIN).await;
-    let (status, body) = app
-        .call(
-            &admin,
-            "users/invite",
-            &invite_form("nora@acme.example", &[("administrator", "on")]),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.expect(
+        &admin,
+        "users/invite",
+        &invite_form("nora@acme.example", &[("administrator", "on")]),
+        200,
+    )
+    .await;
     assert_eq!(
         app.scalar("SELECT COUNT(*) FROM users WHERE email = 'nora@acme.example' AND status = 'invited' AND is_admin AND password_hash IS NULL").await,
         1
@@ -225,8 +220,8 @@ async fn invitation_link_sets_the_password_once_and_signs_in(engine: Engine) {
     );
     let kind = [("kind", "invitation"), ("token", token.as_str())];
     // A weak password is refused next to the field and the link still works.
-    let (status, body) = app
-        .call(
+    let body = app
+        .expect(
             &visitor,
             "auth/use_link",
             &[
@@ -235,9 +230,9 @@ async fn invitation_link_sets_the_password_once_and_signs_in(engine: Engine) {
                 ("new_password", "password1234"),
                 ("confirm_password", "password1234"),
             ],
+            422,
         )
         .await;
-    assert_eq!(status, 422);
     assert!(body.to_string().contains("new_password"), "{body}");
     let (status, body) = app
         .call(
@@ -279,8 +274,8 @@ async fn invitation_link_sets_the_password_once_and_signs_in(engine: Engine) {
             < 400
     );
     let again = client();
-    let (status, body) = app
-        .call(
+    let body = app
+        .expect(
             &again,
             "auth/use_link",
             &[
@@ -289,9 +284,9 @@ async fn invitation_link_sets_the_password_once_and_signs_in(engine: Engine) {
                 ("new_password", "Another-Harbour-Lantern-48"),
                 ("confirm_password", "Another-Harbour-Lantern-48"),
             ],
+            409,
         )
         .await;
-    assert_eq!(status, 409);
     assert!(body.to_string().contains("already been used"), "{body}");
     let page = app.page_text(&again, &link).await;
     assert!(
@@ -345,14 +340,13 @@ async fn resent_revoked_expired_and_disabled_links_do_nothing(engine: Engine) {
         .await;
     let id = id.as_i64().unwrap().to_string();
     let first = token_of(app.wait_for_mail("rita@acme.example", "invited").await);
-    let (status, _) = app
-        .call(
-            &admin,
-            "users/invitation",
-            &[("user_id", &id), ("change", "resend")],
-        )
-        .await;
-    assert_eq!(status, 200);
+    app.expect(
+        &admin,
+        "users/invitation",
+        &[("user_id", &id), ("change", "resend")],
+        200,
+    )
+    .await;
     app.wait_until("SELECT COUNT(*) FROM mail_outbox WHERE to_address = 'rita@acme.example' AND sent_at IS NOT NULL", 2).await;
     let second = token_of(app.wait_for_mail("rita@acme.example", "invited").await);
     assert_ne!(first, second);
@@ -378,14 +372,13 @@ async fn resent_revoked_expired_and_disabled_links_do_nothing(engine: Engine) {
         .await;
     let id = id.as_i64().unwrap().to_string();
     let token = token_of(app.wait_for_mail("ron@acme.example", "invited").await);
-    let (status, _) = app
-        .call(
-            &admin,
-            "users/invitation",
-            &[("user_id", &id), ("change", "revoke")],
-        )
-        .await;
-    assert_eq!(status, 200);
+    app.expect(
+        &admin,
+        "users/invitation",
+        &[("user_id", &id), ("change", "revoke")],
+        200,
+    )
+    .await;
     let (status, body) = use_link(token).await;
     assert_eq!(status, 409);
     assert!(body.to_string().contains("withdrawn"), "{body}");
@@ -396,14 +389,13 @@ async fn resent_revoked_expired_and_disabled_links_do_nothing(engine: Engine) {
         1
     );
     // Re-sending a revoked (disabled) invitation is refused until they are re-enabled.
-    let (status, _) = app
-        .call(
-            &admin,
-            "users/invitation",
-            &[("user_id", &id), ("change", "resend")],
-        )
-        .await;
-    assert_eq!(status, 409);
+    app.expect(
+        &admin,
+        "users/invitation",
+        &[("user_id", &id), ("change", "resend")],
+        409,
+    )
+    .await;
 
     // Expired.
     app.call(
@@ -470,14 +462,13 @@ async fn password_reset_mails_a_link_without_revealing_who_exists(engine: Engine
             .await;
         assert!(status < 400, "{email}: {status} {body}");
     }
-    let (status, _) = app
-        .call(
-            &client(),
-            "auth/request_reset",
-            &[("email", "not an email")],
-        )
-        .await;
-    assert_eq!(status, 422);
+    app.expect(
+        &client(),
+        "auth/request_reset",
+        &[("email", "not an email")],
+        422,
+    )
+    .await;
     // Only the active customer got a mail.
     let mail = app.wait_for_mail(CUSTOMER_USER, "Reset").await;
     assert_eq!(app.scalar("SELECT COUNT(*) FROM mail_outbox").await, 1);
@@ -485,19 +476,18 @@ async fn password_reset_mails_a_link_without_revealing_who_exists(engine: Engine
     let link = mail.link("/reset?token=");
     let token = link.split("token=").nth(1).unwrap();
     // An invitation link form of the same token is not accepted.
-    let (status, _) = app
-        .call(
-            &client(),
-            "auth/use_link",
-            &[
-                ("kind", "invitation"),
-                ("token", token),
-                ("new_password", NEW_PASSWORD),
-                ("confirm_password", NEW_PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(status, 409);
+    app.expect(
+        &client(),
+        "auth/use_link",
+        &[
+            ("kind", "invitation"),
+            ("token", token),
+            ("new_password", NEW_PASSWORD),
+            ("confirm_password", NEW_PASSWORD),
+        ],
+        409,
+    )
+    .await;
     let browser = client();
     let (status, body) = app
         .call(

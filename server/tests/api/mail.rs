@@ -80,18 +80,17 @@ pub(crate) fn smtp_settings(port: u16) -> impl FnOnce(&mut app::server::Settings
 }
 
 async fn invite(app: &TestApp, admin: &reqwest::Client, email: &str) {
-    let (status, body) = app
-        .call(
-            admin,
-            "users/invite",
-            &[
-                ("first_name", "Mia"),
-                ("last_name", "Mailtest"),
-                ("email", email),
-            ],
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    app.expect(
+        admin,
+        "users/invite",
+        &[
+            ("first_name", "Mia"),
+            ("last_name", "Mailtest"),
+            ("email", email),
+        ],
+        200,
+    )
+    .await;
 }
 
 async fn mails_queued_while_smtp_is_down_arrive_once_it_is_back(engine: Engine) {

@@ -73,7 +73,7 @@ async fn emails_are_unique_whatever_their_case(engine: Engine) {
             last_name: "Licate",
             kind: "agent",
             is_admin: false,
-            status: "active",
+            status: app::model::UserStatus::Active,
             password_hash: None,
             created_by: None,
         },

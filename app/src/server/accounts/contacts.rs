@@ -89,7 +89,7 @@ pub async fn set_contact(
             if target.account_id != account_id {
                 return Err(AppError::field("user_id", "Choose a user of this account"));
             }
-            if target.status == "disabled" {
+            if target.status == UserStatus::Disabled {
                 return Err(AppError::field(
                     "user_id",
                     "A disabled user cannot be a contact. Re-enable them first.",
@@ -147,7 +147,9 @@ pub async fn set_contact(
     let mut previous_revoked = false;
     if let Some(p) = &previous {
         if change.previous_stays_admin == Some(false) && p.is_admin {
-            if p.status == "active" && access::active_admins(&mut tx, account_id).await? <= 1 {
+            if p.status == UserStatus::Active
+                && access::active_admins(&mut tx, account_id).await? <= 1
+            {
                 return Err(AppError::Conflict(format!(
                     "{} {} is the account's last active administrator and must stay one. Make someone else an administrator first.",
                     p.first_name, p.last_name

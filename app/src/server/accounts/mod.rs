@@ -9,7 +9,7 @@ use super::db::{execute, is_unique_violation, on_db, on_tx, Db, Tx};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
 use crate::model::Actor;
-use crate::model::{AccountDetail, AccountForm, PersonRef};
+use crate::model::{AccountDetail, AccountForm, PersonRef, UserStatus};
 use serde_json::json;
 
 mod contacts;
@@ -108,12 +108,13 @@ async fn current_hours(db: &Db, account_id: Option<i64>) -> Result<(String, i32,
 
 async fn validate(db: &Db, form: &AccountForm, account_id: Option<i64>) -> Result<Valid, AppError> {
     let mut problems = Problems::new();
-    let name = form.name.trim().to_string();
-    if name.is_empty() {
-        problems.add("name", "Enter the account's name");
-    } else if name.chars().count() > 200 {
-        problems.add("name", "The name must be 200 characters or fewer");
-    }
+    let name = problems.text(
+        "name",
+        &form.name,
+        200,
+        "Enter the account's name",
+        "The name must be 200 characters or fewer",
+    );
     let key = form.account_key.trim().to_uppercase();
     let key_ok = (2..=20).contains(&key.len())
         && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
@@ -314,15 +315,11 @@ pub async fn save(
         }
     };
     let event = Event {
-        action,
-        actor_id: Some(actor.user_id),
-        impersonator_id: actor.impersonator_id,
         account_id: Some(id),
         target: Some(format!("account:{id}")),
         before,
         after: Some(after),
-        client_addr: Some(client_addr),
-        ..Event::default()
+        ..Event::by(actor, action, client_addr)
     };
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;

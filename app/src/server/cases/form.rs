@@ -110,8 +110,9 @@ pub async fn groups(db: &Db) -> Result<Vec<Choice>, AppError> {
     .await
 }
 
-/// A checked form, ready to store.
-pub(crate) struct Valid {
+/// A case form parsed and checked against the account's pick lists and the compatibility matrix:
+/// every id is one that was offered, every text trimmed and within its limit, ready to store.
+pub(crate) struct NewCase {
     pub(crate) contact_id: i64,
     pub(crate) version_id: i64,
     pub(crate) impact_id: i64,
@@ -146,117 +147,118 @@ pub(crate) fn pick(
     }
 }
 
-pub(crate) async fn validate(
-    db: &Db,
-    opts: &CaseOptions,
-    form: &CaseForm,
-) -> Result<Valid, AppError> {
-    let mut p = Problems::new();
-    let contact_id = pick(
-        &mut p,
-        "contact_id",
-        &form.contact_id,
-        &opts.contacts,
-        "Choose the contact for this case: an active user of your account",
-    );
-    let version_id = pick(
-        &mut p,
-        "product_version_id",
-        &form.product_version_id,
-        &opts.versions,
-        "Choose the product version",
-    );
-    let impact_id = pick(
-        &mut p,
-        "impact_id",
-        &form.impact_id,
-        &opts.impacts,
-        "Choose the impact on your business",
-    );
-    let workaround = Workaround::parse(form.workaround.trim()).unwrap_or_else(|| {
-        p.add(
-            "workaround",
-            "Say whether a workaround or rollback is available: yes, no or unknown",
+impl NewCase {
+    /// Parses `form` against what `opts` offered; every problem is reported on its field at once.
+    pub(crate) async fn parse(
+        db: &Db,
+        opts: &CaseOptions,
+        form: &CaseForm,
+    ) -> Result<NewCase, AppError> {
+        let mut p = Problems::new();
+        let contact_id = pick(
+            &mut p,
+            "contact_id",
+            &form.contact_id,
+            &opts.contacts,
+            "Choose the contact for this case: an active user of your account",
         );
-        Workaround::Unknown
-    });
-    let feature_id = pick(
-        &mut p,
-        "feature_id",
-        &form.feature_id,
-        &opts.features,
-        "Choose the feature",
-    );
-    let service_id = pick(
-        &mut p,
-        "service_id",
-        &form.service_id,
-        &opts.services,
-        "Choose the service",
-    );
-    let environment = form.environment.trim().to_string();
-    if !opts.environments.iter().any(|e| *e == environment) {
-        p.add("environment", "Choose the affected environment");
-    }
-    let availability_id = pick(
+        let version_id = pick(
+            &mut p,
+            "product_version_id",
+            &form.product_version_id,
+            &opts.versions,
+            "Choose the product version",
+        );
+        let impact_id = pick(
+            &mut p,
+            "impact_id",
+            &form.impact_id,
+            &opts.impacts,
+            "Choose the impact on your business",
+        );
+        let workaround = Workaround::parse(form.workaround.trim()).unwrap_or_else(|| {
+            p.add(
+                "workaround",
+                "Say whether a workaround or rollback is available: yes, no or unknown",
+            );
+            Workaround::Unknown
+        });
+        let feature_id = pick(
+            &mut p,
+            "feature_id",
+            &form.feature_id,
+            &opts.features,
+            "Choose the feature",
+        );
+        let service_id = pick(
+            &mut p,
+            "service_id",
+            &form.service_id,
+            &opts.services,
+            "Choose the service",
+        );
+        let environment = form.environment.trim().to_string();
+        if !opts.environments.iter().any(|e| *e == environment) {
+            p.add("environment", "Choose the affected environment");
+        }
+        let availability_id = pick(
         &mut p,
         "availability_id",
         &form.availability_id,
         &opts.windows,
         "Choose when we can reach you. There is no default: support needs to know when you are available",
     );
-    let subject = form.subject.trim().to_string();
-    if subject.is_empty() {
-        p.add("subject", "Enter a subject");
-    } else if subject.chars().count() > SUBJECT_MAX {
-        p.add(
+        let subject = p.text(
             "subject",
+            &form.subject,
+            SUBJECT_MAX,
+            "Enter a subject",
             format!("The subject must be {SUBJECT_MAX} characters or fewer"),
         );
-    }
-    let description = form.description.trim().to_string();
-    if description.is_empty() {
-        p.add("description", "Describe the problem");
-    } else if description.chars().count() > DESCRIPTION_MAX {
-        p.add(
+        let description = p.text(
             "description",
+            &form.description,
+            DESCRIPTION_MAX,
+            "Describe the problem",
             format!("The description must be {DESCRIPTION_MAX} characters or fewer"),
         );
-    }
-    // The feature must exist in the chosen version (the compatibility matrix).
-    if feature_id > 0 && version_id > 0 {
-        let offered: i64 = on_db!(db, |c| sqlx::query_scalar(
+        // The feature must exist in the chosen version (the compatibility matrix).
+        if feature_id > 0 && version_id > 0 {
+            let offered: i64 = on_db!(db, |c| {
+                sqlx::query_scalar(
             "SELECT COUNT(*) FROM feature_versions WHERE feature_id = $1 AND version_id = $2"
         )
         .bind(feature_id)
         .bind(version_id)
         .fetch_one(c)
-        .await)?;
-        if offered == 0 {
-            p.add(
+        .await
+            })?;
+            if offered == 0 {
+                p.add(
                 "feature_id",
                 "This feature is not available in the chosen version: see the compatibility matrix",
             );
+            }
         }
+        p.finish()?;
+        let severity: i32 = on_db!(db, |c| sqlx::query_scalar(
+            "SELECT severity FROM impact_levels WHERE id = $1"
+        )
+        .bind(impact_id)
+        .fetch_one(c)
+        .await)?;
+        Ok(NewCase {
+            contact_id,
+            version_id,
+            impact_id,
+            severity,
+            workaround,
+            feature_id,
+            service_id,
+            environment,
+            availability_id,
+            subject,
+            description,
+        })
     }
-    p.finish()?;
-    let severity: i32 = on_db!(db, |c| sqlx::query_scalar(
-        "SELECT severity FROM impact_levels WHERE id = $1"
-    )
-    .bind(impact_id)
-    .fetch_one(c)
-    .await)?;
-    Ok(Valid {
-        contact_id,
-        version_id,
-        impact_id,
-        severity,
-        workaround,
-        feature_id,
-        service_id,
-        environment,
-        availability_id,
-        subject,
-        description,
-    })
 }

@@ -39,7 +39,7 @@ pub async fn create(
     now: i64,
 ) -> Result<String, AppError> {
     let opts = options(&state.db, account_id, Some(actor.user_id)).await?;
-    let v = validate(&state.db, &opts, form).await?;
+    let v = NewCase::parse(&state.db, &opts, form).await?;
     let mut tx = state.db.begin().await?;
     let (number, _) = insert(
         &mut tx,
@@ -65,7 +65,7 @@ pub(crate) async fn insert(
     state: &AppState,
     actor: &Actor,
     account: (i64, &str),
-    v: &Valid,
+    v: &NewCase,
     from_change: Option<(i64, &str)>,
     client_addr: &str,
     now: i64,
@@ -126,14 +126,10 @@ pub(crate) async fn insert(
     refresh_due(&mut *tx, case_id).await?;
     if on_behalf {
         let event = super::audit::Event {
-            action: "case.created_on_behalf",
-            actor_id: Some(actor.user_id),
-            impersonator_id: actor.impersonator_id,
             account_id: Some(account_id),
             target: Some(format!("case:{number}")),
             after: Some(serde_json::json!({ "contact_id": v.contact_id, "subject": v.subject })),
-            client_addr: Some(client_addr),
-            ..Default::default()
+            ..super::audit::Event::by(actor, "case.created_on_behalf", client_addr)
         };
         super::audit::append(&mut *tx, &event, now).await?;
     }

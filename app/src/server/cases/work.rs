@@ -18,10 +18,7 @@ struct Locked {
 /// Loads a case for change, locked until the transaction ends (PostgreSQL; SQLite write
 /// transactions are exclusive). `account_id` limits it to a customer's account.
 async fn lock_case(tx: &mut Tx, number: &str, account_id: Option<i64>) -> Result<Locked, AppError> {
-    let lock = match tx {
-        Tx::Postgres(_) => "FOR UPDATE",
-        Tx::Sqlite(_) => "",
-    };
+    let lock = tx.for_update();
     let sql = format!(
         "SELECT id, state, subject, paused_since, \
          (SELECT a.time_zone FROM accounts a WHERE a.id = cases.account_id) AS time_zone, \

@@ -22,7 +22,7 @@ mod form;
 mod work;
 
 pub use form::parse_local;
-use form::{validate, zone_of};
+use form::{zone_of, NewChange};
 pub use work::*;
 
 pub const SHORT_MAX: usize = 160;
@@ -130,9 +130,6 @@ async fn record_authorization(
     .bind(statement)
     .bind(change_id))?;
     let event = Event {
-        action: "change.authorized",
-        actor_id: Some(actor.user_id),
-        impersonator_id: actor.impersonator_id,
         account_id: Some(account_id),
         target: Some(format!("change:{number}")),
         after: Some(authorization_json(
@@ -141,8 +138,7 @@ async fn record_authorization(
             client_addr,
             statement,
         )),
-        client_addr: Some(client_addr),
-        ..Event::default()
+        ..Event::by(actor, "change.authorized", client_addr)
     };
     audit::append(tx, &event, now).await
 }
@@ -176,7 +172,7 @@ pub async fn create(
         ));
     }
     let zone = zone_of(&state.db, actor.user_id).await?;
-    let v = validate(&opts, form, on_behalf, &zone, now)?;
+    let v = NewChange::parse(&opts, form, on_behalf, &zone, now)?;
     let mut tx = state.db.begin().await?;
     let number = next_number(&mut tx).await?;
     let state_now = if on_behalf {

@@ -8,17 +8,15 @@ struct Locked {
     id: i64,
     number: String,
     account_id: i64,
-    state: String,
+    #[sqlx(try_from = "String")]
+    state: ChangeState,
     authorizer_id: Option<i64>,
     short_description: String,
     requested_by: i64,
 }
 
 async fn lock(tx: &mut Tx, number: &str, account_id: Option<i64>) -> Result<Locked, AppError> {
-    let lock = match tx {
-        Tx::Postgres(_) => "FOR UPDATE",
-        Tx::Sqlite(_) => "",
-    };
+    let lock = tx.for_update();
     let sql = format!(
         "SELECT id, number, account_id, state, authorizer_id, short_description, requested_by \
          FROM change_requests WHERE number = $1 AND ($2 IS NULL OR account_id = $2) {lock}"
@@ -103,7 +101,7 @@ pub async fn step(
     let change = lock(&mut tx, number, scope).await?;
     let mover = crate::policy::change_mover(actor, change.account_id, change.authorizer_id)
         .ok_or(AppError::Forbidden)?;
-    let from = ChangeState::parse(&change.state).ok_or(AppError::Internal)?;
+    let from = change.state;
     if step == ChangeStep::Convert {
         return Err(AppError::Conflict(
             "Use the conversion form: a case needs its own details".into(),
@@ -325,10 +323,10 @@ pub async fn convert(
         ..form.clone()
     };
     let opts = crate::server::cases::options(db, account_id, None).await?;
-    let valid = crate::server::cases::validate(db, &opts, &case_form).await?;
+    let valid = crate::server::cases::NewCase::parse(db, &opts, &case_form).await?;
     let mut tx = db.begin().await?;
     let change = lock(&mut tx, number, None).await?;
-    if change.state != state_now {
+    if change.state != from {
         return Err(AppError::Conflict(
             "The change request moved meanwhile; reload it".into(),
         ));
@@ -372,15 +370,11 @@ pub async fn convert(
     )
     .await?;
     let event = Event {
-        action: "change.converted",
-        actor_id: Some(actor.user_id),
-        impersonator_id: actor.impersonator_id,
         account_id: Some(account_id),
         target: Some(format!("change:{number}")),
         before: Some(json!({ "state": from.as_str() })),
         after: Some(json!({ "state": "cancelled", "case": case_number })),
-        client_addr: Some(client_addr),
-        ..Event::default()
+        ..Event::by(actor, "change.converted", client_addr)
     };
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;

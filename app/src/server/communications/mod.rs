@@ -21,8 +21,8 @@ use super::state::Settings;
 use crate::error::{AppError, Problems};
 use crate::model::Actor;
 use crate::model::{
-    CommunicationSummary, Communications, Gap, NoticeDetail, Recipient, Score, SurveyDetail,
-    SurveyLink,
+    CommunicationSummary, Communications, Gap, NoticeDetail, Recipient, Score, SendState,
+    SurveyDetail, SurveyLink, SurveyLinkState,
 };
 use serde_json::json;
 
@@ -139,14 +139,12 @@ struct Draft {
     audience: String,
     tier: Option<String>,
     include_admins: bool,
-    state: String,
+    #[sqlx(try_from = "String")]
+    state: SendState,
 }
 
 async fn draft(tx_or_db: &mut Tx, kind: Kind, id: i64) -> Result<Draft, AppError> {
-    let lock = match tx_or_db {
-        Tx::Postgres(_) => "FOR UPDATE",
-        Tx::Sqlite(_) => "",
-    };
+    let lock = tx_or_db.for_update();
     let admins = match kind {
         Kind::Notice => "include_admins",
         Kind::Survey => "FALSE AS include_admins",
@@ -303,12 +301,8 @@ pub async fn overview(db: &Db) -> Result<Communications, AppError> {
 
 fn event<'a>(actor: &Actor, action: &'a str, target: String, client_addr: &'a str) -> Event<'a> {
     Event {
-        action,
-        actor_id: Some(actor.user_id),
-        impersonator_id: actor.impersonator_id,
         target: Some(target),
-        client_addr: Some(client_addr),
-        ..Default::default()
+        ..Event::by(actor, action, client_addr)
     }
 }
 
@@ -333,7 +327,7 @@ async fn confirm(
     confirmed: i64,
 ) -> Result<(Vec<Recipient>, Vec<Gap>), AppError> {
     let d = draft(tx, kind, id).await?;
-    if d.state != "draft" {
+    if d.state != SendState::Draft {
         return Err(AppError::Conflict("This has been sent already.".into()));
     }
     let (recipients, gaps) = resolve(tx, kind, id, &d).await?;

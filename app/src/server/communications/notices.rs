@@ -22,15 +22,13 @@ pub async fn create_notice(
     now: i64,
 ) -> Result<i64, AppError> {
     let mut p = Problems::new();
-    let subject = form.subject.trim();
-    if subject.is_empty() {
-        p.add("subject", "Enter the subject");
-    } else if subject.chars().count() > SUBJECT_MAX {
-        p.add(
-            "subject",
-            format!("Keep the subject to {SUBJECT_MAX} characters or fewer"),
-        );
-    }
+    let subject = p.text(
+        "subject",
+        &form.subject,
+        SUBJECT_MAX,
+        "Enter the subject",
+        format!("Keep the subject to {SUBJECT_MAX} characters or fewer"),
+    );
     if crate::model::Severity::parse(&form.severity).is_none() {
         p.add("severity", "Choose the severity");
     }
@@ -47,7 +45,7 @@ pub async fn create_notice(
         "INSERT INTO notices (subject, body, severity, audience, tier, include_admins, state, \
          created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $8) RETURNING id"
     )
-    .bind(subject)
+    .bind(&subject)
     .bind(body)
     .bind(&form.severity)
     .bind(audience.audience)
@@ -67,7 +65,8 @@ struct NoticeRow {
     subject: String,
     body: String,
     severity: String,
-    state: String,
+    #[sqlx(try_from = "String")]
+    state: SendState,
     created_by: String,
     created_at: i64,
     sent_by: Option<String>,
@@ -105,7 +104,7 @@ pub async fn notice(db: &Db, id: i64, staff: bool, user_id: i64) -> Result<Notic
     let (recipients, gaps, audience, include_admins) = if staff {
         let mut tx = db.begin().await?;
         let d = draft(&mut tx, Kind::Notice, id).await?;
-        let (recipients, gaps) = if d.state == "draft" {
+        let (recipients, gaps) = if d.state == SendState::Draft {
             resolve(&mut tx, Kind::Notice, id, &d).await?
         } else {
             recorded(db, Kind::Notice, id).await?

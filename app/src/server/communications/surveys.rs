@@ -20,15 +20,13 @@ pub async fn create_survey(
     now: i64,
 ) -> Result<i64, AppError> {
     let mut p = Problems::new();
-    let name = form.name.trim();
-    if name.is_empty() {
-        p.add("name", "Name the survey round, for example “NPS Q4 2026”");
-    } else if name.chars().count() > SUBJECT_MAX {
-        p.add(
-            "name",
-            format!("Keep the name to {SUBJECT_MAX} characters or fewer"),
-        );
-    }
+    let name = p.text(
+        "name",
+        &form.name,
+        SUBJECT_MAX,
+        "Name the survey round, for example “NPS Q4 2026”",
+        format!("Keep the name to {SUBJECT_MAX} characters or fewer"),
+    );
     let days = form
         .expires_days
         .trim()
@@ -49,7 +47,7 @@ pub async fn create_survey(
         "INSERT INTO nps_rounds (name, audience, tier, state, expires_days, created_by, created_at) \
          VALUES ($1, $2, $3, 'draft', $4, $5, $6) RETURNING id"
     )
-    .bind(name)
+    .bind(&name)
     .bind(audience.audience)
     .bind(&audience.tier)
     .bind(days.unwrap_or(14))
@@ -166,14 +164,14 @@ async fn find_link(db: &Db, token: &str) -> Result<LinkRow, AppError> {
 pub async fn link(db: &Db, token: &str, now: i64) -> Result<SurveyLink, AppError> {
     let row = find_link(db, token).await?;
     let state = if row.answered_at.is_some() {
-        "answered"
+        SurveyLinkState::Answered
     } else if row.expires_at.is_none_or(|at| at <= now) {
-        "expired"
+        SurveyLinkState::Expired
     } else {
-        "open"
+        SurveyLinkState::Open
     };
     Ok(SurveyLink {
-        state: state.into(),
+        state,
         first_name: row.name.split(' ').next().unwrap_or_default().to_string(),
         account: row.account,
     })
@@ -254,7 +252,8 @@ pub fn score_of(label: &str, invited: i64, scores: &[i64]) -> Score {
 #[derive(sqlx::FromRow)]
 struct RoundRow {
     name: String,
-    state: String,
+    #[sqlx(try_from = "String")]
+    state: SendState,
     expires_days: i64,
     created_by: String,
     sent_at: Option<i64>,
@@ -277,7 +276,7 @@ pub async fn survey(db: &Db, id: i64) -> Result<SurveyDetail, AppError> {
     let row = row.ok_or(AppError::NotFound)?;
     let mut tx = db.begin().await?;
     let d = draft(&mut tx, Kind::Survey, id).await?;
-    let (recipients, gaps) = if d.state == "draft" {
+    let (recipients, gaps) = if d.state == SendState::Draft {
         resolve(&mut tx, Kind::Survey, id, &d).await?
     } else {
         recorded(db, Kind::Survey, id).await?

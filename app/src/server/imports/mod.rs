@@ -14,7 +14,7 @@ use super::users::{self, NewUser};
 use crate::error::{AppError, Problems};
 use crate::model::domain::Email;
 use crate::model::Actor;
-use crate::model::{ImportRow, ImportView, Page};
+use crate::model::{ImportRow, ImportView, Page, UserStatus};
 use serde_json::json;
 use std::collections::{HashMap, HashSet};
 

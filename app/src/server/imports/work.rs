@@ -130,7 +130,7 @@ async fn create_one(
             last_name: &row.last_name,
             kind: "customer",
             is_admin: row.is_admin,
-            status: "invited",
+            status: UserStatus::Invited,
             password_hash: None,
             created_by: import.confirmed_by,
         },
@@ -149,7 +149,7 @@ async fn create_one(
         email: email.as_str().to_string(),
         first_name: row.first_name.clone(),
         last_name: row.last_name.clone(),
-        status: "invited".into(),
+        status: UserStatus::Invited,
         is_admin: row.is_admin,
         has_password: false,
     };

@@ -10,7 +10,8 @@ struct LinkRow {
     expires_at: i64,
     used_at: Option<i64>,
     void_reason: Option<String>,
-    status: String,
+    #[sqlx(try_from = "String")]
+    status: UserStatus,
     email: String,
     first_name: String,
     last_name: String,
@@ -60,11 +61,11 @@ fn dead_link(row: Option<&LinkRow>, purpose: Purpose, now: i64) -> Option<AppErr
         "A newer invitation was sent after this one, so this link no longer works. Use the link in the newest mail."
     } else if row.void_reason.as_deref() == Some("superseded") {
         "A newer reset link was sent after this one, so this link no longer works. Use the link in the newest mail."
-    } else if row.void_reason.is_some() || row.status == "disabled" {
+    } else if row.void_reason.is_some() || row.status == UserStatus::Disabled {
         "This link was withdrawn and no longer works."
     } else if now >= row.expires_at {
         "This link has expired."
-    } else if purpose == Purpose::Invitation && row.status != "invited" {
+    } else if purpose == Purpose::Invitation && row.status != UserStatus::Invited {
         "This invitation has already been accepted. Sign in with your email address and password."
     } else {
         return None;

@@ -10,7 +10,7 @@ use super::{password, session, users};
 use crate::error::{AppError, Problems};
 use crate::model::domain::Email;
 use crate::model::LinkInfo;
-use crate::model::{Actor, Role};
+use crate::model::{Actor, Role, UserStatus};
 use serde_json::json;
 
 mod links;
@@ -169,7 +169,7 @@ pub async fn invite(
             last_name: &last,
             kind: "customer",
             is_admin: invite.is_admin,
-            status: "invited",
+            status: UserStatus::Invited,
             password_hash: None,
             created_by: Some(actor.user_id),
         },
@@ -189,7 +189,7 @@ pub async fn invite(
         email: email.as_str().to_string(),
         first_name: first,
         last_name: last,
-        status: "invited".into(),
+        status: UserStatus::Invited,
         is_admin: invite.is_admin,
         has_password: false,
     };
@@ -206,9 +206,6 @@ pub async fn invite(
     )
     .await?;
     let event = Event {
-        action: "user.invited",
-        actor_id: Some(actor.user_id),
-        impersonator_id: actor.impersonator_id,
         account_id: Some(account_id),
         target: Some(format!("user:{user_id}")),
         reason: why.reason.as_deref(),
@@ -216,8 +213,7 @@ pub async fn invite(
         after: Some(
             json!({ "email": email.as_str(), "is_admin": invite.is_admin, "status": "invited" }),
         ),
-        client_addr: Some(client_addr),
-        ..Event::default()
+        ..Event::by(actor, "user.invited", client_addr)
     };
     audit::append(&mut tx, &event, now).await?;
     if invite.is_admin {
@@ -275,7 +271,7 @@ pub async fn change_invitation(
 ) -> Result<(), AppError> {
     let mut tx = state.db.begin().await?;
     let target = access::load_target(&mut tx, actor, user_id).await?;
-    if target.status != "invited" {
+    if target.status != UserStatus::Invited {
         return Err(AppError::Conflict(
             "This person has already accepted their invitation, or was disabled.".into(),
         ));
@@ -310,9 +306,6 @@ pub async fn change_invitation(
         }
     };
     let event = Event {
-        action,
-        actor_id: Some(actor.user_id),
-        impersonator_id: actor.impersonator_id,
         account_id: Some(target.account_id),
         target: Some(format!("user:{}", target.id)),
         reason: why.reason.as_deref(),
@@ -321,7 +314,7 @@ pub async fn change_invitation(
         after: Some(json!({
             "status": if change == InvitationChange::Revoke { "disabled" } else { "invited" }
         })),
-        client_addr: Some(client_addr),
+        ..Event::by(actor, action, client_addr)
     };
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await

@@ -73,7 +73,7 @@ pub async fn editor(
         title: latest.title,
         body: latest.body,
         category_id: Some(latest.category_id),
-        visibility: latest.visibility,
+        visibility: latest.visibility.as_str().to_string(),
         state: KbState::parse(&state).ok_or(AppError::Internal)?,
         version,
         latest_version,
@@ -96,7 +96,7 @@ pub async fn list_all(
 ) -> Result<(Vec<KbSummary>, i64), AppError> {
     let mut args: Vec<Arg> = Vec::new();
     let mut conditions: Vec<String> = vec!["TRUE".into()];
-    if ["draft", "published", "retired"].contains(&state_filter) {
+    if KbState::parse(state_filter).is_some() {
         args.push(Arg::Text(state_filter.into()));
         conditions.push(format!("a.state = ${}", args.len()));
     }
@@ -152,14 +152,13 @@ pub async fn add_category(
     let name = name.trim();
     let description = description.trim();
     let mut p = Problems::new();
-    if name.is_empty() {
-        p.add("name", "Enter the category's name");
-    } else if name.chars().count() > CATEGORY_MAX {
-        p.add(
-            "name",
-            format!("Keep the name to {CATEGORY_MAX} characters or fewer"),
-        );
-    }
+    p.text(
+        "name",
+        name,
+        CATEGORY_MAX,
+        "Enter the category's name",
+        format!("Keep the name to {CATEGORY_MAX} characters or fewer"),
+    );
     if description.chars().count() > 300 {
         p.add(
             "description",

@@ -23,73 +23,72 @@ struct Content {
     title: String,
     body: String,
     category_id: i64,
-    visibility: String,
+    visibility: KbVisibility,
 }
 
-async fn validate(db: &Db, form: &ArticleForm) -> Result<Content, AppError> {
-    let mut p = Problems::new();
-    let title = form.title.trim().to_string();
-    if title.is_empty() {
-        p.add("title", "Enter a title");
-    } else if title.chars().count() > TITLE_MAX {
-        p.add(
+impl Content {
+    /// Parses the article editor's form: a title and body within their limits, a known category
+    /// and a reading audience.
+    async fn parse(db: &Db, form: &ArticleForm) -> Result<Content, AppError> {
+        let mut p = Problems::new();
+        let title = p.text(
             "title",
+            &form.title,
+            TITLE_MAX,
+            "Enter a title",
             format!("Keep the title to {TITLE_MAX} characters or fewer"),
         );
+        let body = form.body.trim_end().to_string();
+        if body.trim().is_empty() {
+            p.add("body", "Write the article");
+        } else if body.len() > BODY_MAX {
+            p.add(
+                "body",
+                "The article is too long: keep it under 100,000 characters",
+            );
+        }
+        let category_id = form.category_id.trim().parse::<i64>().ok();
+        let known = match category_id {
+            Some(id) => categories(db).await?.iter().any(|c| c.id == id),
+            None => false,
+        };
+        if !known {
+            p.add("category_id", "Choose a category");
+        }
+        let visibility = KbVisibility::parse(form.visibility.trim());
+        if visibility.is_none() {
+            p.add("visibility", "Choose who may read the article");
+        }
+        p.finish()?;
+        Ok(Content {
+            title,
+            body,
+            category_id: category_id.unwrap_or_default(),
+            visibility: visibility.unwrap_or(KbVisibility::Customers),
+        })
     }
-    let body = form.body.trim_end().to_string();
-    if body.trim().is_empty() {
-        p.add("body", "Write the article");
-    } else if body.len() > BODY_MAX {
-        p.add(
-            "body",
-            "The article is too long: keep it under 100,000 characters",
-        );
-    }
-    let category_id = form.category_id.trim().parse::<i64>().ok();
-    let known = match category_id {
-        Some(id) => categories(db).await?.iter().any(|c| c.id == id),
-        None => false,
-    };
-    if !known {
-        p.add("category_id", "Choose a category");
-    }
-    let visibility = form.visibility.trim().to_string();
-    if KbVisibility::parse(&visibility).is_none() {
-        p.add("visibility", "Choose who may read the article");
-    }
-    p.finish()?;
-    Ok(Content {
-        title,
-        body,
-        category_id: category_id.unwrap_or_default(),
-        visibility,
-    })
 }
 
 #[derive(sqlx::FromRow)]
 struct Locked {
     id: i64,
     number: String,
-    state: String,
+    #[sqlx(try_from = "String")]
+    state: KbState,
     version: i64,
     latest_version: i64,
-    visibility: String,
+    #[sqlx(try_from = "String")]
+    visibility: KbVisibility,
 }
 
 async fn lock(tx: &mut Tx, number: &str) -> Result<Locked, AppError> {
     let number = parse_number(number).ok_or(AppError::NotFound)?;
-    let sql = match tx {
-        Tx::Postgres(_) => {
-            "SELECT id, number, state, version, latest_version, visibility \
-             FROM kb_articles WHERE number = $1 FOR UPDATE"
-        }
-        Tx::Sqlite(_) => {
-            "SELECT id, number, state, version, latest_version, visibility \
-             FROM kb_articles WHERE number = $1"
-        }
-    };
-    let row: Option<Locked> = on_tx!(tx, |c| sqlx::query_as(sql)
+    let sql = format!(
+        "SELECT id, number, state, version, latest_version, visibility \
+         FROM kb_articles WHERE number = $1 {}",
+        tx.for_update()
+    );
+    let row: Option<Locked> = on_tx!(tx, |c| sqlx::query_as(&sql)
         .bind(&number)
         .fetch_optional(c)
         .await)?;
@@ -101,7 +100,8 @@ pub(super) struct VersionRow {
     pub(super) title: String,
     pub(super) body: String,
     pub(super) category_id: i64,
-    pub(super) visibility: String,
+    #[sqlx(try_from = "String")]
+    pub(super) visibility: KbVisibility,
 }
 
 async fn version_content(tx: &mut Tx, article: i64, version: i64) -> Result<Content, AppError> {
@@ -141,7 +141,7 @@ async fn insert_version(
     .bind(&content.title)
     .bind(&content.body)
     .bind(content.category_id)
-    .bind(&content.visibility)
+    .bind(content.visibility.as_str())
     .bind(action)
     .bind(restored_from)
     .bind(editor)
@@ -165,7 +165,7 @@ async fn apply(
     .bind(&content.body)
     .bind(markdown::plain_text(&content.body))
     .bind(content.category_id)
-    .bind(&content.visibility)
+    .bind(content.visibility.as_str())
     .bind(version)
     .bind(now)
     .bind(article))?;
@@ -179,12 +179,8 @@ pub(super) fn event<'a>(
     client_addr: &'a str,
 ) -> Event<'a> {
     Event {
-        action,
-        actor_id: Some(actor.user_id),
-        impersonator_id: actor.impersonator_id,
         target: Some(number.to_string()),
-        client_addr: Some(client_addr),
-        ..Default::default()
+        ..Event::by(actor, action, client_addr)
     }
 }
 
@@ -201,7 +197,7 @@ pub async fn save(
     client_addr: &str,
     now: i64,
 ) -> Result<String, AppError> {
-    let content = validate(db, form).await?;
+    let content = Content::parse(db, form).await?;
     let mut tx = db.begin().await?;
     let (article, number, version, before) = match number {
         None => {
@@ -214,7 +210,7 @@ pub async fn save(
             )
             .bind(&number)
             .bind(content.category_id)
-            .bind(&content.visibility)
+            .bind(content.visibility.as_str())
             .bind(&content.title)
             .bind(&content.body)
             .bind(markdown::plain_text(&content.body))
@@ -235,7 +231,7 @@ pub async fn save(
                 && latest.visibility == content.visibility;
             if unchanged
                 && (intent == Intent::Draft
-                    || row.state == "published" && row.version == row.latest_version)
+                    || row.state == KbState::Published && row.version == row.latest_version)
             {
                 // Nothing new to keep or to publish.
                 tx.commit().await?;
@@ -266,7 +262,7 @@ pub async fn save(
                 )
                 .await?;
             }
-            if row.state == "draft" || intent == Intent::Publish {
+            if row.state == KbState::Draft || intent == Intent::Publish {
                 apply(&mut tx, row.id, version, &content, now).await?;
             } else {
                 execute!(tx: &mut tx, sqlx::query(
@@ -326,7 +322,7 @@ pub async fn retire(
 ) -> Result<(), AppError> {
     let mut tx = db.begin().await?;
     let row = lock(&mut tx, number).await?;
-    if row.state != "published" {
+    if row.state != KbState::Published {
         return Err(AppError::Conflict(
             "Only a published article can be retired.".into(),
         ));
@@ -369,7 +365,7 @@ pub async fn restore(
         now,
     )
     .await?;
-    if row.state == "draft" {
+    if row.state == KbState::Draft {
         apply(&mut tx, row.id, new_version, &content, now).await?;
     } else {
         execute!(tx: &mut tx, sqlx::query(
