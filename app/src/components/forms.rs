@@ -169,6 +169,19 @@ pub fn Field(
     }
 }
 
+/// The new password and its confirmation, as every form that sets a password asks for them.
+#[component]
+pub fn NewPasswordFields(error: Memo<Option<AppError>>) -> impl IntoView {
+    view! {
+        <Field name="new_password" label="New password" kind="password"
+            autocomplete="new-password"
+            hint="At least 12 characters. Common or easily guessed passwords are refused."
+            error/>
+        <Field name="confirm_password" label="Confirm new password" kind="password"
+            autocomplete="new-password" error/>
+    }
+}
+
 /// A labelled multi-line text field with optional hint and the field's own error messages.
 #[component]
 pub fn TextAreaField(

@@ -33,3 +33,9 @@ pub fn path_id(name: &'static str) -> impl Fn() -> i64 + Copy + Send + Sync + 's
         })
     }
 }
+
+/// The query parameter `name` as an id, `None` when absent or not a number.
+pub fn query_id(name: &'static str) -> impl Fn() -> Option<i64> + Copy + Send + Sync + 'static {
+    let query = use_query_map();
+    move || query.with(|q| q.get_str(name).and_then(|v| v.parse::<i64>().ok()))
+}

@@ -10,7 +10,7 @@ use crate::components::forms::{
 };
 use crate::components::list::{Column, Loaded, PagedList};
 use crate::components::time::format_time;
-use crate::components::url::{path_value, query_flag};
+use crate::components::url::{path_value, query_flag, query_id};
 use crate::error::AppError;
 use crate::model::case_flow::{describe_left, steps, CaseState, Mover, Step};
 use crate::model::{CaseDetail, CaseOptions};
@@ -73,9 +73,7 @@ pub fn CasesPage() -> impl IntoView {
 
 #[component]
 pub fn NewCasePage() -> impl IntoView {
-    let query = use_query_map();
-    let account =
-        move || query.with(|q| q.get_str("account_id").and_then(|v| v.parse::<i64>().ok()));
+    let account = query_id("account_id");
     let options = Resource::new(account, case_form_options);
     view! {
         <Title text="Open a case"/>

@@ -10,11 +10,10 @@ use crate::components::forms::{
 };
 use crate::components::list::{Column, FilterInput, FilterSelect, Loaded, PagedList};
 use crate::components::time::format_time;
-use crate::components::url::{path_value, query_flag};
+use crate::components::url::{path_value, query_flag, query_id};
 use crate::model::change_flow::{ChangeState, ChangeStep};
 use crate::model::text::encode;
 use crate::model::{ChangeDetail, ChangeOptions, Choice};
-use crate::pages::errors::ErrorPage;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -70,29 +69,23 @@ pub fn ChangesPage() -> impl IntoView {
 /// account's behalf.
 #[component]
 pub fn NewChangePage() -> impl IntoView {
-    let query = use_query_map();
-    let account =
-        move || query.with(|q| q.get_str("account_id").and_then(|v| v.parse::<i64>().ok()));
+    let account = query_id("account_id");
     let options = Resource::new(account, change_form_options);
     view! {
         <Title text="Request a change"/>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match options.await {
-                    Ok(opts) if !opts.managed => view! {
-                        <div class="narrow">
-                            <h1>"Request a change"</h1>
-                            <p class="notice">{format!(
-                                "{} runs the product itself (self-hosted), so there is no vendor-managed environment to change. \
-                                 For help with your installation, open a case.", opts.account_name)}</p>
-                            <p><a class="button" href="/cases/new">"Open a case"</a></p>
-                        </div>
-                    }.into_any(),
-                    Ok(opts) => view! { <ChangeFormView opts account_id=account()/> }.into_any(),
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=options view=move |opts: ChangeOptions| if opts.managed {
+            view! { <ChangeFormView opts account_id=account()/> }.into_any()
+        } else {
+            view! {
+                <div class="narrow">
+                    <h1>"Request a change"</h1>
+                    <p class="notice">{format!(
+                        "{} runs the product itself (self-hosted), so there is no vendor-managed environment to change. \
+                         For help with your installation, open a case.", opts.account_name)}</p>
+                    <p><a class="button" href="/cases/new">"Open a case"</a></p>
+                </div>
+            }.into_any()
+        }/>
     }
 }
 

@@ -2,7 +2,7 @@
 //! and ask for a reset link (`/forgot-password`). They work without WASM.
 
 use crate::api::auth::{inspect_link, RequestReset, UseLink};
-use crate::components::forms::{url_error, ErrorSummary, Field};
+use crate::components::forms::{url_error, ErrorSummary, Field, NewPasswordFields};
 use crate::components::url::query_flag;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -62,12 +62,7 @@ fn LinkPage(kind: &'static str) -> impl IntoView {
                                 <input type="hidden" name="token" value=token()/>
                                 <input type="hidden" name="kind" value=kind/>
                                 <input type="hidden" name="username" autocomplete="username" value=info.email.clone()/>
-                                <Field name="new_password" label="New password" kind="password"
-                                    autocomplete="new-password"
-                                    hint="At least 12 characters. Common or easily guessed passwords are refused."
-                                    error/>
-                                <Field name="confirm_password" label="Confirm new password" kind="password"
-                                    autocomplete="new-password" error/>
+                                <NewPasswordFields error/>
                                 <button type="submit" class="button">{button}</button>
                             </form>
                         }.into_any(),

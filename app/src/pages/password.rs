@@ -1,7 +1,7 @@
 //! `/account/password`: change one's own password.
 
 use crate::api::auth::{ChangePassword, SetTimeZone};
-use crate::components::forms::{url_error, ErrorSummary, Field};
+use crate::components::forms::{url_error, ErrorSummary, Field, NewPasswordFields};
 use crate::components::time::TimeZoneSelect;
 use crate::components::url::query_flag;
 use crate::error::AppError;
@@ -35,12 +35,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
                             <form method="post" action=ChangePassword::PATH class="form" novalidate>
                                 <Field name="current_password" label="Current password" kind="password"
                                     autocomplete="current-password" error/>
-                                <Field name="new_password" label="New password" kind="password"
-                                    autocomplete="new-password"
-                                    hint="At least 12 characters. Common or easily guessed passwords are refused."
-                                    error/>
-                                <Field name="confirm_password" label="Confirm new password" kind="password"
-                                    autocomplete="new-password" error/>
+                                <NewPasswordFields error/>
                                 <button type="submit" class="button">"Change password"</button>
                             </form>
                             <h2 id="zone-heading">"Your time zone"</h2>

@@ -143,6 +143,29 @@ async fn inviter_name(tx: &mut Tx, actor: &Actor) -> Result<String, AppError> {
     }
 }
 
+/// Mails `target` a new invitation to `account` from `actor`.
+async fn send_invitation(
+    tx: &mut Tx,
+    state: &AppState,
+    actor: &Actor,
+    target: &Target,
+    account: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let inviter = inviter_name(tx, actor).await?;
+    issue_link(
+        tx,
+        state,
+        Purpose::Invitation,
+        target,
+        account,
+        Some(actor.user_id),
+        &inviter,
+        now,
+    )
+    .await
+}
+
 /// Creates an invited user in `account_id` and queues their invitation, in one transaction.
 /// The caller has passed the policy check; a customer administrator's `account_id` is their own.
 #[tracing::instrument(skip_all)]
@@ -193,18 +216,7 @@ pub async fn invite(
         is_admin: invite.is_admin,
         has_password: false,
     };
-    let inviter = inviter_name(&mut tx, actor).await?;
-    issue_link(
-        &mut tx,
-        state,
-        Purpose::Invitation,
-        &target,
-        &account,
-        Some(actor.user_id),
-        &inviter,
-        now,
-    )
-    .await?;
+    send_invitation(&mut tx, state, actor, &target, &account, now).await?;
     let event = Event {
         account_id: Some(account_id),
         target: Some(format!("user:{user_id}")),
@@ -281,18 +293,7 @@ pub async fn change_invitation(
             let account = account_name(&mut tx, target.account_id)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            let inviter = inviter_name(&mut tx, actor).await?;
-            issue_link(
-                &mut tx,
-                state,
-                Purpose::Invitation,
-                &target,
-                &account,
-                Some(actor.user_id),
-                &inviter,
-                now,
-            )
-            .await?;
+            send_invitation(&mut tx, state, actor, &target, &account, now).await?;
             "invitation.resent"
         }
         InvitationChange::Revoke => {

@@ -122,6 +122,28 @@ async fn version_content(tx: &mut Tx, article: i64, version: i64) -> Result<Cont
     })
 }
 
+/// Makes `version` the article's latest; `shown` also makes it what readers see (a draft, or a
+/// publish), otherwise the published text stays until the next publish.
+async fn make_latest(
+    tx: &mut Tx,
+    article: i64,
+    version: i64,
+    content: &Content,
+    shown: bool,
+    now: i64,
+) -> Result<(), AppError> {
+    if shown {
+        return apply(tx, article, version, content, now).await;
+    }
+    execute!(tx: tx, sqlx::query(
+        "UPDATE kb_articles SET latest_version = $1, updated_at = $2 WHERE id = $3"
+    )
+    .bind(version)
+    .bind(now)
+    .bind(article))?;
+    Ok(())
+}
+
 async fn insert_version(
     tx: &mut Tx,
     article: i64,
@@ -262,16 +284,8 @@ pub async fn save(
                 )
                 .await?;
             }
-            if row.state == KbState::Draft || intent == Intent::Publish {
-                apply(&mut tx, row.id, version, &content, now).await?;
-            } else {
-                execute!(tx: &mut tx, sqlx::query(
-                    "UPDATE kb_articles SET latest_version = $1, updated_at = $2 WHERE id = $3"
-                )
-                .bind(version)
-                .bind(now)
-                .bind(row.id))?;
-            }
+            let shown = row.state == KbState::Draft || intent == Intent::Publish;
+            make_latest(&mut tx, row.id, version, &content, shown, now).await?;
             (row.id, row.number, version, before)
         }
     };
@@ -365,16 +379,8 @@ pub async fn restore(
         now,
     )
     .await?;
-    if row.state == KbState::Draft {
-        apply(&mut tx, row.id, new_version, &content, now).await?;
-    } else {
-        execute!(tx: &mut tx, sqlx::query(
-            "UPDATE kb_articles SET latest_version = $1, updated_at = $2 WHERE id = $3"
-        )
-        .bind(new_version)
-        .bind(now)
-        .bind(row.id))?;
-    }
+    let shown = row.state == KbState::Draft;
+    make_latest(&mut tx, row.id, new_version, &content, shown, now).await?;
     let mut e = event(actor, "kb.version_restored", &row.number, client_addr);
     e.before = Some(json!({ "latest_version": row.latest_version }));
     e.after = Some(json!({ "latest_version": new_version, "restored_from": version }));
