@@ -174,17 +174,20 @@ mod tests {
     }
 }
 
-/// Finds the time zone of the person a page is for, so the page shows times in it: page requests
-/// with a session get a `DisplayZone` request extension that the app shell reads.
-pub async fn display_zone(
+/// Resolves the session of a page or server-function request once, before the app runs: the
+/// page and the server functions it calls while rendering read who is asking from the
+/// `RequestSession` request extension instead of each asking the database, and the page shows
+/// times in the person's zone (`DisplayZone`). Static files skip it. When the database cannot
+/// answer, nothing is recorded and each server function resolves (and reports) on its own.
+pub async fn resolve_session(
     State(state): State<app::server::AppState>,
     mut req: Request,
     next: Next,
 ) -> Response {
-    let page = req.method() == Method::GET
-        && !req.uri().path().starts_with("/pkg/")
-        && !req.uri().path().starts_with("/api/");
-    if page {
+    let path = req.uri().path();
+    let api = path.starts_with("/api/");
+    let page = req.method() == Method::GET && !path.starts_with("/pkg/") && !api;
+    if page || api {
         let token = req
             .headers()
             .get_all(header::COOKIE)
@@ -195,11 +198,20 @@ pub async fn display_zone(
             .find(|(k, _)| *k == app::server::session::COOKIE_NAME)
             .map(|(_, v)| v.to_string())
             .filter(|t| !t.is_empty());
-        if let Some(token) = token {
-            if let Ok(Some(zone)) = app::server::session::time_zone(&state.db, &token).await {
+        let now = app::server::now();
+        let resolved = app::server::session::RequestSession::resolve(
+            &state.db,
+            &state.settings,
+            token.as_deref(),
+            now,
+        )
+        .await;
+        if let Ok(session) = resolved {
+            if let Some(zone) = &session.time_zone {
                 req.extensions_mut()
-                    .insert(app::components::time::DisplayZone(zone));
+                    .insert(app::components::time::DisplayZone(zone.clone()));
             }
+            req.extensions_mut().insert(session);
         }
     }
     next.run(req).await

@@ -95,7 +95,7 @@ pub fn router(state: AppState) -> Router {
         .fallback(static_or_not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
-            layers::display_zone,
+            layers::resolve_session,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.settings.clone(),
@@ -193,13 +193,19 @@ pub async fn serve_metrics(listener: TcpListener) -> std::io::Result<()> {
     axum::serve(listener, Router::new().route("/metrics", get(metrics))).await
 }
 
-/// Removes expired sessions and old sign-in failures now and then. Deleting is idempotent, so
-/// several instances doing it at once is harmless.
+/// Removes expired sessions and old sign-in failures now and then, and refreshes the query
+/// planner's statistics at start and every six hours, as the data grows. Both are idempotent, so
+/// several instances doing them at once is harmless.
 pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(600));
-        loop {
+        for round in 0u64.. {
             tick.tick().await;
+            if round % 36 == 0 {
+                if let Err(e) = state.db.analyze().await {
+                    tracing::warn!(error = %e, "refreshing the planner's statistics failed");
+                }
+            }
             if let Err(e) = housekeeping(&state).await {
                 tracing::warn!(error = %e, "housekeeping failed");
             }

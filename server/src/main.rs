@@ -272,6 +272,8 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
                     server::seed_kb::seed_kb_articles(&state.db, kb_articles, author).await?;
                 println!("{made} knowledge-base articles generated.");
             }
+            // Bulk-loaded rows want fresh planner statistics before the first page is served.
+            state.db.analyze().await?;
             println!(
                 "Demo data ready: {} accounts and {} users created.",
                 report.created_accounts, report.created_users

@@ -410,16 +410,19 @@ pub async fn seed_cases(db: &Db, count: usize) -> Result<usize, AppError> {
         };
         let sql = format!(
             "{series}, \
-             acc AS MATERIALIZED (SELECT a.id, ROW_NUMBER() OVER (ORDER BY a.id) - 1 AS k, \
-                     (SELECT MIN(u.id) FROM users u WHERE u.account_id = a.id AND u.status = 'active') AS contact \
+             acc AS MATERIALIZED (SELECT a.id, ROW_NUMBER() OVER (ORDER BY a.id) - 1 AS k \
                      FROM accounts a WHERE EXISTS (SELECT 1 FROM users u WHERE u.account_id = a.id AND u.status = 'active')), \
              nacc AS MATERIALIZED (SELECT COUNT(*) AS total FROM acc), \
              agents AS MATERIALIZED (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 AS k FROM users WHERE kind IN ('agent', 'platform_admin')), \
-             nagents AS MATERIALIZED (SELECT COUNT(*) AS total FROM agents) \
+             nagents AS MATERIALIZED (SELECT COUNT(*) AS total FROM agents), \
+             people AS MATERIALIZED (SELECT u.id, u.account_id, \
+                     ROW_NUMBER() OVER (PARTITION BY u.account_id ORDER BY u.id) - 1 AS k, \
+                     COUNT(*) OVER (PARTITION BY u.account_id) AS total \
+                     FROM users u WHERE u.status = 'active' AND u.account_id IS NOT NULL) \
              INSERT INTO cases (number, account_id, contact_id, created_by, on_behalf, product_version_id, impact_id, \
                workaround, feature_id, service_id, environment, availability_id, subject, description, state, \
                priority, assignment_group_id, assigned_to, created_at, updated_at, resolved_at, closed_at, paused_since) \
-             SELECT {number}, acc.id, acc.contact, acc.contact, FALSE, \
+             SELECT {number}, acc.id, people.id, people.id, FALSE, \
                (SELECT MIN(id) FROM product_versions), (SELECT MIN(id) FROM impact_levels), 'unknown', \
                (SELECT MIN(id) FROM features), (SELECT MIN(id) FROM services), 'Production', \
                (SELECT MIN(id) FROM availability_windows), \
@@ -435,6 +438,7 @@ pub async fn seed_cases(db: &Db, count: usize) -> Result<usize, AppError> {
                CASE WHEN n % 10 IN (2, 3) THEN $3 - (n * 31) % 31536000 + 3600 END \
              FROM seq CROSS JOIN nacc CROSS JOIN nagents \
              JOIN acc ON acc.k = ($2 + seq.n) % nacc.total \
+             JOIN people ON people.account_id = acc.id AND people.k = (($2 + seq.n) / nacc.total) % people.total \
              LEFT JOIN agents ON seq.n % 3 <> 0 AND agents.k = seq.n % nagents.total"
         );
         on_tx!(&mut tx, |c| sqlx::query(&sql)

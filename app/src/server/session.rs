@@ -111,6 +111,43 @@ struct SessionRow {
     kind: String,
     is_admin: bool,
     account_id: Option<i64>,
+    time_zone: String,
+}
+
+/// The session of the request being handled, resolved once by the server's middleware and kept
+/// in the request's extensions: a page and every server function it calls while rendering then
+/// ask the database about the session once, not once each.
+#[derive(Debug, Clone)]
+pub struct RequestSession {
+    /// Who is asking; `None` without a session cookie or with one that no longer counts.
+    pub actor: Option<Actor>,
+    /// The time zone they see times in.
+    pub time_zone: Option<String>,
+}
+
+impl RequestSession {
+    /// Resolves the session `token` names (if any) at `now`.
+    pub async fn resolve(
+        db: &Db,
+        settings: &Settings,
+        token: Option<&str>,
+        now: i64,
+    ) -> Result<RequestSession, AppError> {
+        let found = match token {
+            Some(token) => resolve_with_zone(db, settings, token, now).await?,
+            None => None,
+        };
+        Ok(match found {
+            Some((actor, zone)) => RequestSession {
+                actor: Some(actor),
+                time_zone: Some(zone),
+            },
+            None => RequestSession {
+                actor: None,
+                time_zone: None,
+            },
+        })
+    }
 }
 
 /// Resolves a session token to its actor, or `None` when the session is unknown, idle too long,
@@ -122,11 +159,23 @@ pub async fn resolve(
     token: &str,
     now: i64,
 ) -> Result<Option<Actor>, AppError> {
+    Ok(resolve_with_zone(db, settings, token, now)
+        .await?
+        .map(|(actor, _)| actor))
+}
+
+/// `resolve`, with the time zone the person sees times in.
+async fn resolve_with_zone(
+    db: &Db,
+    settings: &Settings,
+    token: &str,
+    now: i64,
+) -> Result<Option<(Actor, String)>, AppError> {
     let hash = token_hash(token);
     let row: Option<SessionRow> = on_db!(db, |c| {
         sqlx::query_as(
         "SELECT s.user_id, s.impersonator_id, s.last_seen_at, s.expires_at, u.kind, u.is_admin, \
-         u.account_id FROM sessions s JOIN users u ON u.id = s.user_id \
+         u.account_id, u.time_zone FROM sessions s JOIN users u ON u.id = s.user_id \
          LEFT JOIN users i ON i.id = s.impersonator_id \
          WHERE s.token_hash = $1 AND u.status = 'active' AND (s.impersonator_id IS NULL \
          OR (i.status = 'active' AND i.kind = 'platform_admin'))"
@@ -152,25 +201,15 @@ pub async fn resolve(
         .bind(now)
         .bind(&hash))?;
     }
-    Ok(Some(Actor {
-        user_id: row.user_id,
-        role,
-        account_id: row.account_id,
-        impersonator_id: row.impersonator_id,
-    }))
-}
-
-/// The time zone of the person session `token` belongs to, for showing times on their pages.
-pub async fn time_zone(db: &Db, token: &str) -> Result<Option<String>, AppError> {
-    on_db!(db, |c| {
-        sqlx::query_scalar(
-        "SELECT u.time_zone FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1"
-    )
-    .bind(token_hash(token))
-    .fetch_optional(c)
-    .await
-    .map_err(AppError::from)
-    })
+    Ok(Some((
+        Actor {
+            user_id: row.user_id,
+            role,
+            account_id: row.account_id,
+            impersonator_id: row.impersonator_id,
+        },
+        row.time_zone,
+    )))
 }
 
 /// The session token the current request carries, if any.
@@ -180,8 +219,14 @@ pub fn current_token() -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// Who is asking, if anyone, as the session cookie of the current request says.
+/// Who is asking, if anyone, as the session cookie of the current request says: as the server's
+/// middleware resolved it for this request, or resolved now where no middleware ran.
 pub async fn maybe_actor() -> Result<Option<Actor>, AppError> {
+    if let Some(resolved) =
+        request::parts().and_then(|p| p.extensions.get::<RequestSession>().cloned())
+    {
+        return Ok(resolved.actor);
+    }
     let state: AppState = state()?;
     let Some(token) = current_token() else {
         return Ok(None);
