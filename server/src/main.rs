@@ -273,7 +273,7 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
                 println!("{made} knowledge-base articles generated.");
             }
             // Bulk-loaded rows want fresh planner statistics before the first page is served.
-            state.db.analyze().await?;
+            state.db.settle().await?;
             println!(
                 "Demo data ready: {} accounts and {} users created.",
                 report.created_accounts, report.created_users

@@ -238,6 +238,19 @@ impl Db {
         }
     }
 
+    /// After a bulk load: `analyze`, and on PostgreSQL a `VACUUM` too, which marks the new rows
+    /// visible to all in the visibility map so that counts and lists can be answered from their
+    /// indexes alone (autovacuum does the same later; this is for the first page after seeding).
+    pub async fn settle(&self) -> Result<(), sqlx::Error> {
+        match self {
+            Db::Sqlite(_) => self.analyze().await,
+            Db::Postgres(pool) => sqlx::query("VACUUM (ANALYZE)")
+                .execute(pool)
+                .await
+                .map(|_| ()),
+        }
+    }
+
     /// Starts a write transaction (see the module note on `BEGIN IMMEDIATE`).
     pub async fn begin(&self) -> Result<Tx, AppError> {
         match self {

@@ -121,6 +121,14 @@ async fn the_case_form_refuses_a_missing_availability_and_files_a_numbered_case(
         .call(&secondary, "cases/list", &[("scope", "mine")])
         .await;
     assert_eq!(mine["total"], 0, "neither opened by nor for them");
+    // The contact has it among their own too; a case someone opens for themselves counts once.
+    let (_, mine) = app.call(&admin, "cases/list", &[("scope", "mine")]).await;
+    assert_eq!(mine["total"], 1);
+    let own = form(&app, ACME_USER).await;
+    app.expect(&user, "cases/create", &own.fields(), 200).await;
+    let (_, mine) = app.call(&user, "cases/list", &[("scope", "mine")]).await;
+    assert_eq!(mine["total"], 2, "{mine}");
+    assert_eq!(mine["rows"].as_array().map(Vec::len), Some(2));
     let page = app.page_text(&user, "/cases/CS0001001").await;
     assert!(
         page.contains("Pipelines stall after upgrade") && page.contains("Canary Analysis"),

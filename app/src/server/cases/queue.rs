@@ -209,13 +209,21 @@ pub async fn queue(
     // The page's cases are chosen first, on the cases table alone, walking the index of the
     // chosen order; only those rows are then joined to their account and SLA targets (joined in
     // one statement, SQLite may start from the small tables and sort every matching case).
+    // SQLite (3.46) prefers the covering `(assigned_to, state, …)` index for the open queues,
+    // collecting every unassigned case — a hundred thousand at a million — and sorting them, over
+    // walking the queue's own partial index in page order: it is told which index to use.
+    let hint = match (db, filter.queue) {
+        (Db::Sqlite(_), Queue::Unassigned) => "INDEXED BY cases_unassigned_open",
+        (Db::Sqlite(_), Queue::Groups) => "INDEXED BY cases_group_open",
+        _ => "",
+    };
     let n = args.len();
     let sql = format!(
         "SELECT c.number, a.name AS account, c.subject, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.assigned_to) AS assignee, \
          {CLOCK_COLUMNS}, c.priority FROM cases c JOIN accounts a ON a.id = c.account_id \
          JOIN sla_targets t ON t.priority = c.priority \
-         WHERE c.id IN (SELECT c.id FROM cases c {where_clause} ORDER BY {order} LIMIT ${} OFFSET ${}) \
+         WHERE c.id IN (SELECT c.id FROM cases c {hint} {where_clause} ORDER BY {order} LIMIT ${} OFFSET ${}) \
          ORDER BY {order}",
         n + 1,
         n + 2
