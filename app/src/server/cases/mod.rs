@@ -166,20 +166,35 @@ pub async fn list(
     per_page: i64,
     now: i64,
 ) -> Result<(Vec<CaseSummary>, i64), AppError> {
-    // Two shapes, so each gets its own plan: the team's cases walk the account's index in date
-    // order; a person's own are looked up through the contact and opener indexes and sorted,
-    // rather than read through every case of the account to find theirs.
-    let filter = if mine.is_some() {
-        "c.account_id = $1 AND (c.contact_id = $2 OR c.created_by = $2)"
+    // Two shapes, so each gets its own plan. The team's cases walk the account's index in date
+    // order. A person's own are the newest of two index walks — as contact, as opener — each in
+    // date order and stopping at the page's end, merged: not every case either index finds (a
+    // contact of thousands would be read in full, which PostgreSQL's generic plan does for an OR).
+    let filter = "c.account_id = $1 AND $2 IS NULL";
+    let page_ids = if mine.is_some() {
+        let walk = |column: &str| {
+            format!(
+                "SELECT id, created_at FROM (SELECT c.id, c.created_at FROM cases c \
+                 WHERE c.{column} = $2 AND c.account_id = $1 \
+                 ORDER BY c.created_at DESC, c.id DESC LIMIT $3 + $4) {column}_walk"
+            )
+        };
+        format!(
+            "SELECT id FROM ({} UNION {}) own ORDER BY created_at DESC, id DESC LIMIT $3 OFFSET $4",
+            walk("contact_id"),
+            walk("created_by")
+        )
     } else {
-        "c.account_id = $1 AND $2 IS NULL"
+        format!(
+            "SELECT c.id FROM cases c WHERE {filter} \
+             ORDER BY c.created_at DESC, c.id DESC LIMIT $3 OFFSET $4"
+        )
     };
     let sql = format!(
         "SELECT c.number, c.subject, c.priority, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.contact_id) AS contact, \
          c.updated_at, {CLOCK_COLUMNS} FROM cases c JOIN accounts a ON a.id = c.account_id \
-         JOIN sla_targets t ON t.priority = c.priority WHERE c.id IN (SELECT c.id FROM cases c \
-         WHERE {filter} ORDER BY c.created_at DESC, c.id DESC LIMIT $3 OFFSET $4) \
+         JOIN sla_targets t ON t.priority = c.priority WHERE c.id IN ({page_ids}) \
          ORDER BY c.created_at DESC, c.id DESC"
     );
     #[derive(sqlx::FromRow)]
