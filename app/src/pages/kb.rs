@@ -25,11 +25,6 @@ pub fn audience(visibility: &str) -> Option<&'static str> {
     }
 }
 
-/// The label of a state named in a link (the staff list's filter).
-pub fn state_label(state: &str) -> &'static str {
-    KbState::parse(state).map_or("Unknown", KbState::label)
-}
-
 /// Text with the words that matched the search marked.
 #[component]
 pub fn Marked(fragments: Vec<Fragment>) -> impl IntoView {
