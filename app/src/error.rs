@@ -40,6 +40,10 @@ pub enum AppError {
     /// The server is too busy to take this now (the password-hashing queue is full).
     #[error("The portal is busy. Please try again in a moment.")]
     Busy,
+    /// Search is not available until the search index has been built (after an upgrade or a
+    /// `reindex`, on a large database).
+    #[error("Search is being prepared. Please try again in a minute.")]
+    Preparing,
     /// The request itself could not be read or sent (bad encoding, network down).
     #[error("The request could not be completed: {0}")]
     Request(String),
@@ -65,7 +69,7 @@ impl AppError {
             AppError::TooManyRequests => 429,
             AppError::Internal => 500,
             AppError::ViewOnly(_) => 403,
-            AppError::Busy => 503,
+            AppError::Busy | AppError::Preparing => 503,
             AppError::Request(_) => 400,
         }
     }

@@ -31,6 +31,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     server::seed::seed_cases(&db, cases).await?;
     on_db!(&db, |c| sqlx::query("ANALYZE").execute(c).await.map(|_| ()))?;
     eprintln!("seeded {cases} cases in {:.0} s", t.elapsed().as_secs_f64());
+    let index =
+        app::server::search::SearchIndex::open(&dir.path().join("index").display().to_string())?;
+    let t = Instant::now();
+    index.catch_up(&db).await?;
+    eprintln!("search index built in {:.1} s", t.elapsed().as_secs_f64());
     let account: i64 = on_db!(&db, |c| sqlx::query_scalar(
         "SELECT account_id FROM cases GROUP BY account_id ORDER BY COUNT(*) DESC LIMIT 1"
     )
@@ -99,36 +104,45 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     bench!(
         "staff: unassigned",
-        queue(&db, agent, &staff("unassigned", "", ""), 1, 50, now)
+        queue(&db, &index, agent, &staff("unassigned", "", ""), 1, 50, now)
     );
     bench!(
         "staff: assigned to me",
-        queue(&db, agent, &staff("mine", "", ""), 1, 50, now)
+        queue(&db, &index, agent, &staff("mine", "", ""), 1, 50, now)
     );
     bench!(
         "staff: my groups",
-        queue(&db, agent, &staff("groups", "", ""), 1, 50, now)
+        queue(&db, &index, agent, &staff("groups", "", ""), 1, 50, now)
     );
     bench!(
         "staff: breaching or about to",
-        queue(&db, agent, &staff("breaching", "", ""), 1, 50, now)
+        queue(&db, &index, agent, &staff("breaching", "", ""), 1, 50, now)
     );
     bench!(
         "staff: all cases",
-        queue(&db, agent, &staff("all", "", ""), 1, 50, now)
+        queue(&db, &index, agent, &staff("all", "", ""), 1, 50, now)
     );
     bench!(
         "staff: all, one account",
-        queue(&db, agent, &staff("all", "", "C000001"), 1, 50, now)
+        queue(&db, &index, agent, &staff("all", "", "C000001"), 1, 50, now)
     );
     bench!(
         "staff: search by number",
-        queue(&db, agent, &staff("all", "CS0500000", ""), 1, 50, now)
+        queue(
+            &db,
+            &index,
+            agent,
+            &staff("all", "CS0500000", ""),
+            1,
+            50,
+            now
+        )
     );
     bench!(
         "staff: search subject words",
         queue(
             &db,
+            &index,
             agent,
             &staff("all", "pipeline 42 fails", ""),
             1,

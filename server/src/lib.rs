@@ -12,6 +12,7 @@ pub mod seed_kb;
 pub mod telemetry;
 
 use app::server::db::Db;
+use app::server::search::SearchIndex;
 use app::server::{AppState, Settings};
 use app::{shell, App};
 use axum::extract::State;
@@ -29,8 +30,20 @@ use tower_http::compression::CompressionLayer;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Connects to the database, applies migrations and builds the shared state.
+/// Connects to the database, applies migrations and builds the shared state, with this instance's
+/// search index opened (its directory is locked while the portal runs).
 pub async fn prepare(settings: Settings) -> Result<AppState, BoxError> {
+    let search = SearchIndex::open(&settings.search_index_dir)?;
+    prepare_with(settings, search).await
+}
+
+/// The same for administration commands: the search index directory is left to the portal that
+/// may be running (an index in memory stands in).
+pub async fn prepare_for_command(settings: Settings) -> Result<AppState, BoxError> {
+    prepare_with(settings, SearchIndex::in_memory()).await
+}
+
+async fn prepare_with(settings: Settings, search: SearchIndex) -> Result<AppState, BoxError> {
     app::server::password::configure(
         settings.password_hashing_threads,
         settings.password_queue_seconds,
@@ -57,6 +70,7 @@ pub async fn prepare(settings: Settings) -> Result<AppState, BoxError> {
         .build();
     Ok(AppState {
         db,
+        search,
         settings: Arc::new(settings),
         leptos,
     })
@@ -224,7 +238,36 @@ pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Keeps this instance's search index following the database: changes made through other
+/// instances, gaps of the change sequence that filled, rebuilds asked for by `portcullis reindex`
+/// (and the first build, at start). A search catches up by itself too; this keeps it ready.
+pub fn spawn_search_feed(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            if let Err(e) = state.search.catch_up(&state.db).await {
+                tracing::warn!(error = %e, "the search index could not catch up");
+            }
+        }
+    })
+}
+
+/// Changes of the search feed are kept this long: an instance stopped for longer rebuilds its
+/// index when it starts.
+const SEARCH_CHANGES_KEPT_SECONDS: i64 = 7 * 86_400;
+
 async fn housekeeping(state: &AppState) -> Result<(), sqlx::Error> {
+    if let Err(e) = app::server::search::prune_changes(
+        &state.db,
+        app::server::now(),
+        SEARCH_CHANGES_KEPT_SECONDS,
+    )
+    .await
+    {
+        tracing::warn!(error = %e, "pruning the search feed failed");
+    }
     let now = app::server::now();
     let idle_cutoff = now - state.settings.session_idle_minutes * 60;
     let failure_cutoff = now - state.settings.throttle_window_minutes * 60;

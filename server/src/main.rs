@@ -61,6 +61,9 @@ enum Command {
     /// List change requests past Awaiting authorization without an authorization record, or whose
     /// record differs from the audit trail's; exits non-zero when there is any.
     VerifyChanges,
+    /// Rebuild the search index from the database: this instance's now (when no running portal
+    /// holds it), and every running instance's within seconds.
+    Reindex,
     /// Load demo data: the vendor, three customer accounts and users in every role.
     SeedDemo {
         /// Also generate this many customer accounts (for benchmarks).
@@ -118,7 +121,11 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
         // statements far longer than any request's.
         settings.statement_timeout_seconds = 0;
     }
-    let state = server::prepare(settings).await?;
+    let state = if matches!(command, Command::Serve) {
+        server::prepare(settings).await?
+    } else {
+        server::prepare_for_command(settings).await?
+    };
     match command {
         Command::Serve => {
             let listener = tokio::net::TcpListener::bind(&state.settings.listen).await?;
@@ -130,12 +137,32 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
             }
             server::anchor::spawn_schedule(state.db.clone(), &state.settings)?;
             server::spawn_housekeeping(state.clone());
+            server::spawn_search_feed(state.clone());
             server::mailer::spawn(&state)?;
             server::imports::spawn_worker(&state);
             server::serve(listener, state.clone(), server::shutdown_signal()).await?;
             state.db.close().await;
         }
         Command::Migrate => println!("Migrations applied ({}).", state.db.engine()),
+        Command::Reindex => {
+            let generation = app::server::search::request_rebuild(&state.db).await?;
+            let dir = &state.settings.search_index_dir;
+            match app::server::search::SearchIndex::open(dir) {
+                Ok(index) => {
+                    let done = index.catch_up(&state.db).await?;
+                    println!(
+                        "Search index in {dir} rebuilt: {} cases, {} articles.",
+                        done.cases, done.articles
+                    );
+                }
+                Err(e) => println!(
+                    "The search index in {dir} is in use ({e}): the portal using it rebuilds it within seconds."
+                ),
+            }
+            println!(
+                "Every running instance on this database rebuilds its index (generation {generation})."
+            );
+        }
         Command::AuditAnchor { out, .. } => {
             let key = server::anchor::signing_key(&state.settings)?;
             let anchor = server::anchor::make(&state.db, &key, app::server::now()).await?;

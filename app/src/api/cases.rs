@@ -135,7 +135,16 @@ pub async fn case_queue(
             search.as_deref(),
         );
         let page = crate::api::page_number(page);
-        let found = cases::queue(&state.db, actor.user_id, &filter, page, PER_PAGE, now()).await?;
+        let found = cases::queue(
+            &state.db,
+            &state.search,
+            actor.user_id,
+            &filter,
+            page,
+            PER_PAGE,
+            now(),
+        )
+        .await?;
         Ok(Page::new(found, page, PER_PAGE))
     })
     .await

@@ -43,6 +43,7 @@ pub async fn search_kb(
         let page = crate::api::page_number(page);
         let found = kb::search(
             &state.db,
+            &state.search,
             clearance,
             q.as_deref().unwrap_or(""),
             category.filter(|c| *c > 0),
@@ -61,7 +62,7 @@ pub async fn search_kb(
 pub async fn suggest_articles(q: String) -> Result<Vec<KbLink>, AppError> {
     anyone(|state, actor| async move {
         let (clearance, _) = reader(actor.as_ref())?;
-        kb::suggest(&state.db, clearance, &q).await
+        kb::suggest(&state.db, &state.search, clearance, &q).await
     })
     .await
 }

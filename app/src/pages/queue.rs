@@ -62,7 +62,7 @@ pub fn StaffQueuePage() -> impl IntoView {
             <FilterSelect name="priority" label="Priority" any="Any"
                 choices=(1..=4).map(|p| (p.to_string(), format!("P{p}"))).collect()/>
             <FilterInput name="account" label="Account key" kind="text"/>
-            <FilterSelect name="sort" label="Sort by"
+            <FilterSelect name="sort" label="Sort by" any="Best match or newest"
                 choices=owned(&[("newest", "Newest first"), ("oldest", "Oldest first"), ("priority", "Priority (P1 first)")])/>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {

@@ -19,6 +19,7 @@ pub mod mail;
 pub mod markdown;
 pub mod password;
 pub mod request;
+pub mod search;
 pub mod search_text;
 pub mod session;
 pub mod state;

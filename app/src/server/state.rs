@@ -92,6 +92,9 @@ pub struct Settings {
     pub mail_max_attempts: i64,
     /// A resolved case the customer neither accepts nor rejects is closed after this many days.
     pub case_auto_close_days: i64,
+    /// This instance's search index (its own directory: instances sharing a database each keep
+    /// one, all following the database's change feed). Rebuilt when missing.
+    pub search_index_dir: String,
 }
 
 impl Default for Settings {
@@ -129,6 +132,7 @@ impl Default for Settings {
             mail_retry_base_seconds: 30,
             mail_max_attempts: 12,
             case_auto_close_days: 7,
+            search_index_dir: "data/search".into(),
         }
     }
 }
@@ -143,6 +147,8 @@ impl Settings {
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
+    /// This instance's search index (KB articles and cases), following the database.
+    pub search: super::search::SearchIndex,
     pub settings: Arc<Settings>,
     pub leptos: LeptosOptions,
 }

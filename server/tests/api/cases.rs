@@ -731,7 +731,9 @@ async fn resolved_cases_close_themselves_after_the_configured_days(engine: Engin
         ))
         .await;
     }
-    let state = server::prepare(app.settings.clone()).await.unwrap();
+    let state = server::prepare_for_command(app.settings.clone())
+        .await
+        .unwrap();
     let closed = app::server::cases::auto_close(&state, 7, now)
         .await
         .unwrap();

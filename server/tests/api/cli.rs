@@ -5,8 +5,17 @@ use crate::helpers::*;
 use std::process::Command;
 
 fn portcullis(database_url: &str, args: &[&str]) -> (bool, String, String) {
+    portcullis_with(database_url, args, &[])
+}
+
+fn portcullis_with(
+    database_url: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))
         .args(args)
+        .envs(env.iter().copied())
         .env("PORTCULLIS_DATABASE_URL", database_url)
         .env("PORTCULLIS_LOG_LEVEL", "warn")
         .env_remove("PORTCULLIS_CONFIG")
@@ -135,7 +144,34 @@ both_engines!(
     create_admin_bootstraps_a_platform_admin_who_can_sign_in,
     seed_demo_is_repeatable_and_scales,
     weak_bootstrap_passwords_are_refused,
+    reindex_rebuilds_the_index_here_and_asks_running_instances,
 );
+
+/// `portcullis reindex` rebuilds this instance's index when no portal holds it, and otherwise
+/// asks the running portals (every instance on the database) to rebuild theirs.
+async fn reindex_rebuilds_the_index_here_and_asks_running_instances(engine: Engine) {
+    let Some((url, _dir)) = fresh_database(engine).await else {
+        return;
+    };
+    let (ok, stdout, stderr) = portcullis(&url, &["seed-demo"]);
+    assert!(ok, "{stdout}{stderr}");
+    let index_dir = tempfile::tempdir().unwrap();
+    let path = index_dir.path().join("search").display().to_string();
+    let env = [("PORTCULLIS_SEARCH_INDEX_DIR", path.as_str())];
+    let (ok, stdout, stderr) = portcullis_with(&url, &["reindex"], &env);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("rebuilt: 0 cases, 7 articles"), "{stdout}");
+    let index = app::server::search::SearchIndex::open(&path).unwrap();
+    assert!(index.ready());
+    assert_eq!(index.documents(), (0, 7));
+    // Held by a running portal: that portal is asked instead, and rebuilds.
+    let (ok, stdout, stderr) = portcullis_with(&url, &["reindex"], &env);
+    assert!(ok, "{stdout}{stderr}");
+    assert!(stdout.contains("in use"), "{stdout}");
+    let db = app::server::db::Db::connect(&url, 1).await.unwrap();
+    assert!(index.catch_up(&db).await.unwrap().rebuilt);
+    assert_eq!(index.documents(), (0, 7));
+}
 
 async fn on_db_count(db: &app::server::db::Db) -> i64 {
     app::server::db::on_db!(db, |pool| sqlx::query_scalar::<_, i64>(

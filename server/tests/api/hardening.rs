@@ -871,7 +871,7 @@ async fn https_portals_send_hsts(engine: Engine) {
     );
     let mut settings = app.settings.clone();
     settings.public_url = "https://support.example.com".into();
-    let state = server::prepare(settings).await.unwrap();
+    let state = server::prepare_for_command(settings).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(server::serve(listener, state, std::future::pending()));
@@ -1033,7 +1033,7 @@ async fn imports_and_mails_resume_within_a_minute_of_a_process_dying(engine: Eng
     .await;
     let mut settings = app.settings.clone();
     settings.mail_dir = app.mail_dir.path().display().to_string();
-    let state = server::prepare(settings).await.unwrap();
+    let state = server::prepare_for_command(settings).await.unwrap();
     let sender = server::mailer::Sender::new(&state).unwrap();
     let left = "SELECT COUNT(*) FROM mail_outbox WHERE subject = 'Left behind' AND sent_at IS NULL";
     sender.deliver_due_at(|| now + 30).await.unwrap();

@@ -34,6 +34,8 @@ pub struct TestApp {
     _dir: Option<tempfile::TempDir>,
     /// Where the portal writes mails when no SMTP server is configured.
     pub mail_dir: tempfile::TempDir,
+    /// Holds this instance's search index directory (removed with it).
+    _search_dir: tempfile::TempDir,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     mailer: tokio::task::JoinHandle<()>,
     importer: tokio::task::JoinHandle<()>,
@@ -123,6 +125,8 @@ pub async fn spawn_on(url: &str, mut settings: Settings) -> TestApp {
     let mail_dir = tempfile::tempdir().expect("mail dir");
     settings.mail_dir = mail_dir.path().display().to_string();
     settings.mail_poll_seconds = 1;
+    let search_dir = tempfile::tempdir().expect("search index dir");
+    settings.search_index_dir = search_dir.path().join("index").display().to_string();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind port 0");
@@ -145,6 +149,7 @@ pub async fn spawn_on(url: &str, mut settings: Settings) -> TestApp {
         settings,
         _dir: None,
         mail_dir,
+        _search_dir: search_dir,
         shutdown: Some(tx),
         mailer,
         importer,

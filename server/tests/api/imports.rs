@@ -227,7 +227,7 @@ async fn a_stopped_import_leaves_whole_users_and_a_rerun_completes_it(engine: En
     .await;
     let mut settings = app.settings.clone();
     settings.mail_dir = app.mail_dir.path().display().to_string();
-    let state = server::prepare(settings).await.unwrap();
+    let state = server::prepare_for_command(settings).await.unwrap();
     // The process runs one chunk and is "killed" before the next.
     let created = app::server::imports::work(&state, "first", Some(1), || real_now + 2_000_000)
         .await

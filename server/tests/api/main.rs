@@ -19,5 +19,6 @@ mod kb;
 mod mail;
 mod manage;
 mod schema;
+mod search;
 mod sessions;
 mod storage;

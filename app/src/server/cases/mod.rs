@@ -3,6 +3,7 @@
 
 use super::db::{bind_args, execute, on_db, on_tx, Arg, Db, Tx};
 use super::mail::{self, Mail};
+use super::search::{CaseOrder, CaseQuery, Found, SearchIndex};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
 use crate::model::business_hours::BusinessHours;

@@ -38,6 +38,8 @@ pub enum QueueSort {
     Oldest,
     /// P1 first, newest first within each priority.
     Priority,
+    /// Best match first (a search; newest first without one).
+    Relevance,
 }
 
 impl QueueSort {
@@ -45,6 +47,7 @@ impl QueueSort {
         match value {
             "oldest" => QueueSort::Oldest,
             "priority" => QueueSort::Priority,
+            "relevance" => QueueSort::Relevance,
             _ => QueueSort::Newest,
         }
     }
@@ -89,7 +92,12 @@ impl QueueFilter {
                 .filter(|k| !k.is_empty()),
             group_id: group_id.filter(|id| *id > 0),
             assignee_id: assignee_id.filter(|id| *id > 0),
-            sort: sort.map_or(QueueSort::Newest, QueueSort::parse),
+            // A search is shown best match first unless another order is asked for.
+            sort: match sort.filter(|s| !s.trim().is_empty()) {
+                Some(s) => QueueSort::parse(s),
+                None if search.is_some_and(|s| search_words(s).is_some()) => QueueSort::Relevance,
+                None => QueueSort::Newest,
+            },
             search: search.unwrap_or_default().to_string(),
         }
     }
@@ -118,6 +126,7 @@ pub(crate) fn search_words(search: &str) -> Option<Vec<String>> {
 #[tracing::instrument(skip_all)]
 pub async fn queue(
     db: &Db,
+    index: &SearchIndex,
     viewer: i64,
     filter: &QueueFilter,
     page: i64,
@@ -171,29 +180,29 @@ pub async fn queue(
     }
     let search = filter.search.trim();
     let as_number = search.to_uppercase();
+    let mut searched: Option<Found> = None;
     if as_number.len() == 9
         && as_number.starts_with("CS")
         && as_number[2..].chars().all(|ch| ch.is_ascii_digit())
     {
         conditions.push(format!("c.number = {}", arg(Arg::Text(as_number))));
     } else if let Some(words) = search_words(search) {
-        // Full text over number, subject and description: every word must occur.
-        conditions.push(match db {
-            Db::Sqlite(_) => format!(
-                "c.id IN (SELECT rowid FROM cases_fts WHERE cases_fts MATCH {})",
-                arg(Arg::Text(
-                    words
-                        .iter()
-                        .map(|w| format!("\"{w}\""))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                ))
-            ),
-            Db::Postgres(_) => format!(
-                "c.search @@ plainto_tsquery('simple', {})",
-                arg(Arg::Text(words.join(" ")))
-            ),
-        });
+        // Words are looked up in the search index, which also applies the queue and filters;
+        // the page's rows are then read by id, under the same conditions.
+        let found = search_queue(db, index, viewer, filter, &words, page, per_page, now).await?;
+        if found.ids.is_empty() {
+            return Ok((Vec::new(), found.total as i64));
+        }
+        conditions.push(format!(
+            "c.id IN ({})",
+            found
+                .ids
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        searched = Some(found);
     }
     let where_clause = if conditions.is_empty() {
         String::new()
@@ -204,7 +213,7 @@ pub async fn queue(
         (Queue::Breaching, _) => "c.due_at, c.id",
         (_, QueueSort::Oldest) => "c.created_at, c.id",
         (_, QueueSort::Priority) => "c.priority, c.created_at DESC, c.id DESC",
-        (_, QueueSort::Newest) => "c.created_at DESC, c.id DESC",
+        (_, QueueSort::Newest | QueueSort::Relevance) => "c.created_at DESC, c.id DESC",
     };
     // The page's cases are chosen first, on the cases table alone, walking the index of the
     // chosen order; only those rows are then joined to their account and SLA targets (joined in
@@ -212,14 +221,15 @@ pub async fn queue(
     // SQLite (3.46) prefers the covering `(assigned_to, state, …)` index for the open queues,
     // collecting every unassigned case — a hundred thousand at a million — and sorting them, over
     // walking the queue's own partial index in page order: it is told which index to use.
-    let hint = match (db, filter.queue) {
-        (Db::Sqlite(_), Queue::Unassigned) => "INDEXED BY cases_unassigned_open",
-        (Db::Sqlite(_), Queue::Groups) => "INDEXED BY cases_group_open",
+    // (A search's few ids are looked up by primary key instead.)
+    let hint = match (db, filter.queue, &searched) {
+        (Db::Sqlite(_), Queue::Unassigned, None) => "INDEXED BY cases_unassigned_open",
+        (Db::Sqlite(_), Queue::Groups, None) => "INDEXED BY cases_group_open",
         _ => "",
     };
     let n = args.len();
     let sql = format!(
-        "SELECT c.number, a.name AS account, c.subject, \
+        "SELECT c.id, c.number, a.name AS account, c.subject, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.assigned_to) AS assignee, \
          {CLOCK_COLUMNS}, c.priority FROM cases c JOIN accounts a ON a.id = c.account_id \
          JOIN sla_targets t ON t.priority = c.priority \
@@ -234,6 +244,7 @@ pub async fn queue(
     );
     #[derive(sqlx::FromRow)]
     struct Row {
+        id: i64,
         number: String,
         account: String,
         subject: String,
@@ -242,8 +253,13 @@ pub async fn queue(
         #[sqlx(flatten)]
         clock: ClockRow,
     }
-    let offset = crate::server::db::offset(page, per_page);
-    let rows: Vec<Row> = on_db!(db, |c| {
+    // A search's page is already chosen (and counted) by the index: the page is its rows.
+    let offset = if searched.is_some() {
+        0
+    } else {
+        crate::server::db::offset(page, per_page)
+    };
+    let mut rows: Vec<Row> = on_db!(db, |c| {
         bind_args!(sqlx::query_as(&sql), &args)
             .bind(per_page)
             .bind(offset)
@@ -251,12 +267,18 @@ pub async fn queue(
             .await
             .map_err(AppError::from)
     })?;
-    let total: i64 = on_db!(db, |c| {
-        bind_args!(sqlx::query_scalar(&count_sql), &args)
-            .fetch_one(c)
-            .await
-            .map_err(AppError::from)
-    })?;
+    let total: i64 = match &searched {
+        Some(found) => {
+            rows.sort_by_key(|r| found.ids.iter().position(|id| *id == r.id));
+            (found.total as i64).min(COUNT_CAP + 1)
+        }
+        None => on_db!(db, |c| {
+            bind_args!(sqlx::query_scalar(&count_sql), &args)
+                .fetch_one(c)
+                .await
+                .map_err(AppError::from)
+        })?,
+    };
     let rows = rows
         .into_iter()
         .map(|r| crate::model::QueueRow {
@@ -271,6 +293,88 @@ pub async fn queue(
         })
         .collect();
     Ok((rows, total))
+}
+
+/// The open states of the unassigned and group queues, and with `resolved` of a person's own.
+const OPEN: &[&str] = &["new", "open", "awaiting_info"];
+const MINE: &[&str] = &["new", "open", "awaiting_info", "resolved"];
+
+/// One page of a staff queue searched by `words`: the queue and every filter in use are
+/// conditions of the same index query, so ranking and counting see only the queue's cases.
+#[allow(clippy::too_many_arguments)]
+async fn search_queue(
+    db: &Db,
+    index: &SearchIndex,
+    viewer: i64,
+    filter: &QueueFilter,
+    words: &[String],
+    page: i64,
+    per_page: i64,
+    now: i64,
+) -> Result<Found, AppError> {
+    let state_filter = filter.state.map(|s| [s.as_str()]);
+    let mut q = CaseQuery {
+        terms: words,
+        priority: filter.priority.map(i64::from),
+        offset: crate::server::db::offset(page, per_page) as usize,
+        limit: per_page as usize,
+        ..CaseQuery::default()
+    };
+    let mut assignee = None;
+    let mut groups: Option<Vec<i64>> = None;
+    match filter.queue {
+        Queue::Unassigned => {
+            assignee = Some(0);
+            q.states.push(OPEN);
+        }
+        Queue::Mine => {
+            assignee = Some(viewer);
+            q.states.push(MINE);
+        }
+        Queue::Groups => {
+            groups = Some(on_db!(db, |c| sqlx::query_scalar(
+                "SELECT group_id FROM group_members WHERE user_id = $1"
+            )
+            .bind(viewer)
+            .fetch_all(c)
+            .await)?);
+            q.states.push(OPEN);
+        }
+        Queue::Breaching => q.due_before = Some(now + 3600),
+        Queue::All => {}
+    }
+    if let Some(states) = &state_filter {
+        q.states.push(states);
+    }
+    // A filter on top of the queue's own condition: both must hold.
+    q.assignee = match (assignee, filter.assignee_id) {
+        (Some(a), Some(b)) if a != b => return Ok(Found::default()),
+        (a, b) => a.or(b),
+    };
+    q.groups = match (groups, filter.group_id) {
+        (Some(mine), Some(g)) => Some(mine.into_iter().filter(|m| *m == g).collect()),
+        (mine, g) => mine.or(g.map(|g| vec![g])),
+    };
+    if let Some(key) = &filter.account_key {
+        let account: Option<i64> = on_db!(db, |c| sqlx::query_scalar(
+            "SELECT id FROM accounts WHERE account_key = $1"
+        )
+        .bind(key)
+        .fetch_optional(c)
+        .await)?;
+        match account {
+            Some(id) => q.account = Some(id),
+            None => return Ok(Found::default()),
+        }
+    }
+    q.order = Some(match (filter.queue, filter.sort) {
+        (Queue::Breaching, _) => CaseOrder::Due,
+        (_, QueueSort::Relevance) => CaseOrder::Relevance,
+        (_, QueueSort::Newest) => CaseOrder::Newest,
+        (_, QueueSort::Oldest) => CaseOrder::Oldest,
+        (_, QueueSort::Priority) => CaseOrder::Priority,
+    });
+    index.cases(db, &q).await
 }
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 use super::audit::{self, Event};
 use super::db::{bind_args, execute, next_counter, on_db, on_tx, Arg, Db, Tx};
 use super::markdown;
+use super::search::{ArticleQuery, SearchIndex};
 use super::search_text::{self, Matcher};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
@@ -48,14 +49,13 @@ impl Clearance {
         }
     }
 
-    /// The same condition as words of the SQLite search index's tags column (see migration 0009).
-    fn tags(self) -> String {
+    /// The audiences this reader may see, as the search index holds them.
+    fn visibilities(self) -> &'static [&'static str] {
         match self {
-            Clearance::Public => "\"zzpubpublic\"",
-            Clearance::Customers => "\"zzpubpublic\" OR \"zzpubcustomers\"",
-            Clearance::Internal => "\"zzpubpublic\" OR \"zzpubcustomers\" OR \"zzpubinternal\"",
+            Clearance::Public => &["public"],
+            Clearance::Customers => &["public", "customers"],
+            Clearance::Internal => &["public", "customers", "internal"],
         }
-        .to_string()
     }
 
     fn allows(self, visibility: &str) -> bool {

@@ -65,6 +65,7 @@ pub async fn home(
 
 #[derive(sqlx::FromRow)]
 struct HitRow {
+    id: i64,
     number: String,
     title: String,
     plain: String,
@@ -72,17 +73,15 @@ struct HitRow {
     visibility: String,
 }
 
-/// How many of the newest matches are ranked when a query matches more: ranking every match of
-/// a word found in most articles (bm25, `ts_rank`) costs time proportional to the matches, so
-/// relevance is decided among the newest of them, and the total still counts them all (capped).
-const RANKED: i64 = 1000;
-
-/// Published articles the reader may see matching `query`, best first, with highlighted
-/// snippets. An article number finds that article. `typing` treats the last word as the letters
-/// typed so far (suggestions while a subject is typed).
+/// Published articles the reader may see matching `query`, best first (BM25 over every match,
+/// from the search index), with highlighted snippets. An article number finds that article.
+/// `typing` treats the last word as the letters typed so far (suggestions while a subject is
+/// typed).
 #[tracing::instrument(skip_all)]
+#[allow(clippy::too_many_arguments)]
 pub async fn search(
     db: &Db,
+    index: &SearchIndex,
     clearance: Clearance,
     query: &str,
     category: Option<i64>,
@@ -91,83 +90,46 @@ pub async fn search(
     typing: bool,
 ) -> Result<(Vec<KbHit>, i64), AppError> {
     let visible = format!("a.state = 'published' AND {}", clearance.condition());
-    let offset = crate::server::db::offset(page, per_page);
-    let columns = "a.number, a.title, substr(a.plain, 1, 20000) AS plain, c.name AS category, \
+    let columns =
+        "a.id, a.number, a.title, substr(a.plain, 1, 20000) AS plain, c.name AS category, \
                    a.visibility";
-    let (terms, rows, count_sql, count_args): (Vec<String>, Vec<HitRow>, String, Vec<Arg>) =
-        if let Some(number) = parse_number(query) {
-            let filter = format!("a.number = $1 AND {visible}");
-            let sql = format!(
-                "SELECT {columns} FROM kb_articles a JOIN kb_categories c ON c.id = a.category_id \
-                 WHERE {filter}"
-            );
-            let rows = on_db!(db, |c| sqlx::query_as(&sql)
-                .bind(&number)
-                .fetch_all(c)
-                .await)?;
-            let count = format!("kb_articles a WHERE {filter}");
-            (Vec::new(), rows, count, vec![Arg::Text(number)])
-        } else {
-            let terms = search_text::terms(query);
-            if terms.is_empty() {
-                return Ok((Vec::new(), 0));
-            }
-            match db {
-                Db::Sqlite(_) => {
-                    // Visibility and category are words of the index's tags column, so the index
-                    // alone finds, ranks and counts only what the reader may see.
-                    let mut tags = clearance.tags();
-                    if let Some(cat) = category {
-                        tags = format!("({tags}) AND \"zzcat{cat}\"");
-                    }
-                    let matched = search_text::fts5_query(&terms, typing, Some(&tags));
-                    let sql = format!(
-                        "WITH lo AS MATERIALIZED (SELECT MIN(id) AS m FROM (SELECT rowid AS id FROM kb_fts \
-                         WHERE kb_fts MATCH $1 ORDER BY rowid DESC LIMIT {RANKED})), \
-                         m AS MATERIALIZED (SELECT rowid AS id, rank FROM kb_fts WHERE kb_fts MATCH $1 \
-                         AND rowid >= (SELECT COALESCE(m, 0) FROM lo) ORDER BY rank LIMIT {per_page} OFFSET {offset}) \
-                         SELECT {columns} FROM m JOIN kb_articles a ON a.id = m.id \
-                         JOIN kb_categories c ON c.id = a.category_id WHERE {visible} ORDER BY m.rank, a.id"
-                    );
-                    let rows = on_db!(db, |c| sqlx::query_as(&sql)
-                        .bind(&matched)
-                        .fetch_all(c)
-                        .await)?;
-                    let count = "kb_fts WHERE kb_fts MATCH $1".to_string();
-                    (terms, rows, count, vec![Arg::Text(matched)])
-                }
-                Db::Postgres(_) => {
-                    // The complete words stemmed like the index; the word being typed, a prefix.
-                    let (english, simple) = search_text::tsqueries(&terms, typing);
-                    let query = "(to_tsquery('english', $1) && to_tsquery('simple', $2))";
-                    let filter = format!(
-                        "a.search @@ {query} AND {visible} AND ($3 IS NULL OR a.category_id = $3)"
-                    );
-                    let sql = format!(
-                        "WITH cand AS MATERIALIZED (SELECT a.id FROM kb_articles a WHERE {filter} \
-                         ORDER BY a.id DESC LIMIT {RANKED}) \
-                         SELECT {columns} FROM cand JOIN kb_articles a ON a.id = cand.id \
-                         JOIN kb_categories c ON c.id = a.category_id \
-                         ORDER BY ts_rank(a.search, {query}) DESC, a.id DESC \
-                         LIMIT {per_page} OFFSET {offset}"
-                    );
-                    let args = vec![
-                        Arg::Text(english),
-                        Arg::Text(simple),
-                        Arg::MaybeInt(category),
-                    ];
-                    let rows = on_db!(db, |c| bind_args!(sqlx::query_as(&sql), &args)
-                        .fetch_all(c)
-                        .await)?;
-                    let count = format!("kb_articles a WHERE {filter}");
-                    (terms, rows, count, args)
-                }
-            }
-        };
-    let total = if page <= 1 && (rows.len() as i64) < per_page {
-        rows.len() as i64
+    let from = "kb_articles a JOIN kb_categories c ON c.id = a.category_id";
+    let (terms, rows, total) = if let Some(number) = parse_number(query) {
+        let sql = format!("SELECT {columns} FROM {from} WHERE a.number = $1 AND {visible}");
+        let rows: Vec<HitRow> = on_db!(db, |c| sqlx::query_as(&sql)
+            .bind(&number)
+            .fetch_all(c)
+            .await)?;
+        let total = rows.len() as i64;
+        (Vec::new(), rows, total)
     } else {
-        count(db, &count_sql, &count_args).await?
+        let terms = search_text::terms(query);
+        if terms.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let found = index
+            .articles(
+                db,
+                &ArticleQuery {
+                    terms: &terms,
+                    typing,
+                    visibilities: clearance.visibilities(),
+                    category,
+                    offset: crate::server::db::offset(page, per_page) as usize,
+                    limit: per_page as usize,
+                },
+            )
+            .await?;
+        // The rows are read for what is shown, and the reader's clearance is checked on them
+        // again: the index may be a moment behind an article just hidden.
+        let rows = by_ids(
+            db,
+            &found.ids,
+            &format!("SELECT {columns} FROM {from} WHERE {visible} AND a.id IN"),
+        )
+        .await?;
+        let total = (found.total as i64).min(COUNT_CAP + 1);
+        (terms, rows, total)
     };
     let matcher = Matcher::new(&terms, typing);
     let hits = rows
@@ -183,14 +145,36 @@ pub async fn search(
     Ok((hits, total))
 }
 
+/// The rows `select` (ending in `… IN`) finds for `ids`, in the order of `ids`.
+async fn by_ids(db: &Db, ids: &[i64], select: &str) -> Result<Vec<HitRow>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Ids come from the index, never from input.
+    let list = ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("{select} ({list})");
+    let mut rows: Vec<HitRow> = on_db!(db, |c| sqlx::query_as(&sql).fetch_all(c).await)?;
+    rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
+    Ok(rows)
+}
+
 /// Up to five published articles whose words start like `query`: the suggestions shown while a
 /// case's subject is typed.
 #[tracing::instrument(skip_all)]
-pub async fn suggest(db: &Db, clearance: Clearance, query: &str) -> Result<Vec<KbLink>, AppError> {
+pub async fn suggest(
+    db: &Db,
+    index: &SearchIndex,
+    clearance: Clearance,
+    query: &str,
+) -> Result<Vec<KbLink>, AppError> {
     if query.trim().chars().count() < 3 {
         return Ok(Vec::new());
     }
-    let (hits, _) = search(db, clearance, query, None, 1, 5, true).await?;
+    let (hits, _) = search(db, index, clearance, query, None, 1, 5, true).await?;
     Ok(hits
         .into_iter()
         .map(|h| KbLink {

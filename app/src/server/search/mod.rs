@@ -1,0 +1,644 @@
+//! The embedded search index (tantivy) over knowledge-base articles and cases.
+//!
+//! The database stays the source of truth. Every change of a case or an article adds a row to
+//! `search_changes` in the same transaction (triggers, migration 0014), and each portal instance
+//! keeps its own index directory that follows that sequence: before a search it catches up with
+//! what was committed since (so a person finds what they have just written), and a background
+//! task does the same every few seconds (so several instances on one PostgreSQL all follow each
+//! other's changes). The index records in its own commits how far it has read, so a restart
+//! carries on where it stopped; an index that is missing, of another schema version, behind the
+//! changes already pruned, or asked to be rebuilt (`portcullis reindex` raises the feed's
+//! generation) is rebuilt from the tables, while the previous one, if any, keeps answering.
+//!
+//! On PostgreSQL sequence numbers are taken before their transactions commit, so a lower number
+//! may appear after a higher one: the index remembers which numbers above its watermark it has
+//! applied and waits for a gap to fill (a rolled-back transaction leaves one for good: after
+//! [`GAP_WAIT`] it is passed).
+
+mod query;
+mod schema;
+
+pub use query::{ArticleQuery, CaseOrder, CaseQuery, Found};
+
+use crate::error::AppError;
+use crate::server::db::{on_db, Db};
+use schema::{ArticleFields, CaseFields, SCHEMA_VERSION};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher};
+
+/// A gap in the change sequence older than this is a rolled-back transaction's.
+const GAP_WAIT: Duration = Duration::from_secs(120);
+/// Changes read at a time while catching up.
+const BATCH: i64 = 2000;
+/// With more changes than this waiting, rebuilding is quicker than following them.
+const REBUILD_OVER: i64 = 50_000;
+/// Rows read at a time while rebuilding.
+const REBUILD_BATCH: i64 = 5000;
+/// After a rebuild the last changes before it are applied again: a transaction still open while
+/// the tables were read (PostgreSQL) is then seen once it commits.
+const REBUILD_TAIL: i64 = 1000;
+/// How long a search waits for the index to catch up before answering from what it has.
+const CATCH_UP_WAIT: Duration = Duration::from_secs(10);
+
+/// One index: its reader, its writer and its fields.
+struct Part<F> {
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: F,
+}
+
+impl<F> Part<F> {
+    fn open(
+        dir: Option<&Path>,
+        (schema, fields): (tantivy::schema::Schema, F),
+        memory: usize,
+    ) -> Result<(Part<F>, Option<Feed>), String> {
+        let (index, feed) = match dir {
+            None => (Index::create_in_ram(schema), None),
+            Some(dir) => {
+                let existing = Index::open_in_dir(dir)
+                    .ok()
+                    .filter(|index| index.schema() == schema);
+                match existing {
+                    // Built before (or begun: without a feed state it is rebuilt in place).
+                    Some(index) => {
+                        let feed = index
+                            .load_metas()
+                            .ok()
+                            .and_then(|m| m.payload)
+                            .and_then(|p| serde_json::from_str::<Feed>(&p).ok())
+                            .filter(|f| f.schema == SCHEMA_VERSION);
+                        (index, feed)
+                    }
+                    None => {
+                        // Missing, damaged or of other fields: started afresh (and rebuilt).
+                        if dir.exists() {
+                            std::fs::remove_dir_all(dir).map_err(|e| {
+                                format!("clearing the search index at {}: {e}", dir.display())
+                            })?;
+                        }
+                        std::fs::create_dir_all(dir).map_err(|e| {
+                            format!("creating the search index at {}: {e}", dir.display())
+                        })?;
+                        let index = Index::create_in_dir(dir, schema).map_err(|e| {
+                            format!("creating the search index at {}: {e}", dir.display())
+                        })?;
+                        (index, None)
+                    }
+                }
+            }
+        };
+        let writer = index.writer_with_num_threads(1, memory).map_err(|e| {
+            format!("opening the search index for writing (is another portal using it?): {e}")
+        })?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(|e| format!("opening the search index for reading: {e}"))?;
+        Ok((
+            Part {
+                reader,
+                writer: Mutex::new(writer),
+                fields,
+            },
+            feed,
+        ))
+    }
+
+    fn writer(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Makes what was written visible, recording how far the feed was read.
+    fn commit(&self, feed: &Feed) -> tantivy::Result<()> {
+        let payload = serde_json::to_string(feed).expect("feed state serializes");
+        let mut writer = self.writer();
+        let mut prepared = writer.prepare_commit()?;
+        prepared.set_payload(&payload);
+        prepared.commit()?;
+        drop(writer);
+        self.reader.reload()
+    }
+
+    fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+}
+
+/// How far an index has read the change sequence (kept in each commit of the index).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+struct Feed {
+    schema: i64,
+    generation: i64,
+    /// Every change up to this one is applied…
+    watermark: i64,
+    /// …and these above it (a gap below them is still open).
+    above: BTreeSet<i64>,
+    #[serde(skip)]
+    gap_since: Option<Instant>,
+}
+
+impl Feed {
+    /// Moves the watermark over the applied changes right above it, and over a gap that has
+    /// stayed open longer than [`GAP_WAIT`].
+    fn advance(&mut self, now: Instant) {
+        loop {
+            while self.above.remove(&(self.watermark + 1)) {
+                self.watermark += 1;
+            }
+            let Some(&lowest) = self.above.iter().next() else {
+                self.gap_since = None;
+                return;
+            };
+            match self.gap_since {
+                Some(since) if now.duration_since(since) >= GAP_WAIT => {
+                    self.watermark = lowest - 1;
+                    self.gap_since = None;
+                }
+                Some(_) => return,
+                None => {
+                    self.gap_since = Some(now);
+                    return;
+                }
+            }
+        }
+    }
+}
+
+struct Inner {
+    articles: Part<ArticleFields>,
+    cases: Part<CaseFields>,
+    /// Held while the index catches up or is rebuilt.
+    feed: tokio::sync::Mutex<Feed>,
+    /// The feed as of the last commit, for the check a search makes without the lock.
+    seen: Mutex<Feed>,
+    /// The index has been built once (it may be behind, never wrong in what it holds).
+    ready: AtomicBool,
+    rebuilding: AtomicBool,
+}
+
+/// The search index of this portal instance (cheap to clone).
+#[derive(Clone)]
+pub struct SearchIndex(Arc<Inner>);
+
+impl std::fmt::Debug for SearchIndex {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SearchIndex")
+    }
+}
+
+/// What a rebuild or catch-up did: the documents written by a rebuild, the items looked at again
+/// by a catch-up.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub rebuilt: bool,
+    pub cases: usize,
+    pub articles: usize,
+}
+
+impl SearchIndex {
+    /// Opens (or creates) the index in `dir`; an empty `dir` keeps it in memory (for commands that
+    /// never search). Taking the directory's writer lock fails while another process uses it.
+    pub fn open(dir: &str) -> Result<SearchIndex, String> {
+        let dir = (!dir.is_empty()).then(|| PathBuf::from(dir));
+        let (articles, article_feed) = Part::open(
+            dir.as_ref().map(|d| d.join("articles")).as_deref(),
+            schema::article_schema(),
+            15_000_000,
+        )?;
+        let (cases, case_feed) = Part::open(
+            dir.as_ref().map(|d| d.join("cases")).as_deref(),
+            schema::case_schema(),
+            40_000_000,
+        )?;
+        // Both parts go on from the one that has read less (applying a change again is harmless);
+        // parts of different generations are rebuilt.
+        let feed = match (article_feed, case_feed) {
+            (Some(a), Some(c)) if a.generation == c.generation => {
+                if a.watermark <= c.watermark {
+                    a
+                } else {
+                    c
+                }
+            }
+            _ => Feed::default(),
+        };
+        let ready = feed.schema == SCHEMA_VERSION;
+        Ok(SearchIndex(Arc::new(Inner {
+            articles,
+            cases,
+            seen: Mutex::new(feed.clone()),
+            feed: tokio::sync::Mutex::new(feed),
+            ready: AtomicBool::new(ready),
+            rebuilding: AtomicBool::new(false),
+        })))
+    }
+
+    /// An index in memory, built on first use and never kept: for administration commands, which
+    /// must not take the directory of a portal that may be running.
+    pub fn in_memory() -> SearchIndex {
+        SearchIndex::open("").expect("an index in memory opens")
+    }
+
+    /// Published articles matching `q`, best first.
+    pub async fn articles(&self, db: &Db, q: &ArticleQuery<'_>) -> Result<Found, AppError> {
+        self.refresh(db).await?;
+        query::articles(&self.0.articles.searcher(), &self.0.articles.fields, q).map_err(failed)
+    }
+
+    /// Cases matching `q`, in its order.
+    pub async fn cases(&self, db: &Db, q: &CaseQuery<'_>) -> Result<Found, AppError> {
+        self.refresh(db).await?;
+        query::cases(&self.0.cases.searcher(), &self.0.cases.fields, q).map_err(failed)
+    }
+
+    /// Catches up before a search: nothing to do (one small query) when no change has been
+    /// committed since; otherwise the index follows, and the search waits for it, except while a
+    /// rebuild runs, when the previous index answers (or, when there is none yet, the search is
+    /// refused for now).
+    async fn refresh(&self, db: &Db) -> Result<(), AppError> {
+        let ready = self.0.ready.load(Ordering::Acquire);
+        if self.0.rebuilding.load(Ordering::Acquire) {
+            return if ready {
+                Ok(())
+            } else {
+                Err(AppError::Preparing)
+            };
+        }
+        if ready {
+            let seen = self
+                .0
+                .seen
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            let state = feed_state(db, seen.watermark).await?;
+            if state.changes_above == seen.above.len() as i64
+                && state.generation == seen.generation
+                && state.pruned_through <= seen.watermark
+            {
+                return Ok(());
+            }
+        }
+        // The work goes on even when the request waiting for it is given up.
+        let this = self.clone();
+        let db = db.clone();
+        let work = tokio::spawn(async move { this.catch_up(&db).await });
+        match tokio::time::timeout(CATCH_UP_WAIT, work).await {
+            Ok(Ok(done)) => done.map(|_| ()),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "the search index stopped while catching up");
+                Err(AppError::Internal)
+            }
+            Err(_) if ready => Ok(()),
+            Err(_) => Err(AppError::Preparing),
+        }
+    }
+
+    /// Applies the changes committed since the last catch-up, or rebuilds the index when it must.
+    #[tracing::instrument(skip_all)]
+    pub async fn catch_up(&self, db: &Db) -> Result<Progress, AppError> {
+        let mut feed = self.0.feed.lock().await;
+        let state = feed_state(db, feed.watermark).await?;
+        if feed.schema != SCHEMA_VERSION
+            || feed.generation != state.generation
+            || feed.watermark < state.pruned_through
+            || state.changes_above - feed.above.len() as i64 > REBUILD_OVER
+        {
+            return self.rebuild(db, &mut feed, state.generation).await;
+        }
+        let mut progress = Progress::default();
+        let mut changed = false;
+        loop {
+            let limit = feed.above.len() as i64 + BATCH;
+            let rows: Vec<(i64, String, i64)> = on_db!(db, |c| {
+                sqlx::query_as(
+                "SELECT seq, kind, item_id FROM search_changes WHERE seq > $1 ORDER BY seq LIMIT $2"
+            )
+            .bind(feed.watermark)
+            .bind(limit)
+            .fetch_all(c)
+            .await
+            })?;
+            let fresh: Vec<&(i64, String, i64)> = rows
+                .iter()
+                .filter(|(seq, ..)| !feed.above.contains(seq))
+                .collect();
+            if fresh.is_empty() {
+                break;
+            }
+            let mut cases = BTreeSet::new();
+            let mut articles = BTreeSet::new();
+            for (_, kind, id) in &fresh {
+                if kind == "case" {
+                    cases.insert(*id);
+                } else {
+                    articles.insert(*id);
+                }
+            }
+            progress.cases += self.apply_cases(db, &cases).await?;
+            progress.articles += self.apply_articles(db, &articles).await?;
+            feed.above.extend(fresh.iter().map(|(seq, ..)| *seq));
+            feed.advance(Instant::now());
+            changed = true;
+            if (rows.len() as i64) < limit {
+                break;
+            }
+        }
+        // A gap may have been waited out without any new change.
+        let before = feed.watermark;
+        feed.advance(Instant::now());
+        if changed || feed.watermark != before {
+            self.commit(&feed).await?;
+        }
+        Ok(progress)
+    }
+
+    /// Replaces the documents of cases `ids` with their rows as they are now.
+    async fn apply_cases(&self, db: &Db, ids: &BTreeSet<i64>) -> Result<usize, AppError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let list: Vec<i64> = ids.iter().copied().collect();
+        let rows: BTreeMap<i64, schema::CaseRow> = schema::cases(db, &list)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let part = &self.0.cases;
+        let writer = part.writer();
+        for id in ids {
+            writer.delete_term(part.fields.text.key(*id));
+            if let Some(row) = rows.get(id) {
+                writer
+                    .add_document(row.document(&part.fields))
+                    .map_err(failed)?;
+            }
+        }
+        Ok(ids.len())
+    }
+
+    /// Replaces the documents of articles `ids` (only published ones are kept).
+    async fn apply_articles(&self, db: &Db, ids: &BTreeSet<i64>) -> Result<usize, AppError> {
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let list: Vec<i64> = ids.iter().copied().collect();
+        let rows: BTreeMap<i64, schema::ArticleRow> = schema::articles(db, &list)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+        let part = &self.0.articles;
+        let writer = part.writer();
+        for id in ids {
+            writer.delete_term(part.fields.text.key(*id));
+            if let Some(doc) = rows.get(id).and_then(|r| r.document(&part.fields)) {
+                writer.add_document(doc).map_err(failed)?;
+            }
+        }
+        Ok(ids.len())
+    }
+
+    /// Builds the index anew from the tables. Until it commits, searches see the previous index.
+    async fn rebuild(
+        &self,
+        db: &Db,
+        feed: &mut Feed,
+        generation: i64,
+    ) -> Result<Progress, AppError> {
+        self.0.rebuilding.store(true, Ordering::Release);
+        let started = Instant::now();
+        let result = self.rebuild_from_tables(db).await;
+        let progress = match result {
+            Ok((last_change, progress)) => {
+                *feed = Feed {
+                    schema: SCHEMA_VERSION,
+                    generation,
+                    watermark: (last_change - REBUILD_TAIL).max(0),
+                    above: BTreeSet::new(),
+                    gap_since: None,
+                };
+                let committed = self.commit(feed).await;
+                self.0.rebuilding.store(false, Ordering::Release);
+                committed?;
+                self.0.ready.store(true, Ordering::Release);
+                progress
+            }
+            Err(e) => {
+                // What was written is thrown away; the previous index stays as it was.
+                for rolled in [
+                    self.0.articles.writer().rollback(),
+                    self.0.cases.writer().rollback(),
+                ] {
+                    if let Err(e) = rolled {
+                        tracing::error!(error = %e, "discarding a failed search index rebuild");
+                    }
+                }
+                self.0.rebuilding.store(false, Ordering::Release);
+                return Err(e);
+            }
+        };
+        tracing::info!(
+            cases = progress.cases,
+            articles = progress.articles,
+            seconds = started.elapsed().as_secs_f64(),
+            "search index rebuilt"
+        );
+        Ok(progress)
+    }
+
+    /// Writes every case and article into emptied indexes; answers the last change number seen
+    /// before reading (every change up to it is in what was read).
+    async fn rebuild_from_tables(&self, db: &Db) -> Result<(i64, Progress), AppError> {
+        let last_change: i64 = on_db!(db, |c| sqlx::query_scalar(
+            "SELECT COALESCE(MAX(seq), 0) FROM search_changes"
+        )
+        .fetch_one(c)
+        .await)?;
+        self.0
+            .cases
+            .writer()
+            .delete_all_documents()
+            .map_err(failed)?;
+        self.0
+            .articles
+            .writer()
+            .delete_all_documents()
+            .map_err(failed)?;
+        let mut progress = Progress {
+            rebuilt: true,
+            ..Progress::default()
+        };
+        let mut after = 0;
+        loop {
+            let rows = schema::cases_after(db, after, REBUILD_BATCH).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            let part = &self.0.cases;
+            let writer = part.writer();
+            for row in &rows {
+                writer
+                    .add_document(row.document(&part.fields))
+                    .map_err(failed)?;
+            }
+            progress.cases += rows.len();
+        }
+        let mut after = 0;
+        loop {
+            let rows = schema::articles_after(db, after, REBUILD_BATCH).await?;
+            let Some(last) = rows.last() else { break };
+            after = last.id;
+            let part = &self.0.articles;
+            let writer = part.writer();
+            for doc in rows.iter().filter_map(|r| r.document(&part.fields)) {
+                writer.add_document(doc).map_err(failed)?;
+                progress.articles += 1;
+            }
+        }
+        Ok((last_change, progress))
+    }
+
+    /// Commits both parts (off the async threads: a commit writes and syncs files).
+    async fn commit(&self, feed: &Feed) -> Result<(), AppError> {
+        let this = self.clone();
+        let committed = feed.clone();
+        tokio::task::spawn_blocking(move || {
+            this.0.cases.commit(&committed)?;
+            this.0.articles.commit(&committed)
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "committing the search index stopped");
+            AppError::Internal
+        })?
+        .map_err(failed)?;
+        *self.0.seen.lock().unwrap_or_else(|e| e.into_inner()) = feed.clone();
+        Ok(())
+    }
+
+    /// Whether the index has been built (it may still be catching up).
+    pub fn ready(&self) -> bool {
+        self.0.ready.load(Ordering::Acquire)
+    }
+
+    /// How many documents each part holds (cases, articles), as the last commit left them.
+    pub fn documents(&self) -> (u64, u64) {
+        (
+            self.0.cases.searcher().num_docs(),
+            self.0.articles.searcher().num_docs(),
+        )
+    }
+}
+
+struct FeedState {
+    changes_above: i64,
+    generation: i64,
+    pruned_through: i64,
+}
+
+/// How many changes there are above `watermark`, and the feed's generation and pruning point.
+async fn feed_state(db: &Db, watermark: i64) -> Result<FeedState, AppError> {
+    let (changes_above, generation, pruned_through): (i64, i64, i64) = on_db!(db, |c| {
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM search_changes WHERE seq > $1), generation, pruned_through \
+             FROM search_feed WHERE id = 1",
+        )
+        .bind(watermark)
+        .fetch_one(c)
+        .await
+    })?;
+    Ok(FeedState {
+        changes_above,
+        generation,
+        pruned_through,
+    })
+}
+
+/// Asks every instance's index to be rebuilt from the tables (`portcullis reindex`).
+pub async fn request_rebuild(db: &Db) -> Result<i64, AppError> {
+    Ok(on_db!(db, |c| sqlx::query_scalar(
+        "UPDATE search_feed SET generation = generation + 1 WHERE id = 1 RETURNING generation"
+    )
+    .fetch_one(c)
+    .await)?)
+}
+
+/// Deletes changes older than `keep_seconds` (every instance has long followed them; one that has
+/// not is rebuilt). Answers how many were deleted.
+pub async fn prune_changes(db: &Db, now: i64, keep_seconds: i64) -> Result<u64, AppError> {
+    let mut tx = db.begin().await?;
+    let through: Option<i64> = crate::server::db::on_tx!(&mut tx, |c| sqlx::query_scalar(
+        "SELECT MAX(seq) FROM search_changes WHERE at < $1"
+    )
+    .bind(now - keep_seconds)
+    .fetch_one(c)
+    .await)?;
+    let Some(through) = through else {
+        return Ok(0);
+    };
+    let deleted = crate::server::db::execute!(tx: &mut tx, sqlx::query(
+        "DELETE FROM search_changes WHERE seq <= $1"
+    )
+    .bind(through))?;
+    crate::server::db::execute!(tx: &mut tx, sqlx::query(
+        "UPDATE search_feed SET pruned_through = $1 WHERE id = 1 AND pruned_through < $1"
+    )
+    .bind(through))?;
+    tx.commit().await?;
+    Ok(deleted)
+}
+
+/// A failure inside the index: logged, and an internal error to the person.
+fn failed(e: tantivy::TantivyError) -> AppError {
+    tracing::error!(error = %e, "search index failure");
+    AppError::Internal
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_watermark_waits_for_a_gap_then_passes_it() {
+        let start = Instant::now();
+        let mut feed = Feed::default();
+        feed.above.extend([1, 2, 4, 5]);
+        feed.advance(start);
+        assert_eq!(feed.watermark, 2);
+        assert_eq!(feed.above, BTreeSet::from([4, 5]));
+        // Change 3 commits late: the gap closes.
+        feed.above.insert(3);
+        feed.advance(start + Duration::from_secs(1));
+        assert_eq!((feed.watermark, feed.above.len()), (5, 0));
+        assert!(feed.gap_since.is_none());
+        // Change 6 never commits (rolled back): 7 waits, then the gap is passed.
+        feed.above.insert(7);
+        feed.advance(start + Duration::from_secs(2));
+        assert_eq!(feed.watermark, 5);
+        feed.advance(start + Duration::from_secs(2) + GAP_WAIT / 2);
+        assert_eq!(feed.watermark, 5);
+        feed.advance(start + Duration::from_secs(3) + GAP_WAIT);
+        assert_eq!((feed.watermark, feed.above.len()), (7, 0));
+    }
+
+    #[test]
+    fn the_feed_state_survives_a_commit_payload() {
+        let mut feed = Feed {
+            schema: SCHEMA_VERSION,
+            generation: 3,
+            watermark: 10,
+            above: BTreeSet::from([12]),
+            gap_since: Some(Instant::now()),
+        };
+        let back: Feed = serde_json::from_str(&serde_json::to_string(&feed).unwrap()).unwrap();
+        feed.gap_since = None;
+        assert_eq!(back, feed);
+    }
+}

@@ -1,0 +1,330 @@
+//! Questions asked of the index: the words of a search (BM25, the word being typed as a prefix, a
+//! misspelt longer word found by its near neighbours) and the filters that decide who may see a hit
+//! (an article's audience and category, a case's account and queue), all inside one query, so a
+//! hit nobody may see is never collected, ranked or counted.
+
+use super::schema::{stem, ArticleFields, CaseFields, TextFields};
+use std::cmp::Reverse;
+use std::ops::Bound;
+use tantivy::collector::TopDocs;
+use tantivy::query::{
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+    TermSetQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocAddress, Searcher, SegmentReader, Term};
+
+/// A title word counts this much more than a word of the body.
+const TITLE_BOOST: f32 = 2.0;
+/// A prefix or near-neighbour match counts for this much of an exact one (and is not ranked by
+/// frequency).
+const LOOSE_BOOST: f32 = 0.5;
+
+/// The hits of one page, best first, and how many there are in all.
+#[derive(Debug, Default)]
+pub struct Found {
+    pub ids: Vec<i64>,
+    pub total: usize,
+}
+
+/// How many letters a word needs before a misspelling of it is looked for, and how many edits
+/// are allowed: one from five letters, two from eight.
+fn edits_allowed(word: &str) -> Option<u8> {
+    match word.chars().count() {
+        0..=4 => None,
+        5..=7 => Some(1),
+        _ => Some(2),
+    }
+}
+
+/// The words of a search over `fields`: every word must occur (as its English stem, in the title
+/// or the body); with `typing`, the last word is the letters typed so far. A word the index does
+/// not know at all, of five letters or more, is looked for among its near neighbours instead
+/// (typo tolerance only where it is needed, so common words keep their exact, fast ranking).
+fn words_query(
+    searcher: &Searcher,
+    fields: TextFields,
+    terms: &[String],
+    typing: bool,
+) -> tantivy::Result<Box<dyn Query>> {
+    let last = terms.len().saturating_sub(1);
+    let mut musts: Vec<Box<dyn Query>> = Vec::new();
+    for (i, word) in terms.iter().enumerate() {
+        let lower = word.to_lowercase();
+        let stemmed = stem(&lower);
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        let mut known = false;
+        for (field, boost) in [(fields.title, TITLE_BOOST), (fields.body, 1.0)] {
+            let term = Term::from_field_text(field, &stemmed);
+            known |= searcher.doc_freq(&term)? > 0;
+            alternatives.push((
+                Occur::Should,
+                boosted(TermQuery::new(term, IndexRecordOption::WithFreqs), boost),
+            ));
+        }
+        for (field, boost) in [(fields.title, TITLE_BOOST), (fields.body, 1.0)] {
+            if typing && i == last {
+                // "analy" is how "analysis" begins, but its stem ("anali") begins nothing; the
+                // stem of a longer prefix ("crashe" → "crash") is what the index holds.
+                for prefix in [&lower, &stemmed] {
+                    alternatives.push((
+                        Occur::Should,
+                        boosted(
+                            FuzzyTermQuery::new_prefix(
+                                Term::from_field_text(field, prefix),
+                                0,
+                                true,
+                            ),
+                            boost * LOOSE_BOOST,
+                        ),
+                    ));
+                }
+            } else if let (false, Some(edits)) = (known, edits_allowed(&lower)) {
+                alternatives.push((
+                    Occur::Should,
+                    boosted(
+                        FuzzyTermQuery::new(Term::from_field_text(field, &stemmed), edits, true),
+                        boost * LOOSE_BOOST,
+                    ),
+                ));
+            }
+        }
+        musts.push(Box::new(BooleanQuery::new(alternatives)));
+    }
+    // One word alone stays a plain disjunction, which tantivy ranks without scoring every match.
+    Ok(if musts.len() == 1 {
+        musts.pop().expect("one query")
+    } else {
+        Box::new(BooleanQuery::new(
+            musts.into_iter().map(|q| (Occur::Must, q)).collect(),
+        ))
+    })
+}
+
+fn boosted(query: impl Query, boost: f32) -> Box<dyn Query> {
+    Box::new(BoostQuery::new(Box::new(query), boost))
+}
+
+/// A condition that narrows without changing the ranking.
+fn filter(query: impl Query) -> (Occur, Box<dyn Query>) {
+    (
+        Occur::Must,
+        Box::new(ConstScoreQuery::new(Box::new(query), 0.0)),
+    )
+}
+
+fn one_of_texts(field: Field, values: &[&str]) -> (Occur, Box<dyn Query>) {
+    filter(TermSetQuery::new(
+        values.iter().map(|v| Term::from_field_text(field, v)),
+    ))
+}
+
+fn one_of_numbers(field: Field, values: &[i64]) -> (Occur, Box<dyn Query>) {
+    filter(TermSetQuery::new(
+        values
+            .iter()
+            .map(|v| Term::from_field_u64(field, *v as u64)),
+    ))
+}
+
+/// What a reader asks of the knowledge base.
+pub struct ArticleQuery<'a> {
+    pub terms: &'a [String],
+    pub typing: bool,
+    /// The audiences the reader may see (`public`, `customers`, `internal`).
+    pub visibilities: &'a [&'a str],
+    pub category: Option<i64>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+pub fn articles(
+    searcher: &Searcher,
+    f: &ArticleFields,
+    q: &ArticleQuery<'_>,
+) -> tantivy::Result<Found> {
+    if q.terms.is_empty() || q.visibilities.is_empty() || q.limit == 0 {
+        return Ok(Found::default());
+    }
+    let mut clauses = vec![
+        (
+            Occur::Must,
+            words_query(searcher, f.text, q.terms, q.typing)?,
+        ),
+        one_of_texts(f.visibility, q.visibilities),
+    ];
+    if let Some(category) = q.category {
+        clauses.push(one_of_numbers(f.category, &[category]));
+    }
+    let query = BooleanQuery::new(clauses);
+    ranked(searcher, f.text.id, &query, q.offset, q.limit)
+}
+
+/// The order of a case search.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CaseOrder {
+    /// Best match first (BM25), newest first among equals.
+    Relevance,
+    Newest,
+    Oldest,
+    /// P1 first, newest first within a priority.
+    Priority,
+    /// Soonest resolution deadline first.
+    Due,
+}
+
+/// A search of cases: words, and the queue and filters it is narrowed by (each `None` when not in
+/// use).
+#[derive(Default)]
+pub struct CaseQuery<'a> {
+    pub terms: &'a [String],
+    /// Only this account's cases (a customer's search, or a staff filter).
+    pub account: Option<i64>,
+    /// Each set narrows further: the case's state is one of every set.
+    pub states: Vec<&'a [&'a str]>,
+    pub priority: Option<i64>,
+    /// The assignee; 0 for nobody.
+    pub assignee: Option<i64>,
+    /// Any of these assignment groups.
+    pub groups: Option<Vec<i64>>,
+    /// A resolution deadline before this time.
+    pub due_before: Option<i64>,
+    pub order: Option<CaseOrder>,
+    pub offset: usize,
+    pub limit: usize,
+}
+
+pub fn cases(searcher: &Searcher, f: &CaseFields, q: &CaseQuery<'_>) -> tantivy::Result<Found> {
+    if q.terms.is_empty() || q.limit == 0 {
+        return Ok(Found::default());
+    }
+    let mut clauses = vec![(Occur::Must, words_query(searcher, f.text, q.terms, false)?)];
+    if let Some(account) = q.account {
+        clauses.push(one_of_numbers(f.account, &[account]));
+    }
+    for states in &q.states {
+        clauses.push(one_of_texts(f.state, states));
+    }
+    if let Some(priority) = q.priority {
+        clauses.push(one_of_numbers(f.priority, &[priority]));
+    }
+    if let Some(assignee) = q.assignee {
+        clauses.push(one_of_numbers(f.assignee, &[assignee]));
+    }
+    if let Some(groups) = &q.groups {
+        clauses.push(one_of_numbers(f.group, groups));
+    }
+    if let Some(before) = q.due_before {
+        clauses.push(filter(RangeQuery::new(
+            Bound::Unbounded,
+            Bound::Excluded(Term::from_field_i64(f.due, before)),
+        )));
+    }
+    let query = BooleanQuery::new(clauses);
+    let (offset, limit) = (q.offset, q.limit);
+    let id = f.text.id;
+    // Orders on stored values: the value, then the id, so equal values keep one order.
+    match q.order.unwrap_or(CaseOrder::Relevance) {
+        CaseOrder::Relevance => ranked(searcher, id, &query, offset, limit),
+        CaseOrder::Newest => by_value(searcher, id, &query, offset, limit, |s| {
+            let (created, ids) = (column_i64(s, "created"), column_u64(s, "id"));
+            move |doc| (created.get_val(doc), ids.get_val(doc))
+        }),
+        CaseOrder::Oldest => by_value(searcher, id, &query, offset, limit, |s| {
+            let (created, ids) = (column_i64(s, "created"), column_u64(s, "id"));
+            move |doc| (Reverse(created.get_val(doc)), Reverse(ids.get_val(doc)))
+        }),
+        CaseOrder::Priority => by_value(searcher, id, &query, offset, limit, |s| {
+            let (priority, created) = (column_u64(s, "priority"), column_i64(s, "created"));
+            let ids = column_u64(s, "id");
+            move |doc| {
+                (
+                    Reverse(priority.get_val(doc)),
+                    created.get_val(doc),
+                    ids.get_val(doc),
+                )
+            }
+        }),
+        CaseOrder::Due => by_value(searcher, id, &query, offset, limit, |s| {
+            let (due, ids) = (column_i64(s, "due"), column_u64(s, "id"));
+            move |doc| (Reverse(due.get_val(doc)), Reverse(ids.get_val(doc)))
+        }),
+    }
+}
+
+type Column<T> = std::sync::Arc<dyn tantivy::columnar::ColumnValues<T>>;
+
+// The schema is built by this module and checked by version when an index is opened, so every
+// fast field asked for here exists.
+fn column_i64(segment: &SegmentReader, name: &str) -> Column<i64> {
+    segment
+        .fast_fields()
+        .i64(name)
+        .expect("a fast field of the search schema")
+        .first_or_default_col(0)
+}
+
+fn column_u64(segment: &SegmentReader, name: &str) -> Column<u64> {
+    segment
+        .fast_fields()
+        .u64(name)
+        .expect("a fast field of the search schema")
+        .first_or_default_col(0)
+}
+
+/// Best match first.
+fn ranked(
+    searcher: &Searcher,
+    id: Field,
+    query: &dyn Query,
+    offset: usize,
+    limit: usize,
+) -> tantivy::Result<Found> {
+    let top = searcher.search(query, &TopDocs::with_limit(limit).and_offset(offset))?;
+    let addresses: Vec<DocAddress> = top.into_iter().map(|(_, a)| a).collect();
+    found(searcher, id, query, &addresses)
+}
+
+/// Highest value of `score` first.
+fn by_value<S, F, G>(
+    searcher: &Searcher,
+    id: Field,
+    query: &dyn Query,
+    offset: usize,
+    limit: usize,
+    score: F,
+) -> tantivy::Result<Found>
+where
+    S: 'static + Send + Sync + Clone + PartialOrd,
+    F: 'static + Send + Sync + Fn(&SegmentReader) -> G,
+    G: 'static + FnMut(tantivy::DocId) -> S,
+{
+    let collector = TopDocs::with_limit(limit)
+        .and_offset(offset)
+        .custom_score(score);
+    let top = searcher.search(query, &collector)?;
+    let addresses: Vec<DocAddress> = top.into_iter().map(|(_, a)| a).collect();
+    found(searcher, id, query, &addresses)
+}
+
+fn found(
+    searcher: &Searcher,
+    id: Field,
+    query: &dyn Query,
+    addresses: &[DocAddress],
+) -> tantivy::Result<Found> {
+    let name = searcher.schema().get_field_name(id).to_string();
+    let mut ids = Vec::with_capacity(addresses.len());
+    for a in addresses {
+        let column = searcher
+            .segment_reader(a.segment_ord)
+            .fast_fields()
+            .u64(&name)?
+            .first_or_default_col(0);
+        ids.push(column.get_val(a.doc_id) as i64);
+    }
+    Ok(Found {
+        ids,
+        total: query.count(searcher)?,
+    })
+}
