@@ -59,7 +59,7 @@ esac
 marker="$data/$engine-$sizes.seeded"
 export PORTCULLIS_DATABASE_URL=$url PORTCULLIS_LISTEN=127.0.0.1:$port PORTCULLIS_LOG_LEVEL=error \
   PORTCULLIS_MAIL_DIR=$work/mail PORTCULLIS_SITE_ROOT=target/site \
-  PORTCULLIS_PUBLIC_URL=http://127.0.0.1:$port
+  PORTCULLIS_PUBLIC_URL=http://127.0.0.1:$port PORTCULLIS_SEARCH_INDEX_DIR=$data/search-$engine-$sizes
 
 if [ ! -f "$marker" ]; then
   echo "seeding $cases cases, $((accounts * users_per_account)) users, $articles articles on $engine (once)…" >&2
@@ -82,6 +82,13 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 server_pid=$!
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://127.0.0.1:$port/readyz" >/dev/null || { cat "$work/server.log" >&2; exit 1; }
+# The search index is built from the tables at the first start (and kept for later runs).
+started=$(date +%s)
+until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/kb?q=pipeline")" = 200 ]; do
+  [ $(( $(date +%s) - started )) -lt 1800 ] || { echo "the search index was not ready in 30 min" >&2; exit 1; }
+  sleep 2
+done
+echo "search index ready after $(( $(date +%s) - started )) s" >&2
 ( while kill -0 "$server_pid" 2>/dev/null; do rss_kb "$server_pid"; sleep 0.2; done ) >"$work/rss" &
 sampler=$!
 
@@ -115,21 +122,31 @@ pages=(
   "staff: all cases|agent|/staff/cases?queue=all"
   "staff: all, P1 open, oldest first|agent|/staff/cases?queue=all&state=open&priority=1&sort=oldest"
   "staff: search \"pipeline\"|agent|/staff/cases?queue=all&q=pipeline"
+  "staff: search \"canary rollback\"|agent|/staff/cases?queue=all&q=canary+rollback"
+  "staff: unassigned, search \"timeout\"|agent|/staff/cases?queue=unassigned&q=timeout"
   "staff: change requests|agent|/changes"
   "staff: audit trail|agent|/staff/audit"
   "Manage Accounts, 10,000 users|admin|/manage"
   "KB search, visitor \"pipeline\"|none|/kb?q=pipeline"
   "KB search, customer \"pipeline\"|customer|/kb?q=pipeline"
+  "KB search, customer \"maintenance window\"|customer|/kb?q=maintenance+window"
+  "KB search, misspelt \"maintenence\"|customer|/kb?q=maintenence"
+  "suggestions while typing \"pipeline sta\"|customer|/api/kb/suggest|q=pipeline+sta"
   "sign-in page (no data)|none|/"
 )
 
-# wrk's figures for one URL: "req/s p50_ms p99_ms non2xx".
-load() { # url cookie
-  local out
+# wrk's figures for one URL: "req/s p50_ms p99_ms non2xx"; with a form body, POSTed as a
+# browser's script does (a server function).
+load() { # url cookie [body]
+  local out script=()
+  if [ -n "${3:-}" ]; then
+    printf 'wrk.method = "POST"\nwrk.body = "%s"\nwrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\nwrk.headers["Origin"] = "http://127.0.0.1:%s"\nwrk.headers["Accept"] = "application/json"\n' "$3" "$port" >"$work/post.lua"
+    script=(-s "$work/post.lua")
+  fi
   if [ -n "$2" ]; then
-    out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency -H "Cookie: $2" "$1")
+    out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency "${script[@]}" -H "Cookie: $2" "$1")
   else
-    out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency "$1")
+    out=$(wrk -t2 -c"$conns" -d"${secs}s" --latency "${script[@]}" "$1")
   fi
   echo "$out" | awk '
     function ms(v) {
@@ -148,14 +165,19 @@ load() { # url cookie
 echo "| page ($engine, $cases cases, $conns connections, ${secs} s) | req/s | p50 ms | p99 ms | errors | bytes | bare axum req/s | ratio |"
 echo "|---|---|---|---|---|---|---|---|"
 for entry in "${pages[@]}"; do
-  IFS='|' read -r label who path <<<"$entry"
+  IFS='|' read -r label who path body <<<"$entry"
   case "$who" in
     customer) cookie=$customer ;; admin) cookie=$admin ;; agent) cookie=$agent ;; *) cookie= ;;
   esac
   full="http://127.0.0.1:$port$path"
-  status=$(curl -s -o "$work/page.html" -w '%{http_code}' ${cookie:+-H "Cookie: $cookie"} "$full")
+  if [ -n "$body" ]; then
+    status=$(curl -s -o "$work/page.html" -w '%{http_code}' ${cookie:+-H "Cookie: $cookie"} \
+      -H "Origin: http://127.0.0.1:$port" -H 'Accept: application/json' --data "$body" "$full")
+  else
+    status=$(curl -s -o "$work/page.html" -w '%{http_code}' ${cookie:+-H "Cookie: $cookie"} "$full")
+  fi
   bytes=$(wc -c <"$work/page.html")
-  read -r rps p50 p99 bad < <(load "$full" "$cookie")
+  read -r rps p50 p99 bad < <(load "$full" "$cookie" "$body")
   [ "$status" = 200 ] || bad="$bad (page answered $status)"
   "$static_bin" "$work/page.html" "127.0.0.1:$static_port" &
   static_pid=$!

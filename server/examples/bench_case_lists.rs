@@ -92,15 +92,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     bench!(
         "customer: my team's cases, page 1",
-        list(&db, account, None, 1, 50, now)
+        list(&db, &index, account, None, None, 1, 50, now)
     );
     bench!(
         "customer: my cases, page 1",
-        list(&db, account, Some(contact), 1, 50, now)
+        list(&db, &index, account, Some(contact), None, 1, 50, now)
     );
     bench!(
         "customer: my team's cases, page 20",
-        list(&db, account, None, 20, 50, now)
+        list(&db, &index, account, None, None, 20, 50, now)
     );
     bench!(
         "staff: unassigned",

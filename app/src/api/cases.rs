@@ -64,12 +64,27 @@ pub async fn create_case(
 
 /// The customer's cases: `scope` = `mine` (opened by or for them) or `team` (the whole account).
 #[server(endpoint = "cases/list")]
-pub async fn list_cases(scope: String, page: Option<i64>) -> Result<Page<CaseSummary>, AppError> {
+pub async fn list_cases(
+    scope: String,
+    search: Option<String>,
+    page: Option<i64>,
+) -> Result<Page<CaseSummary>, AppError> {
     permitted(Action::ViewOwnAccountCases, |state, actor| async move {
         let account_id = actor.account_id()?;
         let mine = (scope != "team").then_some(actor.user_id);
         let page = crate::api::page_number(page);
-        let found = cases::list(&state.db, account_id, mine, page, PER_PAGE, now()).await?;
+        let words = cases::search_words(search.as_deref().unwrap_or_default());
+        let found = cases::list(
+            &state.db,
+            &state.search,
+            account_id,
+            mine,
+            words.as_deref(),
+            page,
+            PER_PAGE,
+            now(),
+        )
+        .await?;
         Ok(Page::new(found, page, PER_PAGE))
     })
     .await

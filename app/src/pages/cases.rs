@@ -8,7 +8,7 @@ use crate::api::cases::{
 use crate::components::forms::{
     action_error, pairs, same_pairs, url_error, ErrorSummary, Field, SelectField, TextAreaField,
 };
-use crate::components::list::{Column, Loaded, PagedList};
+use crate::components::list::{Column, FilterInput, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::components::url::{path_value, query_flag, query_id};
 use crate::error::AppError;
@@ -33,13 +33,16 @@ pub fn CasesPage() -> impl IntoView {
                     "mine"
                 }
                 .to_string(),
+                q.get_str("q").unwrap_or_default().to_string(),
                 q.get_str("page")
                     .and_then(|p| p.parse::<i64>().ok())
                     .unwrap_or(1),
             )
         })
     };
-    let cases = Resource::new(args, |(scope, page)| list_cases(scope, Some(page)));
+    let cases = Resource::new(args, |(scope, q, page)| {
+        list_cases(scope, Some(q), Some(page))
+    });
     view! {
         <Title text="Cases"/>
         <h1>"Support cases"</h1>
@@ -51,10 +54,21 @@ pub fn CasesPage() -> impl IntoView {
             <a href="/cases?scope=mine" aria-current=move || (args().0 == "mine").then_some("page")>"My cases"</a>
             <a href="/cases?scope=team" aria-current=move || (args().0 == "team").then_some("page")>"My team's cases"</a>
         </nav>
+        <form method="get" action="/cases" class="search-form" role="search">
+            <input type="hidden" name="scope" value=move || args().0/>
+            <FilterInput name="q" label="Words of the number, subject or description"/>
+            <button type="submit" class="button button--secondary">"Search"</button>
+        </form>
         <Loaded resource=cases view=move |page| view! {
-            <PagedList page base=format!("/cases?scope={}", args().0) caption="Cases, newest first"
+            <PagedList page
+                base=if args().1.trim().is_empty() {
+                    format!("/cases?scope={}", args().0)
+                } else {
+                    format!("/cases?scope={}&q={}", args().0, crate::model::text::encode(&args().1))
+                }
+                caption=if args().1.trim().is_empty() { "Cases, newest first" } else { "Cases matching the search, best match first" }
                 columns=Column::all(&["Number", "Subject", "State", "Priority", "Contact", "Opened", "Updated", "Resolution SLA"])
-                empty="No cases here yet."
+                empty=if args().1.trim().is_empty() { "No cases here yet." } else { "No case matches these words." }
                 row=|c: crate::model::CaseSummary| view! {
                     <tr>
                         <td><a href=format!("/cases/{}", c.number)>{c.number.clone()}</a></td>

@@ -7,6 +7,8 @@ use app::server::search::{self, SearchIndex};
 use serde_json::Value;
 
 const ACME_USER: &str = "user@acme.example";
+const ACME_SECONDARY: &str = "secondary@acme.example";
+const GLOBEX_USER: &str = "user@globex.example";
 const AGENT: &str = "agent@vendor.example";
 
 fn numbers(found: &Value) -> Vec<String> {
@@ -79,8 +81,12 @@ async fn knowledge_base_search_forgives_typos_and_ranks_titles_first(engine: Eng
 
 /// Opens a case as the ACME user with `subject` and `description`; answers its number.
 async fn open_case(app: &TestApp, subject: &str, description: &str) -> String {
-    let user = app.signed_in(ACME_USER).await;
-    let mut f = crate::cases::form(app, ACME_USER).await;
+    open_case_as(app, ACME_USER, subject, description).await
+}
+
+async fn open_case_as(app: &TestApp, email: &str, subject: &str, description: &str) -> String {
+    let user = app.signed_in(email).await;
+    let mut f = crate::cases::form(app, email).await;
     f.set("subject", subject);
     f.set("description", description);
     let body = app.expect(&user, "cases/create", &f.fields(), 200).await;
@@ -262,7 +268,57 @@ async fn indexes_are_rebuilt_when_missing_asked_for_or_behind(engine: Engine) {
     assert_eq!(index.documents(), (cases, published));
 }
 
+/// Customers search their own account's cases (or their own), never another account's, through
+/// the index; the page keeps the words.
+async fn customers_search_only_their_account(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let acme = open_case(&app, "Quokka telemetry gap", "Metrics stop at midnight.").await;
+    let globex = open_case_as(
+        &app,
+        GLOBEX_USER,
+        "Quokka exporter crash",
+        "After the upgrade.",
+    )
+    .await;
+    let list = |scope: &'static str, q: &'static str| [("scope", scope), ("search", q)];
+    for (email, scope, expected) in [
+        (ACME_USER, "mine", vec![acme.clone()]),
+        (ACME_USER, "team", vec![acme.clone()]),
+        (ACME_SECONDARY, "mine", vec![]),
+        (ACME_SECONDARY, "team", vec![acme.clone()]),
+        (GLOBEX_USER, "team", vec![globex.clone()]),
+    ] {
+        let client = app.signed_in(email).await;
+        let found = app
+            .expect(&client, "cases/list", &list(scope, "quokka"), 200)
+            .await;
+        assert_eq!(numbers(&found), expected, "{email} {scope}: {found}");
+        assert_eq!(found["total"], expected.len(), "{email} {scope}");
+    }
+    // A misspelling, several words, no match.
+    let user = app.signed_in(ACME_USER).await;
+    for (q, hits) in [("quoka", 1), ("quokka midnight", 1), ("quokka exporter", 0)] {
+        let found = app.expect(&user, "cases/list", &list("team", q), 200).await;
+        assert_eq!(found["total"], hits, "{q}: {found}");
+    }
+    let page = app.page_text(&user, "/cases?scope=team&q=quokka").await;
+    assert!(page.contains(&acme) && !page.contains(&globex), "{page}");
+    assert!(
+        page.contains("value=\"quokka\""),
+        "the search stays in its field"
+    );
+    // Staff use the queues; a visitor nothing.
+    let agent = app.signed_in(AGENT).await;
+    app.expect(&agent, "cases/list", &list("team", "quokka"), 403)
+        .await;
+    app.expect(&plain_client(), "cases/list", &list("team", "quokka"), 401)
+        .await;
+}
+
 both_engines!(
+    customers_search_only_their_account,
     knowledge_base_search_forgives_typos_and_ranks_titles_first,
     another_instance_follows_case_changes,
     indexes_are_rebuilt_when_missing_asked_for_or_behind,

@@ -156,17 +156,105 @@ pub(crate) async fn insert(
     Ok((number, case_id))
 }
 
-/// One page of an account's cases: all of them (`team`), or those the person opened or is the
-/// contact of (`mine`). Newest first.
-#[tracing::instrument(skip_all)]
-pub async fn list(
+const SUMMARY_COLUMNS: &str = "c.id, c.number, c.subject, c.priority, \
+     (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.contact_id) AS contact, \
+     c.updated_at";
+
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    id: i64,
+    number: String,
+    subject: String,
+    priority: i32,
+    contact: String,
+    updated_at: i64,
+    #[sqlx(flatten)]
+    clock: ClockRow,
+}
+
+impl SummaryRow {
+    fn summary(self, now: i64) -> CaseSummary {
+        CaseSummary {
+            resolution_left: self.clock.left(now).1,
+            number: self.number,
+            subject: self.subject,
+            state: self.clock.state,
+            priority: self.priority,
+            contact: self.contact,
+            created_at: self.clock.created_at,
+            updated_at: self.updated_at,
+        }
+    }
+}
+
+/// A customer's search of their account's cases (or their own): the account and person are
+/// conditions of the index query, and the rows read are checked against the account again.
+#[allow(clippy::too_many_arguments)]
+async fn search_list(
     db: &Db,
+    index: &SearchIndex,
     account_id: i64,
     mine: Option<i64>,
+    words: &[String],
     page: i64,
     per_page: i64,
     now: i64,
 ) -> Result<(Vec<CaseSummary>, i64), AppError> {
+    let found = index
+        .cases(
+            db,
+            &CaseQuery {
+                terms: words,
+                account: Some(account_id),
+                person: mine,
+                order: Some(CaseOrder::Relevance),
+                offset: super::db::offset(page, per_page) as usize,
+                limit: per_page as usize,
+                ..CaseQuery::default()
+            },
+        )
+        .await?;
+    let total = (found.total as i64).min(COUNT_CAP + 1);
+    if found.ids.is_empty() {
+        return Ok((Vec::new(), total));
+    }
+    // Ids come from the index, never from input.
+    let ids = found
+        .ids
+        .iter()
+        .map(i64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "SELECT {SUMMARY_COLUMNS}, {CLOCK_COLUMNS} FROM cases c JOIN accounts a ON a.id = c.account_id \
+         JOIN sla_targets t ON t.priority = c.priority WHERE c.id IN ({ids}) AND c.account_id = $1"
+    );
+    let mut rows: Vec<SummaryRow> = on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(account_id)
+        .fetch_all(c)
+        .await)?;
+    rows.sort_by_key(|r| found.ids.iter().position(|id| *id == r.id));
+    Ok((rows.into_iter().map(|r| r.summary(now)).collect(), total))
+}
+
+/// One page of an account's cases: all of them (`team`), or those the person opened or is the
+/// contact of (`mine`). Newest first; with `words`, the cases matching them, best match first
+/// (from the search index, within the same account and person).
+#[tracing::instrument(skip_all)]
+#[allow(clippy::too_many_arguments)]
+pub async fn list(
+    db: &Db,
+    index: &SearchIndex,
+    account_id: i64,
+    mine: Option<i64>,
+    words: Option<&[String]>,
+    page: i64,
+    per_page: i64,
+    now: i64,
+) -> Result<(Vec<CaseSummary>, i64), AppError> {
+    if let Some(words) = words {
+        return search_list(db, index, account_id, mine, words, page, per_page, now).await;
+    }
     // Two shapes, so each gets its own plan. The team's cases walk the account's index in date
     // order. A person's own are the newest of two index walks — as contact, as opener — each in
     // date order and stopping at the page's end, merged: not every case either index finds (a
@@ -192,43 +280,19 @@ pub async fn list(
         )
     };
     let sql = format!(
-        "SELECT c.number, c.subject, c.priority, \
-         (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.contact_id) AS contact, \
-         c.updated_at, {CLOCK_COLUMNS} FROM cases c JOIN accounts a ON a.id = c.account_id \
+        "SELECT {SUMMARY_COLUMNS}, {CLOCK_COLUMNS} FROM cases c JOIN accounts a ON a.id = c.account_id \
          JOIN sla_targets t ON t.priority = c.priority WHERE c.id IN ({page_ids}) \
          ORDER BY c.created_at DESC, c.id DESC"
     );
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        number: String,
-        subject: String,
-        priority: i32,
-        contact: String,
-        updated_at: i64,
-        #[sqlx(flatten)]
-        clock: ClockRow,
-    }
     let offset = super::db::offset(page, per_page);
-    let rows: Vec<Row> = on_db!(db, |c| sqlx::query_as(&sql)
+    let rows: Vec<SummaryRow> = on_db!(db, |c| sqlx::query_as(&sql)
         .bind(account_id)
         .bind(mine)
         .bind(per_page)
         .bind(offset)
         .fetch_all(c)
         .await)?;
-    let rows = rows
-        .into_iter()
-        .map(|r| CaseSummary {
-            resolution_left: r.clock.left(now).1,
-            number: r.number,
-            subject: r.subject,
-            state: r.clock.state,
-            priority: r.priority,
-            contact: r.contact,
-            created_at: r.clock.created_at,
-            updated_at: r.updated_at,
-        })
-        .collect();
+    let rows = rows.into_iter().map(|r| r.summary(now)).collect();
     // A person's own are counted as the union of the two index lookups (each read from its
     // index alone), not by visiting every case either of them finds to check the other.
     let cap = COUNT_CAP + 1;

@@ -180,6 +180,8 @@ pub struct CaseQuery<'a> {
     pub terms: &'a [String],
     /// Only this account's cases (a customer's search, or a staff filter).
     pub account: Option<i64>,
+    /// Only cases this person is the contact or the opener of.
+    pub person: Option<i64>,
     /// Each set narrows further: the case's state is one of every set.
     pub states: Vec<&'a [&'a str]>,
     pub priority: Option<i64>,
@@ -201,6 +203,9 @@ pub fn cases(searcher: &Searcher, f: &CaseFields, q: &CaseQuery<'_>) -> tantivy:
     let mut clauses = vec![(Occur::Must, words_query(searcher, f.text, q.terms, false)?)];
     if let Some(account) = q.account {
         clauses.push(one_of_numbers(f.account, &[account]));
+    }
+    if let Some(person) = q.person {
+        clauses.push(one_of_numbers(f.people, &[person]));
     }
     for states in &q.states {
         clauses.push(one_of_texts(f.state, states));

@@ -63,6 +63,8 @@ pub struct ArticleFields {
 pub struct CaseFields {
     pub text: TextFields,
     pub account: Field,
+    /// The contact and the opener (a person's own cases).
+    pub people: Field,
     pub state: Field,
     pub priority: Field,
     /// 0 when nobody is assigned.
@@ -90,6 +92,7 @@ pub fn case_schema() -> (Schema, CaseFields) {
     let fields = CaseFields {
         text,
         account: b.add_u64_field("account", INDEXED),
+        people: b.add_u64_field("people", INDEXED),
         state: b.add_text_field("state", STRING),
         priority: b.add_u64_field("priority", INDEXED | FAST),
         assignee: b.add_u64_field("assignee", INDEXED),
@@ -143,6 +146,8 @@ pub struct CaseRow {
     pub id: i64,
     number: String,
     account_id: i64,
+    contact_id: i64,
+    created_by: i64,
     subject: String,
     description: String,
     state: String,
@@ -161,6 +166,8 @@ impl CaseRow {
         doc.add_text(f.text.body, &self.description);
         doc.add_text(f.text.body, &self.number);
         doc.add_u64(f.account, self.account_id as u64);
+        doc.add_u64(f.people, self.contact_id as u64);
+        doc.add_u64(f.people, self.created_by as u64);
         doc.add_text(f.state, &self.state);
         doc.add_u64(f.priority, self.priority as u64);
         doc.add_u64(f.assignee, self.assigned_to.unwrap_or(0) as u64);
@@ -172,7 +179,8 @@ impl CaseRow {
 }
 
 const ARTICLE_COLUMNS: &str = "id, number, category_id, visibility, state, title, plain";
-const CASE_COLUMNS: &str = "id, number, account_id, subject, description, state, priority, \
+const CASE_COLUMNS: &str =
+    "id, number, account_id, contact_id, created_by, subject, description, state, priority, \
                             assignment_group_id, assigned_to, created_at, due_at";
 
 /// The rows of articles `ids` that still exist.
