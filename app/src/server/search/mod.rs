@@ -29,7 +29,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher};
+use tantivy::schema::Field;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, Term};
 
 /// A gap in the change sequence older than this is a rolled-back transaction's.
 const GAP_WAIT: Duration = Duration::from_secs(120);
@@ -47,6 +48,8 @@ const CATCH_UP_WAIT: Duration = Duration::from_secs(10);
 
 /// One index: its reader, its writer and its fields.
 struct Part<F> {
+    /// The row id: the term that names a document.
+    id: Field,
     reader: IndexReader,
     writer: Mutex<IndexWriter>,
     fields: F,
@@ -58,6 +61,9 @@ impl<F> Part<F> {
         (schema, fields): (tantivy::schema::Schema, F),
         memory: usize,
     ) -> Result<(Part<F>, Option<Feed>), String> {
+        let id = schema
+            .get_field("id")
+            .map_err(|e| format!("the search schema has no id: {e}"))?;
         let (index, feed) = match dir {
             None => (Index::create_in_ram(schema), None),
             Some(dir) => {
@@ -103,6 +109,7 @@ impl<F> Part<F> {
             .map_err(|e| format!("opening the search index for reading: {e}"))?;
         Ok((
             Part {
+                id,
                 reader,
                 writer: Mutex::new(writer),
                 fields,
@@ -342,8 +349,27 @@ impl SearchIndex {
                     articles.insert(*id);
                 }
             }
-            progress.cases += self.apply_cases(db, &cases).await?;
-            progress.articles += self.apply_articles(db, &articles).await?;
+            if !cases.is_empty() {
+                let rows = schema::cases(db, &cases.iter().copied().collect::<Vec<_>>()).await?;
+                progress.cases += replace(
+                    &self.0.cases,
+                    &cases,
+                    rows,
+                    |r| r.id,
+                    |r, f| Some(r.document(f)),
+                )?;
+            }
+            if !articles.is_empty() {
+                let ids: Vec<i64> = articles.iter().copied().collect();
+                let rows = schema::articles(db, &ids).await?;
+                progress.articles += replace(
+                    &self.0.articles,
+                    &articles,
+                    rows,
+                    |r| r.id,
+                    |r, f| r.document(f),
+                )?;
+            }
             feed.above.extend(fresh.iter().map(|(seq, ..)| *seq));
             feed.advance(Instant::now());
             changed = true;
@@ -358,52 +384,6 @@ impl SearchIndex {
             self.commit(&feed).await?;
         }
         Ok(progress)
-    }
-
-    /// Replaces the documents of cases `ids` with their rows as they are now.
-    async fn apply_cases(&self, db: &Db, ids: &BTreeSet<i64>) -> Result<usize, AppError> {
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        let list: Vec<i64> = ids.iter().copied().collect();
-        let rows: BTreeMap<i64, schema::CaseRow> = schema::cases(db, &list)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect();
-        let part = &self.0.cases;
-        let writer = part.writer();
-        for id in ids {
-            writer.delete_term(part.fields.text.key(*id));
-            if let Some(row) = rows.get(id) {
-                writer
-                    .add_document(row.document(&part.fields))
-                    .map_err(failed)?;
-            }
-        }
-        Ok(ids.len())
-    }
-
-    /// Replaces the documents of articles `ids` (only published ones are kept).
-    async fn apply_articles(&self, db: &Db, ids: &BTreeSet<i64>) -> Result<usize, AppError> {
-        if ids.is_empty() {
-            return Ok(0);
-        }
-        let list: Vec<i64> = ids.iter().copied().collect();
-        let rows: BTreeMap<i64, schema::ArticleRow> = schema::articles(db, &list)
-            .await?
-            .into_iter()
-            .map(|r| (r.id, r))
-            .collect();
-        let part = &self.0.articles;
-        let writer = part.writer();
-        for id in ids {
-            writer.delete_term(part.fields.text.key(*id));
-            if let Some(doc) = rows.get(id).and_then(|r| r.document(&part.fields)) {
-                writer.add_document(doc).map_err(failed)?;
-            }
-        }
-        Ok(ids.len())
     }
 
     /// Builds the index anew from the tables. Until it commits, searches see the previous index.
@@ -535,6 +515,26 @@ impl SearchIndex {
             self.0.articles.searcher().num_docs(),
         )
     }
+}
+
+/// Replaces the documents of `ids` in `part` with those of their rows as read now: an id without
+/// a row (deleted), or whose row makes no document (an unpublished article), is taken out.
+fn replace<F, R>(
+    part: &Part<F>,
+    ids: &BTreeSet<i64>,
+    rows: Vec<R>,
+    id: fn(&R) -> i64,
+    document: impl Fn(&R, &F) -> Option<tantivy::TantivyDocument>,
+) -> Result<usize, AppError> {
+    let rows: BTreeMap<i64, R> = rows.into_iter().map(|r| (id(&r), r)).collect();
+    let writer = part.writer();
+    for item in ids {
+        writer.delete_term(Term::from_field_u64(part.id, *item as u64));
+        if let Some(doc) = rows.get(item).and_then(|r| document(r, &part.fields)) {
+            writer.add_document(doc).map_err(failed)?;
+        }
+    }
+    Ok(ids.len())
 }
 
 struct FeedState {

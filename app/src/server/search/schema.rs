@@ -9,7 +9,7 @@ use crate::server::db::{on_db, Db};
 use tantivy::schema::{
     Field, IndexRecordOption, Schema, TextFieldIndexing, TextOptions, FAST, INDEXED, STRING,
 };
-use tantivy::{TantivyDocument, Term};
+use tantivy::TantivyDocument;
 
 /// Bumped whenever the fields or their analysis change: an index of another version is rebuilt.
 pub const SCHEMA_VERSION: i64 = 1;
@@ -42,11 +42,6 @@ impl TextFields {
             title: builder.add_text_field("title", text()),
             body: builder.add_text_field("body", text()),
         }
-    }
-
-    /// The term naming the document of row `id` (to replace or delete it).
-    pub fn key(&self, id: i64) -> Term {
-        Term::from_field_u64(self.id, id as u64)
     }
 }
 
