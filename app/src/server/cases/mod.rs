@@ -210,6 +210,7 @@ async fn search_list(
                 order: Some(CaseOrder::Relevance),
                 offset: super::db::offset(page, per_page) as usize,
                 limit: per_page as usize,
+                count_cap: Some(COUNT_CAP as usize),
                 ..CaseQuery::default()
             },
         )

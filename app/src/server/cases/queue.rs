@@ -318,6 +318,7 @@ async fn search_queue(
         priority: filter.priority.map(i64::from),
         offset: crate::server::db::offset(page, per_page) as usize,
         limit: per_page as usize,
+        count_cap: Some(COUNT_CAP as usize),
         ..CaseQuery::default()
     };
     let mut assignee = None;

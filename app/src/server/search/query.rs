@@ -157,7 +157,9 @@ pub fn articles(
         clauses.push(one_of_numbers(f.category, &[category]));
     }
     let query = BooleanQuery::new(clauses);
-    ranked(searcher, f.text.id, &query, q.offset, q.limit)
+    let mut found = ranked(searcher, f.text.id, &query, q.offset, q.limit)?;
+    found.total = query.count(searcher)?;
+    Ok(found)
 }
 
 /// The order of a case search.
@@ -194,6 +196,8 @@ pub struct CaseQuery<'a> {
     pub order: Option<CaseOrder>,
     pub offset: usize,
     pub limit: usize,
+    /// Counting stops past this many ("more than"); `None` counts every match.
+    pub count_cap: Option<usize>,
 }
 
 pub fn cases(searcher: &Searcher, f: &CaseFields, q: &CaseQuery<'_>) -> tantivy::Result<Found> {
@@ -225,21 +229,67 @@ pub fn cases(searcher: &Searcher, f: &CaseFields, q: &CaseQuery<'_>) -> tantivy:
             Bound::Excluded(Term::from_field_i64(f.due, before)),
         )));
     }
-    let query = BooleanQuery::new(clauses);
+    // Words alone stay the words' own query: one word's is ranked without scoring every match.
+    let words_only = clauses.len() == 1;
+    let query: Box<dyn Query> = if words_only {
+        clauses.pop().expect("the words").1
+    } else {
+        Box::new(BooleanQuery::new(clauses))
+    };
+    let query = &*query;
     let (offset, limit) = (q.offset, q.limit);
     let id = f.text.id;
+    let mut found = cases_in_order(searcher, q, query, id, offset, limit)?;
+    if let (true, Some(cap), [word]) = (words_only, q.count_cap, q.terms) {
+        // A word found in more cases than the cap is "more than" without counting them all.
+        if matches_at_least(searcher, f.text, word)? > cap as u64 {
+            found.total = cap + 1;
+            return Ok(found);
+        }
+    }
+    found.total = query.count(searcher)?;
+    if let Some(cap) = q.count_cap {
+        found.total = found.total.min(cap + 1);
+    }
+    Ok(found)
+}
+
+/// How many live documents surely hold `word` (in the title or the body): per segment, the more
+/// frequent of the two, less the segment's deleted documents.
+fn matches_at_least(searcher: &Searcher, fields: TextFields, word: &str) -> tantivy::Result<u64> {
+    let stemmed = stem(word);
+    let mut sure = 0u64;
+    for segment in searcher.segment_readers() {
+        let mut most = 0u32;
+        for field in [fields.title, fields.body] {
+            let term = Term::from_field_text(field, &stemmed);
+            most = most.max(segment.inverted_index(field)?.doc_freq(&term)?);
+        }
+        sure += u64::from(most.saturating_sub(segment.num_deleted_docs()));
+    }
+    Ok(sure)
+}
+
+fn cases_in_order(
+    searcher: &Searcher,
+    q: &CaseQuery<'_>,
+    query: &dyn Query,
+    id: Field,
+    offset: usize,
+    limit: usize,
+) -> tantivy::Result<Found> {
     // Orders on stored values: the value, then the id, so equal values keep one order.
     match q.order.unwrap_or(CaseOrder::Relevance) {
-        CaseOrder::Relevance => ranked(searcher, id, &query, offset, limit),
-        CaseOrder::Newest => by_value(searcher, id, &query, offset, limit, |s| {
+        CaseOrder::Relevance => ranked(searcher, id, query, offset, limit),
+        CaseOrder::Newest => by_value(searcher, id, query, offset, limit, |s| {
             let (created, ids) = (column_i64(s, "created"), column_u64(s, "id"));
             move |doc| (created.get_val(doc), ids.get_val(doc))
         }),
-        CaseOrder::Oldest => by_value(searcher, id, &query, offset, limit, |s| {
+        CaseOrder::Oldest => by_value(searcher, id, query, offset, limit, |s| {
             let (created, ids) = (column_i64(s, "created"), column_u64(s, "id"));
             move |doc| (Reverse(created.get_val(doc)), Reverse(ids.get_val(doc)))
         }),
-        CaseOrder::Priority => by_value(searcher, id, &query, offset, limit, |s| {
+        CaseOrder::Priority => by_value(searcher, id, query, offset, limit, |s| {
             let (priority, created) = (column_u64(s, "priority"), column_i64(s, "created"));
             let ids = column_u64(s, "id");
             move |doc| {
@@ -250,7 +300,7 @@ pub fn cases(searcher: &Searcher, f: &CaseFields, q: &CaseQuery<'_>) -> tantivy:
                 )
             }
         }),
-        CaseOrder::Due => by_value(searcher, id, &query, offset, limit, |s| {
+        CaseOrder::Due => by_value(searcher, id, query, offset, limit, |s| {
             let (due, ids) = (column_i64(s, "due"), column_u64(s, "id"));
             move |doc| (Reverse(due.get_val(doc)), Reverse(ids.get_val(doc)))
         }),
@@ -287,7 +337,7 @@ fn ranked(
 ) -> tantivy::Result<Found> {
     let top = searcher.search(query, &TopDocs::with_limit(limit).and_offset(offset))?;
     let addresses: Vec<DocAddress> = top.into_iter().map(|(_, a)| a).collect();
-    found(searcher, id, query, &addresses)
+    found(searcher, id, &addresses)
 }
 
 /// Highest value of `score` first.
@@ -309,15 +359,11 @@ where
         .custom_score(score);
     let top = searcher.search(query, &collector)?;
     let addresses: Vec<DocAddress> = top.into_iter().map(|(_, a)| a).collect();
-    found(searcher, id, query, &addresses)
+    found(searcher, id, &addresses)
 }
 
-fn found(
-    searcher: &Searcher,
-    id: Field,
-    query: &dyn Query,
-    addresses: &[DocAddress],
-) -> tantivy::Result<Found> {
+/// The row ids of `addresses`; the total is left to the caller.
+fn found(searcher: &Searcher, id: Field, addresses: &[DocAddress]) -> tantivy::Result<Found> {
     let name = searcher.schema().get_field_name(id).to_string();
     let mut ids = Vec::with_capacity(addresses.len());
     for a in addresses {
@@ -328,8 +374,85 @@ fn found(
             .first_or_default_col(0);
         ids.push(column.get_val(a.doc_id) as i64);
     }
-    Ok(Found {
-        ids,
-        total: query.count(searcher)?,
-    })
+    Ok(Found { ids, total: 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::schema::case_schema;
+    use super::*;
+    use tantivy::{doc, Index, IndexWriter};
+
+    /// `n` cases "Pipeline stall N", the even ones in account 2.
+    fn index_of(n: u64) -> (Index, CaseFields) {
+        let (schema, f) = case_schema();
+        let index = Index::create_in_ram(schema);
+        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        for i in 1..=n {
+            writer
+                .add_document(doc!(
+                    f.text.id => i,
+                    f.text.title => format!("Pipeline stall {i}"),
+                    f.account => 1 + (i % 2 == 0) as u64,
+                    f.created => i as i64,
+                    f.priority => 1 + i % 4,
+                    f.due => i64::MAX,
+                ))
+                .unwrap();
+        }
+        writer.commit().unwrap();
+        (index, f)
+    }
+
+    #[test]
+    fn counting_stops_past_the_cap_and_orders_hold() {
+        let (index, f) = index_of(40);
+        let searcher = index.reader().unwrap().searcher();
+        let words = ["pipelines".to_string()];
+        let mut q = CaseQuery {
+            terms: &words,
+            limit: 5,
+            count_cap: Some(10),
+            order: Some(CaseOrder::Newest),
+            ..CaseQuery::default()
+        };
+        let found = cases(&searcher, &f, &q).unwrap();
+        assert_eq!(found.ids, vec![40, 39, 38, 37, 36]);
+        assert_eq!(found.total, 11, "more than the cap");
+        q.count_cap = None;
+        assert_eq!(cases(&searcher, &f, &q).unwrap().total, 40);
+        // With a filter the count is exact up to the cap.
+        q.account = Some(2);
+        q.count_cap = Some(100);
+        q.order = Some(CaseOrder::Oldest);
+        let found = cases(&searcher, &f, &q).unwrap();
+        assert_eq!((found.ids[0], found.total), (2, 20));
+        q.order = Some(CaseOrder::Priority);
+        let found = cases(&searcher, &f, &q).unwrap();
+        assert!(found.ids.iter().all(|id| 1 + id % 4 == 1), "{found:?}");
+        q.offset = 5;
+        q.order = Some(CaseOrder::Newest);
+        assert_eq!(
+            cases(&searcher, &f, &q).unwrap().ids,
+            vec![30, 28, 26, 24, 22]
+        );
+    }
+
+    #[test]
+    fn misspellings_need_five_letters_and_an_unknown_word() {
+        assert_eq!(edits_allowed("stal"), None);
+        assert_eq!(edits_allowed("stall"), Some(1));
+        assert_eq!(edits_allowed("pipeline"), Some(2));
+        let (index, f) = index_of(3);
+        let searcher = index.reader().unwrap().searcher();
+        for (word, hits) in [("pipelnie", 3), ("stal", 0), ("stalls", 3), ("zzzzzz", 0)] {
+            let words = [word.to_string()];
+            let q = CaseQuery {
+                terms: &words,
+                limit: 10,
+                ..CaseQuery::default()
+            };
+            assert_eq!(cases(&searcher, &f, &q).unwrap().total, hits, "{word}");
+        }
+    }
 }
