@@ -173,13 +173,20 @@ pub fn CasePage() -> impl IntoView {
     let created = query_flag("created");
     view! {
         <Title text="Case"/>
-        <p><a href="/cases">"← Cases"</a></p>
         <Show when=created>
             <div class="notice notice--success" role="status">
                 "Your case was opened. Its contact has been mailed a copy; we answer within your service level."
             </div>
         </Show>
-        <Loaded resource=case view=move |case| view! { <CaseView case/> }/>
+        <Loaded resource=case view=move |case| view! {
+            // Back to where the reader works cases: the staff queues or the customer's list.
+            {if case.viewer_staff {
+                view! { <p><a href="/staff/cases">"← Case queues"</a></p> }.into_any()
+            } else {
+                view! { <p><a href="/cases">"← Cases"</a></p> }.into_any()
+            }}
+            <CaseView case/>
+        }/>
     }
 }
 

@@ -14,6 +14,7 @@ use crate::components::url::{path_value, query_flag, query_id};
 use crate::model::change_flow::{ChangeState, ChangeStep};
 use crate::model::text::encode;
 use crate::model::{ChangeDetail, ChangeOptions, Choice};
+use crate::policy::{permits, Action};
 use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -33,15 +34,33 @@ pub fn ChangesPage() -> impl IntoView {
         )
     };
     let rows = Resource::new(args, |(state, q, page)| list_changes(state, q, page));
+    let me = crate::me_resource();
     view! {
         <Title text="Change requests"/>
         <h1>"Change requests"</h1>
-        <p class="lead">
-            "A change request asks the vendor to change the environment it runs for you — capacity, "
-            "performance, cost or security — and needs your authorization. Something broken or a "
-            "question? " <a href="/cases/new">"Open a case"</a> " instead."
-        </p>
-        <p class="toolbar"><a class="button" href="/changes/new">"Request a change"</a></p>
+        // What the page offers depends on who reads it: customers request changes; staff work
+        // every account's and request one for a customer from that account's page.
+        <Transition fallback=|| ()>
+            {move || me.get().and_then(|r| r.ok()).flatten().map(|me| {
+                if permits(me.role, Action::CreateChangeForOwnAccount) {
+                    view! {
+                        <p class="lead">
+                            "A change request asks the vendor to change the environment it runs for you — capacity, "
+                            "performance, cost or security — and needs your authorization. Something broken or a "
+                            "question? " <a href="/cases/new">"Open a case"</a> " instead."
+                        </p>
+                        <p class="toolbar"><a class="button" href="/changes/new">"Request a change"</a></p>
+                    }.into_any()
+                } else {
+                    view! {
+                        <p class="lead">
+                            "Every account's change requests. To request a change for a customer, open "
+                            "their account from the " <a href="/staff">"staff console"</a> "."
+                        </p>
+                    }.into_any()
+                }
+            })}
+        </Transition>
         <form method="get" action="/changes" class="search-form" role="search">
             <FilterInput name="q" label="Number or words"/>
             <FilterSelect name="state" label="State" any="Any" choices=ChangeState::choices()/>

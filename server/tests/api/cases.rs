@@ -846,7 +846,37 @@ async fn staff_open_a_case_on_a_customers_behalf(engine: Engine) {
     );
 }
 
+/// Pages offer each reader the way that works for them: staff go back to the queues from a case,
+/// and are not offered customer-only forms on the change-request list.
+async fn back_links_and_actions_fit_the_reader(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let f = form(&app, ACME_USER).await;
+    let number = app.expect(&user, "cases/create", &f.fields(), 200).await;
+    let number = number.as_str().unwrap();
+    let agent = app.signed_in(AGENT).await;
+    let page = app.page_text(&agent, &format!("/cases/{number}")).await;
+    assert!(page.contains("href=\"/staff/cases\""), "{page}");
+    assert!(!page.contains("href=\"/cases\""), "{page}");
+    let page = app.page_text(&user, &format!("/cases/{number}")).await;
+    assert!(page.contains("href=\"/cases\""), "{page}");
+    let page = app.page_text(&agent, "/changes").await;
+    assert!(
+        !page.contains("/changes/new") && !page.contains("/cases/new"),
+        "{page}"
+    );
+    assert!(page.contains("staff console"), "{page}");
+    let page = app.page_text(&user, "/changes").await;
+    assert!(
+        page.contains("/changes/new") && page.contains("/cases/new"),
+        "{page}"
+    );
+}
+
 both_engines!(
+    back_links_and_actions_fit_the_reader,
     staff_open_a_case_on_a_customers_behalf,
     the_compatibility_matrix_is_shown_to_signed_in_people,
     resolved_cases_close_themselves_after_the_configured_days,
