@@ -363,15 +363,18 @@ fn StaffNoteForm(number: String) -> impl IntoView {
         <form method="post" action=NoteCase::PATH class="form" novalidate>
             <input type="hidden" name="number" value=number/>
             <div class="form-group">
-                <label class="label" for="body">"Add to the activity"</label>
-                <textarea class="input" id="body" name="body" rows="4"></textarea>
+                <label class="label" for="body">"Reply or internal note"</label>
+                <p class="hint" id="body-hint">
+                    "A reply is shown to the customer and mailed to the case's contact; an internal "
+                    "note is for vendor staff only and never reaches the customer."
+                </p>
+                <textarea class="input" id="body" name="body" rows="4" aria-describedby="body-hint"></textarea>
             </div>
-            <div class="form-group">
-                <input type="checkbox" id="internal" name="internal" value="on"/>
-                " "
-                <label for="internal">"Internal work note (never shown or sent to the customer)"</label>
-            </div>
-            <button type="submit" class="button">"Add"</button>
+            // Two buttons, each saying where the text goes: no default decides it.
+            <p class="toolbar">
+                <button type="submit" name="internal" value="" class="button">"Send reply to customer"</button>
+                <button type="submit" name="internal" value="on" class="button button--note">"Save internal note"</button>
+            </p>
         </form>
     }
 }

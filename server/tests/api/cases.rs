@@ -860,8 +860,31 @@ async fn back_links_and_actions_fit_the_reader(engine: Engine) {
     let page = app.page_text(&agent, &format!("/cases/{number}")).await;
     assert!(page.contains("href=\"/staff/cases\""), "{page}");
     assert!(!page.contains("href=\"/cases\""), "{page}");
+    // The agent's box says where the text goes: two buttons, the reply's with an empty value.
+    let page = app.page_text(&agent, &format!("/cases/{number}")).await;
+    assert!(
+        page.contains(">Send reply to customer</button>")
+            && page.contains(">Save internal note</button>"),
+        "{page}"
+    );
+    for (internal, body) in [
+        ("", "Reply for the customer"),
+        ("on", "Note for staff only"),
+    ] {
+        app.expect(
+            &agent,
+            "cases/note",
+            &[("number", number), ("body", body), ("internal", internal)],
+            200,
+        )
+        .await;
+    }
     let page = app.page_text(&user, &format!("/cases/{number}")).await;
     assert!(page.contains("href=\"/cases\""), "{page}");
+    assert!(
+        page.contains("Reply for the customer") && !page.contains("Note for staff only"),
+        "{page}"
+    );
     let page = app.page_text(&agent, "/changes").await;
     assert!(
         !page.contains("/changes/new") && !page.contains("/cases/new"),
