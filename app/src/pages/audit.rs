@@ -124,7 +124,10 @@ fn audit_row(r: AuditRow, staff: bool) -> impl IntoView {
                 {r.actor.clone().unwrap_or_else(|| "—".into())}
                 {r.impersonator.clone().map(|i| view! { <br/><span class="meta">"impersonated by " {i}</span> })}
             </td>
-            <td><code>{r.action.clone()}</code></td>
+            <td>
+                {crate::model::accounts::audit_action_label(&r.action).to_string()}
+                <br/><code class="meta">{r.action.clone()}</code>
+            </td>
             <td>{r.target_email.clone().or(r.target.clone()).unwrap_or_else(|| "—".into())}</td>
             <td>{r.reason.clone().unwrap_or_default()} {r.reference.clone().map(|c| format!(" ({c})"))}</td>
             <td class="meta">{change_words(&r)}</td>

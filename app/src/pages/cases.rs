@@ -213,7 +213,7 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
             <dt>"Opened by"</dt><dd>{case.created_by.clone()} ", " {format_time(Some(case.created_at))}</dd>
             <dt>"Product version"</dt><dd>{case.version.clone()}</dd>
             <dt>"Impact"</dt><dd>{case.impact.clone()}</dd>
-            <dt>"Workaround or rollback"</dt><dd>{case.workaround.clone()}</dd>
+            <dt>"Workaround or rollback"</dt><dd>{crate::model::Workaround::parse(&case.workaround).map_or("—", |w| w.label())}</dd>
             <dt>"Feature"</dt><dd>{case.feature.clone()}</dd>
             <dt>"Service"</dt><dd>{case.service.clone()}</dd>
             <dt>"Environment"</dt><dd>{case.environment.clone()}</dd>

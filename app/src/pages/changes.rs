@@ -224,10 +224,10 @@ pub fn ChangePage() -> impl IntoView {
 fn ChangeView(change: ChangeDetail) -> impl IntoView {
     let step_error = url_error(StepChange::PATH);
     let areas: Vec<&str> = [
-        (change.affects_capacity, "capacity"),
-        (change.affects_performance, "performance"),
-        (change.affects_cost, "cost"),
-        (change.affects_security, "security"),
+        (change.affects_capacity, "Capacity"),
+        (change.affects_performance, "Performance"),
+        (change.affects_cost, "Cost"),
+        (change.affects_security, "Security"),
     ]
     .into_iter()
     .filter_map(|(on, name)| on.then_some(name))
@@ -277,7 +277,7 @@ fn ChangeView(change: ChangeDetail) -> impl IntoView {
             <dt>"Filed by"</dt><dd>{change.created_by.clone()} ", " {format_time(Some(change.created_at))}</dd>
             <dt>"Environment"</dt><dd>{change.environment.clone()}</dd>
             <dt>"Can affect"</dt><dd>{areas.join(", ")}</dd>
-            <dt>"Risk"</dt><dd>{change.risk.clone()}</dd>
+            <dt>"Risk"</dt><dd>{crate::model::Risk::parse(&change.risk).map_or("—", |r| r.label())}</dd>
             <dt>"Requested window"</dt><dd>{format_time(Some(change.window_start))} " – " {format_time(Some(change.window_end))}</dd>
             {change.scheduled_start.map(|s| view! {
                 <dt>"Scheduled"</dt><dd>{format_time(Some(s))} " – " {format_time(change.scheduled_end)}</dd>

@@ -885,6 +885,17 @@ async fn back_links_and_actions_fit_the_reader(engine: Engine) {
         page.contains("Reply for the customer") && !page.contains("Note for staff only"),
         "{page}"
     );
+    // Stored values read as words: the case's workaround, the trail's actions.
+    let page = app.page_text(&user, &format!("/cases/{number}")).await;
+    assert!(
+        page.contains("<dd>Yes</dd>"),
+        "workaround as a word: {page}"
+    );
+    let page = app.page_text(&agent, "/staff/audit").await;
+    assert!(
+        page.contains("Signed in") && page.contains("sign_in.succeeded"),
+        "{page}"
+    );
     let page = app.page_text(&agent, "/changes").await;
     assert!(
         !page.contains("/changes/new") && !page.contains("/cases/new"),
