@@ -145,9 +145,16 @@ pub async fn list(
         COUNT_CAP + 1
     );
     let args = filter.args();
-    let total: i64 = on_db!(db, |c| bind_args!(sqlx::query_scalar(&count_sql), &args)
+    let key = (&count_sql, &args);
+    let total = super::counts::capped(db, key, COUNT_CAP, async {
+        Ok(on_db!(db, |c| bind_args!(
+            sqlx::query_scalar(&count_sql),
+            &args
+        )
         .fetch_one(c)
-        .await)?;
+        .await)?)
+    })
+    .await?;
     Ok((rows, total))
 }
 

@@ -77,6 +77,7 @@ macro_rules! execute {
 }
 
 /// A bound value of a query assembled from the filters in use.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Arg {
     Int(i64),
     Text(String),
@@ -190,6 +191,23 @@ impl Db {
             Err(sqlx::Error::Configuration(
                 "database_url must start with sqlite:// or postgres://".into(),
             ))
+        }
+    }
+
+    /// Which database this is (its file, or server and name), to tell apart what is remembered
+    /// about several databases in one process.
+    pub fn identity(&self) -> String {
+        match self {
+            Db::Sqlite(pool) => pool.connect_options().get_filename().display().to_string(),
+            Db::Postgres(pool) => {
+                let o = pool.connect_options();
+                format!(
+                    "{}:{}/{}",
+                    o.get_host(),
+                    o.get_port(),
+                    o.get_database().unwrap_or_default()
+                )
+            }
         }
     }
 

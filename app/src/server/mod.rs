@@ -9,6 +9,7 @@ pub mod cases;
 pub mod catalog;
 pub mod changes;
 pub mod communications;
+pub mod counts;
 pub mod db;
 pub mod directory;
 pub mod impersonation;

@@ -307,11 +307,15 @@ pub async fn list(
     } else {
         format!("SELECT COUNT(*) FROM (SELECT 1 FROM cases c WHERE {filter} LIMIT {cap}) capped")
     };
-    let total: i64 = on_db!(db, |c| sqlx::query_scalar(&count)
-        .bind(account_id)
-        .bind(mine)
-        .fetch_one(c)
-        .await)?;
+    let key = (&count, account_id, mine);
+    let total = super::counts::capped(db, key, COUNT_CAP, async {
+        Ok(on_db!(db, |c| sqlx::query_scalar(&count)
+            .bind(account_id)
+            .bind(mine)
+            .fetch_one(c)
+            .await)?)
+    })
+    .await?;
     Ok((rows, total))
 }
 

@@ -272,12 +272,18 @@ pub async fn queue(
             rows.sort_by_key(|r| found.ids.iter().position(|id| *id == r.id));
             (found.total as i64).min(COUNT_CAP + 1)
         }
-        None => on_db!(db, |c| {
-            bind_args!(sqlx::query_scalar(&count_sql), &args)
-                .fetch_one(c)
-                .await
-                .map_err(AppError::from)
-        })?,
+        None => {
+            let key = (&count_sql, &args);
+            crate::server::counts::capped(db, key, COUNT_CAP, async {
+                on_db!(db, |c| {
+                    bind_args!(sqlx::query_scalar(&count_sql), &args)
+                        .fetch_one(c)
+                        .await
+                        .map_err(AppError::from)
+                })
+            })
+            .await?
+        }
     };
     let rows = rows
         .into_iter()
