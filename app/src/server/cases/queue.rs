@@ -227,14 +227,21 @@ pub async fn queue(
         (Db::Sqlite(_), Queue::Groups, None) => "INDEXED BY cases_group_open",
         _ => "",
     };
+    // A search's page is in the index's order, put back after reading: asking the database to
+    // order it would have it walk the date index past every case to find the few ids.
+    let order_by = if searched.is_some() {
+        String::new()
+    } else {
+        format!("ORDER BY {order}")
+    };
     let n = args.len();
     let sql = format!(
         "SELECT c.id, c.number, a.name AS account, c.subject, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.assigned_to) AS assignee, \
          {CLOCK_COLUMNS}, c.priority FROM cases c JOIN accounts a ON a.id = c.account_id \
          JOIN sla_targets t ON t.priority = c.priority \
-         WHERE c.id IN (SELECT c.id FROM cases c {hint} {where_clause} ORDER BY {order} LIMIT ${} OFFSET ${}) \
-         ORDER BY {order}",
+         WHERE c.id IN (SELECT c.id FROM cases c {hint} {where_clause} {order_by} LIMIT ${} OFFSET ${}) \
+         {order_by}",
         n + 1,
         n + 2
     );

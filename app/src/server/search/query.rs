@@ -62,23 +62,29 @@ fn words_query(
                 boosted(TermQuery::new(term, IndexRecordOption::WithFreqs), boost),
             ));
         }
+        if typing && i == last {
+            // The word being typed begins a word of the title (suggestions name articles by
+            // their titles; a beginning found in every body would match most of them). "analy"
+            // is how "analysis" begins, but its stem ("anali") begins nothing; the stem of a
+            // longer beginning ("crashe" → "crash") is what the index holds.
+            let mut beginnings = vec![lower.clone()];
+            if stemmed != lower {
+                beginnings.push(stemmed.clone());
+            }
+            for prefix in beginnings {
+                let term = Term::from_field_text(fields.title, &prefix);
+                alternatives.push((
+                    Occur::Should,
+                    boosted(
+                        FuzzyTermQuery::new_prefix(term, 0, true),
+                        TITLE_BOOST * LOOSE_BOOST,
+                    ),
+                ));
+            }
+        }
         for (field, boost) in [(fields.title, TITLE_BOOST), (fields.body, 1.0)] {
             if typing && i == last {
-                // "analy" is how "analysis" begins, but its stem ("anali") begins nothing; the
-                // stem of a longer prefix ("crashe" → "crash") is what the index holds.
-                for prefix in [&lower, &stemmed] {
-                    alternatives.push((
-                        Occur::Should,
-                        boosted(
-                            FuzzyTermQuery::new_prefix(
-                                Term::from_field_text(field, prefix),
-                                0,
-                                true,
-                            ),
-                            boost * LOOSE_BOOST,
-                        ),
-                    ));
-                }
+                continue;
             } else if let (false, Some(edits)) = (known, edits_allowed(&lower)) {
                 alternatives.push((
                     Occur::Should,
