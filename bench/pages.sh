@@ -188,4 +188,8 @@ for entry in "${pages[@]}"; do
   printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$rps" "$p50" "$p99" "$bad" "$bytes" "$srps" "$ratio"
 done
 peak=$(sort -n "$work/rss" | tail -1)
-printf '\nServer RSS: %d MB at the end, %d MB at the peak.\n' $(( $(rss_kb "$server_pid") / 1024 )) $(( peak / 1024 ))
+# Of the resident memory, how much is the process's own (heap) and how much mapped files (the
+# search index, read through mmap: the kernel's page cache, dropped first under pressure).
+anon=$(awk '/^Anonymous:/ {print $2}' "/proc/$server_pid/smaps_rollup" 2>/dev/null || echo 0)
+printf '\nServer RSS: %d MB at the end (%d MB of it the heap, the rest mapped files), %d MB at the peak.\n' \
+  $(( $(rss_kb "$server_pid") / 1024 )) $(( anon / 1024 )) $(( peak / 1024 ))
