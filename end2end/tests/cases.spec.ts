@@ -52,7 +52,7 @@ test('a customer files a case after the availability refusal; an agent works it,
   await agent.getByRole('link', { name: number }).click();
   await agent.getByText('Assignment and priority').click();
   await agent.getByLabel('Assigned to').selectOption('me');
-  await agent.getByRole('button', { name: 'Save' }).click();
+  await agent.getByRole('button', { name: 'Save', exact: true }).click();
   await expect(agent.getByText('Assigned to: nobody → Alex Lindqvist')).toBeVisible();
   await agent.locator('summary', { hasText: 'Start work' }).click();
   await agent.locator('details[open]').getByRole('button', { name: 'Start work' }).click();

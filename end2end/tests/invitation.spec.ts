@@ -66,8 +66,10 @@ test('an administrator invites a user, who sets a password from the mail and is 
   // The account's history shows it all.
   await page.getByRole('link', { name: 'Access history' }).click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Access history');
-  for (const action of ['user.invited', 'user.activated', 'user.disabled']) {
-    await expect(page.getByRole('cell', { name: action, exact: true }).first()).toBeVisible();
+  // Each action in words, with its stored name beside it.
+  for (const [words, action] of [['User invited', 'user.invited'], ['User activated', 'user.activated'], ['User disabled', 'user.disabled']]) {
+    await expect(page.getByRole('cell', { name: words }).first()).toBeVisible();
+    await expect(page.getByText(action, { exact: true }).first()).toBeVisible();
   }
   expect(problems, problems.join('\n')).toEqual([]);
 });
