@@ -11,14 +11,17 @@ CREATE TABLE search_changes (
 );
 CREATE INDEX search_changes_at ON search_changes (at);
 
--- One row: `generation` goes up when every index must be rebuilt (`portcullis reindex`), and
--- changes up to `pruned_through` have been deleted (an index behind that is rebuilt).
+-- One row: `database_key` names this database (an index built from another one is rebuilt),
+-- `generation` goes up when every index must be rebuilt (`portcullis reindex`), and changes up to
+-- `pruned_through` have been deleted (an index behind that is rebuilt).
 CREATE TABLE search_feed (
     id             BIGINT PRIMARY KEY CHECK (id = 1),
+    database_key   TEXT   NOT NULL,
     generation     BIGINT NOT NULL,
     pruned_through BIGINT NOT NULL
 );
-INSERT INTO search_feed (id, generation, pruned_through) VALUES (1, 1, 0);
+INSERT INTO search_feed (id, database_key, generation, pruned_through)
+    VALUES (1, md5(random()::text || clock_timestamp()::text), 1, 0);
 
 CREATE FUNCTION cases_search_change() RETURNS trigger AS $$
 BEGIN

@@ -10,14 +10,17 @@ CREATE TABLE search_changes (
 );
 CREATE INDEX search_changes_at ON search_changes (at);
 
--- One row: `generation` goes up when every index must be rebuilt (`portcullis reindex`), and
--- changes up to `pruned_through` have been deleted (an index behind that is rebuilt).
+-- One row: `database_key` names this database (an index built from another one is rebuilt),
+-- `generation` goes up when every index must be rebuilt (`portcullis reindex`), and changes up to
+-- `pruned_through` have been deleted (an index behind that is rebuilt).
 CREATE TABLE search_feed (
     id             INTEGER PRIMARY KEY CHECK (id = 1),
+    database_key   TEXT    NOT NULL,
     generation     INTEGER NOT NULL,
     pruned_through INTEGER NOT NULL
 );
-INSERT INTO search_feed (id, generation, pruned_through) VALUES (1, 1, 0);
+INSERT INTO search_feed (id, database_key, generation, pruned_through)
+    VALUES (1, lower(hex(randomblob(16))), 1, 0);
 
 CREATE TRIGGER cases_search_insert AFTER INSERT ON cases BEGIN
     INSERT INTO search_changes (kind, item_id) VALUES ('case', new.id);

@@ -266,6 +266,10 @@ async fn indexes_are_rebuilt_when_missing_asked_for_or_behind(engine: Engine) {
     assert!(!index.ready());
     assert!(index.catch_up(&app.db).await.unwrap().rebuilt);
     assert_eq!(index.documents(), (cases, published));
+    // Pointed at another database (whose change numbers mean something else): rebuilt from it.
+    let other = spawn(engine).await.unwrap();
+    assert!(index.catch_up(&other.db).await.unwrap().rebuilt);
+    assert_eq!(index.documents(), (0, published));
 }
 
 /// Customers search their own account's cases (or their own), never another account's, through

@@ -142,6 +142,9 @@ impl<F> Part<F> {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 struct Feed {
     schema: i64,
+    /// The database the index was built from.
+    #[serde(default)]
+    database: String,
     generation: i64,
     /// Every change up to this one is applied…
     watermark: i64,
@@ -287,6 +290,7 @@ impl SearchIndex {
                 .clone();
             let state = feed_state(db, seen.watermark).await?;
             if state.changes_above == seen.above.len() as i64
+                && state.database == seen.database
                 && state.generation == seen.generation
                 && state.pruned_through <= seen.watermark
             {
@@ -314,11 +318,14 @@ impl SearchIndex {
         let mut feed = self.0.feed.lock().await;
         let state = feed_state(db, feed.watermark).await?;
         if feed.schema != SCHEMA_VERSION
+            || feed.database != state.database
             || feed.generation != state.generation
             || feed.watermark < state.pruned_through
             || state.changes_above - feed.above.len() as i64 > REBUILD_OVER
         {
-            return self.rebuild(db, &mut feed, state.generation).await;
+            return self
+                .rebuild(db, &mut feed, state.database, state.generation)
+                .await;
         }
         let mut progress = Progress::default();
         let mut changed = false;
@@ -391,6 +398,7 @@ impl SearchIndex {
         &self,
         db: &Db,
         feed: &mut Feed,
+        database: String,
         generation: i64,
     ) -> Result<Progress, AppError> {
         self.0.rebuilding.store(true, Ordering::Release);
@@ -400,6 +408,7 @@ impl SearchIndex {
             Ok((last_change, progress)) => {
                 *feed = Feed {
                     schema: SCHEMA_VERSION,
+                    database,
                     generation,
                     watermark: (last_change - REBUILD_TAIL).max(0),
                     above: BTreeSet::new(),
@@ -538,6 +547,7 @@ fn replace<F, R>(
 }
 
 struct FeedState {
+    database: String,
     changes_above: i64,
     generation: i64,
     pruned_through: i64,
@@ -545,16 +555,20 @@ struct FeedState {
 
 /// How many changes there are above `watermark`, and the feed's generation and pruning point.
 async fn feed_state(db: &Db, watermark: i64) -> Result<FeedState, AppError> {
-    let (changes_above, generation, pruned_through): (i64, i64, i64) = on_db!(db, |c| {
-        sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM search_changes WHERE seq > $1), generation, pruned_through \
-             FROM search_feed WHERE id = 1",
+    let (database, changes_above, generation, pruned_through): (String, i64, i64, i64) = on_db!(
+        db,
+        |c| {
+            sqlx::query_as(
+            "SELECT database_key, (SELECT COUNT(*) FROM search_changes WHERE seq > $1), generation, \
+             pruned_through FROM search_feed WHERE id = 1",
         )
         .bind(watermark)
         .fetch_one(c)
         .await
-    })?;
+        }
+    )?;
     Ok(FeedState {
+        database,
         changes_above,
         generation,
         pruned_through,
@@ -632,6 +646,7 @@ mod tests {
     fn the_feed_state_survives_a_commit_payload() {
         let mut feed = Feed {
             schema: SCHEMA_VERSION,
+            database: "d41d8cd98f00b204".into(),
             generation: 3,
             watermark: 10,
             above: BTreeSet::from([12]),
