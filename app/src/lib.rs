@@ -122,10 +122,13 @@ pub fn App() -> impl IntoView {
             .unwrap_or_else(|| "UTC".into()),
     ));
 
+    components::forms::provide_refused();
+
     view! {
         <Stylesheet id="leptos" href="/pkg/portcullis.css"/>
         <Title formatter=page_title/>
         <Router>
+            <components::layout::PageChanges/>
             <a class="skip-link" href="#main">"Skip to main content"</a>
             <Header/>
             <main id="main" class="container" tabindex="-1">

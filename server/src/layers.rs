@@ -1,6 +1,6 @@
 //! HTTP hardening and metrics as axum middleware.
 
-use app::server::Settings;
+use app::server::{forms, Settings};
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -188,16 +188,7 @@ pub async fn resolve_session(
     let api = path.starts_with("/api/");
     let page = req.method() == Method::GET && !path.starts_with("/pkg/") && !api;
     if page || api {
-        let token = req
-            .headers()
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(';'))
-            .filter_map(|pair| pair.trim().split_once('='))
-            .find(|(k, _)| *k == app::server::session::COOKIE_NAME)
-            .map(|(_, v)| v.to_string())
-            .filter(|t| !t.is_empty());
+        let token = cookie(&req, app::server::session::COOKIE_NAME);
         let now = app::server::now();
         let resolved = app::server::session::RequestSession::resolve(
             &state.db,
@@ -214,7 +205,169 @@ pub async fn resolve_session(
             req.extensions_mut().insert(session);
         }
     }
-    next.run(req).await
+    let mut refused = false;
+    if page {
+        if let Some(token) = cookie(&req, forms::REFUSED_COOKIE) {
+            let path = req.uri().path().to_string();
+            match forms::take_refused(&state.db, &token, &path, app::server::now()).await {
+                Ok(Some(form)) => {
+                    req.extensions_mut().insert(form);
+                    refused = true;
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "a refused form could not be read back"),
+            }
+        }
+    }
+    let mut res = next.run(req).await;
+    if refused {
+        if let Ok(spent) = HeaderValue::from_str(&forms::spent_refused_cookie(&state.settings)) {
+            res.headers_mut().append(header::SET_COOKIE, spent);
+        }
+    }
+    res
+}
+
+/// The value of cookie `name` the request carries, if not empty.
+fn cookie(req: &Request, name: &str) -> Option<String> {
+    req.headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// A form posted by the browser itself (no script: it asks for a page back) to a server function.
+fn is_plain_form_post(req: &Request) -> bool {
+    let headers = req.headers();
+    let accepts_html = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"));
+    let url_encoded = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    req.method() == Method::POST
+        && req.uri().path().starts_with("/api/")
+        && accepts_html
+        && url_encoded
+}
+
+/// Where a refused plain form post is sent back to, and why: server_fn answers such a post by
+/// redirecting to the page it came from with the error encoded in the URL (`__path`, `__err`).
+/// Answers the page's path, its query without those two, the server function and the error.
+fn refused_redirect(res: &Response) -> Option<(String, String, String, app::error::AppError)> {
+    if !res.status().is_redirection() {
+        return None;
+    }
+    let location = res.headers().get(header::LOCATION)?.to_str().ok()?;
+    let url = url::Url::parse(location).ok()?;
+    let (mut server_fn, mut error, mut rest) = (None, None, Vec::new());
+    for (k, v) in url.query_pairs() {
+        match k.as_ref() {
+            "__path" => server_fn = Some(v.into_owned()),
+            "__err" => error = Some(v.into_owned()),
+            _ => rest.push((k.into_owned(), v.into_owned())),
+        }
+    }
+    let error = server_fn::error::ServerFnUrlError::<app::error::AppError>::decode_err(&error?);
+    let query = if rest.is_empty() {
+        String::new()
+    } else {
+        url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(rest)
+            .finish()
+    };
+    Some((url.path().to_string(), query, server_fn?, error))
+}
+
+/// Forms never lose what was typed (and errors never travel in the URL): when a server function
+/// refuses a plain form post, the fields as sent (never a password) and the problems are kept for
+/// the page the person goes back to — named by a short-lived cookie, read once — and the redirect
+/// goes to that page's own address. With script, forms submit in place and keep their fields.
+pub async fn keep_refused_forms(
+    State(state): State<app::server::AppState>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if !is_plain_form_post(&req) {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, MAX_BODY_BYTES).await else {
+        return (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "The form is too large to send.",
+        )
+            .into_response();
+    };
+    let res = next
+        .run(Request::from_parts(parts, Body::from(bytes.clone())))
+        .await;
+    let Some((page, query, server_fn, error)) = refused_redirect(&res) else {
+        return res;
+    };
+    let fields = url::form_urlencoded::parse(&bytes)
+        .filter(|(name, _)| app::model::forms::keeps_field(name))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let form = app::model::forms::RefusedForm {
+        page: page.clone(),
+        server_fn,
+        error,
+        fields,
+    };
+    let token = match forms::keep_refused(&state.db, &form, app::server::now()).await {
+        Ok(token) => token,
+        Err(_) => return refused_without_page(&form.error),
+    };
+    let location = if query.is_empty() {
+        page
+    } else {
+        format!("{page}?{query}")
+    };
+    let mut back = Response::new(Body::empty());
+    *back.status_mut() = StatusCode::SEE_OTHER;
+    let headers = back.headers_mut();
+    if let (Ok(location), Ok(cookie)) = (
+        HeaderValue::from_str(&location),
+        HeaderValue::from_str(&forms::refused_cookie(&token, &state.settings)),
+    ) {
+        headers.insert(header::LOCATION, location);
+        headers.insert(header::SET_COOKIE, cookie);
+    }
+    back
+}
+
+/// When the refused form cannot be kept (the database failed just then), the problem is still
+/// told, on a page of its own with the error's status.
+fn refused_without_page(error: &app::error::AppError) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST);
+    let message = html_escape::encode_text(&error.to_string()).into_owned();
+    let items = match error {
+        app::error::AppError::Validation(fields) => fields
+            .iter()
+            .map(|f| format!("<li>{}</li>", html_escape::encode_text(&f.message)))
+            .collect::<String>(),
+        _ => String::new(),
+    };
+    let body = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <title>There is a problem · Portcullis</title></head><body><main>\
+         <h1>There is a problem</h1><p>{message}</p><ul>{items}</ul>\
+         <p>Go back to correct the form and send it again.</p></main></body></html>"
+    );
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        body,
+    )
+        .into_response()
 }
 
 /// Largest body a page or server function may send (imports have their own, larger limit).

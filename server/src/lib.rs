@@ -120,6 +120,10 @@ pub fn router(state: AppState) -> Router {
             layers::refuse_cross_site,
         ))
         .layer(axum::middleware::from_fn(layers::server_fn_error_status))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            layers::keep_refused_forms,
+        ))
         .layer(CompressionLayer::new())
         // A request still unanswered after this long gets 503 and its work is dropped (its
         // database statements end with it, or at the statement timeout).
@@ -269,6 +273,9 @@ async fn housekeeping(state: &AppState) -> Result<(), sqlx::Error> {
         tracing::warn!(error = %e, "pruning the search feed failed");
     }
     let now = app::server::now();
+    if let Err(e) = app::server::forms::prune(&state.db, now).await {
+        tracing::warn!(error = %e, "pruning refused forms and form keys failed");
+    }
     let idle_cutoff = now - state.settings.session_idle_minutes * 60;
     let failure_cutoff = now - state.settings.throttle_window_minutes * 60;
     app::server::db::on_db!(&state.db, |pool| {

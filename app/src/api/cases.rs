@@ -39,6 +39,7 @@ pub async fn create_case(
     availability_id: Option<String>,
     subject: Option<String>,
     description: Option<String>,
+    form_key: Option<String>,
 ) -> Result<String, AppError> {
     signed_in(|state, actor| async move {
         let account_id = policy::filing_account(&actor, policy::Filing::Case, account_id)?;
@@ -53,6 +54,7 @@ pub async fn create_case(
             availability_id: availability_id.unwrap_or_default(),
             subject: subject.unwrap_or_default(),
             description: description.unwrap_or_default(),
+            form_key: form_key.unwrap_or_default(),
         };
         let client_addr = crate::server::request::current_client_addr(&state)?;
         let number = cases::create(&state, &actor, account_id, &form, &client_addr, now()).await?;
@@ -112,11 +114,16 @@ pub async fn get_case(number: String) -> Result<CaseDetail, AppError> {
 
 /// A customer's comment on a case of their account.
 #[server(endpoint = "cases/comment")]
-pub async fn comment_case(number: String, body: String) -> Result<(), AppError> {
+pub async fn comment_case(
+    number: String,
+    body: String,
+    form_key: Option<String>,
+) -> Result<(), AppError> {
     permitted(Action::ViewOwnAccountCases, |state, actor| async move {
         let account_id = actor.account_id()?;
         let number = number.trim().to_uppercase();
-        cases::comment(&state, &actor, account_id, &number, &body, now()).await?;
+        let key = form_key.as_deref();
+        cases::comment(&state, &actor, account_id, &number, &body, key, now()).await?;
         leptos_axum::redirect(&format!("/cases/{number}#activity"));
         Ok(())
     })
@@ -196,11 +203,13 @@ pub async fn note_case(
     number: String,
     body: String,
     internal: Option<String>,
+    form_key: Option<String>,
 ) -> Result<(), AppError> {
     permitted(Action::SeeInternalNotes, |state, actor| async move {
         let number = number.trim().to_uppercase();
         let internal = internal.is_some_and(|v| !v.is_empty() && v != "false");
-        cases::staff_note(&state, &actor, &number, &body, internal, now()).await?;
+        let key = form_key.as_deref();
+        cases::staff_note(&state, &actor, &number, &body, internal, key, now()).await?;
         leptos_axum::redirect(&format!("/cases/{number}#activity"));
         Ok(())
     })

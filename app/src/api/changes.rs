@@ -44,6 +44,7 @@ pub async fn create_change(
     rollback_plan: Option<String>,
     authorized: Option<String>,
     authorizer_id: Option<String>,
+    form_key: Option<String>,
 ) -> Result<String, AppError> {
     signed_in(|state, actor| async move {
         let account_id = policy::filing_account(&actor, policy::Filing::Change, account_id)?;
@@ -63,6 +64,7 @@ pub async fn create_change(
             rollback_plan: rollback_plan.unwrap_or_default(),
             authorized: authorized.is_some(),
             authorizer_id: authorizer_id.unwrap_or_default(),
+            form_key: form_key.unwrap_or_default(),
         };
         let client_addr = request::current_client_addr(&state)?;
         let number =

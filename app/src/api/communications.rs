@@ -46,9 +46,11 @@ pub async fn create_notice(
     tier: Option<String>,
     account_ids: Option<Vec<String>>,
     include_admins: Option<String>,
+    form_key: Option<String>,
 ) -> Result<i64, AppError> {
     permitted(Action::SendCommunications, |state, actor| async move {
         let form = NoticeForm {
+            form_key,
             subject: subject.unwrap_or_default(),
             body: body.unwrap_or_default(),
             severity: severity.unwrap_or_default(),

@@ -71,6 +71,7 @@ pub async fn invite_user(
     reason: Option<String>,
     reference: Option<String>,
     return_to: Option<String>,
+    form_key: Option<String>,
 ) -> Result<i64, AppError> {
     signed_in(|state, actor| async move {
         policy::may_manage_users(&actor)?;
@@ -89,6 +90,7 @@ pub async fn invite_user(
             last_name,
             email,
             is_admin,
+            form_key,
         };
         let id = invitations::invite(
             &state,

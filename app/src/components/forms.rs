@@ -2,10 +2,10 @@
 //! field: label → hint → error → input.
 
 use crate::error::AppError;
+use crate::model::forms::RefusedForm;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
-use server_fn::error::ServerFnUrlError;
 use server_fn::ServerFn;
+use std::sync::Arc;
 
 /// The entries of a pick list as a select field's (value, label) options.
 pub fn pairs(list: &[crate::model::Choice]) -> Vec<(String, String)> {
@@ -19,23 +19,110 @@ pub fn same_pairs(list: &[String]) -> Vec<(String, String)> {
     list.iter().map(|e| (e.clone(), e.clone())).collect()
 }
 
-/// The error a form built on `action` shows: the action's last answer when it submitted in place
-/// (with WASM), else the one a plain post brought back in the URL (see [`url_error`]).
-pub fn action_error<S>(action: ServerAction<S>) -> Memo<Option<AppError>>
+/// The refused form the page was loaded with (see [`crate::model::forms::RefusedForm`]), shared
+/// with the browser so hydration shows the same. Cleared at the first client-side page change.
+#[derive(Clone, Copy)]
+pub struct Refused(pub RwSignal<Option<Arc<RefusedForm>>>);
+
+/// Provides [`Refused`] for the app: on the server from the request, in the browser from the page.
+pub fn provide_refused() {
+    let loaded = SharedValue::new(|| {
+        #[cfg(feature = "ssr")]
+        {
+            crate::server::request::parts().and_then(|p| p.extensions.get::<RefusedForm>().cloned())
+        }
+        #[cfg(not(feature = "ssr"))]
+        {
+            None::<RefusedForm>
+        }
+    })
+    .into_inner();
+    provide_context(Refused(RwSignal::new(loaded.map(Arc::new))));
+}
+
+/// What the server answered a form: its problems, and after a refused plain post, what was typed
+/// (so the form comes back as it was sent). Fields read both from it.
+#[derive(Clone, Copy)]
+pub struct FormAnswer {
+    error: Memo<Option<AppError>>,
+    kept: Memo<Option<Arc<RefusedForm>>>,
+}
+
+impl FormAnswer {
+    /// The problems, if any (reactive).
+    pub fn get(&self) -> Option<AppError> {
+        self.error.get()
+    }
+
+    /// What was typed in field `name` when this form was refused.
+    pub fn kept(&self, name: &str) -> Option<String> {
+        self.kept
+            .get_untracked()
+            .and_then(|form| form.value(name).map(str::to_string))
+    }
+
+    /// Whether the refused form had `name` sent as `value` (a ticked box, a chosen radio button).
+    pub fn chosen(&self, name: &str, value: &str) -> bool {
+        self.kept
+            .get_untracked()
+            .is_some_and(|form| form.fields.iter().any(|(n, v)| n == name && v == value))
+    }
+
+    /// Whether the page came back with this form refused (its fields then show what was typed,
+    /// not what they start with).
+    pub fn refused(&self) -> bool {
+        self.kept.with_untracked(Option::is_some)
+    }
+
+    /// The same answer for the one form among several of one server function on a page whose
+    /// hidden fields are `hidden` (a step form per step, an entry form per entry).
+    pub fn of_form(self, hidden: Vec<(&'static str, String)>) -> FormAnswer {
+        let kept = self.kept;
+        let kept = Memo::new(move |_| {
+            kept.get().filter(|form| {
+                hidden
+                    .iter()
+                    .all(|(name, value)| form.value(name) == Some(value.as_str()))
+            })
+        });
+        let error = self.error;
+        FormAnswer {
+            error: Memo::new(move |_| kept.with(Option::is_some).then(|| error.get()).flatten()),
+            kept,
+        }
+    }
+}
+
+/// The refused form of server function `path`, when the page was loaded with one.
+fn refused_form(path: &'static str) -> Memo<Option<Arc<RefusedForm>>> {
+    let refused = use_context::<Refused>();
+    Memo::new(move |_| {
+        refused
+            .and_then(|r| r.0.get())
+            .filter(|form| form.server_fn == path)
+    })
+}
+
+/// The answer of a form built on `action`: the action's last answer when it submitted in place
+/// (with WASM), else the refused plain post the page came back with (see [`form_answer`]).
+pub fn action_error<S>(action: ServerAction<S>) -> FormAnswer
 where
     S: ServerFn<Error = AppError> + Send + Sync + Clone + 'static,
     S::Output: Send + Sync + 'static,
 {
-    let from_url = url_error(S::PATH);
-    Memo::new(move |_| {
-        action
-            .value()
-            .with(|answer| match answer {
-                Some(Err(e)) => Some(e.clone()),
-                _ => None,
-            })
-            .or_else(|| from_url.get())
-    })
+    let plain = form_answer(S::PATH);
+    FormAnswer {
+        error: Memo::new(move |_| {
+            action
+                .value()
+                .with(|answer| match answer {
+                    Some(Err(e)) => Some(e.clone()),
+                    _ => None,
+                })
+                .or_else(|| plain.get())
+        }),
+        kept: plain.kept,
+    }
 }
 
 /// The contents of a `<textarea>` as HTML, for its `inner_html`. Leptos writes a textarea's text
@@ -46,24 +133,30 @@ pub fn textarea_html(text: &str) -> String {
     html_escape::encode_text(text).into_owned()
 }
 
-/// The error a plain HTML form post of server function `path` came back with: the server encodes
-/// it in the URL it redirects to (`__path`, `__err`), so forms report errors without WASM.
-pub fn url_error(path: &'static str) -> Memo<Option<AppError>> {
-    let query = use_query_map();
-    Memo::new(move |_| {
-        query.with(|q| {
-            if q.get_str("__path") != Some(path) {
-                return None;
-            }
-            q.get_str("__err")
-                .map(|err| ServerFnUrlError::<AppError>::decode_err(err))
-        })
-    })
+/// The answer to a plain HTML form post of server function `path`: the server keeps a refused
+/// post's problems and fields for the page it sends the browser back to (never in the URL), so
+/// forms report errors and keep what was typed without WASM.
+pub fn form_answer(path: &'static str) -> FormAnswer {
+    let kept = refused_form(path);
+    FormAnswer {
+        error: Memo::new(move |_| kept.with(|k| k.as_ref().map(|form| form.error.clone()))),
+        kept,
+    }
 }
 
-/// "There is a problem" box at the top of a form. Focused on arrival so screen readers announce it.
+/// "There is a problem" box at the top of a form. Focused when it appears — on arrival (a plain
+/// post came back) and when a form submitted in place is answered — so screen readers announce
+/// it and the person sees it, wherever the button they pressed was.
 #[component]
-pub fn ErrorSummary(error: Memo<Option<AppError>>) -> impl IntoView {
+pub fn ErrorSummary(error: FormAnswer) -> impl IntoView {
+    let summary = NodeRef::<leptos::html::Div>::new();
+    Effect::new(move |_| {
+        if error.get().is_some() {
+            if let Some(el) = summary.get() {
+                let _ = el.focus();
+            }
+        }
+    });
     move || {
         error.get().map(|err| {
             let items = match &err {
@@ -78,7 +171,7 @@ pub fn ErrorSummary(error: Memo<Option<AppError>>) -> impl IntoView {
                 other => view! { <li>{other.to_string()}</li> }.into_any(),
             };
             view! {
-                <div class="error-summary" role="alert" tabindex="-1" autofocus>
+                <div class="error-summary" role="alert" tabindex="-1" autofocus node_ref=summary>
                     <h2 class="error-summary__title">"There is a problem"</h2>
                     <ul>{items}</ul>
                 </div>
@@ -90,7 +183,7 @@ pub fn ErrorSummary(error: Memo<Option<AppError>>) -> impl IntoView {
 /// The messages the server gave for field `name`.
 fn messages_for(
     name: &'static str,
-    error: Memo<Option<AppError>>,
+    error: FormAnswer,
 ) -> impl Fn() -> Vec<String> + Copy + Send + Sync + 'static {
     move || error.get().map(|e| e.for_field(name)).unwrap_or_default()
 }
@@ -99,7 +192,7 @@ fn messages_for(
 fn described_by(
     name: &'static str,
     has_hint: bool,
-    error: Memo<Option<AppError>>,
+    error: FormAnswer,
 ) -> impl Fn() -> Option<String> + Copy + Send + Sync + 'static {
     let messages = messages_for(name, error);
     move || {
@@ -120,7 +213,7 @@ fn FieldGroup(
     name: &'static str,
     label: &'static str,
     hint: Option<&'static str>,
-    error: Memo<Option<AppError>>,
+    error: FormAnswer,
     children: Children,
 ) -> impl IntoView {
     let messages = messages_for(name, error);
@@ -150,9 +243,10 @@ pub fn Field(
     /// What the field starts with (editing something that exists).
     #[prop(optional, into)]
     value: Option<String>,
-    error: Memo<Option<AppError>>,
+    error: FormAnswer,
 ) -> impl IntoView {
     let messages = messages_for(name, error);
+    let value = error.kept(name).or(value);
     view! {
         <FieldGroup name label hint error>
             <input
@@ -171,7 +265,7 @@ pub fn Field(
 
 /// The new password and its confirmation, as every form that sets a password asks for them.
 #[component]
-pub fn NewPasswordFields(error: Memo<Option<AppError>>) -> impl IntoView {
+pub fn NewPasswordFields(error: FormAnswer) -> impl IntoView {
     view! {
         <Field name="new_password" label="New password" kind="password"
             autocomplete="new-password"
@@ -189,14 +283,19 @@ pub fn TextAreaField(
     label: &'static str,
     #[prop(optional)] hint: Option<&'static str>,
     #[prop(default = 4)] rows: u32,
-    error: Memo<Option<AppError>>,
+    /// What the field starts with (editing something that exists).
+    #[prop(optional, into)]
+    value: Option<String>,
+    error: FormAnswer,
 ) -> impl IntoView {
     let messages = messages_for(name, error);
+    let text = textarea_html(&error.kept(name).or(value).unwrap_or_default());
     view! {
         <FieldGroup name label hint error>
             <textarea class="input" id=name name=name rows=rows.to_string()
                 aria-invalid=move || (!messages().is_empty()).to_string()
-                aria-describedby=described_by(name, hint.is_some(), error)></textarea>
+                aria-describedby=described_by(name, hint.is_some(), error)
+                inner_html=text></textarea>
         </FieldGroup>
     }
 }
@@ -211,9 +310,10 @@ pub fn SelectField(
     #[prop(optional)] placeholder: Option<&'static str>,
     options: Vec<(String, String)>,
     #[prop(optional)] selected: Option<String>,
-    error: Memo<Option<AppError>>,
+    error: FormAnswer,
 ) -> impl IntoView {
     let messages = messages_for(name, error);
+    let selected = error.kept(name).filter(|v| !v.is_empty()).or(selected);
     view! {
         <FieldGroup name label hint error>
             <select class="input" id=name name=name
@@ -261,4 +361,33 @@ pub fn debounced(source: Signal<String>, delay: std::time::Duration) -> ReadSign
         }
     });
     out
+}
+
+/// A fresh idempotency key for a create form's hidden `form_key` field: the server makes one
+/// record per key, so a double click or a resent request files nothing twice. Made where the
+/// form is rendered (the server for a page load, the browser after a page change in it).
+pub fn new_form_key() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        use rand::RngCore;
+        let mut bytes = [0u8; 16];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        hex::encode(bytes)
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        // getRandomValues, unlike randomUUID, is there on plain-HTTP intranet addresses too.
+        let mut bytes = [0u8; 16];
+        let filled = web_sys::window()
+            .and_then(|w| w.crypto().ok())
+            .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
+        if !filled {
+            return String::new();
+        }
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    {
+        String::new()
+    }
 }

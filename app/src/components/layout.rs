@@ -19,8 +19,8 @@ pub fn Header() -> impl IntoView {
                         Err(()) => view! {
                             <nav class="site-nav" aria-label="Main">
                                 <ul>
-                                    <li><a href="/kb">"Knowledge base"</a></li>
-                                    <li><a href="/">"Sign in"</a></li>
+                                    <NavLink href="/kb" label="Knowledge base"/>
+                                    <NavLink href="/" label="Sign in"/>
                                 </ul>
                             </nav>
                         }.into_any(),
@@ -31,17 +31,17 @@ pub fn Header() -> impl IntoView {
                         view! {
                             <nav class="site-nav" aria-label="Main">
                                 <ul>
-                                    <li><a href="/">"Home"</a></li>
-                                    <Show when=move || customer><li><a href="/cases">"Cases"</a></li></Show>
-                                    <Show when=move || admin><li><a href="/manage">"Manage Accounts"</a></li></Show>
-                                    <Show when=move || staff><li><a href="/staff/cases">"Case queues"</a></li></Show>
-                                    <li><a href="/changes">"Change requests"</a></li>
-                                    <li><a href="/kb">"Knowledge base"</a></li>
-                                    <Show when=move || staff><li><a href="/staff/kb">"KB articles"</a></li></Show>
-                                    <Show when=move || staff><li><a href="/staff/communications">"Communications"</a></li></Show>
-                                    <Show when=move || customer><li><a href="/notices">"Notices"</a></li></Show>
-                                    <Show when=move || staff><li><a href="/staff">"Staff console"</a></li></Show>
-                                    <li><a href="/account/password">"Change password"</a></li>
+                                    <NavLink href="/" label="Home"/>
+                                    <Show when=move || customer><NavLink href="/cases" label="Cases"/></Show>
+                                    <Show when=move || admin><NavLink href="/manage" label="Manage Accounts"/></Show>
+                                    <Show when=move || staff><NavLink href="/staff/cases" label="Case queues"/></Show>
+                                    <NavLink href="/changes" label="Change requests"/>
+                                    <NavLink href="/kb" label="Knowledge base"/>
+                                    <Show when=move || staff><NavLink href="/staff/kb" label="KB articles"/></Show>
+                                    <Show when=move || staff><NavLink href="/staff/communications" label="Communications"/></Show>
+                                    <Show when=move || customer><NavLink href="/notices" label="Notices"/></Show>
+                                    <Show when=move || staff><NavLink href="/staff" label="Staff console"/></Show>
+                                    <NavLink href="/account/password" label="Change password"/>
                                 </ul>
                             </nav>
                             <div class="site-header__user">
@@ -69,6 +69,43 @@ pub fn Header() -> impl IntoView {
     }
 }
 
+/// Every place the main navigation links to, so the one a page belongs to can be told.
+const SECTIONS: [&str; 11] = [
+    "/",
+    "/cases",
+    "/manage",
+    "/staff/cases",
+    "/changes",
+    "/kb",
+    "/staff/kb",
+    "/staff/communications",
+    "/notices",
+    "/staff",
+    "/account/password",
+];
+
+/// The navigation link a page at `path` belongs to: the longest one that is the path or a folder
+/// above it (`/staff/kb/KB0010001` is under "KB articles", not "Staff console"); the home page
+/// only for itself.
+pub fn section_of(path: &str) -> Option<&'static str> {
+    SECTIONS
+        .iter()
+        .copied()
+        .filter(|s| {
+            path == *s
+                || (*s != "/" && path.starts_with(s) && path.as_bytes().get(s.len()) == Some(&b'/'))
+        })
+        .max_by_key(|s| s.len())
+}
+
+/// A link of the main navigation, marked `aria-current="page"` on the pages of its section.
+#[component]
+fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let current = move || (section_of(&location.pathname.get()) == Some(href)).then_some("page");
+    view! { <li><a href=href aria-current=current>{label}</a></li> }
+}
+
 #[component]
 pub fn Footer() -> impl IntoView {
     view! {
@@ -77,5 +114,79 @@ pub fn Footer() -> impl IntoView {
                 <p>"Portcullis customer support portal. Only people your company authorized can sign in."</p>
             </div>
         </footer>
+    }
+}
+
+/// What a page change inside the browser (the router, not a page load) does: a refused form the
+/// first page came with is forgotten, and focus goes to the new page's main heading, so keyboard
+/// and screen-reader users start at the top of what changed instead of on `<body>`.
+#[component]
+pub fn PageChanges() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let refused = use_context::<crate::components::forms::Refused>();
+    Effect::new(move |previous: Option<String>| {
+        let path = location.pathname.get();
+        if previous.is_some_and(|p| p != path) {
+            if let Some(refused) = refused {
+                refused.0.set(None);
+            }
+            #[cfg(feature = "hydrate")]
+            focus_new_heading();
+        }
+        path
+    });
+}
+
+/// Focuses the main heading of the page being shown once it has replaced the previous one (its
+/// data may take a moment), or `<main>` when none comes within two seconds.
+#[cfg(feature = "hydrate")]
+fn focus_new_heading() {
+    use leptos::wasm_bindgen::JsCast;
+    use leptos::web_sys::HtmlElement;
+    fn heading() -> Option<HtmlElement> {
+        document()
+            .query_selector("main h1")
+            .ok()
+            .flatten()
+            .and_then(|el| el.dyn_into::<HtmlElement>().ok())
+    }
+    fn attempt(old: Option<HtmlElement>, tries: u32) {
+        match heading() {
+            Some(h1) if old.as_ref().is_none_or(|o| !o.is_same_node(Some(&h1))) => {
+                let _ = h1.set_attribute("tabindex", "-1");
+                let _ = h1.focus();
+            }
+            _ if tries == 0 => {
+                if let Some(main) = document()
+                    .get_element_by_id("main")
+                    .and_then(|el| el.dyn_into::<HtmlElement>().ok())
+                {
+                    let _ = main.focus();
+                }
+            }
+            _ => set_timeout(
+                move || attempt(old, tries - 1),
+                std::time::Duration::from_millis(50),
+            ),
+        }
+    }
+    attempt(heading(), 40);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::section_of;
+
+    #[test]
+    fn a_page_belongs_to_the_nearest_section_above_it() {
+        assert_eq!(section_of("/"), Some("/"));
+        assert_eq!(section_of("/cases"), Some("/cases"));
+        assert_eq!(section_of("/cases/CS0001001"), Some("/cases"));
+        assert_eq!(section_of("/cases-old"), None);
+        assert_eq!(section_of("/staff/kb/KB0010001"), Some("/staff/kb"));
+        assert_eq!(section_of("/staff/accounts/3"), Some("/staff"));
+        assert_eq!(section_of("/staff"), Some("/staff"));
+        assert_eq!(section_of("/manage/new"), Some("/manage"));
+        assert_eq!(section_of("/reset"), None);
     }
 }

@@ -88,10 +88,12 @@ impl Column {
 }
 
 /// A table: `caption` for screen readers, the header of `columns`, and `children` as its rows.
+/// The region around it scrolls sideways when the table is wider than the screen, and takes
+/// keyboard focus so it can be scrolled without a mouse.
 #[component]
 pub fn ListTable(caption: &'static str, columns: Vec<Column>, children: Children) -> impl IntoView {
     view! {
-        <div class="table-wrap">
+        <div class="table-wrap" role="region" aria-label=caption tabindex="0">
             <table class="table">
                 <caption class="visually-hidden">{caption}</caption>
                 <thead><tr>{columns.iter().map(Column::header).collect_view()}</tr></thead>

@@ -1,8 +1,7 @@
 //! Forms for changing users, shared by the Manage Accounts page and the staff account page.
 
 use crate::api::users::{ChangeInvitation, InviteUser};
-use crate::components::forms::{url_error, ErrorSummary, Field};
-use crate::error::AppError;
+use crate::components::forms::{form_answer, new_form_key, ErrorSummary, Field, FormAnswer};
 use leptos::prelude::*;
 use server_fn::ServerFn;
 
@@ -14,7 +13,7 @@ pub fn StaffReasonFields(
     #[prop(optional)] with_ids: bool,
     /// The form's error, to show the reason's and case number's own messages beside them.
     #[prop(optional)]
-    error: Option<Memo<Option<AppError>>>,
+    error: Option<FormAnswer>,
 ) -> impl IntoView {
     let id = move |name: &'static str| with_ids.then_some(name);
     let messages = move |name: &'static str| {
@@ -30,13 +29,15 @@ pub fn StaffReasonFields(
         <div class="form-group">
             <label class="label">"Reason (recorded in the audit trail)"
                 {messages("reason")}
-                <input class="input" id=id("reason") name="reason" type="text" required maxlength="500"/>
+                <input class="input" id=id("reason") name="reason" type="text" required maxlength="500"
+                    value=error.and_then(|e| e.kept("reason"))/>
             </label>
         </div>
         <div class="form-group">
             <label class="label">"Case number (optional, like CS0001234)"
                 {messages("reference")}
-                <input class="input" id=id("reference") name="reference" type="text"/>
+                <input class="input" id=id("reference") name="reference" type="text"
+                    value=error.and_then(|e| e.kept("reference"))/>
             </label>
         </div>
     }
@@ -49,19 +50,21 @@ pub fn AddUserForm(
     #[prop(optional)] account_id: Option<i64>,
     #[prop(optional)] return_to: Option<String>,
 ) -> impl IntoView {
-    let error = url_error(InviteUser::PATH);
+    let error = form_answer(InviteUser::PATH);
     let staff = account_id.is_some();
     view! {
         <ErrorSummary error/>
         <form method="post" action=InviteUser::PATH class="form" novalidate>
             {account_id.map(|id| view! { <input type="hidden" name="account_id" value=id.to_string()/> })}
             {return_to.map(|path| view! { <input type="hidden" name="return_to" value=path/> })}
+            <input type="hidden" name="form_key" value=new_form_key()/>
             <Field name="first_name" label="First name" autocomplete="off" error/>
             <Field name="last_name" label="Last name" autocomplete="off" error/>
             <Field name="email" label="Email address" kind="email" autocomplete="off"
                 hint="The invitation goes to this address. It must be the person's own." error/>
             <div class="form-group">
-                <input type="checkbox" id="administrator" name="administrator" value="on"/>
+                <input type="checkbox" id="administrator" name="administrator" value="on"
+                    checked=error.chosen("administrator", "on")/>
                 " "
                 <label for="administrator">"Make them an administrator"</label>
                 <p class="hint">"Administrators can add and disable users of the account and see its access history."</p>

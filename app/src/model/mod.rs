@@ -71,6 +71,7 @@ pub mod change_flow;
 pub mod changes;
 pub mod communications;
 pub mod domain;
+pub mod forms;
 pub mod kb;
 pub mod people;
 pub mod text;

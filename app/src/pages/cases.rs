@@ -6,12 +6,12 @@ use crate::api::cases::{
     CreateCase, NoteCase, StepCase,
 };
 use crate::components::forms::{
-    action_error, pairs, same_pairs, url_error, ErrorSummary, Field, SelectField, TextAreaField,
+    action_error, form_answer, new_form_key, pairs, same_pairs, textarea_html, ErrorSummary, Field,
+    FormAnswer, SelectField, TextAreaField,
 };
 use crate::components::list::{Column, FilterInput, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::components::url::{path_value, query_flag, query_id};
-use crate::error::AppError;
 use crate::model::case_flow::{describe_left, steps, CaseState, Mover, Step};
 use crate::model::{CaseDetail, CaseOptions};
 use crate::pages::kb::KbSuggestions;
@@ -114,8 +114,9 @@ fn CaseFormView(opts: CaseOptions, account_id: Option<i64>) -> impl IntoView {
             <p class="lead">{format!("For {}. Every field is needed to route your case to the right people.", opts.account_name)}</p>
             <p><a href="/catalog/matrix" target="_blank">"Compatibility matrix (opens in a new tab)"</a></p>
             <ErrorSummary error/>
-            <ActionForm action=create attr:class="form" attr:novalidate=true>
+            <ActionForm action=create attr:class="form" attr:novalidate=true attr:data-in-place="" attr:data-pending=move || create.pending().get().then_some("")>
                 {account_id.map(|id| view! { <input type="hidden" name="account_id" value=id.to_string()/> })}
+                <input type="hidden" name="form_key" value=new_form_key()/>
                 {if on_behalf {
                     view! {
                         <SelectField name="contact_id" label="Contact" hint="The customer's point of contact for this case"
@@ -156,7 +157,7 @@ fn CaseFormView(opts: CaseOptions, account_id: Option<i64>) -> impl IntoView {
 
 /// The subject, with the knowledge-base articles matching it listed while it is typed (SPEC §4.1).
 #[component]
-fn SubjectField(error: Memo<Option<AppError>>) -> impl IntoView {
+fn SubjectField(error: FormAnswer) -> impl IntoView {
     let subject = RwSignal::new(String::new());
     view! {
         <div on:input=move |ev| subject.set(event_target_value(&ev))>
@@ -192,7 +193,7 @@ pub fn CasePage() -> impl IntoView {
 
 #[component]
 fn CaseView(case: CaseDetail) -> impl IntoView {
-    let error = url_error(CommentCase::PATH);
+    let error = form_answer(CommentCase::PATH);
     let open = !case.state.is_final();
     let number = case.number.clone();
     let staff = case.viewer_staff;
@@ -250,10 +251,8 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
                 <ErrorSummary error/>
                 <form method="post" action=CommentCase::PATH class="form" novalidate>
                     <input type="hidden" name="number" value=number.clone()/>
-                    <div class="form-group">
-                        <label class="label" for="body">"Add a comment"</label>
-                        <textarea class="input" id="body" name="body" rows="4"></textarea>
-                    </div>
+                    <input type="hidden" name="form_key" value=new_form_key()/>
+                    <TextAreaField name="body" label="Add a comment" error/>
                     <button type="submit" class="button">"Send comment"</button>
                 </form>
             })}
@@ -273,7 +272,7 @@ fn hours(seconds: i64) -> String {
 /// customer (required when asking for information or proposing a resolution).
 #[component]
 fn StepForms(number: String, state: CaseState, staff: bool) -> impl IntoView {
-    let error = url_error(StepCase::PATH);
+    let error = form_answer(StepCase::PATH);
     let current = state;
     let mover = if staff { Mover::Staff } else { Mover::Customer };
     let available: Vec<Step> = steps(current, mover)
@@ -289,8 +288,10 @@ fn StepForms(number: String, state: CaseState, staff: bool) -> impl IntoView {
             <ErrorSummary error/>
             {available.into_iter().map(|step| {
                 let needs_comment = matches!(step, Step::AskInfo | Step::Resolve);
+                let this = error.of_form(vec![("step", step.as_str().to_string())]);
+                let comment = textarea_html(&this.kept("comment").unwrap_or_default());
                 view! {
-                    <details class="confirm">
+                    <details class="confirm" open=this.get().is_some()>
                         <summary>{step.label()}</summary>
                         <form method="post" action=StepCase::PATH class="form" novalidate>
                             <input type="hidden" name="number" value=number.clone()/>
@@ -299,7 +300,7 @@ fn StepForms(number: String, state: CaseState, staff: bool) -> impl IntoView {
                                 <div class="form-group">
                                     <label class="label">
                                         {if needs_comment { "Message to the customer" } else { "Message to the customer (optional)" }}
-                                        <textarea class="input" name="comment" rows="3"></textarea>
+                                        <textarea class="input" name="comment" rows="3" inner_html=comment.clone()></textarea>
                                     </label>
                                 </div>
                             })}
@@ -317,7 +318,7 @@ fn StepForms(number: String, state: CaseState, staff: bool) -> impl IntoView {
 #[component]
 fn StaffFields(number: String) -> impl IntoView {
     let options = Resource::new(|| (), |_| case_staff_options());
-    let error = url_error(CaseFields::PATH);
+    let error = form_answer(CaseFields::PATH);
     view! {
         <ErrorSummary error/>
         <Suspense fallback=|| ()>
@@ -357,19 +358,15 @@ fn StaffFields(number: String) -> impl IntoView {
 /// A staff comment (mailed to the contact) or an internal work note.
 #[component]
 fn StaffNoteForm(number: String) -> impl IntoView {
-    let error = url_error(NoteCase::PATH);
+    let error = form_answer(NoteCase::PATH);
     view! {
         <ErrorSummary error/>
         <form method="post" action=NoteCase::PATH class="form" novalidate>
             <input type="hidden" name="number" value=number/>
-            <div class="form-group">
-                <label class="label" for="body">"Reply or internal note"</label>
-                <p class="hint" id="body-hint">
-                    "A reply is shown to the customer and mailed to the case's contact; an internal "
-                    "note is for vendor staff only and never reaches the customer."
-                </p>
-                <textarea class="input" id="body" name="body" rows="4" aria-describedby="body-hint"></textarea>
-            </div>
+            <input type="hidden" name="form_key" value=new_form_key()/>
+            <TextAreaField name="body" label="Reply or internal note"
+                hint="A reply is shown to the customer and mailed to the case's contact; an internal note is for vendor staff only and never reaches the customer."
+                error/>
             // Two buttons, each saying where the text goes: no default decides it.
             <p class="toolbar">
                 <button type="submit" name="internal" value="" class="button">"Send reply to customer"</button>

@@ -4,7 +4,7 @@
 use crate::api::catalog::{
     catalog_page_data, SaveCatalogEntry, SaveMatrix, SaveSlaTarget, SetGroupMember,
 };
-use crate::components::forms::{url_error, ErrorSummary};
+use crate::components::forms::{form_answer, ErrorSummary, FormAnswer};
 use crate::error::AppError;
 use crate::model::{CatalogAdmin, CatalogEntry, CatalogGroup, CatalogKind, SlaTarget};
 use crate::pages::errors::ErrorPage;
@@ -18,10 +18,10 @@ pub fn CatalogPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| catalog_page_data());
     let query = use_query_map();
     let saved = move || query.with(|q| q.get_str("saved").map(str::to_string));
-    let entry_error = url_error(SaveCatalogEntry::PATH);
-    let sla_error = url_error(SaveSlaTarget::PATH);
-    let matrix_error = url_error(SaveMatrix::PATH);
-    let member_error = url_error(SetGroupMember::PATH);
+    let entry_error = form_answer(SaveCatalogEntry::PATH);
+    let sla_error = form_answer(SaveSlaTarget::PATH);
+    let matrix_error = form_answer(SaveMatrix::PATH);
+    let member_error = form_answer(SetGroupMember::PATH);
     view! {
         <Title text="Catalog"/>
         <p><a href="/staff">"← Staff console"</a></p>
@@ -56,10 +56,10 @@ pub fn CatalogPage() -> impl IntoView {
 #[component]
 fn CatalogSections(
     data: CatalogAdmin,
-    entry_error: Memo<Option<AppError>>,
-    sla_error: Memo<Option<AppError>>,
-    matrix_error: Memo<Option<AppError>>,
-    member_error: Memo<Option<AppError>>,
+    entry_error: FormAnswer,
+    sla_error: FormAnswer,
+    matrix_error: FormAnswer,
+    member_error: FormAnswer,
 ) -> impl IntoView {
     let CatalogAdmin {
         versions,
@@ -93,17 +93,13 @@ fn CatalogSections(
 }
 
 /// The error messages the server gave for the field with id `id`.
-fn field_messages(error: Memo<Option<AppError>>, id: &str) -> Vec<String> {
+fn field_messages(error: FormAnswer, id: &str) -> Vec<String> {
     error.get().map(|e| e.for_field(id)).unwrap_or_default()
 }
 
 /// The name, number and active fields of one entry (`entry` = `None`: a new one).
 #[component]
-fn EntryFields(
-    kind: CatalogKind,
-    entry: Option<CatalogEntry>,
-    error: Memo<Option<AppError>>,
-) -> impl IntoView {
+fn EntryFields(kind: CatalogKind, entry: Option<CatalogEntry>, error: FormAnswer) -> impl IntoView {
     let prefix = match &entry {
         Some(e) => format!("{}-{}", kind.as_str(), e.id),
         None => format!("{}-new", kind.as_str()),
@@ -167,11 +163,7 @@ where
 
 /// One catalog list: its entries, each editable, and a form to add one.
 #[component]
-fn EntryList(
-    kind: CatalogKind,
-    entries: Vec<CatalogEntry>,
-    error: Memo<Option<AppError>>,
-) -> impl IntoView {
+fn EntryList(kind: CatalogKind, entries: Vec<CatalogEntry>, error: FormAnswer) -> impl IntoView {
     let heading = format!("{}-heading", kind.as_str());
     let labelled_by = heading.clone();
     view! {
@@ -193,11 +185,7 @@ fn EntryList(
 }
 
 #[component]
-fn EntryTable(
-    kind: CatalogKind,
-    entries: Vec<CatalogEntry>,
-    error: Memo<Option<AppError>>,
-) -> impl IntoView {
+fn EntryTable(kind: CatalogKind, entries: Vec<CatalogEntry>, error: FormAnswer) -> impl IntoView {
     if entries.is_empty() {
         return view! { <p class="empty">"Nothing here yet."</p> }.into_any();
     }
@@ -231,8 +219,8 @@ fn EntryTable(
 fn GroupList(
     groups: Vec<CatalogGroup>,
     staff: Vec<crate::model::Choice>,
-    error: Memo<Option<AppError>>,
-    member_error: Memo<Option<AppError>>,
+    error: FormAnswer,
+    member_error: FormAnswer,
 ) -> impl IntoView {
     let kind = CatalogKind::Groups;
     view! {
@@ -316,7 +304,7 @@ fn GroupList(
 
 /// The SLA targets, one form a priority.
 #[component]
-fn SlaSection(targets: Vec<SlaTarget>, error: Memo<Option<AppError>>) -> impl IntoView {
+fn SlaSection(targets: Vec<SlaTarget>, error: FormAnswer) -> impl IntoView {
     view! {
         <section class="panel" id="sla" aria-labelledby="sla-heading">
             <h2 id="sla-heading">"SLA targets"</h2>
@@ -374,7 +362,7 @@ fn MatrixForm(
     versions: Vec<CatalogEntry>,
     features: Vec<CatalogEntry>,
     pairs: Vec<(i64, i64)>,
-    error: Memo<Option<AppError>>,
+    error: FormAnswer,
 ) -> impl IntoView {
     let columns = versions.len();
     view! {
@@ -384,7 +372,7 @@ fn MatrixForm(
                 <a href="/catalog/matrix">"the compatibility matrix"</a> "."</p>
             <ErrorSummary error/>
             <form method="post" action=SaveMatrix::PATH class="form" novalidate id="matrix-form">
-                <div class="table-wrap">
+                <div class="table-wrap" role="region" aria-label="Features by version" tabindex="0">
                     <table class="table">
                         <caption class="visually-hidden">"Features by version"</caption>
                         <thead><tr>

@@ -6,7 +6,8 @@ use crate::api::changes::{
     change_form_options, get_change, list_changes, ConvertChange, CreateChange, StepChange,
 };
 use crate::components::forms::{
-    action_error, pairs, same_pairs, url_error, ErrorSummary, Field, SelectField, TextAreaField,
+    action_error, form_answer, new_form_key, pairs, same_pairs, textarea_html, ErrorSummary, Field,
+    SelectField, TextAreaField,
 };
 use crate::components::list::{Column, FilterInput, FilterSelect, Loaded, PagedList};
 use crate::components::time::format_time;
@@ -127,7 +128,7 @@ fn ChangeFormView(opts: ChangeOptions, account_id: Option<i64>) -> impl IntoView
     let area = move |name: &'static str, label: &'static str| {
         view! {
             <div class="checkbox">
-                <input type="checkbox" id=name name=name value="on"/>
+                <input type="checkbox" id=name name=name value="on" checked=error.chosen(name, "on")/>
                 " "
                 <label for=name>{label}</label>
             </div>
@@ -151,8 +152,9 @@ fn ChangeFormView(opts: ChangeOptions, account_id: Option<i64>) -> impl IntoView
                 }.into_any()
             }}
             <ErrorSummary error/>
-            <ActionForm action=create attr:class="form" attr:novalidate=true>
+            <ActionForm action=create attr:class="form" attr:novalidate=true attr:data-in-place="" attr:data-pending=move || create.pending().get().then_some("")>
                 {account_id.map(|id| view! { <input type="hidden" name="account_id" value=id.to_string()/> })}
+                <input type="hidden" name="form_key" value=new_form_key()/>
                 {if on_behalf {
                     view! {
                         <SelectField name="requested_by" label="Requested by" placeholder="Choose the customer's contact…"
@@ -191,7 +193,8 @@ fn ChangeFormView(opts: ChangeOptions, account_id: Option<i64>) -> impl IntoView
                         <div class="form-group" id="authorized">
                             {field_messages("authorized")}
                             <div class="checkbox">
-                                <input type="checkbox" id="authorized-box" name="authorized" value="on"/>
+                                <input type="checkbox" id="authorized-box" name="authorized" value="on"
+                                    checked=error.chosen("authorized", "on")/>
                                 " "
                                 <label for="authorized-box">{statement}</label>
                             </div>
@@ -222,7 +225,7 @@ pub fn ChangePage() -> impl IntoView {
 
 #[component]
 fn ChangeView(change: ChangeDetail) -> impl IntoView {
-    let step_error = url_error(StepChange::PATH);
+    let step_error = form_answer(StepChange::PATH);
     let areas: Vec<&str> = [
         (change.affects_capacity, "Capacity"),
         (change.affects_performance, "Performance"),
@@ -296,27 +299,30 @@ fn ChangeView(change: ChangeDetail) -> impl IntoView {
                 <ErrorSummary error=step_error/>
                 {steps.into_iter().map(|step| {
                     let schedule = step == ChangeStep::Schedule;
+                    let this = step_error.of_form(vec![("step", step.as_str().to_string())]);
+                    let note = textarea_html(&this.kept("note").unwrap_or_default());
+                    let implementer = this.kept("implementer_id");
                     view! {
-                        <details class="confirm">
+                        <details class="confirm" open=this.get().is_some()>
                             <summary>{step.label()}</summary>
                             <form method="post" action=StepChange::PATH class="form" novalidate>
                                 <input type="hidden" name="number" value=number.clone()/>
                                 <input type="hidden" name="step" value=step.as_str()/>
                                 {schedule.then(|| view! {
-                                    <Field name="scheduled_start" label="Work starts" kind="datetime-local" hint="In your own time zone" error=step_error/>
-                                    <Field name="scheduled_end" label="Work ends" kind="datetime-local" error=step_error/>
+                                    <Field name="scheduled_start" label="Work starts" kind="datetime-local" hint="In your own time zone" error=this/>
+                                    <Field name="scheduled_end" label="Work ends" kind="datetime-local" error=this/>
                                     <div class="form-group">
                                         <label class="label" for="implementer_id">"Implementer"</label>
                                         <select class="input" id="implementer_id" name="implementer_id">
                                             <option value="me">"Me"</option>
-                                            <option value="">"Nobody yet"</option>
+                                            <option value="" selected=implementer.as_deref() == Some("")>"Nobody yet"</option>
                                         </select>
                                     </div>
                                 })}
                                 <div class="form-group">
                                     <label class="label">
                                         {if change.viewer_staff { "Implementation note (staff only, optional)" } else { "Note (optional)" }}
-                                        <textarea class="input" name="note" rows="2"></textarea>
+                                        <textarea class="input" name="note" rows="2" inner_html=note.clone()></textarea>
                                     </label>
                                 </div>
                                 <button type="submit" class="button button--secondary">{step.label()}</button>
@@ -345,7 +351,7 @@ fn ChangeView(change: ChangeDetail) -> impl IntoView {
 /// Staff turn a mistaken change request into a case, giving what a case needs and a CR lacks.
 #[component]
 fn ConvertForm(number: String, account_id: i64) -> impl IntoView {
-    let error = url_error(ConvertChange::PATH);
+    let error = form_answer(ConvertChange::PATH);
     let options = Resource::new(move || account_id, |id| case_form_options(Some(id)));
     let workaround = crate::model::Workaround::choices();
     view! {

@@ -7,11 +7,12 @@
 use crate::api::communications::{
     communications_overview, get_notice, my_notices, CreateNotice, SendNotice,
 };
-use crate::components::forms::{url_error, ErrorSummary, Field, SelectField};
+use crate::components::forms::{
+    form_answer, new_form_key, textarea_html, ErrorSummary, Field, FormAnswer, SelectField,
+};
 use crate::components::list::{Column, ListTable, Loaded};
 use crate::components::time::format_time;
 use crate::components::url::{path_id, query_flag};
-use crate::error::AppError;
 use crate::model::Severity;
 use crate::model::{CommunicationSummary, Gap, NoticeDetail, Recipient, SendState};
 use crate::pages::errors::ErrorPage;
@@ -83,7 +84,7 @@ pub fn CommunicationsPage() -> impl IntoView {
 #[component]
 pub(super) fn AudienceFields(
     accounts: Vec<(i64, String, String)>,
-    error: Memo<Option<AppError>>,
+    error: FormAnswer,
 ) -> impl IntoView {
     let messages = move |field: &'static str| {
         move || {
@@ -99,11 +100,13 @@ pub(super) fn AudienceFields(
             <legend>"Who is it for"</legend>
             {messages("audience")}
             <div class="radio">
-                <input type="radio" id="audience-all" name="audience" value="all"/>
+                <input type="radio" id="audience-all" name="audience" value="all"
+                    checked=error.chosen("audience", "all")/>
                 " " <label for="audience-all">"Every account"</label>
             </div>
             <div class="radio">
-                <input type="radio" id="audience-tier" name="audience" value="tier"/>
+                <input type="radio" id="audience-tier" name="audience" value="tier"
+                    checked=error.chosen("audience", "tier")/>
                 " " <label for="audience-tier">"Every account of one service tier"</label>
             </div>
             <div class="form-group" id="tier">
@@ -111,22 +114,25 @@ pub(super) fn AudienceFields(
                 <label class="label" for="tier-select">"Service tier"</label>
                 <select class="input" id="tier-select" name="tier">
                     <option value="">"Choose…"</option>
-                    <option value="managed">"Managed"</option>
-                    <option value="self-hosted">"Self-hosted"</option>
+                    <option value="managed" selected=error.chosen("tier", "managed")>"Managed"</option>
+                    <option value="self-hosted" selected=error.chosen("tier", "self-hosted")>"Self-hosted"</option>
                 </select>
             </div>
             <div class="radio">
-                <input type="radio" id="audience-accounts" name="audience" value="accounts"/>
+                <input type="radio" id="audience-accounts" name="audience" value="accounts"
+                    checked=error.chosen("audience", "accounts")/>
                 " " <label for="audience-accounts">"Chosen accounts"</label>
             </div>
             <div class="checkbox-list" id="account_ids" tabindex="-1">
                 {messages("account_ids")}
                 {accounts.into_iter().enumerate().map(|(i, (id, name, tier))| {
                     let box_id = format!("account-{id}");
+                    let field = format!("account_ids[{i}]");
+                    let ticked = error.chosen(&field, &id.to_string());
                     view! {
                         <div class="checkbox">
                             // Indexed names: the form decoder reads `account_ids[n]` as a list.
-                            <input type="checkbox" id=box_id.clone() name=format!("account_ids[{i}]") value=id.to_string()/>
+                            <input type="checkbox" id=box_id.clone() name=field value=id.to_string() checked=ticked/>
                             " " <label for=box_id>{name} <span class="meta">{format!(" ({tier})")}</span></label>
                         </div>
                     }
@@ -140,7 +146,7 @@ pub(super) fn AudienceFields(
 #[component]
 pub fn NewNoticePage() -> impl IntoView {
     let data = Resource::new(|| (), |_| communications_overview());
-    let error = url_error(CreateNotice::PATH);
+    let error = form_answer(CreateNotice::PATH);
     let severities = Severity::choices();
     view! {
         <Title text="Compose a security notice"/>
@@ -156,6 +162,7 @@ pub fn NewNoticePage() -> impl IntoView {
                         match data.await {
                             Ok(d) => view! {
                                 <form method="post" action=CreateNotice::PATH class="form" novalidate>
+                                    <input type="hidden" name="form_key" value=new_form_key()/>
                                     <Field name="subject" label="Subject" error/>
                                     <SelectField name="severity" label="Severity" placeholder="Choose…" options=severities error/>
                                     <div class="form-group">
@@ -163,11 +170,13 @@ pub fn NewNoticePage() -> impl IntoView {
                                             .map(|m| view! { <p class="field-error" id="body-error">{m}</p> })}
                                         <label class="label" for="body">"Notice"</label>
                                         <p class="hint">"Markdown. Say what is affected, what to do and by when."</p>
-                                        <textarea class="input" id="body" name="body" rows="10"></textarea>
+                                        <textarea class="input" id="body" name="body" rows="10"
+                                            inner_html=textarea_html(&error.kept("body").unwrap_or_default())></textarea>
                                     </div>
                                     <AudienceFields accounts=d.accounts error/>
                                     <div class="checkbox">
-                                        <input type="checkbox" id="include_admins" name="include_admins" value="on"/>
+                                        <input type="checkbox" id="include_admins" name="include_admins" value="on"
+                                            checked=error.chosen("include_admins", "on")/>
                                         " " <label for="include_admins">"Also send it to every administrator of these accounts"</label>
                                     </div>
                                     <button type="submit" class="button">"Check recipients"</button>
@@ -233,7 +242,7 @@ pub fn NoticePage() -> impl IntoView {
 #[component]
 fn NoticeView(notice: NoticeDetail) -> impl IntoView {
     let sent_now = query_flag("sent");
-    let error = url_error(SendNotice::PATH);
+    let error = form_answer(SendNotice::PATH);
     let sent = notice.state == SendState::Sent;
     let n = notice.recipients.len();
     view! {

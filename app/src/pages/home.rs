@@ -1,7 +1,7 @@
 //! `/`: the sign-in page for visitors, the home page for signed-in people.
 
 use crate::api::auth::SignIn;
-use crate::components::forms::{url_error, ErrorSummary, Field};
+use crate::components::forms::{form_answer, ErrorSummary, Field};
 use crate::components::time::format_time;
 use crate::me_resource;
 use crate::model::Me;
@@ -29,7 +29,7 @@ pub fn HomePage() -> impl IntoView {
 
 #[component]
 fn Landing() -> impl IntoView {
-    let error = url_error(SignIn::PATH);
+    let error = form_answer(SignIn::PATH);
     view! {
         <Title text="Sign in"/>
         <div class="narrow">

@@ -2,7 +2,7 @@
 //! preview and confirm (`/staff/imports/:id`), then watch the progress on the same page.
 
 use crate::api::imports::{get_import, DecideImport};
-use crate::components::forms::{url_error, ErrorSummary};
+use crate::components::forms::{form_answer, ErrorSummary};
 use crate::components::list::{Column, ListTable, Loaded, Pagination};
 use crate::components::url::path_value;
 use crate::components::users::StaffReasonFields;
@@ -95,7 +95,7 @@ pub fn ImportPage() -> impl IntoView {
     let data = Resource::new(args, |(id, outcome, page)| {
         get_import(id, Some(outcome), Some(page))
     });
-    let error = url_error(DecideImport::PATH);
+    let error = form_answer(DecideImport::PATH);
     view! {
         <Title text="Bulk import"/>
         <ErrorSummary error/>
@@ -114,7 +114,7 @@ fn outcome_label(outcome: &str, done: bool) -> &'static str {
 
 #[component]
 fn ImportBody(import: ImportView, outcome: String) -> impl IntoView {
-    let error = url_error(DecideImport::PATH);
+    let error = form_answer(DecideImport::PATH);
     let id = import.id;
     let base = if outcome.is_empty() {
         format!("/staff/imports/{id}")

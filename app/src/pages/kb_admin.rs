@@ -6,7 +6,9 @@ use crate::api::kb::{
     list_articles, load_article_editor, preview_article, AddKbCategory, RestoreArticleVersion,
     RetireArticle, SaveArticle,
 };
-use crate::components::forms::{debounced, url_error, ErrorSummary, Field, SelectField};
+use crate::components::forms::{
+    action_error, debounced, form_answer, ErrorSummary, Field, SelectField,
+};
 use crate::components::list::{Column, FilterInput, FilterSelect, ListTable, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::model::kb::{KbState, KbVisibility};
@@ -35,7 +37,7 @@ pub fn KbArticlesPage() -> impl IntoView {
     let rows = Resource::new(args, |(s, v, q, page)| {
         list_articles(Some(s), Some(v), Some(q), page)
     });
-    let category_error = url_error(AddKbCategory::PATH);
+    let category_error = form_answer(AddKbCategory::PATH);
     let added = move || get("category_added") == "1";
     view! {
         <Title text="Knowledge base articles"/>
@@ -106,14 +108,10 @@ fn Editor(editor: KbEditor) -> impl IntoView {
     let query = use_query_map();
     let flag = move |k: &'static str| query.with(|q| q.get_str(k).is_some());
     let save = ServerAction::<SaveArticle>::new();
-    let from_url = url_error(SaveArticle::PATH);
-    let error = Memo::new(move |_| match save.value().get() {
-        Some(Err(e)) => Some(e),
-        _ => from_url.get(),
-    });
-    let side_error = url_error(RetireArticle::PATH);
-    let restore_error = url_error(RestoreArticleVersion::PATH);
-    let body = RwSignal::new(editor.body.clone());
+    let error = action_error(save);
+    let side_error = form_answer(RetireArticle::PATH);
+    let restore_error = form_answer(RestoreArticleVersion::PATH);
+    let body = RwSignal::new(error.kept("body").unwrap_or_else(|| editor.body.clone()));
     let settled = debounced(body.into(), std::time::Duration::from_millis(300));
     let preview = Resource::new(
         move || settled.get(),
@@ -173,7 +171,7 @@ fn Editor(editor: KbEditor) -> impl IntoView {
         <ErrorSummary error=side_error/>
         <ErrorSummary error=restore_error/>
         <div class="kb-editor">
-            <ActionForm action=save attr:class="form kb-editor__form" attr:novalidate=true>
+            <ActionForm action=save attr:class="form kb-editor__form" attr:novalidate=true attr:data-in-place="" attr:data-pending=move || save.pending().get().then_some("")>
                 <input type="hidden" name="number" value=number/>
                 <Field name="title" label="Title" hint="Up to 160 characters" value=editor.title.clone() error/>
                 <SelectField name="category_id" label="Category" placeholder="Choose…" options=categories
@@ -187,7 +185,7 @@ fn Editor(editor: KbEditor) -> impl IntoView {
                         <p class="field-error" id="body-error">{body_messages}</p>
                     </Show>
                     <textarea class="input kb-editor__body" id="body" name="body" rows="18" aria-describedby="body-hint"
-                        inner_html=crate::components::forms::textarea_html(&editor.body)
+                        inner_html=crate::components::forms::textarea_html(&body.get_untracked())
                         on:input=move |ev| body.set(event_target_value(&ev))></textarea>
                 </div>
                 <div class="button-row">

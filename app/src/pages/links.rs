@@ -2,7 +2,7 @@
 //! and ask for a reset link (`/forgot-password`). They work without WASM.
 
 use crate::api::auth::{inspect_link, RequestReset, UseLink};
-use crate::components::forms::{url_error, ErrorSummary, Field, NewPasswordFields};
+use crate::components::forms::{form_answer, ErrorSummary, Field, NewPasswordFields};
 use crate::components::url::query_flag;
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -27,7 +27,7 @@ fn LinkPage(kind: &'static str) -> impl IntoView {
     let query = use_query_map();
     let token = move || query.with(|q| q.get_str("token").unwrap_or_default().to_string());
     let info = Resource::new(token, move |token| inspect_link(token, kind.to_string()));
-    let error = url_error(UseLink::PATH);
+    let error = form_answer(UseLink::PATH);
     let (title, heading, button) = match kind {
         "invitation" => (
             "Accept your invitation",
@@ -84,7 +84,7 @@ fn LinkPage(kind: &'static str) -> impl IntoView {
 
 #[component]
 pub fn ForgotPasswordPage() -> impl IntoView {
-    let error = url_error(RequestReset::PATH);
+    let error = form_answer(RequestReset::PATH);
     let sent = query_flag("sent");
     view! {
         <Title text="Forgot your password"/>

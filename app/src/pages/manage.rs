@@ -3,7 +3,7 @@
 
 use crate::api::accounts::my_account_users;
 use crate::api::users::ChangeAccess;
-use crate::components::forms::{url_error, ErrorSummary};
+use crate::components::forms::{form_answer, ErrorSummary};
 use crate::components::list::{Column, FilterInput, FilterSelect, ListTable, Loaded, Pagination};
 use crate::components::time::format_time;
 use crate::components::url::query_flag;
@@ -42,8 +42,8 @@ pub fn ManageAccountsPage() -> impl IntoView {
     let users = Resource::new(params, |q| {
         my_account_users(q.search, q.status, q.sort, q.page)
     });
-    let error = url_error(ChangeAccess::PATH);
-    let invitation_error = url_error(crate::api::users::ChangeInvitation::PATH);
+    let error = form_answer(ChangeAccess::PATH);
+    let invitation_error = form_answer(crate::api::users::ChangeInvitation::PATH);
     let invited = query_flag("invited");
     view! {
         <Title text="Manage Accounts"/>

@@ -1,7 +1,7 @@
 //! `/account/password`: change one's own password.
 
 use crate::api::auth::{ChangePassword, SetTimeZone};
-use crate::components::forms::{url_error, ErrorSummary, Field, NewPasswordFields};
+use crate::components::forms::{form_answer, ErrorSummary, Field, NewPasswordFields};
 use crate::components::time::TimeZoneSelect;
 use crate::components::url::query_flag;
 use crate::error::AppError;
@@ -14,10 +14,10 @@ use server_fn::ServerFn;
 #[component]
 pub fn ChangePasswordPage() -> impl IntoView {
     let me = me_resource();
-    let error = url_error(ChangePassword::PATH);
+    let error = form_answer(ChangePassword::PATH);
     let changed = query_flag("changed");
     let zone_saved = query_flag("zone");
-    let zone_error = url_error(SetTimeZone::PATH);
+    let zone_error = form_answer(SetTimeZone::PATH);
     view! {
         <Title text="Change your password"/>
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>

@@ -119,7 +119,7 @@ pub fn MatrixPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match matrix.await {
                     Ok(m) => view! {
-                        <div class="table-wrap">
+                        <div class="table-wrap" role="region" aria-label="Features by version" tabindex="0">
                             <table class="table">
                                 <caption class="visually-hidden">"Features by version"</caption>
                                 <thead><tr>

@@ -4,12 +4,11 @@
 use crate::api::accounts::{account_page, list_accounts, SaveAccount, SetContact};
 use crate::api::staff::Impersonate;
 use crate::api::users::ChangeAccess;
-use crate::components::forms::{url_error, ErrorSummary};
+use crate::components::forms::{form_answer, ErrorSummary, FormAnswer};
 use crate::components::list::{Column, FilterInput, ListTable, Loaded, Pagination};
 use crate::components::time::{format_time, TimeZoneSelect};
 use crate::components::url::query_flag;
 use crate::components::users::{invitation_actions, AddUserForm, StaffReasonFields};
-use crate::error::AppError;
 use crate::me_resource;
 use crate::model::business_hours::format_clock;
 use crate::model::text::encode;
@@ -96,24 +95,62 @@ pub fn StaffConsolePage() -> impl IntoView {
 fn AccountFields(
     account: Option<AccountDetail>,
     staff: Vec<StaffMember>,
-    error: Memo<Option<AppError>>,
+    error: FormAnswer,
 ) -> impl IntoView {
-    let tier = account
-        .as_ref()
-        .map(|a| a.service_tier.clone())
-        .unwrap_or_default();
-    let environments = account
-        .as_ref()
-        .map(|a| a.environments.join("\n"))
-        .unwrap_or_else(|| "Production\nStaging\nDevelopment".into());
-    let tam = account.as_ref().and_then(|a| a.tam.as_ref().map(|p| p.id));
-    let csm = account.as_ref().and_then(|a| a.csm.as_ref().map(|p| p.id));
-    let zone = account
-        .as_ref()
-        .map(|a| a.time_zone.clone())
-        .unwrap_or_else(|| "UTC".into());
-    let opens = format_clock(account.as_ref().map(|a| a.business_start).unwrap_or(540));
-    let closes = format_clock(account.as_ref().map(|a| a.business_end).unwrap_or(1020));
+    // After a refused save, every field shows what was sent; else what the account has.
+    let typed = |name: &str, stored: String| error.kept(name).unwrap_or(stored);
+    let typed_id = |name: &str, stored: Option<i64>| match error.kept(name) {
+        Some(sent) => sent.parse().ok(),
+        None => stored,
+    };
+    let name = typed(
+        "name",
+        account.as_ref().map(|a| a.name.clone()).unwrap_or_default(),
+    );
+    let key = typed(
+        "account_key",
+        account
+            .as_ref()
+            .map(|a| a.account_key.clone())
+            .unwrap_or_default(),
+    );
+    let tier = typed(
+        "service_tier",
+        account
+            .as_ref()
+            .map(|a| a.service_tier.clone())
+            .unwrap_or_default(),
+    );
+    let environments = typed(
+        "environments",
+        account
+            .as_ref()
+            .map(|a| a.environments.join("\n"))
+            .unwrap_or_else(|| "Production\nStaging\nDevelopment".into()),
+    );
+    let tam = typed_id(
+        "tam_user_id",
+        account.as_ref().and_then(|a| a.tam.as_ref().map(|p| p.id)),
+    );
+    let csm = typed_id(
+        "csm_user_id",
+        account.as_ref().and_then(|a| a.csm.as_ref().map(|p| p.id)),
+    );
+    let zone = typed(
+        "time_zone",
+        account
+            .as_ref()
+            .map(|a| a.time_zone.clone())
+            .unwrap_or_else(|| "UTC".into()),
+    );
+    let opens = typed(
+        "business_start",
+        format_clock(account.as_ref().map(|a| a.business_start).unwrap_or(540)),
+    );
+    let closes = typed(
+        "business_end",
+        format_clock(account.as_ref().map(|a| a.business_end).unwrap_or(1020)),
+    );
     let field_error = move |name: &'static str| {
         move || {
             error
@@ -143,13 +180,13 @@ fn AccountFields(
         <div class="form-group">
             <label class="label" for="name">"Name"</label>
             {field_error("name")}
-            <input class="input" id="name" name="name" type="text" value=account.as_ref().map(|a| a.name.clone())/>
+            <input class="input" id="name" name="name" type="text" value=name/>
         </div>
         <div class="form-group">
             <label class="label" for="account_key">"Key"</label>
             <p class="hint">"A short unique code, like ACME"</p>
             {field_error("account_key")}
-            <input class="input" id="account_key" name="account_key" type="text" value=account.as_ref().map(|a| a.account_key.clone())/>
+            <input class="input" id="account_key" name="account_key" type="text" value=key/>
         </div>
         <div class="form-group">
             <label class="label" for="service_tier">"Service tier"</label>
@@ -196,7 +233,7 @@ fn AccountFields(
 #[component]
 pub fn NewAccountPage() -> impl IntoView {
     let view_data = Resource::new(|| (), |_| crate::api::accounts::staff_list());
-    let error = url_error(SaveAccount::PATH);
+    let error = form_answer(SaveAccount::PATH);
     view! {
         <Title text="New account"/>
         <div class="narrow">
@@ -249,12 +286,12 @@ pub fn StaffAccountPage() -> impl IntoView {
     let done = move || query.with(|q| q.get_str("done").map(str::to_string));
     let saved = query_flag("saved");
     let errors = [
-        url_error(ChangeAccess::PATH),
-        url_error(crate::api::users::ChangeInvitation::PATH),
-        url_error(SetContact::PATH),
-        url_error(Impersonate::PATH),
+        form_answer(ChangeAccess::PATH),
+        form_answer(crate::api::users::ChangeInvitation::PATH),
+        form_answer(SetContact::PATH),
+        form_answer(Impersonate::PATH),
     ];
-    let save_error = url_error(SaveAccount::PATH);
+    let save_error = form_answer(SaveAccount::PATH);
     view! {
         <Title text="Customer account"/>
         <p><a href="/staff">"← Staff console"</a></p>
@@ -276,7 +313,7 @@ fn person_line(person: &Option<PersonRef>) -> String {
 }
 
 #[component]
-fn AccountBody(data: AccountView, save_error: Memo<Option<AppError>>) -> impl IntoView {
+fn AccountBody(data: AccountView, save_error: FormAnswer) -> impl IntoView {
     let AccountView {
         account,
         staff,

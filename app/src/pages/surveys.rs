@@ -3,7 +3,7 @@
 
 use super::communications::{count, AudienceFields, GapList, RecipientTable};
 use crate::api::communications::*;
-use crate::components::forms::{url_error, ErrorSummary, Field};
+use crate::components::forms::{form_answer, textarea_html, ErrorSummary, Field};
 use crate::components::list::{Column, ListTable, Loaded};
 use crate::components::time::format_time;
 use crate::components::url::{path_id, query_flag};
@@ -19,7 +19,7 @@ use server_fn::ServerFn;
 #[component]
 pub fn NewSurveyPage() -> impl IntoView {
     let data = Resource::new(|| (), |_| communications_overview());
-    let error = url_error(CreateSurvey::PATH);
+    let error = form_answer(CreateSurvey::PATH);
     view! {
         <Title text="Start an NPS survey"/>
         <div class="narrow">
@@ -106,7 +106,7 @@ pub fn SurveyPage() -> impl IntoView {
 #[component]
 fn SurveyView(survey: SurveyDetail) -> impl IntoView {
     let started = query_flag("started");
-    let error = url_error(StartSurvey::PATH);
+    let error = form_answer(StartSurvey::PATH);
     let sent = survey.state == SendState::Sent;
     let n = survey.recipients.len();
     let total = survey.total.clone();
@@ -165,7 +165,7 @@ pub fn NpsPage() -> impl IntoView {
     let query = use_query_map();
     let token = move || query.with(|q| q.get_str("t").unwrap_or_default().to_string());
     let link = Resource::new(token, open_survey_link);
-    let error = url_error(AnswerSurvey::PATH);
+    let error = form_answer(AnswerSurvey::PATH);
     view! {
         <Title text="A quick question"/>
         <div class="narrow">
@@ -194,7 +194,8 @@ pub fn NpsPage() -> impl IntoView {
                                         let id = format!("score-{i}");
                                         view! {
                                             <span class="nps-scale__choice">
-                                                <input type="radio" id=id.clone() name="score" value=i.to_string()/>
+                                                <input type="radio" id=id.clone() name="score" value=i.to_string()
+                                                    checked=error.chosen("score", &i.to_string())/>
                                                 <label for=id>{i}</label>
                                             </span>
                                         }
@@ -202,7 +203,8 @@ pub fn NpsPage() -> impl IntoView {
                                 </fieldset>
                                 <div class="form-group">
                                     <label class="label" for="comment">"What is the main reason for your score? (optional)"</label>
-                                    <textarea class="input" id="comment" name="comment" rows="4"></textarea>
+                                    <textarea class="input" id="comment" name="comment" rows="4"
+                                        inner_html=textarea_html(&error.kept("comment").unwrap_or_default())></textarea>
                                 </div>
                                 <button type="submit" class="button">"Send my answer"</button>
                             </form>

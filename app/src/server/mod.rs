@@ -12,6 +12,7 @@ pub mod communications;
 pub mod counts;
 pub mod db;
 pub mod directory;
+pub mod forms;
 pub mod impersonation;
 pub mod imports;
 pub mod invitations;

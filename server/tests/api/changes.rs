@@ -29,7 +29,7 @@ async fn user_id(app: &TestApp, email: &str) -> String {
 }
 
 /// A complete request for ACME, requested by `requester`.
-async fn form(app: &TestApp, requester: &str) -> Form {
+pub(crate) async fn form(app: &TestApp, requester: &str) -> Form {
     Form::new(vec![
         ("requested_by", user_id(app, requester).await),
         ("environment", "Production".into()),

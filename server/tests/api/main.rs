@@ -11,6 +11,7 @@ mod catalog;
 mod changes;
 mod cli;
 mod communications;
+mod forms;
 mod hardening;
 mod http;
 mod imports;

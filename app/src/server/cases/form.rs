@@ -18,6 +18,8 @@ pub struct CaseForm {
     pub availability_id: String,
     pub subject: String,
     pub description: String,
+    /// The form's idempotency key (see `server::forms`).
+    pub form_key: String,
 }
 
 /// The longest subject (SPEC §4.1).

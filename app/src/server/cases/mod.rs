@@ -2,6 +2,7 @@
 //! case page with its customer-visible activity.
 
 use super::db::{bind_args, execute, on_db, on_tx, Arg, Db, Tx};
+use super::forms::{self, FormKind, Submission};
 use super::mail::{self, Mail};
 use super::search::{CaseOrder, CaseQuery, Found, SearchIndex};
 use super::state::AppState;
@@ -42,7 +43,19 @@ pub async fn create(
     let opts = options(&state.db, account_id, Some(actor.user_id)).await?;
     let v = NewCase::parse(&state.db, &opts, form).await?;
     let mut tx = state.db.begin().await?;
-    let (number, _) = insert(
+    let key = Some(form.form_key.as_str());
+    if let Submission::Repeated(id) =
+        forms::claim(&mut tx, actor.user_id, FormKind::Case, key, now).await?
+    {
+        let number: String = on_tx!(&mut tx, |c| sqlx::query_scalar(
+            "SELECT number FROM cases WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_one(c)
+        .await)?;
+        return Ok(number);
+    }
+    let (number, id) = insert(
         &mut tx,
         state,
         actor,
@@ -53,6 +66,7 @@ pub async fn create(
         now,
     )
     .await?;
+    forms::record(&mut tx, actor.user_id, key, id).await?;
     tx.commit().await?;
     Ok(number)
 }

@@ -167,11 +167,15 @@ pub async fn comment(
     account_id: i64,
     number: &str,
     body: &str,
+    form_key: Option<&str>,
     now: i64,
 ) -> Result<(), AppError> {
     let body = check_text("body", body, "comment")?;
     let mut tx = state.db.begin().await?;
     let case = lock_case(&mut tx, number, Some(account_id)).await?;
+    if sent_before(&mut tx, actor, FormKind::Comment, form_key, case.id, now).await? {
+        return Ok(());
+    }
     if case.state.is_final() {
         return Err(AppError::Conflict(
             "This case is closed. Open a new case and mention this one's number.".into(),
@@ -294,6 +298,7 @@ pub async fn staff_note(
     number: &str,
     body: &str,
     internal_note: bool,
+    form_key: Option<&str>,
     now: i64,
 ) -> Result<(), AppError> {
     let body = check_text(
@@ -307,6 +312,9 @@ pub async fn staff_note(
     )?;
     let mut tx = state.db.begin().await?;
     let case = lock_case(&mut tx, number, None).await?;
+    if sent_before(&mut tx, actor, FormKind::Note, form_key, case.id, now).await? {
+        return Ok(());
+    }
     if case.state.is_final() && !internal_note {
         return Err(AppError::Conflict("This case is closed.".into()));
     }
@@ -507,4 +515,23 @@ pub async fn auto_close(state: &AppState, days: i64, now: i64) -> Result<usize, 
         closed += 1;
     }
     Ok(closed)
+}
+
+/// Whether this comment form (idempotency key `form_key`) was sent before: then the entry it
+/// made stands and nothing is added. Else the key is claimed for case `case_id` in `tx`.
+async fn sent_before(
+    tx: &mut Tx,
+    actor: &Actor,
+    kind: FormKind,
+    form_key: Option<&str>,
+    case_id: i64,
+    now: i64,
+) -> Result<bool, AppError> {
+    match forms::claim(tx, actor.user_id, kind, form_key, now).await? {
+        Submission::Repeated(_) => Ok(true),
+        Submission::New => {
+            forms::record(tx, actor.user_id, form_key, case_id).await?;
+            Ok(false)
+        }
+    }
 }

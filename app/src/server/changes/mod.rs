@@ -10,6 +10,7 @@
 use super::audit::{self, Event};
 use super::cases::pick;
 use super::db::{execute, on_db, on_tx, Db, Tx};
+use super::forms::{self, FormKind, Submission};
 use super::mail::{self, Mail};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
@@ -48,6 +49,8 @@ pub struct ChangeForm {
     pub authorized: bool,
     /// Staff on the account's behalf: the administrator asked to authorize (empty: any of them).
     pub authorizer_id: String,
+    /// The form's idempotency key (see `server::forms`).
+    pub form_key: String,
 }
 
 async fn choices(db: &Db, sql: &str, account_id: i64) -> Result<Vec<Choice>, AppError> {
@@ -174,6 +177,18 @@ pub async fn create(
     let zone = zone_of(&state.db, actor.user_id).await?;
     let v = NewChange::parse(&opts, form, on_behalf, &zone, now)?;
     let mut tx = state.db.begin().await?;
+    let key = Some(form.form_key.as_str());
+    if let Submission::Repeated(id) =
+        forms::claim(&mut tx, actor.user_id, FormKind::Change, key, now).await?
+    {
+        let number: String = on_tx!(&mut tx, |c| sqlx::query_scalar(
+            "SELECT number FROM change_requests WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_one(c)
+        .await)?;
+        return Ok(number);
+    }
     let number = next_number(&mut tx).await?;
     let state_now = if on_behalf {
         ChangeState::AwaitingAuthorization
@@ -257,6 +272,7 @@ pub async fn create(
         }));
     }
     audit::append(&mut tx, &event, now).await?;
+    forms::record(&mut tx, actor.user_id, key, change_id).await?;
     if on_behalf {
         // The administrators (or the one named) are asked to authorize it in the portal.
         let link = mail::portal_url(&state.settings, &format!("/changes/{number}"));

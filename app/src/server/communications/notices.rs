@@ -2,6 +2,7 @@
 //! moment, and the notices a person received.
 
 use super::*;
+use crate::server::forms::{self, FormKind, Submission};
 
 /// What staff wrote in a notice.
 #[derive(Debug, Clone, Default)]
@@ -11,6 +12,8 @@ pub struct NoticeForm {
     pub severity: String,
     pub include_admins: bool,
     pub audience: AudienceForm,
+    /// The form's idempotency key (see `server::forms`).
+    pub form_key: Option<String>,
 }
 
 /// Stores a notice as a draft; answers its id.
@@ -41,6 +44,12 @@ pub async fn create_notice(
     let audience = check_audience(db, &form.audience, &mut p).await?;
     p.finish()?;
     let mut tx = db.begin().await?;
+    let key = form.form_key.as_deref();
+    if let Submission::Repeated(id) =
+        forms::claim(&mut tx, actor.user_id, FormKind::Notice, key, now).await?
+    {
+        return Ok(id);
+    }
     let id: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
         "INSERT INTO notices (subject, body, severity, audience, tier, include_admins, state, \
          created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, 'draft', $7, $8) RETURNING id"
@@ -56,6 +65,7 @@ pub async fn create_notice(
     .fetch_one(c)
     .await)?;
     store_accounts(&mut tx, Kind::Notice, id, &audience.accounts).await?;
+    forms::record(&mut tx, actor.user_id, key, id).await?;
     tx.commit().await?;
     Ok(id)
 }

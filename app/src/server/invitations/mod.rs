@@ -4,6 +4,7 @@
 use super::access::{self, StaffReason, Target};
 use super::audit::{self, Event};
 use super::db::{execute, on_db, on_tx, Db, Tx};
+use super::forms::{self, FormKind, Submission};
 use super::mail::{self, Mail};
 use super::state::AppState;
 use super::{password, session, users};
@@ -76,6 +77,8 @@ pub struct Invite {
     pub last_name: String,
     pub email: String,
     pub is_admin: bool,
+    /// The form's idempotency key (see `server::forms`).
+    pub form_key: Option<String>,
 }
 
 pub fn parse_name(problems: &mut Problems, field: &str, what: &str, value: &str) -> String {
@@ -183,6 +186,12 @@ pub async fn invite(
     let Some(account) = account_name(&mut tx, account_id).await? else {
         return Err(AppError::NotFound);
     };
+    let key = invite.form_key.as_deref();
+    if let Submission::Repeated(id) =
+        forms::claim(&mut tx, actor.user_id, FormKind::Invitation, key, now).await?
+    {
+        return Ok(id);
+    }
     let user_id = match users::insert(
         &mut tx,
         &users::NewUser {
@@ -232,6 +241,7 @@ pub async fn invite(
         super::access::record_admin_change(&mut tx, &event, user_id, true, "invitation", now)
             .await?;
     }
+    forms::record(&mut tx, actor.user_id, key, user_id).await?;
     tx.commit().await?;
     Ok(user_id)
 }
