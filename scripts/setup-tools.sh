@@ -9,9 +9,11 @@ CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock 2>/dev/null || true)
 WASM_BINDGEN_VERSION=${WASM_BINDGEN_VERSION:-0.2.130}
 
-# `--run`: only what building and running the portal needs; default: also the test tools.
+# `--run`: only what building and running the portal needs; `--dev`: everything, and cargo-leptos
+# for `cargo leptos watch`; default: what building and every test need.
 purpose=${1:-test}
 [ "$purpose" = "--run" ] && purpose=run
+[ "$purpose" = "--dev" ] && purpose=dev
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -28,7 +30,9 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
+# cargo-leptos is not needed: scripts/build-site.sh builds the site with cargo, wasm-bindgen and
+# wasm-opt. For development with live reload (`cargo leptos watch`), `--dev` installs it too.
+if [ "$purpose" = dev ] && [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$CARGO_LEPTOS_VERSION" ]; then
   log "installing cargo-leptos $CARGO_LEPTOS_VERSION (cold: ~18 min)"
   # 0.3.11 needs a newer Rust; no_downloads makes a missing tool an error instead of a GitHub fetch.
   cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked --features no_downloads
@@ -40,12 +44,12 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-if [ "$purpose" = test ] && ! command -v chromium >/dev/null; then
+if [ "$purpose" != run ] && ! command -v chromium >/dev/null; then
   log "installing Debian's Chromium for the browser tests"
   apt_install chromium
 fi
 
-if [ "$purpose" = test ] && ! command -v pg_ctlcluster >/dev/null && ! command -v psql >/dev/null; then
+if [ "$purpose" != run ] && ! command -v pg_ctlcluster >/dev/null && ! command -v psql >/dev/null; then
   log "installing PostgreSQL"
   apt_install postgresql
 fi
@@ -58,7 +62,7 @@ fi
 
 # A real SMTP server for the mail tests (Python's aiosmtpd), in a virtual environment of its own.
 SMTP_VENV="${PORTCULLIS_TOOLS_DIR:-$HOME/.cache/portcullis}/venv"
-if [ "$purpose" = test ] && ! "$SMTP_VENV/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
+if [ "$purpose" != run ] && ! "$SMTP_VENV/bin/python" -c 'import aiosmtpd' 2>/dev/null; then
   log "installing aiosmtpd (the SMTP server the mail tests talk to)"
   python3 -m venv "$SMTP_VENV"
   "$SMTP_VENV/bin/pip" install --quiet 'aiosmtpd==1.4.6'

@@ -14,7 +14,7 @@ pub mod server;
 use components::layout::{Footer, Header};
 use components::time::DisplayZone;
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
 use pages::{
@@ -49,6 +49,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(not(feature = "ssr"))]
     let zone = DisplayZone("UTC".into());
     provide_context(zone.clone());
+    // In the document, not the hydrated app: its address is this build's, known to the server.
+    #[cfg(feature = "ssr")]
+    let stylesheet = server::assets::fingerprints().stylesheet();
+    #[cfg(not(feature = "ssr"))]
+    let stylesheet = String::from("/pkg/portcullis.css");
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -57,6 +62,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <link rel="stylesheet" id="leptos" href=stylesheet/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -125,7 +131,6 @@ pub fn App() -> impl IntoView {
     components::forms::provide_refused();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/portcullis.css"/>
         <Title formatter=page_title/>
         <Router>
             <components::layout::PageChanges/>

@@ -67,8 +67,11 @@ pub async fn security_headers(
     req: Request,
     next: Next,
 ) -> Response {
-    let is_asset = req.uri().path().starts_with("/pkg/");
+    let path = req.uri().path();
+    let is_asset = path.starts_with("/pkg/") || path == "/favicon.svg";
+    let immutable = app::server::assets::is_fingerprinted(path);
     let mut res = next.run(req).await;
+    let found = res.status().is_success();
     let h = res.headers_mut();
     if settings.public_url.starts_with("https://") {
         h.insert(
@@ -99,9 +102,17 @@ pub async fn security_headers(
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; base-uri 'none'"),
         );
     }
-    // Pages and API answers carry personal data: no shared or disk caches keep them.
-    if !is_asset && !h.contains_key(header::CACHE_CONTROL) {
-        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Pages and API answers carry personal data: no shared or disk caches keep them. A
+    // fingerprinted file never changes under its name; other files are checked each time.
+    let cache = if !is_asset {
+        "no-store"
+    } else if immutable && found {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    if !h.contains_key(header::CACHE_CONTROL) {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     }
     res
 }

@@ -61,6 +61,7 @@ async fn prepare_with(settings: Settings, search: SearchIndex) -> Result<AppStat
         .output_name("portcullis")
         .site_root(settings.site_root.as_str())
         .site_pkg_dir("pkg")
+        .hash_files(app::server::assets::fingerprints().present())
         .site_addr(
             settings
                 .listen

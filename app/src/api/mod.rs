@@ -8,6 +8,7 @@ pub mod cases;
 pub mod catalog;
 pub mod changes;
 pub mod communications;
+pub mod home;
 pub mod imports;
 pub mod kb;
 pub mod staff;

@@ -72,6 +72,7 @@ pub mod changes;
 pub mod communications;
 pub mod domain;
 pub mod forms;
+pub mod home;
 pub mod kb;
 pub mod people;
 pub mod text;

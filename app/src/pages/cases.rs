@@ -208,55 +208,67 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
                 " Made from change request " <a href=format!("/changes/{n}")>{n.clone()}</a> "."
             })}
         </p>
-        <dl class="facts">
-            <dt>"Account"</dt><dd>{case.account.clone()}</dd>
-            <dt>"Contact"</dt><dd>{case.contact.clone()}</dd>
-            <dt>"Opened by"</dt><dd>{case.created_by.clone()} ", " {format_time(Some(case.created_at))}</dd>
-            <dt>"Product version"</dt><dd>{case.version.clone()}</dd>
-            <dt>"Impact"</dt><dd>{case.impact.clone()}</dd>
-            <dt>"Workaround or rollback"</dt><dd>{crate::model::Workaround::parse(&case.workaround).map_or("—", |w| w.label())}</dd>
-            <dt>"Feature"</dt><dd>{case.feature.clone()}</dd>
-            <dt>"Service"</dt><dd>{case.service.clone()}</dd>
-            <dt>"Environment"</dt><dd>{case.environment.clone()}</dd>
-            <dt>"Availability"</dt><dd>{case.availability.clone()}</dd>
-            <dt>"Assignment group"</dt><dd>{case.assignment_group.clone()}</dd>
-            <dt>"Assigned to"</dt><dd>{case.assigned_to.clone().unwrap_or_else(|| "Not yet assigned".into())}</dd>
-        </dl>
-        {(case.state != CaseState::Cancelled).then(|| view! {
-            <dl class="facts sla" aria-label="Service level">
-                <dt>"First response"</dt>
-                <dd>{describe_left(case.first_response_left)} {format!(" (target {})", hours(case.first_response_target))}</dd>
-                <dt>"Resolution"</dt>
-                <dd>{describe_left(case.resolution_left)} {format!(" (target {})", hours(case.resolution_target))}</dd>
-            </dl>
-        })}
-        {case.priority_reason.clone().map(|r| view! { <p class="meta">"Priority set by hand: " {r}</p> })}
-        <h2>"Description"</h2>
-        <div class="case-text" inner_html=case.description_html.clone()></div>
-        <StepForms number=case.number.clone() state=case.state staff=case.viewer_staff/>
-        {case.viewer_staff.then(|| view! { <StaffFields number=case.number.clone()/> })}
-        <section aria-labelledby="activity-heading" id="activity">
-            <h2 id="activity-heading">"Activity"</h2>
-            <ol class="activity">
-                {case.entries.into_iter().map(|e| view! {
-                    <li class=format!("activity__entry activity__entry--{}", e.kind)>
-                        <p class="meta">{e.author} " · " {format_time(Some(e.at))}
-                            {(e.kind == "work_note").then(|| " · internal work note")}</p>
-                        <div class="case-text" inner_html=e.body_html></div>
-                    </li>
-                }).collect_view()}
-            </ol>
-            {(open && staff).then(|| view! { <StaffNoteForm number=number.clone()/> })}
-            {(open && !staff).then(|| view! {
-                <ErrorSummary error/>
-                <form method="post" action=CommentCase::PATH class="form" novalidate>
-                    <input type="hidden" name="number" value=number.clone()/>
-                    <input type="hidden" name="form_key" value=new_form_key()/>
-                    <TextAreaField name="body" label="Add a comment" error/>
-                    <button type="submit" class="button">"Send comment"</button>
-                </form>
-            })}
-        </section>
+        <div class="case-layout">
+            <div class="case-layout__main">
+                <h2>"Description"</h2>
+                <div class="case-text" inner_html=case.description_html.clone()></div>
+                {(!staff).then(|| view! { <StepForms number=number.clone() state=case.state staff=false/> })}
+                <section aria-labelledby="activity-heading" id="activity">
+                    <h2 id="activity-heading">"Activity"</h2>
+                    <ol class="activity">
+                        {case.entries.into_iter().map(|e| {
+                            let note = e.kind == "work_note";
+                            view! {
+                                <li class=format!("activity__entry activity__entry--{}", e.kind)>
+                                    <p class="meta">
+                                        {note.then(|| view! { <span class="badge badge--note">"Internal note"</span> " " })}
+                                        {e.author} " · " {format_time(Some(e.at))}
+                                    </p>
+                                    <div class="case-text" inner_html=e.body_html></div>
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ol>
+                    {(open && staff).then(|| view! { <StaffNoteForm number=number.clone()/> })}
+                    {(open && !staff).then(|| view! {
+                        <ErrorSummary error/>
+                        <form method="post" action=CommentCase::PATH class="form" novalidate>
+                            <input type="hidden" name="number" value=number.clone()/>
+                            <input type="hidden" name="form_key" value=new_form_key()/>
+                            <TextAreaField name="body" label="Add a comment" error/>
+                            <button type="submit" class="button">"Send comment"</button>
+                        </form>
+                    })}
+                </section>
+            </div>
+            <aside class="case-layout__side" aria-label="Case details">
+                <dl class="facts">
+                    <dt>"Account"</dt><dd>{case.account.clone()}</dd>
+                    <dt>"Contact"</dt><dd>{case.contact.clone()}</dd>
+                    <dt>"Opened by"</dt><dd>{case.created_by.clone()} ", " {format_time(Some(case.created_at))}</dd>
+                    <dt>"Product version"</dt><dd>{case.version.clone()}</dd>
+                    <dt>"Impact"</dt><dd>{case.impact.clone()}</dd>
+                    <dt>"Workaround or rollback"</dt><dd>{crate::model::Workaround::parse(&case.workaround).map_or("—", |w| w.label())}</dd>
+                    <dt>"Feature"</dt><dd>{case.feature.clone()}</dd>
+                    <dt>"Service"</dt><dd>{case.service.clone()}</dd>
+                    <dt>"Environment"</dt><dd>{case.environment.clone()}</dd>
+                    <dt>"Availability"</dt><dd>{case.availability.clone()}</dd>
+                    <dt>"Assignment group"</dt><dd>{case.assignment_group.clone()}</dd>
+                    <dt>"Assigned to"</dt><dd>{case.assigned_to.clone().unwrap_or_else(|| "Not yet assigned".into())}</dd>
+                </dl>
+                {(case.state != CaseState::Cancelled).then(|| view! {
+                    <dl class="facts sla" aria-label="Service level">
+                        <dt>"First response"</dt>
+                        <dd>{describe_left(case.first_response_left)} {format!(" (target {})", hours(case.first_response_target))}</dd>
+                        <dt>"Resolution"</dt>
+                        <dd>{describe_left(case.resolution_left)} {format!(" (target {})", hours(case.resolution_target))}</dd>
+                    </dl>
+                })}
+                {case.priority_reason.clone().map(|r| view! { <p class="meta">"Priority set by hand: " {r}</p> })}
+                {staff.then(|| view! { <StepForms number=case.number.clone() state=case.state staff=true/> })}
+                {staff.then(|| view! { <StaffFields number=case.number.clone()/> })}
+            </aside>
+        </div>
     }
 }
 

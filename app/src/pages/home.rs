@@ -1,9 +1,14 @@
 //! `/`: the sign-in page for visitors, the home page for signed-in people.
 
 use crate::api::auth::SignIn;
+use crate::api::home::my_work;
 use crate::components::forms::{form_answer, ErrorSummary, Field};
+use crate::components::list::Loaded;
 use crate::components::time::format_time;
 use crate::me_resource;
+use crate::model::case_flow::describe_left;
+use crate::model::home::{CaseLine, CustomerWork, HomeWork, PlatformWork, StaffWork};
+use crate::model::Choice;
 use crate::model::Me;
 use crate::pages::errors::ErrorPage;
 use crate::policy::{permits, Action, Role};
@@ -110,48 +115,23 @@ const CAPABILITIES: &[(Action, &str)] = &[
 #[component]
 fn Dashboard(me: Me) -> impl IntoView {
     let role = me.role;
-    let can_manage = permits(role, Action::ManageOwnAccountUsers);
-    let staff = role.is_staff();
     let where_line = match (&me.account_name, role) {
         (Some(account), _) => format!("{} at {}", role.label(), account),
         (None, Role::Agent | Role::PlatformAdmin) => format!("{} (vendor staff)", role.label()),
         (None, _) => role.label().to_string(),
     };
+    let work = Resource::new(|| (), |_| my_work());
     view! {
         <Title text="Home"/>
         <h1>{format!("Welcome, {}", me.name)}</h1>
         <p class="lead">{where_line}</p>
         <p class="meta">{format!("Signed in as {} since {}.", me.email, format_time(me.last_sign_in_at))}</p>
-        <ul class="cards">
-            <Show when=move || permits(role, Action::CreateCaseForOwnAccount)>
-                <li class="card">
-                    <h2 class="card__title"><a href="/cases">"Support cases"</a></h2>
-                    <p>"Open a case and follow your team's cases."</p>
-                </li>
-            </Show>
-            <Show when=move || can_manage>
-                <li class="card">
-                    <h2 class="card__title"><a href="/manage">"Manage Accounts"</a></h2>
-                    <p>"See who in your company has access, their status and their last sign-in."</p>
-                </li>
-            </Show>
-            <Show when=move || staff>
-                <li class="card">
-                    <h2 class="card__title"><a href="/staff">"Staff console"</a></h2>
-                    <p>"Customer accounts, their users and administrators."</p>
-                </li>
-            </Show>
-            <li class="card">
-                <h2 class="card__title"><a href="/kb">"Knowledge base"</a></h2>
-                <p>{if staff { "Answers for customers and the team; write and publish articles." } else { "Answers, how-to guides and known issues." }}</p>
-            </li>
-            <li class="card">
-                <h2 class="card__title"><a href="/account/password">"Change password"</a></h2>
-                <p>"Changing it signs you out everywhere else."</p>
-            </li>
-        </ul>
-        <section aria-labelledby="access-heading">
-            <h2 id="access-heading">"What your role allows"</h2>
+        <Loaded resource=work view=move |work| match work {
+            HomeWork::Customer(work) => view! { <CustomerHome work/> }.into_any(),
+            HomeWork::Staff(work) => view! { <StaffHome work/> }.into_any(),
+        }/>
+        <details class="panel">
+            <summary>"What your role allows"</summary>
             <ul class="capabilities">
                 {CAPABILITIES
                     .iter()
@@ -159,6 +139,167 @@ fn Dashboard(me: Me) -> impl IntoView {
                     .map(|(_, text)| view! { <li>{*text}</li> })
                     .collect_view()}
             </ul>
+        </details>
+    }
+}
+
+/// Cases as links with their state and priority, or `empty` when there are none.
+fn case_lines(lines: Vec<CaseLine>, empty: &'static str) -> AnyView {
+    if lines.is_empty() {
+        return view! { <p class="empty">{empty}</p> }.into_any();
+    }
+    view! {
+        <ul class="work-list">
+            {lines.into_iter().map(|c| view! {
+                <li>
+                    <a href=format!("/cases/{}", c.number)>{c.number.clone()} " · " {c.subject}</a>
+                    " " <span class="badge">{c.state.label()}</span>
+                    " " <span class=format!("badge badge--p{}", c.priority)>{format!("P{}", c.priority)}</span>
+                </li>
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+#[component]
+fn CustomerHome(work: CustomerWork) -> impl IntoView {
+    view! {
+        <form method="get" action="/kb" class="search-form" role="search">
+            <div class="form-group">
+                <label class="label" for="home-kb-q">"Search the knowledge base"</label>
+                <input class="input" id="home-kb-q" name="q" type="search"/>
+            </div>
+            <button type="submit" class="button button--secondary">"Search"</button>
+        </form>
+        <div class="work">
+            <section class="work__section" aria-labelledby="awaiting-heading">
+                <h2 id="awaiting-heading">"Waiting for your answer"</h2>
+                {case_lines(work.awaiting_you, "Nothing is waiting for you.")}
+            </section>
+            {work.to_authorize.map(|changes| view! {
+                <section class="work__section" aria-labelledby="authorize-heading">
+                    <h2 id="authorize-heading">"Change requests to authorize"</h2>
+                    {if changes.is_empty() {
+                        view! { <p class="empty">"No change request is waiting for an authorization."</p> }.into_any()
+                    } else {
+                        view! {
+                            <ul class="work-list">
+                                {changes.into_iter().map(|c| view! {
+                                    <li>
+                                        <a href=format!("/changes/{}", c.number)>{c.number.clone()} " · " {c.short_description}</a>
+                                        <span class="meta">{format!(" raised {}", format_time(Some(c.created_at)))}</span>
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any()
+                    }}
+                </section>
+            })}
+            <section class="work__section" aria-labelledby="open-heading">
+                <h2 id="open-heading">"Your open cases"</h2>
+                <p>
+                    <a href="/cases">{crate::components::list::total_line(work.open, "open cases of yours")}</a>
+                </p>
+                {case_lines(work.recent, "You have no new or open case.")}
+                <p><a class="button" href="/cases/new">"Open a case"</a></p>
+            </section>
+        </div>
+    }
+}
+
+#[component]
+fn StaffHome(work: StaffWork) -> impl IntoView {
+    view! {
+        <div class="work">
+            <section class="work__section" aria-labelledby="queues-heading">
+                <h2 id="queues-heading">"Your queues"</h2>
+                <ul class="work-list">
+                    {work.queues.into_iter().map(|q| {
+                        let count = if q.total > 10_000 { "10,000+".to_string() } else { q.total.to_string() };
+                        let alert = q.queue == "breaching" && q.total > 0;
+                        view! {
+                            <li>
+                                <a href=format!("/staff/cases?queue={}", q.queue)>{q.label}</a>
+                                " " <span class="badge" class:badge--alert=alert>{count}</span>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+            <section class="work__section" aria-labelledby="mine-heading">
+                <h2 id="mine-heading">"Assigned to you, most urgent first"</h2>
+                {if work.mine.is_empty() {
+                    view! { <p class="empty">"No open case is assigned to you."</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="work-list">
+                            {work.mine.into_iter().map(|c| view! {
+                                <li>
+                                    <a href=format!("/cases/{}", c.number)>{c.number.clone()} " · " {c.subject}</a>
+                                    <span class="meta">{format!(" {} · ", c.account)}</span>
+                                    <span class=format!("badge badge--p{}", c.priority)>{format!("P{}", c.priority)}</span>
+                                    " " <span class:breached=c.resolution_left.is_some_and(|l| l < 0)>{describe_left(c.resolution_left)}</span>
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                }}
+            </section>
+            {work.platform.map(|p| view! { <PlatformHome p/> })}
+        </div>
+    }
+}
+
+/// Accounts as links to their staff page, or `empty`.
+fn account_lines(accounts: Vec<Choice>, empty: &'static str) -> AnyView {
+    if accounts.is_empty() {
+        return view! { <p class="empty">{empty}</p> }.into_any();
+    }
+    view! {
+        <ul class="work-list">
+            {accounts.into_iter().map(|a| view! {
+                <li><a href=format!("/staff/accounts/{}", a.id)>{a.name}</a></li>
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
+}
+
+#[component]
+fn PlatformHome(p: PlatformWork) -> impl IntoView {
+    view! {
+        <section class="work__section" aria-labelledby="contact-gaps-heading">
+            <h2 id="contact-gaps-heading">"Accounts without an active primary contact"</h2>
+            {account_lines(p.without_contact, "Every account has an active primary contact.")}
+        </section>
+        <section class="work__section" aria-labelledby="admin-gaps-heading">
+            <h2 id="admin-gaps-heading">"Accounts without an active administrator"</h2>
+            {account_lines(p.without_administrator, "Every account has an active administrator.")}
+        </section>
+        <section class="work__section" aria-labelledby="delivery-heading">
+            <h2 id="delivery-heading">"Mail and imports"</h2>
+            <p class:breached={p.failed_mails > 0}>
+                {match p.failed_mails {
+                    0 => "No mail failed to send in the last 7 days.".to_string(),
+                    1 => "1 mail could not be delivered in the last 7 days.".to_string(),
+                    n => format!("{n} mails could not be delivered in the last 7 days."),
+                }}
+            </p>
+            {if p.imports.is_empty() {
+                view! { <p>"No user import is under way."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="work-list">
+                        {p.imports.into_iter().map(|i| view! {
+                            <li>
+                                <a href=format!("/staff/imports/{}", i.id)>{format!("{} · {}", i.account, i.file_name)}</a>
+                                " " <span class="badge">{if i.confirmed { "Being carried out" } else { "Waiting for confirmation" }}</span>
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
         </section>
     }
 }

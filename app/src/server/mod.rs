@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod assets;
 pub mod audit;
 pub mod audit_view;
 pub mod auth;
@@ -13,6 +14,7 @@ pub mod counts;
 pub mod db;
 pub mod directory;
 pub mod forms;
+pub mod home;
 pub mod impersonation;
 pub mod imports;
 pub mod invitations;

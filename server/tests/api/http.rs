@@ -178,7 +178,52 @@ async fn health_readiness_and_metrics(engine: Engine) {
     );
 }
 
+/// A fingerprinted file never changes under its name: cached for a year, immutable. Other files
+/// are checked each time; pages and answers are never stored.
+async fn fingerprinted_assets_are_cached_for_good(engine: Engine) {
+    let site = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(site.path().join("pkg")).unwrap();
+    std::fs::write(
+        site.path().join("pkg/portcullis.0123456789abcdef.js"),
+        "export {}",
+    )
+    .unwrap();
+    std::fs::write(site.path().join("pkg/portcullis.css"), "body{}").unwrap();
+    std::fs::write(site.path().join("favicon.svg"), "<svg/>").unwrap();
+    let root = site.path().display().to_string();
+    let Some(app) = spawn_with(engine, |s| s.site_root = root).await else {
+        return;
+    };
+    let cache = |path: &'static str| {
+        let url = app.url(path);
+        async move {
+            let res = client().get(url).send().await.unwrap();
+            (
+                res.status().as_u16(),
+                res.headers()["cache-control"].to_str().unwrap().to_string(),
+            )
+        }
+    };
+    assert_eq!(
+        cache("/pkg/portcullis.0123456789abcdef.js").await,
+        (200, "public, max-age=31536000, immutable".to_string())
+    );
+    assert_eq!(
+        cache("/pkg/portcullis.css").await,
+        (200, "no-cache".to_string())
+    );
+    assert_eq!(cache("/favicon.svg").await, (200, "no-cache".to_string()));
+    let (status, missing) = cache("/pkg/portcullis.fedcba9876543210.js").await;
+    assert_eq!(status, 404);
+    assert_ne!(
+        missing, "public, max-age=31536000, immutable",
+        "a miss is not cached"
+    );
+    assert_eq!(cache("/kb").await.1, "no-store");
+}
+
 both_engines!(
+    fingerprinted_assets_are_cached_for_good,
     cross_site_state_changes_are_refused,
     plain_form_sign_in_error_comes_back_on_the_page,
     pages_carry_security_headers_and_a_matching_csp_nonce,

@@ -13,6 +13,7 @@ mod cli;
 mod communications;
 mod forms;
 mod hardening;
+mod home;
 mod http;
 mod imports;
 mod invitations;

@@ -1,0 +1,200 @@
+//! The work a home page shows, each list short and each count capped, so a home page stays as
+//! fast as a list page at a million cases.
+
+use super::cases::{self, Queue, QueueFilter, QueueSort};
+use super::db::{on_db, Db};
+use super::search::SearchIndex;
+use crate::error::AppError;
+use crate::model::case_flow::CaseState;
+use crate::model::home::{
+    CaseLine, ChangeLine, CustomerWork, ImportLine, PlatformWork, QueueCount, StaffWork,
+};
+use crate::model::Choice;
+
+/// How many lines a home page's list shows.
+const LINES: i64 = 5;
+/// Failed mail counts over this window (older failures were seen or are being dealt with).
+const FAILED_MAIL_WINDOW: i64 = 7 * 86_400;
+
+type CaseRow = (String, String, String, i32);
+
+fn case_lines(rows: Vec<CaseRow>) -> Result<Vec<CaseLine>, AppError> {
+    rows.into_iter()
+        .map(|(number, subject, state, priority)| {
+            Ok(CaseLine {
+                number,
+                subject,
+                state: CaseState::parse(&state).ok_or(AppError::Internal)?,
+                priority,
+            })
+        })
+        .collect()
+}
+
+/// The cases of contact `person` of `account_id` in `states`, newest first.
+async fn contact_cases(
+    db: &Db,
+    account_id: i64,
+    person: i64,
+    states: &str,
+) -> Result<Vec<CaseLine>, AppError> {
+    let sql = format!(
+        "SELECT number, subject, state, priority FROM cases \
+         WHERE contact_id = $1 AND account_id = $2 AND state IN ({states}) \
+         ORDER BY created_at DESC, id DESC LIMIT $3"
+    );
+    let rows: Vec<CaseRow> = on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(person)
+        .bind(account_id)
+        .bind(LINES)
+        .fetch_all(c)
+        .await)?;
+    case_lines(rows)
+}
+
+/// A customer's home: `authorizes` when they may authorize change requests.
+#[tracing::instrument(skip_all)]
+pub async fn customer(
+    db: &Db,
+    account_id: i64,
+    person: i64,
+    authorizes: bool,
+) -> Result<CustomerWork, AppError> {
+    let open: i64 = on_db!(db, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM cases WHERE contact_id = $1 AND account_id = $2 \
+         AND state IN ('new', 'open', 'awaiting_info', 'resolved') LIMIT 10001) AS capped"
+    )
+    .bind(person)
+    .bind(account_id)
+    .fetch_one(c)
+    .await)?;
+    let awaiting_you = contact_cases(db, account_id, person, "'awaiting_info', 'resolved'").await?;
+    let recent = contact_cases(db, account_id, person, "'new', 'open'").await?;
+    let to_authorize = if authorizes {
+        let rows: Vec<(String, String, i64)> = on_db!(db, |c| sqlx::query_as(
+            "SELECT number, short_description, created_at FROM change_requests \
+             WHERE account_id = $1 AND state = 'awaiting_authorization' \
+             AND (authorizer_id IS NULL OR authorizer_id = $2) \
+             ORDER BY created_at, id LIMIT $3"
+        )
+        .bind(account_id)
+        .bind(person)
+        .bind(LINES * 2)
+        .fetch_all(c)
+        .await)?;
+        Some(
+            rows.into_iter()
+                .map(|(number, short_description, created_at)| ChangeLine {
+                    number,
+                    short_description,
+                    created_at,
+                })
+                .collect(),
+        )
+    } else {
+        None
+    };
+    Ok(CustomerWork {
+        open,
+        awaiting_you,
+        recent,
+        to_authorize,
+    })
+}
+
+/// Staff's home: each queue's count, their own cases by priority, and for platform admins
+/// (`oversees`) the accounts' gaps.
+#[tracing::instrument(skip_all)]
+pub async fn staff(
+    db: &Db,
+    index: &SearchIndex,
+    viewer: i64,
+    oversees: bool,
+    now: i64,
+) -> Result<StaffWork, AppError> {
+    let mut queues = Vec::new();
+    let mut mine = Vec::new();
+    for (queue, name, label) in [
+        (Queue::Unassigned, "unassigned", "Unassigned"),
+        (Queue::Mine, "mine", "Assigned to me"),
+        (Queue::Groups, "groups", "My groups"),
+        (
+            Queue::Breaching,
+            "breaching",
+            "Breaching or due within the hour",
+        ),
+    ] {
+        let filter = QueueFilter {
+            queue,
+            sort: QueueSort::Priority,
+            ..QueueFilter::default()
+        };
+        let per_page = if queue == Queue::Mine { LINES } else { 1 };
+        let (rows, total) = cases::queue(db, index, viewer, &filter, 1, per_page, now).await?;
+        if queue == Queue::Mine {
+            mine = rows;
+        }
+        queues.push(QueueCount {
+            queue: name.into(),
+            label: label.into(),
+            total,
+        });
+    }
+    let platform = if oversees {
+        Some(platform(db, now).await?)
+    } else {
+        None
+    };
+    Ok(StaffWork {
+        queues,
+        mine,
+        platform,
+    })
+}
+
+async fn platform(db: &Db, now: i64) -> Result<PlatformWork, AppError> {
+    let without_contact: Vec<Choice> = on_db!(db, |c| {
+        sqlx::query_as(
+        "SELECT a.id, a.name FROM accounts a \
+         WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = a.primary_contact_id AND u.status = 'active') \
+         ORDER BY a.name, a.id LIMIT 20"
+    )
+    .fetch_all(c)
+    .await
+    })?;
+    let without_administrator: Vec<Choice> = on_db!(db, |c| sqlx::query_as(
+        "SELECT a.id, a.name FROM accounts a \
+         WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.account_id = a.id AND u.is_admin \
+         AND u.status = 'active') ORDER BY a.name, a.id LIMIT 20"
+    )
+    .fetch_all(c)
+    .await)?;
+    let failed_mails: i64 = on_db!(db, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM mail_outbox WHERE failed_at > $1"
+    )
+    .bind(now - FAILED_MAIL_WINDOW)
+    .fetch_one(c)
+    .await)?;
+    let imports: Vec<(i64, String, String, String)> = on_db!(db, |c| {
+        sqlx::query_as(
+        "SELECT i.id, a.name, i.file_name, i.status FROM imports i JOIN accounts a ON a.id = i.account_id \
+         WHERE i.status IN ('previewed', 'queued') ORDER BY i.created_at DESC, i.id DESC LIMIT 10"
+    )
+    .fetch_all(c)
+    .await
+    })?;
+    Ok(PlatformWork {
+        without_contact,
+        without_administrator,
+        failed_mails,
+        imports: imports
+            .into_iter()
+            .map(|(id, account, file_name, status)| ImportLine {
+                id,
+                account,
+                file_name,
+                confirmed: status == "queued",
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,111 @@
+// Forgiving forms: a refused form keeps what was typed, with script and without; the problems
+// take focus and their links lead to the fields; a form being sent says so and is sent once;
+// a page change inside the portal puts focus on the new page's heading.
+import { test, expect, type Page } from '@playwright/test';
+import { PASSWORD, signIn } from './session';
+
+function watchForProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(err.message));
+  return problems;
+}
+
+test('a refused sign-in keeps the email, never the password, and leads to what is wrong', async ({ page }) => {
+  const problems = watchForProblems(page);
+  await page.goto('/');
+  await page.waitForLoadState('networkidle');
+  await page.getByLabel('Email address').fill('admin@globex.example');
+  await page.getByLabel('Password').fill('not-the-right-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const summary = page.getByRole('alert');
+  await expect(summary).toContainText('The email address or password is incorrect.');
+  await expect(summary).toBeFocused();
+  expect(page.url()).not.toContain('__err');
+  await expect(page.getByLabel('Email address')).toHaveValue('admin@globex.example');
+  await expect(page.getByLabel('Password')).toHaveValue('');
+
+  // A problem with one field: the summary's link takes focus to it.
+  await page.getByLabel('Email address').fill('not an email');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(summary).toContainText('Enter an email address in the correct format');
+  await summary.getByRole('link', { name: /Enter an email address/ }).click();
+  await expect(page.getByLabel('Email address')).toBeFocused();
+  await expect(page.getByLabel('Email address')).toHaveValue('not an email');
+  expect(problems, problems.join('\n')).toEqual([]);
+});
+
+test.describe('without JavaScript', () => {
+  test.use({ javaScriptEnabled: false });
+
+  test('a refused invitation comes back with the names typed and the problem at its field', async ({ page }) => {
+    await page.goto('/');
+    await page.getByLabel('Email address').fill('admin@acme.example');
+    await page.getByLabel('Password').fill(PASSWORD);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.goto('/manage/new');
+    await page.getByLabel('First name').fill('Fox');
+    await page.getByLabel('Last name').fill('Mulder');
+    await page.getByLabel('Email address').fill('fox.mulder@');
+    await page.getByRole('button', { name: 'Send invitation' }).click();
+    await expect(page).toHaveURL(/\/manage\/new$/);
+    await expect(page.getByRole('alert')).toContainText('There is a problem');
+    await expect(page.getByLabel('First name')).toHaveValue('Fox');
+    await expect(page.getByLabel('Last name')).toHaveValue('Mulder');
+    await expect(page.getByLabel('Email address')).toHaveValue('fox.mulder@');
+    await expect(page.locator('#email-error')).toBeVisible();
+    // Read once: the page as it stands after a reload.
+    await page.reload();
+    await expect(page.getByRole('alert')).toHaveCount(0);
+    await expect(page.getByLabel('First name')).toHaveValue('');
+  });
+});
+
+test('a case form clicked twice on a slow connection files one case and shows it is sending', async ({ page }) => {
+  const problems = await signIn(page, 'user@acme.example');
+  await page.goto('/cases/new');
+  await page.waitForLoadState('networkidle');
+  const subject = `Webhooks arrive twice ${Date.now()}`;
+  await page.getByLabel('Product version').selectOption('2.34');
+  await page.getByLabel('Impact').selectOption('Production degraded');
+  await page.getByLabel('Workaround or rollback available').selectOption('No');
+  await page.getByLabel('Feature').selectOption('Canary Analysis');
+  await page.getByLabel('Service').selectOption('Orca');
+  await page.getByLabel('Affected environment').selectOption('Staging');
+  await page.getByLabel('Customer availability').selectOption({ index: 1 });
+  await page.getByLabel('Subject').fill(subject);
+  await page.getByLabel('Description').fill('Each webhook is delivered twice since Monday.');
+  // The server answers slowly: the person clicks again while it works.
+  await page.route('**/api/cases/create', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await route.continue();
+  });
+  const button = page.getByRole('button', { name: 'Open case' });
+  await button.click();
+  await expect(page.locator('form[data-pending]')).toHaveCount(1);
+  await button.click({ force: true });
+  await button.click({ force: true });
+  await expect(page.getByRole('status')).toContainText('Your case was opened');
+  await page.unroute('**/api/cases/create');
+  await page.goto('/cases');
+  await expect(page.getByText(subject)).toHaveCount(1);
+  expect(problems, problems.join('\n')).toEqual([]);
+});
+
+test('a page change inside the portal puts focus on its heading and marks where one is', async ({ page }) => {
+  const problems = await signIn(page, 'user@acme.example');
+  await page.waitForLoadState('networkidle');
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  await expect(nav.getByRole('link', { name: 'Home' })).toHaveAttribute('aria-current', 'page');
+  await nav.getByRole('link', { name: 'Knowledge base' }).click();
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Knowledge base');
+  await expect(page.getByRole('heading', { level: 1 })).toBeFocused();
+  await expect(page).toHaveTitle('Knowledge base · Portcullis');
+  await expect(nav.getByRole('link', { name: 'Knowledge base' })).toHaveAttribute('aria-current', 'page');
+  await expect(nav.getByRole('link', { name: 'Home' })).not.toHaveAttribute('aria-current', 'page');
+  // The skip link moves focus to the main content.
+  await page.keyboard.press('Home');
+  await page.getByRole('link', { name: 'Skip to main content' }).focus();
+  await page.keyboard.press('Enter');
+  await expect(page.locator('#main')).toBeFocused();
+  expect(problems, problems.join('\n')).toEqual([]);
+});
