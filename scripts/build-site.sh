@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PWD/end2end/node_modules/.bin:$PATH"
-for tool in wasm-bindgen wasm-opt; do
+for tool in wasm-bindgen wasm-opt brotli; do
   command -v "$tool" >/dev/null || { echo "$tool missing: run scripts/setup-tools.sh" >&2; exit 1; }
 done
 export LEPTOS_OUTPUT_NAME=portcullis
@@ -34,11 +34,16 @@ js=$(fingerprint "$work/portcullis.js")
 wasm=$(fingerprint "$work/portcullis.wasm")
 css=$(fingerprint style/main.css)
 mkdir -p "$pkg"
-rm -f "$pkg"/portcullis.*
+rm -f "$pkg"/portcullis.* "$pkg"/portcullis_bg*
 cp "$work/portcullis.js" "$pkg/portcullis.$js.js"
 cp "$work/portcullis.wasm" "$pkg/portcullis.$wasm.wasm"
 cp style/main.css "$pkg/portcullis.$css.css"
 if [ -d "$work/snippets" ]; then rm -rf "$pkg/snippets"; cp -r "$work/snippets" "$pkg/"; fi
+# Compressed once, as hard as the formats go, instead of quickly on every request.
+for file in "$pkg/portcullis.$js.js" "$pkg/portcullis.$wasm.wasm" "$pkg/portcullis.$css.css"; do
+  brotli -q 11 -f -k "$file"
+  gzip -9 -f -k "$file"
+done
 cp -r style/assets/. "$site/"
 printf 'js: %s\nwasm: %s\ncss: %s\n' "$js" "$wasm" "$css" >"$target/release/hash.txt"
 echo "site built: $pkg (js $js, wasm $wasm, css $css)"

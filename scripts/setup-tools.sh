@@ -44,6 +44,11 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
+if ! command -v brotli >/dev/null; then
+  log "installing brotli (the built bundle is served precompressed)"
+  apt_install brotli
+fi
+
 if [ "$purpose" != run ] && ! command -v chromium >/dev/null; then
   log "installing Debian's Chromium for the browser tests"
   apt_install chromium

@@ -4,6 +4,11 @@
 import { test, expect, type Page } from '@playwright/test';
 import { PASSWORD, signIn } from './session';
 
+/** Waits until the page's script has hydrated it (it marks `<html data-hydrated>`). */
+async function hydrated(page: Page) {
+  await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
+}
+
 function watchForProblems(page: Page): string[] {
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(err.message));
@@ -13,7 +18,7 @@ function watchForProblems(page: Page): string[] {
 test('a refused sign-in keeps the email, never the password, and leads to what is wrong', async ({ page }) => {
   const problems = watchForProblems(page);
   await page.goto('/');
-  await page.waitForLoadState('networkidle');
+  await hydrated(page);
   await page.getByLabel('Email address').fill('admin@globex.example');
   await page.getByLabel('Password').fill('not-the-right-password');
   await page.getByRole('button', { name: 'Sign in' }).click();
@@ -63,7 +68,7 @@ test.describe('without JavaScript', () => {
 test('a case form clicked twice on a slow connection files one case and shows it is sending', async ({ page }) => {
   const problems = await signIn(page, 'user@acme.example');
   await page.goto('/cases/new');
-  await page.waitForLoadState('networkidle');
+  await hydrated(page);
   const subject = `Webhooks arrive twice ${Date.now()}`;
   await page.getByLabel('Product version').selectOption('2.34');
   await page.getByLabel('Impact').selectOption('Production degraded');
@@ -93,7 +98,7 @@ test('a case form clicked twice on a slow connection files one case and shows it
 
 test('a page change inside the portal puts focus on its heading and marks where one is', async ({ page }) => {
   const problems = await signIn(page, 'user@acme.example');
-  await page.waitForLoadState('networkidle');
+  await hydrated(page);
   const nav = page.getByRole('navigation', { name: 'Main' });
   await expect(nav.getByRole('link', { name: 'Home' })).toHaveAttribute('aria-current', 'page');
   await nav.getByRole('link', { name: 'Knowledge base' }).click();

@@ -8,4 +8,11 @@ pub fn hydrate() {
     console_error_panic_hook::set_once();
     behaviour::install();
     leptos::mount::hydrate_body(app::App);
+    // Interactive from here: what tests and the time-to-interactive measurement wait for.
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = root.set_attribute("data-hydrated", "");
+    }
 }

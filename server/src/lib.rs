@@ -161,8 +161,12 @@ async fn static_or_not_found(
         *probe.method_mut() = req.method().clone();
         *probe.uri_mut() = req.uri().clone();
         *probe.headers_mut() = req.headers().clone();
+        // The build leaves `.br` and `.gz` copies of the bundle, compressed at the formats'
+        // highest levels: a quarter smaller than compressing on the fly, and no CPU per request.
         let files = tower_http::services::ServeDir::new(state.leptos.site_root.as_ref())
-            .append_index_html_on_directories(false);
+            .append_index_html_on_directories(false)
+            .precompressed_br()
+            .precompressed_gzip();
         let Ok(res) = files.oneshot(probe).await;
         if res.status() != StatusCode::NOT_FOUND {
             return res.map(axum::body::Body::new);

@@ -220,6 +220,29 @@ async fn fingerprinted_assets_are_cached_for_good(engine: Engine) {
         "a miss is not cached"
     );
     assert_eq!(cache("/kb").await.1, "no-store");
+
+    // The build's precompressed copy is sent as it is to a browser that takes it.
+    std::fs::write(
+        site.path().join("pkg/portcullis.0123456789abcdef.js.br"),
+        b"brotli bytes",
+    )
+    .unwrap();
+    let res = client()
+        .get(app.url("/pkg/portcullis.0123456789abcdef.js"))
+        .header("accept-encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-encoding"], "br");
+    assert_eq!(
+        res.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .contains("javascript"));
+    assert_eq!(res.bytes().await.unwrap().as_ref(), b"brotli bytes");
 }
 
 both_engines!(

@@ -1,0 +1,71 @@
+// Bytes a page makes the browser download, and how long until it is interactive, measured in
+// Chromium with the CPU slowed four times (as on a modest laptop on battery).
+//
+//   PORTCULLIS_E2E_BASE_URL=http://127.0.0.1:3000 node bench/interactive.mjs
+//
+// Run from the repository with end2end's packages installed, against a release build with the
+// demo data. "Interactive" is when the hydration script has run (it marks `<html data-hydrated>`);
+// each page is loaded cold (empty cache) five times and the median is printed.
+import { createRequire } from 'node:module';
+const require = createRequire(new URL('../end2end/package.json', import.meta.url));
+const { chromium } = require('@playwright/test');
+
+const base = process.env.PORTCULLIS_E2E_BASE_URL ?? 'http://127.0.0.1:3000';
+const PASSWORD = 'Portcullis-Demo-2026';
+const pages = [
+  { name: 'sign-in (visitor)', path: '/', who: null },
+  { name: 'KB home (visitor)', path: '/kb', who: null },
+  { name: 'case form (customer)', path: '/cases/new', who: 'user@acme.example' },
+  { name: 'case list (customer)', path: '/cases', who: 'user@acme.example' },
+  { name: 'home (agent)', path: '/', who: 'agent@vendor.example' },
+];
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-quic'],
+});
+console.log('| page | JS + WASM (compressed, as sent) | HTML | interactive at 4× CPU (median of 5) |');
+console.log('|---|---|---|---|');
+for (const p of pages) {
+  const times = [];
+  let code = 0;
+  let html = 0;
+  for (let run = 0; run < 5; run++) {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    if (p.who) {
+      await page.goto(`${base}/`);
+      await page.getByLabel('Email address').fill(p.who);
+      await page.getByLabel('Password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.getByRole('navigation', { name: 'Main' }).waitFor();
+    }
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Network.enable');
+    await cdp.send('Network.setCacheDisabled', { cacheDisabled: true });
+    await cdp.send('Emulation.setCPUThrottlingRate', { rate: 4 });
+    const sizes = new Map();
+    cdp.on('Network.responseReceived', (e) => sizes.set(e.requestId, { url: e.response.url, bytes: 0 }));
+    cdp.on('Network.loadingFinished', (e) => {
+      const s = sizes.get(e.requestId);
+      if (s) s.bytes = e.encodedDataLength;
+    });
+    const start = Date.now();
+    await page.goto(`${base}${p.path}`);
+    await page.locator('html[data-hydrated]').waitFor({ state: 'attached', timeout: 60_000 });
+    times.push(Date.now() - start);
+    await page.waitForLoadState('networkidle');
+    code = 0;
+    html = 0;
+    for (const { url, bytes } of sizes.values()) {
+      if (/\.(js|wasm)$/.test(url)) code += bytes;
+      else if (url.startsWith(`${base}${p.path}`)) html += bytes;
+    }
+    await context.close();
+  }
+  const kb = (n) => `${(n / 1024).toFixed(0)} KB`;
+  console.log(`| ${p.name} | ${kb(code)} | ${kb(html)} | ${median(times)} ms |`);
+}
+await browser.close();
