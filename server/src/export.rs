@@ -69,7 +69,8 @@ fn internal(err: impl std::fmt::Display) -> AppError {
 
 /// Who is asking, from the session cookie.
 pub async fn actor(state: &AppState, parts: &Parts) -> Result<app::policy::Actor, AppError> {
-    let token = app::server::request::cookie(parts, COOKIE_NAME).ok_or(AppError::Unauthorized)?;
+    let token =
+        app::server::request::cookie(&parts.headers, COOKIE_NAME).ok_or(AppError::Unauthorized)?;
     session::resolve(&state.db, &state.settings, &token, now())
         .await?
         .ok_or(AppError::Unauthorized)

@@ -241,32 +241,19 @@ pub async fn resolve_session(
 
 /// The value of cookie `name` the request carries, if not empty.
 fn cookie(req: &Request, name: &str) -> Option<String> {
-    req.headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-        .filter(|t| !t.is_empty())
+    app::server::request::cookie(req.headers(), name).filter(|t| !t.is_empty())
 }
 
 /// A form posted by the browser itself (no script: it asks for a page back) to a server function.
 fn is_plain_form_post(req: &Request) -> bool {
-    let headers = req.headers();
-    let accepts_html = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"));
-    let url_encoded = headers
+    let url_encoded = req
+        .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    req.method() == Method::POST
-        && req.uri().path().starts_with("/api/")
-        && accepts_html
+    req.uri().path().starts_with("/api/")
         && url_encoded
+        && app::server::request::is_form_post(req.method(), req.headers())
 }
 
 /// Where a refused plain form post is sent back to, and why: server_fn answers such a post by

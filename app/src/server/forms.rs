@@ -191,6 +191,25 @@ pub async fn claim(
     }
 }
 
+/// [`claim`] for a form whose record is answered by its number: the number of the record the
+/// same form made before (`number_sql` reads it by id), or `None` when this is the first time.
+pub async fn number_made_before(
+    tx: &mut Tx,
+    user_id: i64,
+    kind: FormKind,
+    key: Option<&str>,
+    number_sql: &str,
+    now: i64,
+) -> Result<Option<String>, AppError> {
+    match claim(tx, user_id, kind, key, now).await? {
+        Submission::New => Ok(None),
+        Submission::Repeated(id) => Ok(Some(on_tx!(tx, |c| sqlx::query_scalar(number_sql)
+            .bind(id)
+            .fetch_one(c)
+            .await)?)),
+    }
+}
+
 /// Records the record a claimed key made, in the same transaction.
 pub async fn record(
     tx: &mut Tx,

@@ -57,10 +57,9 @@ pub fn server_fn_endpoint(parts: &Parts) -> Option<String> {
         .map(|endpoint| endpoint.trim_end_matches('/').to_string())
 }
 
-/// The value of one cookie of the request.
-pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
+/// The value of one cookie of a request with `headers`.
+pub fn cookie(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -72,9 +71,14 @@ pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
 
 /// Whether the request is a plain HTML form post (no WASM): such posts are answered with a redirect.
 pub fn is_form_navigation(parts: &Parts) -> bool {
-    parts.method == http::Method::POST
-        && parts
-            .headers
+    is_form_post(&parts.method, &parts.headers)
+}
+
+/// Whether a request with `method` and `headers` is a form the browser posts itself (it asks for
+/// a page back), not a script's request.
+pub fn is_form_post(method: &http::Method, headers: &http::HeaderMap) -> bool {
+    method == http::Method::POST
+        && headers
             .get(http::header::ACCEPT)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.contains("text/html"))

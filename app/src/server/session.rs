@@ -215,7 +215,7 @@ async fn resolve_with_zone(
 /// The session token the current request carries, if any.
 pub fn current_token() -> Option<String> {
     request::parts()
-        .and_then(|p| request::cookie(&p, COOKIE_NAME))
+        .and_then(|p| request::cookie(&p.headers, COOKIE_NAME))
         .filter(|t| !t.is_empty())
 }
 

@@ -44,15 +44,10 @@ pub async fn create(
     let v = NewCase::parse(&state.db, &opts, form).await?;
     let mut tx = state.db.begin().await?;
     let key = Some(form.form_key.as_str());
-    if let Submission::Repeated(id) =
-        forms::claim(&mut tx, actor.user_id, FormKind::Case, key, now).await?
+    let lookup = "SELECT number FROM cases WHERE id = $1";
+    if let Some(number) =
+        forms::number_made_before(&mut tx, actor.user_id, FormKind::Case, key, lookup, now).await?
     {
-        let number: String = on_tx!(&mut tx, |c| sqlx::query_scalar(
-            "SELECT number FROM cases WHERE id = $1"
-        )
-        .bind(id)
-        .fetch_one(c)
-        .await)?;
         return Ok(number);
     }
     let (number, id) = insert(

@@ -10,7 +10,7 @@
 use super::audit::{self, Event};
 use super::cases::pick;
 use super::db::{execute, on_db, on_tx, Db, Tx};
-use super::forms::{self, FormKind, Submission};
+use super::forms::{self, FormKind};
 use super::mail::{self, Mail};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
@@ -178,15 +178,11 @@ pub async fn create(
     let v = NewChange::parse(&opts, form, on_behalf, &zone, now)?;
     let mut tx = state.db.begin().await?;
     let key = Some(form.form_key.as_str());
-    if let Submission::Repeated(id) =
-        forms::claim(&mut tx, actor.user_id, FormKind::Change, key, now).await?
+    let lookup = "SELECT number FROM change_requests WHERE id = $1";
+    if let Some(number) =
+        forms::number_made_before(&mut tx, actor.user_id, FormKind::Change, key, lookup, now)
+            .await?
     {
-        let number: String = on_tx!(&mut tx, |c| sqlx::query_scalar(
-            "SELECT number FROM change_requests WHERE id = $1"
-        )
-        .bind(id)
-        .fetch_one(c)
-        .await)?;
         return Ok(number);
     }
     let number = next_number(&mut tx).await?;
