@@ -34,7 +34,10 @@ js=$(fingerprint "$work/portcullis.js")
 wasm=$(fingerprint "$work/portcullis.wasm")
 css=$(fingerprint style/main.css)
 mkdir -p "$pkg"
-rm -f "$pkg"/portcullis.* "$pkg"/portcullis_bg*
+# Earlier builds' files stay a day: a page loaded just before a restart still finds its bundle
+# (and two builds into different target directories do not take each other's files away).
+find "$pkg" -maxdepth 1 -name 'portcullis*' -mmin +1440 -delete
+rm -f "$pkg"/portcullis.js "$pkg"/portcullis.wasm "$pkg"/portcullis.css "$pkg"/portcullis_bg*
 cp "$work/portcullis.js" "$pkg/portcullis.$js.js"
 cp "$work/portcullis.wasm" "$pkg/portcullis.$wasm.wasm"
 cp style/main.css "$pkg/portcullis.$css.css"

@@ -59,7 +59,7 @@ if [ "$purpose" != run ] && ! command -v pg_ctlcluster >/dev/null && ! command -
   apt_install postgresql
 fi
 
-if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@playwright/test ]; then
+if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@playwright/test ] || [ ! -d end2end/node_modules/@axe-core/playwright ]; then
   log "installing end2end npm packages (binaryen for wasm-opt, Playwright)"
   (cd end2end && export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi)
 fi

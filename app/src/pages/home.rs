@@ -49,8 +49,8 @@ fn Landing() -> impl IntoView {
                 <Field name="password" label="Password" kind="password" autocomplete="current-password" error/>
                 <button type="submit" class="button">"Sign in"</button>
             </form>
-            <p><a href="/forgot-password">"Forgot your password?"</a></p>
-            <p>"Looking for an answer? " <a href="/kb">"Search the knowledge base"</a> " — no sign-in needed."</p>
+            <p class="link-line"><a href="/forgot-password">"Forgot your password?"</a></p>
+            <p class="link-line">"Looking for an answer? " <a href="/kb">"Search the knowledge base"</a> " — no sign-in needed."</p>
         </div>
     }
 }

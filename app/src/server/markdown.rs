@@ -181,7 +181,7 @@ pub fn render(text: &str) -> String {
     let events = tame_images(link_article_numbers(events).into_iter());
     let mut unsafe_html = String::with_capacity(text.len() * 3 / 2);
     html::push_html(&mut unsafe_html, events.into_iter());
-    ammonia::Builder::default()
+    let html = ammonia::Builder::default()
         .url_schemes(["http", "https", "mailto"].into_iter().collect())
         .link_rel(Some("noopener noreferrer nofollow"))
         // Raw `<img>` written into the text follows the same rule as Markdown images.
@@ -193,7 +193,54 @@ pub fn render(text: &str) -> String {
             }
         })
         .clean(&unsafe_html)
-        .to_string()
+        .to_string();
+    complete_images(&html)
+}
+
+/// Every image in sanitized HTML ends up with a source and a text alternative: a raw `<img>`
+/// whose source was refused (an outside or non-attachment address) is removed — it would show as
+/// a broken image — and one written without `alt` gets an empty one (decorative) rather than
+/// none, which screen readers announce as the file name.
+///
+/// Written by hand because no sanitizer option adds a missing attribute without overwriting a
+/// present one. The input is ammonia's serialized output: attribute values are double-quoted with
+/// `"` escaped, so a `>` inside a value is the only thing to step over.
+fn complete_images(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<img") {
+        out.push_str(&rest[..start]);
+        let tag_and_after = &rest[start..];
+        let mut quoted = false;
+        let end = tag_and_after
+            .char_indices()
+            .find(|&(_, c)| {
+                if c == '"' {
+                    quoted = !quoted;
+                }
+                c == '>' && !quoted
+            })
+            .map(|(i, _)| i + 1)
+            .unwrap_or(tag_and_after.len());
+        let tag = &tag_and_after[..end];
+        if tag.contains(" src=\"") {
+            if tag.contains(" alt=\"") {
+                out.push_str(tag);
+            } else {
+                let close = if tag.ends_with("/>") {
+                    tag.len() - 2
+                } else {
+                    tag.len() - 1
+                };
+                out.push_str(tag[..close].trim_end());
+                out.push_str(" alt=\"\"");
+                out.push_str(&tag[close..]);
+            }
+        }
+        rest = &tag_and_after[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -275,11 +322,35 @@ mod tests {
         );
         let raw = render("<img src=\"/export/users.csv\"> <img src=\"https://evil.example/t.gif\"> <img src=\"/attachments/../export/users.csv\">");
         assert!(!raw.contains("src="), "{raw}");
+        assert!(
+            !raw.contains("<img"),
+            "an image with its source refused is removed: {raw}"
+        );
         let plain = super::plain_html("[click](https://evil.example) **x** <b>y</b>\nnext");
         assert_eq!(
             plain,
             "<p>[click](https://evil.example) **x** &lt;b&gt;y&lt;/b&gt;<br>next</p>"
         );
+    }
+
+    #[test]
+    fn every_image_has_a_text_alternative() {
+        let html = render("<img src=\"/attachments/1\"> ![chart](/attachments/2) <img src=\"/attachments/3\" alt=\"a > b\">");
+        assert!(
+            html.contains("<img src=\"/attachments/1\" alt=\"\">"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<img src=\"/attachments/2\" alt=\"chart\">"),
+            "{html}"
+        );
+        assert!(
+            html.contains("alt=\"a &gt; b\"") || html.contains("alt=\"a > b\""),
+            "{html}"
+        );
+        assert_eq!(html.matches("<img").count(), 3, "{html}");
+        assert_eq!(super::complete_images("<p>x</p><img>"), "<p>x</p>");
+        assert_eq!(super::complete_images("no images"), "no images");
     }
 
     #[test]
