@@ -1,4 +1,5 @@
 import { test, expect } from '@playwright/test';
+import { fillCaseForm } from './session';
 
 const PASSWORD = 'Portcullis-Demo-2026';
 
@@ -13,14 +14,7 @@ test('a customer files a case after the availability refusal; an agent works it,
   await page.getByRole('link', { name: 'Open a case' }).click();
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Open a case');
 
-  await page.getByLabel('Product version').selectOption('2.34');
-  await page.getByLabel('Impact').selectOption('Production degraded');
-  await page.getByLabel('Workaround or rollback available').selectOption('No');
-  await page.getByLabel('Feature').selectOption('Canary Analysis');
-  await page.getByLabel('Service').selectOption('Orca');
-  await page.getByLabel('Affected environment').selectOption('Staging');
-  await page.getByLabel('Subject').fill('Canary stage never finishes');
-  await page.getByLabel('Description').fill('Every canary analysis in Staging waits forever since the upgrade.');
+  await fillCaseForm(page, 'Canary stage never finishes', 'Every canary analysis in Staging waits forever since the upgrade.');
   await page.getByRole('button', { name: 'Open case' }).click();
 
   // No availability chosen: refused, said at the top and at the field; what was typed is kept.

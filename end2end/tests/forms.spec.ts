@@ -2,7 +2,7 @@
 // take focus and their links lead to the fields; a form being sent says so and is sent once;
 // a page change inside the portal puts focus on the new page's heading.
 import { test, expect, type Page } from '@playwright/test';
-import { PASSWORD, signIn } from './session';
+import { fillCaseForm, PASSWORD, signIn } from './session';
 
 /** Waits until the page's script has hydrated it (it marks `<html data-hydrated>`). */
 async function hydrated(page: Page) {
@@ -70,15 +70,8 @@ test('a case form clicked twice on a slow connection files one case and shows it
   await page.goto('/cases/new');
   await hydrated(page);
   const subject = `Webhooks arrive twice ${Date.now()}`;
-  await page.getByLabel('Product version').selectOption('2.34');
-  await page.getByLabel('Impact').selectOption('Production degraded');
-  await page.getByLabel('Workaround or rollback available').selectOption('No');
-  await page.getByLabel('Feature').selectOption('Canary Analysis');
-  await page.getByLabel('Service').selectOption('Orca');
-  await page.getByLabel('Affected environment').selectOption('Staging');
+  await fillCaseForm(page, subject, 'Each webhook is delivered twice since Monday.');
   await page.getByLabel('Customer availability').selectOption({ index: 1 });
-  await page.getByLabel('Subject').fill(subject);
-  await page.getByLabel('Description').fill('Each webhook is delivered twice since Monday.');
   // The server answers slowly: the person clicks again while it works.
   await page.route('**/api/cases/create', async (route) => {
     await new Promise((resolve) => setTimeout(resolve, 1500));

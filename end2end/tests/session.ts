@@ -14,3 +14,15 @@ export async function signIn(page: Page, email: string): Promise<string[]> {
   await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
   return problems;
 }
+
+/** Fills the case form's choices (not availability, which has no default) and its texts. */
+export async function fillCaseForm(page: Page, subject: string, description: string) {
+  await page.getByLabel('Product version').selectOption('2.34');
+  await page.getByLabel('Impact').selectOption('Production degraded');
+  await page.getByLabel('Workaround or rollback available').selectOption('No');
+  await page.getByLabel('Feature').selectOption('Canary Analysis');
+  await page.getByLabel('Service').selectOption('Orca');
+  await page.getByLabel('Affected environment').selectOption('Staging');
+  await page.getByLabel('Subject').fill(subject);
+  await page.getByLabel('Description').fill(description);
+}
