@@ -7,6 +7,7 @@
 # articles (`seed-demo` flags), signs in as a customer user, a customer administrator of a
 # 10,000-user account and an agent, and drives each page with wrk at 32 connections for SECONDS
 # (default 10): full server-rendered pages with a signed-in session, as a browser asks for them.
+# PORTCULLIS_BENCH_ONLY=text runs only the pages whose label contains the text.
 # Each page's bytes are then served by bare axum (the `static_page` example) in the same run, so the
 # ratio shows what the portal adds on top of sending them. The server's RSS is sampled throughout.
 #
@@ -111,10 +112,12 @@ case_number=$(curl -s -H "Cookie: $customer" "http://127.0.0.1:$port/cases?scope
 
 # label | session | path
 pages=(
+  "customer: home|customer|/"
   "customer: my cases|customer|/cases?scope=mine"
   "customer: team cases|customer|/cases?scope=team"
   "customer: case page|customer|/cases/$case_number"
   "customer: change requests|customer|/changes"
+  "staff: home (queue counts, own cases)|agent|/"
   "staff: unassigned queue|agent|/staff/cases?queue=unassigned"
   "staff: my cases|agent|/staff/cases?queue=mine"
   "staff: my groups|agent|/staff/cases?queue=groups"
@@ -166,6 +169,8 @@ echo "| page ($engine, $cases cases, $conns connections, ${secs} s) | req/s | p5
 echo "|---|---|---|---|---|---|---|---|"
 for entry in "${pages[@]}"; do
   IFS='|' read -r label who path body <<<"$entry"
+  # PORTCULLIS_BENCH_ONLY: only the pages whose label contains it.
+  [[ "$label" == *"${PORTCULLIS_BENCH_ONLY:-}"* ]] || continue
   case "$who" in
     customer) cookie=$customer ;; admin) cookie=$admin ;; agent) cookie=$agent ;; *) cookie= ;;
   esac
