@@ -40,12 +40,10 @@ pub struct ImportLine {
     pub confirmed: bool,
 }
 
-/// A customer's work: their open cases, those waiting for their answer, and (administrators)
+/// A customer's work: their new and open cases, those waiting for their answer, and (administrators)
 /// the change requests waiting for their authorization.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CustomerWork {
-    /// Cases of theirs not closed yet (capped like every count).
-    pub open: i64,
     pub awaiting_you: Vec<CaseLine>,
     pub recent: Vec<CaseLine>,
     /// `None` for people who do not authorize changes.

@@ -198,10 +198,8 @@ fn CustomerHome(work: CustomerWork) -> impl IntoView {
             })}
             <section class="work__section" aria-labelledby="open-heading">
                 <h2 id="open-heading">"Your open cases"</h2>
-                <p>
-                    <a href="/cases">{crate::components::list::total_line(work.open, "open cases of yours")}</a>
-                </p>
                 {case_lines(work.recent, "You have no new or open case.")}
+                <p><a href="/cases">"All your cases"</a></p>
                 <p><a class="button" href="/cases/new">"Open a case"</a></p>
             </section>
         </div>
@@ -228,7 +226,7 @@ fn StaffHome(work: StaffWork) -> impl IntoView {
                 </ul>
             </section>
             <section class="work__section" aria-labelledby="mine-heading">
-                <h2 id="mine-heading">"Assigned to you, most urgent first"</h2>
+                <h2 id="mine-heading">"Assigned to you, newest first"</h2>
                 {if work.mine.is_empty() {
                     view! { <p class="empty">"No open case is assigned to you."</p> }.into_any()
                 } else {
