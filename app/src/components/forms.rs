@@ -65,13 +65,7 @@ impl FormAnswer {
     pub fn chosen(&self, name: &str, value: &str) -> bool {
         self.kept
             .get_untracked()
-            .is_some_and(|form| form.fields.iter().any(|(n, v)| n == name && v == value))
-    }
-
-    /// Whether the page came back with this form refused (its fields then show what was typed,
-    /// not what they start with).
-    pub fn refused(&self) -> bool {
-        self.kept.with_untracked(Option::is_some)
+            .is_some_and(|form| form.sent(name, value))
     }
 
     /// The same answer for the one form among several of one server function on a page whose
@@ -79,11 +73,8 @@ impl FormAnswer {
     pub fn of_form(self, hidden: Vec<(&'static str, String)>) -> FormAnswer {
         let kept = self.kept;
         let kept = Memo::new(move |_| {
-            kept.get().filter(|form| {
-                hidden
-                    .iter()
-                    .all(|(name, value)| form.value(name) == Some(value.as_str()))
-            })
+            kept.get()
+                .filter(|form| hidden.iter().all(|(name, value)| form.sent(name, value)))
         });
         let error = self.error;
         FormAnswer {

@@ -25,13 +25,10 @@ impl RefusedForm {
             .map(|(_, v)| v.as_str())
     }
 
-    /// Whether the form with these hidden `(name, value)` pairs is the one refused: several forms
-    /// of one server function on a page (a step form per step) tell themselves apart by them.
-    pub fn is_form(&self, server_fn: &str, hidden: &[(&str, &str)]) -> bool {
-        self.server_fn == server_fn
-            && hidden
-                .iter()
-                .all(|(name, value)| self.value(name) == Some(*value))
+    /// Whether field `name` was sent as `value` (a ticked box, a chosen radio button, or the
+    /// hidden field that tells one of several forms of one server function from the others).
+    pub fn sent(&self, name: &str, value: &str) -> bool {
+        self.fields.iter().any(|(n, v)| n == name && v == value)
     }
 }
 
@@ -55,7 +52,7 @@ mod tests {
     }
 
     #[test]
-    fn forms_tell_themselves_apart_by_their_hidden_fields() {
+    fn what_was_sent_is_told_by_name_and_value() {
         let refused = RefusedForm {
             page: "/cases/CS0001001".into(),
             server_fn: "/api/cases/step".into(),
@@ -65,9 +62,9 @@ mod tests {
                 ("comment".into(), "".into()),
             ],
         };
-        assert!(refused.is_form("/api/cases/step", &[("step", "resolve")]));
-        assert!(!refused.is_form("/api/cases/step", &[("step", "cancel")]));
-        assert!(!refused.is_form("/api/cases/comment", &[]));
+        assert!(refused.sent("step", "resolve"));
+        assert!(!refused.sent("step", "cancel"));
+        assert!(!refused.sent("comment", "x"));
         assert_eq!(refused.value("step"), Some("resolve"));
         assert_eq!(refused.value("missing"), None);
     }

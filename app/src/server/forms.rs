@@ -3,7 +3,7 @@
 //! makes one record.
 
 use super::db::{execute, on_db, on_tx, Db, Tx};
-use super::session::{new_token, token_hash};
+use super::session::{cookie_header, new_token, token_hash};
 use super::state::Settings;
 use crate::error::AppError;
 use crate::model::forms::RefusedForm;
@@ -79,24 +79,12 @@ fn unreadable(err: serde_json::Error) -> AppError {
 
 /// The cookie that sends the browser back with refused form `token`.
 pub fn refused_cookie(token: &str, settings: &Settings) -> String {
-    let secure = if settings.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!(
-        "{REFUSED_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={REFUSED_KEPT_SECONDS}{secure}"
-    )
+    cookie_header(REFUSED_COOKIE, token, REFUSED_KEPT_SECONDS, settings)
 }
 
 /// The cookie that forgets a refused form once its page has shown it.
 pub fn spent_refused_cookie(settings: &Settings) -> String {
-    let secure = if settings.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!("{REFUSED_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+    cookie_header(REFUSED_COOKIE, "", 0, settings)
 }
 
 /// Forgets refused forms nobody came back for and idempotency keys past their use.

@@ -26,24 +26,27 @@ pub fn token_hash(token: &str) -> String {
 }
 
 pub fn set_cookie_header(token: &str, settings: &Settings) -> String {
-    let secure = if settings.secure_cookies() {
-        "; Secure"
-    } else {
-        ""
-    };
-    format!(
-        "{COOKIE_NAME}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{secure}",
-        settings.session_absolute_hours * 3600
+    cookie_header(
+        COOKIE_NAME,
+        token,
+        settings.session_absolute_hours * 3600,
+        settings,
     )
 }
 
 pub fn clear_cookie_header(settings: &Settings) -> String {
+    cookie_header(COOKIE_NAME, "", 0, settings)
+}
+
+/// A `Set-Cookie` value for the portal's own cookies: the whole site, never readable by script,
+/// not sent on cross-site requests, `Secure` when the portal is served over HTTPS.
+pub fn cookie_header(name: &str, value: &str, max_age: i64, settings: &Settings) -> String {
     let secure = if settings.secure_cookies() {
         "; Secure"
     } else {
         ""
     };
-    format!("{COOKIE_NAME}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{secure}")
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
 }
 
 /// Stores a new session inside the caller's transaction and returns its token.
