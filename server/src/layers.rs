@@ -354,11 +354,31 @@ fn refused_without_page(error: &app::error::AppError) -> Response {
             .collect::<String>(),
         _ => String::new(),
     };
+    small_page(
+        status,
+        "There is a problem",
+        &format!("<p>{message}</p><ul>{items}</ul><p>Go back to correct the form and send it again.</p>"),
+    )
+}
+
+/// A page of its own for a route outside the app (an upload, a download): `title` and `message`,
+/// with status `status`.
+pub fn message_page(status: StatusCode, title: &str, message: &str) -> Response {
+    let message = html_escape::encode_text(message);
+    small_page(
+        status,
+        title,
+        &format!("<p>{message}</p><p><a href=\"/\">Portcullis home</a></p>"),
+    )
+}
+
+fn small_page(status: StatusCode, title: &str, body_html: &str) -> Response {
+    let title = html_escape::encode_text(title);
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>There is a problem · Portcullis</title></head><body><main>\
-         <h1>There is a problem</h1><p>{message}</p><ul>{items}</ul>\
-         <p>Go back to correct the form and send it again.</p></main></body></html>"
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title} · Portcullis</title></head><body><main>\
+         <h1>{title}</h1>{body_html}</main></body></html>"
     );
     (
         status,
@@ -366,6 +386,29 @@ fn refused_without_page(error: &app::error::AppError) -> Response {
         body,
     )
         .into_response()
+}
+
+/// Answers 503 to a request still unanswered after `limit`, dropping its work (its database
+/// statements end with it, or at the statement timeout). Uploads and downloads of files are left
+/// to take as long as the connection needs: they hold no transaction while bytes flow.
+pub async fn deadline(State(limit): State<std::time::Duration>, req: Request, next: Next) -> Response {
+    if is_file_transfer(req.uri().path()) {
+        return next.run(req).await;
+    }
+    match tokio::time::timeout(limit, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            let mut res = Response::new(Body::empty());
+            *res.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+            res
+        }
+    }
+}
+
+/// The file routes: `/attachments…` and `/cases/{number}/attachments`.
+fn is_file_transfer(path: &str) -> bool {
+    path.starts_with("/attachments")
+        || (path.starts_with("/cases/") && path.ends_with("/attachments"))
 }
 
 /// Largest body a page or server function may send (imports have their own, larger limit).

@@ -2,6 +2,7 @@
 //! The Portcullis server: configuration, router, HTTP hardening, telemetry and background work.
 
 pub mod anchor;
+pub mod attachments;
 pub mod config;
 pub mod export;
 pub mod imports;
@@ -26,6 +27,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 use tower_http::compression::CompressionLayer;
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -69,9 +71,11 @@ async fn prepare_with(settings: Settings, search: SearchIndex) -> Result<AppStat
                 .unwrap_or_else(|_| ([127, 0, 0, 1], 3000).into()),
         )
         .build();
+    let files = app::server::attachments::FileStore::from_settings(&settings)?;
     Ok(AppState {
         db,
         search,
+        files,
         settings: Arc::new(settings),
         leptos,
     })
@@ -107,6 +111,17 @@ pub fn router(state: AppState) -> Router {
                 imports::MAX_UPLOAD_BYTES,
             )),
         )
+        // Uploads stream to the file store and stop themselves at the configured limits.
+        .route(
+            "/attachments",
+            post(attachments::stage).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/cases/{number}/attachments",
+            post(attachments::attach).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/attachments/{token}", get(attachments::download))
+        .route("/attachments/{token}/{name}", get(attachments::download))
         .fallback(static_or_not_found)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -125,12 +140,19 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             layers::keep_refused_forms,
         ))
-        .layer(CompressionLayer::new())
+        // Files are sent as they are: images and archives are compressed already, and a log of a
+        // gigabyte is not worth a core.
+        .layer(CompressionLayer::new().compress_when(
+            DefaultPredicate::new()
+                .and(NotForContentType::const_new("application/octet-stream"))
+                .and(NotForContentType::IMAGES),
+        ))
         // A request still unanswered after this long gets 503 and its work is dropped (its
-        // database statements end with it, or at the statement timeout).
-        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
+        // database statements end with it, or at the statement timeout). File transfers take as
+        // long as the connection needs.
+        .layer(axum::middleware::from_fn_with_state(
             Duration::from_secs(state.settings.request_timeout_seconds.max(1)),
+            layers::deadline,
         ))
         .layer(axum::middleware::from_fn(layers::record_metrics))
         .layer(tower_http::trace::TraceLayer::new_for_http())
@@ -280,6 +302,11 @@ async fn housekeeping(state: &AppState) -> Result<(), sqlx::Error> {
     let now = app::server::now();
     if let Err(e) = app::server::forms::prune(&state.db, now).await {
         tracing::warn!(error = %e, "pruning refused forms and form keys failed");
+    }
+    match app::server::attachments::sweep(&state.db, &state.files, now).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(blobs = n, "files nothing refers to were deleted"),
+        Err(e) => tracing::warn!(error = %e, "sweeping the file store failed"),
     }
     let idle_cutoff = now - state.settings.session_idle_minutes * 60;
     let failure_cutoff = now - state.settings.throttle_window_minutes * 60;

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use {
     crate::api::{permitted, signed_in, PER_PAGE},
     crate::policy::{self, Action},
+    crate::server::attachments,
     crate::server::cases::{self, CaseForm},
     crate::server::now,
 };
@@ -40,6 +41,7 @@ pub async fn create_case(
     subject: Option<String>,
     description: Option<String>,
     form_key: Option<String>,
+    attachments: Option<String>,
 ) -> Result<String, AppError> {
     signed_in(|state, actor| async move {
         let account_id = policy::filing_account(&actor, policy::Filing::Case, account_id)?;
@@ -55,6 +57,7 @@ pub async fn create_case(
             subject: subject.unwrap_or_default(),
             description: description.unwrap_or_default(),
             form_key: form_key.unwrap_or_default(),
+            files: attachments::parse_tokens(attachments.as_deref().unwrap_or_default())?,
         };
         let client_addr = crate::server::request::current_client_addr(&state)?;
         let number = cases::create(&state, &actor, account_id, &form, &client_addr, now()).await?;
@@ -102,11 +105,17 @@ pub async fn get_case(number: String) -> Result<CaseDetail, AppError> {
             policy::can(&actor, Action::ViewAllAccountsCases)?;
             let notes = policy::permits(actor.role, Action::SeeInternalNotes);
             let mut detail = cases::get(&state.db, &number, None, notes, now()).await?;
+            detail.attachments = attachments::for_case(&state.db, detail.id, &actor, notes).await?;
             detail.viewer_staff = true;
+            detail.file_limit = state.settings.max_file_bytes() as i64;
             Ok(detail)
         } else {
             policy::can(&actor, Action::ViewOwnAccountCases)?;
-            cases::get(&state.db, &number, Some(actor.account_id()?), false, now()).await
+            let account = Some(actor.account_id()?);
+            let mut detail = cases::get(&state.db, &number, account, false, now()).await?;
+            detail.attachments = attachments::for_case(&state.db, detail.id, &actor, false).await?;
+            detail.file_limit = state.settings.max_file_bytes() as i64;
+            Ok(detail)
         }
     })
     .await
@@ -118,13 +127,44 @@ pub async fn comment_case(
     number: String,
     body: String,
     form_key: Option<String>,
+    attachments: Option<String>,
 ) -> Result<(), AppError> {
     permitted(Action::ViewOwnAccountCases, |state, actor| async move {
         let account_id = actor.account_id()?;
         let number = number.trim().to_uppercase();
-        let key = form_key.as_deref();
-        cases::comment(&state, &actor, account_id, &number, &body, key, now()).await?;
+        let files = attachments::parse_tokens(attachments.as_deref().unwrap_or_default())?;
+        let client_addr = crate::server::request::current_client_addr(&state)?;
+        let reply = cases::Reply {
+            body: &body,
+            form_key: form_key.as_deref(),
+            files: &files,
+            client_addr: &client_addr,
+        };
+        cases::comment(&state, &actor, account_id, &number, reply, now()).await?;
         leptos_axum::redirect(&format!("/cases/{number}#activity"));
+        Ok(())
+    })
+    .await
+}
+
+/// Removes an attached file: vendor staff any, with a reason; a customer their own upload until
+/// staff have replied since.
+#[server(endpoint = "attachments/remove")]
+pub async fn remove_attachment(token: String, reason: Option<String>) -> Result<(), AppError> {
+    signed_in(|state, actor| async move {
+        let client_addr = crate::server::request::current_client_addr(&state)?;
+        let reason = reason.unwrap_or_default();
+        let number = attachments::remove(
+            &state.db,
+            &state.files,
+            &actor,
+            token.trim(),
+            &reason,
+            &client_addr,
+            now(),
+        )
+        .await?;
+        leptos_axum::redirect(&format!("/cases/{number}#files"));
         Ok(())
     })
     .await
@@ -204,12 +244,20 @@ pub async fn note_case(
     body: String,
     internal: Option<String>,
     form_key: Option<String>,
+    attachments: Option<String>,
 ) -> Result<(), AppError> {
     permitted(Action::SeeInternalNotes, |state, actor| async move {
         let number = number.trim().to_uppercase();
         let internal = internal.is_some_and(|v| !v.is_empty() && v != "false");
-        let key = form_key.as_deref();
-        cases::staff_note(&state, &actor, &number, &body, internal, key, now()).await?;
+        let files = attachments::parse_tokens(attachments.as_deref().unwrap_or_default())?;
+        let client_addr = crate::server::request::current_client_addr(&state)?;
+        let reply = cases::Reply {
+            body: &body,
+            form_key: form_key.as_deref(),
+            files: &files,
+            client_addr: &client_addr,
+        };
+        cases::staff_note(&state, &actor, &number, reply, internal, now()).await?;
         leptos_axum::redirect(&format!("/cases/{number}#activity"));
         Ok(())
     })

@@ -1,3 +1,4 @@
+pub mod attachments;
 pub mod forms;
 pub mod layout;
 pub mod list;

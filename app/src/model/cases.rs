@@ -52,6 +52,7 @@ pub struct CaseSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct CaseEntry {
+    pub id: i64,
     pub kind: String,
     pub author: String,
     pub body: String,
@@ -65,6 +66,9 @@ pub struct CaseEntry {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
 pub struct CaseDetail {
+    /// The row id (the server's own, never sent).
+    #[serde(skip)]
+    pub id: i64,
     pub number: String,
     pub account: String,
     pub contact: String,
@@ -91,6 +95,9 @@ pub struct CaseDetail {
     pub updated_at: i64,
     #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub entries: Vec<CaseEntry>,
+    /// The files the person looking may see (a customer never receives staff-only ones).
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub attachments: Vec<crate::model::attachments::Attachment>,
     /// Seconds left to the first-response target; `None` once it was met or no longer runs.
     #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub first_response_left: Option<i64>,
@@ -107,6 +114,9 @@ pub struct CaseDetail {
     /// Whether the person looking is vendor staff (the page then offers the staff controls).
     #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub viewer_staff: bool,
+    /// The largest file one may attach, in bytes.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub file_limit: i64,
 }
 
 /// A row of a staff queue.

@@ -63,6 +63,7 @@ macro_rules! text_enum {
 }
 
 pub mod accounts;
+pub mod attachments;
 pub mod business_hours;
 pub mod case_flow;
 pub mod cases;

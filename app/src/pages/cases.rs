@@ -5,6 +5,7 @@ use crate::api::cases::{
     case_form_options, case_staff_options, get_case, list_cases, CaseFields, CommentCase,
     CreateCase, NoteCase, StepCase,
 };
+use crate::components::attachments::{AttachForm, AttachRefusal, FileList};
 use crate::components::forms::{
     action_error, form_answer, new_form_key, pairs, same_pairs, textarea_html, ErrorSummary, Field,
     FormAnswer, SelectField, TextAreaField,
@@ -13,6 +14,7 @@ use crate::components::list::{Column, FilterInput, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::components::url::{path_value, query_flag, query_id};
 use crate::model::case_flow::{describe_left, steps, CaseState, Mover, Step};
+use crate::model::attachments::Attachment;
 use crate::model::{CaseDetail, CaseOptions};
 use crate::pages::kb::KbSuggestions;
 use leptos::form::ActionForm;
@@ -212,6 +214,7 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
             <div class="case-layout__main">
                 <h2>"Description"</h2>
                 <div class="case-text" inner_html=case.description_html.clone()></div>
+                <FileList files=files_of(&case.attachments, None) staff/>
                 {(!staff).then(|| view! { <StepForms number=number.clone() state=case.state staff=false/> })}
                 <section aria-labelledby="activity-heading" id="activity">
                     <h2 id="activity-heading">"Activity"</h2>
@@ -225,6 +228,7 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
                                         {e.author} " · " {format_time(Some(e.at))}
                                     </p>
                                     <div class="case-text" inner_html=e.body_html></div>
+                                    <FileList files=files_of(&case.attachments, Some(e.id)) staff/>
                                 </li>
                             }
                         }).collect_view()}
@@ -240,6 +244,11 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
                         </form>
                     })}
                 </section>
+                {if open {
+                    view! { <AttachForm number=number.clone() staff limit=case.file_limit/> }.into_any()
+                } else {
+                    view! { <AttachRefusal/> }.into_any()
+                }}
             </div>
             <aside class="case-layout__side" aria-label="Case details">
                 <dl class="facts">
@@ -270,6 +279,11 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
             </aside>
         </div>
     }
+}
+
+/// The files that came with entry `entry` (`None`: with the case itself or on their own).
+fn files_of(all: &[Attachment], entry: Option<i64>) -> Vec<Attachment> {
+    all.iter().filter(|a| a.entry_id == entry).cloned().collect()
 }
 
 fn hours(seconds: i64) -> String {

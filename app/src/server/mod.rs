@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod attachments;
 pub mod assets;
 pub mod audit;
 pub mod audit_view;

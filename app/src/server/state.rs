@@ -95,6 +95,22 @@ pub struct Settings {
     /// This instance's search index (its own directory: instances sharing a database each keep
     /// one, all following the database's change feed). Rebuilt when missing.
     pub search_index_dir: String,
+    /// The directory attachments are kept in (content-addressed), unless a bucket is set below.
+    pub attachments_dir: String,
+    /// An S3-compatible bucket for attachments instead of the directory (for several instances):
+    /// its name, the service's address (empty: AWS itself), region and keys.
+    pub attachments_s3_bucket: String,
+    pub attachments_s3_endpoint: String,
+    pub attachments_s3_region: String,
+    pub attachments_s3_access_key: Secret,
+    pub attachments_s3_secret_key: Secret,
+    /// The largest file accepted, in MB…
+    pub attachment_max_file_mb: u64,
+    /// …and the most one case may hold, in MB.
+    pub attachment_max_case_mb: u64,
+    /// ClamAV's clamd (`host:port`): when set, new files wait for its scan before customers may
+    /// download them, and infected ones are quarantined. Empty: files are not scanned.
+    pub clamd_address: String,
 }
 
 impl Default for Settings {
@@ -133,6 +149,15 @@ impl Default for Settings {
             mail_max_attempts: 12,
             case_auto_close_days: 7,
             search_index_dir: "data/search".into(),
+            attachments_dir: "data/attachments".into(),
+            attachments_s3_bucket: String::new(),
+            attachments_s3_endpoint: String::new(),
+            attachments_s3_region: "us-east-1".into(),
+            attachments_s3_access_key: Secret::default(),
+            attachments_s3_secret_key: Secret::default(),
+            attachment_max_file_mb: 100,
+            attachment_max_case_mb: 1024,
+            clamd_address: String::new(),
         }
     }
 }
@@ -140,6 +165,21 @@ impl Default for Settings {
 impl Settings {
     pub fn secure_cookies(&self) -> bool {
         self.public_url.starts_with("https://")
+    }
+
+    /// The largest file accepted, in bytes.
+    pub fn max_file_bytes(&self) -> u64 {
+        self.attachment_max_file_mb.saturating_mul(1024 * 1024)
+    }
+
+    /// The most one case may hold, in bytes.
+    pub fn max_case_bytes(&self) -> u64 {
+        self.attachment_max_case_mb.saturating_mul(1024 * 1024)
+    }
+
+    /// Whether new files wait for a malware scan.
+    pub fn scanning(&self) -> bool {
+        !self.clamd_address.is_empty()
     }
 }
 
@@ -149,6 +189,8 @@ pub struct AppState {
     pub db: Db,
     /// This instance's search index (KB articles and cases), following the database.
     pub search: super::search::SearchIndex,
+    /// Where attachments' bytes are kept.
+    pub files: super::attachments::FileStore,
     pub settings: Arc<Settings>,
     pub leptos: LeptosOptions,
 }

@@ -36,6 +36,8 @@ pub struct TestApp {
     pub mail_dir: tempfile::TempDir,
     /// Holds this instance's search index directory (removed with it).
     _search_dir: tempfile::TempDir,
+    /// This instance's attachment directory, unless the test chose a store (removed with it).
+    pub files_dir: Option<tempfile::TempDir>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     mailer: tokio::task::JoinHandle<()>,
     importer: tokio::task::JoinHandle<()>,
@@ -126,6 +128,12 @@ pub async fn spawn_on(url: &str, mut settings: Settings) -> TestApp {
     settings.mail_dir = mail_dir.path().display().to_string();
     settings.mail_poll_seconds = 1;
     let search_dir = tempfile::tempdir().expect("search index dir");
+    let files_dir = (settings.attachments_dir == Settings::default().attachments_dir
+        && settings.attachments_s3_bucket.is_empty())
+    .then(|| tempfile::tempdir().expect("attachment dir"));
+    if let Some(dir) = &files_dir {
+        settings.attachments_dir = dir.path().display().to_string();
+    }
     settings.search_index_dir = search_dir.path().join("index").display().to_string();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -150,6 +158,7 @@ pub async fn spawn_on(url: &str, mut settings: Settings) -> TestApp {
         _dir: None,
         mail_dir,
         _search_dir: search_dir,
+        files_dir,
         shutdown: Some(tx),
         mailer,
         importer,

@@ -3,6 +3,7 @@
 mod helpers;
 
 mod access;
+mod attachments;
 mod accounts;
 mod audit;
 mod business_hours;

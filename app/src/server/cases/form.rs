@@ -20,6 +20,8 @@ pub struct CaseForm {
     pub description: String,
     /// The form's idempotency key (see `server::forms`).
     pub form_key: String,
+    /// Tokens of the files uploaded for it (see `server::attachments`).
+    pub files: Vec<String>,
 }
 
 /// The longest subject (SPEC §4.1).

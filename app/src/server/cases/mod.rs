@@ -57,6 +57,7 @@ pub async fn create(
         (account_id, &opts.account_name),
         &v,
         None,
+        &form.files,
         client_addr,
         now,
     )
@@ -77,6 +78,7 @@ pub(crate) async fn insert(
     account: (i64, &str),
     v: &NewCase,
     from_change: Option<(i64, &str)>,
+    files: &[String],
     client_addr: &str,
     now: i64,
 ) -> Result<(String, i64), AppError> {
@@ -143,6 +145,18 @@ pub(crate) async fn insert(
         };
         super::audit::append(&mut *tx, &event, now).await?;
     }
+    let attached = super::attachments::claim(
+        &mut *tx,
+        actor,
+        files,
+        (case_id, &number, account_id),
+        None,
+        false,
+        state.settings.max_case_bytes(),
+        client_addr,
+        now,
+    )
+    .await?;
     let contact = mail::recipient(&mut *tx, v.contact_id).await?;
     let link = mail::portal_url(&state.settings, &format!("/cases/{number}"));
     let mail = Mail {
@@ -153,11 +167,12 @@ pub(crate) async fn insert(
         subject: format!("[{number}] {}", v.subject),
         body: format!(
             "Hello {},\n\nCase {number} was opened for {}{} and you are its contact:\n\n  {}\n\n\
-             Follow it and reply here: {link}\n\nWe answer within the time your service level sets.\n",
+             {}Follow it and reply here: {link}\n\nWe answer within the time your service level sets.\n",
             contact.1,
             account_name,
             if on_behalf { " by our support staff on your behalf" } else { "" },
-            v.subject
+            v.subject,
+            super::attachments::mail_line(attached as i64)
         ),
         secret_link: None,
     };
@@ -339,7 +354,7 @@ pub async fn get(
     now: i64,
 ) -> Result<CaseDetail, AppError> {
     let mut detail: CaseDetail = on_db!(db, |c| sqlx::query_as(
-        "SELECT c.number, a.name AS account, \
+        "SELECT c.id, c.number, a.name AS account, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.contact_id) AS contact, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.created_by) AS created_by, \
          c.on_behalf, v.name AS version, i.name AS impact, c.workaround, f.name AS feature, \
@@ -362,7 +377,7 @@ pub async fn get(
     // Work notes are left out in the query itself, so they never reach a customer's response.
     detail.entries = on_db!(db, |c| {
         sqlx::query_as(
-        "SELECT e.kind, COALESCE(u.first_name || ' ' || u.last_name, 'Portcullis') AS author, e.body, e.at \
+        "SELECT e.id, e.kind, COALESCE(u.first_name || ' ' || u.last_name, 'Portcullis') AS author, e.body, e.at \
          FROM case_entries e JOIN cases c ON c.id = e.case_id LEFT JOIN users u ON u.id = e.author_id \
          WHERE c.number = $1 AND ($2 OR e.kind <> 'work_note') ORDER BY e.at, e.id"
     )

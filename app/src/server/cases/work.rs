@@ -6,6 +6,7 @@ use super::*;
 #[derive(sqlx::FromRow)]
 struct Locked {
     id: i64,
+    account_id: i64,
     #[sqlx(try_from = "String")]
     state: CaseState,
     subject: String,
@@ -20,7 +21,7 @@ struct Locked {
 async fn lock_case(tx: &mut Tx, number: &str, account_id: Option<i64>) -> Result<Locked, AppError> {
     let lock = tx.for_update();
     let sql = format!(
-        "SELECT id, state, subject, paused_since, \
+        "SELECT id, account_id, state, subject, paused_since, \
          (SELECT a.time_zone FROM accounts a WHERE a.id = cases.account_id) AS time_zone, \
          (SELECT CAST(a.business_start AS INTEGER) FROM accounts a WHERE a.id = cases.account_id) AS business_start, \
          (SELECT CAST(a.business_end AS INTEGER) FROM accounts a WHERE a.id = cases.account_id) AS business_end \
@@ -34,23 +35,26 @@ async fn lock_case(tx: &mut Tx, number: &str, account_id: Option<i64>) -> Result
     row.ok_or(AppError::NotFound)
 }
 
-async fn add_entry(
+/// Adds an entry to case `case_id`'s activity and answers its id.
+pub(crate) async fn add_entry(
     tx: &mut Tx,
     case_id: i64,
     kind: &str,
     author: Option<i64>,
     body: &str,
     now: i64,
-) -> Result<(), AppError> {
-    execute!(tx: tx, sqlx::query(
-        "INSERT INTO case_entries (case_id, kind, author_id, body, at) VALUES ($1, $2, $3, $4, $5)"
+) -> Result<i64, AppError> {
+    Ok(on_tx!(tx, |c| sqlx::query_scalar(
+        "INSERT INTO case_entries (case_id, kind, author_id, body, at) VALUES ($1, $2, $3, $4, $5) \
+         RETURNING id"
     )
     .bind(case_id)
     .bind(kind)
     .bind(author)
     .bind(body)
-    .bind(now))?;
-    Ok(())
+    .bind(now)
+    .fetch_one(c)
+    .await)?)
 }
 
 /// Recomputes when the resolution target of case `case_id` runs out: set while its clock runs,
@@ -111,6 +115,51 @@ async fn transition(
     Ok(to)
 }
 
+/// What a comment or work note form sends: its text, idempotency key and staged files.
+#[derive(Debug, Clone, Copy)]
+pub struct Reply<'a> {
+    pub body: &'a str,
+    pub form_key: Option<&'a str>,
+    /// Tokens of the files uploaded for it (see `server::attachments`).
+    pub files: &'a [String],
+    pub client_addr: &'a str,
+}
+
+/// A reply's text, checked: it may be empty only when files go with it.
+fn reply_text(reply: &Reply<'_>, what: &str) -> Result<String, AppError> {
+    if reply.body.trim().is_empty() && !reply.files.is_empty() {
+        return Ok(String::new());
+    }
+    check_text("body", reply.body, what)
+}
+
+/// Attaches `reply`'s staged files to entry `entry_id` of `case`; answers the mail's line about them.
+async fn attach_reply_files(
+    tx: &mut Tx,
+    state: &AppState,
+    actor: &Actor,
+    case: &Locked,
+    number: &str,
+    entry_id: i64,
+    internal: bool,
+    reply: &Reply<'_>,
+    now: i64,
+) -> Result<String, AppError> {
+    let count = super::super::attachments::claim(
+        tx,
+        actor,
+        reply.files,
+        (case.id, number, case.account_id),
+        Some(entry_id),
+        internal,
+        state.settings.max_case_bytes(),
+        reply.client_addr,
+        now,
+    )
+    .await?;
+    Ok(super::super::attachments::mail_line(count as i64))
+}
+
 fn check_text(field: &str, body: &str, what: &str) -> Result<String, AppError> {
     let body = body.trim();
     if body.is_empty() {
@@ -166,14 +215,13 @@ pub async fn comment(
     actor: &Actor,
     account_id: i64,
     number: &str,
-    body: &str,
-    form_key: Option<&str>,
+    reply: Reply<'_>,
     now: i64,
 ) -> Result<(), AppError> {
-    let body = check_text("body", body, "comment")?;
+    let body = reply_text(&reply, "comment")?;
     let mut tx = state.db.begin().await?;
     let case = lock_case(&mut tx, number, Some(account_id)).await?;
-    if sent_before(&mut tx, actor, FormKind::Comment, form_key, case.id, now).await? {
+    if sent_before(&mut tx, actor, FormKind::Comment, reply.form_key, case.id, now).await? {
         return Ok(());
     }
     if case.state.is_final() {
@@ -181,7 +229,8 @@ pub async fn comment(
             "This case is closed. Open a new case and mention this one's number.".into(),
         ));
     }
-    add_entry(&mut tx, case.id, "comment", Some(actor.user_id), &body, now).await?;
+    let entry = add_entry(&mut tx, case.id, "comment", Some(actor.user_id), &body, now).await?;
+    attach_reply_files(&mut tx, state, actor, &case, number, entry, false, &reply, now).await?;
     if case.state == CaseState::AwaitingInfo {
         transition(
             &mut tx,
@@ -234,6 +283,118 @@ pub async fn customer_step(
         .await?;
     }
     tx.commit().await
+}
+
+/// The id of case `number` when `actor` may add files to it: a case they can read (a customer's
+/// own account's) that is not closed.
+pub async fn case_for_files(db: &Db, actor: &Actor, number: &str) -> Result<i64, AppError> {
+    crate::policy::may_upload_files(actor)?;
+    let scope = crate::policy::reading_scope(actor)?;
+    let row: Option<(i64, String)> = on_db!(db, |c| sqlx::query_as(
+        "SELECT id, state FROM cases WHERE number = $1 AND ($2 IS NULL OR account_id = $2)"
+    )
+    .bind(number)
+    .bind(scope.account())
+    .fetch_optional(c)
+    .await)?;
+    let (id, state) = row.ok_or(AppError::NotFound)?;
+    if CaseState::parse(&state).is_some_and(CaseState::is_final) {
+        return Err(AppError::Conflict(
+            "This case is closed: files can no longer be added. Open a new case and mention this one's number."
+                .into(),
+        ));
+    }
+    Ok(id)
+}
+
+/// Files received from the case page's "Add files" form, recorded on case `number` in one
+/// transaction with a line in its activity (a work note when `internal`, which only staff may
+/// ask for) and an audit entry each. Answers their tokens.
+pub async fn attach_files(
+    state: &AppState,
+    actor: &Actor,
+    number: &str,
+    received: Vec<super::super::attachments::Received>,
+    internal: bool,
+    client_addr: &str,
+    now: i64,
+) -> Result<Vec<String>, AppError> {
+    use super::super::attachments as files;
+    let allowed = crate::policy::reading_scope(actor).and_then(|scope| {
+        if internal {
+            crate::policy::can(actor, crate::policy::Action::SeeInternalNotes)?;
+        }
+        Ok(scope)
+    });
+    let scope = match allowed {
+        Ok(scope) => scope,
+        Err(e) => {
+            for file in received {
+                file.discard(&state.files).await;
+            }
+            return Err(e);
+        }
+    };
+    let names: Vec<String> = received
+        .iter()
+        .map(|f| format!("{} ({})", f.file_name, crate::model::attachments::human_size(f.size)))
+        .collect();
+    let mut tx = state.db.begin().await?;
+    let case = match lock_case(&mut tx, number, scope.account()).await {
+        Ok(case) => case,
+        Err(e) => {
+            drop(tx);
+            for file in received {
+                file.discard(&state.files).await;
+            }
+            return Err(e);
+        }
+    };
+    let total: i64 = received.iter().map(|f| f.size).sum();
+    let refused = if case.state.is_final() {
+        Some(AppError::Conflict("This case is closed: files can no longer be added.".into()))
+    } else {
+        files::check_case_total(&mut tx, case.id, state.settings.max_case_bytes(), total)
+            .await
+            .err()
+    };
+    if let Some(e) = refused {
+        drop(tx);
+        for file in received {
+            file.discard(&state.files).await;
+        }
+        return Err(e);
+    }
+    let line = match names.as_slice() {
+        [one] => format!("Attached {one}"),
+        many => format!("Attached {} files: {}", many.len(), many.join(", ")),
+    };
+    let kind = if internal { "work_note" } else { "change" };
+    let entry = add_entry(&mut tx, case.id, kind, Some(actor.user_id), &line, now).await?;
+    let mut tokens = Vec::new();
+    for file in received {
+        let (name, sha256, size) = (file.file_name.clone(), file.sha256.clone(), file.size);
+        let parent = files::Parent::Case {
+            case_id: case.id,
+            entry_id: Some(entry),
+            internal,
+        };
+        let scanning = state.settings.scanning();
+        tokens.push(files::record(&mut tx, &state.files, scanning, actor, file, parent, now).await?);
+        files::audit_added(
+            &mut tx,
+            actor,
+            (case.account_id, number),
+            (&name, &sha256, size),
+            internal,
+            client_addr,
+            now,
+        )
+        .await?;
+    }
+    execute!(tx: &mut tx, sqlx::query("UPDATE cases SET updated_at = $1 WHERE id = $2").bind(now).bind(case.id))?;
+    tx.commit().await?;
+    Ok(tokens)
 }
 
 /// Vendor staff move a case, optionally with a comment to the customer.
@@ -296,14 +457,12 @@ pub async fn staff_note(
     state: &AppState,
     actor: &Actor,
     number: &str,
-    body: &str,
+    reply: Reply<'_>,
     internal_note: bool,
-    form_key: Option<&str>,
     now: i64,
 ) -> Result<(), AppError> {
-    let body = check_text(
-        "body",
-        body,
+    let body = reply_text(
+        &reply,
         if internal_note {
             "work note"
         } else {
@@ -312,7 +471,7 @@ pub async fn staff_note(
     )?;
     let mut tx = state.db.begin().await?;
     let case = lock_case(&mut tx, number, None).await?;
-    if sent_before(&mut tx, actor, FormKind::Note, form_key, case.id, now).await? {
+    if sent_before(&mut tx, actor, FormKind::Note, reply.form_key, case.id, now).await? {
         return Ok(());
     }
     if case.state.is_final() && !internal_note {
@@ -323,7 +482,10 @@ pub async fn staff_note(
     } else {
         "comment"
     };
-    add_entry(&mut tx, case.id, kind, Some(actor.user_id), &body, now).await?;
+    let entry = add_entry(&mut tx, case.id, kind, Some(actor.user_id), &body, now).await?;
+    let files =
+        attach_reply_files(&mut tx, state, actor, &case, number, entry, internal_note, &reply, now)
+            .await?;
     if internal_note {
         execute!(tx: &mut tx, sqlx::query("UPDATE cases SET updated_at = $1 WHERE id = $2").bind(now).bind(case.id))?;
     } else {
@@ -337,7 +499,7 @@ pub async fn staff_note(
             state,
             case.id,
             "case_comment",
-            &format!("Support replied:\n\n{body}"),
+            &format!("Support replied:\n\n{body}\n\n{files}").trim_end().to_string(),
             now,
         )
         .await?;

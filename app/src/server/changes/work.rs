@@ -338,6 +338,7 @@ pub async fn convert(
         (account_id, &opts.account_name),
         &valid,
         Some((change.id, number)),
+        &[],
         client_addr,
         now,
     )

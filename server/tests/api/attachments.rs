@@ -1,0 +1,445 @@
+//! Attachments: who may upload, see, download and remove a file; types from the content; the
+//! limits; removal's evidence; bytes stored once and deleted when nothing refers to them.
+
+use crate::both_engines;
+use crate::helpers::*;
+use serde_json::Value;
+
+const ACME_USER: &str = "user@acme.example";
+const ACME_ADMIN: &str = "admin@acme.example";
+const GLOBEX_USER: &str = "user@globex.example";
+const AGENT: &str = "agent@vendor.example";
+const PLATFORM: &str = "platform.admin@vendor.example";
+
+const PNG: &[u8] = &[
+    0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, b'I', b'H', b'D', b'R', 0, 0, 0,
+    1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
+];
+
+fn multipart(files: &[(&str, &[u8])]) -> reqwest::multipart::Form {
+    files.iter().fold(reqwest::multipart::Form::new(), |form, (name, bytes)| {
+        form.part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+        )
+    })
+}
+
+/// Uploads `files` ahead of a form; the status and the answer.
+async fn stage(app: &TestApp, client: &reqwest::Client, files: &[(&str, &[u8])]) -> (u16, Value) {
+    let res = client
+        .post(app.url("/attachments"))
+        .multipart(multipart(files))
+        .send()
+        .await
+        .expect("request");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+/// Uploads one file ahead of a form and answers its token.
+async fn staged(app: &TestApp, client: &reqwest::Client, name: &str, bytes: &[u8]) -> String {
+    let (status, body) = stage(app, client, &[(name, bytes)]).await;
+    assert_eq!(status, 201, "{body}");
+    body["files"][0]["token"].as_str().unwrap().to_string()
+}
+
+/// Adds `files` to case `number` through the case page's form.
+async fn attach(
+    app: &TestApp,
+    client: &reqwest::Client,
+    number: &str,
+    files: &[(&str, &[u8])],
+    internal: bool,
+) -> reqwest::Response {
+    let mut form = multipart(files);
+    if internal {
+        form = form.text("internal", "on");
+    }
+    client
+        .post(app.url(&format!("/cases/{number}/attachments")))
+        .multipart(form)
+        .send()
+        .await
+        .expect("request")
+}
+
+/// Opens a case as the ACME user with staged files `tokens`; answers its number.
+async fn open_case_with(app: &TestApp, user: &reqwest::Client, tokens: &[String]) -> String {
+    let mut f = crate::cases::form(app, ACME_USER).await;
+    f.set("subject", "Pipeline stalls after upgrade");
+    f.set("attachments", tokens.join(" "));
+    let body = app.expect(user, "cases/create", &f.fields(), 200).await;
+    body.as_str().expect("a case number").to_string()
+}
+
+async fn case_files(app: &TestApp, client: &reqwest::Client, number: &str) -> Vec<Value> {
+    let body = app.expect(client, "cases/get", &[("number", number)], 200).await;
+    body["attachments"].as_array().cloned().unwrap_or_default()
+}
+
+async fn download(client: &reqwest::Client, app: &TestApp, href: &str) -> reqwest::Response {
+    client.get(app.url(href)).send().await.expect("request")
+}
+
+async fn a_customers_files_reach_their_account_and_staff_only(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let log = b"2026-12-06 ERROR pipeline stalled at stage 3\n".repeat(100);
+    let token = staged(&app, &user, "../../etc/pipeline.log", &log).await;
+    // A staged file is its uploader's alone.
+    let href = format!("/attachments/{token}");
+    assert_eq!(download(&user, &app, &href).await.status(), 200);
+    let admin = app.signed_in(ACME_ADMIN).await;
+    assert_eq!(download(&admin, &app, &href).await.status(), 404);
+    // Nor can another person attach it to their own form.
+    let mut f = crate::cases::form(&app, ACME_ADMIN).await;
+    f.set("attachments", token.clone());
+    let body = app.expect(&admin, "cases/create", &f.fields(), 422).await;
+    assert_eq!(invalid_fields(&body), ["attachments"]);
+
+    let number = open_case_with(&app, &user, &[token.clone()]).await;
+    let files = case_files(&app, &user, &number).await;
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert_eq!(files[0]["file_name"], "pipeline.log", "never a path");
+    assert_eq!(files[0]["content_type"], "text/plain");
+    assert_eq!(files[0]["entry_id"], Value::Null, "with the case itself");
+    let page = app.page_text(&user, &format!("/cases/{number}")).await;
+    assert!(page.contains("pipeline.log"), "listed on the case page");
+
+    let globex = app.signed_in(GLOBEX_USER).await;
+    let agent = app.signed_in(AGENT).await;
+    let platform = app.signed_in(PLATFORM).await;
+    for (who, client, status) in [
+        ("the uploader", &user, 200),
+        ("an administrator of the account", &admin, 200),
+        ("an agent", &agent, 200),
+        ("a platform administrator", &platform, 200),
+        ("another account's user", &globex, 404),
+        ("an anonymous visitor", &client(), 401),
+    ] {
+        let res = download(client, &app, &format!("{href}/pipeline.log")).await;
+        assert_eq!(res.status().as_u16(), status, "{who}");
+        if status == 200 {
+            let h = res.headers();
+            assert_eq!(h["content-type"], "application/octet-stream");
+            let disposition = h["content-disposition"].to_str().unwrap();
+            assert!(disposition.starts_with("attachment; filename=\"pipeline.log\""), "{disposition}");
+            assert_eq!(h["x-content-type-options"], "nosniff");
+            let csp = h["content-security-policy"].to_str().unwrap();
+            assert!(csp.contains("sandbox") && csp.contains("default-src 'none'"), "{csp}");
+            assert_eq!(res.bytes().await.unwrap().as_ref(), log.as_slice(), "{who}");
+        } else {
+            let text = res.text().await.unwrap();
+            assert!(!text.contains("pipeline stalled"), "{who}: {text}");
+        }
+    }
+    // Another account's user cannot list it either, nor reach the case.
+    app.expect(&globex, "cases/get", &[("number", number.as_str())], 404).await;
+
+    // The contact's mail counts the files and carries none.
+    let mail = app.wait_for_mail(ACME_USER, &number).await;
+    assert!(mail.body.contains("1 file was attached"), "{}", mail.body);
+    assert!(!mail.body.contains("pipeline stalled"));
+
+    // The upload is evidence.
+    let audited = app
+        .text("SELECT after_state FROM audit_log WHERE action = 'attachment.added'")
+        .await;
+    assert!(audited.contains("pipeline.log"), "{audited}");
+}
+
+async fn a_work_notes_files_never_reach_the_customer(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let number = open_case_with(&app, &user, &[]).await;
+    let agent = app.signed_in(AGENT).await;
+    let token = staged(&app, &agent, "customer-db-dump.sql", b"INSERT INTO secrets VALUES (1);").await;
+    app.expect(
+        &agent,
+        "cases/note",
+        &[("number", &number), ("body", "Found it in the dump"), ("internal", "on"), ("attachments", &token)],
+        200,
+    )
+    .await;
+    // A staff-only file added from the case page.
+    let res = attach(&app, &agent, &number, &[("vendor-trace.txt", b"internal trace")], true).await;
+    assert_eq!(res.status().as_u16(), 303);
+
+    let staff_view = case_files(&app, &agent, &number).await;
+    assert_eq!(staff_view.len(), 2, "{staff_view:?}");
+    assert!(staff_view.iter().all(|f| f["internal"] == true));
+    let customer_view = app
+        .expect(&user, "cases/get", &[("number", number.as_str())], 200)
+        .await
+        .to_string();
+    assert!(!customer_view.contains("customer-db-dump.sql"), "{customer_view}");
+    assert!(!customer_view.contains("vendor-trace.txt"));
+    assert!(!customer_view.contains(&token));
+    let page = app.page_text(&user, &format!("/cases/{number}")).await;
+    assert!(!page.contains("customer-db-dump.sql") && !page.contains("vendor-trace.txt"));
+    assert!(!page.contains(&token));
+    let admin = app.signed_in(ACME_ADMIN).await;
+    for client in [&user, &admin] {
+        let res = download(client, &app, &format!("/attachments/{token}")).await;
+        assert_eq!(res.status(), 404);
+    }
+    assert_eq!(download(&agent, &app, &format!("/attachments/{token}")).await.status(), 200);
+    // No mail to the customer mentions it.
+    assert!(app.mails().iter().all(|m| !m.body.contains("customer-db-dump")));
+
+    // A customer cannot mark a file staff only.
+    let res = attach(&app, &user, &number, &[("mine.txt", b"mine")], true).await;
+    assert_eq!(res.status().as_u16(), 403);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM attachments WHERE file_name = 'mine.txt'").await,
+        0
+    );
+}
+
+async fn the_type_comes_from_the_content_and_only_images_show_inline(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let number = open_case_with(&app, &user, &[]).await;
+    let html = b"<html><body><script>alert(document.cookie)</script></body></html>";
+    let svg = b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>";
+    let res = attach(
+        &app,
+        &user,
+        &number,
+        &[("setup.exe", PNG), ("screenshot.png", html), ("diagram.svg", svg)],
+        false,
+    )
+    .await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(res.headers()["location"], format!("/cases/{number}#files"));
+    let files = case_files(&app, &user, &number).await;
+    let by_name = |name: &str| files.iter().find(|f| f["file_name"] == name).cloned().unwrap();
+    assert_eq!(by_name("setup.exe")["content_type"], "image/png");
+    assert_ne!(by_name("screenshot.png")["content_type"], "image/png");
+
+    let png = download(&user, &app, &format!("/attachments/{}", by_name("setup.exe")["token"].as_str().unwrap())).await;
+    assert_eq!(png.headers()["content-type"], "image/png");
+    assert!(png.headers()["content-disposition"].to_str().unwrap().starts_with("inline"));
+    for name in ["screenshot.png", "diagram.svg"] {
+        let res = download(&user, &app, &format!("/attachments/{}", by_name(name)["token"].as_str().unwrap())).await;
+        assert_eq!(res.headers()["content-type"], "application/octet-stream", "{name}");
+        let disposition = res.headers()["content-disposition"].to_str().unwrap();
+        assert!(disposition.starts_with("attachment"), "{name}: {disposition}");
+        assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"));
+    }
+    // The activity says who attached what.
+    let body = app.expect(&user, "cases/get", &[("number", number.as_str())], 200).await;
+    let activity = body["entries"].to_string();
+    assert!(activity.contains("Attached 3 files"), "{activity}");
+}
+
+async fn limits_refuse_a_file_and_change_nothing(engine: Engine) {
+    let Some(app) = spawn_with(engine, |s| {
+        s.attachment_max_file_mb = 1;
+        s.attachment_max_case_mb = 2;
+    })
+    .await
+    else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let number = open_case_with(&app, &user, &[]).await;
+    let mb = 1024 * 1024;
+    let big = vec![b'x'; mb + 1];
+    let (status, body) = stage(&app, &user, &[("big.log", &big)]).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("1.0 MB"), "{body}");
+    let (status, body) = stage(&app, &user, &[("empty.log", b"")]).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("empty.log is empty"), "{body}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM attachments").await, 0);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM blobs").await, 0);
+
+    // The case's own limit: two files of 0.9 MB fit, a third does not.
+    let part = vec![b'y'; mb * 9 / 10];
+    let res = attach(&app, &user, &number, &[("one.log", &part)], false).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let mut other = part.clone();
+    other[0] = b'z';
+    let res = attach(&app, &user, &number, &[("two.log", &other)], false).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let mut third = part.clone();
+    third[0] = b'w';
+    let res = attach(&app, &user, &number, &[("three.log", &third)], false).await;
+    assert_eq!(res.status().as_u16(), 303, "back to the case");
+    assert_eq!(res.headers()["location"], format!("/cases/{number}"));
+    let page = app.page_text(&user, &format!("/cases/{number}")).await;
+    assert!(page.contains("There is a problem"), "the refusal is shown");
+    assert!(page.contains("of room left for files"), "{page}");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM attachments").await, 2);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM blobs").await, 2);
+    // Asked for JSON, the same refusal is a 413.
+    let res = user
+        .post(app.url(&format!("/cases/{number}/attachments")))
+        .header("accept", "application/json")
+        .multipart(multipart(&[("three.log", &third)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 413);
+    // Staged files go over the case's limit when claimed: refused, and the form changes nothing.
+    let token = staged(&app, &user, "three.log", &third).await;
+    let (status, body) = app
+        .call(&user, "cases/comment", &[("number", &number), ("body", "And the third"), ("attachments", &token)])
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(invalid_fields(&body), ["attachments"]);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM case_entries WHERE body = 'And the third'").await,
+        0
+    );
+}
+
+async fn removal_leaves_evidence_and_frees_bytes_nothing_uses(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let number = open_case_with(&app, &user, &[]).await;
+    let same = b"the same log twice".as_slice();
+    attach(&app, &user, &number, &[("first.log", same), ("second.log", same)], false).await;
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM blobs").await, 1, "stored once");
+    let files = case_files(&app, &user, &number).await;
+    let token = |i: usize| files[i]["token"].as_str().unwrap().to_string();
+    assert!(files.iter().all(|f| f["removable"] == true));
+
+    // Another account's user and the uploader's colleague may not remove it.
+    let globex = app.signed_in(GLOBEX_USER).await;
+    app.expect(&globex, "attachments/remove", &[("token", &token(0))], 404).await;
+    let admin = app.signed_in(ACME_ADMIN).await;
+    app.expect(&admin, "attachments/remove", &[("token", &token(0))], 403).await;
+    app.expect(&client(), "attachments/remove", &[("token", &token(0))], 401).await;
+
+    app.expect(&user, "attachments/remove", &[("token", &token(0))], 200).await;
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM blobs").await, 1, "still used by the second");
+    let activity = app.expect(&user, "cases/get", &[("number", number.as_str())], 200).await["entries"].to_string();
+    assert!(activity.contains("Removed the file first.log"), "{activity}");
+
+    // Once staff replied, the customer's upload stays; staff remove it with a reason.
+    let agent = app.signed_in(AGENT).await;
+    app.expect(&agent, "cases/note", &[("number", &number), ("body", "Looking at it")], 200).await;
+    let files = case_files(&app, &user, &number).await;
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0]["removable"], false);
+    let second = files[0]["token"].as_str().unwrap().to_string();
+    app.expect(&user, "attachments/remove", &[("token", &second)], 403).await;
+    let body = app.expect(&agent, "attachments/remove", &[("token", &second)], 422).await;
+    assert_eq!(invalid_fields(&body), ["reason"]);
+    app.expect(
+        &agent,
+        "attachments/remove",
+        &[("token", &second), ("reason", "It held a customer's password")],
+        200,
+    )
+    .await;
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM blobs").await, 0, "nothing refers to the bytes");
+    let dir = app.files_dir.as_ref().unwrap().path().join("blobs");
+    let left = walk(&dir);
+    assert!(left.is_empty(), "bytes deleted: {left:?}");
+    assert_eq!(download(&user, &app, &format!("/attachments/{second}")).await.status(), 404);
+    let removed = app
+        .text("SELECT reason FROM audit_log WHERE action = 'attachment.removed' ORDER BY id DESC LIMIT 1")
+        .await;
+    assert_eq!(removed, "It held a customer's password");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'attachment.removed'").await,
+        2
+    );
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
+
+async fn a_broken_off_upload_leaves_no_row_and_no_bytes(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let cookie = app.session_cookie(&client(), ACME_USER).await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let boundary = "XyZzyBoundary";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"huge.log\"\r\n\
+         Content-Type: text/plain\r\n\r\n"
+    );
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+        let request = format!(
+            "POST /attachments HTTP/1.1\r\nHost: {addr}\r\nCookie: {cookie}\r\n\
+             Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 50000000\r\n\r\n{head}"
+        );
+        stream.write_all(request.as_bytes()).await.unwrap();
+        stream.write_all(&vec![b'a'; 3 * 1024 * 1024]).await.unwrap();
+        stream.flush().await.unwrap();
+        // The client is killed mid-upload.
+    }
+    let staging = app.files_dir.as_ref().unwrap().path().join("staging");
+    for _ in 0..100 {
+        if walk(&staging).is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(walk(&staging).is_empty(), "the partial upload was dropped");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM attachments").await, 0);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM blobs").await, 0);
+}
+
+async fn closed_cases_and_strangers_cannot_add_files(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let number = open_case_with(&app, &user, &[]).await;
+    let globex = app.signed_in(GLOBEX_USER).await;
+    let res = attach(&app, &globex, &number, &[("x.log", b"x")], false).await;
+    assert_eq!(res.status().as_u16(), 404);
+    let res = attach(&app, &client(), &number, &[("x.log", b"x")], false).await;
+    assert_eq!(res.status().as_u16(), 401);
+    let (status, _) = stage(&app, &client(), &[("x.log", b"x")]).await;
+    assert_eq!(status, 401);
+    app.exec(&format!("UPDATE cases SET state = 'closed' WHERE number = '{number}'")).await;
+    let res = attach(&app, &user, &number, &[("late.log", b"late")], false).await;
+    assert_eq!(res.status().as_u16(), 303);
+    let page = app.page_text(&user, &format!("/cases/{number}")).await;
+    assert!(page.contains("This case is closed"), "told why");
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM attachments").await, 0);
+    assert!(walk(&app.files_dir.as_ref().unwrap().path().join("staging")).is_empty());
+}
+
+both_engines!(
+    a_customers_files_reach_their_account_and_staff_only,
+    a_work_notes_files_never_reach_the_customer,
+    the_type_comes_from_the_content_and_only_images_show_inline,
+    limits_refuse_a_file_and_change_nothing,
+    removal_leaves_evidence_and_frees_bytes_nothing_uses,
+    a_broken_off_upload_leaves_no_row_and_no_bytes,
+    closed_cases_and_strangers_cannot_add_files,
+);
