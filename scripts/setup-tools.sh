@@ -72,3 +72,15 @@ if [ "$purpose" != run ] && ! "$SMTP_VENV/bin/python" -c 'import aiosmtpd' 2>/de
   python3 -m venv "$SMTP_VENV"
   "$SMTP_VENV/bin/pip" install --quiet 'aiosmtpd==1.4.6'
 fi
+
+# A real S3-compatible server for the attachment store's tests (moto's server), in the same one.
+if [ "$purpose" != run ] && ! "$SMTP_VENV/bin/python" -c 'import moto.server' 2>/dev/null; then
+  log "installing moto (the S3-compatible server the attachment tests talk to)"
+  "$SMTP_VENV/bin/pip" install --quiet 'moto[server]==5.2.6'
+fi
+
+# ClamAV's clamd for the malware-scan tests (they start their own, with a local signature file).
+if [ "$purpose" != run ] && ! command -v clamd >/dev/null && [ ! -x /usr/sbin/clamd ]; then
+  log "installing Debian's clamav-daemon (the malware scanner the attachment tests talk to)"
+  apt_install clamav-daemon
+fi

@@ -19,6 +19,7 @@ pub fn install() {
     listen(&document, "submit", true, on_submit);
     listen(&document, "click", true, on_click);
     listen(&window, "pageshow", false, |_| clear_pending());
+    crate::uploads::install(&document);
 }
 
 fn listen(target: &web_sys::EventTarget, name: &str, capture: bool, handler: fn(Event)) {
@@ -46,7 +47,8 @@ fn on_submit(event: Event) {
     if form.method().eq_ignore_ascii_case("get") {
         return;
     }
-    if form.has_attribute("data-pending") {
+    // Files still uploading for it (`uploads`): sending now would leave them behind.
+    if form.has_attribute("data-pending") || form.has_attribute("data-uploading") {
         event.prevent_default();
         event.stop_immediate_propagation();
         return;

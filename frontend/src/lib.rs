@@ -2,6 +2,7 @@
 //! The browser half: hydrates the server-rendered page.
 
 mod behaviour;
+mod uploads;
 
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
@@ -13,6 +14,9 @@ pub fn hydrate() {
         .and_then(|w| w.document())
         .and_then(|d| d.document_element())
     {
+        if let Some(document) = root.owner_document() {
+            uploads::reveal(&document);
+        }
         let _ = root.set_attribute("data-hydrated", "");
     }
 }

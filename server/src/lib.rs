@@ -285,6 +285,28 @@ pub fn spawn_search_feed(state: AppState) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// Has new attachments scanned by clamd (when `clamd_address` is set), every few seconds, in
+/// every instance (a file two instances scan at once is simply marked twice alike).
+pub fn spawn_scanner(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
+    if !state.settings.scanning() {
+        return None;
+    }
+    let state = state.clone();
+    Some(tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let address = state.settings.clamd_address.clone();
+            match app::server::attachments::scan_pending(&state.db, &state.files, &address, app::server::now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(scanned = n, "attachments scanned for malware"),
+                Err(e) => tracing::warn!(error = %e, "scanning attachments failed"),
+            }
+        }
+    }))
+}
+
 /// Changes of the search feed are kept this long: an instance stopped for longer rebuilds its
 /// index when it starts.
 const SEARCH_CHANGES_KEPT_SECONDS: i64 = 7 * 86_400;

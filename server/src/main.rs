@@ -147,6 +147,7 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
             server::spawn_search_feed(state.clone());
             server::mailer::spawn(&state)?;
             server::imports::spawn_worker(&state);
+            server::spawn_scanner(&state);
             server::serve(listener, state.clone(), server::shutdown_signal()).await?;
             state.db.close().await;
         }

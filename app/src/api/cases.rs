@@ -20,7 +20,9 @@ pub async fn case_form_options(account_id: Option<i64>) -> Result<CaseOptions, A
     signed_in(|state, actor| async move {
         let account_id = policy::filing_account(&actor, policy::Filing::Case, account_id)?;
         let me = (!actor.role.is_staff()).then_some(actor.user_id);
-        cases::options(&state.db, account_id, me).await
+        let mut options = cases::options(&state.db, account_id, me).await?;
+        options.file_limit = state.settings.max_file_bytes() as i64;
+        Ok(options)
     })
     .await
 }

@@ -108,3 +108,23 @@ pub fn AttachForm(number: String, staff: bool, limit: i64) -> impl IntoView {
         </section>
     }
 }
+
+/// Files sent with a form (the case form, a comment, a note): uploaded as they are chosen, dropped
+/// on the form or pasted into its text, each with its progress, and carried by the form as tokens
+/// in its hidden `attachments` field. Needs script, so it shows only with it; without, `fallback`
+/// says where files can be added instead.
+#[component]
+pub fn StageFiles(limit: i64, #[prop(optional)] fallback: Option<&'static str>) -> impl IntoView {
+    view! {
+        <div class="form-group stage" data-stage="" data-max=limit.to_string() hidden>
+            <label class="label" for="stage-file">"Attach files (optional)"</label>
+            <p class="hint" id="stage-file-hint">
+                {format!("Logs, screenshots, documents: up to {} each. You can also drop files on the form or paste a screenshot into the text.", human_size(limit))}
+            </p>
+            <input class="input" type="file" id="stage-file" multiple aria-describedby="stage-file-hint"/>
+            <input type="hidden" name="attachments" value=""/>
+            <ul class="uploads" aria-live="polite"></ul>
+        </div>
+        {fallback.map(|text| view! { <noscript><p class="hint">{text}</p></noscript> })}
+    }
+}

@@ -29,6 +29,9 @@ pub struct CaseOptions {
     pub services: Vec<Choice>,
     pub environments: Vec<String>,
     pub windows: Vec<Choice>,
+    /// The largest file one may attach, in bytes.
+    #[serde(default)]
+    pub file_limit: i64,
 }
 
 /// A row of a case list.

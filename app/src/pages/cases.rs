@@ -5,7 +5,7 @@ use crate::api::cases::{
     case_form_options, case_staff_options, get_case, list_cases, CaseFields, CommentCase,
     CreateCase, NoteCase, StepCase,
 };
-use crate::components::attachments::{AttachForm, AttachRefusal, FileList};
+use crate::components::attachments::{AttachForm, AttachRefusal, FileList, StageFiles};
 use crate::components::forms::{
     action_error, form_answer, new_form_key, pairs, same_pairs, textarea_html, ErrorSummary, Field,
     FormAnswer, SelectField, TextAreaField,
@@ -151,6 +151,7 @@ fn CaseFormView(opts: CaseOptions, account_id: Option<i64>) -> impl IntoView {
                 <TextAreaField name="description" label="Description" rows=8
                     hint="What happened, what you expected, and what you have tried. Include error messages and log excerpts. Plain text or Markdown (**bold**, `code`, lists, links)."
                     error/>
+                <StageFiles limit=opts.file_limit fallback="Files (logs, screenshots) can be added on the case's page once it is open."/>
                 <button type="submit" class="button">"Open case"</button>
             </ActionForm>
         </div>
@@ -233,13 +234,14 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
                             }
                         }).collect_view()}
                     </ol>
-                    {(open && staff).then(|| view! { <StaffNoteForm number=number.clone()/> })}
+                    {(open && staff).then(|| view! { <StaffNoteForm number=number.clone() limit=case.file_limit/> })}
                     {(open && !staff).then(|| view! {
                         <ErrorSummary error/>
                         <form method="post" action=CommentCase::PATH class="form" novalidate>
                             <input type="hidden" name="number" value=number.clone()/>
                             <input type="hidden" name="form_key" value=new_form_key()/>
                             <TextAreaField name="body" label="Add a comment" error/>
+                            <StageFiles limit=case.file_limit/>
                             <button type="submit" class="button">"Send comment"</button>
                         </form>
                     })}
@@ -383,7 +385,7 @@ fn StaffFields(number: String) -> impl IntoView {
 
 /// A staff comment (mailed to the contact) or an internal work note.
 #[component]
-fn StaffNoteForm(number: String) -> impl IntoView {
+fn StaffNoteForm(number: String, limit: i64) -> impl IntoView {
     let error = form_answer(NoteCase::PATH);
     view! {
         <ErrorSummary error/>
@@ -393,6 +395,7 @@ fn StaffNoteForm(number: String) -> impl IntoView {
             <TextAreaField name="body" label="Reply or internal note"
                 hint="A reply is shown to the customer and mailed to the case's contact; an internal note is for vendor staff only and never reaches the customer."
                 error/>
+            <StageFiles limit/>
             // Two buttons, each saying where the text goes: no default decides it.
             <p class="toolbar">
                 <button type="submit" name="internal" value="" class="button">"Send reply to customer"</button>

@@ -3,7 +3,9 @@
 
 use crate::both_engines;
 use crate::helpers::*;
+use crate::mail::free_port;
 use serde_json::Value;
+use std::process::{Child, Command, Stdio};
 
 const ACME_USER: &str = "user@acme.example";
 const ACME_ADMIN: &str = "admin@acme.example";
@@ -434,7 +436,208 @@ async fn closed_cases_and_strangers_cannot_add_files(engine: Engine) {
     assert!(walk(&app.files_dir.as_ref().unwrap().path().join("staging")).is_empty());
 }
 
+/// The EICAR test file: harmless, and detected by every scanner as if it were malware.
+const EICAR: &[u8] = br"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
+
+/// ClamAV's clamd (Debian's clamav-daemon) on loopback port `port`, with a signature database of
+/// the EICAR test signature alone (the public signature feeds are not reachable here); stopped
+/// when dropped.
+struct Clamd {
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Clamd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Clamd {
+    async fn start(port: u16) -> Clamd {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("db");
+        std::fs::create_dir_all(&db).unwrap();
+        std::fs::write(
+            db.join("eicar.ndb"),
+            format!("Eicar-Test-Signature:0:0:{}\n", hex::encode(&EICAR[..40])),
+        )
+        .unwrap();
+        let conf = dir.path().join("clamd.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "DatabaseDirectory {}\nTCPSocket {port}\nTCPAddr 127.0.0.1\nForeground yes\n\
+                 LogFile {}\nTemporaryDirectory {}\nStreamMaxLength 200M\n",
+                db.display(),
+                dir.path().join("clamd.log").display(),
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let clamd = std::env::var("PORTCULLIS_TEST_CLAMD").unwrap_or_else(|_| "/usr/sbin/clamd".into());
+        let child = Command::new(&clamd)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {clamd} ({e}); scripts/setup-tools.sh installs clamav-daemon"));
+        let server = Clamd { child, _dir: dir };
+        for _ in 0..300 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return server;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("clamd did not start listening on port {port}");
+    }
+}
+
+async fn infected_files_are_quarantined_and_clean_ones_served(engine: Engine) {
+    let port = free_port();
+    let _clamd = Clamd::start(port).await;
+    let Some(app) = spawn_with(engine, |s| s.clamd_address = format!("127.0.0.1:{port}")).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let number = open_case_with(&app, &user, &[]).await;
+    let res = attach(&app, &user, &number, &[("eicar.com", EICAR), ("notes.txt", b"all clean here")], false).await;
+    assert_eq!(res.status().as_u16(), 303);
+    app.wait_until("SELECT COUNT(*) FROM blobs WHERE scan IN ('clean', 'infected')", 2).await;
+    let files = case_files(&app, &user, &number).await;
+    let by_name = |name: &str| files.iter().find(|f| f["file_name"] == name).cloned().unwrap();
+    assert_eq!(by_name("eicar.com")["scan"], "infected");
+    assert_eq!(by_name("notes.txt")["scan"], "clean");
+    let agent = app.signed_in(AGENT).await;
+    let eicar = format!("/attachments/{}", by_name("eicar.com")["token"].as_str().unwrap());
+    for client in [&user, &agent] {
+        let res = download(client, &app, &eicar).await;
+        assert_eq!(res.status(), 403, "quarantined for everyone");
+        assert!(!res.text().await.unwrap().contains("EICAR"));
+    }
+    let clean = format!("/attachments/{}", by_name("notes.txt")["token"].as_str().unwrap());
+    assert_eq!(download(&user, &app, &clean).await.bytes().await.unwrap().as_ref(), b"all clean here");
+    let page = app.page_text(&user, &format!("/cases/{number}")).await;
+    assert!(page.contains("Quarantined: malware found"), "the state is shown");
+    assert!(!page.contains(&format!("href=\"{eicar}")), "and no link to it");
+}
+
+async fn files_wait_for_the_scan_while_clamd_is_down(engine: Engine) {
+    let port = free_port();
+    let Some(app) = spawn_with(engine, |s| s.clamd_address = format!("127.0.0.1:{port}")).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let token = staged(&app, &user, "trace.txt", b"a trace").await;
+    let number = open_case_with(&app, &user, &[token.clone()]).await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    assert_eq!(app.text("SELECT scan FROM blobs").await, "pending");
+    let href = format!("/attachments/{token}");
+    let res = download(&user, &app, &href).await;
+    assert_eq!(res.status(), 409, "not served to customers before the scan");
+    assert!(res.text().await.unwrap().contains("malware scan"));
+    let agent = app.signed_in(AGENT).await;
+    assert_eq!(download(&agent, &app, &href).await.status(), 200, "staff see it, marked");
+    let files = case_files(&app, &agent, &number).await;
+    assert_eq!(files[0]["scan"], "pending");
+
+    let _clamd = Clamd::start(port).await;
+    app.wait_until("SELECT COUNT(*) FROM blobs WHERE scan = 'clean'", 1).await;
+    assert_eq!(download(&user, &app, &href).await.status(), 200);
+}
+
+/// moto's S3-compatible server (from PyPI) on loopback port `port`; stopped when dropped.
+struct S3Server {
+    child: Child,
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl S3Server {
+    async fn start(port: u16) -> S3Server {
+        let python = std::env::var("PORTCULLIS_TEST_PYTHON").unwrap_or_else(|_| "python3".to_string());
+        let child = Command::new(&python)
+            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
+            .arg(port.to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {python} -m moto.server ({e}); scripts/setup-tools.sh installs it"));
+        let server = S3Server { child };
+        for _ in 0..300 {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+                return server;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("moto's S3 server did not start listening on port {port} (is moto[server] installed for {python}?)");
+    }
+
+    /// The keys of bucket `bucket`, as its listing (XML) names them.
+    async fn keys(port: u16, bucket: &str) -> String {
+        reqwest::get(format!("http://127.0.0.1:{port}/{bucket}?list-type=2"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+async fn files_live_in_an_s3_compatible_store(engine: Engine) {
+    let port = free_port();
+    let _s3 = S3Server::start(port).await;
+    let bucket = "portcullis-files";
+    let made = reqwest::Client::new()
+        .put(format!("http://127.0.0.1:{port}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(made.status().is_success(), "bucket made: {}", made.status());
+    let Some(app) = spawn_with(engine, |s| {
+        s.attachments_s3_bucket = bucket.into();
+        s.attachments_s3_endpoint = format!("http://127.0.0.1:{port}");
+        s.attachments_s3_access_key = app::server::state::Secret::new("testing");
+        s.attachments_s3_secret_key = app::server::state::Secret::new("testing");
+    })
+    .await
+    else {
+        return;
+    };
+    assert!(app.files_dir.is_none(), "no local directory in use");
+    let user = app.signed_in(ACME_USER).await;
+    // Larger than one multipart part (5 MB), so the upload goes in parts.
+    let log: Vec<u8> = (0..7 * 1024 * 1024u32).map(|i| b"0123456789abcdef\n"[(i % 17) as usize]).collect();
+    let token = staged(&app, &user, "big.log", &log).await;
+    let number = open_case_with(&app, &user, &[token.clone()]).await;
+    let sha = app.text("SELECT sha256 FROM blobs").await;
+    let listing = S3Server::keys(port, bucket).await;
+    assert!(listing.contains(&format!("blobs/{}/{}/{sha}", &sha[..2], &sha[2..4])), "{listing}");
+    assert!(!listing.contains("staging/"), "nothing left in staging: {listing}");
+    let got = download(&user, &app, &format!("/attachments/{token}")).await.bytes().await.unwrap();
+    assert!(got.as_ref() == log.as_slice(), "the same bytes back ({} of {})", got.len(), log.len());
+    // The same content again is stored once; removing both deletes the object.
+    let res = attach(&app, &user, &number, &[("copy.log", &log)], false).await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM blobs").await, 1);
+    for file in case_files(&app, &user, &number).await {
+        app.expect(&user, "attachments/remove", &[("token", file["token"].as_str().unwrap())], 200).await;
+    }
+    let listing = S3Server::keys(port, bucket).await;
+    assert!(!listing.contains(&sha), "deleted once nothing refers to it: {listing}");
+}
+
 both_engines!(
+    files_live_in_an_s3_compatible_store,
+    infected_files_are_quarantined_and_clean_ones_served,
+    files_wait_for_the_scan_while_clamd_is_down,
     a_customers_files_reach_their_account_and_staff_only,
     a_work_notes_files_never_reach_the_customer,
     the_type_comes_from_the_content_and_only_images_show_inline,

@@ -41,6 +41,7 @@ pub struct TestApp {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     mailer: tokio::task::JoinHandle<()>,
     importer: tokio::task::JoinHandle<()>,
+    scanner: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for TestApp {
@@ -50,6 +51,9 @@ impl Drop for TestApp {
         }
         self.mailer.abort();
         self.importer.abort();
+        if let Some(scanner) = &self.scanner {
+            scanner.abort();
+        }
     }
 }
 
@@ -148,6 +152,7 @@ pub async fn spawn_on(url: &str, mut settings: Settings) -> TestApp {
     let db = state.db.clone();
     let mailer = server::mailer::spawn(&state).expect("start the mail sender");
     let importer = server::imports::spawn_worker(&state);
+    let scanner = server::spawn_scanner(&state);
     tokio::spawn(server::serve(listener, state, async move {
         let _ = rx.await;
     }));
@@ -162,6 +167,7 @@ pub async fn spawn_on(url: &str, mut settings: Settings) -> TestApp {
         shutdown: Some(tx),
         mailer,
         importer,
+        scanner,
     }
 }
 

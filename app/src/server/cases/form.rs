@@ -101,6 +101,7 @@ pub async fn options(db: &Db, account_id: i64, me: Option<i64>) -> Result<CaseOp
             "SELECT id, name FROM availability_windows WHERE active ORDER BY sort, name",
         )
         .await?,
+        file_limit: 0,
     })
 }
 
