@@ -59,7 +59,8 @@ run_e2e() { # engine database-url port
   banner "end-to-end tests in Chromium on $engine"
   export PORTCULLIS_DATABASE_URL="$url" PORTCULLIS_LISTEN="127.0.0.1:$port" \
     PORTCULLIS_PUBLIC_URL="http://127.0.0.1:$port" PORTCULLIS_SITE_ROOT="$root/target/site" \
-    PORTCULLIS_LOG_LEVEL=warn PORTCULLIS_MAIL_DIR="$e2e_dir/mail-$engine" PORTCULLIS_MAIL_POLL_SECONDS=1
+    PORTCULLIS_LOG_LEVEL=warn PORTCULLIS_MAIL_DIR="$e2e_dir/mail-$engine" PORTCULLIS_MAIL_POLL_SECONDS=1 \
+    PORTCULLIS_ATTACHMENTS_DIR="$e2e_dir/files-$engine"
   "$bin" seed-demo >/dev/null
   "$bin" serve >"$e2e_dir/server-$engine.log" 2>&1 &
   server_pid=$!
