@@ -4,7 +4,7 @@
 #
 #   bench/files.sh [sqlite|postgres] [SIZE_MB]
 #
-# Starts the release binary on a fresh database with the demo data, signs in as a customer, and
+# Starts the release binary on a fresh database with the demo data, signs in as an agent, and
 # sends one file of SIZE_MB (default 1024) of random bytes to a case through the case page's form
 # (curl, one multipart POST, as a browser without script sends it), then downloads it. The
 # server's RSS is sampled every 100 ms; the figures are its growth over the idle server. Needs
@@ -43,7 +43,7 @@ export PORTCULLIS_DATABASE_URL=$url PORTCULLIS_LISTEN=127.0.0.1:$port PORTCULLIS
   PORTCULLIS_PUBLIC_URL=http://127.0.0.1:$port PORTCULLIS_SEARCH_INDEX_DIR=$work/search \
   PORTCULLIS_ATTACHMENTS_DIR=$work/files \
   PORTCULLIS_ATTACHMENT_MAX_FILE_MB=$((size_mb + 1)) PORTCULLIS_ATTACHMENT_MAX_CASE_MB=$((size_mb * 2 + 2))
-"$bin" seed-demo >/dev/null
+"$bin" seed-demo --cases 20 >/dev/null
 "$bin" serve >"$work/server.log" 2>&1 &
 server_pid=$!
 for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break; sleep 0.1; done
@@ -53,12 +53,12 @@ head -c "$((size_mb * 1024 * 1024))" /dev/urandom >"$work/big.bin"
 
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
 cookie=$(curl -s -D - -o /dev/null -H "Origin: http://127.0.0.1:$port" -H 'Accept: application/json' \
-  --data-urlencode "email=user@acme.example" --data-urlencode "password=$password" \
+  --data-urlencode "email=agent@vendor.example" --data-urlencode "password=$password" \
   "http://127.0.0.1:$port/api/auth/sign_in" |
   tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: \(portcullis_session=[^;]*\).*/\1/p' | head -1)
 [ -n "$cookie" ] || { echo "sign-in failed" >&2; cat "$work/server.log" >&2; exit 1; }
-case_number=$(curl -s -H "Cookie: $cookie" "http://127.0.0.1:$port/cases?scope=team" |
-  grep -o '/cases/CS[0-9]*' | head -1 | cut -d/ -f3)
+case_number=$(curl -s -H "Cookie: $cookie" "http://127.0.0.1:$port/staff/cases?queue=all" |
+  grep -o '/cases/CS[0-9]*' | head -1 | cut -d/ -f3 || true)
 [ -n "$case_number" ] || { echo "no case to attach to" >&2; exit 1; }
 
 # Warm the server with one small upload and download, then take the idle figure.
@@ -78,7 +78,7 @@ up_peak=$(sort -n "$work/rss" | tail -1)
 : >"$work/rss"
 
 token=$(curl -s -H "Cookie: $cookie" "http://127.0.0.1:$port/cases/$case_number" |
-  grep -o '/attachments/[A-Za-z0-9_-]*/big.bin' | head -1)
+  grep -o '/attachments/[A-Za-z0-9_-]*/big.bin' | head -1 || true)
 [ -n "$token" ] || { echo "the uploaded file is not listed" >&2; exit 1; }
 down=$(curl -s -o "$work/back.bin" -w '%{http_code} %{time_total}' -H "Cookie: $cookie" "http://127.0.0.1:$port$token")
 down_status=${down% *}; down_secs=${down#* }

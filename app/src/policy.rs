@@ -177,18 +177,40 @@ pub fn reading_scope(actor: &Actor) -> Result<Scope, AppError> {
 /// Who may see an attached file: exactly who may see what it is attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileScope {
-    /// The account of the case it is attached to; `None` while it is staged (uploaded ahead of
-    /// its form), when only its uploader sees it.
+    /// The account of the case or change request it is attached to; `None` while it is staged
+    /// (uploaded ahead of its form), when only its uploader sees it, or on an article.
     pub account_id: Option<i64>,
     pub uploaded_by: i64,
     /// Attached to an internal work note, or marked staff only.
     pub internal: bool,
+    /// The knowledge-base article it belongs to: its visibility, and whether it is published.
+    pub article: Option<(crate::model::kb::KbVisibility, bool)>,
 }
 
-/// Whether `actor` may see (download, list) a file of `scope`. Anything else is "not found", like
-/// a file that does not exist, so a guessed token tells nothing.
-pub fn may_see_file(actor: &Actor, scope: &FileScope) -> Result<(), AppError> {
+/// Whether `actor` (or an anonymous visitor) may see (download, list) a file of `scope`. Anything
+/// else is "not found", like a file that does not exist, so a guessed token tells nothing; an
+/// anonymous visitor is asked to sign in for anything but a public article's file.
+pub fn may_see_file(actor: Option<&Actor>, scope: &FileScope) -> Result<(), AppError> {
     let hidden = |_| AppError::NotFound;
+    if let Some((visibility, published)) = scope.article {
+        use crate::model::kb::KbVisibility;
+        let needed = match visibility {
+            KbVisibility::Public => Clearance::Public,
+            KbVisibility::Customers => Clearance::Customers,
+            KbVisibility::Internal => Clearance::Internal,
+        };
+        let writer = actor.is_some_and(|a| permits(a.role, Action::WriteKb));
+        return if kb_clearance(actor)? >= needed && (published || writer) {
+            Ok(())
+        } else if actor.is_none() {
+            Err(AppError::Unauthorized)
+        } else {
+            Err(AppError::NotFound)
+        };
+    }
+    let Some(actor) = actor else {
+        return Err(AppError::Unauthorized);
+    };
     let Some(account_id) = scope.account_id else {
         return if actor.user_id == scope.uploaded_by {
             Ok(())

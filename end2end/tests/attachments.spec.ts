@@ -2,7 +2,16 @@
 // description arrive with the case; a staff note's file never reaches the customer's page; the
 // case page's "Add files" form works without script.
 import { test, expect, type Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
 import { fillCaseForm, signIn } from './session';
+
+/** axe-core's WCAG 2.2 AA findings on the page as it stands. */
+async function violations(page: Page): Promise<string[]> {
+  const result = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'])
+    .analyze();
+  return result.violations.map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
 
 async function hydrated(page: Page) {
   await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
@@ -85,6 +94,9 @@ test("a staff note's file never reaches the customer's page", async ({ browser }
   await agent.getByRole('button', { name: 'Save internal note' }).click();
   await expect(agent.getByRole('link', { name: 'heap-dump-internal.txt' })).toBeVisible();
   await expect(agent.locator('.files__item').filter({ hasText: 'heap-dump-internal.txt' })).toContainText('Staff only');
+  // A case page with files, its remove control open, has nothing axe-core finds.
+  await agent.locator('.files__remove summary').first().click();
+  expect(await violations(agent)).toEqual([]);
 
   await customer.goto(caseUrl);
   await expect(customer.getByRole('heading', { level: 1 })).toContainText(subject);

@@ -243,6 +243,12 @@ fn stage(area: &Element, file: File, text: Option<HtmlTextAreaElement>) {
                     let image = field(&answer, "type").starts_with("image/");
                     let markdown = format!("{}[{name}]({href})", if image { "!" } else { "" });
                     let _ = text.set_range_text(&markdown);
+                    // As if typed: what follows the text (the KB editor's preview) sees it.
+                    let init = web_sys::EventInit::new();
+                    init.set_bubbles(true);
+                    if let Ok(typed) = Event::new_with_event_init_dict("input", &init) {
+                        let _ = text.dispatch_event(&typed);
+                    }
                 }
             }
             Err(message) => finish_line(&line, &message, true),

@@ -14,7 +14,8 @@ CREATE TABLE blobs (
 CREATE INDEX blobs_pending ON blobs (created_at) WHERE scan = 'pending';
 
 -- One file as attached by someone. `token` is its public, unguessable id (in URLs); the name the
--- browser sent is only shown, never used as a path. Until `case_id` is set the file is staged:
+-- browser sent is only shown, never used as a path. Until one of `case_id`, `change_id` and `article_id` is set the file is
+-- staged:
 -- uploaded ahead of the form it goes with, and seen by its uploader alone.
 CREATE TABLE attachments (
     id             INTEGER PRIMARY KEY,
@@ -26,6 +27,10 @@ CREATE TABLE attachments (
     uploaded_by    INTEGER NOT NULL REFERENCES users (id),
     uploaded_at    INTEGER NOT NULL,
     case_id        INTEGER REFERENCES cases (id),
+    -- Or the change request it came with (a file is attached to one case or one request).
+    change_id      INTEGER REFERENCES change_requests (id),
+    -- Or the knowledge-base article it belongs to (staff attach them; readers of the article see them).
+    article_id     INTEGER REFERENCES kb_articles (id),
     -- The comment or work note it came with; NULL: with the case itself or on its own.
     entry_id       INTEGER REFERENCES case_entries (id),
     -- Staff only (it came with an internal work note, or staff marked it so).
@@ -35,5 +40,8 @@ CREATE TABLE attachments (
     removed_reason TEXT
 );
 CREATE INDEX attachments_case ON attachments (case_id, id) WHERE case_id IS NOT NULL;
-CREATE INDEX attachments_staged ON attachments (uploaded_at) WHERE case_id IS NULL;
+CREATE INDEX attachments_change ON attachments (change_id, id) WHERE change_id IS NOT NULL;
+CREATE INDEX attachments_article ON attachments (article_id, id) WHERE article_id IS NOT NULL;
+CREATE INDEX attachments_staged ON attachments (uploaded_at)
+    WHERE case_id IS NULL AND change_id IS NULL AND article_id IS NULL;
 CREATE INDEX attachments_blob ON attachments (sha256) WHERE removed_at IS NULL;

@@ -5,8 +5,9 @@
 //! - `POST /attachments`: files uploaded ahead of a form (the case form, a comment, a work note),
 //!   answered in JSON with their tokens; the form then carries the tokens. Only the uploader sees a
 //!   staged file; unused ones are dropped after a day.
-//! - `POST /cases/{number}/attachments`: files added to a case by a plain form (works without
-//!   script), recorded in its activity; the browser is sent back to the case.
+//! - `POST /cases/{number}/attachments` (and `/changes/{number}/attachments`): files added to a
+//!   case (a change request) by a plain form (works without script), recorded in its activity;
+//!   the browser is sent back to its page.
 //! - `GET /attachments/{token}/{name}`: a download, for exactly who may see what it is attached to.
 
 use crate::export::actor;
@@ -126,7 +127,7 @@ async fn receive_all(
                 break Some((
                     StatusCode::PAYLOAD_TOO_LARGE,
                     format!(
-                        "{} does not fit: this case has {} of room left for files",
+                        "{} does not fit: there is {} of room left for files here",
                         app::model::attachments::display_name(&sent_name),
                         human_size(left as i64)
                     ),
@@ -198,16 +199,46 @@ pub async fn stage(State(state): State<AppState>, parts: Parts, mut multipart: M
     (StatusCode::CREATED, Json(serde_json::json!({ "files": answer }))).into_response()
 }
 
+/// What the "Add files" form adds to.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Case,
+    Change,
+}
+
 /// `POST /cases/{number}/attachments`: files added to a case from its page (`internal`: staff
 /// only). Back to the case's files, or — refused — to the case with the problem beside the field.
 pub async fn attach(
     State(state): State<AppState>,
     Path(number): Path<String>,
     parts: Parts,
+    multipart: Multipart,
+) -> Response {
+    attach_to(state, Kind::Case, number, parts, multipart).await
+}
+
+/// `POST /changes/{number}/attachments`: the same for a change request.
+pub async fn attach_change(
+    State(state): State<AppState>,
+    Path(number): Path<String>,
+    parts: Parts,
+    multipart: Multipart,
+) -> Response {
+    attach_to(state, Kind::Change, number, parts, multipart).await
+}
+
+async fn attach_to(
+    state: AppState,
+    kind: Kind,
+    number: String,
+    parts: Parts,
     mut multipart: Multipart,
 ) -> Response {
     let number = number.trim().to_uppercase();
-    let page = format!("/cases/{number}");
+    let page = match kind {
+        Kind::Case => format!("/cases/{number}"),
+        Kind::Change => format!("/changes/{number}"),
+    };
     let json = wants_json(&parts);
     let refuse = |status: StatusCode, message: String| {
         let state = state.clone();
@@ -223,26 +254,34 @@ pub async fn attach(
         Ok(a) => a,
         Err(e) => return message_page(status_of(&e), "Sign in to add files", &e.to_string()),
     };
-    let case_id = match app::server::cases::case_for_files(&state.db, &who, &number).await {
-        Ok(id) => id,
+    let found = match kind {
+        Kind::Case => app::server::cases::case_for_files(&state.db, &who, &number)
+            .await
+            .map(|id| (Some(id), None)),
+        Kind::Change => app::server::changes::change_for_files(&state.db, &who, &number)
+            .await
+            .map(|id| (None, Some(id))),
+    };
+    let owner = match found {
+        Ok(owner) => owner,
         Err(AppError::Conflict(why)) => {
             drain(&parts, &mut multipart).await;
             return refuse(StatusCode::CONFLICT, why).await;
         }
         Err(e) => {
             drain(&parts, &mut multipart).await;
-            return message_page(status_of(&e), "This case cannot take files", &e.to_string());
+            return message_page(status_of(&e), "Files cannot be added here", &e.to_string());
         }
     };
     let limit = state.settings.max_file_bytes();
-    let room = match files::case_room(&state.db, case_id, state.settings.max_case_bytes()).await {
+    let room = match files::room(&state.db, owner, state.settings.max_case_bytes()).await {
         Ok(room) => room,
         Err(e) => return message_page(status_of(&e), "Files cannot be added just now", &e.to_string()),
     };
     let most = room.min(limit.saturating_mul(files::MAX_FILES_PER_FORM as u64));
     if declared_length(&parts).is_some_and(|n| n > most + MULTIPART_SLACK) {
         let message = if room < limit {
-            format!("This case has {} of room left for files", human_size(room as i64))
+            format!("There is {} of room left for files here", human_size(room as i64))
         } else {
             format!("A file may be at most {}", human_size(limit as i64))
         };
@@ -261,7 +300,16 @@ pub async fn attach(
     }
     let internal = fields.get("internal").is_some_and(|v| !v.is_empty() && v != "false");
     let client_addr = app::server::request::client_addr(&parts, &state);
-    match app::server::cases::attach_files(&state, &who, &number, received, internal, &client_addr, now()).await {
+    let now = now();
+    let done = match kind {
+        Kind::Case => {
+            app::server::cases::attach_files(&state, &who, &number, received, internal, &client_addr, now).await
+        }
+        Kind::Change => {
+            app::server::changes::attach_files(&state, &who, &number, received, &client_addr, now).await
+        }
+    };
+    match done {
         Ok(tokens) if json => (
             StatusCode::CREATED,
             Json(serde_json::json!({ "files": tokens })),
@@ -309,18 +357,24 @@ pub async fn download(
     parts: Parts,
 ) -> Response {
     let token = params.get("token").map(String::as_str).unwrap_or_default();
+    // A public article's files are for anyone; everything else asks who is there.
     let who = match actor(&state, &parts).await {
-        Ok(a) => a,
-        Err(e) => return message_page(status_of(&e), "Sign in to download this file", &e.to_string()),
+        Ok(a) => Some(a),
+        Err(AppError::Unauthorized) => None,
+        Err(e) => return message_page(status_of(&e), "The file cannot be fetched just now", &e.to_string()),
     };
     let stored = match files::find(&state.db, token).await {
         Ok(Some(stored)) => stored,
+        Ok(None) if who.is_none() => return sign_in_first(),
         Ok(None) => return not_found(),
         Err(e) => return message_page(status_of(&e), "The file cannot be fetched just now", &e.to_string()),
     };
-    if policy::may_see_file(&who, &stored.scope()).is_err() {
-        return not_found();
+    match policy::may_see_file(who.as_ref(), &stored.scope()) {
+        Ok(()) => {}
+        Err(AppError::Unauthorized) => return sign_in_first(),
+        Err(_) => return not_found(),
     }
+    let staff = who.as_ref().is_some_and(|w| w.role.is_staff());
     use app::model::attachments::ScanState;
     match stored.scan {
         ScanState::Infected => {
@@ -330,7 +384,7 @@ pub async fn download(
                 "The malware scan found something harmful in this file, so it is not served.",
             )
         }
-        ScanState::Pending if !who.role.is_staff() => {
+        ScanState::Pending if !staff => {
             return message_page(
                 StatusCode::CONFLICT,
                 "This file is being checked",
@@ -364,6 +418,14 @@ pub async fn download(
     set(h, header::CACHE_CONTROL, "private, no-cache");
     set(h, "cross-origin-resource-policy".parse().expect("a header name"), "same-origin");
     res
+}
+
+fn sign_in_first() -> Response {
+    message_page(
+        StatusCode::UNAUTHORIZED,
+        "Sign in to download this file",
+        "Files are for the people who may see what they are attached to: sign in first.",
+    )
 }
 
 fn not_found() -> Response {

@@ -405,10 +405,11 @@ pub async fn deadline(State(limit): State<std::time::Duration>, req: Request, ne
     }
 }
 
-/// The file routes: `/attachments…` and `/cases/{number}/attachments`.
+/// The file routes: `/attachments…`, `/cases/{number}/attachments`, `/changes/{number}/attachments`.
 fn is_file_transfer(path: &str) -> bool {
     path.starts_with("/attachments")
-        || (path.starts_with("/cases/") && path.ends_with("/attachments"))
+        || ((path.starts_with("/cases/") || path.starts_with("/changes/"))
+            && path.ends_with("/attachments"))
 }
 
 /// Largest body a page or server function may send (imports have their own, larger limit).

@@ -120,6 +120,10 @@ pub fn router(state: AppState) -> Router {
             "/cases/{number}/attachments",
             post(attachments::attach).layer(axum::extract::DefaultBodyLimit::disable()),
         )
+        .route(
+            "/changes/{number}/attachments",
+            post(attachments::attach_change).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
         .route("/attachments/{token}", get(attachments::download))
         .route("/attachments/{token}/{name}", get(attachments::download))
         .fallback(static_or_not_found)

@@ -156,7 +156,7 @@ pub async fn remove_attachment(token: String, reason: Option<String>) -> Result<
     signed_in(|state, actor| async move {
         let client_addr = crate::server::request::current_client_addr(&state)?;
         let reason = reason.unwrap_or_default();
-        let number = attachments::remove(
+        let page = attachments::remove(
             &state.db,
             &state.files,
             &actor,
@@ -166,7 +166,7 @@ pub async fn remove_attachment(token: String, reason: Option<String>) -> Result<
             now(),
         )
         .await?;
-        leptos_axum::redirect(&format!("/cases/{number}#files"));
+        leptos_axum::redirect(&format!("{page}#files"));
         Ok(())
     })
     .await

@@ -19,7 +19,9 @@ pub async fn change_form_options(account_id: Option<i64>) -> Result<ChangeOption
     signed_in(|state, actor| async move {
         let account_id = policy::filing_account(&actor, policy::Filing::Change, account_id)?;
         let me = (!actor.role.is_staff()).then_some(actor.user_id);
-        changes::options(&state.db, account_id, me).await
+        let mut options = changes::options(&state.db, account_id, me).await?;
+        options.file_limit = state.settings.max_file_bytes() as i64;
+        Ok(options)
     })
     .await
 }
@@ -45,6 +47,7 @@ pub async fn create_change(
     authorized: Option<String>,
     authorizer_id: Option<String>,
     form_key: Option<String>,
+    attachments: Option<String>,
 ) -> Result<String, AppError> {
     signed_in(|state, actor| async move {
         let account_id = policy::filing_account(&actor, policy::Filing::Change, account_id)?;
@@ -65,6 +68,7 @@ pub async fn create_change(
             authorized: authorized.is_some(),
             authorizer_id: authorizer_id.unwrap_or_default(),
             form_key: form_key.unwrap_or_default(),
+            files: crate::server::attachments::parse_tokens(attachments.as_deref().unwrap_or_default())?,
         };
         let client_addr = request::current_client_addr(&state)?;
         let number =
@@ -105,7 +109,9 @@ pub async fn list_changes(
 pub async fn get_change(number: String) -> Result<ChangeDetail, AppError> {
     signed_in(|state, actor| async move {
         let scope = policy::reading_scope(&actor)?.account();
-        changes::get(&state.db, &actor, number.trim(), scope).await
+        let mut detail = changes::get(&state.db, &actor, number.trim(), scope).await?;
+        detail.file_limit = state.settings.max_file_bytes() as i64;
+        Ok(detail)
     })
     .await
 }

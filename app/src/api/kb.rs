@@ -89,7 +89,11 @@ pub async fn get_article(number: String) -> Result<KbArticle, AppError> {
     anyone(|state, actor| async move {
         let (clearance, can_write) = reader(actor.as_ref())?;
         let voter = voter(actor.as_ref(), &state)?;
-        kb::read(&state, clearance, can_write, &number, &voter).await
+        let mut article = kb::read(&state, clearance, can_write, &number, &voter).await?;
+        let id = kb::article_id(&state.db, &article.number).await?;
+        article.attachments =
+            crate::server::attachments::for_article(&state.db, id, actor.as_ref()).await?;
+        Ok(article)
     })
     .await
 }
@@ -135,13 +139,20 @@ pub async fn load_article_editor(
     number: Option<String>,
     version: Option<i64>,
 ) -> Result<KbEditor, AppError> {
-    permitted(Action::WriteKb, |state, _| async move {
-        kb::editor(
+    permitted(Action::WriteKb, |state, actor| async move {
+        let mut editor = kb::editor(
             &state.db,
             number.as_deref().filter(|n| !n.is_empty()),
             version,
         )
-        .await
+        .await?;
+        if let Some(number) = &editor.number {
+            let id = kb::article_id(&state.db, number).await?;
+            editor.attachments =
+                crate::server::attachments::for_article(&state.db, id, Some(&actor)).await?;
+        }
+        editor.file_limit = state.settings.max_file_bytes() as i64;
+        Ok(editor)
     })
     .await
 }
@@ -155,8 +166,11 @@ pub async fn save_article(
     category_id: Option<String>,
     visibility: Option<String>,
     intent: Option<String>,
+    attachments: Option<String>,
 ) -> Result<String, AppError> {
     permitted(Action::WriteKb, |state, actor| async move {
+        let files =
+            crate::server::attachments::parse_tokens(attachments.as_deref().unwrap_or_default())?;
         let intent = match intent.as_deref() {
             Some("publish") => Intent::Publish,
             _ => Intent::Draft,
@@ -166,6 +180,7 @@ pub async fn save_article(
             body: body.unwrap_or_default(),
             category_id: category_id.unwrap_or_default(),
             visibility: visibility.unwrap_or_default(),
+            files,
         };
         let client_addr = request::current_client_addr(&state)?;
         let number = number.filter(|n| !n.trim().is_empty());

@@ -68,10 +68,11 @@ pub fn AttachRefusal() -> impl IntoView {
     }
 }
 
-/// The "Add files" form of case `number`: several files at once, up to `limit` bytes each; staff
+/// The "Add files" form posting to `action` (`/cases/{number}/attachments`, or a change
+/// request's): several files at once, up to `limit` bytes each; on a case (`internal_choice`) staff
 /// may keep them from the customer.
 #[component]
-pub fn AttachForm(number: String, staff: bool, limit: i64) -> impl IntoView {
+pub fn AttachForm(action: String, internal_choice: bool, limit: i64) -> impl IntoView {
     let error = form_answer(ATTACH_FORM);
     let removal = form_answer(RemoveAttachment::PATH);
     let problem = move || {
@@ -83,7 +84,7 @@ pub fn AttachForm(number: String, staff: bool, limit: i64) -> impl IntoView {
             <h2 id="files-heading">"Add files"</h2>
             <ErrorSummary error=removal/>
             <ErrorSummary error/>
-            <form method="post" action=format!("/cases/{number}/attachments") enctype="multipart/form-data"
+            <form method="post" action=action enctype="multipart/form-data"
                 class="form" novalidate data-upload="" data-max=limit.to_string()>
                 <div class="form-group" class:form-group--error=move || problem().is_some()>
                     <label class="label" for="file">"Files"</label>
@@ -94,7 +95,7 @@ pub fn AttachForm(number: String, staff: bool, limit: i64) -> impl IntoView {
                     <input class="input" type="file" id="file" name="file" multiple
                         aria-describedby=move || if problem().is_some() { "file-hint file-error" } else { "file-hint" }/>
                 </div>
-                {staff.then(|| view! {
+                {internal_choice.then(|| view! {
                     <div class="form-group">
                         <label class="check">
                             <input type="checkbox" name="internal" value="on"/>

@@ -30,6 +30,9 @@ pub struct ChangeOptions {
     pub statement: String,
     /// The person filling in the form (`None` for staff).
     pub me: Option<i64>,
+    /// The largest file one may attach, in bytes.
+    #[serde(default)]
+    pub file_limit: i64,
 }
 
 /// Who authorized a change request, when, from where and with which words. Never edited.
@@ -105,4 +108,10 @@ pub struct ChangeDetail {
     pub steps: Vec<String>,
     #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub viewer_staff: bool,
+    /// The files that came with the request (for who may see it).
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub attachments: Vec<crate::model::attachments::Attachment>,
+    /// The largest file one may attach, in bytes.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub file_limit: i64,
 }

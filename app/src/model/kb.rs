@@ -113,6 +113,9 @@ pub struct KbArticle {
     pub can_write: bool,
     /// The reader's own vote, if they gave one.
     pub my_vote: Option<bool>,
+    /// The article's files (readers of the article may download them).
+    #[serde(default)]
+    pub attachments: Vec<crate::model::attachments::Attachment>,
 }
 
 /// One saved version of an article.
@@ -144,6 +147,12 @@ pub struct KbEditor {
     pub versions: Vec<KbVersion>,
     /// Version asked for with `?version=`, rendered.
     pub shown: Option<(KbVersion, String)>,
+    /// The article's files.
+    #[serde(default)]
+    pub attachments: Vec<crate::model::attachments::Attachment>,
+    /// The largest file one may attach, in bytes.
+    #[serde(default)]
+    pub file_limit: i64,
 }
 
 /// How far into the knowledge base a reader sees.

@@ -247,7 +247,7 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
                     })}
                 </section>
                 {if open {
-                    view! { <AttachForm number=number.clone() staff limit=case.file_limit/> }.into_any()
+                    view! { <AttachForm action=format!("/cases/{number}/attachments") internal_choice=staff limit=case.file_limit/> }.into_any()
                 } else {
                     view! { <AttachRefusal/> }.into_any()
                 }}

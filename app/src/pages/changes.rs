@@ -5,6 +5,7 @@ use crate::api::cases::case_form_options;
 use crate::api::changes::{
     change_form_options, get_change, list_changes, ConvertChange, CreateChange, StepChange,
 };
+use crate::components::attachments::{AttachForm, AttachRefusal, FileList, StageFiles};
 use crate::components::forms::{
     action_error, form_answer, new_form_key, pairs, same_pairs, textarea_html, ErrorSummary, Field,
     SelectField, TextAreaField,
@@ -182,6 +183,8 @@ fn ChangeFormView(opts: ChangeOptions, account_id: Option<i64>) -> impl IntoView
                 <Field name="window_start" label="Window starts" kind="datetime-local" hint="In your own time zone" error/>
                 <Field name="window_end" label="Window ends" kind="datetime-local" error/>
                 <TextAreaField name="rollback_plan" label="Rollback plan" error/>
+                <StageFiles limit=opts.file_limit
+                    fallback="Files (runbooks, configuration) can be added on the change request's page once it is filed."/>
                 {if on_behalf {
                     view! {
                         <SelectField name="authorizer_id" label="Administrator asked to authorize"
@@ -293,6 +296,18 @@ fn ChangeView(change: ChangeDetail) -> impl IntoView {
         <div class="case-text">{change.reason.clone()}</div>
         <h2>"Rollback plan"</h2>
         <div class="case-text">{change.rollback_plan.clone()}</div>
+        {(!change.attachments.is_empty()).then(|| view! {
+            <h2>"Files"</h2>
+            <FileList files=change.attachments.clone() staff=change.viewer_staff/>
+        })}
+        {if change.state.is_final() {
+            view! { <AttachRefusal/> }.into_any()
+        } else {
+            view! {
+                <AttachForm action=format!("/changes/{}/attachments", change.number)
+                    internal_choice=false limit=change.file_limit/>
+            }.into_any()
+        }}
         {(!steps.is_empty()).then(|| view! {
             <section class="panel" aria-labelledby="steps-heading">
                 <h2 id="steps-heading">{if change.viewer_staff { "Move the change request" } else { "Your decision" }}</h2>

@@ -11,6 +11,7 @@ use crate::model::kb::KbState;
 use crate::model::text::encode;
 use crate::model::{Fragment, KbArticle, KbHome, KbSummary};
 use crate::pages::errors::ErrorPage;
+use crate::components::attachments::FileList;
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, Title};
 use leptos_router::hooks::use_query_map;
@@ -264,6 +265,12 @@ fn ArticleView(article: KbArticle) -> impl IntoView {
                 <p class="toolbar"><a class="button button--secondary" href=format!("/staff/kb/{}", article.number)>"Edit"</a></p>
             })}
             <div class="kb-body" inner_html=article.body_html.clone()></div>
+            {(!article.attachments.is_empty()).then(|| view! {
+                <section aria-labelledby="files-heading">
+                    <h2 id="files-heading">"Files"</h2>
+                    <FileList files=article.attachments.clone() staff=false/>
+                </section>
+            })}
         </article>
         {(!article.related.is_empty()).then(|| view! {
             <section aria-labelledby="related-heading">

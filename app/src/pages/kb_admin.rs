@@ -6,6 +6,7 @@ use crate::api::kb::{
     list_articles, load_article_editor, preview_article, AddKbCategory, RestoreArticleVersion,
     RetireArticle, SaveArticle,
 };
+use crate::components::attachments::{AttachRefusal, FileList, StageFiles};
 use crate::components::forms::{
     action_error, debounced, form_answer, ErrorSummary, Field, SelectField,
 };
@@ -188,12 +189,21 @@ fn Editor(editor: KbEditor) -> impl IntoView {
                         inner_html=crate::components::forms::textarea_html(&body.get_untracked())
                         on:input=move |ev| body.set(event_target_value(&ev))></textarea>
                 </div>
+                <StageFiles limit=editor.file_limit/>
                 <div class="button-row">
                     <button type="submit" name="intent" value="draft" class="button button--secondary">"Save draft"</button>
                     " "
                     <button type="submit" name="intent" value="publish" class="button">"Publish"</button>
                 </div>
             </ActionForm>
+            {(!editor.attachments.is_empty()).then(|| view! {
+                <section id="files" aria-labelledby="files-heading">
+                    <h2 id="files-heading">"Files"</h2>
+                    <p class="hint">"Readers of the article may download them. Link one in the text with its address, or paste a screenshot into the text to add it there."</p>
+                    <AttachRefusal/>
+                    <FileList files=editor.attachments.clone() staff=true/>
+                </section>
+            })}
             <section class="kb-editor__preview" aria-labelledby="preview-heading">
                 <h2 id="preview-heading">"Preview"</h2>
                 <p class="hint">"Exactly as readers will see it; it follows your typing."</p>

@@ -28,8 +28,8 @@ pub const MAX_FILES_PER_FORM: usize = 20;
 pub const STAGED_KEPT_SECONDS: i64 = 86_400;
 /// Enough of a file's beginning to tell its type.
 const SNIFF_BYTES: usize = 8192;
-/// How many parts of one upload may be on their way to the store at once (each up to 5 MB):
-/// what an upload holds in memory.
+/// How many parts of one upload may be on their way to the store at once (see
+/// `FileStore::part_size`): what an upload holds in memory.
 const PARTS_IN_FLIGHT: usize = 2;
 
 /// Where the bytes live: a local directory or an S3-compatible bucket (`object_store` gives both
@@ -97,6 +97,16 @@ impl FileStore {
             AppError::Internal
         })?;
         Ok(got.into_stream())
+    }
+
+    /// How much of an upload is gathered before it is written: S3 takes parts of 5 MB at least;
+    /// a directory takes smaller ones, so an upload holds less memory.
+    fn part_size(&self) -> usize {
+        if self.kind == "s3" {
+            5 * 1024 * 1024
+        } else {
+            1024 * 1024
+        }
     }
 
     /// Whether blob `sha256`'s bytes are in the store.
@@ -228,7 +238,7 @@ where
         tracing::error!(error = %e, "the file store refused a new upload");
         UploadError::Store
     })?;
-    let mut writer = WriteMultipart::new(upload);
+    let mut writer = WriteMultipart::new_with_chunk_size(upload, files.part_size());
     let mut hasher = Sha256::new();
     let mut head: Vec<u8> = Vec::with_capacity(SNIFF_BYTES);
     let mut size: u64 = 0;
@@ -286,6 +296,12 @@ pub enum Parent {
         entry_id: Option<i64>,
         internal: bool,
     },
+    Change {
+        change_id: i64,
+    },
+    Article {
+        article_id: i64,
+    },
 }
 
 /// Records received file `file` as uploaded by `actor` and attached to `parent`, in `tx`, moving
@@ -326,17 +342,19 @@ pub async fn record(
         return Err(AppError::Internal);
     }
     let token = super::session::new_token();
-    let (case_id, entry_id, internal) = match parent {
-        Parent::Staged => (None, None, false),
+    let (case_id, entry_id, internal, change_id, article_id) = match parent {
+        Parent::Staged => (None, None, false, None, None),
         Parent::Case {
             case_id,
             entry_id,
             internal,
-        } => (Some(case_id), entry_id, internal),
+        } => (Some(case_id), entry_id, internal, None, None),
+        Parent::Change { change_id } => (None, None, false, Some(change_id), None),
+        Parent::Article { article_id } => (None, None, false, None, Some(article_id)),
     };
     execute!(tx: &mut *tx, sqlx::query(
-        "INSERT INTO attachments (token, sha256, file_name, uploaded_by, uploaded_at, case_id, entry_id, internal) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        "INSERT INTO attachments (token, sha256, file_name, uploaded_by, uploaded_at, case_id, entry_id, internal, \
+         change_id, article_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
     )
     .bind(&token)
     .bind(&file.sha256)
@@ -345,7 +363,9 @@ pub async fn record(
     .bind(now)
     .bind(case_id)
     .bind(entry_id)
-    .bind(internal))?;
+    .bind(internal)
+    .bind(change_id)
+    .bind(article_id))?;
     let target = blob_path(&file.sha256);
     let moved = if inserted == 1 || !files.holds(&file.sha256).await {
         files.store.rename(&file.staging, &target).await
@@ -357,6 +377,60 @@ pub async fn record(
         AppError::Internal
     })?;
     Ok(token)
+}
+
+/// Drops the staged bytes of `received` (files refused after all).
+pub async fn discard_all(files: &FileStore, received: Vec<Received>) {
+    for file in received {
+        file.discard(files).await;
+    }
+}
+
+/// The activity line for files added on their own: "Attached a.log (1.0 KB)", or "Attached 3
+/// files: …".
+pub fn attached_line(received: &[Received]) -> String {
+    let names: Vec<String> = received
+        .iter()
+        .map(|f| format!("{} ({})", f.file_name, human_size(f.size)))
+        .collect();
+    match names.as_slice() {
+        [one] => format!("Attached {one}"),
+        many => format!("Attached {} files: {}", many.len(), many.join(", ")),
+    }
+}
+
+/// Records files `received` on `owner` in `tx`, each with its audit entry; answers their tokens.
+pub async fn record_all(
+    tx: &mut Tx,
+    state: &super::state::AppState,
+    actor: &Actor,
+    received: Vec<Received>,
+    owner: Owner<'_>,
+    client_addr: &str,
+    now: i64,
+) -> Result<Vec<String>, AppError> {
+    let parent = match owner {
+        Owner::Case {
+            id,
+            entry_id,
+            internal,
+            ..
+        } => Parent::Case {
+            case_id: id,
+            entry_id,
+            internal,
+        },
+        Owner::Change { id, .. } => Parent::Change { change_id: id },
+        Owner::Article { id, .. } => Parent::Article { article_id: id },
+    };
+    let scanning = state.settings.scanning();
+    let mut tokens = Vec::new();
+    for file in received {
+        let (name, sha256, size) = (file.file_name.clone(), file.sha256.clone(), file.size);
+        tokens.push(record(tx, &state.files, scanning, actor, file, parent, now).await?);
+        audit_added(tx, actor, &owner, (&name, &sha256, size), client_addr, now).await?;
+    }
+    Ok(tokens)
 }
 
 /// The tokens of staged files a form carries (its hidden `attachments` field: tokens separated by
@@ -389,33 +463,88 @@ pub fn parse_tokens(field: &str) -> Result<Vec<String>, AppError> {
     Ok(tokens)
 }
 
-/// Attaches `actor`'s staged files `tokens` to case `case_id` (and entry `entry_id`) in `tx`,
-/// with an audit entry each, refusing the lot when one is not `actor`'s staged file any more or
-/// when the case would hold more than `case_limit` bytes. Answers how many were attached.
-#[allow(clippy::too_many_arguments)]
+/// What staged files are attached to by the form that carried them.
+#[derive(Debug, Clone, Copy)]
+pub enum Owner<'a> {
+    /// A case (its id, number and account), with the comment or note `entry_id` (`None`: the case
+    /// itself), staff only when `internal`.
+    Case {
+        id: i64,
+        number: &'a str,
+        account_id: i64,
+        entry_id: Option<i64>,
+        internal: bool,
+    },
+    /// A change request (its id, number and account).
+    Change {
+        id: i64,
+        number: &'a str,
+        account_id: i64,
+    },
+    /// A knowledge-base article (its id and number).
+    Article { id: i64, number: &'a str },
+}
+
+impl Owner<'_> {
+    /// Its name in the audit trail.
+    fn target(&self) -> String {
+        match self {
+            Owner::Case { number, .. } => format!("case:{number}"),
+            Owner::Change { number, .. } => format!("change:{number}"),
+            Owner::Article { number, .. } => number.to_string(),
+        }
+    }
+
+    fn account_id(&self) -> Option<i64> {
+        match self {
+            Owner::Case { account_id, .. } | Owner::Change { account_id, .. } => Some(*account_id),
+            Owner::Article { .. } => None,
+        }
+    }
+
+    /// Its row, as the `(case_id, change_id, article_id)` columns of an attachment.
+    fn columns(&self) -> (Option<i64>, Option<i64>, Option<i64>) {
+        match self {
+            Owner::Case { id, .. } => (Some(*id), None, None),
+            Owner::Change { id, .. } => (None, Some(*id), None),
+            Owner::Article { id, .. } => (None, None, Some(*id)),
+        }
+    }
+}
+
+/// Attaches `actor`'s staged files `tokens` to `owner` in `tx`, with an audit entry each, refusing
+/// the lot when one is not `actor`'s staged file any more or when the owner would hold more than
+/// `limit` bytes. Answers how many were attached.
 pub async fn claim(
     tx: &mut Tx,
     actor: &Actor,
     tokens: &[String],
-    case: (i64, &str, i64),
-    entry_id: Option<i64>,
-    internal: bool,
-    case_limit: u64,
+    owner: Owner<'_>,
+    limit: u64,
     client_addr: &str,
     now: i64,
 ) -> Result<usize, AppError> {
-    let (case_id, number, account_id) = case;
+    let (entry_id, internal) = match owner {
+        Owner::Case {
+            entry_id, internal, ..
+        } => (entry_id, internal),
+        _ => (None, false),
+    };
+    let (case_id, change_id, article_id) = owner.columns();
     for token in tokens {
         let row: Option<(String, String, i64)> = on_tx!(&mut *tx, |c| sqlx::query_as(
-            "UPDATE attachments SET case_id = $1, entry_id = $2, internal = $3 \
-             WHERE token = $4 AND uploaded_by = $5 AND case_id IS NULL AND removed_at IS NULL \
+            "UPDATE attachments SET case_id = $1, entry_id = $2, internal = $3, change_id = $4, article_id = $7 \
+             WHERE token = $5 AND uploaded_by = $6 AND case_id IS NULL AND change_id IS NULL \
+             AND article_id IS NULL AND removed_at IS NULL \
              RETURNING file_name, sha256, (SELECT b.size FROM blobs b WHERE b.sha256 = attachments.sha256)"
         )
         .bind(case_id)
         .bind(entry_id)
         .bind(internal)
+        .bind(change_id)
         .bind(token)
         .bind(actor.user_id)
+        .bind(article_id)
         .fetch_optional(c)
         .await)?;
         let Some((name, sha256, size)) = row else {
@@ -424,21 +553,33 @@ pub async fn claim(
                 "A file you attached is no longer waiting for this form: attach it again",
             ));
         };
-        audit_added(
-            tx,
-            actor,
-            (account_id, number),
-            (&name, &sha256, size),
-            internal,
-            client_addr,
-            now,
-        )
-        .await?;
+        audit_added(tx, actor, &owner, (&name, &sha256, size), client_addr, now).await?;
     }
     if !tokens.is_empty() {
-        check_case_total(tx, case_id, case_limit, 0).await?;
+        let total: Option<i64> = on_tx!(&mut *tx, |c| sqlx::query_scalar(
+            "SELECT CAST(SUM(b.size) AS BIGINT) FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 \
+             WHERE a.removed_at IS NULL AND (a.case_id = $1 OR a.change_id = $2 OR a.article_id = $3)"
+        )
+        .bind(case_id)
+        .bind(change_id)
+        .bind(article_id)
+        .fetch_one(c)
+        .await)?;
+        if total.unwrap_or(0).max(0) as u64 > limit {
+            return Err(too_much(limit));
+        }
     }
     Ok(tokens.len())
+}
+
+fn too_much(limit: u64) -> AppError {
+    AppError::field(
+        "attachments",
+        format!(
+            "A case holds at most {} of files; remove some or send a smaller file",
+            human_size(limit as i64)
+        ),
+    )
 }
 
 /// Refuses (a validation error on `attachments`) when case `case_id` holds more than `limit`
@@ -449,52 +590,57 @@ pub async fn check_case_total(
     limit: u64,
     extra: i64,
 ) -> Result<(), AppError> {
+    check_total(tx, (Some(case_id), None), limit, extra).await
+}
+
+/// The same for the files of a case (`owner.0`) or a change request (`owner.1`).
+pub async fn check_total(
+    tx: &mut Tx,
+    owner: (Option<i64>, Option<i64>),
+    limit: u64,
+    extra: i64,
+) -> Result<(), AppError> {
     let total: Option<i64> = on_tx!(&mut *tx, |c| sqlx::query_scalar(
         "SELECT CAST(SUM(b.size) AS BIGINT) FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 \
-         WHERE a.case_id = $1 AND a.removed_at IS NULL"
+         WHERE (a.case_id = $1 OR a.change_id = $2) AND a.removed_at IS NULL"
     )
-    .bind(case_id)
+    .bind(owner.0)
+    .bind(owner.1)
     .fetch_one(c)
     .await)?;
     if (total.unwrap_or(0) + extra).max(0) as u64 > limit {
-        return Err(AppError::field(
-            "attachments",
-            format!(
-                "A case holds at most {} of files; remove some or send a smaller file",
-                human_size(limit as i64)
-            ),
-        ));
+        return Err(too_much(limit));
     }
     Ok(())
 }
 
-/// How many bytes case `case_id` may still take.
-pub async fn case_room(db: &Db, case_id: i64, limit: u64) -> Result<u64, AppError> {
+/// How many bytes the case (`owner.0`) or change request (`owner.1`) may still take.
+pub async fn room(db: &Db, owner: (Option<i64>, Option<i64>), limit: u64) -> Result<u64, AppError> {
     let total: Option<i64> = on_db!(db, |c| sqlx::query_scalar(
         "SELECT CAST(SUM(b.size) AS BIGINT) FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 \
-         WHERE a.case_id = $1 AND a.removed_at IS NULL"
+         WHERE (a.case_id = $1 OR a.change_id = $2) AND a.removed_at IS NULL"
     )
-    .bind(case_id)
+    .bind(owner.0)
+    .bind(owner.1)
     .fetch_one(c)
     .await)?;
     Ok(limit.saturating_sub(total.unwrap_or(0).max(0) as u64))
 }
 
-/// The audit entry of a file attached to case `number`.
+/// The audit entry of a file attached to `owner`.
 pub async fn audit_added(
     tx: &mut Tx,
     actor: &Actor,
-    case: (i64, &str),
+    owner: &Owner<'_>,
     file: (&str, &str, i64),
-    internal: bool,
     client_addr: &str,
     now: i64,
 ) -> Result<(), AppError> {
-    let (account_id, number) = case;
     let (name, sha256, size) = file;
+    let internal = matches!(owner, Owner::Case { internal: true, .. });
     let event = super::audit::Event {
-        account_id: Some(account_id),
-        target: Some(format!("case:{number}")),
+        account_id: owner.account_id(),
+        target: Some(owner.target()),
         after: Some(serde_json::json!({
             "file": name, "sha256": sha256, "size": size, "internal": internal,
         })),
@@ -511,33 +657,59 @@ pub async fn for_case(
     viewer: &Actor,
     with_internal: bool,
 ) -> Result<Vec<Attachment>, AppError> {
-    let rows: Vec<(Attachment, i64)> = on_db!(db, |c| {
-        let rows: Vec<AttachmentRow> = sqlx::query_as(
-            "SELECT a.token, a.file_name, b.size, b.content_type, b.scan, \
-             u.first_name || ' ' || u.last_name AS uploaded_by, a.uploaded_at, a.entry_id, a.internal, \
-             a.uploaded_by AS uploader_id, \
-             EXISTS (SELECT 1 FROM case_entries e JOIN users s ON s.id = e.author_id \
-                     WHERE e.case_id = a.case_id AND e.kind = 'comment' AND s.account_id IS NULL \
-                     AND e.at >= a.uploaded_at) AS answered \
-             FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 JOIN users u ON u.id = a.uploaded_by \
-             WHERE a.case_id = $1 AND a.removed_at IS NULL AND ($2 OR NOT a.internal) ORDER BY a.id",
-        )
-        .bind(case_id)
+    listed(db, "a.case_id = $1", case_id, Some(viewer), with_internal).await
+}
+
+/// A change request's files, for `viewer` (who may see the request).
+pub async fn for_change(db: &Db, change_id: i64, viewer: &Actor) -> Result<Vec<Attachment>, AppError> {
+    listed(db, "a.change_id = $1", change_id, Some(viewer), false).await
+}
+
+/// An article's files, for `viewer` (who may read the article; `None`: a visitor).
+pub async fn for_article(
+    db: &Db,
+    article_id: i64,
+    viewer: Option<&Actor>,
+) -> Result<Vec<Attachment>, AppError> {
+    listed(db, "a.article_id = $1", article_id, viewer, false).await
+}
+
+/// Whether staff have written to the case or change request since the file was uploaded (then
+/// its uploader may no longer take it back): SQL over `a` (attachments).
+const ANSWERED: &str = "(EXISTS (SELECT 1 FROM case_entries e JOIN users s ON s.id = e.author_id \
+     WHERE e.case_id = a.case_id AND e.kind = 'comment' AND s.account_id IS NULL AND e.at >= a.uploaded_at) \
+     OR EXISTS (SELECT 1 FROM change_entries e JOIN users s ON s.id = e.author_id \
+     WHERE e.change_id = a.change_id AND s.account_id IS NULL AND e.at >= a.uploaded_at))";
+
+async fn listed(
+    db: &Db,
+    owner: &str,
+    owner_id: i64,
+    viewer: Option<&Actor>,
+    with_internal: bool,
+) -> Result<Vec<Attachment>, AppError> {
+    let sql = format!(
+        "SELECT a.token, a.file_name, b.size, b.content_type, b.scan, \
+         u.first_name || ' ' || u.last_name AS uploaded_by, a.uploaded_at, a.entry_id, a.internal, \
+         a.uploaded_by AS uploader_id, {ANSWERED} AS answered \
+         FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 JOIN users u ON u.id = a.uploaded_by \
+         WHERE {owner} AND a.removed_at IS NULL AND ($2 OR NOT a.internal) ORDER BY a.id"
+    );
+    let rows: Vec<AttachmentRow> = on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(owner_id)
         .bind(with_internal)
         .fetch_all(c)
-        .await
-        .map_err(AppError::from)?;
-        rows.into_iter()
-            .map(|r| {
-                let uploader = r.uploader_id;
-                let answered = r.answered;
-                let mut a = r.attachment;
-                a.removable = crate::policy::may_remove_file(viewer, uploader, answered).is_ok();
-                (a, uploader)
-            })
-            .collect()
-    });
-    Ok(rows.into_iter().map(|(a, _)| a).collect())
+        .await)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mut a = r.attachment;
+            a.removable = viewer.is_some_and(|viewer| {
+                crate::policy::may_remove_file(viewer, r.uploader_id, r.answered).is_ok()
+            });
+            a
+        })
+        .collect())
 }
 
 #[derive(sqlx::FromRow)]
@@ -559,10 +731,16 @@ pub struct Stored {
     pub scan: ScanState,
     pub uploaded_by: i64,
     pub internal: bool,
-    /// The case's account; `None` while staged.
+    /// The account of its case or change request; `None` while staged.
     pub account_id: Option<i64>,
     pub case_id: Option<i64>,
     pub case_number: Option<String>,
+    pub change_id: Option<i64>,
+    pub change_number: Option<String>,
+    pub article_number: Option<String>,
+    /// The article's visibility and state.
+    pub article_visibility: Option<String>,
+    pub article_state: Option<String>,
     /// Whether vendor staff have commented on the case since it was uploaded.
     pub answered: bool,
 }
@@ -574,29 +752,39 @@ impl Stored {
             account_id: self.account_id,
             uploaded_by: self.uploaded_by,
             internal: self.internal,
+            article: self.article_number.as_ref().map(|_| {
+                let visibility = self
+                    .article_visibility
+                    .as_deref()
+                    .and_then(crate::model::kb::KbVisibility::parse)
+                    // An unknown visibility is the narrowest.
+                    .unwrap_or(crate::model::kb::KbVisibility::Internal);
+                (visibility, self.article_state.as_deref() == Some("published"))
+            }),
         }
     }
 }
 
 /// The live (not removed) attachment `token`.
 pub async fn find(db: &Db, token: &str) -> Result<Option<Stored>, AppError> {
-    Ok(on_db!(db, |c| sqlx::query_as(
+    let sql = format!(
         "SELECT a.sha256, a.file_name, b.size, b.content_type, b.scan, a.uploaded_by, a.internal, \
-         c.account_id, a.case_id, c.number AS case_number, \
-         EXISTS (SELECT 1 FROM case_entries e JOIN users s ON s.id = e.author_id \
-                 WHERE e.case_id = a.case_id AND e.kind = 'comment' AND s.account_id IS NULL \
-                 AND e.at >= a.uploaded_at) AS answered \
+         COALESCE(c.account_id, r.account_id) AS account_id, a.case_id, c.number AS case_number, \
+         a.change_id, r.number AS change_number, k.number AS article_number, \
+         k.visibility AS article_visibility, k.state AS article_state, {ANSWERED} AS answered \
          FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 LEFT JOIN cases c ON c.id = a.case_id \
+         LEFT JOIN change_requests r ON r.id = a.change_id LEFT JOIN kb_articles k ON k.id = a.article_id \
          WHERE a.token = $1 AND a.removed_at IS NULL"
-    )
-    .bind(token)
-    .fetch_optional(c)
-    .await)?)
+    );
+    Ok(on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(token)
+        .fetch_optional(c)
+        .await)?)
 }
 
 /// Removes attachment `token` for `actor` (who must be allowed: see `policy::may_remove_file`),
-/// with `reason` (required of staff), leaving a line in the case's activity and an audit entry.
-/// The bytes go once nothing refers to them.
+/// with `reason` (required of staff), leaving a line in the case's or change request's activity
+/// and an audit entry. The bytes go once nothing refers to them. Answers the page to go back to.
 pub async fn remove(
     db: &Db,
     files: &FileStore,
@@ -608,7 +796,7 @@ pub async fn remove(
 ) -> Result<String, AppError> {
     let reason = reason.trim();
     let stored = find(db, token).await?.ok_or(AppError::NotFound)?;
-    crate::policy::may_see_file(actor, &stored.scope())?;
+    crate::policy::may_see_file(Some(actor), &stored.scope())?;
     crate::policy::may_remove_file(actor, stored.uploaded_by, stored.answered)?;
     if actor.role.is_staff() && reason.is_empty() {
         return Err(AppError::field(
@@ -631,25 +819,44 @@ pub async fn remove(
     if removed == 0 {
         return Err(AppError::NotFound);
     }
-    let number = stored.case_number.clone().unwrap_or_default();
-    if let (Some(case_id), Some(account_id)) = (stored.case_id, stored.account_id) {
-        let line = if reason.is_empty() {
-            format!("Removed the file {}", stored.file_name)
-        } else {
-            format!("Removed the file {}: {reason}", stored.file_name)
-        };
-        let kind = if stored.internal { "work_note" } else { "change" };
-        execute!(tx: &mut tx, sqlx::query(
-            "INSERT INTO case_entries (case_id, kind, author_id, body, at) VALUES ($1, $2, $3, $4, $5)"
-        )
-        .bind(case_id)
-        .bind(kind)
-        .bind(actor.user_id)
-        .bind(&line)
-        .bind(now))?;
+    let line = if reason.is_empty() {
+        format!("Removed the file {}", stored.file_name)
+    } else {
+        format!("Removed the file {}: {reason}", stored.file_name)
+    };
+    // Where the person goes back to, and the activity line in the case's or request's history.
+    let (page, target) = match (&stored.case_number, &stored.change_number) {
+        (Some(number), _) => {
+            let kind = if stored.internal { "work_note" } else { "change" };
+            execute!(tx: &mut tx, sqlx::query(
+                "INSERT INTO case_entries (case_id, kind, author_id, body, at) VALUES ($1, $2, $3, $4, $5)"
+            )
+            .bind(stored.case_id)
+            .bind(kind)
+            .bind(actor.user_id)
+            .bind(&line)
+            .bind(now))?;
+            (format!("/cases/{number}"), Some(format!("case:{number}")))
+        }
+        (None, Some(number)) => {
+            execute!(tx: &mut tx, sqlx::query(
+                "INSERT INTO change_entries (change_id, kind, author_id, body, at) VALUES ($1, 'change', $2, $3, $4)"
+            )
+            .bind(stored.change_id)
+            .bind(actor.user_id)
+            .bind(&line)
+            .bind(now))?;
+            (format!("/changes/{number}"), Some(format!("change:{number}")))
+        }
+        (None, None) => match &stored.article_number {
+            Some(number) => (format!("/staff/kb/{number}"), Some(number.clone())),
+            None => ("/".to_string(), None),
+        },
+    };
+    if let Some(target) = target {
         let event = super::audit::Event {
-            account_id: Some(account_id),
-            target: Some(format!("case:{number}")),
+            account_id: stored.account_id,
+            target: Some(target),
             reason: (!reason.is_empty()).then_some(reason),
             before: Some(serde_json::json!({
                 "file": stored.file_name, "sha256": stored.sha256, "size": stored.size,
@@ -660,7 +867,7 @@ pub async fn remove(
     }
     tx.commit().await?;
     collect(db, files, &stored.sha256).await?;
-    Ok(number)
+    Ok(page)
 }
 
 /// Deletes blob `sha256` — bytes and row — when no live attachment refers to it, holding the
@@ -698,7 +905,8 @@ pub async fn collect(db: &Db, files: &FileStore, sha256: &str) -> Result<bool, A
 /// to, then staging objects of uploads that never finished. Answers how many blobs went.
 pub async fn sweep(db: &Db, files: &FileStore, now: i64) -> Result<usize, AppError> {
     execute!(db: db, sqlx::query(
-        "DELETE FROM attachments WHERE case_id IS NULL AND uploaded_at < $1"
+        "DELETE FROM attachments WHERE case_id IS NULL AND change_id IS NULL AND article_id IS NULL \
+         AND uploaded_at < $1"
     )
     .bind(now - STAGED_KEPT_SECONDS))?;
     let orphans: Vec<String> = on_db!(db, |c| sqlx::query_scalar(
@@ -785,6 +993,31 @@ pub async fn scan_pending(db: &Db, files: &FileStore, address: &str, now: i64) -
         scanned += 1;
     }
     Ok(scanned)
+}
+
+/// Attaches change request `change_id`'s files to case `case_id` too (made from it), in `tx`: the
+/// same bytes under new tokens, each with the uploader and time of the original.
+pub async fn carry_to_case(tx: &mut Tx, change_id: i64, case_id: i64) -> Result<usize, AppError> {
+    let rows: Vec<(String, String, i64, i64)> = on_tx!(&mut *tx, |c| sqlx::query_as(
+        "SELECT sha256, file_name, uploaded_by, uploaded_at FROM attachments \
+         WHERE change_id = $1 AND removed_at IS NULL ORDER BY id"
+    )
+    .bind(change_id)
+    .fetch_all(c)
+    .await)?;
+    for (sha256, name, by, at) in &rows {
+        execute!(tx: &mut *tx, sqlx::query(
+            "INSERT INTO attachments (token, sha256, file_name, uploaded_by, uploaded_at, case_id) \
+             VALUES ($1, $2, $3, $4, $5, $6)"
+        )
+        .bind(super::session::new_token())
+        .bind(sha256)
+        .bind(name)
+        .bind(by)
+        .bind(at)
+        .bind(case_id))?;
+    }
+    Ok(rows.len())
 }
 
 /// How many files case `case_id` holds now (for the mails, which never carry files).

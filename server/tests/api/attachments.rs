@@ -634,7 +634,165 @@ async fn files_live_in_an_s3_compatible_store(engine: Engine) {
     assert!(!listing.contains(&sha), "deleted once nothing refers to it: {listing}");
 }
 
+async fn change_requests_carry_files_into_the_case_they_become(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let runbook = b"1. scale clouddriver\n2. watch the queue\n".as_slice();
+    let token = staged(&app, &user, "runbook.md", runbook).await;
+    let f = crate::changes::form(&app, ACME_USER)
+        .await
+        .with("authorized", "on")
+        .with("attachments", token.clone());
+    let (status, number) = app.call(&user, "changes/create", &f.fields()).await;
+    assert_eq!(status, 200, "{number}");
+    let number = number.as_str().unwrap().to_string();
+    let listed = |body: Value| body["attachments"].as_array().cloned().unwrap_or_default();
+    let detail = app.expect(&user, "changes/get", &[("number", number.as_str())], 200).await;
+    assert_eq!(listed(detail.clone())[0]["file_name"], "runbook.md", "{detail}");
+    // The request's own account and staff download it; another account does not see it.
+    let href = format!("/attachments/{token}");
+    let admin = app.signed_in(ACME_ADMIN).await;
+    let agent = app.signed_in(AGENT).await;
+    let globex = app.signed_in(GLOBEX_USER).await;
+    assert_eq!(download(&admin, &app, &href).await.status(), 200);
+    assert_eq!(download(&agent, &app, &href).await.status(), 200);
+    assert_eq!(download(&globex, &app, &href).await.status(), 404);
+    // More files from the request's page, with a line in its history.
+    let res = user
+        .post(app.url(&format!("/changes/{number}/attachments")))
+        .multipart(multipart(&[("topology.png", PNG)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(res.headers()["location"], format!("/changes/{number}#files"));
+    let res = globex
+        .post(app.url(&format!("/changes/{number}/attachments")))
+        .multipart(multipart(&[("x.txt", b"x")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 404, "another account's request");
+    let detail = app.expect(&agent, "changes/get", &[("number", number.as_str())], 200).await;
+    assert_eq!(listed(detail.clone()).len(), 2);
+    assert!(detail["entries"].to_string().contains("Attached topology.png"), "{detail}");
+    let audited = app
+        .scalar(&format!(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'attachment.added' AND target = 'change:{number}'"
+        ))
+        .await;
+    assert_eq!(audited, 2);
+
+    // Converted into a case, the request's files come along under the case.
+    let fields = crate::changes::convert_fields(&app, &number).await;
+    let case = app.expect(&agent, "changes/convert", &crate::changes::refs(&fields), 200).await;
+    let case = case.as_str().unwrap().to_string();
+    let files = case_files(&app, &user, &case).await;
+    let names: Vec<&str> = files.iter().map(|f| f["file_name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["runbook.md", "topology.png"]);
+    let on_case = format!("/attachments/{}", files[0]["token"].as_str().unwrap());
+    assert_eq!(download(&user, &app, &on_case).await.bytes().await.unwrap().as_ref(), runbook);
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM blobs").await, 2, "the same bytes, not copies");
+    // A finished request takes no more files.
+    let res = user
+        .post(app.url(&format!("/changes/{number}/attachments")))
+        .multipart(multipart(&[("late.txt", b"late")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 303);
+    let page = app.page_text(&user, &format!("/changes/{number}")).await;
+    assert!(page.contains("files can no longer be added"), "told why");
+}
+
+/// Saves a new article as `staff` with the staged files `tokens`; answers its number.
+async fn article_with(
+    app: &TestApp,
+    staff: &reqwest::Client,
+    visibility: &str,
+    intent: &str,
+    tokens: &[String],
+) -> String {
+    let category = crate::kb::category(app, "Pipelines").await;
+    let attachments = tokens.join(" ");
+    let number = app
+        .expect(
+            staff,
+            "kb/save",
+            &[
+                ("title", &format!("Rotating the {visibility} keys")),
+                ("body", "Follow the steps in the attached runbook."),
+                ("category_id", &category),
+                ("visibility", visibility),
+                ("intent", intent),
+                ("attachments", &attachments),
+            ],
+            200,
+        )
+        .await;
+    number.as_str().unwrap().to_string()
+}
+
+async fn an_articles_files_reach_exactly_its_readers(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let agent = app.signed_in(AGENT).await;
+    let user = app.signed_in(ACME_USER).await;
+    let visitor = client();
+    let mut hrefs = Vec::new();
+    for (visibility, intent) in [("public", "publish"), ("customers", "publish"), ("internal", "publish"), ("customers", "draft")] {
+        let token = staged(&app, &agent, &format!("{visibility}-{intent}.txt"), visibility.as_bytes()).await;
+        let number = article_with(&app, &agent, visibility, intent, &[token.clone()]).await;
+        hrefs.push((visibility, intent, number, format!("/attachments/{token}")));
+    }
+    // Who may download each: exactly who may read the article.
+    let expect = [
+        // (visitor, customer, agent)
+        (200, 200, 200),
+        (401, 200, 200),
+        (401, 404, 200),
+        (401, 404, 200),
+    ];
+    for ((visibility, intent, _, href), (v, c, a)) in hrefs.iter().zip(expect) {
+        assert_eq!(download(&visitor, &app, href).await.status().as_u16(), v, "visitor, {visibility} {intent}");
+        assert_eq!(download(&user, &app, href).await.status().as_u16(), c, "customer, {visibility} {intent}");
+        assert_eq!(download(&agent, &app, href).await.status().as_u16(), a, "agent, {visibility} {intent}");
+    }
+    // The article lists its files for its readers; the customer cannot take them away.
+    let (_, _, public, href) = &hrefs[0];
+    let article = app.expect(&visitor, "kb/article", &[("number", public.as_str())], 200).await;
+    assert_eq!(article["attachments"][0]["file_name"], "public-publish.txt", "{article}");
+    assert_eq!(article["attachments"][0]["removable"], false);
+    let page = app.page_text(&visitor, &format!("/kb/{public}")).await;
+    assert!(page.contains("public-publish.txt"));
+    let token = href.trim_start_matches("/attachments/");
+    app.expect(&user, "attachments/remove", &[("token", token)], 403).await;
+    // Staff remove one with a reason: gone for readers, and in the audit trail.
+    app.expect(&agent, "attachments/remove", &[("token", token), ("reason", "Superseded by v2")], 200).await;
+    assert_eq!(download(&visitor, &app, href).await.status(), 401);
+    assert_eq!(download(&agent, &app, href).await.status(), 404);
+    let audited = app
+        .text(&format!("SELECT reason FROM audit_log WHERE action = 'attachment.removed' AND target = '{public}'"))
+        .await;
+    assert_eq!(audited, "Superseded by v2");
+    // A customer cannot attach files to an article.
+    let token = staged(&app, &user, "mine.txt", b"mine").await;
+    let category = crate::kb::category(&app, "Pipelines").await;
+    app.expect(
+        &user,
+        "kb/save",
+        &[("title", "x"), ("body", "y"), ("category_id", &category), ("visibility", "public"), ("intent", "publish"), ("attachments", &token)],
+        403,
+    )
+    .await;
+}
+
 both_engines!(
+    an_articles_files_reach_exactly_its_readers,
+    change_requests_carry_files_into_the_case_they_become,
     files_live_in_an_s3_compatible_store,
     infected_files_are_quarantined_and_clean_ones_served,
     files_wait_for_the_scan_while_clamd_is_down,

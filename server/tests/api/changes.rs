@@ -51,7 +51,45 @@ pub(crate) async fn form(app: &TestApp, requester: &str) -> Form {
     ])
 }
 
-fn refs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+/// The case fields staff give when converting change request `number` into a case.
+pub(crate) async fn convert_fields(app: &TestApp, number: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("number", number.to_string()),
+        (
+            "product_version_id",
+            app.scalar("SELECT id FROM product_versions WHERE name = '2.34'")
+                .await
+                .to_string(),
+        ),
+        (
+            "impact_id",
+            app.scalar("SELECT id FROM impact_levels WHERE name = 'Question'")
+                .await
+                .to_string(),
+        ),
+        ("workaround", "unknown".to_string()),
+        (
+            "feature_id",
+            app.scalar("SELECT id FROM features WHERE name = 'Canary Analysis'")
+                .await
+                .to_string(),
+        ),
+        (
+            "service_id",
+            app.scalar("SELECT id FROM services WHERE name = 'Clouddriver'")
+                .await
+                .to_string(),
+        ),
+        (
+            "availability_id",
+            app.scalar("SELECT MIN(id) FROM availability_windows")
+                .await
+                .to_string(),
+        ),
+    ]
+}
+
+pub(crate) fn refs<'a>(form: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
     form.iter().map(|(k, v)| (*k, v.as_str())).collect()
 }
 
@@ -426,40 +464,7 @@ async fn staff_convert_a_mistaken_change_into_a_case(engine: Engine) {
     let f = form(&app, ACME_USER).await.with("authorized", "on");
     let (_, number) = app.call(&user, "changes/create", &f.fields()).await;
     let number = number.as_str().unwrap().to_string();
-    let case_fields = [
-        ("number", number.clone()),
-        (
-            "product_version_id",
-            app.scalar("SELECT id FROM product_versions WHERE name = '2.34'")
-                .await
-                .to_string(),
-        ),
-        (
-            "impact_id",
-            app.scalar("SELECT id FROM impact_levels WHERE name = 'Question'")
-                .await
-                .to_string(),
-        ),
-        ("workaround", "unknown".to_string()),
-        (
-            "feature_id",
-            app.scalar("SELECT id FROM features WHERE name = 'Canary Analysis'")
-                .await
-                .to_string(),
-        ),
-        (
-            "service_id",
-            app.scalar("SELECT id FROM services WHERE name = 'Clouddriver'")
-                .await
-                .to_string(),
-        ),
-        (
-            "availability_id",
-            app.scalar("SELECT MIN(id) FROM availability_windows")
-                .await
-                .to_string(),
-        ),
-    ];
+    let case_fields = convert_fields(&app, &number).await;
     let args = refs(&case_fields);
     // Who may: staff only.
     assert_eq!(app.call(&client(), "changes/convert", &args).await.0, 401);

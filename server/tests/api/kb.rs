@@ -18,7 +18,7 @@ const PUBLIC: &str = "KB0010001";
 const CUSTOMERS: &str = "KB0010003";
 const INTERNAL: &str = "KB0010007";
 
-async fn category(app: &TestApp, name: &str) -> String {
+pub(crate) async fn category(app: &TestApp, name: &str) -> String {
     app.scalar(&format!(
         "SELECT id FROM kb_categories WHERE name = '{name}'"
     ))

@@ -145,13 +145,18 @@ pub(crate) async fn insert(
         };
         super::audit::append(&mut *tx, &event, now).await?;
     }
+    let owner = super::attachments::Owner::Case {
+        id: case_id,
+        number: &number,
+        account_id,
+        entry_id: None,
+        internal: false,
+    };
     let attached = super::attachments::claim(
         &mut *tx,
         actor,
         files,
-        (case_id, &number, account_id),
-        None,
-        false,
+        owner,
         state.settings.max_case_bytes(),
         client_addr,
         now,

@@ -145,13 +145,18 @@ async fn attach_reply_files(
     reply: &Reply<'_>,
     now: i64,
 ) -> Result<String, AppError> {
+    let owner = super::super::attachments::Owner::Case {
+        id: case.id,
+        number,
+        account_id: case.account_id,
+        entry_id: Some(entry_id),
+        internal,
+    };
     let count = super::super::attachments::claim(
         tx,
         actor,
         reply.files,
-        (case.id, number, case.account_id),
-        Some(entry_id),
-        internal,
+        owner,
         state.settings.max_case_bytes(),
         reply.client_addr,
         now,
@@ -329,24 +334,16 @@ pub async fn attach_files(
     let scope = match allowed {
         Ok(scope) => scope,
         Err(e) => {
-            for file in received {
-                file.discard(&state.files).await;
-            }
+            files::discard_all(&state.files, received).await;
             return Err(e);
         }
     };
-    let names: Vec<String> = received
-        .iter()
-        .map(|f| format!("{} ({})", f.file_name, crate::model::attachments::human_size(f.size)))
-        .collect();
     let mut tx = state.db.begin().await?;
     let case = match lock_case(&mut tx, number, scope.account()).await {
         Ok(case) => case,
         Err(e) => {
             drop(tx);
-            for file in received {
-                file.discard(&state.files).await;
-            }
+            files::discard_all(&state.files, received).await;
             return Err(e);
         }
     };
@@ -360,38 +357,20 @@ pub async fn attach_files(
     };
     if let Some(e) = refused {
         drop(tx);
-        for file in received {
-            file.discard(&state.files).await;
-        }
+        files::discard_all(&state.files, received).await;
         return Err(e);
     }
-    let line = match names.as_slice() {
-        [one] => format!("Attached {one}"),
-        many => format!("Attached {} files: {}", many.len(), many.join(", ")),
-    };
     let kind = if internal { "work_note" } else { "change" };
+    let line = files::attached_line(&received);
     let entry = add_entry(&mut tx, case.id, kind, Some(actor.user_id), &line, now).await?;
-    let mut tokens = Vec::new();
-    for file in received {
-        let (name, sha256, size) = (file.file_name.clone(), file.sha256.clone(), file.size);
-        let parent = files::Parent::Case {
-            case_id: case.id,
-            entry_id: Some(entry),
-            internal,
-        };
-        let scanning = state.settings.scanning();
-        tokens.push(files::record(&mut tx, &state.files, scanning, actor, file, parent, now).await?);
-        files::audit_added(
-            &mut tx,
-            actor,
-            (case.account_id, number),
-            (&name, &sha256, size),
-            internal,
-            client_addr,
-            now,
-        )
-        .await?;
-    }
+    let owner = files::Owner::Case {
+        id: case.id,
+        number,
+        account_id: case.account_id,
+        entry_id: Some(entry),
+        internal,
+    };
+    let tokens = files::record_all(&mut tx, state, actor, received, owner, client_addr, now).await?;
     execute!(tx: &mut tx, sqlx::query("UPDATE cases SET updated_at = $1 WHERE id = $2").bind(now).bind(case.id))?;
     tx.commit().await?;
     Ok(tokens)

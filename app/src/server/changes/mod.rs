@@ -51,6 +51,8 @@ pub struct ChangeForm {
     pub authorizer_id: String,
     /// The form's idempotency key (see `server::forms`).
     pub form_key: String,
+    /// Tokens of the files uploaded for it (see `server::attachments`).
+    pub files: Vec<String>,
 }
 
 async fn choices(db: &Db, sql: &str, account_id: i64) -> Result<Vec<Choice>, AppError> {
@@ -85,6 +87,7 @@ pub async fn options(db: &Db, account_id: i64, me: Option<i64>) -> Result<Change
         )
         .await?,
         me,
+        file_limit: 0,
     })
 }
 
@@ -268,6 +271,13 @@ pub async fn create(
         }));
     }
     audit::append(&mut tx, &event, now).await?;
+    let owner = super::attachments::Owner::Change {
+        id: change_id,
+        number: &number,
+        account_id,
+    };
+    let limit = state.settings.max_case_bytes();
+    super::attachments::claim(&mut tx, actor, &form.files, owner, limit, client_addr, now).await?;
     forms::record(&mut tx, actor.user_id, key, change_id).await?;
     if on_behalf {
         // The administrators (or the one named) are asked to authorize it in the portal.
@@ -371,6 +381,11 @@ pub async fn get(
         .map(|s| s.as_str().to_string())
         .collect();
     detail.viewer_staff = staff;
+    let id: i64 = on_db!(db, |c| sqlx::query_scalar("SELECT id FROM change_requests WHERE number = $1")
+        .bind(number)
+        .fetch_one(c)
+        .await)?;
+    detail.attachments = super::attachments::for_change(db, id, actor).await?;
     Ok(detail)
 }
 

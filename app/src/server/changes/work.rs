@@ -29,6 +29,81 @@ async fn lock(tx: &mut Tx, number: &str, account_id: Option<i64>) -> Result<Lock
     row.ok_or(AppError::NotFound)
 }
 
+/// The id of change request `number` when `actor` may add files to it: one they can read (a
+/// customer's own account's) that is not closed, cancelled or declined.
+pub async fn change_for_files(db: &Db, actor: &Actor, number: &str) -> Result<i64, AppError> {
+    crate::policy::may_upload_files(actor)?;
+    let scope = crate::policy::reading_scope(actor)?;
+    let row: Option<(i64, String)> = on_db!(db, |c| sqlx::query_as(
+        "SELECT id, state FROM change_requests WHERE number = $1 AND ($2 IS NULL OR account_id = $2)"
+    )
+    .bind(number)
+    .bind(scope.account())
+    .fetch_optional(c)
+    .await)?;
+    let (id, state) = row.ok_or(AppError::NotFound)?;
+    if ChangeState::parse(&state).is_some_and(ChangeState::is_final) {
+        return Err(AppError::Conflict(
+            "This change request is finished: files can no longer be added.".into(),
+        ));
+    }
+    Ok(id)
+}
+
+/// Files received from the change request page's "Add files" form, recorded on request `number`
+/// in one transaction with a line in its history and an audit entry each. Answers their tokens.
+pub async fn attach_files(
+    state: &AppState,
+    actor: &Actor,
+    number: &str,
+    received: Vec<crate::server::attachments::Received>,
+    client_addr: &str,
+    now: i64,
+) -> Result<Vec<String>, AppError> {
+    use crate::server::attachments as files;
+    let scope = match crate::policy::reading_scope(actor) {
+        Ok(scope) => scope,
+        Err(e) => {
+            files::discard_all(&state.files, received).await;
+            return Err(e);
+        }
+    };
+    let mut tx = state.db.begin().await?;
+    let change = match lock(&mut tx, number, scope.account()).await {
+        Ok(change) => change,
+        Err(e) => {
+            drop(tx);
+            files::discard_all(&state.files, received).await;
+            return Err(e);
+        }
+    };
+    let total: i64 = received.iter().map(|f| f.size).sum();
+    let refused = if change.state.is_final() {
+        Some(AppError::Conflict(
+            "This change request is finished: files can no longer be added.".into(),
+        ))
+    } else {
+        let limit = state.settings.max_case_bytes();
+        files::check_total(&mut tx, (None, Some(change.id)), limit, total).await.err()
+    };
+    if let Some(e) = refused {
+        drop(tx);
+        files::discard_all(&state.files, received).await;
+        return Err(e);
+    }
+    let line = files::attached_line(&received);
+    add_entry(&mut tx, change.id, "change", Some(actor.user_id), &line, now).await?;
+    let owner = files::Owner::Change {
+        id: change.id,
+        number,
+        account_id: change.account_id,
+    };
+    let tokens = files::record_all(&mut tx, state, actor, received, owner, client_addr, now).await?;
+    execute!(tx: &mut tx, sqlx::query("UPDATE change_requests SET updated_at = $1 WHERE id = $2").bind(now).bind(change.id))?;
+    tx.commit().await?;
+    Ok(tokens)
+}
+
 /// What goes with a step: a note for the history, and for Schedule the window and implementer.
 #[derive(Debug, Clone, Default)]
 pub struct StepForm {
@@ -343,6 +418,8 @@ pub async fn convert(
         now,
     )
     .await?;
+    // The request's files come along (the same bytes, under the case).
+    crate::server::attachments::carry_to_case(&mut tx, change.id, case_id).await?;
     // The CR's history, in order, becomes the case's (staff notes stay staff-only).
     execute!(tx: &mut tx, sqlx::query(
         "INSERT INTO case_entries (case_id, kind, author_id, body, at) \

@@ -299,6 +299,7 @@ pub async fn read(
         related,
         can_write,
         my_vote,
+        attachments: Vec::new(),
     })
 }
 

@@ -25,6 +25,8 @@ pub async fn editor(
             categories,
             versions: Vec::new(),
             shown: None,
+            attachments: Vec::new(),
+            file_limit: 0,
         });
     };
     let number = parse_number(number).ok_or(AppError::NotFound)?;
@@ -80,6 +82,8 @@ pub async fn editor(
         categories,
         versions,
         shown,
+        attachments: Vec::new(),
+        file_limit: 0,
     })
 }
 

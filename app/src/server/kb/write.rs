@@ -10,6 +10,8 @@ pub struct ArticleForm {
     pub body: String,
     pub category_id: String,
     pub visibility: String,
+    /// Tokens of the files uploaded for it (see `server::attachments`).
+    pub files: Vec<String>,
 }
 
 /// Save as a draft, or save and publish.
@@ -252,6 +254,7 @@ pub async fn save(
                 && latest.category_id == content.category_id
                 && latest.visibility == content.visibility;
             if unchanged
+                && form.files.is_empty()
                 && (intent == Intent::Draft
                     || row.state == KbState::Published && row.version == row.latest_version)
             {
@@ -306,6 +309,13 @@ pub async fn save(
         )
         .await?;
     }
+    let owner = crate::server::attachments::Owner::Article {
+        id: article,
+        number: &number,
+    };
+    // Files are the article's own, whichever version is shown (a file belongs with its words).
+    crate::server::attachments::claim(&mut tx, actor, &form.files, owner, u64::MAX, client_addr, now)
+        .await?;
     if intent == Intent::Publish {
         execute!(tx: &mut tx, sqlx::query(
             "UPDATE kb_articles SET state = 'published', published_at = COALESCE(published_at, $1) \
@@ -323,6 +333,15 @@ pub async fn save(
     }
     tx.commit().await?;
     Ok(number)
+}
+
+/// The row id of article `number`.
+pub async fn article_id(db: &Db, number: &str) -> Result<i64, AppError> {
+    let id: Option<i64> = on_db!(db, |c| sqlx::query_scalar("SELECT id FROM kb_articles WHERE number = $1")
+        .bind(number)
+        .fetch_optional(c)
+        .await)?;
+    id.ok_or(AppError::NotFound)
 }
 
 /// Takes a published article out of reading; it stays for staff and can be published again.
