@@ -3,7 +3,7 @@
 // case page's "Add files" form works without script.
 import { test, expect, type Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
-import { fillCaseForm, signIn } from './session';
+import { fillCaseForm, fillChange, signIn } from './session';
 
 /** axe-core's WCAG 2.2 AA findings on the page as it stands. */
 async function violations(page: Page): Promise<string[]> {
@@ -68,7 +68,7 @@ test('files dropped on the case form and a pasted screenshot arrive with the cas
 
 test("a staff note's file never reaches the customer's page", async ({ browser }) => {
   // The customer opens a case.
-  const customer = await browser.newPage();
+  const customer = await (await browser.newContext()).newPage();
   const problems = await signIn(customer, 'user@acme.example');
   await customer.goto('/cases/new');
   await hydrated(customer);
@@ -80,7 +80,7 @@ test("a staff note's file never reaches the customer's page", async ({ browser }
   const caseUrl = customer.url().split('?')[0];
 
   // The agent saves an internal note with a file chosen in its picker.
-  const agent = await browser.newPage();
+  const agent = await (await browser.newContext()).newPage();
   problems.push(...(await signIn(agent, 'agent@vendor.example')));
   await agent.goto(caseUrl);
   await hydrated(agent);
@@ -102,6 +102,44 @@ test("a staff note's file never reaches the customer's page", async ({ browser }
   await expect(customer.getByRole('heading', { level: 1 })).toContainText(subject);
   await expect(customer.getByText('heap-dump-internal.txt')).toHaveCount(0);
   expect(await customer.content()).not.toContain('heap-dump-internal');
+  expect(problems, problems.join('\n')).toEqual([]);
+});
+
+test('a change request takes files on its form and on its page, each upload with its progress', async ({ page }) => {
+  const problems = await signIn(page, 'user@acme.example');
+  await page.goto('/changes/new');
+  await hydrated(page);
+  const short = `Rotate the signing keys ${Date.now()}`;
+  await fillChange(page, short);
+  await page.getByLabel('Attach files (optional)').setInputFiles({
+    name: 'rotation-runbook.md',
+    mimeType: 'text/markdown',
+    buffer: Buffer.from('# Rotation\n1. Generate\n2. Swap\n'),
+  });
+  await expect(page.locator('[data-stage] li').filter({ hasText: 'rotation-runbook.md' })).toContainText('attached');
+  // A file over the limit is refused before a byte is sent.
+  await page.locator('[data-stage]').evaluate((el) => el.setAttribute('data-max', '10'));
+  await page.getByLabel('Attach files (optional)').setInputFiles({
+    name: 'too-big.log', mimeType: 'text/plain', buffer: Buffer.from('more than ten bytes'),
+  });
+  await expect(page.locator('[data-stage] li').filter({ hasText: 'too-big.log' })).toContainText('is larger than');
+  await page.getByLabel('I am authorized to request this change for Acme Corporation.').check();
+  await page.getByRole('button', { name: 'Submit change request' }).click();
+  await expect(page.getByRole('status')).toContainText('Your change request was filed');
+  const files = page.getByRole('list', { name: 'Attached files' });
+  await expect(files.getByRole('link', { name: 'rotation-runbook.md' })).toBeVisible();
+  await expect(page.getByText('too-big.log')).toHaveCount(0);
+
+  // "Add files" on the page: with script each file goes with a progress bar, then the page shows them.
+  await hydrated(page);
+  await page.getByLabel('Files', { exact: true }).setInputFiles([
+    { name: 'current-keys.txt', mimeType: 'text/plain', buffer: Buffer.from('key ids: 1, 2') },
+    { name: 'topology.png', mimeType: 'image/png', buffer: Buffer.from(PNG_BASE64, 'base64') },
+  ]);
+  await page.getByRole('button', { name: 'Upload files' }).click();
+  await expect(files.getByRole('link', { name: 'current-keys.txt' })).toBeVisible();
+  await expect(files.getByRole('link', { name: 'topology.png' })).toBeVisible();
+  await expect(page.getByText(/Attached 2 files|Attached current-keys\.txt/).first()).toBeVisible();
   expect(problems, problems.join('\n')).toEqual([]);
 });
 

@@ -1,24 +1,6 @@
 import { test, expect, type Page } from '@playwright/test';
 import { linkFromMail } from './mail';
-import { signIn } from './session';
-
-/** `YYYY-MM-DDTHH:MM`, UTC (the demo people's zone), `days` from now. */
-function local(days: number): string {
-  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 16);
-}
-
-async function fillChange(page: Page, short: string) {
-  await page.getByLabel('Environment').selectOption('Production');
-  await page.getByLabel('Short description').fill(short);
-  await page.getByLabel('Description of the change').fill('Scale Clouddriver from 2 to 4 replicas.');
-  await page.getByLabel('Reason', { exact: true }).fill('Deploys queue up at peak hours.');
-  await page.getByLabel('Capacity').check();
-  await page.getByLabel('Cost').check();
-  await page.getByLabel('Risk').selectOption('medium');
-  await page.getByLabel('Window starts').fill(local(2));
-  await page.getByLabel('Window ends').fill(local(3));
-  await page.getByLabel('Rollback plan').fill('Scale back to 2 replicas.');
-}
+import { fillChange, local, signIn } from './session';
 
 /** Opens the step form `label` on a change request page and submits it. */
 async function takeStep(page: Page, label: string) {

@@ -26,3 +26,22 @@ export async function fillCaseForm(page: Page, subject: string, description: str
   await page.getByLabel('Subject').fill(subject);
   await page.getByLabel('Description').fill(description);
 }
+
+/** `YYYY-MM-DDTHH:MM`, UTC (the demo people's zone), `days` from now. */
+export function local(days: number): string {
+  return new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 16);
+}
+
+/** Fills the change request form with a valid request titled `short`. */
+export async function fillChange(page: Page, short: string) {
+  await page.getByLabel('Environment').selectOption('Production');
+  await page.getByLabel('Short description').fill(short);
+  await page.getByLabel('Description of the change').fill('Scale Clouddriver from 2 to 4 replicas.');
+  await page.getByLabel('Reason', { exact: true }).fill('Deploys queue up at peak hours.');
+  await page.getByLabel('Capacity').check();
+  await page.getByLabel('Cost').check();
+  await page.getByLabel('Risk').selectOption('medium');
+  await page.getByLabel('Window starts').fill(local(2));
+  await page.getByLabel('Window ends').fill(local(3));
+  await page.getByLabel('Rollback plan').fill('Scale back to 2 replicas.');
+}
