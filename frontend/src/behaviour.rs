@@ -38,10 +38,7 @@ fn listen(target: &web_sys::EventTarget, name: &str, capture: bool, handler: fn(
 /// (`data-in-place`) is marked by its own component while its request runs, and cleared when the
 /// answer comes. Search forms (GET) are never held.
 fn on_submit(event: Event) {
-    let Some(form) = event
-        .target()
-        .and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
-    else {
+    let Some(form) = target_as::<HtmlFormElement>(&event) else {
         return;
     };
     if form.method().eq_ignore_ascii_case("get") {
@@ -56,6 +53,11 @@ fn on_submit(event: Event) {
     if !form.has_attribute("data-in-place") {
         let _ = form.set_attribute("data-pending", "");
     }
+}
+
+/// The element an event happened on, as a `T` (a form, an input), if it is one.
+pub(crate) fn target_as<T: JsCast>(event: &Event) -> Option<T> {
+    event.target().and_then(|t| t.dyn_into::<T>().ok())
 }
 
 /// After the back button restores a page from the cache, its forms are no longer sending.

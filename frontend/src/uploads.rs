@@ -10,6 +10,7 @@
 //!
 //! A file over the size limit (`data-max`) is refused here, before any byte is sent.
 
+use crate::behaviour::target_as;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{
@@ -49,7 +50,7 @@ fn all(document: &Document, selector: &str) -> Vec<Element> {
 }
 
 fn target_element(event: &Event) -> Option<Element> {
-    event.target().and_then(|t| t.dyn_into::<Element>().ok())
+    target_as::<Element>(event)
 }
 
 /// The staging area or upload form that `el` belongs to (in its form).
@@ -70,10 +71,7 @@ fn files_of(list: Option<web_sys::FileList>) -> Vec<File> {
 
 /// A file chosen in a staging area's picker uploads at once.
 fn on_change(event: Event) {
-    let Some(input) = event
-        .target()
-        .and_then(|t| t.dyn_into::<HtmlInputElement>().ok())
-    else {
+    let Some(input) = target_as::<HtmlInputElement>(&event) else {
         return;
     };
     let Some(area) = input.closest("[data-stage]").ok().flatten() else {
@@ -334,10 +332,7 @@ fn send(
 /// The "Add files" form, with script: each file goes on its own with its progress; the page
 /// reloads when all arrived.
 fn on_submit(event: Event) {
-    let Some(form) = event
-        .target()
-        .and_then(|t| t.dyn_into::<HtmlFormElement>().ok())
-    else {
+    let Some(form) = target_as::<HtmlFormElement>(&event) else {
         return;
     };
     if !form.has_attribute("data-upload") {

@@ -134,14 +134,7 @@ pub async fn comment_case(
     permitted(Action::ViewOwnAccountCases, |state, actor| async move {
         let account_id = actor.account_id()?;
         let number = number.trim().to_uppercase();
-        let files = attachments::parse_tokens(attachments.as_deref().unwrap_or_default())?;
-        let client_addr = crate::server::request::current_client_addr(&state)?;
-        let reply = cases::Reply {
-            body: &body,
-            form_key: form_key.as_deref(),
-            files: &files,
-            client_addr: &client_addr,
-        };
+        let reply = cases::Reply::from_form(&state, body, form_key, attachments)?;
         cases::comment(&state, &actor, account_id, &number, reply, now()).await?;
         leptos_axum::redirect(&format!("/cases/{number}#activity"));
         Ok(())
@@ -251,14 +244,7 @@ pub async fn note_case(
     permitted(Action::SeeInternalNotes, |state, actor| async move {
         let number = number.trim().to_uppercase();
         let internal = internal.is_some_and(|v| !v.is_empty() && v != "false");
-        let files = attachments::parse_tokens(attachments.as_deref().unwrap_or_default())?;
-        let client_addr = crate::server::request::current_client_addr(&state)?;
-        let reply = cases::Reply {
-            body: &body,
-            form_key: form_key.as_deref(),
-            files: &files,
-            client_addr: &client_addr,
-        };
+        let reply = cases::Reply::from_form(&state, body, form_key, attachments)?;
         cases::staff_note(&state, &actor, &number, reply, internal, now()).await?;
         leptos_axum::redirect(&format!("/cases/{number}#activity"));
         Ok(())

@@ -556,21 +556,23 @@ pub async fn claim(
         audit_added(tx, actor, &owner, (&name, &sha256, size), client_addr, now).await?;
     }
     if !tokens.is_empty() {
-        let total: Option<i64> = on_tx!(&mut *tx, |c| sqlx::query_scalar(
-            "SELECT CAST(SUM(b.size) AS BIGINT) FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 \
-             WHERE a.removed_at IS NULL AND (a.case_id = $1 OR a.change_id = $2 OR a.article_id = $3)"
-        )
-        .bind(case_id)
-        .bind(change_id)
-        .bind(article_id)
-        .fetch_one(c)
-        .await)?;
+        let total: Option<i64> = on_tx!(&mut *tx, |c| sqlx::query_scalar(HELD_BYTES)
+            .bind(case_id)
+            .bind(change_id)
+            .bind(article_id)
+            .fetch_one(c)
+            .await)?;
         if total.unwrap_or(0).max(0) as u64 > limit {
             return Err(too_much(limit));
         }
     }
     Ok(tokens.len())
 }
+
+/// The bytes of the live files of a case ($1), a change request ($2) or an article ($3).
+const HELD_BYTES: &str = "SELECT CAST(SUM(b.size) AS BIGINT) FROM attachments a \
+     JOIN blobs b ON b.sha256 = a.sha256 WHERE a.removed_at IS NULL \
+     AND (a.case_id = $1 OR a.change_id = $2 OR a.article_id = $3)";
 
 fn too_much(limit: u64) -> AppError {
     AppError::field(
@@ -600,14 +602,12 @@ pub async fn check_total(
     limit: u64,
     extra: i64,
 ) -> Result<(), AppError> {
-    let total: Option<i64> = on_tx!(&mut *tx, |c| sqlx::query_scalar(
-        "SELECT CAST(SUM(b.size) AS BIGINT) FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 \
-         WHERE (a.case_id = $1 OR a.change_id = $2) AND a.removed_at IS NULL"
-    )
-    .bind(owner.0)
-    .bind(owner.1)
-    .fetch_one(c)
-    .await)?;
+    let total: Option<i64> = on_tx!(&mut *tx, |c| sqlx::query_scalar(HELD_BYTES)
+        .bind(owner.0)
+        .bind(owner.1)
+        .bind(None::<i64>)
+        .fetch_one(c)
+        .await)?;
     if (total.unwrap_or(0) + extra).max(0) as u64 > limit {
         return Err(too_much(limit));
     }
@@ -616,14 +616,12 @@ pub async fn check_total(
 
 /// How many bytes the case (`owner.0`) or change request (`owner.1`) may still take.
 pub async fn room(db: &Db, owner: (Option<i64>, Option<i64>), limit: u64) -> Result<u64, AppError> {
-    let total: Option<i64> = on_db!(db, |c| sqlx::query_scalar(
-        "SELECT CAST(SUM(b.size) AS BIGINT) FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 \
-         WHERE (a.case_id = $1 OR a.change_id = $2) AND a.removed_at IS NULL"
-    )
-    .bind(owner.0)
-    .bind(owner.1)
-    .fetch_one(c)
-    .await)?;
+    let total: Option<i64> = on_db!(db, |c| sqlx::query_scalar(HELD_BYTES)
+        .bind(owner.0)
+        .bind(owner.1)
+        .bind(None::<i64>)
+        .fetch_one(c)
+        .await)?;
     Ok(limit.saturating_sub(total.unwrap_or(0).max(0) as u64))
 }
 

@@ -115,22 +115,41 @@ async fn transition(
     Ok(to)
 }
 
-/// What a comment or work note form sends: its text, idempotency key and staged files.
-#[derive(Debug, Clone, Copy)]
-pub struct Reply<'a> {
-    pub body: &'a str,
-    pub form_key: Option<&'a str>,
+/// What a comment or work note form sends: its text, idempotency key and staged files, and where
+/// it came from.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub body: String,
+    pub form_key: Option<String>,
     /// Tokens of the files uploaded for it (see `server::attachments`).
-    pub files: &'a [String],
-    pub client_addr: &'a str,
+    pub files: Vec<String>,
+    pub client_addr: String,
+}
+
+impl Reply {
+    /// The reply of a form sent in the current request: `attachments` is its hidden field of
+    /// staged files' tokens.
+    pub fn from_form(
+        state: &AppState,
+        body: String,
+        form_key: Option<String>,
+        attachments: Option<String>,
+    ) -> Result<Reply, AppError> {
+        Ok(Reply {
+            body,
+            form_key,
+            files: super::super::attachments::parse_tokens(attachments.as_deref().unwrap_or_default())?,
+            client_addr: crate::server::request::current_client_addr(state)?,
+        })
+    }
 }
 
 /// A reply's text, checked: it may be empty only when files go with it.
-fn reply_text(reply: &Reply<'_>, what: &str) -> Result<String, AppError> {
+fn reply_text(reply: &Reply, what: &str) -> Result<String, AppError> {
     if reply.body.trim().is_empty() && !reply.files.is_empty() {
         return Ok(String::new());
     }
-    check_text("body", reply.body, what)
+    check_text("body", &reply.body, what)
 }
 
 /// Attaches `reply`'s staged files to entry `entry_id` of `case`; answers the mail's line about them.
@@ -142,7 +161,7 @@ async fn attach_reply_files(
     number: &str,
     entry_id: i64,
     internal: bool,
-    reply: &Reply<'_>,
+    reply: &Reply,
     now: i64,
 ) -> Result<String, AppError> {
     let owner = super::super::attachments::Owner::Case {
@@ -155,10 +174,10 @@ async fn attach_reply_files(
     let count = super::super::attachments::claim(
         tx,
         actor,
-        reply.files,
+        &reply.files,
         owner,
         state.settings.max_case_bytes(),
-        reply.client_addr,
+        &reply.client_addr,
         now,
     )
     .await?;
@@ -220,13 +239,14 @@ pub async fn comment(
     actor: &Actor,
     account_id: i64,
     number: &str,
-    reply: Reply<'_>,
+    reply: Reply,
     now: i64,
 ) -> Result<(), AppError> {
     let body = reply_text(&reply, "comment")?;
     let mut tx = state.db.begin().await?;
     let case = lock_case(&mut tx, number, Some(account_id)).await?;
-    if sent_before(&mut tx, actor, FormKind::Comment, reply.form_key, case.id, now).await? {
+    let key = reply.form_key.as_deref();
+    if sent_before(&mut tx, actor, FormKind::Comment, key, case.id, now).await? {
         return Ok(());
     }
     if case.state.is_final() {
@@ -436,7 +456,7 @@ pub async fn staff_note(
     state: &AppState,
     actor: &Actor,
     number: &str,
-    reply: Reply<'_>,
+    reply: Reply,
     internal_note: bool,
     now: i64,
 ) -> Result<(), AppError> {
@@ -450,7 +470,8 @@ pub async fn staff_note(
     )?;
     let mut tx = state.db.begin().await?;
     let case = lock_case(&mut tx, number, None).await?;
-    if sent_before(&mut tx, actor, FormKind::Note, reply.form_key, case.id, now).await? {
+    let key = reply.form_key.as_deref();
+    if sent_before(&mut tx, actor, FormKind::Note, key, case.id, now).await? {
         return Ok(());
     }
     if case.state.is_final() && !internal_note {
