@@ -159,12 +159,25 @@ pub async fn stage(State(state): State<AppState>, parts: Parts, mut multipart: M
         return json_error(status_of(&e), e.to_string());
     }
     let limit = state.settings.max_file_bytes();
-    let room = limit.saturating_mul(files::MAX_FILES_PER_FORM as u64);
+    // Files waiting for their form count against a case's worth per person, so nobody can park
+    // unbounded bytes ahead of forms they never send.
+    let waiting = match files::staged_room(&state.db, who.user_id, state.settings.max_case_bytes()).await {
+        Ok(room) => room,
+        Err(e) => return json_error(status_of(&e), e.to_string()),
+    };
+    if waiting == 0 {
+        drain(&parts, &mut multipart).await;
+        return json_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "Your uploaded files are still waiting for their form: send it first (files no form takes are dropped after a day)",
+        );
+    }
+    let room = limit.saturating_mul(files::MAX_FILES_PER_FORM as u64).min(waiting);
     if declared_length(&parts).is_some_and(|n| n > room + MULTIPART_SLACK) {
         drain(&parts, &mut multipart).await;
         return json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("A file may be at most {}", human_size(limit as i64)),
+            format!("A file may be at most {}", human_size(limit.min(room) as i64)),
         );
     }
     let (received, _) = match receive_all(&state, &mut multipart, limit, room).await {

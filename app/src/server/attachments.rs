@@ -625,6 +625,19 @@ pub async fn room(db: &Db, owner: (Option<i64>, Option<i64>), limit: u64) -> Res
     Ok(limit.saturating_sub(total.unwrap_or(0).max(0) as u64))
 }
 
+/// How many bytes `user_id` may still stage ahead of forms, of `limit` in all.
+pub async fn staged_room(db: &Db, user_id: i64, limit: u64) -> Result<u64, AppError> {
+    let total: Option<i64> = on_db!(db, |c| sqlx::query_scalar(
+        "SELECT CAST(SUM(b.size) AS BIGINT) FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 \
+         WHERE a.uploaded_by = $1 AND a.case_id IS NULL AND a.change_id IS NULL \
+         AND a.article_id IS NULL AND a.removed_at IS NULL"
+    )
+    .bind(user_id)
+    .fetch_one(c)
+    .await)?;
+    Ok(limit.saturating_sub(total.unwrap_or(0).max(0) as u64))
+}
+
 /// The audit entry of a file attached to `owner`.
 pub async fn audit_added(
     tx: &mut Tx,

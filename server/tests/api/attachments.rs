@@ -302,6 +302,16 @@ async fn limits_refuse_a_file_and_change_nothing(engine: Engine) {
         app.scalar("SELECT COUNT(*) FROM case_entries WHERE body = 'And the third'").await,
         0
     );
+    // What waits for a form is limited too: a case's worth per person.
+    let mut fourth = part.clone();
+    fourth[0] = b'v';
+    staged(&app, &user, "four.log", &fourth).await;
+    let mut fifth = part.clone();
+    fifth[0] = b'u';
+    let (status, body) = stage(&app, &user, &[("five.log", &fifth)]).await;
+    assert_eq!(status, 413, "{body}");
+    let staged_rows = "SELECT COUNT(*) FROM attachments WHERE case_id IS NULL";
+    assert_eq!(app.scalar(staged_rows).await, 2);
 }
 
 async fn removal_leaves_evidence_and_frees_bytes_nothing_uses(engine: Engine) {
