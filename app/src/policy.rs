@@ -219,7 +219,9 @@ pub fn may_see_file(actor: Option<&Actor>, scope: &FileScope) -> Result<(), AppE
         };
     };
     match reading_scope(actor).map_err(hidden)? {
-        Scope::AllAccounts if scope.internal => can(actor, Action::SeeInternalNotes).map_err(hidden),
+        Scope::AllAccounts if scope.internal => {
+            can(actor, Action::SeeInternalNotes).map_err(hidden)
+        }
         Scope::AllAccounts => Ok(()),
         Scope::Account(own) if own == account_id && !scope.internal => Ok(()),
         Scope::Account(_) => Err(AppError::NotFound),

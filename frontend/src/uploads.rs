@@ -14,7 +14,8 @@ use crate::behaviour::target_as;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{
-    ClipboardEvent, Document, DragEvent, Element, Event, File, FormData, HtmlFormElement, HtmlInputElement, HtmlTextAreaElement, ProgressEvent, XmlHttpRequest,
+    ClipboardEvent, Document, DragEvent, Element, Event, File, FormData, HtmlFormElement,
+    HtmlInputElement, HtmlTextAreaElement, ProgressEvent, XmlHttpRequest,
 };
 
 /// Installs the listeners, once.
@@ -84,7 +85,10 @@ fn on_change(event: Event) {
 }
 
 fn on_dragover(event: Event) {
-    if target_element(&event).and_then(|el| drop_zone(&el)).is_some() {
+    if target_element(&event)
+        .and_then(|el| drop_zone(&el))
+        .is_some()
+    {
         event.prevent_default();
     }
 }
@@ -318,7 +322,9 @@ fn send(
         } else if let Some(error) = json["error"].as_str() {
             done(Err(error.to_string()))
         } else if status == 0 {
-            done(Err("did not arrive: the connection broke off. Try again.".into()))
+            done(Err(
+                "did not arrive: the connection broke off. Try again.".into()
+            ))
         } else {
             done(Err(format!("was refused ({status}). Try again.")))
         }
@@ -396,8 +402,8 @@ fn on_submit(event: Event) {
 
 /// "Remove" beside a staged file takes it out of the form.
 fn on_click(event: Event) {
-    let Some(button) = target_element(&event)
-        .and_then(|el| el.closest("button[data-unstage]").ok().flatten())
+    let Some(button) =
+        target_element(&event).and_then(|el| el.closest("button[data-unstage]").ok().flatten())
     else {
         return;
     };
@@ -406,7 +412,11 @@ fn on_click(event: Event) {
         .closest("[data-stage]")
         .ok()
         .flatten()
-        .and_then(|area| area.query_selector("input[name=attachments]").ok().flatten())
+        .and_then(|area| {
+            area.query_selector("input[name=attachments]")
+                .ok()
+                .flatten()
+        })
         .and_then(|el| el.dyn_into::<HtmlInputElement>().ok())
     {
         let kept: Vec<String> = hidden

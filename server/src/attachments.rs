@@ -91,7 +91,12 @@ async fn receive_all(
         let field = match multipart.next_field().await {
             Ok(Some(field)) => field,
             Ok(None) => break None,
-            Err(e) => break Some((e.status(), "The upload was cut off or malformed. Try again.".to_string())),
+            Err(e) => {
+                break Some((
+                    e.status(),
+                    "The upload was cut off or malformed. Try again.".to_string(),
+                ))
+            }
         };
         let name = field.name().unwrap_or_default().to_string();
         if name != "file" {
@@ -101,7 +106,12 @@ async fn receive_all(
                     fields.insert(name, value);
                     continue;
                 }
-                _ => break Some((StatusCode::BAD_REQUEST, "The form was not understood.".to_string())),
+                _ => {
+                    break Some((
+                        StatusCode::BAD_REQUEST,
+                        "The form was not understood.".to_string(),
+                    ))
+                }
             }
         }
         let sent_name = field.file_name().unwrap_or_default().to_string();
@@ -140,9 +150,7 @@ async fn receive_all(
         }
     };
     if let Some(failure) = failure {
-        for file in received {
-            file.discard(&state.files).await;
-        }
+        files::discard_all(&state.files, received).await;
         return Err(failure);
     }
     Ok((received, fields))
@@ -150,7 +158,11 @@ async fn receive_all(
 
 /// `POST /attachments`: files uploaded ahead of the form they go with. Answers
 /// `{"files": [{"token", "name", "size", "type"}]}`, or `{"error": …}` with a 4xx.
-pub async fn stage(State(state): State<AppState>, parts: Parts, mut multipart: Multipart) -> Response {
+pub async fn stage(
+    State(state): State<AppState>,
+    parts: Parts,
+    mut multipart: Multipart,
+) -> Response {
     let who = match actor(&state, &parts).await {
         Ok(a) => a,
         Err(e) => return json_error(status_of(&e), e.to_string()),
@@ -161,10 +173,11 @@ pub async fn stage(State(state): State<AppState>, parts: Parts, mut multipart: M
     let limit = state.settings.max_file_bytes();
     // Files waiting for their form count against a case's worth per person, so nobody can park
     // unbounded bytes ahead of forms they never send.
-    let waiting = match files::staged_room(&state.db, who.user_id, state.settings.max_case_bytes()).await {
-        Ok(room) => room,
-        Err(e) => return json_error(status_of(&e), e.to_string()),
-    };
+    let waiting =
+        match files::staged_room(&state.db, who.user_id, state.settings.max_case_bytes()).await {
+            Ok(room) => room,
+            Err(e) => return json_error(status_of(&e), e.to_string()),
+        };
     if waiting == 0 {
         drain(&parts, &mut multipart).await;
         return json_error(
@@ -172,12 +185,17 @@ pub async fn stage(State(state): State<AppState>, parts: Parts, mut multipart: M
             "Your uploaded files are still waiting for their form: send it first (files no form takes are dropped after a day)",
         );
     }
-    let room = limit.saturating_mul(files::MAX_FILES_PER_FORM as u64).min(waiting);
+    let room = limit
+        .saturating_mul(files::MAX_FILES_PER_FORM as u64)
+        .min(waiting);
     if declared_length(&parts).is_some_and(|n| n > room + MULTIPART_SLACK) {
         drain(&parts, &mut multipart).await;
         return json_error(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("A file may be at most {}", human_size(limit.min(room) as i64)),
+            format!(
+                "A file may be at most {}",
+                human_size(limit.min(room) as i64)
+            ),
         );
     }
     let (received, _) = match receive_all(&state, &mut multipart, limit, room).await {
@@ -198,7 +216,17 @@ pub async fn stage(State(state): State<AppState>, parts: Parts, mut multipart: M
     for file in received {
         let (name, size, kind) = (file.file_name.clone(), file.size, file.content_type);
         let scanning = state.settings.scanning();
-        match files::record(&mut tx, &state.files, scanning, &who, file, files::Parent::Staged, now()).await {
+        match files::record(
+            &mut tx,
+            &state.files,
+            scanning,
+            &who,
+            file,
+            files::Parent::Staged,
+            now(),
+        )
+        .await
+        {
             Ok(token) => answer.push(serde_json::json!({
                 "token": token, "name": name, "size": size, "type": kind,
                 "href": format!("/attachments/{token}/{}", app::model::text::encode(&name)),
@@ -209,7 +237,11 @@ pub async fn stage(State(state): State<AppState>, parts: Parts, mut multipart: M
     if let Err(e) = tx.commit().await {
         return json_error(status_of(&e), e.to_string());
     }
-    (StatusCode::CREATED, Json(serde_json::json!({ "files": answer }))).into_response()
+    (
+        StatusCode::CREATED,
+        Json(serde_json::json!({ "files": answer })),
+    )
+        .into_response()
 }
 
 /// What the "Add files" form adds to.
@@ -289,12 +321,21 @@ async fn attach_to(
     let limit = state.settings.max_file_bytes();
     let room = match files::room(&state.db, owner, state.settings.max_case_bytes()).await {
         Ok(room) => room,
-        Err(e) => return message_page(status_of(&e), "Files cannot be added just now", &e.to_string()),
+        Err(e) => {
+            return message_page(
+                status_of(&e),
+                "Files cannot be added just now",
+                &e.to_string(),
+            )
+        }
     };
     let most = room.min(limit.saturating_mul(files::MAX_FILES_PER_FORM as u64));
     if declared_length(&parts).is_some_and(|n| n > most + MULTIPART_SLACK) {
         let message = if room < limit {
-            format!("There is {} of room left for files here", human_size(room as i64))
+            format!(
+                "There is {} of room left for files here",
+                human_size(room as i64)
+            )
         } else {
             format!("A file may be at most {}", human_size(limit as i64))
         };
@@ -311,15 +352,27 @@ async fn attach_to(
     if received.is_empty() {
         return refuse(StatusCode::BAD_REQUEST, "Choose a file to attach".into()).await;
     }
-    let internal = fields.get("internal").is_some_and(|v| !v.is_empty() && v != "false");
+    let internal = fields
+        .get("internal")
+        .is_some_and(|v| !v.is_empty() && v != "false");
     let client_addr = app::server::request::client_addr(&parts, &state);
     let now = now();
     let done = match kind {
         Kind::Case => {
-            app::server::cases::attach_files(&state, &who, &number, received, internal, &client_addr, now).await
+            app::server::cases::attach_files(
+                &state,
+                &who,
+                &number,
+                received,
+                internal,
+                &client_addr,
+                now,
+            )
+            .await
         }
         Kind::Change => {
-            app::server::changes::attach_files(&state, &who, &number, received, &client_addr, now).await
+            app::server::changes::attach_files(&state, &who, &number, received, &client_addr, now)
+                .await
         }
     };
     match done {
@@ -330,11 +383,19 @@ async fn attach_to(
             .into_response(),
         Ok(_) => Redirect::to(&format!("{page}#files")).into_response(),
         Err(AppError::Validation(problems)) => {
-            let message = problems.into_iter().map(|p| p.message).collect::<Vec<_>>().join(" ");
+            let message = problems
+                .into_iter()
+                .map(|p| p.message)
+                .collect::<Vec<_>>()
+                .join(" ");
             refuse(StatusCode::PAYLOAD_TOO_LARGE, message).await
         }
         Err(AppError::Conflict(why)) => refuse(StatusCode::CONFLICT, why).await,
-        Err(e) => message_page(status_of(&e), "Files cannot be added just now", &e.to_string()),
+        Err(e) => message_page(
+            status_of(&e),
+            "Files cannot be added just now",
+            &e.to_string(),
+        ),
     }
 }
 
@@ -347,7 +408,11 @@ async fn send_back(state: &AppState, page: &str, error: AppError) -> Response {
         fields: Vec::new(),
     };
     let Ok(token) = forms::keep_refused(&state.db, &form, now()).await else {
-        return message_page(StatusCode::BAD_REQUEST, "The files were not added", &form.error.to_string());
+        return message_page(
+            StatusCode::BAD_REQUEST,
+            "The files were not added",
+            &form.error.to_string(),
+        );
     };
     let mut back = Redirect::to(page).into_response();
     *back.status_mut() = StatusCode::SEE_OTHER;
@@ -374,13 +439,25 @@ pub async fn download(
     let who = match actor(&state, &parts).await {
         Ok(a) => Some(a),
         Err(AppError::Unauthorized) => None,
-        Err(e) => return message_page(status_of(&e), "The file cannot be fetched just now", &e.to_string()),
+        Err(e) => {
+            return message_page(
+                status_of(&e),
+                "The file cannot be fetched just now",
+                &e.to_string(),
+            )
+        }
     };
     let stored = match files::find(&state.db, token).await {
         Ok(Some(stored)) => stored,
         Ok(None) if who.is_none() => return sign_in_first(),
         Ok(None) => return not_found(),
-        Err(e) => return message_page(status_of(&e), "The file cannot be fetched just now", &e.to_string()),
+        Err(e) => {
+            return message_page(
+                status_of(&e),
+                "The file cannot be fetched just now",
+                &e.to_string(),
+            )
+        }
     };
     match policy::may_see_file(who.as_ref(), &stored.scope()) {
         Ok(()) => {}
@@ -406,9 +483,28 @@ pub async fn download(
         }
         _ => {}
     }
-    let body = match state.files.open(&stored.sha256).await {
+    let size = stored.size.max(0) as u64;
+    // A broken download of a large log resumes where it stopped (`Range`, one range).
+    let range = match requested_range(&parts.headers, size) {
+        Ok(range) => range,
+        Err(()) => {
+            let mut res = Response::new(Body::empty());
+            *res.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                res.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return res;
+        }
+    };
+    let body = match state.files.open(&stored.sha256, range.clone()).await {
         Ok(stream) => Body::from_stream(stream),
-        Err(e) => return message_page(status_of(&e), "The file cannot be fetched just now", &e.to_string()),
+        Err(e) => {
+            return message_page(
+                status_of(&e),
+                "The file cannot be fetched just now",
+                &e.to_string(),
+            )
+        }
     };
     let inline = files::inline(&stored.content_type);
     let (kind, disposition) = if inline {
@@ -424,13 +520,84 @@ pub async fn download(
         }
     };
     set(h, header::CONTENT_TYPE, kind);
-    set(h, header::CONTENT_LENGTH, &stored.size.to_string());
-    set(h, header::CONTENT_DISPOSITION, &content_disposition(disposition, &stored.file_name));
-    set(h, header::CONTENT_SECURITY_POLICY, "default-src 'none'; sandbox");
+    set(h, header::ACCEPT_RANGES, "bytes");
+    match &range {
+        Some(r) => {
+            set(h, header::CONTENT_LENGTH, &(r.end - r.start).to_string());
+            set(
+                h,
+                header::CONTENT_RANGE,
+                &format!("bytes {}-{}/{size}", r.start, r.end - 1),
+            );
+        }
+        None => set(h, header::CONTENT_LENGTH, &size.to_string()),
+    }
+    set(
+        h,
+        header::CONTENT_DISPOSITION,
+        &content_disposition(disposition, &stored.file_name),
+    );
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; sandbox",
+    );
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::CACHE_CONTROL, "private, no-cache");
-    set(h, "cross-origin-resource-policy".parse().expect("a header name"), "same-origin");
+    set(
+        h,
+        "cross-origin-resource-policy"
+            .parse()
+            .expect("a header name"),
+        "same-origin",
+    );
+    if range.is_some() {
+        *res.status_mut() = StatusCode::PARTIAL_CONTENT;
+    }
     res
+}
+
+/// The one byte range a `Range: bytes=…` header asks for within a file of `size` bytes, as
+/// `start..end`: `None` for the whole file (no header, another unit, or several ranges, which a
+/// server may answer whole); `Err` when it cannot be satisfied (416).
+fn requested_range(
+    headers: &axum::http::HeaderMap,
+    size: u64,
+) -> Result<Option<std::ops::Range<u64>>, ()> {
+    let Some(value) = headers.get(header::RANGE).and_then(|v| v.to_str().ok()) else {
+        return Ok(None);
+    };
+    let Some(spec) = value.trim().strip_prefix("bytes=") else {
+        return Ok(None);
+    };
+    if spec.contains(',') {
+        return Ok(None);
+    }
+    let (first, last) = spec.split_once('-').ok_or(())?;
+    let (first, last) = (first.trim(), last.trim());
+    let range = if first.is_empty() {
+        // The last `n` bytes.
+        let n: u64 = last.parse().map_err(|_| ())?;
+        if n == 0 {
+            return Err(());
+        }
+        size.saturating_sub(n)..size
+    } else {
+        let start: u64 = first.parse().map_err(|_| ())?;
+        let end = if last.is_empty() {
+            size
+        } else {
+            last.parse::<u64>()
+                .map_err(|_| ())?
+                .saturating_add(1)
+                .min(size)
+        };
+        start..end
+    };
+    if range.start >= size || range.start >= range.end {
+        return Err(());
+    }
+    Ok(Some(range))
 }
 
 fn sign_in_first() -> Response {
@@ -454,7 +621,13 @@ fn not_found() -> Response {
 pub fn content_disposition(disposition: &str, name: &str) -> String {
     let ascii: String = name
         .chars()
-        .map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded: String = name
         .bytes()
@@ -472,6 +645,30 @@ pub fn content_disposition(disposition: &str, name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_byte_range_is_served_and_an_impossible_one_refused() {
+        let ask = |value: &str| {
+            let mut h = axum::http::HeaderMap::new();
+            h.insert(header::RANGE, HeaderValue::from_str(value).unwrap());
+            requested_range(&h, 100)
+        };
+        assert_eq!(
+            requested_range(&axum::http::HeaderMap::new(), 100),
+            Ok(None)
+        );
+        assert_eq!(ask("bytes=0-9"), Ok(Some(0..10)));
+        assert_eq!(ask("bytes=90-"), Ok(Some(90..100)));
+        assert_eq!(ask("bytes=95-200"), Ok(Some(95..100)));
+        assert_eq!(ask("bytes=-5"), Ok(Some(95..100)));
+        assert_eq!(ask("bytes=-500"), Ok(Some(0..100)));
+        assert_eq!(ask("bytes=0-1,5-6"), Ok(None));
+        assert_eq!(ask("items=0-1"), Ok(None));
+        assert_eq!(ask("bytes=100-"), Err(()));
+        assert_eq!(ask("bytes=9-3"), Err(()));
+        assert_eq!(ask("bytes=-0"), Err(()));
+        assert_eq!(ask("bytes=x-"), Err(()));
+    }
 
     #[test]
     fn names_travel_safely_in_the_header() {

@@ -357,7 +357,9 @@ fn refused_without_page(error: &app::error::AppError) -> Response {
     small_page(
         status,
         "There is a problem",
-        &format!("<p>{message}</p><ul>{items}</ul><p>Go back to correct the form and send it again.</p>"),
+        &format!(
+            "<p>{message}</p><ul>{items}</ul><p>Go back to correct the form and send it again.</p>"
+        ),
     )
 }
 
@@ -391,7 +393,11 @@ fn small_page(status: StatusCode, title: &str, body_html: &str) -> Response {
 /// Answers 503 to a request still unanswered after `limit`, dropping its work (its database
 /// statements end with it, or at the statement timeout). Uploads and downloads of files are left
 /// to take as long as the connection needs: they hold no transaction while bytes flow.
-pub async fn deadline(State(limit): State<std::time::Duration>, req: Request, next: Next) -> Response {
+pub async fn deadline(
+    State(limit): State<std::time::Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
     if is_file_transfer(req.uri().path()) {
         return next.run(req).await;
     }

@@ -146,11 +146,13 @@ pub fn router(state: AppState) -> Router {
         ))
         // Files are sent as they are: images and archives are compressed already, and a log of a
         // gigabyte is not worth a core.
-        .layer(CompressionLayer::new().compress_when(
-            DefaultPredicate::new()
-                .and(NotForContentType::const_new("application/octet-stream"))
-                .and(NotForContentType::IMAGES),
-        ))
+        .layer(
+            CompressionLayer::new().compress_when(
+                DefaultPredicate::new()
+                    .and(NotForContentType::const_new("application/octet-stream"))
+                    .and(NotForContentType::IMAGES),
+            ),
+        )
         // A request still unanswered after this long gets 503 and its work is dropped (its
         // database statements end with it, or at the statement timeout). File transfers take as
         // long as the connection needs.
@@ -302,7 +304,14 @@ pub fn spawn_scanner(state: &AppState) -> Option<tokio::task::JoinHandle<()>> {
         loop {
             tick.tick().await;
             let address = state.settings.clamd_address.clone();
-            match app::server::attachments::scan_pending(&state.db, &state.files, &address, app::server::now()).await {
+            match app::server::attachments::scan_pending(
+                &state.db,
+                &state.files,
+                &address,
+                app::server::now(),
+            )
+            .await
+            {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(scanned = n, "attachments scanned for malware"),
                 Err(e) => tracing::warn!(error = %e, "scanning attachments failed"),

@@ -68,7 +68,9 @@ pub async fn create_change(
             authorized: authorized.is_some(),
             authorizer_id: authorizer_id.unwrap_or_default(),
             form_key: form_key.unwrap_or_default(),
-            files: crate::server::attachments::parse_tokens(attachments.as_deref().unwrap_or_default())?,
+            files: crate::server::attachments::parse_tokens(
+                attachments.as_deref().unwrap_or_default(),
+            )?,
         };
         let client_addr = request::current_client_addr(&state)?;
         let number =

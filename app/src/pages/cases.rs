@@ -13,8 +13,8 @@ use crate::components::forms::{
 use crate::components::list::{Column, FilterInput, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::components::url::{path_value, query_flag, query_id};
-use crate::model::case_flow::{describe_left, steps, CaseState, Mover, Step};
 use crate::model::attachments::Attachment;
+use crate::model::case_flow::{describe_left, steps, CaseState, Mover, Step};
 use crate::model::{CaseDetail, CaseOptions};
 use crate::pages::kb::KbSuggestions;
 use leptos::form::ActionForm;
@@ -285,7 +285,10 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
 
 /// The files that came with entry `entry` (`None`: with the case itself or on their own).
 fn files_of(all: &[Attachment], entry: Option<i64>) -> Vec<Attachment> {
-    all.iter().filter(|a| a.entry_id == entry).cloned().collect()
+    all.iter()
+        .filter(|a| a.entry_id == entry)
+        .cloned()
+        .collect()
 }
 
 fn hours(seconds: i64) -> String {

@@ -3,6 +3,7 @@
 //! articles only.
 
 use crate::api::kb::{get_article, load_kb_home, search_kb, suggest_articles, VoteArticle};
+use crate::components::attachments::FileList;
 use crate::components::forms::debounced;
 use crate::components::list::{Loaded, Pagination};
 use crate::components::time::format_time;
@@ -11,7 +12,6 @@ use crate::model::kb::KbState;
 use crate::model::text::encode;
 use crate::model::{Fragment, KbArticle, KbHome, KbSummary};
 use crate::pages::errors::ErrorPage;
-use crate::components::attachments::FileList;
 use leptos::prelude::*;
 use leptos_meta::{Link, Meta, Title};
 use leptos_router::hooks::use_query_map;

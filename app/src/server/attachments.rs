@@ -86,16 +86,25 @@ impl FileStore {
         })
     }
 
-    /// The bytes of blob `sha256`, as a stream.
+    /// The bytes of blob `sha256` (those of `range` only, when given), as a stream.
     pub async fn open(
         &self,
         sha256: &str,
+        range: Option<std::ops::Range<u64>>,
     ) -> Result<impl Stream<Item = Result<Bytes, object_store::Error>> + Send + 'static, AppError>
     {
-        let got = self.store.get(&blob_path(sha256)).await.map_err(|e| {
-            tracing::error!(error = %e, sha256, "an attachment's bytes cannot be read");
-            AppError::Internal
-        })?;
+        let options = object_store::GetOptions {
+            range: range.map(object_store::GetRange::Bounded),
+            ..Default::default()
+        };
+        let got = self
+            .store
+            .get_opts(&blob_path(sha256), options)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, sha256, "an attachment's bytes cannot be read");
+                AppError::Internal
+            })?;
         Ok(got.into_stream())
     }
 
@@ -178,7 +187,9 @@ pub fn inline(content_type: &str) -> bool {
 #[derive(Debug)]
 pub enum UploadError {
     /// Over `limit` bytes.
-    TooLarge { limit: u64 },
+    TooLarge {
+        limit: u64,
+    },
     Empty,
     /// The connection broke off before the file was whole.
     Interrupted,
@@ -444,8 +455,7 @@ pub fn parse_tokens(field: &str) -> Result<Vec<String>, AppError> {
         .collect();
     let well_formed = |t: &String| {
         t.len() == 43
-            && t
-                .bytes()
+            && t.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
     if !tokens.iter().all(well_formed) {
@@ -532,7 +542,8 @@ pub async fn claim(
     };
     let (case_id, change_id, article_id) = owner.columns();
     for token in tokens {
-        let row: Option<(String, String, i64)> = on_tx!(&mut *tx, |c| sqlx::query_as(
+        let row: Option<(String, String, i64)> = on_tx!(&mut *tx, |c| {
+            sqlx::query_as(
             "UPDATE attachments SET case_id = $1, entry_id = $2, internal = $3, change_id = $4, article_id = $7 \
              WHERE token = $5 AND uploaded_by = $6 AND case_id IS NULL AND change_id IS NULL \
              AND article_id IS NULL AND removed_at IS NULL \
@@ -546,7 +557,8 @@ pub async fn claim(
         .bind(actor.user_id)
         .bind(article_id)
         .fetch_optional(c)
-        .await)?;
+        .await
+        })?;
         let Some((name, sha256, size)) = row else {
             return Err(AppError::field(
                 "attachments",
@@ -627,14 +639,16 @@ pub async fn room(db: &Db, owner: (Option<i64>, Option<i64>), limit: u64) -> Res
 
 /// How many bytes `user_id` may still stage ahead of forms, of `limit` in all.
 pub async fn staged_room(db: &Db, user_id: i64, limit: u64) -> Result<u64, AppError> {
-    let total: Option<i64> = on_db!(db, |c| sqlx::query_scalar(
+    let total: Option<i64> = on_db!(db, |c| {
+        sqlx::query_scalar(
         "SELECT CAST(SUM(b.size) AS BIGINT) FROM attachments a JOIN blobs b ON b.sha256 = a.sha256 \
          WHERE a.uploaded_by = $1 AND a.case_id IS NULL AND a.change_id IS NULL \
          AND a.article_id IS NULL AND a.removed_at IS NULL"
     )
     .bind(user_id)
     .fetch_one(c)
-    .await)?;
+    .await
+    })?;
     Ok(limit.saturating_sub(total.unwrap_or(0).max(0) as u64))
 }
 
@@ -672,7 +686,11 @@ pub async fn for_case(
 }
 
 /// A change request's files, for `viewer` (who may see the request).
-pub async fn for_change(db: &Db, change_id: i64, viewer: &Actor) -> Result<Vec<Attachment>, AppError> {
+pub async fn for_change(
+    db: &Db,
+    change_id: i64,
+    viewer: &Actor,
+) -> Result<Vec<Attachment>, AppError> {
     listed(db, "a.change_id = $1", change_id, Some(viewer), false).await
 }
 
@@ -770,7 +788,10 @@ impl Stored {
                     .and_then(crate::model::kb::KbVisibility::parse)
                     // An unknown visibility is the narrowest.
                     .unwrap_or(crate::model::kb::KbVisibility::Internal);
-                (visibility, self.article_state.as_deref() == Some("published"))
+                (
+                    visibility,
+                    self.article_state.as_deref() == Some("published"),
+                )
             }),
         }
     }
@@ -816,7 +837,10 @@ pub async fn remove(
         ));
     }
     if reason.chars().count() > 500 {
-        return Err(AppError::field("reason", "Keep the reason under 500 characters"));
+        return Err(AppError::field(
+            "reason",
+            "Keep the reason under 500 characters",
+        ));
     }
     let mut tx = db.begin().await?;
     let removed = execute!(tx: &mut tx, sqlx::query(
@@ -838,7 +862,11 @@ pub async fn remove(
     // Where the person goes back to, and the activity line in the case's or request's history.
     let (page, target) = match (&stored.case_number, &stored.change_number) {
         (Some(number), _) => {
-            let kind = if stored.internal { "work_note" } else { "change" };
+            let kind = if stored.internal {
+                "work_note"
+            } else {
+                "change"
+            };
             execute!(tx: &mut tx, sqlx::query(
                 "INSERT INTO case_entries (case_id, kind, author_id, body, at) VALUES ($1, $2, $3, $4, $5)"
             )
@@ -857,7 +885,10 @@ pub async fn remove(
             .bind(actor.user_id)
             .bind(&line)
             .bind(now))?;
-            (format!("/changes/{number}"), Some(format!("change:{number}")))
+            (
+                format!("/changes/{number}"),
+                Some(format!("change:{number}")),
+            )
         }
         (None, None) => match &stored.article_number {
             Some(number) => (format!("/staff/kb/{number}"), Some(number.clone())),
@@ -920,12 +951,14 @@ pub async fn sweep(db: &Db, files: &FileStore, now: i64) -> Result<usize, AppErr
          AND uploaded_at < $1"
     )
     .bind(now - STAGED_KEPT_SECONDS))?;
-    let orphans: Vec<String> = on_db!(db, |c| sqlx::query_scalar(
+    let orphans: Vec<String> = on_db!(db, |c| {
+        sqlx::query_scalar(
         "SELECT sha256 FROM blobs b WHERE NOT EXISTS \
          (SELECT 1 FROM attachments a WHERE a.sha256 = b.sha256 AND a.removed_at IS NULL) LIMIT 1000"
     )
     .fetch_all(c)
-    .await)?;
+    .await
+    })?;
     let mut gone = 0;
     for sha256 in orphans {
         if collect(db, files, &sha256).await? {
@@ -960,7 +993,12 @@ pub fn verdict(answer: &[u8]) -> Option<Verdict> {
 /// Scans files waiting for the malware scan with clamd at `address`, oldest first, a batch at a
 /// time. A file is marked clean or infected only on clamd's word: when clamd is down or answers
 /// an error, files stay pending (and are not served to customers). Answers how many were scanned.
-pub async fn scan_pending(db: &Db, files: &FileStore, address: &str, now: i64) -> Result<usize, AppError> {
+pub async fn scan_pending(
+    db: &Db,
+    files: &FileStore,
+    address: &str,
+    now: i64,
+) -> Result<usize, AppError> {
     let waiting: Vec<String> = on_db!(db, |c| sqlx::query_scalar(
         "SELECT sha256 FROM blobs WHERE scan = 'pending' ORDER BY created_at LIMIT 20"
     )
@@ -969,10 +1007,12 @@ pub async fn scan_pending(db: &Db, files: &FileStore, address: &str, now: i64) -
     let mut scanned = 0;
     for sha256 in waiting {
         let bytes = files
-            .open(&sha256)
+            .open(&sha256, None)
             .await?
             .map(|chunk| chunk.map_err(std::io::Error::other));
-        let connection = clamav_client::tokio::Tcp { host_address: address };
+        let connection = clamav_client::tokio::Tcp {
+            host_address: address,
+        };
         let answer = match clamav_client::tokio::scan_stream(bytes, connection, None).await {
             Ok(answer) => answer,
             Err(e) => {
@@ -1032,23 +1072,30 @@ pub async fn carry_to_case(tx: &mut Tx, change_id: i64, case_id: i64) -> Result<
 }
 
 /// How many files case `case_id` holds now (for the mails, which never carry files).
-pub async fn count_for_case(tx: &mut Tx, case_id: i64, entry_id: Option<i64>) -> Result<i64, AppError> {
-    Ok(on_tx!(&mut *tx, |c| sqlx::query_scalar(
+pub async fn count_for_case(
+    tx: &mut Tx,
+    case_id: i64,
+    entry_id: Option<i64>,
+) -> Result<i64, AppError> {
+    Ok(on_tx!(&mut *tx, |c| {
+        sqlx::query_scalar(
         "SELECT COUNT(*) FROM attachments WHERE case_id = $1 AND removed_at IS NULL AND NOT internal \
          AND (($2 IS NULL AND entry_id IS NULL) OR entry_id = $2)"
     )
     .bind(case_id)
     .bind(entry_id)
     .fetch_one(c)
-    .await)?)
+    .await
+    })?)
 }
 
 /// The sentence a mail adds about the files that came with it.
 pub fn mail_line(count: i64) -> String {
     match count {
         0 => String::new(),
-        1 => "1 file was attached; it is on the case page (files are never sent by mail).\n\n"
-            .into(),
+        1 => {
+            "1 file was attached; it is on the case page (files are never sent by mail).\n\n".into()
+        }
         n => format!(
             "{n} files were attached; they are on the case page (files are never sent by mail).\n\n"
         ),
@@ -1061,15 +1108,21 @@ mod tests {
 
     #[test]
     fn the_type_comes_from_the_content() {
-        let png = [0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d];
+        let png = [
+            0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d,
+        ];
         assert_eq!(sniff(&png), "image/png");
         assert_eq!(sniff(b"\xff\xd8\xff\xe0\x00\x10JFIF"), "image/jpeg");
         assert_eq!(sniff(b"2026-12-06 ERROR pipeline stalled\n"), "text/plain");
         assert_eq!(sniff(b"caf\xc3"), "text/plain");
         assert_eq!(sniff(b"\x00\x01\x02\x03binary"), "application/octet-stream");
         assert!(!inline(sniff(b"<html><script>alert(1)</script></html>")));
-        assert!(!inline(sniff(b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>")));
-        assert!(!inline(sniff(b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff")));
+        assert!(!inline(sniff(
+            b"<svg xmlns=\"http://www.w3.org/2000/svg\"><script>alert(1)</script></svg>"
+        )));
+        assert!(!inline(sniff(
+            b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff"
+        )));
         assert!(inline(sniff(&png)));
     }
 
@@ -1085,7 +1138,10 @@ mod tests {
     #[test]
     fn clamd_answers_are_read_strictly() {
         assert_eq!(verdict(b"stream: OK\0"), Some(Verdict::Clean));
-        assert_eq!(verdict(b"stream: Eicar-Test-Signature FOUND\0"), Some(Verdict::Infected));
+        assert_eq!(
+            verdict(b"stream: Eicar-Test-Signature FOUND\0"),
+            Some(Verdict::Infected)
+        );
         assert_eq!(verdict(b"INSTREAM size limit exceeded. ERROR\0"), None);
         assert_eq!(verdict(b""), None);
     }

@@ -2,8 +2,8 @@
 
 pub mod access;
 pub mod accounts;
-pub mod attachments;
 pub mod assets;
+pub mod attachments;
 pub mod audit;
 pub mod audit_view;
 pub mod auth;

@@ -19,12 +19,14 @@ const PNG: &[u8] = &[
 ];
 
 fn multipart(files: &[(&str, &[u8])]) -> reqwest::multipart::Form {
-    files.iter().fold(reqwest::multipart::Form::new(), |form, (name, bytes)| {
-        form.part(
-            "file",
-            reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
-        )
-    })
+    files
+        .iter()
+        .fold(reqwest::multipart::Form::new(), |form, (name, bytes)| {
+            form.part(
+                "file",
+                reqwest::multipart::Part::bytes(bytes.to_vec()).file_name(name.to_string()),
+            )
+        })
 }
 
 /// Uploads `files` ahead of a form; the status and the answer.
@@ -76,7 +78,9 @@ async fn open_case_with(app: &TestApp, user: &reqwest::Client, tokens: &[String]
 }
 
 async fn case_files(app: &TestApp, client: &reqwest::Client, number: &str) -> Vec<Value> {
-    let body = app.expect(client, "cases/get", &[("number", number)], 200).await;
+    let body = app
+        .expect(client, "cases/get", &[("number", number)], 200)
+        .await;
     body["attachments"].as_array().cloned().unwrap_or_default()
 }
 
@@ -128,18 +132,45 @@ async fn a_customers_files_reach_their_account_and_staff_only(engine: Engine) {
             let h = res.headers();
             assert_eq!(h["content-type"], "application/octet-stream");
             let disposition = h["content-disposition"].to_str().unwrap();
-            assert!(disposition.starts_with("attachment; filename=\"pipeline.log\""), "{disposition}");
+            assert!(
+                disposition.starts_with("attachment; filename=\"pipeline.log\""),
+                "{disposition}"
+            );
             assert_eq!(h["x-content-type-options"], "nosniff");
             let csp = h["content-security-policy"].to_str().unwrap();
-            assert!(csp.contains("sandbox") && csp.contains("default-src 'none'"), "{csp}");
+            assert!(
+                csp.contains("sandbox") && csp.contains("default-src 'none'"),
+                "{csp}"
+            );
             assert_eq!(res.bytes().await.unwrap().as_ref(), log.as_slice(), "{who}");
         } else {
             let text = res.text().await.unwrap();
             assert!(!text.contains("pipeline stalled"), "{who}: {text}");
         }
     }
+    // A broken download resumes: one range, answered 206 with its place in the file.
+    let part = user
+        .get(app.url(&href))
+        .header("range", "bytes=11-17")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), 206);
+    assert_eq!(
+        part.headers()["content-range"],
+        format!("bytes 11-17/{}", log.len())
+    );
+    assert_eq!(part.bytes().await.unwrap().as_ref(), &log[11..18]);
+    let beyond = user
+        .get(app.url(&href))
+        .header("range", "bytes=999999-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(beyond.status(), 416);
     // Another account's user cannot list it either, nor reach the case.
-    app.expect(&globex, "cases/get", &[("number", number.as_str())], 404).await;
+    app.expect(&globex, "cases/get", &[("number", number.as_str())], 404)
+        .await;
 
     // The contact's mail counts the files and carries none.
     let mail = app.wait_for_mail(ACME_USER, &number).await;
@@ -160,16 +191,34 @@ async fn a_work_notes_files_never_reach_the_customer(engine: Engine) {
     let user = app.signed_in(ACME_USER).await;
     let number = open_case_with(&app, &user, &[]).await;
     let agent = app.signed_in(AGENT).await;
-    let token = staged(&app, &agent, "customer-db-dump.sql", b"INSERT INTO secrets VALUES (1);").await;
+    let token = staged(
+        &app,
+        &agent,
+        "customer-db-dump.sql",
+        b"INSERT INTO secrets VALUES (1);",
+    )
+    .await;
     app.expect(
         &agent,
         "cases/note",
-        &[("number", &number), ("body", "Found it in the dump"), ("internal", "on"), ("attachments", &token)],
+        &[
+            ("number", &number),
+            ("body", "Found it in the dump"),
+            ("internal", "on"),
+            ("attachments", &token),
+        ],
         200,
     )
     .await;
     // A staff-only file added from the case page.
-    let res = attach(&app, &agent, &number, &[("vendor-trace.txt", b"internal trace")], true).await;
+    let res = attach(
+        &app,
+        &agent,
+        &number,
+        &[("vendor-trace.txt", b"internal trace")],
+        true,
+    )
+    .await;
     assert_eq!(res.status().as_u16(), 303);
 
     let staff_view = case_files(&app, &agent, &number).await;
@@ -179,7 +228,10 @@ async fn a_work_notes_files_never_reach_the_customer(engine: Engine) {
         .expect(&user, "cases/get", &[("number", number.as_str())], 200)
         .await
         .to_string();
-    assert!(!customer_view.contains("customer-db-dump.sql"), "{customer_view}");
+    assert!(
+        !customer_view.contains("customer-db-dump.sql"),
+        "{customer_view}"
+    );
     assert!(!customer_view.contains("vendor-trace.txt"));
     assert!(!customer_view.contains(&token));
     let page = app.page_text(&user, &format!("/cases/{number}")).await;
@@ -190,15 +242,24 @@ async fn a_work_notes_files_never_reach_the_customer(engine: Engine) {
         let res = download(client, &app, &format!("/attachments/{token}")).await;
         assert_eq!(res.status(), 404);
     }
-    assert_eq!(download(&agent, &app, &format!("/attachments/{token}")).await.status(), 200);
+    assert_eq!(
+        download(&agent, &app, &format!("/attachments/{token}"))
+            .await
+            .status(),
+        200
+    );
     // No mail to the customer mentions it.
-    assert!(app.mails().iter().all(|m| !m.body.contains("customer-db-dump")));
+    assert!(app
+        .mails()
+        .iter()
+        .all(|m| !m.body.contains("customer-db-dump")));
 
     // A customer cannot mark a file staff only.
     let res = attach(&app, &user, &number, &[("mine.txt", b"mine")], true).await;
     assert_eq!(res.status().as_u16(), 403);
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM attachments WHERE file_name = 'mine.txt'").await,
+        app.scalar("SELECT COUNT(*) FROM attachments WHERE file_name = 'mine.txt'")
+            .await,
         0
     );
 }
@@ -215,29 +276,67 @@ async fn the_type_comes_from_the_content_and_only_images_show_inline(engine: Eng
         &app,
         &user,
         &number,
-        &[("setup.exe", PNG), ("screenshot.png", html), ("diagram.svg", svg)],
+        &[
+            ("setup.exe", PNG),
+            ("screenshot.png", html),
+            ("diagram.svg", svg),
+        ],
         false,
     )
     .await;
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(res.headers()["location"], format!("/cases/{number}#files"));
     let files = case_files(&app, &user, &number).await;
-    let by_name = |name: &str| files.iter().find(|f| f["file_name"] == name).cloned().unwrap();
+    let by_name = |name: &str| {
+        files
+            .iter()
+            .find(|f| f["file_name"] == name)
+            .cloned()
+            .unwrap()
+    };
     assert_eq!(by_name("setup.exe")["content_type"], "image/png");
     assert_ne!(by_name("screenshot.png")["content_type"], "image/png");
 
-    let png = download(&user, &app, &format!("/attachments/{}", by_name("setup.exe")["token"].as_str().unwrap())).await;
+    let png = download(
+        &user,
+        &app,
+        &format!(
+            "/attachments/{}",
+            by_name("setup.exe")["token"].as_str().unwrap()
+        ),
+    )
+    .await;
     assert_eq!(png.headers()["content-type"], "image/png");
-    assert!(png.headers()["content-disposition"].to_str().unwrap().starts_with("inline"));
+    assert!(png.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .starts_with("inline"));
     for name in ["screenshot.png", "diagram.svg"] {
-        let res = download(&user, &app, &format!("/attachments/{}", by_name(name)["token"].as_str().unwrap())).await;
-        assert_eq!(res.headers()["content-type"], "application/octet-stream", "{name}");
+        let res = download(
+            &user,
+            &app,
+            &format!("/attachments/{}", by_name(name)["token"].as_str().unwrap()),
+        )
+        .await;
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/octet-stream",
+            "{name}"
+        );
         let disposition = res.headers()["content-disposition"].to_str().unwrap();
-        assert!(disposition.starts_with("attachment"), "{name}: {disposition}");
-        assert!(res.headers()["content-security-policy"].to_str().unwrap().contains("sandbox"));
+        assert!(
+            disposition.starts_with("attachment"),
+            "{name}: {disposition}"
+        );
+        assert!(res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("sandbox"));
     }
     // The activity says who attached what.
-    let body = app.expect(&user, "cases/get", &[("number", number.as_str())], 200).await;
+    let body = app
+        .expect(&user, "cases/get", &[("number", number.as_str())], 200)
+        .await;
     let activity = body["entries"].to_string();
     assert!(activity.contains("Attached 3 files"), "{activity}");
 }
@@ -260,7 +359,13 @@ async fn limits_refuse_a_file_and_change_nothing(engine: Engine) {
     assert!(body["error"].as_str().unwrap().contains("1.0 MB"), "{body}");
     let (status, body) = stage(&app, &user, &[("empty.log", b"")]).await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["error"].as_str().unwrap().contains("empty.log is empty"), "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("empty.log is empty"),
+        "{body}"
+    );
     assert_eq!(app.scalar("SELECT COUNT(*) FROM attachments").await, 0);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM blobs").await, 0);
 
@@ -294,12 +399,21 @@ async fn limits_refuse_a_file_and_change_nothing(engine: Engine) {
     // Staged files go over the case's limit when claimed: refused, and the form changes nothing.
     let token = staged(&app, &user, "three.log", &third).await;
     let (status, body) = app
-        .call(&user, "cases/comment", &[("number", &number), ("body", "And the third"), ("attachments", &token)])
+        .call(
+            &user,
+            "cases/comment",
+            &[
+                ("number", &number),
+                ("body", "And the third"),
+                ("attachments", &token),
+            ],
+        )
         .await;
     assert_eq!(status, 422, "{body}");
     assert_eq!(invalid_fields(&body), ["attachments"]);
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM case_entries WHERE body = 'And the third'").await,
+        app.scalar("SELECT COUNT(*) FROM case_entries WHERE body = 'And the third'")
+            .await,
         0
     );
     // What waits for a form is limited too: a case's worth per person.
@@ -321,52 +435,104 @@ async fn removal_leaves_evidence_and_frees_bytes_nothing_uses(engine: Engine) {
     let user = app.signed_in(ACME_USER).await;
     let number = open_case_with(&app, &user, &[]).await;
     let same = b"the same log twice".as_slice();
-    attach(&app, &user, &number, &[("first.log", same), ("second.log", same)], false).await;
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM blobs").await, 1, "stored once");
+    attach(
+        &app,
+        &user,
+        &number,
+        &[("first.log", same), ("second.log", same)],
+        false,
+    )
+    .await;
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM blobs").await,
+        1,
+        "stored once"
+    );
     let files = case_files(&app, &user, &number).await;
     let token = |i: usize| files[i]["token"].as_str().unwrap().to_string();
     assert!(files.iter().all(|f| f["removable"] == true));
 
     // Another account's user and the uploader's colleague may not remove it.
     let globex = app.signed_in(GLOBEX_USER).await;
-    app.expect(&globex, "attachments/remove", &[("token", &token(0))], 404).await;
+    app.expect(&globex, "attachments/remove", &[("token", &token(0))], 404)
+        .await;
     let admin = app.signed_in(ACME_ADMIN).await;
-    app.expect(&admin, "attachments/remove", &[("token", &token(0))], 403).await;
-    app.expect(&client(), "attachments/remove", &[("token", &token(0))], 401).await;
+    app.expect(&admin, "attachments/remove", &[("token", &token(0))], 403)
+        .await;
+    app.expect(
+        &client(),
+        "attachments/remove",
+        &[("token", &token(0))],
+        401,
+    )
+    .await;
 
-    app.expect(&user, "attachments/remove", &[("token", &token(0))], 200).await;
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM blobs").await, 1, "still used by the second");
-    let activity = app.expect(&user, "cases/get", &[("number", number.as_str())], 200).await["entries"].to_string();
-    assert!(activity.contains("Removed the file first.log"), "{activity}");
+    app.expect(&user, "attachments/remove", &[("token", &token(0))], 200)
+        .await;
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM blobs").await,
+        1,
+        "still used by the second"
+    );
+    let activity = app
+        .expect(&user, "cases/get", &[("number", number.as_str())], 200)
+        .await["entries"]
+        .to_string();
+    assert!(
+        activity.contains("Removed the file first.log"),
+        "{activity}"
+    );
 
     // Once staff replied, the customer's upload stays; staff remove it with a reason.
     let agent = app.signed_in(AGENT).await;
-    app.expect(&agent, "cases/note", &[("number", &number), ("body", "Looking at it")], 200).await;
+    app.expect(
+        &agent,
+        "cases/note",
+        &[("number", &number), ("body", "Looking at it")],
+        200,
+    )
+    .await;
     let files = case_files(&app, &user, &number).await;
     assert_eq!(files.len(), 1);
     assert_eq!(files[0]["removable"], false);
     let second = files[0]["token"].as_str().unwrap().to_string();
-    app.expect(&user, "attachments/remove", &[("token", &second)], 403).await;
-    let body = app.expect(&agent, "attachments/remove", &[("token", &second)], 422).await;
+    app.expect(&user, "attachments/remove", &[("token", &second)], 403)
+        .await;
+    let body = app
+        .expect(&agent, "attachments/remove", &[("token", &second)], 422)
+        .await;
     assert_eq!(invalid_fields(&body), ["reason"]);
     app.expect(
         &agent,
         "attachments/remove",
-        &[("token", &second), ("reason", "It held a customer's password")],
+        &[
+            ("token", &second),
+            ("reason", "It held a customer's password"),
+        ],
         200,
     )
     .await;
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM blobs").await, 0, "nothing refers to the bytes");
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM blobs").await,
+        0,
+        "nothing refers to the bytes"
+    );
     let dir = app.files_dir.as_ref().unwrap().path().join("blobs");
     let left = walk(&dir);
     assert!(left.is_empty(), "bytes deleted: {left:?}");
-    assert_eq!(download(&user, &app, &format!("/attachments/{second}")).await.status(), 404);
+    assert_eq!(
+        download(&user, &app, &format!("/attachments/{second}"))
+            .await
+            .status(),
+        404
+    );
     let removed = app
         .text("SELECT reason FROM audit_log WHERE action = 'attachment.removed' ORDER BY id DESC LIMIT 1")
         .await;
     assert_eq!(removed, "It held a customer's password");
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'attachment.removed'").await,
+        app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'attachment.removed'")
+            .await,
         2
     );
 }
@@ -408,7 +574,10 @@ async fn a_broken_off_upload_leaves_no_row_and_no_bytes(engine: Engine) {
              Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: 50000000\r\n\r\n{head}"
         );
         stream.write_all(request.as_bytes()).await.unwrap();
-        stream.write_all(&vec![b'a'; 3 * 1024 * 1024]).await.unwrap();
+        stream
+            .write_all(&vec![b'a'; 3 * 1024 * 1024])
+            .await
+            .unwrap();
         stream.flush().await.unwrap();
         // The client is killed mid-upload.
     }
@@ -437,7 +606,10 @@ async fn closed_cases_and_strangers_cannot_add_files(engine: Engine) {
     assert_eq!(res.status().as_u16(), 401);
     let (status, _) = stage(&app, &client(), &[("x.log", b"x")]).await;
     assert_eq!(status, 401);
-    app.exec(&format!("UPDATE cases SET state = 'closed' WHERE number = '{number}'")).await;
+    app.exec(&format!(
+        "UPDATE cases SET state = 'closed' WHERE number = '{number}'"
+    ))
+    .await;
     let res = attach(&app, &user, &number, &[("late.log", b"late")], false).await;
     assert_eq!(res.status().as_u16(), 303);
     let page = app.page_text(&user, &format!("/cases/{number}")).await;
@@ -486,17 +658,23 @@ impl Clamd {
             ),
         )
         .unwrap();
-        let clamd = std::env::var("PORTCULLIS_TEST_CLAMD").unwrap_or_else(|_| "/usr/sbin/clamd".into());
+        let clamd =
+            std::env::var("PORTCULLIS_TEST_CLAMD").unwrap_or_else(|_| "/usr/sbin/clamd".into());
         let child = Command::new(&clamd)
             .arg("-c")
             .arg(&conf)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {clamd} ({e}); scripts/setup-tools.sh installs clamav-daemon"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start {clamd} ({e}); scripts/setup-tools.sh installs clamav-daemon")
+            });
         let server = Clamd { child, _dir: dir };
         for _ in 0..300 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return server;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -508,35 +686,74 @@ impl Clamd {
 async fn infected_files_are_quarantined_and_clean_ones_served(engine: Engine) {
     let port = free_port();
     let _clamd = Clamd::start(port).await;
-    let Some(app) = spawn_with(engine, |s| s.clamd_address = format!("127.0.0.1:{port}")).await else {
+    let Some(app) = spawn_with(engine, |s| s.clamd_address = format!("127.0.0.1:{port}")).await
+    else {
         return;
     };
     let user = app.signed_in(ACME_USER).await;
     let number = open_case_with(&app, &user, &[]).await;
-    let res = attach(&app, &user, &number, &[("eicar.com", EICAR), ("notes.txt", b"all clean here")], false).await;
+    let res = attach(
+        &app,
+        &user,
+        &number,
+        &[("eicar.com", EICAR), ("notes.txt", b"all clean here")],
+        false,
+    )
+    .await;
     assert_eq!(res.status().as_u16(), 303);
-    app.wait_until("SELECT COUNT(*) FROM blobs WHERE scan IN ('clean', 'infected')", 2).await;
+    app.wait_until(
+        "SELECT COUNT(*) FROM blobs WHERE scan IN ('clean', 'infected')",
+        2,
+    )
+    .await;
     let files = case_files(&app, &user, &number).await;
-    let by_name = |name: &str| files.iter().find(|f| f["file_name"] == name).cloned().unwrap();
+    let by_name = |name: &str| {
+        files
+            .iter()
+            .find(|f| f["file_name"] == name)
+            .cloned()
+            .unwrap()
+    };
     assert_eq!(by_name("eicar.com")["scan"], "infected");
     assert_eq!(by_name("notes.txt")["scan"], "clean");
     let agent = app.signed_in(AGENT).await;
-    let eicar = format!("/attachments/{}", by_name("eicar.com")["token"].as_str().unwrap());
+    let eicar = format!(
+        "/attachments/{}",
+        by_name("eicar.com")["token"].as_str().unwrap()
+    );
     for client in [&user, &agent] {
         let res = download(client, &app, &eicar).await;
         assert_eq!(res.status(), 403, "quarantined for everyone");
         assert!(!res.text().await.unwrap().contains("EICAR"));
     }
-    let clean = format!("/attachments/{}", by_name("notes.txt")["token"].as_str().unwrap());
-    assert_eq!(download(&user, &app, &clean).await.bytes().await.unwrap().as_ref(), b"all clean here");
+    let clean = format!(
+        "/attachments/{}",
+        by_name("notes.txt")["token"].as_str().unwrap()
+    );
+    assert_eq!(
+        download(&user, &app, &clean)
+            .await
+            .bytes()
+            .await
+            .unwrap()
+            .as_ref(),
+        b"all clean here"
+    );
     let page = app.page_text(&user, &format!("/cases/{number}")).await;
-    assert!(page.contains("Quarantined: malware found"), "the state is shown");
-    assert!(!page.contains(&format!("href=\"{eicar}")), "and no link to it");
+    assert!(
+        page.contains("Quarantined: malware found"),
+        "the state is shown"
+    );
+    assert!(
+        !page.contains(&format!("href=\"{eicar}")),
+        "and no link to it"
+    );
 }
 
 async fn files_wait_for_the_scan_while_clamd_is_down(engine: Engine) {
     let port = free_port();
-    let Some(app) = spawn_with(engine, |s| s.clamd_address = format!("127.0.0.1:{port}")).await else {
+    let Some(app) = spawn_with(engine, |s| s.clamd_address = format!("127.0.0.1:{port}")).await
+    else {
         return;
     };
     let user = app.signed_in(ACME_USER).await;
@@ -549,12 +766,17 @@ async fn files_wait_for_the_scan_while_clamd_is_down(engine: Engine) {
     assert_eq!(res.status(), 409, "not served to customers before the scan");
     assert!(res.text().await.unwrap().contains("malware scan"));
     let agent = app.signed_in(AGENT).await;
-    assert_eq!(download(&agent, &app, &href).await.status(), 200, "staff see it, marked");
+    assert_eq!(
+        download(&agent, &app, &href).await.status(),
+        200,
+        "staff see it, marked"
+    );
     let files = case_files(&app, &agent, &number).await;
     assert_eq!(files[0]["scan"], "pending");
 
     let _clamd = Clamd::start(port).await;
-    app.wait_until("SELECT COUNT(*) FROM blobs WHERE scan = 'clean'", 1).await;
+    app.wait_until("SELECT COUNT(*) FROM blobs WHERE scan = 'clean'", 1)
+        .await;
     assert_eq!(download(&user, &app, &href).await.status(), 200);
 }
 
@@ -572,7 +794,8 @@ impl Drop for S3Server {
 
 impl S3Server {
     async fn start(port: u16) -> S3Server {
-        let python = std::env::var("PORTCULLIS_TEST_PYTHON").unwrap_or_else(|_| "python3".to_string());
+        let python =
+            std::env::var("PORTCULLIS_TEST_PYTHON").unwrap_or_else(|_| "python3".to_string());
         let child = Command::new(&python)
             .args(["-m", "moto.server", "-H", "127.0.0.1", "-p"])
             .arg(port.to_string())
@@ -582,7 +805,10 @@ impl S3Server {
             .unwrap_or_else(|e| panic!("cannot start {python} -m moto.server ({e}); scripts/setup-tools.sh installs it"));
         let server = S3Server { child };
         for _ in 0..300 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return server;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
@@ -624,24 +850,50 @@ async fn files_live_in_an_s3_compatible_store(engine: Engine) {
     assert!(app.files_dir.is_none(), "no local directory in use");
     let user = app.signed_in(ACME_USER).await;
     // Larger than one multipart part (5 MB), so the upload goes in parts.
-    let log: Vec<u8> = (0..7 * 1024 * 1024u32).map(|i| b"0123456789abcdef\n"[(i % 17) as usize]).collect();
+    let log: Vec<u8> = (0..7 * 1024 * 1024u32)
+        .map(|i| b"0123456789abcdef\n"[(i % 17) as usize])
+        .collect();
     let token = staged(&app, &user, "big.log", &log).await;
     let number = open_case_with(&app, &user, &[token.clone()]).await;
     let sha = app.text("SELECT sha256 FROM blobs").await;
     let listing = S3Server::keys(port, bucket).await;
-    assert!(listing.contains(&format!("blobs/{}/{}/{sha}", &sha[..2], &sha[2..4])), "{listing}");
-    assert!(!listing.contains("staging/"), "nothing left in staging: {listing}");
-    let got = download(&user, &app, &format!("/attachments/{token}")).await.bytes().await.unwrap();
-    assert!(got.as_ref() == log.as_slice(), "the same bytes back ({} of {})", got.len(), log.len());
+    assert!(
+        listing.contains(&format!("blobs/{}/{}/{sha}", &sha[..2], &sha[2..4])),
+        "{listing}"
+    );
+    assert!(
+        !listing.contains("staging/"),
+        "nothing left in staging: {listing}"
+    );
+    let got = download(&user, &app, &format!("/attachments/{token}"))
+        .await
+        .bytes()
+        .await
+        .unwrap();
+    assert!(
+        got.as_ref() == log.as_slice(),
+        "the same bytes back ({} of {})",
+        got.len(),
+        log.len()
+    );
     // The same content again is stored once; removing both deletes the object.
     let res = attach(&app, &user, &number, &[("copy.log", &log)], false).await;
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(app.scalar("SELECT COUNT(*) FROM blobs").await, 1);
     for file in case_files(&app, &user, &number).await {
-        app.expect(&user, "attachments/remove", &[("token", file["token"].as_str().unwrap())], 200).await;
+        app.expect(
+            &user,
+            "attachments/remove",
+            &[("token", file["token"].as_str().unwrap())],
+            200,
+        )
+        .await;
     }
     let listing = S3Server::keys(port, bucket).await;
-    assert!(!listing.contains(&sha), "deleted once nothing refers to it: {listing}");
+    assert!(
+        !listing.contains(&sha),
+        "deleted once nothing refers to it: {listing}"
+    );
 }
 
 async fn change_requests_carry_files_into_the_case_they_become(engine: Engine) {
@@ -659,8 +911,14 @@ async fn change_requests_carry_files_into_the_case_they_become(engine: Engine) {
     assert_eq!(status, 200, "{number}");
     let number = number.as_str().unwrap().to_string();
     let listed = |body: Value| body["attachments"].as_array().cloned().unwrap_or_default();
-    let detail = app.expect(&user, "changes/get", &[("number", number.as_str())], 200).await;
-    assert_eq!(listed(detail.clone())[0]["file_name"], "runbook.md", "{detail}");
+    let detail = app
+        .expect(&user, "changes/get", &[("number", number.as_str())], 200)
+        .await;
+    assert_eq!(
+        listed(detail.clone())[0]["file_name"],
+        "runbook.md",
+        "{detail}"
+    );
     // The request's own account and staff download it; another account does not see it.
     let href = format!("/attachments/{token}");
     let admin = app.signed_in(ACME_ADMIN).await;
@@ -677,7 +935,10 @@ async fn change_requests_carry_files_into_the_case_they_become(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 303);
-    assert_eq!(res.headers()["location"], format!("/changes/{number}#files"));
+    assert_eq!(
+        res.headers()["location"],
+        format!("/changes/{number}#files")
+    );
     let res = globex
         .post(app.url(&format!("/changes/{number}/attachments")))
         .multipart(multipart(&[("x.txt", b"x")]))
@@ -685,9 +946,16 @@ async fn change_requests_carry_files_into_the_case_they_become(engine: Engine) {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 404, "another account's request");
-    let detail = app.expect(&agent, "changes/get", &[("number", number.as_str())], 200).await;
+    let detail = app
+        .expect(&agent, "changes/get", &[("number", number.as_str())], 200)
+        .await;
     assert_eq!(listed(detail.clone()).len(), 2);
-    assert!(detail["entries"].to_string().contains("Attached topology.png"), "{detail}");
+    assert!(
+        detail["entries"]
+            .to_string()
+            .contains("Attached topology.png"),
+        "{detail}"
+    );
     let audited = app
         .scalar(&format!(
             "SELECT COUNT(*) FROM audit_log WHERE action = 'attachment.added' AND target = 'change:{number}'"
@@ -697,14 +965,36 @@ async fn change_requests_carry_files_into_the_case_they_become(engine: Engine) {
 
     // Converted into a case, the request's files come along under the case.
     let fields = crate::changes::convert_fields(&app, &number).await;
-    let case = app.expect(&agent, "changes/convert", &crate::changes::refs(&fields), 200).await;
+    let case = app
+        .expect(
+            &agent,
+            "changes/convert",
+            &crate::changes::refs(&fields),
+            200,
+        )
+        .await;
     let case = case.as_str().unwrap().to_string();
     let files = case_files(&app, &user, &case).await;
-    let names: Vec<&str> = files.iter().map(|f| f["file_name"].as_str().unwrap()).collect();
+    let names: Vec<&str> = files
+        .iter()
+        .map(|f| f["file_name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["runbook.md", "topology.png"]);
     let on_case = format!("/attachments/{}", files[0]["token"].as_str().unwrap());
-    assert_eq!(download(&user, &app, &on_case).await.bytes().await.unwrap().as_ref(), runbook);
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM blobs").await, 2, "the same bytes, not copies");
+    assert_eq!(
+        download(&user, &app, &on_case)
+            .await
+            .bytes()
+            .await
+            .unwrap()
+            .as_ref(),
+        runbook
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM blobs").await,
+        2,
+        "the same bytes, not copies"
+    );
     // A finished request takes no more files.
     let res = user
         .post(app.url(&format!("/changes/{number}/attachments")))
@@ -753,8 +1043,19 @@ async fn an_articles_files_reach_exactly_its_readers(engine: Engine) {
     let user = app.signed_in(ACME_USER).await;
     let visitor = client();
     let mut hrefs = Vec::new();
-    for (visibility, intent) in [("public", "publish"), ("customers", "publish"), ("internal", "publish"), ("customers", "draft")] {
-        let token = staged(&app, &agent, &format!("{visibility}-{intent}.txt"), visibility.as_bytes()).await;
+    for (visibility, intent) in [
+        ("public", "publish"),
+        ("customers", "publish"),
+        ("internal", "publish"),
+        ("customers", "draft"),
+    ] {
+        let token = staged(
+            &app,
+            &agent,
+            &format!("{visibility}-{intent}.txt"),
+            visibility.as_bytes(),
+        )
+        .await;
         let number = article_with(&app, &agent, visibility, intent, &[token.clone()]).await;
         hrefs.push((visibility, intent, number, format!("/attachments/{token}")));
     }
@@ -767,21 +1068,45 @@ async fn an_articles_files_reach_exactly_its_readers(engine: Engine) {
         (401, 404, 200),
     ];
     for ((visibility, intent, _, href), (v, c, a)) in hrefs.iter().zip(expect) {
-        assert_eq!(download(&visitor, &app, href).await.status().as_u16(), v, "visitor, {visibility} {intent}");
-        assert_eq!(download(&user, &app, href).await.status().as_u16(), c, "customer, {visibility} {intent}");
-        assert_eq!(download(&agent, &app, href).await.status().as_u16(), a, "agent, {visibility} {intent}");
+        assert_eq!(
+            download(&visitor, &app, href).await.status().as_u16(),
+            v,
+            "visitor, {visibility} {intent}"
+        );
+        assert_eq!(
+            download(&user, &app, href).await.status().as_u16(),
+            c,
+            "customer, {visibility} {intent}"
+        );
+        assert_eq!(
+            download(&agent, &app, href).await.status().as_u16(),
+            a,
+            "agent, {visibility} {intent}"
+        );
     }
     // The article lists its files for its readers; the customer cannot take them away.
     let (_, _, public, href) = &hrefs[0];
-    let article = app.expect(&visitor, "kb/article", &[("number", public.as_str())], 200).await;
-    assert_eq!(article["attachments"][0]["file_name"], "public-publish.txt", "{article}");
+    let article = app
+        .expect(&visitor, "kb/article", &[("number", public.as_str())], 200)
+        .await;
+    assert_eq!(
+        article["attachments"][0]["file_name"], "public-publish.txt",
+        "{article}"
+    );
     assert_eq!(article["attachments"][0]["removable"], false);
     let page = app.page_text(&visitor, &format!("/kb/{public}")).await;
     assert!(page.contains("public-publish.txt"));
     let token = href.trim_start_matches("/attachments/");
-    app.expect(&user, "attachments/remove", &[("token", token)], 403).await;
+    app.expect(&user, "attachments/remove", &[("token", token)], 403)
+        .await;
     // Staff remove one with a reason: gone for readers, and in the audit trail.
-    app.expect(&agent, "attachments/remove", &[("token", token), ("reason", "Superseded by v2")], 200).await;
+    app.expect(
+        &agent,
+        "attachments/remove",
+        &[("token", token), ("reason", "Superseded by v2")],
+        200,
+    )
+    .await;
     assert_eq!(download(&visitor, &app, href).await.status(), 401);
     assert_eq!(download(&agent, &app, href).await.status(), 404);
     let audited = app
@@ -794,7 +1119,14 @@ async fn an_articles_files_reach_exactly_its_readers(engine: Engine) {
     app.expect(
         &user,
         "kb/save",
-        &[("title", "x"), ("body", "y"), ("category_id", &category), ("visibility", "public"), ("intent", "publish"), ("attachments", &token)],
+        &[
+            ("title", "x"),
+            ("body", "y"),
+            ("category_id", &category),
+            ("visibility", "public"),
+            ("intent", "publish"),
+            ("attachments", &token),
+        ],
         403,
     )
     .await;

@@ -3,8 +3,8 @@
 mod helpers;
 
 mod access;
-mod attachments;
 mod accounts;
+mod attachments;
 mod audit;
 mod business_hours;
 mod cases;

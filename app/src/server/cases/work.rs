@@ -44,7 +44,8 @@ pub(crate) async fn add_entry(
     body: &str,
     now: i64,
 ) -> Result<i64, AppError> {
-    Ok(on_tx!(tx, |c| sqlx::query_scalar(
+    Ok(on_tx!(tx, |c| {
+        sqlx::query_scalar(
         "INSERT INTO case_entries (case_id, kind, author_id, body, at) VALUES ($1, $2, $3, $4, $5) \
          RETURNING id"
     )
@@ -54,7 +55,8 @@ pub(crate) async fn add_entry(
     .bind(body)
     .bind(now)
     .fetch_one(c)
-    .await)?)
+    .await
+    })?)
 }
 
 /// Recomputes when the resolution target of case `case_id` runs out: set while its clock runs,
@@ -138,7 +140,9 @@ impl Reply {
         Ok(Reply {
             body,
             form_key,
-            files: super::super::attachments::parse_tokens(attachments.as_deref().unwrap_or_default())?,
+            files: super::super::attachments::parse_tokens(
+                attachments.as_deref().unwrap_or_default(),
+            )?,
             client_addr: crate::server::request::current_client_addr(state)?,
         })
     }
@@ -255,7 +259,10 @@ pub async fn comment(
         ));
     }
     let entry = add_entry(&mut tx, case.id, "comment", Some(actor.user_id), &body, now).await?;
-    attach_reply_files(&mut tx, state, actor, &case, number, entry, false, &reply, now).await?;
+    attach_reply_files(
+        &mut tx, state, actor, &case, number, entry, false, &reply, now,
+    )
+    .await?;
     if case.state == CaseState::AwaitingInfo {
         transition(
             &mut tx,
@@ -369,7 +376,9 @@ pub async fn attach_files(
     };
     let total: i64 = received.iter().map(|f| f.size).sum();
     let refused = if case.state.is_final() {
-        Some(AppError::Conflict("This case is closed: files can no longer be added.".into()))
+        Some(AppError::Conflict(
+            "This case is closed: files can no longer be added.".into(),
+        ))
     } else {
         files::check_case_total(&mut tx, case.id, state.settings.max_case_bytes(), total)
             .await
@@ -390,7 +399,8 @@ pub async fn attach_files(
         entry_id: Some(entry),
         internal,
     };
-    let tokens = files::record_all(&mut tx, state, actor, received, owner, client_addr, now).await?;
+    let tokens =
+        files::record_all(&mut tx, state, actor, received, owner, client_addr, now).await?;
     execute!(tx: &mut tx, sqlx::query("UPDATE cases SET updated_at = $1 WHERE id = $2").bind(now).bind(case.id))?;
     tx.commit().await?;
     Ok(tokens)
@@ -483,9 +493,18 @@ pub async fn staff_note(
         "comment"
     };
     let entry = add_entry(&mut tx, case.id, kind, Some(actor.user_id), &body, now).await?;
-    let files =
-        attach_reply_files(&mut tx, state, actor, &case, number, entry, internal_note, &reply, now)
-            .await?;
+    let files = attach_reply_files(
+        &mut tx,
+        state,
+        actor,
+        &case,
+        number,
+        entry,
+        internal_note,
+        &reply,
+        now,
+    )
+    .await?;
     if internal_note {
         execute!(tx: &mut tx, sqlx::query("UPDATE cases SET updated_at = $1 WHERE id = $2").bind(now).bind(case.id))?;
     } else {
@@ -499,7 +518,9 @@ pub async fn staff_note(
             state,
             case.id,
             "case_comment",
-            &format!("Support replied:\n\n{body}\n\n{files}").trim_end().to_string(),
+            &format!("Support replied:\n\n{body}\n\n{files}")
+                .trim_end()
+                .to_string(),
             now,
         )
         .await?;

@@ -381,10 +381,12 @@ pub async fn get(
         .map(|s| s.as_str().to_string())
         .collect();
     detail.viewer_staff = staff;
-    let id: i64 = on_db!(db, |c| sqlx::query_scalar("SELECT id FROM change_requests WHERE number = $1")
-        .bind(number)
-        .fetch_one(c)
-        .await)?;
+    let id: i64 = on_db!(db, |c| sqlx::query_scalar(
+        "SELECT id FROM change_requests WHERE number = $1"
+    )
+    .bind(number)
+    .fetch_one(c)
+    .await)?;
     detail.attachments = super::attachments::for_change(db, id, actor).await?;
     Ok(detail)
 }

@@ -34,13 +34,15 @@ async fn lock(tx: &mut Tx, number: &str, account_id: Option<i64>) -> Result<Lock
 pub async fn change_for_files(db: &Db, actor: &Actor, number: &str) -> Result<i64, AppError> {
     crate::policy::may_upload_files(actor)?;
     let scope = crate::policy::reading_scope(actor)?;
-    let row: Option<(i64, String)> = on_db!(db, |c| sqlx::query_as(
+    let row: Option<(i64, String)> = on_db!(db, |c| {
+        sqlx::query_as(
         "SELECT id, state FROM change_requests WHERE number = $1 AND ($2 IS NULL OR account_id = $2)"
     )
     .bind(number)
     .bind(scope.account())
     .fetch_optional(c)
-    .await)?;
+    .await
+    })?;
     let (id, state) = row.ok_or(AppError::NotFound)?;
     if ChangeState::parse(&state).is_some_and(ChangeState::is_final) {
         return Err(AppError::Conflict(
@@ -84,7 +86,9 @@ pub async fn attach_files(
         ))
     } else {
         let limit = state.settings.max_case_bytes();
-        files::check_total(&mut tx, (None, Some(change.id)), limit, total).await.err()
+        files::check_total(&mut tx, (None, Some(change.id)), limit, total)
+            .await
+            .err()
     };
     if let Some(e) = refused {
         drop(tx);
@@ -92,13 +96,22 @@ pub async fn attach_files(
         return Err(e);
     }
     let line = files::attached_line(&received);
-    add_entry(&mut tx, change.id, "change", Some(actor.user_id), &line, now).await?;
+    add_entry(
+        &mut tx,
+        change.id,
+        "change",
+        Some(actor.user_id),
+        &line,
+        now,
+    )
+    .await?;
     let owner = files::Owner::Change {
         id: change.id,
         number,
         account_id: change.account_id,
     };
-    let tokens = files::record_all(&mut tx, state, actor, received, owner, client_addr, now).await?;
+    let tokens =
+        files::record_all(&mut tx, state, actor, received, owner, client_addr, now).await?;
     execute!(tx: &mut tx, sqlx::query("UPDATE change_requests SET updated_at = $1 WHERE id = $2").bind(now).bind(change.id))?;
     tx.commit().await?;
     Ok(tokens)

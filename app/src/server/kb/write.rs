@@ -314,8 +314,16 @@ pub async fn save(
         number: &number,
     };
     // Files are the article's own, whichever version is shown (a file belongs with its words).
-    crate::server::attachments::claim(&mut tx, actor, &form.files, owner, u64::MAX, client_addr, now)
-        .await?;
+    crate::server::attachments::claim(
+        &mut tx,
+        actor,
+        &form.files,
+        owner,
+        u64::MAX,
+        client_addr,
+        now,
+    )
+    .await?;
     if intent == Intent::Publish {
         execute!(tx: &mut tx, sqlx::query(
             "UPDATE kb_articles SET state = 'published', published_at = COALESCE(published_at, $1) \
@@ -337,10 +345,12 @@ pub async fn save(
 
 /// The row id of article `number`.
 pub async fn article_id(db: &Db, number: &str) -> Result<i64, AppError> {
-    let id: Option<i64> = on_db!(db, |c| sqlx::query_scalar("SELECT id FROM kb_articles WHERE number = $1")
-        .bind(number)
-        .fetch_optional(c)
-        .await)?;
+    let id: Option<i64> = on_db!(db, |c| sqlx::query_scalar(
+        "SELECT id FROM kb_articles WHERE number = $1"
+    )
+    .bind(number)
+    .fetch_optional(c)
+    .await)?;
     id.ok_or(AppError::NotFound)
 }
 
