@@ -84,6 +84,15 @@ async fn case_files(app: &TestApp, client: &reqwest::Client, number: &str) -> Ve
     body["attachments"].as_array().cloned().unwrap_or_default()
 }
 
+/// The file called `name` among `files` (as the case JSON lists them).
+fn named(files: &[Value], name: &str) -> Value {
+    files
+        .iter()
+        .find(|f| f["file_name"] == name)
+        .cloned()
+        .unwrap_or_else(|| panic!("no file {name} in {files:?}"))
+}
+
 async fn download(client: &reqwest::Client, app: &TestApp, href: &str) -> reqwest::Response {
     client.get(app.url(href)).send().await.expect("request")
 }
@@ -287,13 +296,7 @@ async fn the_type_comes_from_the_content_and_only_images_show_inline(engine: Eng
     assert_eq!(res.status().as_u16(), 303);
     assert_eq!(res.headers()["location"], format!("/cases/{number}#files"));
     let files = case_files(&app, &user, &number).await;
-    let by_name = |name: &str| {
-        files
-            .iter()
-            .find(|f| f["file_name"] == name)
-            .cloned()
-            .unwrap()
-    };
+    let by_name = |name: &str| named(&files, name);
     assert_eq!(by_name("setup.exe")["content_type"], "image/png");
     assert_ne!(by_name("screenshot.png")["content_type"], "image/png");
 
@@ -707,13 +710,7 @@ async fn infected_files_are_quarantined_and_clean_ones_served(engine: Engine) {
     )
     .await;
     let files = case_files(&app, &user, &number).await;
-    let by_name = |name: &str| {
-        files
-            .iter()
-            .find(|f| f["file_name"] == name)
-            .cloned()
-            .unwrap()
-    };
+    let by_name = |name: &str| named(&files, name);
     assert_eq!(by_name("eicar.com")["scan"], "infected");
     assert_eq!(by_name("notes.txt")["scan"], "clean");
     let agent = app.signed_in(AGENT).await;

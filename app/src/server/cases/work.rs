@@ -352,43 +352,31 @@ pub async fn attach_files(
     now: i64,
 ) -> Result<Vec<String>, AppError> {
     use super::super::attachments as files;
-    let allowed = crate::policy::reading_scope(actor).and_then(|scope| {
+    let total: i64 = received.iter().map(|f| f.size).sum();
+    // Everything that may refuse the files, before any is recorded: then they are dropped.
+    let prepared = async {
+        let scope = crate::policy::reading_scope(actor)?;
         if internal {
             crate::policy::can(actor, crate::policy::Action::SeeInternalNotes)?;
         }
-        Ok(scope)
-    });
-    let scope = match allowed {
-        Ok(scope) => scope,
-        Err(e) => {
-            files::discard_all(&state.files, received).await;
-            return Err(e);
+        let mut tx = state.db.begin().await?;
+        let case = lock_case(&mut tx, number, scope.account()).await?;
+        if case.state.is_final() {
+            return Err(AppError::Conflict(
+                "This case is closed: files can no longer be added.".into(),
+            ));
         }
-    };
-    let mut tx = state.db.begin().await?;
-    let case = match lock_case(&mut tx, number, scope.account()).await {
-        Ok(case) => case,
-        Err(e) => {
-            drop(tx);
-            files::discard_all(&state.files, received).await;
-            return Err(e);
-        }
-    };
-    let total: i64 = received.iter().map(|f| f.size).sum();
-    let refused = if case.state.is_final() {
-        Some(AppError::Conflict(
-            "This case is closed: files can no longer be added.".into(),
-        ))
-    } else {
-        files::check_case_total(&mut tx, case.id, state.settings.max_case_bytes(), total)
-            .await
-            .err()
-    };
-    if let Some(e) = refused {
-        drop(tx);
-        files::discard_all(&state.files, received).await;
-        return Err(e);
+        files::check_case_total(&mut tx, case.id, state.settings.max_case_bytes(), total).await?;
+        Ok((tx, case))
     }
+    .await;
+    let (mut tx, case) = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            files::discard_all(&state.files, received).await;
+            return Err(e);
+        }
+    };
     let kind = if internal { "work_note" } else { "change" };
     let line = files::attached_line(&received);
     let entry = add_entry(&mut tx, case.id, kind, Some(actor.user_id), &line, now).await?;

@@ -63,38 +63,29 @@ pub async fn attach_files(
     now: i64,
 ) -> Result<Vec<String>, AppError> {
     use crate::server::attachments as files;
-    let scope = match crate::policy::reading_scope(actor) {
-        Ok(scope) => scope,
-        Err(e) => {
-            files::discard_all(&state.files, received).await;
-            return Err(e);
-        }
-    };
-    let mut tx = state.db.begin().await?;
-    let change = match lock(&mut tx, number, scope.account()).await {
-        Ok(change) => change,
-        Err(e) => {
-            drop(tx);
-            files::discard_all(&state.files, received).await;
-            return Err(e);
-        }
-    };
     let total: i64 = received.iter().map(|f| f.size).sum();
-    let refused = if change.state.is_final() {
-        Some(AppError::Conflict(
-            "This change request is finished: files can no longer be added.".into(),
-        ))
-    } else {
+    // Everything that may refuse the files, before any is recorded: then they are dropped.
+    let prepared = async {
+        let scope = crate::policy::reading_scope(actor)?;
+        let mut tx = state.db.begin().await?;
+        let change = lock(&mut tx, number, scope.account()).await?;
+        if change.state.is_final() {
+            return Err(AppError::Conflict(
+                "This change request is finished: files can no longer be added.".into(),
+            ));
+        }
         let limit = state.settings.max_case_bytes();
-        files::check_total(&mut tx, (None, Some(change.id)), limit, total)
-            .await
-            .err()
-    };
-    if let Some(e) = refused {
-        drop(tx);
-        files::discard_all(&state.files, received).await;
-        return Err(e);
+        files::check_total(&mut tx, (None, Some(change.id)), limit, total).await?;
+        Ok((tx, change))
     }
+    .await;
+    let (mut tx, change) = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            files::discard_all(&state.files, received).await;
+            return Err(e);
+        }
+    };
     let line = files::attached_line(&received);
     add_entry(
         &mut tx,
