@@ -13,11 +13,13 @@ use crate::model::Actor;
 use crate::model::{CaseDetail, CaseOptions, CaseSummary, Choice};
 
 mod clock;
+mod files;
 mod form;
 mod queue;
 mod work;
 
 use clock::{ClockRow, CLOCK_COLUMNS};
+pub use files::*;
 pub use form::*;
 pub use queue::*;
 pub use work::*;
