@@ -673,16 +673,11 @@ impl Clamd {
                 panic!("cannot start {clamd} ({e}); scripts/setup-tools.sh installs clamav-daemon")
             });
         let server = Clamd { child, _dir: dir };
-        for _ in 0..300 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return server;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("clamd did not start listening on port {port}");
+        assert!(
+            listening(port).await,
+            "clamd did not start listening on port {port}"
+        );
+        server
     }
 }
 
@@ -801,16 +796,11 @@ impl S3Server {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {python} -m moto.server ({e}); scripts/setup-tools.sh installs it"));
         let server = S3Server { child };
-        for _ in 0..300 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return server;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("moto's S3 server did not start listening on port {port} (is moto[server] installed for {python}?)");
+        assert!(
+            listening(port).await,
+            "moto's S3 server did not start listening on port {port} (is moto[server] installed for {python}?)"
+        );
+        server
     }
 
     /// The keys of bucket `bucket`, as its listing (XML) names them.

@@ -550,3 +550,17 @@ impl Form {
         self.0.iter().map(|(k, v)| (*k, v.as_str())).collect()
     }
 }
+
+/// Waits up to 30 s for something to listen on loopback port `port`; answers whether it did.
+pub async fn listening(port: u16) -> bool {
+    for _ in 0..300 {
+        if tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_ok()
+        {
+            return true;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    false
+}

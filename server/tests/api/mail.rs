@@ -47,16 +47,11 @@ impl SmtpServer {
                 )
             });
         let server = SmtpServer { child, maildir };
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port))
-                .await
-                .is_ok()
-            {
-                return server;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-        panic!("aiosmtpd did not start listening on port {port} (is it installed for {python}?)");
+        assert!(
+            listening(port).await,
+            "aiosmtpd did not start listening on port {port} (is it installed for {python}?)"
+        );
+        server
     }
 
     /// Every message the server accepted.
