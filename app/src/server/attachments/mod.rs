@@ -31,8 +31,8 @@ pub const MAX_FILES_PER_FORM: usize = 20;
 pub const STAGED_KEPT_SECONDS: i64 = 86_400;
 /// Enough of a file's beginning to tell its type.
 pub(super) const SNIFF_BYTES: usize = 8192;
-/// How many parts of one upload may be on their way to the store at once (see
-/// `FileStore::part_size`): what an upload holds in memory.
+/// How many parts of one upload may be on their way to an S3 store at once: what such an upload
+/// holds in memory.
 pub(super) const PARTS_IN_FLIGHT: usize = 2;
 
 /// What a recorded file is attached to.

@@ -5,7 +5,6 @@ use super::super::db::{execute, on_db, Db};
 use super::FileStore;
 use crate::error::AppError;
 use crate::model::attachments::ScanState;
-use futures::StreamExt;
 
 /// How a scan ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,10 +43,7 @@ pub async fn scan_pending(
     .await)?;
     let mut scanned = 0;
     for sha256 in waiting {
-        let bytes = files
-            .open(&sha256, None)
-            .await?
-            .map(|chunk| chunk.map_err(std::io::Error::other));
+        let bytes = files.open(&sha256, None).await?;
         let connection = clamav_client::tokio::Tcp {
             host_address: address,
         };

@@ -6,11 +6,14 @@ use super::{INLINE_TYPES, PARTS_IN_FLIGHT, SNIFF_BYTES};
 use crate::error::AppError;
 use crate::model::attachments::{display_name, human_size};
 use bytes::Bytes;
-use futures::{Stream, StreamExt};
+use futures::stream::BoxStream;
+use futures::{Stream, StreamExt, TryStreamExt};
 use object_store::path::Path as StorePath;
 use object_store::{ObjectStore, WriteMultipart};
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio_util::io::ReaderStream;
 
 /// Where the bytes live: a local directory or an S3-compatible bucket (`object_store` gives both
 /// one interface).
@@ -19,6 +22,11 @@ pub struct FileStore {
     pub(super) store: Arc<dyn ObjectStore>,
     /// "local" or "s3", for logs and the health page.
     pub kind: &'static str,
+    /// The directory of a local store: its bytes are streamed in and out with tokio's files
+    /// rather than through `object_store`, whose local reads come 8 KB at a time, each on a
+    /// blocking thread, and whose writes hand every part to another thread: both left the
+    /// allocator holding memory in proportion to the file (see bench/README.md).
+    dir: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for FileStore {
@@ -49,6 +57,7 @@ impl FileStore {
             return Ok(FileStore {
                 store: Arc::new(store),
                 kind: "s3",
+                dir: None,
             });
         }
         FileStore::local(&settings.attachments_dir)
@@ -63,6 +72,7 @@ impl FileStore {
         Ok(FileStore {
             store: Arc::new(store),
             kind: "local",
+            dir: Some(std::path::PathBuf::from(dir)),
         })
     }
 
@@ -71,8 +81,26 @@ impl FileStore {
         &self,
         sha256: &str,
         range: Option<std::ops::Range<u64>>,
-    ) -> Result<impl Stream<Item = Result<Bytes, object_store::Error>> + Send + 'static, AppError>
-    {
+    ) -> Result<BoxStream<'static, std::io::Result<Bytes>>, AppError> {
+        let cannot_read = |e: &dyn std::fmt::Display| {
+            tracing::error!(error = %e, sha256, "an attachment's bytes cannot be read");
+            AppError::Internal
+        };
+        if let Some(dir) = &self.dir {
+            let path = dir.join(blob_path(sha256).as_ref());
+            let mut file = tokio::fs::File::open(&path)
+                .await
+                .map_err(|e| cannot_read(&e))?;
+            let range = match range {
+                Some(range) => range,
+                None => 0..file.metadata().await.map_err(|e| cannot_read(&e))?.len(),
+            };
+            file.seek(std::io::SeekFrom::Start(range.start))
+                .await
+                .map_err(|e| cannot_read(&e))?;
+            let reader = file.take(range.end - range.start);
+            return Ok(ReaderStream::with_capacity(reader, READ_CHUNK).boxed());
+        }
         let options = object_store::GetOptions {
             range: range.map(object_store::GetRange::Bounded),
             ..Default::default()
@@ -81,21 +109,42 @@ impl FileStore {
             .store
             .get_opts(&blob_path(sha256), options)
             .await
-            .map_err(|e| {
-                tracing::error!(error = %e, sha256, "an attachment's bytes cannot be read");
-                AppError::Internal
-            })?;
-        Ok(got.into_stream())
+            .map_err(|e| cannot_read(&e))?;
+        Ok(got.into_stream().map_err(std::io::Error::other).boxed())
     }
 
-    /// How much of an upload is gathered before it is written: S3 takes parts of 5 MB at least;
-    /// a directory takes smaller ones, so an upload holds less memory.
-    fn part_size(&self) -> usize {
-        if self.kind == "s3" {
-            5 * 1024 * 1024
-        } else {
-            1024 * 1024
-        }
+    /// Where a new upload is written: a file in the staging folder of a local store, or a
+    /// multipart upload to the bucket.
+    async fn sink(&self) -> Result<(StorePath, Sink), UploadError> {
+        let staging = StorePath::from(format!("staging/{}", crate::server::session::new_token()));
+        let failed = |e: &dyn std::fmt::Display| {
+            tracing::error!(error = %e, "the file store refused a new upload");
+            UploadError::Store
+        };
+        let sink = match &self.dir {
+            Some(dir) => {
+                let path = dir.join(staging.as_ref());
+                if let Some(parent) = path.parent() {
+                    tokio::fs::create_dir_all(parent)
+                        .await
+                        .map_err(|e| failed(&e))?;
+                }
+                Sink::Local(
+                    tokio::fs::File::create(&path)
+                        .await
+                        .map_err(|e| failed(&e))?,
+                )
+            }
+            None => {
+                let upload = self
+                    .store
+                    .put_multipart(&staging)
+                    .await
+                    .map_err(|e| failed(&e))?;
+                Sink::Remote(WriteMultipart::new_with_chunk_size(upload, S3_PART_SIZE))
+            }
+        };
+        Ok((staging, sink))
     }
 
     /// Whether blob `sha256`'s bytes are in the store.
@@ -138,6 +187,56 @@ impl FileStore {
 
 pub(super) fn blob_path(sha256: &str) -> StorePath {
     StorePath::from(format!("blobs/{}/{}/{sha256}", &sha256[..2], &sha256[2..4]))
+}
+
+/// How much of a local file is read at a time for a download.
+const READ_CHUNK: usize = 256 * 1024;
+/// The parts of an upload to S3: 5 MB is the least S3 takes.
+const S3_PART_SIZE: usize = 5 * 1024 * 1024;
+
+/// An upload on its way into the store.
+enum Sink {
+    /// tokio's file keeps one buffer of its own and writes it on a blocking thread, one write at
+    /// a time: an upload holds that buffer and no more.
+    Local(tokio::fs::File),
+    Remote(WriteMultipart),
+}
+
+impl Sink {
+    async fn write(&mut self, chunk: &[u8]) -> Result<(), String> {
+        match self {
+            Sink::Local(file) => file.write_all(chunk).await.map_err(|e| e.to_string()),
+            Sink::Remote(writer) => {
+                writer
+                    .wait_for_capacity(PARTS_IN_FLIGHT)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                writer.write(chunk);
+                Ok(())
+            }
+        }
+    }
+
+    /// Makes the upload whole and durable: on disk (synced) or completed in the bucket.
+    async fn finish(self) -> Result<(), String> {
+        match self {
+            Sink::Local(mut file) => {
+                file.flush().await.map_err(|e| e.to_string())?;
+                file.sync_data().await.map_err(|e| e.to_string())
+            }
+            Sink::Remote(writer) => writer.finish().await.map(|_| ()).map_err(|e| e.to_string()),
+        }
+    }
+
+    async fn abort(self) {
+        match self {
+            // The staged file is removed by the caller.
+            Sink::Local(file) => drop(file),
+            Sink::Remote(writer) => {
+                let _ = writer.abort().await;
+            }
+        }
+    }
 }
 
 /// The type of a file whose content begins with `head`: what its magic bytes say, else plain text
@@ -224,12 +323,7 @@ where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: std::fmt::Display,
 {
-    let staging = StorePath::from(format!("staging/{}", crate::server::session::new_token()));
-    let upload = files.store.put_multipart(&staging).await.map_err(|e| {
-        tracing::error!(error = %e, "the file store refused a new upload");
-        UploadError::Store
-    })?;
-    let mut writer = WriteMultipart::new_with_chunk_size(upload, files.part_size());
+    let (staging, mut sink) = files.sink().await?;
     let mut hasher = Sha256::new();
     let mut head: Vec<u8> = Vec::with_capacity(SNIFF_BYTES);
     let mut size: u64 = 0;
@@ -251,19 +345,18 @@ where
             head.extend_from_slice(&chunk[..take]);
         }
         hasher.update(&chunk);
-        if let Err(e) = writer.wait_for_capacity(PARTS_IN_FLIGHT).await {
+        if let Err(e) = sink.write(&chunk).await {
             tracing::error!(error = %e, "writing an upload to the file store failed");
             break Some(UploadError::Store);
         }
-        writer.write(&chunk);
     };
     let failed = failed.or((size == 0).then_some(UploadError::Empty));
     if let Some(reason) = failed {
-        let _ = writer.abort().await;
+        sink.abort().await;
         let _ = files.remove(&staging).await;
         return Err(reason);
     }
-    if let Err(e) = writer.finish().await {
+    if let Err(e) = sink.finish().await {
         tracing::error!(error = %e, "finishing an upload in the file store failed");
         let _ = files.remove(&staging).await;
         return Err(UploadError::Store);
