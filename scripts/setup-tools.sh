@@ -84,3 +84,11 @@ if [ "$purpose" != run ] && ! command -v clamd >/dev/null && [ ! -x /usr/sbin/cl
   log "installing Debian's clamav-daemon (the malware scanner the attachment tests talk to)"
   apt_install clamav-daemon
 fi
+
+# Debian's dovecot for the reply-by-mail tests (they start their own, on a plain-files mailbox).
+if [ "$purpose" != run ] && [ ! -x /usr/sbin/dovecot ]; then
+  log "installing Debian's dovecot-imapd (the IMAP server the reply-by-mail tests read from)"
+  apt_install dovecot-imapd
+  # The package starts a system-wide dovecot on the IMAP ports; the tests run their own.
+  as_root systemctl disable --now dovecot >/dev/null 2>&1 || as_root service dovecot stop >/dev/null 2>&1 || true
+fi

@@ -174,6 +174,27 @@ pub fn reading_scope(actor: &Actor) -> Result<Scope, AppError> {
     }
 }
 
+/// Who may say who hears about a case of `account_id` by mail (add watchers, take them off): the
+/// account's own users — colleagues add each other — and vendor staff. Another account's case
+/// does not exist for a customer.
+pub fn may_change_watchers(actor: &Actor, account_id: i64) -> Result<(), AppError> {
+    match reading_scope(actor)? {
+        Scope::AllAccounts => Ok(()),
+        Scope::Account(own) if own == account_id => Ok(()),
+        Scope::Account(_) => Err(AppError::NotFound),
+    }
+}
+
+/// Who may follow a case of `account_id`, or stop: a user of that account, for themself.
+pub fn may_follow(actor: &Actor, account_id: i64) -> Result<(), AppError> {
+    can(actor, Action::ViewOwnAccountCases)?;
+    if actor.account_id()? == account_id {
+        Ok(())
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
 /// Who may see an attached file: exactly who may see what it is attached to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileScope {

@@ -1,21 +1,8 @@
 // Attachments in a real browser: files dropped on the case form and a screenshot pasted into its
 // description arrive with the case; a staff note's file never reaches the customer's page; the
 // case page's "Add files" form works without script.
-import { test, expect, type Page } from '@playwright/test';
-import AxeBuilder from '@axe-core/playwright';
-import { fillCaseForm, fillChange, signIn } from './session';
-
-/** axe-core's WCAG 2.2 AA findings on the page as it stands. */
-async function violations(page: Page): Promise<string[]> {
-  const result = await new AxeBuilder({ page })
-    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'])
-    .analyze();
-  return result.violations.map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
-async function hydrated(page: Page) {
-  await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
-}
+import { test, expect } from '@playwright/test';
+import { fillCaseForm, fillChange, hydrated, signIn, violations } from './session';
 
 // A 1×1 PNG.
 const PNG_BASE64 =

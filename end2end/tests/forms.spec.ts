@@ -2,12 +2,7 @@
 // take focus and their links lead to the fields; a form being sent says so and is sent once;
 // a page change inside the portal puts focus on the new page's heading.
 import { test, expect, type Page } from '@playwright/test';
-import { fillCaseForm, PASSWORD, signIn } from './session';
-
-/** Waits until the page's script has hydrated it (it marks `<html data-hydrated>`). */
-async function hydrated(page: Page) {
-  await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
-}
+import { fillCaseForm, hydrated, PASSWORD, signIn } from './session';
 
 function watchForProblems(page: Page): string[] {
   const problems: string[] = [];

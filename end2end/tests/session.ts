@@ -1,5 +1,6 @@
 // Signing in as one of the demo people, for the end-to-end tests.
 import { expect, type Page } from '@playwright/test';
+import AxeBuilder from '@axe-core/playwright';
 
 export const PASSWORD = 'Portcullis-Demo-2026';
 
@@ -44,4 +45,17 @@ export async function fillChange(page: Page, short: string) {
   await page.getByLabel('Window starts').fill(local(2));
   await page.getByLabel('Window ends').fill(local(3));
   await page.getByLabel('Rollback plan').fill('Scale back to 2 replicas.');
+}
+
+/** Waits until the page's script has taken over (hydration done). */
+export async function hydrated(page: Page) {
+  await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
+}
+
+/** axe-core's WCAG 2.2 AA findings on the page as it stands. */
+export async function violations(page: Page): Promise<string[]> {
+  const result = await new AxeBuilder({ page })
+    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'])
+    .analyze();
+  return result.violations.map((v) => `${v.id}: ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
 }

@@ -374,7 +374,7 @@ pub fn message_page(status: StatusCode, title: &str, message: &str) -> Response 
     )
 }
 
-fn small_page(status: StatusCode, title: &str, body_html: &str) -> Response {
+pub fn small_page(status: StatusCode, title: &str, body_html: &str) -> Response {
     let title = html_escape::encode_text(title);
     let body = format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\

@@ -5,12 +5,14 @@ pub mod anchor;
 pub mod attachments;
 pub mod config;
 pub mod export;
+pub mod imap;
 pub mod imports;
 pub mod layers;
 pub mod mailer;
 pub mod seed;
 pub mod seed_kb;
 pub mod telemetry;
+pub mod unsubscribe;
 
 use app::server::db::Db;
 use app::server::search::SearchIndex;
@@ -123,6 +125,10 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/changes/{number}/attachments",
             post(attachments::attach_change).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route(
+            "/mail/unsubscribe/{token}",
+            get(unsubscribe::confirm).post(unsubscribe::stop),
         )
         .route("/attachments/{token}", get(attachments::download))
         .route("/attachments/{token}/{name}", get(attachments::download))

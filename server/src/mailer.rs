@@ -12,8 +12,8 @@
 use app::server::db::{on_db, Db};
 use app::server::mail::LINK_PLACEHOLDER;
 use app::server::{now, AppState, Settings};
-use lettre::message::header::ContentType;
-use lettre::message::Mailbox;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use std::path::PathBuf;
 use std::time::Duration;
@@ -41,6 +41,10 @@ struct Due {
     body: String,
     secret_link: Option<String>,
     attempts: i32,
+    /// For a case's mail: its recipient, case and the recipient's token for the case.
+    to_user_id: Option<i64>,
+    case_number: Option<String>,
+    mail_token: Option<String>,
 }
 
 pub struct Sender {
@@ -93,6 +97,11 @@ impl Sender {
             }
             for mail in batch {
                 self.renew_lease(now()).await?;
+                if !self.recipient_active(&mail).await? {
+                    self.mark_dropped(&mail, "the recipient was disabled")
+                        .await?;
+                    continue;
+                }
                 match self.deliver(&mail).await {
                     Ok(()) => {
                         self.mark_sent(mail.id).await?;
@@ -117,7 +126,8 @@ impl Sender {
              SELECT id FROM mail_outbox WHERE sent_at IS NULL AND failed_at IS NULL \
              AND next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3) \
              ORDER BY id LIMIT $4 {lock}) \
-             RETURNING id, kind, to_address, to_name, subject, body, secret_link, attempts"
+             RETURNING id, kind, to_address, to_name, subject, body, secret_link, attempts, \
+             to_user_id, case_number, mail_token"
         );
         let mut rows: Vec<Due> = on_db!(&self.db, |c| sqlx::query_as(&sql)
             .bind(&self.instance)
@@ -130,26 +140,74 @@ impl Sender {
         Ok(rows)
     }
 
+    /// The host part of the portal's addresses and Message-IDs.
+    fn host(&self) -> &str {
+        self.settings
+            .public_url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', ':']).next())
+            .filter(|h| !h.is_empty())
+            .unwrap_or("portcullis")
+    }
+
     fn message(&self, mail: &Due) -> Result<Message, crate::BoxError> {
         let body = match &mail.secret_link {
             Some(link) => mail.body.replace(LINK_PLACEHOLDER, link),
             None => mail.body.clone(),
         };
         let to = Mailbox::new(Some(mail.to_name.clone()), mail.to_address.parse()?);
-        let host = self
-            .settings
-            .public_url
-            .split("://")
-            .nth(1)
-            .and_then(|rest| rest.split(['/', ':']).next())
-            .unwrap_or("portcullis");
-        Ok(Message::builder()
-            .from(self.settings.mail_from.parse()?)
+        let host = self.host();
+        let from: Mailbox = self.settings.mail_from.parse()?;
+        let mut builder = Message::builder()
+            .from(from.clone())
             .to(to)
             .subject(mail.subject.clone())
             .message_id(Some(format!("<outbox-{}@{host}>", mail.id)))
-            .header(ContentType::TEXT_PLAIN)
-            .body(body)?)
+            // Every mail of the portal is sent by it, not by a person (RFC 3834): well-behaved
+            // responders do not answer it, and the portal never answers one marked so.
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Auto-Submitted"),
+                "auto-generated".into(),
+            ));
+        if let (Some(number), Some(token)) = (&mail.case_number, &mail.mail_token) {
+            // A case's mails are one thread in the reader's mail client.
+            let thread = format!("<case-{number}@{host}>");
+            builder = builder.in_reply_to(thread.clone()).references(thread);
+            if let Some(reply_to) = reply_address(&self.settings.mail_reply_address, token) {
+                builder = builder.reply_to(Mailbox::new(from.name.clone(), reply_to.parse()?));
+            }
+            let stop = app::server::mail::portal_url(
+                &self.settings,
+                &format!("/mail/unsubscribe/{token}"),
+            );
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{stop}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".into(),
+                ));
+        }
+        let html = app::server::mail::html_of(&mail.subject, &body);
+        Ok(builder.multipart(MultiPart::alternative_plain_html(body, html))?)
+    }
+
+    /// Whether a mail's recipient may still get it: a case mail to someone disabled (or moved
+    /// out of the account) since it was queued is not sent.
+    async fn recipient_active(&self, mail: &Due) -> Result<bool, sqlx::Error> {
+        let Some(user_id) = mail.to_user_id else {
+            return Ok(true);
+        };
+        let active: i64 = on_db!(&self.db, |c| sqlx::query_scalar(
+            "SELECT COUNT(*) FROM users WHERE id = $1 AND status = 'active'"
+        )
+        .bind(user_id)
+        .fetch_one(c)
+        .await)?;
+        Ok(active > 0)
     }
 
     async fn deliver(&self, mail: &Due) -> Result<(), crate::BoxError> {
@@ -202,6 +260,22 @@ impl Sender {
         Ok(())
     }
 
+    /// Ends a mail that is not to be sent at all, saying why.
+    async fn mark_dropped(&self, mail: &Due, why: &str) -> Result<(), sqlx::Error> {
+        tracing::info!(mail_id = mail.id, why, "mail dropped");
+        on_db!(&self.db, |c| sqlx::query(
+            "UPDATE mail_outbox SET failed_at = $1, last_error = $2, secret_link = NULL, \
+             claimed_by = NULL, claimed_until = NULL WHERE id = $3 AND claimed_by = $4"
+        )
+        .bind(now())
+        .bind(why)
+        .bind(mail.id)
+        .bind(&self.instance)
+        .execute(c)
+        .await
+        .map(|_| ()))
+    }
+
     async fn mark_failed_attempt(&self, mail: &Due, error: &str) -> Result<(), sqlx::Error> {
         let attempts = i64::from(mail.attempts) + 1;
         let now = now();
@@ -243,6 +317,14 @@ impl Sender {
     }
 }
 
+/// The reply address of a case mail with `token`: the support mailbox `address` with the token
+/// after a `+` (`support+<token>@vendor.example`); none when no mailbox is configured.
+pub fn reply_address(address: &str, token: &str) -> Option<String> {
+    let (local, domain) = address.trim().rsplit_once('@')?;
+    let local = local.split('+').next().unwrap_or(local);
+    (!local.is_empty() && !domain.is_empty()).then(|| format!("{local}+{token}@{domain}"))
+}
+
 /// The wait before the next attempt after `attempts` failures: base, 2×base, 4×base, … capped.
 pub fn backoff(base: i64, attempts: i64) -> i64 {
     let factor = 1_i64 << attempts.clamp(1, 20).saturating_sub(1);
@@ -267,7 +349,21 @@ pub fn spawn(state: &AppState) -> Result<tokio::task::JoinHandle<()>, crate::Box
 
 #[cfg(test)]
 mod tests {
-    use super::backoff;
+    use super::{backoff, reply_address};
+
+    #[test]
+    fn the_reply_address_carries_the_token() {
+        assert_eq!(
+            reply_address("support@vendor.example", "ab12").as_deref(),
+            Some("support+ab12@vendor.example")
+        );
+        assert_eq!(
+            reply_address(" help+x@vendor.example ", "ab12").as_deref(),
+            Some("help+ab12@vendor.example")
+        );
+        assert_eq!(reply_address("", "ab12"), None);
+        assert_eq!(reply_address("nobody", "ab12"), None);
+    }
 
     #[test]
     fn backoff_doubles_and_is_capped() {

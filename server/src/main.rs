@@ -58,6 +58,11 @@ enum Command {
         #[arg(long)]
         generate_key: Option<PathBuf>,
     },
+    /// Take one mail from standard input — for a mail server that delivers the support mailbox to
+    /// a program — and make it a comment on its case, hold it for staff, refuse it or drop it;
+    /// prints the verdict. Exits 75 (try again later) when it could not be decided, so the mail
+    /// server keeps the mail and delivers it again.
+    ReceiveMail,
     /// List change requests past Awaiting authorization without an authorization record, or whose
     /// record differs from the audit trail's; exits non-zero when there is any.
     VerifyChanges,
@@ -148,10 +153,41 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
             server::mailer::spawn(&state)?;
             server::imports::spawn_worker(&state);
             server::spawn_scanner(&state);
+            server::imap::spawn(&state)?;
             server::serve(listener, state.clone(), server::shutdown_signal()).await?;
             state.db.close().await;
         }
         Command::Migrate => println!("Migrations applied ({}).", state.db.engine()),
+        Command::ReceiveMail => {
+            let limit = state.settings.inbound_max_bytes();
+            // Reads a little past the limit: enough to know the mail is too large, never all of
+            // a huge one.
+            let raw = tokio::task::spawn_blocking(move || {
+                use std::io::Read;
+                let mut raw = Vec::new();
+                std::io::stdin()
+                    .lock()
+                    .take(limit + 1)
+                    .read_to_end(&mut raw)
+                    .map(|_| raw)
+            })
+            .await??;
+            let size = raw.len() as u64;
+            match app::server::inbound::receive(&state, &raw, size, app::server::now()).await {
+                Ok(outcome) => println!(
+                    "{}: {}{}",
+                    outcome.verdict.as_str(),
+                    outcome.reason,
+                    outcome.case.map(|n| format!(" ({n})")).unwrap_or_default()
+                ),
+                Err(e) => {
+                    eprintln!("the mail could not be taken now: {e}");
+                    // EX_TEMPFAIL (sysexits.h): the mail server delivers it again later.
+                    state.db.close().await;
+                    std::process::exit(75);
+                }
+            }
+        }
         Command::Reindex => {
             let generation = app::server::search::request_rebuild(&state.db).await?;
             let dir = &state.settings.search_index_dir;

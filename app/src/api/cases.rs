@@ -110,6 +110,8 @@ pub async fn get_case(number: String) -> Result<CaseDetail, AppError> {
             detail.attachments = attachments::for_case(&state.db, detail.id, &actor, notes).await?;
             detail.viewer_staff = true;
             detail.file_limit = state.settings.max_file_bytes() as i64;
+            detail.followers =
+                cases::followers(&state.db, &actor, detail.id, detail.account_id).await?;
             Ok(detail)
         } else {
             policy::can(&actor, Action::ViewOwnAccountCases)?;
@@ -117,6 +119,8 @@ pub async fn get_case(number: String) -> Result<CaseDetail, AppError> {
             let mut detail = cases::get(&state.db, &number, account, false, now()).await?;
             detail.attachments = attachments::for_case(&state.db, detail.id, &actor, false).await?;
             detail.file_limit = state.settings.max_file_bytes() as i64;
+            detail.followers =
+                cases::followers(&state.db, &actor, detail.id, detail.account_id).await?;
             Ok(detail)
         }
     })
@@ -137,6 +141,53 @@ pub async fn comment_case(
         let reply = cases::Reply::from_form(&state, body, form_key, attachments)?;
         cases::comment(&state, &actor, account_id, &number, reply, now()).await?;
         leptos_axum::redirect(&format!("/cases/{number}#activity"));
+        Ok(())
+    })
+    .await
+}
+
+/// Who hears about a case by mail: `change` = `add` or `remove` a watcher (`user_id`, a user of
+/// the case's account; its users and staff may), or `follow` / `unfollow` for oneself (a user of
+/// the account).
+#[server(endpoint = "cases/followers")]
+pub async fn change_followers(
+    number: String,
+    change: String,
+    user_id: Option<String>,
+) -> Result<(), AppError> {
+    signed_in(|state, actor| async move {
+        let change = match change.as_str() {
+            "add" => cases::FollowChange::AddWatcher,
+            "remove" => cases::FollowChange::RemoveWatcher,
+            "follow" => cases::FollowChange::Follow,
+            "unfollow" => cases::FollowChange::Unfollow,
+            _ => {
+                return Err(AppError::field(
+                    "change",
+                    "Choose add, remove, follow or unfollow.",
+                ))
+            }
+        };
+        let user_id = match user_id.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(id) => Some(
+                id.parse()
+                    .map_err(|_| AppError::field("watcher", "Choose whom to add."))?,
+            ),
+        };
+        let number = number.trim().to_uppercase();
+        let client_addr = crate::server::request::current_client_addr(&state)?;
+        cases::change_followers(
+            &state,
+            &actor,
+            &number,
+            change,
+            user_id,
+            &client_addr,
+            now(),
+        )
+        .await?;
+        leptos_axum::redirect(&format!("/cases/{number}#followers"));
         Ok(())
     })
     .await

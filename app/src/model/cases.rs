@@ -72,6 +72,9 @@ pub struct CaseDetail {
     /// The row id (the server's own, never sent).
     #[serde(skip)]
     pub id: i64,
+    /// The account's id (the server's own, never sent).
+    #[serde(skip)]
+    pub account_id: i64,
     pub number: String,
     pub account: String,
     pub contact: String,
@@ -120,6 +123,31 @@ pub struct CaseDetail {
     /// The largest file one may attach, in bytes.
     #[cfg_attr(feature = "ssr", sqlx(skip))]
     pub file_limit: i64,
+    /// Who hears about the case by mail.
+    #[cfg_attr(feature = "ssr", sqlx(skip))]
+    pub followers: CaseFollowers,
+}
+
+/// Who hears about a case by mail, as the person looking sees it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CaseFollowers {
+    /// The contact (first) and the watchers who get the case's mails.
+    pub people: Vec<Follower>,
+    /// Whether the person looking gets them; `None` for someone who cannot follow (staff).
+    pub me: Option<bool>,
+    /// Colleagues the person looking may add as watchers (active users of the case's account
+    /// who do not follow it yet); empty when they may add nobody.
+    pub choices: Vec<Choice>,
+}
+
+/// One person who gets a case's mails.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Follower {
+    pub user_id: i64,
+    pub name: String,
+    pub contact: bool,
+    /// Whether the person looking may take them off (a watcher; not the contact).
+    pub removable: bool,
 }
 
 /// A row of a staff queue.

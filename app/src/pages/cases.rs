@@ -2,8 +2,8 @@
 //! (`/cases/:number`) with its activity and the comment form.
 
 use crate::api::cases::{
-    case_form_options, case_staff_options, get_case, list_cases, CaseFields, CommentCase,
-    CreateCase, NoteCase, StepCase,
+    case_form_options, case_staff_options, get_case, list_cases, CaseFields, ChangeFollowers,
+    CommentCase, CreateCase, NoteCase, StepCase,
 };
 use crate::components::attachments::{AttachForm, AttachRefusal, FileList, StageFiles};
 use crate::components::forms::{
@@ -15,7 +15,7 @@ use crate::components::time::format_time;
 use crate::components::url::{path_value, query_flag, query_id};
 use crate::model::attachments::Attachment;
 use crate::model::case_flow::{describe_left, steps, CaseState, Mover, Step};
-use crate::model::{CaseDetail, CaseOptions};
+use crate::model::{CaseDetail, CaseFollowers, CaseOptions};
 use crate::pages::kb::KbSuggestions;
 use leptos::form::ActionForm;
 use leptos::prelude::*;
@@ -276,10 +276,71 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
                     </dl>
                 })}
                 {case.priority_reason.clone().map(|r| view! { <p class="meta">"Priority set by hand: " {r}</p> })}
+                <FollowersPanel number=case.number.clone() followers=case.followers.clone()/>
                 {staff.then(|| view! { <StepForms number=case.number.clone() state=case.state staff=true/> })}
                 {staff.then(|| view! { <StaffFields number=case.number.clone()/> })}
             </aside>
         </div>
+    }
+}
+
+/// Who gets the case's mails — its contact and the colleagues watching it — with the forms to
+/// add a colleague, take one off, or stop (and resume) following oneself. Plain forms: they work
+/// without script.
+#[component]
+fn FollowersPanel(number: String, followers: CaseFollowers) -> impl IntoView {
+    let error = form_answer(ChangeFollowers::PATH);
+    let case = number.clone();
+    let form = move |change: &'static str,
+                     user_id: Option<i64>,
+                     label: String,
+                     text: &'static str| {
+        view! {
+            <form method="post" action=ChangeFollowers::PATH class="inline-form">
+                <input type="hidden" name="number" value=case.clone()/>
+                <input type="hidden" name="change" value=change/>
+                {user_id.map(|id| view! { <input type="hidden" name="user_id" value=id.to_string()/> })}
+                <button type="submit" class="button button--small button--secondary" aria-label=label>{text}</button>
+            </form>
+        }
+    };
+    let CaseFollowers {
+        people,
+        me,
+        choices,
+    } = followers;
+    view! {
+        <section class="panel followers" id="followers" aria-labelledby="followers-heading">
+            <h2 id="followers-heading">"Mail about this case"</h2>
+            <ErrorSummary error/>
+            <ul class="followers__list">
+                {people.into_iter().map(|p| view! {
+                    <li>
+                        {p.name.clone()}
+                        {p.contact.then_some(" (contact)")}
+                        {p.removable.then(|| form("remove", Some(p.user_id), format!("Stop mailing {}", p.name), "Remove"))}
+                    </li>
+                }).collect_view()}
+            </ul>
+            {me.map(|following| if following {
+                form("unfollow", None, "Stop getting this case's mails".into(), "Stop following")
+            } else {
+                form("follow", None, "Get this case's mails".into(), "Follow this case")
+            })}
+            {(!choices.is_empty()).then(|| view! {
+                <form method="post" action=ChangeFollowers::PATH class="form">
+                    <input type="hidden" name="number" value=number.clone()/>
+                    <input type="hidden" name="change" value="add"/>
+                    <div class="form-group">
+                        <label class="label" for="watcher">"Add a colleague"</label>
+                        <select class="input" id="watcher" name="user_id">
+                            {choices.into_iter().map(|c| view! { <option value=c.id.to_string()>{c.name}</option> }).collect_view()}
+                        </select>
+                    </div>
+                    <button type="submit" class="button button--secondary">"Add"</button>
+                </form>
+            })}
+        </section>
     }
 }
 

@@ -18,6 +18,7 @@ pub mod forms;
 pub mod home;
 pub mod impersonation;
 pub mod imports;
+pub mod inbound;
 pub mod invitations;
 pub mod kb;
 pub mod mail;

@@ -83,6 +83,29 @@ pub struct Settings {
     pub smtp_url: Secret,
     /// The sender of every mail, e.g. `Support Portal <support@vendor.example>`.
     pub mail_from: String,
+    /// The support mailbox replies to case mails go to, e.g. `support@vendor.example`: each
+    /// recipient's case mails say `support+<their token>@vendor.example` as the reply address.
+    /// Empty: replies go to `mail_from`.
+    pub mail_reply_address: String,
+    /// The authserv-id of the mail server that receives the support mailbox's mail (the first
+    /// word of the `Authentication-Results` headers it adds, e.g. `mx.vendor.example`): only its
+    /// verdict on a reply's sender counts. Empty: no reply is trusted; all are held for staff.
+    pub mail_trusted_authserv_id: String,
+    /// The largest mail taken from the support mailbox; a larger one is refused (its sender told).
+    pub inbound_max_mb: u64,
+    /// The support mailbox's IMAP server (TLS, port `imap_port`); empty: the portal reads no
+    /// mailbox (a mail server may still deliver to `portcullis receive-mail`).
+    pub imap_host: String,
+    pub imap_port: u16,
+    pub imap_user: String,
+    pub imap_password: Secret,
+    pub imap_mailbox: String,
+    /// A PEM file of certificate authorities to trust for the IMAP server instead of the public
+    /// ones (a company CA). Empty: the public web PKI.
+    pub imap_ca_file: String,
+    /// How often the mailbox is looked at when the server does not offer IDLE, and at most how
+    /// long an IDLE waits before looking anyway.
+    pub imap_poll_seconds: u64,
     pub mail_dir: String,
     /// How often the sender looks for due mails.
     pub mail_poll_seconds: u64,
@@ -143,6 +166,16 @@ impl Default for Settings {
             reset_minutes: 60,
             smtp_url: Secret::default(),
             mail_from: "Portcullis <portcullis@localhost>".into(),
+            mail_reply_address: String::new(),
+            mail_trusted_authserv_id: String::new(),
+            inbound_max_mb: 25,
+            imap_host: String::new(),
+            imap_port: 993,
+            imap_user: String::new(),
+            imap_password: Secret::default(),
+            imap_mailbox: "INBOX".into(),
+            imap_ca_file: String::new(),
+            imap_poll_seconds: 60,
             mail_dir: "data/mail".into(),
             mail_poll_seconds: 5,
             mail_retry_base_seconds: 30,
@@ -170,6 +203,11 @@ impl Settings {
     /// The largest file accepted, in bytes.
     pub fn max_file_bytes(&self) -> u64 {
         self.attachment_max_file_mb.saturating_mul(1024 * 1024)
+    }
+
+    /// The largest mail taken from the support mailbox, in bytes.
+    pub fn inbound_max_bytes(&self) -> u64 {
+        self.inbound_max_mb.saturating_mul(1024 * 1024)
     }
 
     /// The most one case may hold, in bytes.

@@ -42,6 +42,7 @@ pub struct TestApp {
     mailer: tokio::task::JoinHandle<()>,
     importer: tokio::task::JoinHandle<()>,
     scanner: Option<tokio::task::JoinHandle<()>>,
+    imap: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Drop for TestApp {
@@ -54,6 +55,7 @@ impl Drop for TestApp {
         if let Some(scanner) = &self.scanner {
             scanner.abort();
         }
+        self.stop_imap();
     }
 }
 
@@ -153,6 +155,7 @@ pub async fn spawn_on(url: &str, mut settings: Settings) -> TestApp {
     let mailer = server::mailer::spawn(&state).expect("start the mail sender");
     let importer = server::imports::spawn_worker(&state);
     let scanner = server::spawn_scanner(&state);
+    let imap = server::imap::spawn(&state).expect("start the mailbox reader");
     tokio::spawn(server::serve(listener, state, async move {
         let _ = rx.await;
     }));
@@ -168,6 +171,7 @@ pub async fn spawn_on(url: &str, mut settings: Settings) -> TestApp {
         mailer,
         importer,
         scanner,
+        imap,
     }
 }
 
@@ -343,13 +347,17 @@ impl TestApp {
     }
 }
 
-/// A mail as the portal wrote it to its mail folder.
+/// A mail as the portal wrote it to its mail folder (or as an SMTP server received it).
 #[derive(Debug, Clone)]
 pub struct SentMail {
     pub to: String,
     pub subject: String,
-    /// The decoded text body.
+    /// The decoded text part.
     pub body: String,
+    /// The HTML part, when the mail has one.
+    pub html: Option<String>,
+    /// Every header, name and raw value, in order.
+    pub headers: Vec<(String, String)>,
 }
 
 impl SentMail {
@@ -361,51 +369,61 @@ impl SentMail {
             .unwrap_or_else(|| panic!("no {path} link in mail: {}", self.body))
             .to_string()
     }
-}
 
-/// Parses an RFC 5322 message as lettre writes it (plain text, 7bit or quoted-printable).
-pub fn parse_mail(raw: &str) -> SentMail {
-    let raw = raw.replace("\r\n", "\n");
-    let (head, body) = raw.split_once("\n\n").expect("headers and body");
-    let header = |name: &str| {
-        head.lines()
-            .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+    /// The value of header `name` (the first, case-insensitive), trimmed; empty when absent.
+    pub fn header(&self, name: &str) -> String {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().to_string())
             .unwrap_or_default()
-            .to_string()
-    };
-    let body = if header("Content-Transfer-Encoding") == "quoted-printable" {
-        decode_quoted_printable(body)
-    } else {
-        body.to_string()
-    };
-    SentMail {
-        to: header("To"),
-        subject: header("Subject"),
-        body,
     }
 }
 
-fn decode_quoted_printable(text: &str) -> String {
-    let joined = text.replace("=\n", "");
-    let bytes = joined.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'=' && i + 2 < bytes.len() {
-            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-            if let Ok(b) = u8::from_str_radix(hex, 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
+/// Parses an RFC 5322 message (any MIME structure lettre writes) with a mail library.
+pub fn parse_mail(raw: &str) -> SentMail {
+    let message = mail_parser::MessageParser::default()
+        .parse(raw.as_bytes())
+        .expect("a parsable mail");
+    let headers: Vec<(String, String)> = message
+        .headers_raw()
+        .map(|(name, value)| {
+            (
+                name.to_string(),
+                value.replace("\r\n", "").trim().to_string(),
+            )
+        })
+        .collect();
+    let html = message
+        .html_bodies()
+        .find(|part| part.is_text_html())
+        .map(|_| message.body_html(0).unwrap_or_default().into_owned());
+    SentMail {
+        to: headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("To"))
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default(),
+        subject: message.subject().unwrap_or_default().to_string(),
+        body: message.body_text(0).unwrap_or_default().into_owned(),
+        html,
+        headers,
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl TestApp {
+    /// Stops this instance's mail sender: mails stay queued (another instance may send them).
+    pub fn stop_mailer(&self) {
+        self.mailer.abort();
+    }
+
+    /// Stops this instance's support-mailbox reader, as if its process were killed.
+    pub fn stop_imap(&self) {
+        if let Some(reader) = &self.imap {
+            reader.abort();
+        }
+    }
+
     /// Every mail in the portal's mail folder, oldest first.
     pub fn mails(&self) -> Vec<SentMail> {
         let mut names: Vec<_> = std::fs::read_dir(self.mail_dir.path())

@@ -14,12 +14,14 @@ use crate::model::{CaseDetail, CaseOptions, CaseSummary, Choice};
 
 mod clock;
 mod files;
+mod followers;
 mod form;
 mod queue;
 mod work;
 
 use clock::{ClockRow, CLOCK_COLUMNS};
 pub use files::*;
+pub use followers::*;
 pub use form::*;
 pub use queue::*;
 pub use work::*;
@@ -164,26 +166,18 @@ pub(crate) async fn insert(
         now,
     )
     .await?;
-    let contact = mail::recipient(&mut *tx, v.contact_id).await?;
-    let link = mail::portal_url(&state.settings, &format!("/cases/{number}"));
-    let mail = Mail {
-        kind: "case_created",
-        account_id: Some(account_id),
-        to_address: &contact.0,
-        to_name: &contact.1,
-        subject: format!("[{number}] {}", v.subject),
-        body: format!(
-            "Hello {},\n\nCase {number} was opened for {}{} and you are its contact:\n\n  {}\n\n\
-             {}Follow it and reply here: {link}\n\nWe answer within the time your service level sets.\n",
-            contact.1,
-            account_name,
-            if on_behalf { " by our support staff on your behalf" } else { "" },
-            v.subject,
-            super::attachments::mail_line(attached as i64)
-        ),
-        secret_link: None,
-    };
-    mail::enqueue(tx, &mail, now).await?;
+    let what = format!(
+        "Case {number} was opened for {account_name}{} and you are its contact:\n\n  {}\n\n\
+         {}We answer within the time your service level sets.",
+        if on_behalf {
+            " by our support staff on your behalf"
+        } else {
+            ""
+        },
+        v.subject,
+        super::attachments::mail_line(attached as i64)
+    );
+    tell_followers(tx, state, case_id, "case_created", &what, None, now).await?;
     Ok((number, case_id))
 }
 
@@ -361,7 +355,7 @@ pub async fn get(
     now: i64,
 ) -> Result<CaseDetail, AppError> {
     let mut detail: CaseDetail = on_db!(db, |c| sqlx::query_as(
-        "SELECT c.id, c.number, a.name AS account, \
+        "SELECT c.id, c.account_id, c.number, a.name AS account, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.contact_id) AS contact, \
          (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.created_by) AS created_by, \
          c.on_behalf, v.name AS version, i.name AS impact, c.workaround, f.name AS feature, \

@@ -136,39 +136,6 @@ pub(super) fn check_text(field: &str, body: &str, what: &str) -> Result<String, 
     Ok(body.to_string())
 }
 
-/// Mails the case's contact about `what` happened, inside the change's transaction.
-async fn tell_contact(
-    tx: &mut Tx,
-    state: &AppState,
-    case_id: i64,
-    kind: &str,
-    what: &str,
-    now: i64,
-) -> Result<(), AppError> {
-    let row: (String, String, String, String, i64) = on_tx!(tx, |c| {
-        sqlx::query_as(
-        "SELECT c.number, c.subject, u.email, u.first_name || ' ' || u.last_name, c.account_id \
-         FROM cases c JOIN users u ON u.id = c.contact_id WHERE c.id = $1"
-    )
-    .bind(case_id)
-    .fetch_one(c)
-    .await
-    .map_err(AppError::from)
-    })?;
-    let (number, subject, email, name, account_id) = row;
-    let link = mail::portal_url(&state.settings, &format!("/cases/{number}"));
-    let mail = Mail {
-        kind,
-        account_id: Some(account_id),
-        to_address: &email,
-        to_name: &name,
-        subject: format!("[{number}] {subject}"),
-        body: format!("Hello {name},\n\n{what}\n\nSee the case and answer: {link}\n"),
-        secret_link: None,
-    };
-    mail::enqueue(tx, &mail, now).await.map(|_| ())
-}
-
 /// A customer's comment on their account's case. A reply while the case awaits information
 /// moves it back to Open (SPEC §4.2).
 #[tracing::instrument(skip_all)]
@@ -193,8 +160,21 @@ pub async fn comment(
         ));
     }
     let entry = add_entry(&mut tx, case.id, "comment", Some(actor.user_id), &body, now).await?;
-    attach_reply_files(
+    let files = attach_reply_files(
         &mut tx, state, actor, &case, number, entry, false, &reply, now,
+    )
+    .await?;
+    // The colleagues following the case hear of it; the author does not need their own words.
+    let (_, author) = mail::recipient(&mut tx, actor.user_id).await?;
+    let what = format!("{author} commented:\n\n{body}\n\n{files}");
+    tell_followers(
+        &mut tx,
+        state,
+        case.id,
+        "case_comment",
+        what.trim_end(),
+        Some(actor.user_id),
+        now,
     )
     .await?;
     if case.state == CaseState::AwaitingInfo {
@@ -235,7 +215,7 @@ pub async fn customer_step(
     )
     .await?;
     if to == CaseState::Closed {
-        tell_contact(
+        tell_followers(
             &mut tx,
             state,
             case.id,
@@ -244,6 +224,7 @@ pub async fn customer_step(
                 "Case \"{}\" is closed: the resolution was accepted.",
                 case.subject
             ),
+            None,
             now,
         )
         .await?;
@@ -299,7 +280,7 @@ pub async fn staff_step(
             Some(text) => format!("{what}\n\n{text}"),
             None => what.to_string(),
         };
-        tell_contact(&mut tx, state, case.id, kind, &what, now).await?;
+        tell_followers(&mut tx, state, case.id, kind, &what, None, now).await?;
     }
     tx.commit().await
 }
@@ -358,7 +339,7 @@ pub async fn staff_note(
         )
         .bind(now)
         .bind(case.id))?;
-        tell_contact(
+        tell_followers(
             &mut tx,
             state,
             case.id,
@@ -366,6 +347,7 @@ pub async fn staff_note(
             &format!("Support replied:\n\n{body}\n\n{files}")
                 .trim_end()
                 .to_string(),
+            None,
             now,
         )
         .await?;
@@ -538,7 +520,7 @@ pub async fn auto_close(state: &AppState, days: i64, now: i64) -> Result<usize, 
             "Case \"{}\" was resolved {days} days ago without an answer and is now closed. If the problem is back, open a new case and mention this one.",
             case.subject
         );
-        tell_contact(&mut tx, state, case.id, "case_closed", &what, now).await?;
+        tell_followers(&mut tx, state, case.id, "case_closed", &what, None, now).await?;
         tx.commit().await?;
         closed += 1;
     }

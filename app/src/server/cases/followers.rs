@@ -1,0 +1,329 @@
+//! Who hears about a case by mail: its contact, unless they stopped following, and the
+//! colleagues watching it; each with a token of their own for the case's mails (their reply
+//! address and one-click unsubscribe). Only active users of the case's account ever qualify, so
+//! a disabled user or one moved out of the account stops getting mail at once.
+
+use super::*;
+use crate::model::{CaseFollowers, Follower};
+use crate::policy;
+use crate::server::audit::{self, Event};
+
+/// Whether a user follows a case: the row's choice when there is one, else being its contact.
+const FOLLOWING: &str = "CASE WHEN f.user_id IS NULL THEN u.id = c.contact_id \
+     ELSE f.following AND (f.watcher OR u.id = c.contact_id) END";
+
+/// One person a case's mail goes to.
+pub(crate) struct Recipient {
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub token: String,
+}
+
+/// A new token for someone's mails about one case: 20 random bytes in lower-case hex, so it
+/// survives any mail system's handling of the local part of an address (`support+<token>@…`).
+fn new_mail_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 20];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// Makes sure `user_id` has a row for case `case_id` (with a token), changing nothing when one
+/// is there.
+async fn ensure_row(tx: &mut Tx, case_id: i64, user_id: i64, now: i64) -> Result<(), AppError> {
+    execute!(tx: tx, sqlx::query(
+        "INSERT INTO case_followers (case_id, user_id, watcher, following, mail_token, added_at, changed_at) \
+         VALUES ($1, $2, FALSE, TRUE, $3, $4, $4) ON CONFLICT (case_id, user_id) DO NOTHING"
+    )
+    .bind(case_id)
+    .bind(user_id)
+    .bind(new_mail_token())
+    .bind(now))?;
+    Ok(())
+}
+
+/// Everyone who gets case `case_id`'s mails now, but `except` (who caused the mail).
+pub(crate) async fn recipients(
+    tx: &mut Tx,
+    case_id: i64,
+    except: Option<i64>,
+    now: i64,
+) -> Result<Vec<Recipient>, AppError> {
+    let sql = format!(
+        "SELECT u.id FROM cases c JOIN users u ON u.account_id = c.account_id AND u.status = 'active' \
+         LEFT JOIN case_followers f ON f.case_id = c.id AND f.user_id = u.id \
+         WHERE c.id = $1 AND ({FOLLOWING}) AND ($2 IS NULL OR u.id <> $2) ORDER BY u.id"
+    );
+    let ids: Vec<i64> = on_tx!(tx, |c| sqlx::query_scalar(&sql)
+        .bind(case_id)
+        .bind(except)
+        .fetch_all(c)
+        .await)?;
+    let mut people = Vec::with_capacity(ids.len());
+    for user_id in ids {
+        ensure_row(tx, case_id, user_id, now).await?;
+        let (email, name, token): (String, String, String) = on_tx!(tx, |c| sqlx::query_as(
+            "SELECT u.email, u.first_name || ' ' || u.last_name, f.mail_token FROM users u \
+             JOIN case_followers f ON f.user_id = u.id AND f.case_id = $1 WHERE u.id = $2"
+        )
+        .bind(case_id)
+        .bind(user_id)
+        .fetch_one(c)
+        .await)?;
+        people.push(Recipient {
+            user_id,
+            email,
+            name,
+            token,
+        });
+    }
+    Ok(people)
+}
+
+/// Mails everyone following case `case_id` (but `except`) about `what`, inside the change's
+/// transaction: one mail each, in the case's thread, with their own reply address.
+pub(crate) async fn tell_followers(
+    tx: &mut Tx,
+    state: &AppState,
+    case_id: i64,
+    kind: &str,
+    what: &str,
+    except: Option<i64>,
+    now: i64,
+) -> Result<(), AppError> {
+    let (number, subject, account_id): (String, String, i64) = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT number, subject, account_id FROM cases WHERE id = $1"
+    )
+    .bind(case_id)
+    .fetch_one(c)
+    .await)?;
+    for person in recipients(tx, case_id, except, now).await? {
+        let mail = Mail {
+            kind,
+            account_id: Some(account_id),
+            to_address: &person.email,
+            to_name: &person.name,
+            subject: format!("[{number}] {subject}"),
+            body: case_mail_body(state, &number, &person, what),
+            secret_link: None,
+        };
+        let thread = mail::CaseThread {
+            to_user_id: person.user_id,
+            number: &number,
+            token: &person.token,
+        };
+        mail::enqueue_in_thread(tx, &mail, Some(&thread), now).await?;
+    }
+    Ok(())
+}
+
+/// A case mail's text: the greeting, what happened, where to answer, and how to stop.
+pub(crate) fn case_mail_body(
+    state: &AppState,
+    number: &str,
+    person: &Recipient,
+    what: &str,
+) -> String {
+    let link = mail::portal_url(&state.settings, &format!("/cases/{number}"));
+    let stop = mail::portal_url(
+        &state.settings,
+        &format!("/mail/unsubscribe/{}", person.token),
+    );
+    format!(
+        "Hello {},\n\n{what}\n\nSee the case and answer: {link}\n\n\
+         You get this mail because you follow case {number}. To stop: {stop}\n",
+        person.name
+    )
+}
+
+/// Who hears about case `case_id` of `account_id`, as `actor` sees it.
+pub async fn followers(
+    db: &Db,
+    actor: &Actor,
+    case_id: i64,
+    account_id: i64,
+) -> Result<CaseFollowers, AppError> {
+    let sql = format!(
+        "SELECT u.id, u.first_name || ' ' || u.last_name, u.id = c.contact_id, ({FOLLOWING}) \
+         FROM cases c JOIN users u ON u.account_id = c.account_id AND u.status = 'active' \
+         LEFT JOIN case_followers f ON f.case_id = c.id AND f.user_id = u.id \
+         WHERE c.id = $1 ORDER BY u.id = c.contact_id DESC, u.last_name, u.first_name, u.id"
+    );
+    let rows: Vec<(i64, String, bool, bool)> = on_db!(db, |c| sqlx::query_as(&sql)
+        .bind(case_id)
+        .fetch_all(c)
+        .await)?;
+    let may_change = policy::may_change_watchers(actor, account_id).is_ok();
+    let mut shown = CaseFollowers {
+        me: policy::may_follow(actor, account_id)
+            .is_ok()
+            .then(|| rows.iter().any(|r| r.0 == actor.user_id && r.3)),
+        ..CaseFollowers::default()
+    };
+    for (user_id, name, contact, following) in rows {
+        if following {
+            shown.people.push(Follower {
+                user_id,
+                name,
+                contact,
+                removable: may_change && !contact,
+            });
+        } else if may_change && !contact {
+            shown.choices.push(Choice { id: user_id, name });
+        }
+    }
+    Ok(shown)
+}
+
+/// A case's id and account by number, within what `actor` may read.
+async fn case_of(tx: &mut Tx, actor: &Actor, number: &str) -> Result<(i64, i64, i64), AppError> {
+    let scope = policy::reading_scope(actor)?;
+    let row: Option<(i64, i64, i64)> = on_tx!(tx, |c| {
+        sqlx::query_as(
+        "SELECT id, account_id, contact_id FROM cases WHERE number = $1 AND ($2 IS NULL OR account_id = $2)"
+    )
+    .bind(number)
+    .bind(scope.account())
+    .fetch_optional(c)
+    .await
+    })?;
+    row.ok_or(AppError::NotFound)
+}
+
+/// The name and address of an active user of `account_id`, or why they cannot watch.
+async fn colleague(
+    tx: &mut Tx,
+    account_id: i64,
+    user_id: i64,
+) -> Result<(String, String), AppError> {
+    let row: Option<(String, String)> = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT email, first_name || ' ' || last_name FROM users \
+         WHERE id = $1 AND account_id = $2 AND status = 'active'"
+    )
+    .bind(user_id)
+    .bind(account_id)
+    .fetch_optional(c)
+    .await)?;
+    row.ok_or_else(|| AppError::field("watcher", "Choose an active user of the case's account."))
+}
+
+/// What a change of who follows a case does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FollowChange {
+    /// `actor` adds a colleague as a watcher.
+    AddWatcher,
+    /// `actor` takes a watcher off.
+    RemoveWatcher,
+    /// `actor` follows the case themself again.
+    Follow,
+    /// `actor` stops following.
+    Unfollow,
+}
+
+/// Changes who hears about case `number`: one transaction, audited with who did it.
+#[tracing::instrument(skip_all, fields(?change))]
+pub async fn change_followers(
+    state: &AppState,
+    actor: &Actor,
+    number: &str,
+    change: FollowChange,
+    user_id: Option<i64>,
+    client_addr: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let mut tx = state.db.begin().await?;
+    let (case_id, account_id, contact_id) = case_of(&mut tx, actor, number).await?;
+    let (user_id, watcher, following, action) = match change {
+        FollowChange::AddWatcher | FollowChange::RemoveWatcher => {
+            policy::may_change_watchers(actor, account_id)?;
+            let user_id =
+                user_id.ok_or_else(|| AppError::field("watcher", "Choose whom to add."))?;
+            if user_id == contact_id {
+                return Err(AppError::field(
+                    "watcher",
+                    "The case's contact gets its mails already.",
+                ));
+            }
+            match change {
+                FollowChange::AddWatcher => (user_id, true, true, "case.watcher_added"),
+                _ => (user_id, false, false, "case.watcher_removed"),
+            }
+        }
+        FollowChange::Follow | FollowChange::Unfollow => {
+            policy::may_follow(actor, account_id)?;
+            let on = change == FollowChange::Follow;
+            let action = if on {
+                "case.followed"
+            } else {
+                "case.unfollowed"
+            };
+            // The contact's choice keeps them the contact; anyone else following is a watcher.
+            (actor.user_id, actor.user_id != contact_id && on, on, action)
+        }
+    };
+    let (email, _) = colleague(&mut tx, account_id, user_id).await?;
+    ensure_row(&mut tx, case_id, user_id, now).await?;
+    execute!(tx: &mut tx, sqlx::query(
+        "UPDATE case_followers SET watcher = $1, following = $2, added_by = $3, changed_at = $4 \
+         WHERE case_id = $5 AND user_id = $6"
+    )
+    .bind(watcher)
+    .bind(following)
+    .bind(actor.user_id)
+    .bind(now)
+    .bind(case_id)
+    .bind(user_id))?;
+    let event = Event {
+        account_id: Some(account_id),
+        target: Some(format!("case:{number}")),
+        after: Some(serde_json::json!({ "user": email, "following": following })),
+        ..Event::by(actor, action, client_addr)
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await
+}
+
+/// Stops the mails of the case that `token` belongs to, for its person: the one-click
+/// unsubscribe of a case mail (RFC 8058). Answers the case's number; audited as the person's own
+/// choice, made from the mail.
+pub async fn unsubscribe(
+    db: &Db,
+    token: &str,
+    client_addr: &str,
+    now: i64,
+) -> Result<String, AppError> {
+    let mut tx = db.begin().await?;
+    let row: Option<(i64, i64, String, i64, String)> = on_tx!(&mut tx, |c| sqlx::query_as(
+        "SELECT f.case_id, f.user_id, c.number, c.account_id, u.email FROM case_followers f \
+         JOIN cases c ON c.id = f.case_id JOIN users u ON u.id = f.user_id WHERE f.mail_token = $1"
+    )
+    .bind(token)
+    .fetch_optional(c)
+    .await)?;
+    let (case_id, user_id, number, account_id, email) = row.ok_or(AppError::NotFound)?;
+    let changed = execute!(tx: &mut tx, sqlx::query(
+        "UPDATE case_followers SET following = FALSE, changed_at = $1 \
+         WHERE case_id = $2 AND user_id = $3 AND following"
+    )
+    .bind(now)
+    .bind(case_id)
+    .bind(user_id))?;
+    if changed > 0 {
+        let event = Event {
+            action: "case.unfollowed",
+            actor_id: Some(user_id),
+            impersonator_id: None,
+            account_id: Some(account_id),
+            target: Some(format!("case:{number}")),
+            reason: Some("unsubscribe link in a case mail"),
+            reference: None,
+            before: None,
+            after: Some(serde_json::json!({ "user": email, "following": false })),
+            client_addr: Some(client_addr),
+        };
+        audit::append(&mut tx, &event, now).await?;
+    }
+    tx.commit().await?;
+    Ok(number)
+}

@@ -1,0 +1,312 @@
+//! Replies by mail, delivered to `portcullis receive-mail` as a mail server delivers to a program:
+//! a trusted reply becomes its author's comment (quoted text left out, files attached, an
+//! Awaiting-info case reopened, a second delivery ignored); a forged sender, failed
+//! authentication, an unknown address, auto-replies and bounces are held or dropped and never
+//! answered; a reply to a closed case is refused with one polite mail.
+
+use crate::both_engines;
+use crate::helpers::*;
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+const ACME_USER: &str = "user@acme.example";
+const ACME_SECOND: &str = "secondary@acme.example";
+const AGENT: &str = "agent@vendor.example";
+const MX: &str = "mx.vendor.example";
+
+/// Delivers `raw` to the portal as its mail server would; answers what it printed.
+fn deliver(app: &TestApp, raw: &str) -> String {
+    let files = app.settings.attachments_dir.clone();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_portcullis"))
+        .arg("receive-mail")
+        .env(
+            "PORTCULLIS_DATABASE_URL",
+            app.settings.database_url.expose(),
+        )
+        .env("PORTCULLIS_ATTACHMENTS_DIR", files)
+        .env("PORTCULLIS_PUBLIC_URL", &app.base)
+        .env("PORTCULLIS_MAIL_TRUSTED_AUTHSERV_ID", MX)
+        .env("PORTCULLIS_LOG_LEVEL", "warn")
+        .env_remove("PORTCULLIS_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run portcullis receive-mail");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(raw.replace('\n', "\r\n").as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "receive-mail failed: {stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// A reply from `from` to the reply address with `token`, saying `text`; `extra` headers go on
+/// top (where a receiving server adds its own).
+fn reply(from: &str, token: &str, id: &str, extra: &str, text: &str) -> String {
+    format!(
+        "{extra}From: Somebody <{from}>\nTo: Portcullis <support+{token}@vendor.example>\n\
+         Subject: Re: [CS] Pipelines stall\nMessage-ID: <{id}@acme.example>\n\
+         Date: Sun, 06 Dec 2026 10:00:00 +0000\nMIME-Version: 1.0\n\
+         Content-Type: text/plain; charset=utf-8\n\n{text}\n"
+    )
+}
+
+fn passed(domain: &str) -> String {
+    format!("Authentication-Results: {MX}; spf=pass smtp.mailfrom={domain}; dmarc=pass (p=reject) header.from={domain}\n")
+}
+
+async fn comments_saying(app: &TestApp, words: &str) -> i64 {
+    app.scalar(&format!(
+        "SELECT COUNT(*) FROM case_entries WHERE kind = 'comment' AND body LIKE '%{words}%'"
+    ))
+    .await
+}
+
+async fn replies_by_mail_become_comments_only_when_trusted(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let f = crate::cases::form(&app, ACME_USER).await;
+    let number = app.expect(&user, "cases/create", &f.fields(), 200).await;
+    let number = number.as_str().unwrap().to_string();
+    let agent = app.signed_in(AGENT).await;
+    app.expect(
+        &agent,
+        "cases/step",
+        &[
+            ("number", number.as_str()),
+            ("step", "ask_info"),
+            ("comment", "Please send the pipeline log."),
+        ],
+        200,
+    )
+    .await;
+    let asked = app.wait_for_mail(ACME_USER, &number).await;
+    let asked = app
+        .mails()
+        .into_iter()
+        .rev()
+        .find(|m| m.to.contains(ACME_USER) && m.body.contains("pipeline log"))
+        .unwrap_or(asked);
+    let token = asked
+        .header("List-Unsubscribe")
+        .trim_matches(['<', '>'])
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let outbox_before = app.scalar("SELECT COUNT(*) FROM mail_outbox").await;
+
+    // The contact answers from their mail client: multipart, quoting the request, with a file.
+    let trusted = format!(
+        "{}From: Uma Brandt <{ACME_USER}>\nTo: support+{token}@vendor.example\n\
+         Subject: Re: [{number}] Pipelines stall\nMessage-ID: <log-1@acme.example>\n\
+         In-Reply-To: <outbox-2@127.0.0.1>\nMIME-Version: 1.0\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\n\n--b1\n\
+         Content-Type: text/plain; charset=utf-8\n\nHere is the log you asked for.\n\n\
+         On Sun, 6 Dec 2026 at 09:00, Portcullis <portcullis@localhost> wrote:\n\
+         > Please send the pipeline log.\n\n--b1\n\
+         Content-Type: text/plain; name=\"canary.log\"\nContent-Disposition: attachment; filename=\"canary.log\"\n\
+         Content-Transfer-Encoding: base64\n\nMjAyNi0xMi0wNiBFUlJPUiBjYW5hcnkgc3RhbGxlZAo=\n--b1--\n",
+        passed("acme.example")
+    );
+    let said = deliver(&app, &trusted);
+    assert!(said.starts_with("accepted"), "{said}");
+    assert_eq!(
+        comments_saying(&app, "Here is the log you asked for.").await,
+        1
+    );
+    let taken = app
+        .text("SELECT body FROM case_entries WHERE body LIKE '%Here is the log%'")
+        .await;
+    assert_eq!(
+        taken, "Here is the log you asked for.",
+        "the quote is left out"
+    );
+    let author = app
+        .text(&format!(
+            "SELECT u.email FROM case_entries e JOIN users u ON u.id = e.author_id \
+             WHERE e.body LIKE '%Here is the log%'"
+        ))
+        .await;
+    assert_eq!(author, ACME_USER);
+    assert_eq!(
+        app.text(&format!(
+            "SELECT state FROM cases WHERE number = '{number}'"
+        ))
+        .await,
+        "open"
+    );
+    assert_eq!(
+        app.text("SELECT file_name FROM attachments WHERE case_id IS NOT NULL")
+            .await,
+        "canary.log"
+    );
+    // The same mail delivered twice makes one comment.
+    assert!(deliver(&app, &trusted).starts_with("duplicate"));
+    assert_eq!(
+        comments_saying(&app, "Here is the log you asked for.").await,
+        1
+    );
+
+    // Mails that cannot be trusted are held, automatic ones dropped; none is answered.
+    let held = [
+        reply(
+            ACME_SECOND,
+            &token,
+            "forged",
+            &passed("acme.example"),
+            "Forged sender.",
+        ),
+        reply(
+            ACME_USER,
+            &token,
+            "nodmarc",
+            &format!("Authentication-Results: {MX}; dmarc=fail header.from=acme.example\n"),
+            "Failed DMARC.",
+        ),
+        reply(
+            ACME_USER,
+            &token,
+            "otherserver",
+            "Authentication-Results: evil.example; dmarc=pass header.from=acme.example\n",
+            "Untrusted results.",
+        ),
+        reply(
+            ACME_USER,
+            &"0".repeat(40),
+            "unknown",
+            &passed("acme.example"),
+            "Unknown token.",
+        ),
+        reply(
+            ACME_USER,
+            "",
+            "noaddress",
+            &passed("acme.example"),
+            "No reply address.",
+        ),
+    ];
+    for mail in &held {
+        let said = deliver(&app, mail);
+        assert!(said.starts_with("held"), "{said}\n{mail}");
+    }
+    let dropped = [
+        reply(
+            ACME_USER,
+            &token,
+            "ooo",
+            &format!("{}Auto-Submitted: auto-replied\n", passed("acme.example")),
+            "I am out of office.",
+        ),
+        reply(
+            ACME_USER,
+            &token,
+            "bounce",
+            &format!("{}Return-Path: <>\n", passed("acme.example")),
+            "Undeliverable.",
+        ),
+        reply(
+            ACME_USER,
+            &token,
+            "list",
+            &format!("{}List-Id: <dev.acme.example>\n", passed("acme.example")),
+            "List mail.",
+        ),
+    ];
+    for mail in &dropped {
+        let said = deliver(&app, mail);
+        assert!(said.starts_with("dropped"), "{said}\n{mail}");
+    }
+    for words in [
+        "Forged sender",
+        "Failed DMARC",
+        "Untrusted results",
+        "Unknown token",
+        "out of office",
+        "Undeliverable",
+        "List mail",
+    ] {
+        assert_eq!(comments_saying(&app, words).await, 0, "{words}");
+    }
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM mail_outbox").await,
+        outbox_before,
+        "nothing answered"
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM inbound_mails WHERE verdict = 'held'")
+            .await,
+        5
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM inbound_mails WHERE verdict = 'dropped'")
+            .await,
+        3
+    );
+    let forged = app
+        .text("SELECT reason FROM inbound_mails WHERE message_id = 'forged@acme.example'")
+        .await;
+    assert!(forged.contains(ACME_SECOND), "{forged}");
+
+    // An HTML-only reply is taken as its text.
+    let html = format!(
+        "{}From: {ACME_USER}\nTo: support+{token}@vendor.example\nSubject: Re\nMessage-ID: <html-1@acme.example>\n\
+         MIME-Version: 1.0\nContent-Type: text/html; charset=utf-8\n\n\
+         <html><body><p>Restarted <b>the canary</b>.</p><script>alert(1)</script></body></html>\n",
+        passed("acme.example")
+    );
+    assert!(deliver(&app, &html).starts_with("accepted"));
+    let body = app
+        .text("SELECT body FROM case_entries WHERE body LIKE '%Restarted%'")
+        .await;
+    assert!(
+        body.contains("the canary") && !body.contains("<b>") && !body.contains("<script"),
+        "{body}"
+    );
+
+    // A reply to a closed case is refused, and its sender told once.
+    app.exec(&format!(
+        "UPDATE cases SET state = 'closed' WHERE number = '{number}'"
+    ))
+    .await;
+    let late = reply(
+        ACME_USER,
+        &token,
+        "late-1",
+        &passed("acme.example"),
+        "One more thing.",
+    );
+    assert!(deliver(&app, &late).starts_with("refused"));
+    let later = reply(
+        ACME_USER,
+        &token,
+        "late-2",
+        &passed("acme.example"),
+        "And another.",
+    );
+    assert!(deliver(&app, &later).starts_with("refused"));
+    assert_eq!(
+        app.scalar(&format!("SELECT COUNT(*) FROM mail_outbox WHERE kind = 'reply_refused' AND to_address = '{ACME_USER}'")).await,
+        1
+    );
+    let told = app.wait_for_mail(ACME_USER, "was not added").await;
+    assert!(
+        told.body.contains("the case is closed") && told.body.contains(&number),
+        "{}",
+        told.body
+    );
+    assert_eq!(comments_saying(&app, "One more thing").await, 0);
+}
+
+both_engines!(replies_by_mail_become_comments_only_when_trusted,);
