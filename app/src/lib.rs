@@ -29,6 +29,7 @@ use pages::{
     kb::{ArticlePage, KbHomePage},
     kb_admin::{KbArticlesPage, KbEditorPage},
     links::{AcceptInvitationPage, ForgotPasswordPage, ResetPasswordPage},
+    mail::HeldMailPage,
     manage::{AddUserPage, ManageAccountsPage},
     password::ChangePasswordPage,
     queue::{MatrixPage, StaffQueuePage},
@@ -164,6 +165,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/manage/history") view=AccountHistoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/audit") view=StaffAuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/cases") view=StaffQueuePage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/mail") view=HeldMailPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/catalog") view=CatalogPage ssr=SsrMode::Async/>
                     <Route path=path!("/accept") view=AcceptInvitationPage ssr=SsrMode::Async/>
                     <Route path=path!("/reset") view=ResetPasswordPage ssr=SsrMode::Async/>

@@ -48,10 +48,12 @@ pub enum Action {
     ReadOwnNotices,
     /// Answer a survey through its personal link (the link is the credential; no sign-in).
     AnswerSurveyByLink,
+    /// Read the replies by mail held for review, and accept or discard them.
+    ReviewHeldMail,
 }
 
 impl Action {
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 30] = [
         Action::SignIn,
         Action::ManageOwnSession,
         Action::CreateCaseForOwnAccount,
@@ -81,6 +83,7 @@ impl Action {
         Action::SendCommunications,
         Action::ReadOwnNotices,
         Action::AnswerSurveyByLink,
+        Action::ReviewHeldMail,
     ];
 }
 
@@ -98,7 +101,7 @@ pub fn permits(role: Role, action: Action) -> bool {
         CreateCaseForOwnAccount | ViewOwnAccountCases | CreateChangeForOwnAccount => customer,
         CreateCaseOnBehalf | ViewAllAccountsCases | SeeInternalNotes | EditStaffCaseFields => staff,
         WorkChangeRequests | ConvertChangeToCase | ReadInternalKb | WriteKb => staff,
-        ViewAnyAccount | SendCommunications => staff,
+        ViewAnyAccount | SendCommunications | ReviewHeldMail => staff,
         CreateChangeOnBehalf => platform,
         AuthorizeChangeOnBehalf | ManageOwnAccountUsers | GrantAdminOwnAccount => admin,
         ExportOwnAccountUsersAndAudit => admin,
@@ -442,6 +445,7 @@ mod tests {
         (SendCommunications, false, false, true, true),
         (ReadOwnNotices, true, true, true, true),
         (AnswerSurveyByLink, true, true, true, true),
+        (ReviewHeldMail, false, false, true, true),
     ];
 
     #[test]

@@ -11,6 +11,7 @@ pub mod communications;
 pub mod home;
 pub mod imports;
 pub mod kb;
+pub mod mail;
 pub mod staff;
 pub mod users;
 

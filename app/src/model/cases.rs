@@ -150,6 +150,22 @@ pub struct Follower {
     pub removable: bool,
 }
 
+/// A reply by mail held for staff.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HeldMail {
+    pub id: i64,
+    pub received_at: i64,
+    pub from: String,
+    pub subject: String,
+    pub reason: String,
+    /// The case its reply address names.
+    pub case: Option<String>,
+    /// Its own words (quotes left out), shortened.
+    pub text: String,
+    /// Whether it may become a comment: it comes from the person its reply address was given to.
+    pub acceptable: bool,
+}
+
 /// A row of a staff queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueueRow {

@@ -9,6 +9,7 @@ pub mod imports;
 pub mod kb;
 pub mod kb_admin;
 pub mod links;
+pub mod mail;
 pub mod manage;
 pub mod password;
 pub mod queue;

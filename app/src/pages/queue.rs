@@ -49,6 +49,7 @@ pub fn StaffQueuePage() -> impl IntoView {
     view! {
         <Title text="Case queues"/>
         <h1>"Case queues"</h1>
+        <p><a href="/staff/mail">"Replies by mail held for review"</a></p>
         <nav class="toolbar" aria-label="Queues">
             {queues.into_iter().map(|(key, label)| view! {
                 <a href=format!("/staff/cases?queue={key}")

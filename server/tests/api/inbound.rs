@@ -309,4 +309,146 @@ async fn replies_by_mail_become_comments_only_when_trusted(engine: Engine) {
     assert_eq!(comments_saying(&app, "One more thing").await, 0);
 }
 
-both_engines!(replies_by_mail_become_comments_only_when_trusted,);
+async fn staff_accept_or_discard_held_mail_with_evidence(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let f = crate::cases::form(&app, ACME_USER).await;
+    let number = app.expect(&user, "cases/create", &f.fields(), 200).await;
+    let number = number.as_str().unwrap().to_string();
+    let opened = app.wait_for_mail(ACME_USER, &number).await;
+    let token = opened
+        .header("List-Unsubscribe")
+        .trim_matches(['<', '>'])
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let unverified = reply(
+        ACME_USER,
+        &token,
+        "unverified",
+        "",
+        "Sent from a server without DMARC.",
+    );
+    assert!(deliver(&app, &unverified).starts_with("held"));
+    let forged = reply(
+        ACME_SECOND,
+        &token,
+        "forged-2",
+        &passed("acme.example"),
+        "Words in another's name.",
+    );
+    assert!(deliver(&app, &forged).starts_with("held"));
+
+    // Who may look: staff only.
+    assert_eq!(app.call(&client(), "staff/mail/held", &[]).await.0, 401);
+    assert_eq!(app.call(&user, "staff/mail/held", &[]).await.0, 403);
+    let admin = app.signed_in("admin@acme.example").await;
+    assert_eq!(
+        app.call(
+            &admin,
+            "staff/mail/decide",
+            &[("id", "1"), ("decision", "accept")]
+        )
+        .await
+        .0,
+        403
+    );
+    let agent = app.signed_in(AGENT).await;
+    let held = app.expect(&agent, "staff/mail/held", &[], 200).await;
+    let held = held.as_array().unwrap().clone();
+    assert_eq!(held.len(), 2, "{held:?}");
+    let id_of = |words: &str| {
+        held.iter()
+            .find(|m| m["text"].as_str().unwrap_or_default().contains(words))
+            .map(|m| {
+                (
+                    m["id"].as_i64().unwrap().to_string(),
+                    m["acceptable"].as_bool().unwrap(),
+                )
+            })
+            .unwrap()
+    };
+    let (unverified_id, acceptable) = id_of("without DMARC");
+    assert!(acceptable);
+    let (forged_id, acceptable) = id_of("another's name");
+    assert!(!acceptable, "never in the name of someone else");
+
+    // A forged sender cannot be accepted in the addressee's name; it can be discarded.
+    let (status, _) = app
+        .call(
+            &agent,
+            "staff/mail/decide",
+            &[("id", forged_id.as_str()), ("decision", "accept")],
+        )
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(comments_saying(&app, "Words in another").await, 0);
+    let (status, body) = app
+        .call(
+            &agent,
+            "staff/mail/decide",
+            &[("id", unverified_id.as_str()), ("decision", "maybe")],
+        )
+        .await;
+    assert_eq!(
+        (status, invalid_fields(&body)),
+        (422, vec!["decision".to_string()])
+    );
+    app.expect(
+        &agent,
+        "staff/mail/decide",
+        &[("id", unverified_id.as_str()), ("decision", "accept")],
+        200,
+    )
+    .await;
+    assert_eq!(
+        comments_saying(&app, "Sent from a server without DMARC.").await,
+        1
+    );
+    assert_eq!(
+        app.call(
+            &agent,
+            "staff/mail/decide",
+            &[("id", unverified_id.as_str()), ("decision", "accept")]
+        )
+        .await
+        .0,
+        404
+    );
+    let platform = app.signed_in("platform.admin@vendor.example").await;
+    app.expect(
+        &platform,
+        "staff/mail/decide",
+        &[("id", forged_id.as_str()), ("decision", "discard")],
+        200,
+    )
+    .await;
+    assert!(app
+        .expect(&agent, "staff/mail/held", &[], 200)
+        .await
+        .as_array()
+        .unwrap()
+        .is_empty());
+    // The evidence names the staff member and the customer's account sees it in its trail.
+    for (action, who) in [
+        ("mail.accepted", AGENT),
+        ("mail.discarded", "platform.admin@vendor.example"),
+    ] {
+        let n = app
+            .scalar(&format!(
+                "SELECT COUNT(*) FROM audit_log a JOIN users u ON u.id = a.actor_id \
+                 WHERE a.action = '{action}' AND u.email = '{who}' \
+                 AND a.account_id = (SELECT account_id FROM cases WHERE number = '{number}')"
+            ))
+            .await;
+        assert_eq!(n, 1, "{action}");
+    }
+}
+
+both_engines!(
+    replies_by_mail_become_comments_only_when_trusted,
+    staff_accept_or_discard_held_mail_with_evidence,
+);

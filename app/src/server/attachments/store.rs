@@ -129,11 +129,14 @@ impl FileStore {
                         .await
                         .map_err(|e| failed(&e))?;
                 }
-                Sink::Local(
-                    tokio::fs::File::create(&path)
-                        .await
-                        .map_err(|e| failed(&e))?,
-                )
+                let file = tokio::fs::File::create(&path)
+                    .await
+                    .map_err(|e| failed(&e))?;
+                Sink::Local(LocalUpload {
+                    file,
+                    path,
+                    finished: false,
+                })
             }
             None => {
                 let upload = self
@@ -198,14 +201,34 @@ const S3_PART_SIZE: usize = 5 * 1024 * 1024;
 enum Sink {
     /// tokio's file keeps one buffer of its own and writes it on a blocking thread, one write at
     /// a time: an upload holds that buffer and no more.
-    Local(tokio::fs::File),
+    Local(LocalUpload),
     Remote(WriteMultipart),
+}
+
+/// A local upload's staged file. It removes itself unless the upload was finished: a connection
+/// closed mid-upload drops the request's work without running its error path.
+struct LocalUpload {
+    file: tokio::fs::File,
+    path: std::path::PathBuf,
+    finished: bool,
+}
+
+impl Drop for LocalUpload {
+    fn drop(&mut self) {
+        if !self.finished {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
 }
 
 impl Sink {
     async fn write(&mut self, chunk: &[u8]) -> Result<(), String> {
         match self {
-            Sink::Local(file) => file.write_all(chunk).await.map_err(|e| e.to_string()),
+            Sink::Local(upload) => upload
+                .file
+                .write_all(chunk)
+                .await
+                .map_err(|e| e.to_string()),
             Sink::Remote(writer) => {
                 writer
                     .wait_for_capacity(PARTS_IN_FLIGHT)
@@ -220,9 +243,11 @@ impl Sink {
     /// Makes the upload whole and durable: on disk (synced) or completed in the bucket.
     async fn finish(self) -> Result<(), String> {
         match self {
-            Sink::Local(mut file) => {
-                file.flush().await.map_err(|e| e.to_string())?;
-                file.sync_data().await.map_err(|e| e.to_string())
+            Sink::Local(mut upload) => {
+                upload.file.flush().await.map_err(|e| e.to_string())?;
+                upload.file.sync_data().await.map_err(|e| e.to_string())?;
+                upload.finished = true;
+                Ok(())
             }
             Sink::Remote(writer) => writer.finish().await.map(|_| ()).map_err(|e| e.to_string()),
         }
@@ -230,8 +255,8 @@ impl Sink {
 
     async fn abort(self) {
         match self {
-            // The staged file is removed by the caller.
-            Sink::Local(file) => drop(file),
+            // The staged file removes itself.
+            Sink::Local(upload) => drop(upload),
             Sink::Remote(writer) => {
                 let _ = writer.abort().await;
             }

@@ -9,6 +9,7 @@
 //! never answered (RFC 3834). Every mail is kept with its verdict.
 
 pub mod auth;
+pub mod review;
 pub mod text;
 
 use super::cases::{self, Reply};
@@ -202,10 +203,7 @@ pub async fn receive(
     let reply = Reply {
         body,
         // The mail's own id: a second delivery of it adds nothing, even before it is kept below.
-        form_key: Some(format!(
-            "mail:{}",
-            &hex::encode(Sha256::digest(facts.message_id.as_bytes()))[..40]
-        )),
+        form_key: Some(form_key(&facts.message_id)),
         files,
         client_addr: "mail".into(),
     };
@@ -231,6 +229,15 @@ pub async fn receive(
         now,
     )
     .await
+}
+
+/// The comment key of the mail with `message_id`: a second delivery of it, or its acceptance
+/// by staff after all, adds nothing to a case that already has it.
+fn form_key(message_id: &str) -> String {
+    format!(
+        "mail:{}",
+        &hex::encode(Sha256::digest(message_id.as_bytes()))[..40]
+    )
 }
 
 /// The few things of a mail the decision uses.
