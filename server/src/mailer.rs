@@ -142,13 +142,7 @@ impl Sender {
 
     /// The host part of the portal's addresses and Message-IDs.
     fn host(&self) -> &str {
-        self.settings
-            .public_url
-            .split("://")
-            .nth(1)
-            .and_then(|rest| rest.split(['/', ':']).next())
-            .filter(|h| !h.is_empty())
-            .unwrap_or("portcullis")
+        app::server::mail::portal_host(&self.settings)
     }
 
     fn message(&self, mail: &Due) -> Result<Message, crate::BoxError> {

@@ -129,6 +129,17 @@ fn linked(line: &str) -> String {
         .join(" ")
 }
 
+/// The host of the portal's public URL: the right-hand side of the Message-IDs of its mails.
+pub fn portal_host(settings: &Settings) -> &str {
+    settings
+        .public_url
+        .split("://")
+        .nth(1)
+        .and_then(|rest| rest.split(['/', ':']).next())
+        .filter(|h| !h.is_empty())
+        .unwrap_or("portcullis")
+}
+
 /// The absolute URL of a portal path, for links in mails.
 pub fn portal_url(settings: &Settings, path: &str) -> String {
     format!("{}{path}", settings.public_url.trim_end_matches('/'))

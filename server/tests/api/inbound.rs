@@ -275,6 +275,79 @@ async fn replies_by_mail_become_comments_only_when_trusted(engine: Engine) {
         "{body}"
     );
 
+    // Without a plus-address, the case mail a reply answers (In-Reply-To) names its case and
+    // person; the sender is checked all the same.
+    let answered = asked.header("Message-ID");
+    let threaded = |from: &str, id: &str, text: &str| {
+        format!(
+            "{}From: {from}\nTo: portcullis@localhost\nSubject: Re: [{number}]\nMessage-ID: <{id}@acme.example>\n\
+             In-Reply-To: {answered}\nReferences: {answered}\nContent-Type: text/plain\n\n{text}\n",
+            passed("acme.example")
+        )
+    };
+    assert!(deliver(
+        &app,
+        &threaded(ACME_USER, "thread-1", "Answered in the thread.")
+    )
+    .starts_with("accepted"));
+    assert_eq!(comments_saying(&app, "Answered in the thread.").await, 1);
+    assert!(deliver(
+        &app,
+        &threaded(ACME_SECOND, "thread-2", "Not the addressee.")
+    )
+    .starts_with("held"));
+
+    // A colleague watching the case answers from their own mail like the contact.
+    app.expect(
+        &user,
+        "cases/followers",
+        &[
+            ("number", number.as_str()),
+            ("change", "add"),
+            (
+                "user_id",
+                &app.scalar(&format!(
+                    "SELECT id FROM users WHERE email = '{ACME_SECOND}'"
+                ))
+                .await
+                .to_string(),
+            ),
+        ],
+        200,
+    )
+    .await;
+    app.expect(
+        &agent,
+        "cases/note",
+        &[("number", number.as_str()), ("body", "Which stage stalls?")],
+        200,
+    )
+    .await;
+    let watched = app.wait_for_mail(ACME_SECOND, &number).await;
+    let theirs = watched
+        .header("List-Unsubscribe")
+        .trim_matches(['<', '>'])
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    assert_ne!(theirs, token);
+    let said = deliver(
+        &app,
+        &reply(
+            ACME_SECOND,
+            &theirs,
+            "watcher-1",
+            &passed("acme.example"),
+            "The canary stage stalls.",
+        ),
+    );
+    assert!(said.starts_with("accepted"), "{said}");
+    let author = app
+        .text("SELECT u.email FROM case_entries e JOIN users u ON u.id = e.author_id WHERE e.body LIKE '%canary stage stalls%'")
+        .await;
+    assert_eq!(author, ACME_SECOND);
+
     // A reply to a closed case is refused, and its sender told once.
     app.exec(&format!(
         "UPDATE cases SET state = 'closed' WHERE number = '{number}'"

@@ -109,7 +109,7 @@ pub async fn receive(
             case: None,
         });
     }
-    if let Some(why) = automatic(&message, &facts, &state.settings.public_url) {
+    if let Some(why) = automatic(&message, &facts, mail::portal_host(&state.settings)) {
         return keep(state, &facts, raw, None, Verdict::Dropped, &why, now).await;
     }
     let Some(to) = addressee(state, &facts).await? else {
@@ -247,6 +247,8 @@ struct Facts {
     subject: String,
     /// Every address it was sent to (To, Cc, and what the delivering server says).
     recipients: Vec<String>,
+    /// The Message-IDs it answers: `In-Reply-To` first, then `References` newest first.
+    answers: Vec<String>,
     size: u64,
 }
 
@@ -282,8 +284,20 @@ impl Facts {
                     .map(|(_, v)| v.trim().trim_matches(['<', '>']).to_lowercase()),
             );
         }
+        let mut answers = Vec::new();
+        for name in ["In-Reply-To", "References"] {
+            for (_, value) in message
+                .headers_raw()
+                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            {
+                let mut ids: Vec<String> = value.split_whitespace().map(str::to_string).collect();
+                ids.reverse();
+                answers.extend(ids);
+            }
+        }
         Facts {
             message_id,
+            answers,
             from,
             subject: message
                 .subject()
@@ -302,6 +316,7 @@ impl Facts {
             from: String::new(),
             subject: String::new(),
             recipients: Vec::new(),
+            answers: Vec::new(),
             size,
         }
     }
@@ -309,7 +324,7 @@ impl Facts {
 
 /// Why a mail is automatic and must not be answered or taken (RFC 3834, RFC 3464, RFC 2369):
 /// `None` for a person's mail.
-fn automatic(message: &Message<'_>, facts: &Facts, public_url: &str) -> Option<String> {
+fn automatic(message: &Message<'_>, facts: &Facts, host: &str) -> Option<String> {
     let header = |name: &str| {
         message
             .headers_raw()
@@ -352,19 +367,31 @@ fn automatic(message: &Message<'_>, facts: &Facts, public_url: &str) -> Option<S
     if facts.from.starts_with("mailer-daemon@") || facts.from.starts_with("postmaster@") {
         return Some("a bounce (from the mail system)".into());
     }
-    let host = public_url
-        .split("://")
-        .nth(1)
-        .and_then(|r| r.split(['/', ':']).next())
-        .unwrap_or("");
-    let own = facts.message_id.trim_matches(['<', '>']);
-    if own.starts_with("outbox-") && !host.is_empty() && own.ends_with(&format!("@{host}")) {
+    if outbox_id(&facts.message_id, host).is_some() {
         return Some("the portal's own mail".into());
     }
     None
 }
 
-/// The follower whose reply address (`…+<token>@…`) the mail was sent to.
+/// The outbox id of one of the portal's own Message-IDs (`<outbox-N@host>`).
+fn outbox_id(message_id: &str, host: &str) -> Option<i64> {
+    let id = message_id.trim().trim_matches(['<', '>']);
+    let (local, domain) = id.rsplit_once('@')?;
+    if !domain.eq_ignore_ascii_case(host) {
+        return None;
+    }
+    local.strip_prefix("outbox-")?.parse().ok()
+}
+
+const ADDRESSEE: &str =
+    "SELECT c.id AS case_id, c.number, c.state, c.account_id, u.id AS user_id, u.email, \
+     u.status, u.account_id AS user_account, u.is_admin FROM case_followers f \
+     JOIN cases c ON c.id = f.case_id JOIN users u ON u.id = f.user_id";
+
+/// The follower the mail answers: the one whose reply address (`…+<token>@…`) it was sent to,
+/// else — when the support mailbox has no plus-addresses — the recipient of the case mail it
+/// names in `In-Reply-To` or `References`. Either only says whom it claims to come from: the
+/// sender and the receiving server's authentication are checked after.
 async fn addressee(state: &AppState, facts: &Facts) -> Result<Option<Addressee>, AppError> {
     let token = facts.recipients.iter().find_map(|address| {
         let local = address.rsplit_once('@')?.0;
@@ -372,19 +399,26 @@ async fn addressee(state: &AppState, facts: &Facts) -> Result<Option<Addressee>,
         (token.len() == 40 && token.bytes().all(|b| b.is_ascii_hexdigit()))
             .then(|| token.to_string())
     });
-    let Some(token) = token else {
+    if let Some(token) = token {
+        let sql = format!("{ADDRESSEE} WHERE f.mail_token = $1");
+        let found: Option<Addressee> = on_db!(&state.db, |c| sqlx::query_as(&sql)
+            .bind(&token)
+            .fetch_optional(c)
+            .await)?;
+        return Ok(found);
+    }
+    let host = mail::portal_host(&state.settings);
+    let Some(answered) = facts.answers.iter().find_map(|id| outbox_id(id, host)) else {
         return Ok(None);
     };
-    let found: Option<Addressee> = on_db!(&state.db, |c| {
-        sqlx::query_as(
-        "SELECT c.id AS case_id, c.number, c.state, c.account_id, u.id AS user_id, u.email, u.status, \
-         u.account_id AS user_account, u.is_admin FROM case_followers f \
-         JOIN cases c ON c.id = f.case_id JOIN users u ON u.id = f.user_id WHERE f.mail_token = $1"
-    )
-    .bind(token)
-    .fetch_optional(c)
-    .await
-    })?;
+    let sql = format!(
+        "{ADDRESSEE} JOIN mail_outbox o ON o.case_number = c.number AND o.to_user_id = f.user_id \
+         WHERE o.id = $1"
+    );
+    let found: Option<Addressee> = on_db!(&state.db, |c| sqlx::query_as(&sql)
+        .bind(answered)
+        .fetch_optional(c)
+        .await)?;
     Ok(found)
 }
 
