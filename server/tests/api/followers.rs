@@ -63,21 +63,6 @@ fn mails_saying(app: &TestApp, to: &str, words: &str) -> usize {
         .count()
 }
 
-/// Waits (up to 20 s) for a mail to `to` whose text contains `words`.
-async fn wait_saying(app: &TestApp, to: &str, words: &str) -> SentMail {
-    for _ in 0..200 {
-        if let Some(mail) = app
-            .mails()
-            .into_iter()
-            .find(|m| m.to.contains(to) && m.body.contains(words))
-        {
-            return mail;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("no mail to {to} saying {words:?}; mails: {:?}", app.mails());
-}
-
 /// The token in a mail's one-click unsubscribe address.
 fn token_of(mail: &SentMail) -> String {
     let link = mail.header("List-Unsubscribe");
@@ -141,8 +126,12 @@ async fn case_mails_are_threaded_with_a_reply_address_each_and_reach_watchers(en
     let (status, body) = follow_change(&app, &contact, &number, "add", Some(ACME_SECOND)).await;
     assert_eq!(status, 200, "{body}");
     staff_reply(&app, &number, "Please send the pipeline log.").await;
-    let to_contact = wait_saying(&app, ACME_USER, "Please send the pipeline log.").await;
-    let to_watcher = wait_saying(&app, ACME_SECOND, "Please send the pipeline log.").await;
+    let to_contact = app
+        .wait_for_mail_saying(ACME_USER, "Please send the pipeline log.")
+        .await;
+    let to_watcher = app
+        .wait_for_mail_saying(ACME_SECOND, "Please send the pipeline log.")
+        .await;
     assert_eq!(to_watcher.header("In-Reply-To"), thread);
     assert_eq!(
         token_of(&to_contact),
@@ -163,7 +152,9 @@ async fn case_mails_are_threaded_with_a_reply_address_each_and_reach_watchers(en
         200,
     )
     .await;
-    let told = wait_saying(&app, ACME_USER, "Log attached tomorrow.").await;
+    let told = app
+        .wait_for_mail_saying(ACME_USER, "Log attached tomorrow.")
+        .await;
     assert!(told.body.contains("commented:"), "{told:?}");
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(mails_saying(&app, ACME_SECOND, "Log attached tomorrow."), 0);
@@ -276,8 +267,8 @@ async fn who_may_change_who_hears_follows_the_matrix(engine: Engine) {
         200
     );
     staff_reply(&app, &number, "Fixed in 2.35.").await;
-    wait_saying(&app, ACME_ADMIN, "Fixed in 2.35.").await;
-    wait_saying(&app, ACME_USER, "Fixed in 2.35.").await;
+    app.wait_for_mail_saying(ACME_ADMIN, "Fixed in 2.35.").await;
+    app.wait_for_mail_saying(ACME_USER, "Fixed in 2.35.").await;
     tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
     assert_eq!(mails_saying(&app, ACME_SECOND, "Fixed in 2.35."), 0);
     assert_eq!(mails_saying(&app, ACME_USER, "Fixed in 2.35."), 1);
@@ -344,7 +335,7 @@ async fn one_click_unsubscribe_and_disabled_users_stop_at_once(engine: Engine) {
         200
     );
     staff_reply(&app, &number, "First answer.").await;
-    wait_saying(&app, ACME_SECOND, "First answer.").await;
+    app.wait_for_mail_saying(ACME_SECOND, "First answer.").await;
     assert_eq!(mails_saying(&app, ACME_USER, "First answer."), 0);
     assert_eq!(
         follow_change(&app, &contact, &number, "follow", None)
@@ -361,7 +352,9 @@ async fn one_click_unsubscribe_and_disabled_users_stop_at_once(engine: Engine) {
     ))
     .await;
     let sender = spawn_on(app.settings.database_url.expose(), app.settings.clone()).await;
-    wait_saying(&sender, ACME_USER, "Second answer.").await;
+    sender
+        .wait_for_mail_saying(ACME_USER, "Second answer.")
+        .await;
     app.wait_until(
         "SELECT COUNT(*) FROM mail_outbox WHERE failed_at IS NOT NULL AND last_error = 'the recipient was disabled'",
         1,

@@ -458,6 +458,24 @@ impl TestApp {
         );
     }
 
+    /// Waits (up to 20 s) for a mail to `to` whose text contains `words`.
+    pub async fn wait_for_mail_saying(&self, to: &str, words: &str) -> SentMail {
+        for _ in 0..200 {
+            if let Some(mail) = self
+                .mails()
+                .into_iter()
+                .find(|m| m.to.contains(to) && m.body.contains(words))
+            {
+                return mail;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!(
+            "no mail to {to} saying {words:?}; mails: {:?}",
+            self.mails()
+        );
+    }
+
     /// Waits (up to 30 s) until `sql` answers `expected`.
     pub async fn wait_until(&self, sql: &str, expected: i64) {
         for _ in 0..300 {

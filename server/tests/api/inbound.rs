@@ -348,6 +348,45 @@ async fn replies_by_mail_become_comments_only_when_trusted(engine: Engine) {
         .await;
     assert_eq!(author, ACME_SECOND);
 
+    // The staff member the case is assigned to hears of a customer's comment, and answers by mail:
+    // a comment to the customer, never a work note.
+    app.exec(&format!(
+        "UPDATE cases SET assigned_to = (SELECT id FROM users WHERE email = '{AGENT}') WHERE number = '{number}'"
+    ))
+    .await;
+    app.expect(
+        &user,
+        "cases/comment",
+        &[("number", number.as_str()), ("body", "Any news?")],
+        200,
+    )
+    .await;
+    let told = app.wait_for_mail(AGENT, &number).await;
+    assert!(told.body.contains("Any news?"), "{}", told.body);
+    let staff_token = told
+        .header("List-Unsubscribe")
+        .trim_matches(['<', '>'])
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let answer = format!(
+        "{}From: Alex Lindqvist <{AGENT}>\nTo: support+{staff_token}@vendor.example\nSubject: Re\n\
+         Message-ID: <staff-1@vendor.example>\nContent-Type: text/plain\n\nA fix ships on Monday.\n",
+        passed("vendor.example")
+    );
+    let said = deliver(&app, &answer);
+    assert!(said.starts_with("accepted"), "{said}");
+    let (kind, by): (String, String) = (
+        app.text("SELECT kind FROM case_entries WHERE body = 'A fix ships on Monday.'").await,
+        app.text("SELECT u.email FROM case_entries e JOIN users u ON u.id = e.author_id WHERE e.body = 'A fix ships on Monday.'").await,
+    );
+    assert_eq!((kind.as_str(), by.as_str()), ("comment", AGENT));
+    let relayed = app
+        .wait_for_mail_saying(ACME_USER, "A fix ships on Monday.")
+        .await;
+    assert!(relayed.body.contains("Support replied"));
+
     // A reply to a closed case is refused, and its sender told once.
     app.exec(&format!(
         "UPDATE cases SET state = 'closed' WHERE number = '{number}'"

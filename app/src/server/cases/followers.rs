@@ -118,6 +118,66 @@ pub(crate) async fn tell_followers(
     Ok(())
 }
 
+/// Mails the staff member a case is assigned to about a customer's `what` (a comment), with their
+/// own reply address for the case: they may answer from their mail, which becomes a comment to
+/// the customer (never a work note). Nobody is mailed for an unassigned case (the queues show it).
+pub(crate) async fn tell_assignee(
+    tx: &mut Tx,
+    state: &AppState,
+    case_id: i64,
+    what: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let assignee: Option<(String, String, i64, i64)> = on_tx!(tx, |c| {
+        sqlx::query_as(
+        "SELECT c.number, c.subject, c.account_id, u.id FROM cases c JOIN users u ON u.id = c.assigned_to \
+         WHERE c.id = $1 AND u.status = 'active' AND u.kind <> 'customer'"
+    )
+    .bind(case_id)
+    .fetch_optional(c)
+    .await
+    })?;
+    let Some((number, subject, account_id, user_id)) = assignee else {
+        return Ok(());
+    };
+    ensure_row(tx, case_id, user_id, now).await?;
+    let (email, name, token): (String, String, String) = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT u.email, u.first_name || ' ' || u.last_name, f.mail_token FROM users u \
+         JOIN case_followers f ON f.user_id = u.id AND f.case_id = $1 WHERE u.id = $2"
+    )
+    .bind(case_id)
+    .bind(user_id)
+    .fetch_one(c)
+    .await)?;
+    let person = Recipient {
+        user_id,
+        email,
+        name,
+        token,
+    };
+    let link = mail::portal_url(&state.settings, &format!("/cases/{number}"));
+    let mail = Mail {
+        kind: "case_customer_comment",
+        account_id: Some(account_id),
+        to_address: &person.email,
+        to_name: &person.name,
+        subject: format!("[{number}] {subject}"),
+        body: format!(
+            "Hello {},\n\n{what}\n\nThe case: {link}\n\nA reply to this mail goes to the customer \
+             as your comment (work notes only in the portal).\n",
+            person.name
+        ),
+        secret_link: None,
+    };
+    let thread = mail::CaseThread {
+        to_user_id: user_id,
+        number: &number,
+        token: &person.token,
+    };
+    mail::enqueue_in_thread(tx, &mail, Some(&thread), now).await?;
+    Ok(())
+}
+
 /// A case mail's text: the greeting, what happened, where to answer, and how to stop.
 pub(crate) fn case_mail_body(
     state: &AppState,

@@ -177,6 +177,7 @@ pub async fn comment(
         now,
     )
     .await?;
+    tell_assignee(&mut tx, state, case.id, what.trim_end(), now).await?;
     if case.state == CaseState::AwaitingInfo {
         transition(
             &mut tx,

@@ -74,7 +74,26 @@ struct Addressee {
     email: String,
     status: String,
     user_account: Option<i64>,
+    kind: String,
     is_admin: bool,
+}
+
+impl Addressee {
+    /// Whether the reply address was given to vendor staff (the case's assignee).
+    fn staff(&self) -> bool {
+        self.kind != "customer"
+    }
+
+    /// Who the mail acts as once it is trusted: the addressee, in their own role.
+    fn actor(&self) -> Actor {
+        let role = Role::from_stored(&self.kind, self.is_admin).unwrap_or(Role::CustomerUser);
+        Actor {
+            user_id: self.user_id,
+            role,
+            account_id: (!self.staff()).then_some(self.account_id),
+            impersonator_id: None,
+        }
+    }
 }
 
 /// Takes one mail as received (`raw`, RFC 5322 bytes; only its beginning when its whole `size`
@@ -135,7 +154,7 @@ pub async fn receive(
             "sent by {}, not by the person the reply address was given to",
             facts.from
         )))
-    } else if to.status != "active" || to.user_account != Some(to.account_id) {
+    } else if to.status != "active" || (!to.staff() && to.user_account != Some(to.account_id)) {
         Some(held(
             "the sender is no longer an active user of the case's account".into(),
         ))
@@ -185,16 +204,7 @@ pub async fn receive(
         )
         .await;
     }
-    let actor = Actor {
-        user_id: to.user_id,
-        role: if to.is_admin {
-            Role::CustomerAdmin
-        } else {
-            Role::CustomerUser
-        },
-        account_id: Some(to.account_id),
-        impersonator_id: None,
-    };
+    let actor = to.actor();
     let body = if words.is_empty() {
         "(files sent by mail)".to_string()
     } else {
@@ -207,7 +217,13 @@ pub async fn receive(
         files,
         client_addr: "mail".into(),
     };
-    match cases::comment(state, &actor, to.account_id, &to.number, reply, now).await {
+    // Staff answer the customer by mail; a work note is only ever written in the portal.
+    let added = if to.staff() {
+        cases::staff_note(state, &actor, &to.number, reply, false, now).await
+    } else {
+        cases::comment(state, &actor, to.account_id, &to.number, reply, now).await
+    };
+    match added {
         Ok(()) => {}
         Err(AppError::Validation(problems)) => {
             let why = problems
@@ -385,7 +401,7 @@ fn outbox_id(message_id: &str, host: &str) -> Option<i64> {
 
 const ADDRESSEE: &str =
     "SELECT c.id AS case_id, c.number, c.state, c.account_id, u.id AS user_id, u.email, \
-     u.status, u.account_id AS user_account, u.is_admin FROM case_followers f \
+     u.status, u.account_id AS user_account, u.kind, u.is_admin FROM case_followers f \
      JOIN cases c ON c.id = f.case_id JOIN users u ON u.id = f.user_id";
 
 /// The follower the mail answers: the one whose reply address (`…+<token>@…`) it was sent to,
@@ -472,12 +488,7 @@ async fn stage_attachments(
     to: &Addressee,
     now: i64,
 ) -> Result<Vec<String>, AppError> {
-    let actor = Actor {
-        user_id: to.user_id,
-        role: Role::CustomerUser,
-        account_id: Some(to.account_id),
-        impersonator_id: None,
-    };
+    let actor = to.actor();
     let mut tokens = Vec::new();
     for part in message.attachments() {
         let name = part.attachment_name().unwrap_or("attachment").to_string();
