@@ -9,6 +9,7 @@
 //! never answered (RFC 3834). Every mail is kept with its verdict.
 
 pub mod auth;
+mod facts;
 pub mod review;
 pub mod text;
 
@@ -18,6 +19,7 @@ use super::mail::{self, Mail};
 use super::state::AppState;
 use crate::error::AppError;
 use crate::model::{Actor, Role};
+use facts::{automatic, outbox_id, Facts};
 use mail_parser::{Message, MessageParser, MimeHeaders};
 use sha2::{Digest, Sha256};
 
@@ -254,149 +256,6 @@ fn form_key(message_id: &str) -> String {
         "mail:{}",
         &hex::encode(Sha256::digest(message_id.as_bytes()))[..40]
     )
-}
-
-/// The few things of a mail the decision uses.
-struct Facts {
-    message_id: String,
-    from: String,
-    subject: String,
-    /// Every address it was sent to (To, Cc, and what the delivering server says).
-    recipients: Vec<String>,
-    /// The Message-IDs it answers: `In-Reply-To` first, then `References` newest first.
-    answers: Vec<String>,
-    size: u64,
-}
-
-impl Facts {
-    fn of(message: &Message<'_>, raw: &[u8], size: u64) -> Facts {
-        let message_id = message
-            .message_id()
-            .map(|id| id.trim().to_string())
-            .filter(|id| !id.is_empty())
-            .unwrap_or_else(|| format!("sha256:{}", hex::encode(Sha256::digest(raw))));
-        let from = message
-            .from()
-            .and_then(|a| a.first())
-            .and_then(|a| a.address())
-            .unwrap_or_default()
-            .trim()
-            .to_lowercase();
-        let mut recipients: Vec<String> = [message.to(), message.cc()]
-            .into_iter()
-            .flatten()
-            .flat_map(|list| {
-                list.iter()
-                    .filter_map(|a| a.address())
-                    .map(str::to_lowercase)
-                    .collect::<Vec<_>>()
-            })
-            .collect();
-        for name in ["Delivered-To", "X-Original-To", "Envelope-To"] {
-            recipients.extend(
-                message
-                    .headers_raw()
-                    .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-                    .map(|(_, v)| v.trim().trim_matches(['<', '>']).to_lowercase()),
-            );
-        }
-        let mut answers = Vec::new();
-        for name in ["In-Reply-To", "References"] {
-            for (_, value) in message
-                .headers_raw()
-                .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            {
-                let mut ids: Vec<String> = value.split_whitespace().map(str::to_string).collect();
-                ids.reverse();
-                answers.extend(ids);
-            }
-        }
-        Facts {
-            message_id,
-            answers,
-            from,
-            subject: message
-                .subject()
-                .unwrap_or_default()
-                .chars()
-                .take(300)
-                .collect(),
-            recipients,
-            size,
-        }
-    }
-
-    fn unreadable(message_id: String, size: u64) -> Facts {
-        Facts {
-            message_id,
-            from: String::new(),
-            subject: String::new(),
-            recipients: Vec::new(),
-            answers: Vec::new(),
-            size,
-        }
-    }
-}
-
-/// Why a mail is automatic and must not be answered or taken (RFC 3834, RFC 3464, RFC 2369):
-/// `None` for a person's mail.
-fn automatic(message: &Message<'_>, facts: &Facts, host: &str) -> Option<String> {
-    let header = |name: &str| {
-        message
-            .headers_raw()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.trim().to_ascii_lowercase())
-    };
-    if let Some(value) = header("Auto-Submitted") {
-        if value != "no" {
-            return Some(format!("automatic mail (Auto-Submitted: {value})"));
-        }
-    }
-    if header("Return-Path").is_some_and(|v| v == "<>") {
-        return Some("a bounce (empty Return-Path)".into());
-    }
-    if let Some(ct) = message.content_type() {
-        if ct.ctype().eq_ignore_ascii_case("multipart")
-            && ct
-                .subtype()
-                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
-        {
-            return Some("a delivery or read report".into());
-        }
-    }
-    if let Some(p) = header("Precedence") {
-        if matches!(p.as_str(), "bulk" | "list" | "junk" | "auto_reply") {
-            return Some(format!("bulk or list mail (Precedence: {p})"));
-        }
-    }
-    for name in [
-        "List-Id",
-        "List-Unsubscribe",
-        "X-Autoreply",
-        "X-Autorespond",
-        "X-Auto-Response-Suppress",
-    ] {
-        if header(name).is_some() {
-            return Some(format!("automatic or list mail ({name})"));
-        }
-    }
-    if facts.from.starts_with("mailer-daemon@") || facts.from.starts_with("postmaster@") {
-        return Some("a bounce (from the mail system)".into());
-    }
-    if outbox_id(&facts.message_id, host).is_some() {
-        return Some("the portal's own mail".into());
-    }
-    None
-}
-
-/// The outbox id of one of the portal's own Message-IDs (`<outbox-N@host>`).
-fn outbox_id(message_id: &str, host: &str) -> Option<i64> {
-    let id = message_id.trim().trim_matches(['<', '>']);
-    let (local, domain) = id.rsplit_once('@')?;
-    if !domain.eq_ignore_ascii_case(host) {
-        return None;
-    }
-    local.strip_prefix("outbox-")?.parse().ok()
 }
 
 const ADDRESSEE: &str =

@@ -19,11 +19,11 @@ fn starts_history(line: &str, next: Option<&str>) -> bool {
         Some(n) if !lower.ends_with(':') => format!("{lower} {}", n.trim().to_lowercase()),
         _ => lower.clone(),
     };
+    // German and French clients put the author after the verb ("… schrieb Uma <…>:").
     let wrote = |s: &str| {
         (s.starts_with("on ") && s.ends_with("wrote:"))
-            || (s.starts_with("am ") && s.ends_with("schrieb:"))
-            || (s.starts_with("le ") && s.ends_with("a écrit :"))
-            || (s.starts_with("le ") && s.ends_with("a écrit:"))
+            || (s.starts_with("am ") && s.contains(" schrieb") && s.ends_with(':'))
+            || (s.starts_with("le ") && s.contains(" a écrit") && s.ends_with(':'))
     };
     if wrote(&lower) || wrote(&joined) {
         return true;
