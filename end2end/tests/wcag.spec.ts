@@ -22,7 +22,7 @@ const pages: { who: string | null; paths: string[] }[] = [
     paths: ['/', '/cases', '/cases/new', '/changes', '/kb', '/notices', '/account/password', '/catalog/matrix'],
   },
   { who: 'admin@acme.example', paths: ['/', '/manage', '/manage/new', '/manage/history', '/changes/new'] },
-  { who: 'agent@vendor.example', paths: ['/', '/staff/cases', '/staff', '/staff/kb', '/staff/kb/new', '/changes'] },
+  { who: 'agent@vendor.example', paths: ['/', '/staff/cases', '/staff/mail', '/staff', '/staff/kb', '/staff/kb/new', '/changes'] },
   {
     who: 'platform.admin@vendor.example',
     paths: ['/', '/staff', '/staff/audit', '/staff/catalog', '/staff/communications', '/staff/notices/new', '/staff/accounts/new'],
