@@ -13,6 +13,14 @@ async fn id(app: &TestApp, sql: &str) -> String {
     app.scalar(sql).await.to_string()
 }
 
+/// Opens a case as `email` (an ACME user), who is its contact; answers its number.
+pub(crate) async fn opened_by(app: &TestApp, email: &str) -> String {
+    let user = app.signed_in(email).await;
+    let f = form(app, email).await;
+    let number = app.expect(&user, "cases/create", &f.fields(), 200).await;
+    number.as_str().expect("a case number").to_string()
+}
+
 /// A complete, valid form for an ACME user, as strings.
 pub(crate) async fn form(app: &TestApp, contact: &str) -> Form {
     Form::new(vec![

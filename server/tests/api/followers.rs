@@ -20,10 +20,7 @@ async fn user_id(app: &TestApp, email: &str) -> String {
 
 /// Opens a case as the ACME user, who is its contact; answers its number.
 async fn open_case(app: &TestApp) -> String {
-    let user = app.signed_in(ACME_USER).await;
-    let f = crate::cases::form(app, ACME_USER).await;
-    let body = app.expect(&user, "cases/create", &f.fields(), 200).await;
-    body.as_str().expect("a case number").to_string()
+    crate::cases::opened_by(app, ACME_USER).await
 }
 
 async fn follow_change(
@@ -63,16 +60,6 @@ fn mails_saying(app: &TestApp, to: &str, words: &str) -> usize {
         .count()
 }
 
-/// The token in a mail's one-click unsubscribe address.
-fn token_of(mail: &SentMail) -> String {
-    let link = mail.header("List-Unsubscribe");
-    link.trim_matches(['<', '>'])
-        .rsplit('/')
-        .next()
-        .unwrap_or_default()
-        .to_string()
-}
-
 async fn case_mails_are_threaded_with_a_reply_address_each_and_reach_watchers(engine: Engine) {
     let Some(app) = spawn_with(engine, |s| {
         s.mail_reply_address = "support@vendor.example".into();
@@ -98,7 +85,7 @@ async fn case_mails_are_threaded_with_a_reply_address_each_and_reach_watchers(en
         opened.header("List-Unsubscribe-Post"),
         "List-Unsubscribe=One-Click"
     );
-    let token = token_of(&opened);
+    let token = opened.case_token();
     assert_eq!(token.len(), 40, "{opened:?}");
     assert!(
         opened
@@ -134,11 +121,11 @@ async fn case_mails_are_threaded_with_a_reply_address_each_and_reach_watchers(en
         .await;
     assert_eq!(to_watcher.header("In-Reply-To"), thread);
     assert_eq!(
-        token_of(&to_contact),
+        to_contact.case_token(),
         token,
         "one address per person and case"
     );
-    assert_ne!(token_of(&to_watcher), token);
+    assert_ne!(to_watcher.case_token(), token);
 
     // A watcher's comment reaches the contact, not the watcher themself.
     let watcher = app.signed_in(ACME_SECOND).await;

@@ -370,6 +370,17 @@ impl SentMail {
             .to_string()
     }
 
+    /// The recipient's token for the case a case mail is about (the end of its one-click
+    /// unsubscribe address, and of its reply address).
+    pub fn case_token(&self) -> String {
+        self.header("List-Unsubscribe")
+            .trim_matches(['<', '>'])
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    }
+
     /// The value of header `name` (the first, case-insensitive), trimmed; empty when absent.
     pub fn header(&self, name: &str) -> String {
         self.headers

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
 const ACME_USER: &str = "user@acme.example";
-const AGENT: &str = "agent@vendor.example";
 const MX: &str = "mx.vendor.example";
 
 /// A dovecot serving one mailbox (`support`, password `secret`) on IMAPS; stopped when dropped.
@@ -243,30 +242,8 @@ async fn replies_in_the_mailbox_become_comments_once_even_across_a_killed_reader
     let Some(app) = spawn_with(engine, configure.clone()).await else {
         return;
     };
-    let user = app.signed_in(ACME_USER).await;
-    let f = crate::cases::form(&app, ACME_USER).await;
-    let number = app.expect(&user, "cases/create", &f.fields(), 200).await;
-    let number = number.as_str().unwrap().to_string();
-    let agent = app.signed_in(AGENT).await;
-    app.expect(
-        &agent,
-        "cases/step",
-        &[
-            ("number", number.as_str()),
-            ("step", "ask_info"),
-            ("comment", "Which version runs there?"),
-        ],
-        200,
-    )
-    .await;
-    let asked = app.wait_for_mail(ACME_USER, &number).await;
-    let token = asked
-        .header("List-Unsubscribe")
-        .trim_matches(['<', '>'])
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let (number, asked) = crate::inbound::case_awaiting(&app, "Which version runs there?").await;
+    let token = asked.case_token();
 
     dovecot.deliver(&reply(&token, "imap-1", "Version 2.34 runs there."));
     app.wait_until(

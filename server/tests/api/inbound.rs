@@ -71,40 +71,29 @@ async fn comments_saying(app: &TestApp, words: &str) -> i64 {
     .await
 }
 
+/// A case of the ACME user's (its contact) on which the agent asked `question`: its number and
+/// the mail that asked.
+pub(crate) async fn case_awaiting(app: &TestApp, question: &str) -> (String, SentMail) {
+    let number = crate::cases::opened_by(app, ACME_USER).await;
+    let agent = app.signed_in(AGENT).await;
+    let step = [
+        ("number", number.as_str()),
+        ("step", "ask_info"),
+        ("comment", question),
+    ];
+    app.expect(&agent, "cases/step", &step, 200).await;
+    let asked = app.wait_for_mail_saying(ACME_USER, question).await;
+    (number, asked)
+}
+
 async fn replies_by_mail_become_comments_only_when_trusted(engine: Engine) {
     let Some(app) = spawn(engine).await else {
         return;
     };
     let user = app.signed_in(ACME_USER).await;
-    let f = crate::cases::form(&app, ACME_USER).await;
-    let number = app.expect(&user, "cases/create", &f.fields(), 200).await;
-    let number = number.as_str().unwrap().to_string();
     let agent = app.signed_in(AGENT).await;
-    app.expect(
-        &agent,
-        "cases/step",
-        &[
-            ("number", number.as_str()),
-            ("step", "ask_info"),
-            ("comment", "Please send the pipeline log."),
-        ],
-        200,
-    )
-    .await;
-    let asked = app.wait_for_mail(ACME_USER, &number).await;
-    let asked = app
-        .mails()
-        .into_iter()
-        .rev()
-        .find(|m| m.to.contains(ACME_USER) && m.body.contains("pipeline log"))
-        .unwrap_or(asked);
-    let token = asked
-        .header("List-Unsubscribe")
-        .trim_matches(['<', '>'])
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let (number, asked) = case_awaiting(&app, "Please send the pipeline log.").await;
+    let token = asked.case_token();
     let outbox_before = app.scalar("SELECT COUNT(*) FROM mail_outbox").await;
 
     // The contact answers from their mail client: multipart, quoting the request, with a file.
@@ -324,13 +313,7 @@ async fn replies_by_mail_become_comments_only_when_trusted(engine: Engine) {
     )
     .await;
     let watched = app.wait_for_mail(ACME_SECOND, &number).await;
-    let theirs = watched
-        .header("List-Unsubscribe")
-        .trim_matches(['<', '>'])
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let theirs = watched.case_token();
     assert_ne!(theirs, token);
     let said = deliver(
         &app,
@@ -363,13 +346,7 @@ async fn replies_by_mail_become_comments_only_when_trusted(engine: Engine) {
     .await;
     let told = app.wait_for_mail(AGENT, &number).await;
     assert!(told.body.contains("Any news?"), "{}", told.body);
-    let staff_token = told
-        .header("List-Unsubscribe")
-        .trim_matches(['<', '>'])
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let staff_token = told.case_token();
     let answer = format!(
         "{}From: Alex Lindqvist <{AGENT}>\nTo: support+{staff_token}@vendor.example\nSubject: Re\n\
          Message-ID: <staff-1@vendor.example>\nContent-Type: text/plain\n\nA fix ships on Monday.\n",
@@ -426,17 +403,9 @@ async fn staff_accept_or_discard_held_mail_with_evidence(engine: Engine) {
         return;
     };
     let user = app.signed_in(ACME_USER).await;
-    let f = crate::cases::form(&app, ACME_USER).await;
-    let number = app.expect(&user, "cases/create", &f.fields(), 200).await;
-    let number = number.as_str().unwrap().to_string();
+    let number = crate::cases::opened_by(&app, ACME_USER).await;
     let opened = app.wait_for_mail(ACME_USER, &number).await;
-    let token = opened
-        .header("List-Unsubscribe")
-        .trim_matches(['<', '>'])
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let token = opened.case_token();
     let unverified = reply(
         ACME_USER,
         &token,

@@ -43,6 +43,30 @@ async fn ensure_row(tx: &mut Tx, case_id: i64, user_id: i64, now: i64) -> Result
     Ok(())
 }
 
+/// User `user_id` as a recipient of case `case_id`'s mail, with their token for it.
+async fn recipient(
+    tx: &mut Tx,
+    case_id: i64,
+    user_id: i64,
+    now: i64,
+) -> Result<Recipient, AppError> {
+    ensure_row(tx, case_id, user_id, now).await?;
+    let (email, name, token): (String, String, String) = on_tx!(tx, |c| sqlx::query_as(
+        "SELECT u.email, u.first_name || ' ' || u.last_name, f.mail_token FROM users u \
+         JOIN case_followers f ON f.user_id = u.id AND f.case_id = $1 WHERE u.id = $2"
+    )
+    .bind(case_id)
+    .bind(user_id)
+    .fetch_one(c)
+    .await)?;
+    Ok(Recipient {
+        user_id,
+        email,
+        name,
+        token,
+    })
+}
+
 /// Everyone who gets case `case_id`'s mails now, but `except` (who caused the mail).
 pub(crate) async fn recipients(
     tx: &mut Tx,
@@ -62,21 +86,7 @@ pub(crate) async fn recipients(
         .await)?;
     let mut people = Vec::with_capacity(ids.len());
     for user_id in ids {
-        ensure_row(tx, case_id, user_id, now).await?;
-        let (email, name, token): (String, String, String) = on_tx!(tx, |c| sqlx::query_as(
-            "SELECT u.email, u.first_name || ' ' || u.last_name, f.mail_token FROM users u \
-             JOIN case_followers f ON f.user_id = u.id AND f.case_id = $1 WHERE u.id = $2"
-        )
-        .bind(case_id)
-        .bind(user_id)
-        .fetch_one(c)
-        .await)?;
-        people.push(Recipient {
-            user_id,
-            email,
-            name,
-            token,
-        });
+        people.push(recipient(tx, case_id, user_id, now).await?);
     }
     Ok(people)
 }
@@ -140,21 +150,7 @@ pub(crate) async fn tell_assignee(
     let Some((number, subject, account_id, user_id)) = assignee else {
         return Ok(());
     };
-    ensure_row(tx, case_id, user_id, now).await?;
-    let (email, name, token): (String, String, String) = on_tx!(tx, |c| sqlx::query_as(
-        "SELECT u.email, u.first_name || ' ' || u.last_name, f.mail_token FROM users u \
-         JOIN case_followers f ON f.user_id = u.id AND f.case_id = $1 WHERE u.id = $2"
-    )
-    .bind(case_id)
-    .bind(user_id)
-    .fetch_one(c)
-    .await)?;
-    let person = Recipient {
-        user_id,
-        email,
-        name,
-        token,
-    };
+    let person = recipient(tx, case_id, user_id, now).await?;
     let link = mail::portal_url(&state.settings, &format!("/cases/{number}"));
     let mail = Mail {
         kind: "case_customer_comment",
