@@ -146,14 +146,15 @@ pub async fn comment_case(
     .await
 }
 
-/// Who hears about a case by mail: `change` = `add` or `remove` a watcher (`user_id`, a user of
-/// the case's account; its users and staff may), or `follow` / `unfollow` for oneself (a user of
-/// the account).
+/// Who hears about a case by mail: `change` = `add` or `remove` a watcher (`user_id`, or `email`
+/// for an account with too many users to list: a user of the case's account; its users and staff
+/// may), or `follow` / `unfollow` for oneself (a user of the account).
 #[server(endpoint = "cases/followers")]
 pub async fn change_followers(
     number: String,
     change: String,
     user_id: Option<String>,
+    email: Option<String>,
 ) -> Result<(), AppError> {
     signed_in(|state, actor| async move {
         let change = match change.as_str() {
@@ -168,25 +169,23 @@ pub async fn change_followers(
                 ))
             }
         };
-        let user_id = match user_id.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(id) => Some(
-                id.parse()
-                    .map_err(|_| AppError::field("watcher", "Choose whom to add."))?,
-            ),
+        let who = match (
+            user_id.as_deref().map(str::trim),
+            email.as_deref().map(str::trim),
+        ) {
+            (Some(id), _) if !id.is_empty() => {
+                Some(cases::Colleague::Id(id.parse().map_err(|_| {
+                    AppError::field("user_id", "Choose whom to add.")
+                })?))
+            }
+            (_, Some(address)) if !address.is_empty() => {
+                Some(cases::Colleague::Address(address.to_string()))
+            }
+            _ => None,
         };
         let number = number.trim().to_uppercase();
         let client_addr = crate::server::request::current_client_addr(&state)?;
-        cases::change_followers(
-            &state,
-            &actor,
-            &number,
-            change,
-            user_id,
-            &client_addr,
-            now(),
-        )
-        .await?;
+        cases::change_followers(&state, &actor, &number, change, who, &client_addr, now()).await?;
         leptos_axum::redirect(&format!("/cases/{number}#followers"));
         Ok(())
     })

@@ -136,8 +136,10 @@ pub struct CaseFollowers {
     /// Whether the person looking gets them; `None` for someone who cannot follow (staff).
     pub me: Option<bool>,
     /// Colleagues the person looking may add as watchers (active users of the case's account
-    /// who do not follow it yet); empty when they may add nobody.
+    /// who do not follow it yet); empty when they may add nobody, or there are too many to list.
     pub choices: Vec<Choice>,
+    /// There are too many colleagues to list: the form asks for an address instead.
+    pub ask_address: bool,
 }
 
 /// One person who gets a case's mails.

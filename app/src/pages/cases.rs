@@ -308,6 +308,7 @@ fn FollowersPanel(number: String, followers: CaseFollowers) -> impl IntoView {
         people,
         me,
         choices,
+        ask_address,
     } = followers;
     view! {
         <section class="panel followers" id="followers" aria-labelledby="followers-heading">
@@ -327,16 +328,16 @@ fn FollowersPanel(number: String, followers: CaseFollowers) -> impl IntoView {
             } else {
                 form("follow", None, "Get this case's mails".into(), "Follow this case")
             })}
-            {(!choices.is_empty()).then(|| view! {
-                <form method="post" action=ChangeFollowers::PATH class="form">
+            {(ask_address || !choices.is_empty()).then(|| view! {
+                <form method="post" action=ChangeFollowers::PATH class="form" novalidate>
                     <input type="hidden" name="number" value=number.clone()/>
                     <input type="hidden" name="change" value="add"/>
-                    <div class="form-group">
-                        <label class="label" for="watcher">"Add a colleague"</label>
-                        <select class="input" id="watcher" name="user_id">
-                            {choices.into_iter().map(|c| view! { <option value=c.id.to_string()>{c.name}</option> }).collect_view()}
-                        </select>
-                    </div>
+                    {if ask_address {
+                        view! { <Field name="email" label="Add a colleague (their email address)" kind="email" autocomplete="off" error/> }.into_any()
+                    } else {
+                        let options = choices.into_iter().map(|c| (c.id.to_string(), c.name)).collect();
+                        view! { <SelectField name="user_id" label="Add a colleague" options error/> }.into_any()
+                    }}
                     <button type="submit" class="button button--secondary">"Add"</button>
                 </form>
             })}

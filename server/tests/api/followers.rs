@@ -192,12 +192,12 @@ async fn who_may_change_who_hears_follows_the_matrix(engine: Engine) {
     let (status, body) = follow_change(&app, &admin, &number, "add", Some(GLOBEX_USER)).await;
     assert_eq!(
         (status, invalid_fields(&body)),
-        (422, vec!["watcher".to_string()])
+        (422, vec!["user_id".to_string()])
     );
     let (status, body) = follow_change(&app, &admin, &number, "add", Some(ACME_USER)).await;
     assert_eq!(
         (status, invalid_fields(&body)),
-        (422, vec!["watcher".to_string()])
+        (422, vec!["user_id".to_string()])
     );
     let (status, body) = follow_change(&app, &admin, &number, "promote", Some(ACME_SECOND)).await;
     assert_eq!(
@@ -360,7 +360,71 @@ async fn one_click_unsubscribe_and_disabled_users_stop_at_once(engine: Engine) {
     );
 }
 
+/// An account with more users than a page lists: the form asks for the colleague's address.
+async fn a_large_account_adds_watchers_by_address(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let number = open_case(&app).await;
+    let acme = app
+        .scalar("SELECT account_id FROM users WHERE email = 'user@acme.example'")
+        .await;
+    for i in 0..120 {
+        app.exec(&format!(
+            "INSERT INTO users (account_id, email, first_name, last_name, kind, is_admin, status, created_at, updated_at) \
+             VALUES ({acme}, 'colleague{i}@acme.example', 'Colleague', 'No {i:03}', 'customer', FALSE, 'active', 0, 0)"
+        ))
+        .await;
+    }
+    let contact = app.signed_in(ACME_USER).await;
+    let page = app
+        .expect(&contact, "cases/get", &[("number", number.as_str())], 200)
+        .await;
+    assert_eq!(
+        page["followers"]["ask_address"], true,
+        "{}",
+        page["followers"]
+    );
+    assert!(page["followers"]["choices"].as_array().unwrap().is_empty());
+    let add = |email: &'static str| {
+        let (contact, number) = (contact.clone(), number.clone());
+        let app = &app;
+        async move {
+            app.call(
+                &contact,
+                "cases/followers",
+                &[
+                    ("number", number.as_str()),
+                    ("change", "add"),
+                    ("email", email),
+                ],
+            )
+            .await
+        }
+    };
+    assert_eq!(add(" Colleague77@ACME.example ").await.0, 200);
+    let (status, body) = add(GLOBEX_USER).await;
+    assert_eq!(
+        (status, invalid_fields(&body)),
+        (422, vec!["email".to_string()])
+    );
+    let (status, body) = add("nobody@acme.example").await;
+    assert_eq!(
+        (status, invalid_fields(&body)),
+        (422, vec!["email".to_string()])
+    );
+    assert_eq!(
+        app.scalar(
+            "SELECT COUNT(*) FROM case_followers f JOIN users u ON u.id = f.user_id \
+                    WHERE f.watcher AND u.email = 'colleague77@acme.example'"
+        )
+        .await,
+        1
+    );
+}
+
 both_engines!(
+    a_large_account_adds_watchers_by_address,
     case_mails_are_threaded_with_a_reply_address_each_and_reach_watchers,
     who_may_change_who_hears_follows_the_matrix,
     one_click_unsubscribe_and_disabled_users_stop_at_once,

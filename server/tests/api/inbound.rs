@@ -248,6 +248,21 @@ async fn replies_by_mail_become_comments_only_when_trusted(engine: Engine) {
         .await;
     assert!(forged.contains(ACME_SECOND), "{forged}");
 
+    // A reply the case cannot take as a comment (far too long) is held with the reason, and the
+    // mails after it are taken as usual.
+    let long = reply(
+        ACME_USER,
+        &token,
+        "long-1",
+        &passed("acme.example"),
+        &"log line\n".repeat(4000),
+    );
+    let said = deliver(&app, &long);
+    assert!(
+        said.starts_with("held") && said.contains("characters or fewer"),
+        "{said}"
+    );
+
     // An HTML-only reply is taken as its text.
     let html = format!(
         "{}From: {ACME_USER}\nTo: support+{token}@vendor.example\nSubject: Re\nMessage-ID: <html-1@acme.example>\n\

@@ -8,6 +8,10 @@ use crate::model::{CaseFollowers, Follower};
 use crate::policy;
 use crate::server::audit::{self, Event};
 
+/// How many colleagues the form to add a watcher lists; for an account with more, it asks for
+/// the colleague's address instead (a case page never reads a whole large account).
+const LISTED_COLLEAGUES: usize = 100;
+
 /// Whether a user follows a case: the row's choice when there is one, else being its contact.
 const FOLLOWING: &str = "CASE WHEN f.user_id IS NULL THEN u.id = c.contact_id \
      ELSE f.following AND (f.watcher OR u.id = c.contact_id) END";
@@ -200,13 +204,13 @@ pub async fn followers(
     case_id: i64,
     account_id: i64,
 ) -> Result<CaseFollowers, AppError> {
+    let from = "FROM cases c JOIN users u ON u.account_id = c.account_id AND u.status = 'active' \
+         LEFT JOIN case_followers f ON f.case_id = c.id AND f.user_id = u.id WHERE c.id = $1";
     let sql = format!(
-        "SELECT u.id, u.first_name || ' ' || u.last_name, u.id = c.contact_id, ({FOLLOWING}) \
-         FROM cases c JOIN users u ON u.account_id = c.account_id AND u.status = 'active' \
-         LEFT JOIN case_followers f ON f.case_id = c.id AND f.user_id = u.id \
-         WHERE c.id = $1 ORDER BY u.id = c.contact_id DESC, u.last_name, u.first_name, u.id"
+        "SELECT u.id, u.first_name || ' ' || u.last_name, u.id = c.contact_id {from} AND ({FOLLOWING}) \
+         ORDER BY u.id = c.contact_id DESC, u.last_name, u.first_name, u.id"
     );
-    let rows: Vec<(i64, String, bool, bool)> = on_db!(db, |c| sqlx::query_as(&sql)
+    let people: Vec<(i64, String, bool)> = on_db!(db, |c| sqlx::query_as(&sql)
         .bind(case_id)
         .fetch_all(c)
         .await)?;
@@ -214,19 +218,35 @@ pub async fn followers(
     let mut shown = CaseFollowers {
         me: policy::may_follow(actor, account_id)
             .is_ok()
-            .then(|| rows.iter().any(|r| r.0 == actor.user_id && r.3)),
+            .then(|| people.iter().any(|p| p.0 == actor.user_id)),
         ..CaseFollowers::default()
     };
-    for (user_id, name, contact, following) in rows {
-        if following {
-            shown.people.push(Follower {
-                user_id,
-                name,
-                contact,
-                removable: may_change && !contact,
-            });
-        } else if may_change && !contact {
-            shown.choices.push(Choice { id: user_id, name });
+    shown.people = people
+        .into_iter()
+        .map(|(user_id, name, contact)| Follower {
+            user_id,
+            name,
+            contact,
+            removable: may_change && !contact,
+        })
+        .collect();
+    if may_change {
+        let sql = format!(
+            "SELECT u.id, u.first_name || ' ' || u.last_name {from} AND NOT ({FOLLOWING}) \
+             AND u.id <> c.contact_id ORDER BY u.last_name, u.first_name, u.id LIMIT {}",
+            LISTED_COLLEAGUES + 1
+        );
+        let choices: Vec<(i64, String)> = on_db!(db, |c| sqlx::query_as(&sql)
+            .bind(case_id)
+            .fetch_all(c)
+            .await)?;
+        if choices.len() > LISTED_COLLEAGUES {
+            shown.ask_address = true;
+        } else {
+            shown.choices = choices
+                .into_iter()
+                .map(|(id, name)| Choice { id, name })
+                .collect();
         }
     }
     Ok(shown)
@@ -247,21 +267,57 @@ async fn case_of(tx: &mut Tx, actor: &Actor, number: &str) -> Result<(i64, i64, 
     row.ok_or(AppError::NotFound)
 }
 
-/// The name and address of an active user of `account_id`, or why they cannot watch.
+/// Whom a change of followers is about: a user chosen from the list, or one named by address
+/// (an account with too many users to list).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Colleague {
+    Id(i64),
+    Address(String),
+}
+
+impl Colleague {
+    /// The form field that named them, for a message beside it.
+    fn field(&self) -> &'static str {
+        match self {
+            Colleague::Id(_) => "user_id",
+            Colleague::Address(_) => "email",
+        }
+    }
+}
+
+/// The id and address of the active user of `account_id` that `who` names, or why they cannot
+/// watch. A user of another account gets the same answer as nobody at all.
 async fn colleague(
     tx: &mut Tx,
     account_id: i64,
-    user_id: i64,
-) -> Result<(String, String), AppError> {
-    let row: Option<(String, String)> = on_tx!(tx, |c| sqlx::query_as(
-        "SELECT email, first_name || ' ' || last_name FROM users \
-         WHERE id = $1 AND account_id = $2 AND status = 'active'"
-    )
-    .bind(user_id)
-    .bind(account_id)
-    .fetch_optional(c)
-    .await)?;
-    row.ok_or_else(|| AppError::field("watcher", "Choose an active user of the case's account."))
+    who: &Colleague,
+) -> Result<(i64, String), AppError> {
+    const ACTIVE: &str = "AND account_id = $2 AND status = 'active'";
+    let row: Option<(i64, String)> = match who {
+        Colleague::Id(id) => {
+            let sql = format!("SELECT id, email FROM users WHERE id = $1 {ACTIVE}");
+            on_tx!(tx, |c| sqlx::query_as(&sql)
+                .bind(*id)
+                .bind(account_id)
+                .fetch_optional(c)
+                .await)?
+        }
+        Colleague::Address(address) => {
+            let sql = format!("SELECT id, email FROM users WHERE email = $1 {ACTIVE}");
+            on_tx!(tx, |c| sqlx::query_as(&sql)
+                .bind(address.trim().to_lowercase())
+                .bind(account_id)
+                .fetch_optional(c)
+                .await)?
+        }
+    };
+    row.ok_or_else(|| {
+        let message = match who {
+            Colleague::Id(_) => "Choose an active user of the case's account.",
+            Colleague::Address(_) => "No active user of the case's account has this address.",
+        };
+        AppError::field(who.field(), message)
+    })
 }
 
 /// What a change of who follows a case does.
@@ -284,7 +340,7 @@ pub async fn change_followers(
     actor: &Actor,
     number: &str,
     change: FollowChange,
-    user_id: Option<i64>,
+    who: Option<Colleague>,
     client_addr: &str,
     now: i64,
 ) -> Result<(), AppError> {
@@ -293,11 +349,11 @@ pub async fn change_followers(
     let (user_id, watcher, following, action) = match change {
         FollowChange::AddWatcher | FollowChange::RemoveWatcher => {
             policy::may_change_watchers(actor, account_id)?;
-            let user_id =
-                user_id.ok_or_else(|| AppError::field("watcher", "Choose whom to add."))?;
+            let who = who.ok_or_else(|| AppError::field("user_id", "Choose whom to add."))?;
+            let (user_id, _) = colleague(&mut tx, account_id, &who).await?;
             if user_id == contact_id {
                 return Err(AppError::field(
-                    "watcher",
+                    who.field(),
                     "The case's contact gets its mails already.",
                 ));
             }
@@ -318,7 +374,7 @@ pub async fn change_followers(
             (actor.user_id, actor.user_id != contact_id && on, on, action)
         }
     };
-    let (email, _) = colleague(&mut tx, account_id, user_id).await?;
+    let (_, email) = colleague(&mut tx, account_id, &Colleague::Id(user_id)).await?;
     ensure_row(&mut tx, case_id, user_id, now).await?;
     execute!(tx: &mut tx, sqlx::query(
         "UPDATE case_followers SET watcher = $1, following = $2, added_by = $3, changed_at = $4 \

@@ -18,6 +18,7 @@ use super::db::{execute, on_db, on_tx, Tx};
 use super::mail::{self, Mail};
 use super::state::AppState;
 use crate::error::AppError;
+use crate::model::case_flow::CaseState;
 use crate::model::{Actor, Role};
 use facts::{automatic, outbox_id, Facts};
 use mail_parser::{Message, MessageParser, MimeHeaders};
@@ -187,7 +188,7 @@ pub async fn receive(
         }
         return keep(state, &facts, raw, Some(&to), verdict, &why, now).await;
     }
-    if to.state == "closed" || to.state == "cancelled" {
+    if CaseState::try_from(to.state.clone()).is_ok_and(|s| s.is_final()) {
         let why = "the case is closed".to_string();
         tell_refused(state, &facts, &to, &why, now).await?;
         return keep(state, &facts, raw, Some(&to), Verdict::Refused, &why, now).await;
@@ -225,17 +226,24 @@ pub async fn receive(
     } else {
         cases::comment(state, &actor, to.account_id, &to.number, reply, now).await
     };
-    match added {
-        Ok(()) => {}
-        Err(AppError::Validation(problems)) => {
-            let why = problems
+    // A comment the case does not take (too long, the case closed meanwhile) is held with the
+    // reason: a mail that can never be taken must not stop the mailbox behind it.
+    let why = match added {
+        Ok(()) => None,
+        Err(AppError::Validation(problems)) => Some(
+            problems
                 .iter()
                 .map(|p| p.message.clone())
                 .collect::<Vec<_>>()
-                .join("; ");
-            return keep(state, &facts, raw, Some(&to), Verdict::Held, &why, now).await;
+                .join("; "),
+        ),
+        Err(e @ (AppError::Conflict(_) | AppError::NotFound | AppError::Forbidden)) => {
+            Some(e.to_string())
         }
         Err(e) => return Err(e),
+    };
+    if let Some(why) = why {
+        return keep(state, &facts, raw, Some(&to), Verdict::Held, &why, now).await;
     }
     keep(
         state,
