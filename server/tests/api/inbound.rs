@@ -378,6 +378,20 @@ async fn replies_by_mail_become_comments_only_when_trusted(engine: Engine) {
         .wait_for_mail_saying(ACME_USER, "A fix ships on Monday.")
         .await;
     assert!(relayed.body.contains("Support replied"));
+    // The assignee may unsubscribe like anyone else.
+    let stop = told.header("List-Unsubscribe");
+    let res = plain_client()
+        .post(stop.trim_matches(['<', '>']))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let again = [("number", number.as_str()), ("body", "Still there?")];
+    app.expect(&user, "cases/comment", &again, 200).await;
+    let queued = format!(
+        "SELECT COUNT(*) FROM mail_outbox WHERE to_address = '{AGENT}' AND body LIKE '%Still there?%'"
+    );
+    assert_eq!(app.scalar(&queued).await, 0);
 
     // A reply to a closed case is refused, and its sender told once.
     app.exec(&format!(

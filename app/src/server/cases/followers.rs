@@ -134,7 +134,8 @@ pub(crate) async fn tell_followers(
 
 /// Mails the staff member a case is assigned to about a customer's `what` (a comment), with their
 /// own reply address for the case: they may answer from their mail, which becomes a comment to
-/// the customer (never a work note). Nobody is mailed for an unassigned case (the queues show it).
+/// the customer (never a work note). Nobody is mailed for an unassigned case (the queues show it),
+/// nor an assignee who unsubscribed from it.
 pub(crate) async fn tell_assignee(
     tx: &mut Tx,
     state: &AppState,
@@ -145,7 +146,8 @@ pub(crate) async fn tell_assignee(
     let assignee: Option<(String, String, i64, i64)> = on_tx!(tx, |c| {
         sqlx::query_as(
         "SELECT c.number, c.subject, c.account_id, u.id FROM cases c JOIN users u ON u.id = c.assigned_to \
-         WHERE c.id = $1 AND u.status = 'active' AND u.kind <> 'customer'"
+         LEFT JOIN case_followers f ON f.case_id = c.id AND f.user_id = u.id \
+         WHERE c.id = $1 AND u.status = 'active' AND u.kind <> 'customer' AND COALESCE(f.following, TRUE)"
     )
     .bind(case_id)
     .fetch_optional(c)
