@@ -4,14 +4,12 @@ import * as path from 'node:path';
 
 const MAIL_DIR = process.env.PORTCULLIS_MAIL_DIR ?? '';
 
+/** The mail with its quoted-printable parts decoded (mails are text and HTML parts; the links are
+ *  read from the text part, which comes first). */
 function decode(raw: string): string {
   const text = raw.replace(/\r\n/g, '\n');
-  const split = text.indexOf('\n\n');
-  const head = text.slice(0, split);
-  const body = text.slice(split + 2);
-  if (!/Content-Transfer-Encoding: quoted-printable/i.test(head)) return text;
-  const decoded = body.replace(/=\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
-  return `${head}\n\n${decoded}`;
+  if (!/Content-Transfer-Encoding: quoted-printable/i.test(text)) return text;
+  return text.replace(/=\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h) => String.fromCharCode(parseInt(h, 16)));
 }
 
 /** Waits for the newest mail to `to` and returns the first link in it that contains `linkPath`. */
