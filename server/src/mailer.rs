@@ -140,18 +140,13 @@ impl Sender {
         Ok(rows)
     }
 
-    /// The host part of the portal's addresses and Message-IDs.
-    fn host(&self) -> &str {
-        app::server::mail::portal_host(&self.settings)
-    }
-
     fn message(&self, mail: &Due) -> Result<Message, crate::BoxError> {
         let body = match &mail.secret_link {
             Some(link) => mail.body.replace(LINK_PLACEHOLDER, link),
             None => mail.body.clone(),
         };
         let to = Mailbox::new(Some(mail.to_name.clone()), mail.to_address.parse()?);
-        let host = self.host();
+        let host = app::server::mail::portal_host(&self.settings);
         let from: Mailbox = self.settings.mail_from.parse()?;
         let mut builder = Message::builder()
             .from(from.clone())
@@ -189,8 +184,8 @@ impl Sender {
         Ok(builder.multipart(MultiPart::alternative_plain_html(body, html))?)
     }
 
-    /// Whether a mail's recipient may still get it: a case mail to someone disabled (or moved
-    /// out of the account) since it was queued is not sent.
+    /// Whether a mail's recipient may still get it: a case mail to someone disabled since it was
+    /// queued is not sent.
     async fn recipient_active(&self, mail: &Due) -> Result<bool, sqlx::Error> {
         let Some(user_id) = mail.to_user_id else {
             return Ok(true);

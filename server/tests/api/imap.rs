@@ -120,7 +120,7 @@ impl Dovecot {
             ],
         );
         // Mail is read as an ordinary user: root may not own mail.
-        let (uid, gid) = if unsafe_root() {
+        let (uid, gid) = if running_as_root() {
             (65534, 65534)
         } else {
             own_ids()
@@ -141,10 +141,11 @@ impl Dovecot {
         }
         std::fs::write(d.join("passwd"), "support:{PLAIN}secret::::::\n").unwrap();
         let port = crate::mail::free_port();
-        let dh = Path::new("/usr/share/dovecot/dh.pem")
-            .exists()
-            .then_some("ssl_dh = </usr/share/dovecot/dh.pem\n")
-            .unwrap_or_default();
+        let dh = if Path::new("/usr/share/dovecot/dh.pem").exists() {
+            "ssl_dh = </usr/share/dovecot/dh.pem\n"
+        } else {
+            ""
+        };
         let root = d.display();
         std::fs::write(
             d.join("dovecot.conf"),
@@ -202,7 +203,7 @@ impl Dovecot {
     }
 }
 
-fn unsafe_root() -> bool {
+fn running_as_root() -> bool {
     own_ids().0 == 0
 }
 

@@ -123,10 +123,10 @@ async fn replies_by_mail_become_comments_only_when_trusted(engine: Engine) {
         "the quote is left out"
     );
     let author = app
-        .text(&format!(
+        .text(
             "SELECT u.email FROM case_entries e JOIN users u ON u.id = e.author_id \
-             WHERE e.body LIKE '%Here is the log%'"
-        ))
+             WHERE e.body LIKE '%Here is the log%'",
+        )
         .await;
     assert_eq!(author, ACME_USER);
     assert_eq!(
