@@ -33,6 +33,7 @@ use pages::{
     manage::{AddUserPage, ManageAccountsPage},
     password::ChangePasswordPage,
     queue::{MatrixPage, StaffQueuePage},
+    security::{RecoveryCodesPage, SecurityPage, SignInCodePage, SignInSetUpPage, StaffSignInPage},
     staff::{NewAccountPage, StaffAccountPage, StaffConsolePage},
     surveys::{NewSurveyPage, NpsPage, SurveyPage},
 };
@@ -141,6 +142,11 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/account/password") view=ChangePasswordPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/security") view=SecurityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/account/recovery-codes") view=RecoveryCodesPage ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-in/code") view=SignInCodePage ssr=SsrMode::Async/>
+                    <Route path=path!("/sign-in/set-up") view=SignInSetUpPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/sign-in") view=StaffSignInPage ssr=SsrMode::Async/>
                     <Route path=path!("/cases") view=CasesPage ssr=SsrMode::Async/>
                     <Route path=path!("/catalog/matrix") view=MatrixPage ssr=SsrMode::Async/>
                     <Route path=path!("/cases/new") view=NewCasePage ssr=SsrMode::Async/>

@@ -43,7 +43,7 @@ pub async fn sign_in(email: String, password: String) -> Result<(), AppError> {
             &signed_in.token,
             &state.settings,
         ));
-        leptos_axum::redirect("/");
+        leptos_axum::redirect(signed_in.stage.next_page());
         Ok(())
     })
     .await
@@ -181,7 +181,7 @@ pub async fn use_link(
         policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
         let client_addr = request::current_client_addr(&state)?;
         let previous = session::current_token();
-        let token = invitations::complete(
+        let (token, stage) = invitations::complete(
             &state,
             &token,
             purpose(&kind)?,
@@ -196,7 +196,10 @@ pub async fn use_link(
             session::delete(&state.db, &old).await?;
         }
         set_cookie(session::set_cookie_header(&token, &state.settings));
-        leptos_axum::redirect("/?welcome=1");
+        leptos_axum::redirect(match stage {
+            session::Stage::Full => "/?welcome=1",
+            other => other.next_page(),
+        });
         Ok(())
     })
     .await

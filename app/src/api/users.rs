@@ -43,11 +43,19 @@ pub async fn change_access(
             "enable" => Change::Enable,
             "grant_admin" => Change::GrantAdmin,
             "revoke_admin" => Change::RevokeAdmin,
+            "reset_second_factor" => Change::ResetSecondFactor,
+            "sign_out_everywhere" => Change::SignOutEverywhere,
             _ => return Err(AppError::field("change", "Choose a valid change")),
         };
         let action = match (actor.role, change) {
             (Role::PlatformAdmin, _) => Action::ManageAnyAccountAdministrators,
-            (_, Change::Disable | Change::Enable) => Action::ManageOwnAccountUsers,
+            (
+                _,
+                Change::Disable
+                | Change::Enable
+                | Change::ResetSecondFactor
+                | Change::SignOutEverywhere,
+            ) => Action::ManageOwnAccountUsers,
             (_, Change::GrantAdmin | Change::RevokeAdmin) => Action::GrantAdminOwnAccount,
         };
         policy::can(&actor, action)?;

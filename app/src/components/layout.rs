@@ -41,7 +41,7 @@ pub fn Header() -> impl IntoView {
                                     <Show when=move || staff><NavLink href="/staff/communications" label="Communications"/></Show>
                                     <Show when=move || customer><NavLink href="/notices" label="Notices"/></Show>
                                     <Show when=move || staff><NavLink href="/staff" label="Staff console"/></Show>
-                                    <NavLink href="/account/password" label="Change password"/>
+                                    <NavLink href="/account/security" label="Your account"/>
                                 </ul>
                             </nav>
                             <div class="site-header__user">
@@ -81,7 +81,7 @@ const SECTIONS: [&str; 11] = [
     "/staff/communications",
     "/notices",
     "/staff",
-    "/account/password",
+    "/account/security",
 ];
 
 /// The navigation link a page at `path` belongs to: the longest one that is the path or a folder

@@ -31,6 +31,8 @@ pub struct AccountUserRow {
     pub created_by: Option<String>,
     /// Whether this row is the person looking at the list.
     pub is_self: bool,
+    /// Whether they sign in with a second factor (an authenticator app).
+    pub has_second_factor: bool,
 }
 
 /// A row of the staff console's account list.

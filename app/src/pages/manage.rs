@@ -2,6 +2,7 @@
 //! has access. Sorting and paging happen in the database.
 
 use crate::api::accounts::my_account_users;
+use crate::api::security::{account_second_factor_rule, RequireForAccount};
 use crate::api::users::ChangeAccess;
 use crate::components::forms::{form_answer, ErrorSummary};
 use crate::components::list::{Column, FilterInput, FilterSelect, ListTable, Loaded, Pagination};
@@ -55,6 +56,39 @@ pub fn ManageAccountsPage() -> impl IntoView {
         <ErrorSummary error/>
         <ErrorSummary error=invitation_error/>
         <Loaded resource=users view=move |page| view! { <UserTable page query=params()/> }/>
+        <SecondFactorRule/>
+    }
+}
+
+/// Whether everyone in the account must sign in with a second factor, and the switch.
+#[component]
+fn SecondFactorRule() -> impl IntoView {
+    let rule = Resource::new(|| (), |_| account_second_factor_rule());
+    let error = form_answer(RequireForAccount::PATH);
+    let saved = query_flag("security");
+    view! {
+        <section aria-labelledby="second-factor-heading" class="section">
+            <h2 id="second-factor-heading">"Second factor"</h2>
+            <Show when=saved>
+                <div class="notice notice--success" role="status">"Saved. The change is in your account's access history."</div>
+            </Show>
+            <ErrorSummary error/>
+            <Loaded resource=rule view=move |required| view! {
+                <p>{if required {
+                    "Everyone in your company must sign in with an authenticator app as well as their password. People without one set it up at their next sign-in."
+                } else {
+                    "A second factor is optional: each person may add an authenticator app on their security page."
+                }}</p>
+                <form method="post" action=RequireForAccount::PATH class="inline-form">
+                    <input type="hidden" name="required" value=if required { "false" } else { "true" }/>
+                    <button type="submit" class="button button--secondary">{if required {
+                        "Stop requiring a second factor"
+                    } else {
+                        "Require a second factor for everyone"
+                    }}</button>
+                </form>
+            }/>
+        </section>
     }
 }
 
@@ -93,7 +127,7 @@ fn UserTable(page: Page<AccountUserRow>, query: ListQuery) -> impl IntoView {
             let columns: Vec<Column> = SORTS
                 .iter()
                 .map(|(key, label)| Column::sortable(label, query.href(key, 1), *key == sort))
-                .chain(Column::all(&["Administrator", "Contact", "Created by", "Actions"]))
+                .chain(Column::all(&["Administrator", "Second factor", "Contact", "Created by", "Actions"]))
                 .collect();
             view! {
                 <ListTable caption="Users of your account" columns>
@@ -105,6 +139,7 @@ fn UserTable(page: Page<AccountUserRow>, query: ListQuery) -> impl IntoView {
                             <td>{format_time(u.last_sign_in_at)}</td>
                             <td>{format_time(Some(u.created_at))}</td>
                             <td>{if u.is_admin { "Yes" } else { "No" }}</td>
+                            <td>{if u.has_second_factor { "Yes" } else { "No" }}</td>
                             <td>{u.contact_role.map(|r| if r == "primary" { "Primary" } else { "Secondary" }).unwrap_or("—")}</td>
                             <td>{u.created_by.clone().unwrap_or_else(|| "—".into())}</td>
                             <td class="actions">{actions}</td>
@@ -211,6 +246,27 @@ fn row_actions(u: &AccountUserRow) -> impl IntoView {
                 "grant_admin",
                 format!("Make {name} an administrator"),
                 None,
+            )
+            .into_any(),
+        );
+    }
+    if u.has_second_factor {
+        actions.push(access_form(
+            u.id,
+            "reset_second_factor",
+            format!("Reset second factor: {name}"),
+            Some(format!("Remove {name}'s authenticator apps and recovery codes? They are signed out, told by mail, and set up a new one at their next sign-in if your account requires it.")),
+        ).into_any());
+    }
+    if u.status == UserStatus::Active {
+        actions.push(
+            access_form(
+                u.id,
+                "sign_out_everywhere",
+                format!("Sign {name} out everywhere"),
+                Some(format!(
+                    "End every session of {name}? They stay active and can sign in again."
+                )),
             )
             .into_any(),
         );

@@ -13,5 +13,6 @@ pub mod mail;
 pub mod manage;
 pub mod password;
 pub mod queue;
+pub mod security;
 pub mod staff;
 pub mod surveys;

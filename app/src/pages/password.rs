@@ -25,6 +25,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
                 match me.await {
                     Ok(Some(me)) => view! {
                         <div class="narrow">
+                            <p><a href="/account/security">"← Security"</a></p>
                             <h1>"Change your password"</h1>
                             <Show when=changed>
                                 <div class="notice notice--success" role="status">

@@ -63,6 +63,7 @@ pub fn StaffConsolePage() -> impl IntoView {
                                 {can_create.then(|| view! { <a class="button" href="/staff/accounts/new">"New account"</a> })}
                                 <a class="button button--secondary" href="/staff/audit">"Audit trail"</a>
                                 {can_create.then(|| view! { <a class="button button--secondary" href="/staff/catalog">"Catalog"</a> })}
+                                {can_create.then(|| view! { <a class="button button--secondary" href="/staff/sign-in">"Staff sign-in"</a> })}
                             </p>
                             <form method="get" action="/staff" class="search-form" role="search">
                                 <FilterInput name="q" label="Search by name or key"/>
@@ -440,6 +441,18 @@ fn staff_row_actions(
         actions.push(access(
             "grant_admin",
             format!("Make {name} an administrator"),
+        ));
+    }
+    if u.has_second_factor {
+        actions.push(access(
+            "reset_second_factor",
+            format!("Reset second factor: {name}"),
+        ));
+    }
+    if u.status == UserStatus::Active {
+        actions.push(access(
+            "sign_out_everywhere",
+            format!("Sign {name} out everywhere"),
         ));
     }
     if u.status != UserStatus::Disabled {

@@ -53,10 +53,12 @@ pub enum Action {
     AnswerSurveyByLink,
     /// Read the replies by mail held for review, and accept or discard them.
     ReviewHeldMail,
+    /// Decide how vendor staff sign in (require a second factor of all staff).
+    ManageStaffSignIn,
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 31] = [
         Action::SignIn,
         Action::ManageOwnSession,
         Action::CreateCaseForOwnAccount,
@@ -87,6 +89,7 @@ impl Action {
         Action::ReadOwnNotices,
         Action::AnswerSurveyByLink,
         Action::ReviewHeldMail,
+        Action::ManageStaffSignIn,
     ];
 }
 
@@ -109,7 +112,7 @@ pub fn permits(role: Role, action: Action) -> bool {
         AuthorizeChangeOnBehalf | ManageOwnAccountUsers | GrantAdminOwnAccount => admin,
         ExportOwnAccountUsersAndAudit => admin,
         ManageCustomerAccounts | ManageAnyAccountAdministrators | BulkCreateUsers => platform,
-        Impersonate | ManageCatalog => platform,
+        Impersonate | ManageCatalog | ManageStaffSignIn => platform,
     }
 }
 
@@ -377,6 +380,7 @@ mod tests {
         (ReadOwnNotices, true, true, true, true),
         (AnswerSurveyByLink, true, true, true, true),
         (ReviewHeldMail, false, false, true, true),
+        (ManageStaffSignIn, false, false, false, true),
     ];
 
     #[test]

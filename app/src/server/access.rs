@@ -23,6 +23,10 @@ pub enum Change {
     Enable,
     GrantAdmin,
     RevokeAdmin,
+    /// Removes every second factor of theirs (a lost phone); they set one up at next sign-in.
+    ResetSecondFactor,
+    /// Ends every session of theirs.
+    SignOutEverywhere,
 }
 
 impl Change {
@@ -32,6 +36,8 @@ impl Change {
             Change::Enable => "user.enabled",
             Change::GrantAdmin => "administrator.granted",
             Change::RevokeAdmin => "administrator.revoked",
+            Change::ResetSecondFactor => "second_factor.reset",
+            Change::SignOutEverywhere => "session.ended_everywhere",
         }
     }
 }
@@ -125,6 +131,12 @@ pub async fn apply(
             "You cannot disable yourself or remove your own administrator rights. Ask another administrator.".into(),
         ));
     }
+    if matches!(
+        change,
+        Change::ResetSecondFactor | Change::SignOutEverywhere
+    ) {
+        return sign_in_change(tx, actor, &target, change, why, client_addr, now).await;
+    }
     lock_account(&mut tx, account_id).await?;
 
     let (status, is_admin) = match change {
@@ -143,6 +155,7 @@ pub async fn apply(
         Change::GrantAdmin => (target.status, true),
         Change::RevokeAdmin if !target.is_admin => return Ok(()),
         Change::RevokeAdmin => (target.status, false),
+        Change::ResetSecondFactor | Change::SignOutEverywhere => unreachable!("handled above"),
     };
     let loses_admin = target.is_admin
         && target.status == UserStatus::Active
@@ -174,6 +187,59 @@ pub async fn apply(
         reference: why.reference.as_deref(),
         before: Some(json!({ "status": target.status, "is_admin": target.is_admin })),
         after: Some(json!({ "status": status, "is_admin": is_admin })),
+        ..Event::by(actor, change.action(), client_addr)
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await
+}
+
+/// Resets a user's second factors or signs them out everywhere: their sessions end either way;
+/// a reset also removes their apps and recovery codes and tells them by mail.
+async fn sign_in_change(
+    mut tx: Tx,
+    actor: &Actor,
+    target: &Target,
+    change: Change,
+    why: &StaffReason,
+    client_addr: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let apps = if change == Change::ResetSecondFactor {
+        super::second_factor::remove_all(&mut tx, target.id).await?
+    } else {
+        0
+    };
+    let ended = execute!(tx: &mut tx, sqlx::query(
+        "DELETE FROM sessions WHERE user_id = $1"
+    )
+    .bind(target.id))?;
+    if change == Change::ResetSecondFactor {
+        let (address, name) = super::mail::recipient(&mut tx, target.id).await?;
+        let mail = super::mail::Mail {
+            kind: "second_factor_reset",
+            account_id: Some(target.account_id),
+            to_address: &address,
+            to_name: &name,
+            subject: "Your support portal second factor was reset".into(),
+            body: format!(
+                "Hello {},\n\n\
+                 An administrator removed the authenticator apps and recovery codes you used to \
+                 sign in to the support portal, and signed you out everywhere. If your account \
+                 requires a second factor, you will be asked to set up a new one the next time \
+                 you sign in.\n\n\
+                 If you did not ask for this, tell your company's administrators.\n",
+                target.first_name
+            ),
+            secret_link: None,
+        };
+        super::mail::enqueue(&mut tx, &mail, now).await?;
+    }
+    let event = Event {
+        account_id: Some(target.account_id),
+        target: Some(format!("user:{}", target.id)),
+        reason: why.reason.as_deref(),
+        reference: why.reference.as_deref(),
+        after: Some(json!({ "apps_removed": apps, "sessions_ended": ended })),
         ..Event::by(actor, change.action(), client_addr)
     };
     audit::append(&mut tx, &event, now).await?;

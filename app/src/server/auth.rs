@@ -2,6 +2,8 @@
 
 use super::audit::{self, Event};
 use super::db::{execute, on_db, Db};
+use super::second_factor::sign_in::{finish, stage_after_password};
+use super::session::Stage;
 use super::state::{AppState, Settings};
 use super::{password, session, users};
 use crate::error::{AppError, Problems};
@@ -12,17 +14,19 @@ use crate::model::UserStatus;
 pub struct SignedIn {
     pub user_id: i64,
     pub token: String,
+    /// Signed in, or half-way: a second factor is still to be given or set up.
+    pub stage: Stage,
 }
 
 /// A password attempt counted before the password is checked, so concurrent guesses cannot all
 /// pass a check made before any of them was counted. The row stays as a failure unless the
 /// password turns out right (or the attempt was refused), when it is removed.
-struct Attempt(i64);
+pub(crate) struct Attempt(i64);
 
 /// Counts an attempt for `email` from `client_addr` and answers it, or `TooManyRequests` when the
 /// window already holds the limit for either. Each attempt's row is committed before it counts,
 /// so of any number of concurrent attempts at most the limit see a count within it.
-async fn count_attempt(
+pub(crate) async fn count_attempt(
     db: &Db,
     settings: &Settings,
     email: &str,
@@ -59,7 +63,7 @@ async fn count_attempt(
 }
 
 /// Removes an attempt that did not fail.
-async fn forget_attempt(db: &Db, attempt: Attempt) -> Result<(), AppError> {
+pub(crate) async fn forget_attempt(db: &Db, attempt: Attempt) -> Result<(), AppError> {
     execute!(db: db, sqlx::query("DELETE FROM sign_in_failures WHERE id = $1").bind(attempt.0))?;
     Ok(())
 }
@@ -155,28 +159,84 @@ pub async fn sign_in(
         )
         .bind(session::token_hash(&old)))?;
     }
-    execute!(tx: &mut tx, sqlx::query(
-        "DELETE FROM sign_in_failures WHERE email = $1"
+    let stage = stage_after_password(
+        &mut tx,
+        &state.settings,
+        user_id,
+        &user.kind,
+        user.account_id,
     )
-    .bind(email.as_str()))?;
-    execute!(tx: &mut tx, sqlx::query(
-        "UPDATE users SET last_sign_in_at = $1 WHERE id = $2"
+    .await?;
+    if stage != Stage::Full {
+        // The password was right: this attempt is no failure, but the earlier ones still count
+        // until the second factor is given too.
+        let token =
+            session::create_staged(&mut tx, &state.settings, user_id, stage, client_addr, now)
+                .await?;
+        tx.commit().await?;
+        forget_attempt(db, attempt).await?;
+        tracing::info!(
+            user_id,
+            client_addr,
+            stage = stage.as_str(),
+            "password accepted"
+        );
+        return Ok(SignedIn {
+            user_id,
+            token,
+            stage,
+        });
+    }
+    let token = finish(
+        &mut tx,
+        &state.settings,
+        user_id,
+        user.account_id,
+        email.as_str(),
+        client_addr,
+        None,
+        now,
     )
-    .bind(now)
-    .bind(user_id))?;
-    let token = session::create(&mut tx, &state.settings, user_id, None, client_addr, now).await?;
-    let event = Event {
-        action: "sign_in.succeeded",
-        actor_id: Some(user_id),
-        account_id: user.account_id,
-        target: Some(format!("user:{user_id}")),
-        client_addr: Some(client_addr),
-        ..Event::default()
-    };
-    audit::append(&mut tx, &event, now).await?;
+    .await?;
     tx.commit().await?;
     tracing::info!(user_id, client_addr, "signed in");
-    Ok(SignedIn { user_id, token })
+    Ok(SignedIn {
+        user_id,
+        token,
+        stage,
+    })
+}
+
+/// Asks for the signed-in person's password again before a change to how they sign in: a wrong
+/// or missing one becomes a problem on `field`. Guesses are throttled like sign-ins, on the same
+/// counters.
+pub async fn recheck_password(
+    state: &AppState,
+    problems: &mut Problems,
+    field: &'static str,
+    (user_id, email, stored): (i64, &str, Option<String>),
+    given: &str,
+    client_addr: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let db = &state.db;
+    if given.is_empty() {
+        problems.add(field, "Enter your current password");
+        return Ok(());
+    }
+    let attempt = count_attempt(db, &state.settings, email, client_addr, now).await?;
+    match password::verify(stored, given.to_string()).await {
+        Ok(true) => forget_attempt(db, attempt).await?,
+        Ok(false) => {
+            tracing::info!(user_id, client_addr, "current password incorrect");
+            problems.add(field, "Your current password is incorrect");
+        }
+        Err(busy) => {
+            forget_attempt(db, attempt).await?;
+            return Err(busy);
+        }
+    }
+    Ok(())
 }
 
 /// Changes the signed-in user's password and ends every other session of theirs.
@@ -195,23 +255,16 @@ pub async fn change_password(
         return Err(AppError::Unauthorized);
     };
     let mut problems = Problems::new();
-    if current.is_empty() {
-        problems.add("current_password", "Enter your current password");
-    } else {
-        // Guesses at the current password are throttled like sign-ins, on the same counters.
-        let attempt = count_attempt(db, &state.settings, &email, client_addr, now).await?;
-        match password::verify(creds.password_hash.clone(), current.clone()).await {
-            Ok(true) => forget_attempt(db, attempt).await?,
-            Ok(false) => {
-                tracing::info!(user_id, client_addr, "current password incorrect");
-                problems.add("current_password", "Your current password is incorrect");
-            }
-            Err(busy) => {
-                forget_attempt(db, attempt).await?;
-                return Err(busy);
-            }
-        }
-    }
+    recheck_password(
+        state,
+        &mut problems,
+        "current_password",
+        (user_id, &email, creds.password_hash.clone()),
+        &current,
+        client_addr,
+        now,
+    )
+    .await?;
     if let Err(message) = password::check_new_password(&new, &[&email, &first, &last]) {
         problems.add("new_password", message);
     } else if new == current {

@@ -72,18 +72,133 @@ pub async fn create_until(
     now: i64,
     expires_at: i64,
 ) -> Result<String, AppError> {
+    insert(
+        tx,
+        user_id,
+        impersonator_id,
+        Stage::Full,
+        client_addr,
+        now,
+        expires_at,
+    )
+    .await
+}
+
+/// How far a session is through signing in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Signed in.
+    Full,
+    /// The password was right; a code from the person's second factor is still to be given.
+    SecondFactor,
+    /// The password was right; the person must set up a second factor before going further.
+    Enrol,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Full => "full",
+            Stage::SecondFactor => "second_factor",
+            Stage::Enrol => "enrol",
+        }
+    }
+
+    /// The page that takes the person on from this stage.
+    pub fn next_page(self) -> &'static str {
+        match self {
+            Stage::Full => "/",
+            Stage::SecondFactor => "/sign-in/code",
+            Stage::Enrol => "/sign-in/set-up",
+        }
+    }
+}
+
+/// How long a session half-way through signing in lasts.
+pub const PENDING_SECONDS: i64 = 600;
+
+/// Stores a session of `stage` and returns its token: signed in for the configured lifetime, or
+/// half-way for a few minutes.
+pub async fn create_staged(
+    tx: &mut Tx,
+    settings: &Settings,
+    user_id: i64,
+    stage: Stage,
+    client_addr: &str,
+    now: i64,
+) -> Result<String, AppError> {
+    let expires_at = match stage {
+        Stage::Full => now + settings.session_absolute_hours * 3600,
+        _ => now + PENDING_SECONDS,
+    };
+    insert(tx, user_id, None, stage, client_addr, now, expires_at).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn insert(
+    tx: &mut Tx,
+    user_id: i64,
+    impersonator_id: Option<i64>,
+    stage: Stage,
+    client_addr: &str,
+    now: i64,
+    expires_at: i64,
+) -> Result<String, AppError> {
     let token = new_token();
+    // The browser, as it names itself, so the person can tell their sessions apart.
+    let user_agent: String = request::parts()
+        .and_then(|p| {
+            p.headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(300).collect())
+        })
+        .unwrap_or_default();
     execute!(tx: tx, sqlx::query(
         "INSERT INTO sessions (token_hash, user_id, impersonator_id, created_at, last_seen_at, \
-         expires_at, client_addr) VALUES ($1, $2, $3, $4, $4, $5, $6)"
+         expires_at, client_addr, stage, user_agent) VALUES ($1, $2, $3, $4, $4, $5, $6, $7, $8)"
     )
     .bind(token_hash(&token))
     .bind(user_id)
     .bind(impersonator_id)
     .bind(now)
     .bind(expires_at)
-    .bind(client_addr))?;
+    .bind(client_addr)
+    .bind(stage.as_str())
+    .bind(user_agent))?;
     Ok(token)
+}
+
+/// A session half-way through signing in.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Pending {
+    pub user_id: i64,
+    pub failed_codes: i64,
+    pub email: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub account_id: Option<i64>,
+}
+
+/// The session `token` names when it is half-way through signing in at `stage`, still within its
+/// few minutes and its user still active.
+pub async fn pending(
+    db: &Db,
+    token: &str,
+    stage: Stage,
+    now: i64,
+) -> Result<Option<Pending>, AppError> {
+    on_db!(db, |c| sqlx::query_as(
+        "SELECT s.user_id, s.failed_codes, u.email, u.first_name, u.last_name, u.account_id \
+         FROM sessions s JOIN users u ON u.id = s.user_id \
+         WHERE s.token_hash = $1 AND s.stage = $2 AND s.expires_at > $3 AND u.status = 'active'"
+    )
+    .bind(token_hash(token))
+    .bind(stage.as_str())
+    .bind(now)
+    .fetch_optional(c)
+    .await
+    .map_err(AppError::from))
 }
 
 /// The absolute end of session `token`, read inside `tx`; `None` when it no longer exists.
@@ -180,7 +295,8 @@ async fn resolve_with_zone(
         "SELECT s.user_id, s.impersonator_id, s.last_seen_at, s.expires_at, u.kind, u.is_admin, \
          u.account_id, u.time_zone FROM sessions s JOIN users u ON u.id = s.user_id \
          LEFT JOIN users i ON i.id = s.impersonator_id \
-         WHERE s.token_hash = $1 AND u.status = 'active' AND (s.impersonator_id IS NULL \
+         WHERE s.token_hash = $1 AND s.stage = 'full' AND u.status = 'active' \
+         AND (s.impersonator_id IS NULL \
          OR (i.status = 'active' AND i.kind = 'platform_admin'))"
     )
     .bind(&hash)

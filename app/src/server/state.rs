@@ -39,6 +39,8 @@ pub struct Settings {
     pub public_url: String,
     pub session_idle_minutes: i64,
     pub session_absolute_hours: i64,
+    /// Platform admins must sign in with a second factor (on unless turned off here).
+    pub second_factor_platform_admins: bool,
     /// Failed sign-ins are counted over this window…
     pub throttle_window_minutes: i64,
     /// …and refused beyond this many for one email address…
@@ -145,6 +147,7 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:3000".into(),
             session_idle_minutes: 30,
             session_absolute_hours: 12,
+            second_factor_platform_admins: true,
             throttle_window_minutes: 15,
             throttle_per_email: 5,
             throttle_per_address: 30,

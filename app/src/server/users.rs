@@ -10,6 +10,7 @@ use crate::model::{AccountSummary, AccountUserRow, Me, UserStatus};
 pub struct Credentials {
     pub id: i64,
     pub account_id: Option<i64>,
+    pub kind: String,
     #[sqlx(try_from = "String")]
     pub status: UserStatus,
     pub password_hash: Option<String>,
@@ -18,7 +19,7 @@ pub struct Credentials {
 #[tracing::instrument(skip_all)]
 pub async fn credentials_by_email(db: &Db, email: &Email) -> Result<Option<Credentials>, AppError> {
     on_db!(db, |c| sqlx::query_as(
-        "SELECT id, account_id, status, password_hash FROM users WHERE email = $1"
+        "SELECT id, account_id, kind, status, password_hash FROM users WHERE email = $1"
     )
     .bind(email.as_str())
     .fetch_optional(c)
@@ -35,6 +36,7 @@ pub async fn credentials_by_id(
     struct Row {
         id: i64,
         account_id: Option<i64>,
+        kind: String,
         #[sqlx(try_from = "String")]
         status: UserStatus,
         password_hash: Option<String>,
@@ -44,7 +46,7 @@ pub async fn credentials_by_id(
     }
     let row: Option<Row> = on_db!(db, |c| {
         sqlx::query_as(
-        "SELECT id, account_id, status, password_hash, email, first_name, last_name FROM users WHERE id = $1"
+        "SELECT id, account_id, kind, status, password_hash, email, first_name, last_name FROM users WHERE id = $1"
     )
     .bind(id)
     .fetch_optional(c)
@@ -56,6 +58,7 @@ pub async fn credentials_by_id(
             Credentials {
                 id: r.id,
                 account_id: r.account_id,
+                kind: r.kind,
                 status: r.status,
                 password_hash: r.password_hash,
             },
@@ -203,7 +206,9 @@ pub async fn list_account_users(
               WHEN a.secondary_contact_id = u.id THEN 'secondary' END AS contact_role, \
          u.last_sign_in_at, u.created_at, \
          (SELECT c.first_name || ' ' || c.last_name FROM users c WHERE c.id = u.created_by) AS created_by, \
-         (u.id = $4) AS is_self \
+         (u.id = $4) AS is_self, \
+         EXISTS (SELECT 1 FROM second_factors f WHERE f.user_id = u.id \
+                 AND f.confirmed_at IS NOT NULL) AS has_second_factor \
          FROM users u JOIN accounts a ON a.id = u.account_id \
          WHERE u.account_id = $1 AND {filter} ORDER BY {order} LIMIT $2 OFFSET $3",
         filter = user_filter(5, 6)

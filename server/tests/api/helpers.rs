@@ -117,6 +117,9 @@ pub async fn spawn(engine: Engine) -> Option<TestApp> {
 pub async fn spawn_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -> Option<TestApp> {
     let (url, dir) = fresh_database(engine).await?;
     let mut settings = Settings::default();
+    // Platform admins need a second factor by default; the suites of other features sign them in
+    // with the password alone. `second_factor.rs` tests the default itself.
+    settings.second_factor_platform_admins = false;
     tweak(&mut settings);
     let mut app = spawn_on(&url, settings).await;
     server::seed::seed_demo(&app.db, 0, 0)
@@ -315,6 +318,43 @@ impl TestApp {
         c
     }
 
+    /// Posts the sign-in form for `email` with the demo password; answers the page the portal
+    /// sends the browser to next: `/` when signed in, `/sign-in/code` or `/sign-in/set-up` when a
+    /// second factor is still to be given or set up.
+    pub async fn sign_in_to(&self, client: &reqwest::Client, email: &str) -> String {
+        self.post_then(
+            client,
+            "/api/auth/sign_in",
+            &[("email", email), ("password", PASSWORD)],
+        )
+        .await
+    }
+
+    /// Posts `form` to `path` and answers where the portal redirects (failing on an error).
+    pub async fn post_then(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        form: &[(&str, &str)],
+    ) -> String {
+        let res = client
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .expect("request");
+        let status = res.status().as_u16();
+        let location = res
+            .headers()
+            .get("location")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = res.text().await.unwrap_or_default();
+        assert!(status < 400, "{path}: {status} {body}");
+        location
+    }
+
     /// The signed-in user's email according to the server, or `None`.
     pub async fn me(&self, client: &reqwest::Client) -> Option<String> {
         let (status, body) = self.call(client, "auth/me", &[]).await;
@@ -389,6 +429,12 @@ impl SentMail {
             .map(|(_, v)| v.trim().to_string())
             .unwrap_or_default()
     }
+}
+
+/// The code an authenticator app holding `secret` shows `steps` time steps from now.
+pub fn app_code(secret: &str, steps: i64) -> String {
+    use app::server::second_factor::codes;
+    codes::code_at(secret, app::server::now() / codes::STEP_SECONDS + steps)
 }
 
 /// Parses an RFC 5322 message (any MIME structure lettre writes) with a mail library.

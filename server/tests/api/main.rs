@@ -26,5 +26,6 @@ mod mail;
 mod manage;
 mod schema;
 mod search;
+mod second_factor;
 mod sessions;
 mod storage;

@@ -2,6 +2,8 @@
 //! asking for a password reset.
 
 use super::*;
+use crate::server::second_factor::sign_in::stage_after_password;
+use crate::server::session::Stage;
 
 #[derive(sqlx::FromRow)]
 struct LinkRow {
@@ -95,7 +97,8 @@ pub async fn inspect(
 }
 
 /// Uses a link: sets the password under the §3.4 rules, activates an invited user, ends every
-/// other session and link of theirs, and signs them in. Returns the new session token.
+/// other session and link of theirs, and signs them in — or takes them to the second factor.
+/// Returns the new session's token and how far it is signed in.
 #[tracing::instrument(skip_all)]
 pub async fn complete(
     state: &AppState,
@@ -105,7 +108,7 @@ pub async fn complete(
     confirm: String,
     client_addr: &str,
     now: i64,
-) -> Result<String, AppError> {
+) -> Result<(String, Stage), AppError> {
     let row = find_link(LinkSource::Db(&state.db), token).await?;
     if let Some(err) = dead_link(row.as_ref(), purpose, now) {
         return Err(err);
@@ -150,11 +153,21 @@ pub async fn complete(
     .bind(now)
     .bind(row.user_id))?;
     execute!(tx: &mut tx, sqlx::query("DELETE FROM sessions WHERE user_id = $1 OR impersonator_id = $1").bind(row.user_id))?;
-    let session_token = session::create(
+    // A link proves the mailbox, not the second factor: a person who has (or must have) one
+    // still gives it before they are signed in.
+    let stage = stage_after_password(
         &mut tx,
         &state.settings,
         row.user_id,
-        None,
+        "customer",
+        Some(row.account_id),
+    )
+    .await?;
+    let session_token = session::create_staged(
+        &mut tx,
+        &state.settings,
+        row.user_id,
+        stage,
         client_addr,
         now,
     )
@@ -176,7 +189,7 @@ pub async fn complete(
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     tracing::info!(user_id = row.user_id, action, "link used");
-    Ok(session_token)
+    Ok((session_token, stage))
 }
 
 /// At most this many reset mails per person per hour, so the form cannot be used to flood a

@@ -1,0 +1,318 @@
+//! Signing in with a second factor (`/sign-in/code`, `/sign-in/set-up`), a person's own security
+//! page (`/account/security`: authenticator apps, recovery codes, sessions), the one-time page of
+//! new recovery codes, and the vendor's staff sign-in rule (`/staff/sign-in`).
+
+use crate::api::auth::SignOut;
+use crate::api::security::{
+    new_recovery_codes, security_page, setup_at_sign_in, staff_sign_in_policy, AddApp, EndSession,
+    FinishSignInSetup, GiveCode, RemoveApp, ReplaceRecoveryCodes, RequireForStaff,
+};
+use crate::components::forms::{form_answer, ErrorSummary, Field};
+use crate::components::list::Loaded;
+use crate::components::time::format_time;
+use crate::components::url::query_flag;
+use crate::error::AppError;
+use crate::model::security::{AppSetup, AuthenticatorApp, SecurityOverview, SessionLine};
+use crate::pages::errors::ErrorPage;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use server_fn::ServerFn;
+
+/// "Start again": ends the half-way session and goes back to the sign-in form.
+fn start_again() -> impl IntoView {
+    view! {
+        <form method="post" action=SignOut::PATH class="inline-form">
+            <button type="submit" class="button button--secondary">"Start again"</button>
+        </form>
+    }
+}
+
+/// `/sign-in/code`: the second step of signing in.
+#[component]
+pub fn SignInCodePage() -> impl IntoView {
+    let error = form_answer(GiveCode::PATH);
+    view! {
+        <Title text="Enter your code"/>
+        <div class="narrow">
+            <h1>"Enter your code"</h1>
+            <p class="lead">"Your password was right. Open your authenticator app and enter the six-digit code it shows for this portal."</p>
+            <ErrorSummary error/>
+            <form method="post" action=GiveCode::PATH class="form" novalidate>
+                <Field name="code" label="Code" autocomplete="one-time-code"
+                    hint="Lost your phone? Enter one of your recovery codes instead." error/>
+                <button type="submit" class="button">"Continue"</button>
+            </form>
+            <p class="link-line">"No code and no recovery codes? Ask your company's administrators to reset your second factor."</p>
+            {start_again()}
+        </div>
+    }
+}
+
+/// The QR code and the secret of an app being set up, with what to do with them.
+#[component]
+fn AppSetupSteps(setup: AppSetup) -> impl IntoView {
+    view! {
+        <ol class="steps">
+            <li>"Install an authenticator app on your phone if you have none (any app for one-time codes works)."</li>
+            <li>
+                "In the app, add an account and scan this code:"
+                <div class="qr" role="img" aria-label="QR code with the secret for your authenticator app" inner_html=setup.qr_svg></div>
+                <p class="hint">"Cannot scan? Enter this key in the app instead: "
+                    <code class="secret" data-secret=setup.secret>{setup.secret_grouped}</code></p>
+            </li>
+            <li>"Enter the six-digit code the app now shows."</li>
+        </ol>
+    }
+}
+
+/// `/sign-in/set-up`: a person whose account requires a second factor sets one up before going
+/// further.
+#[component]
+pub fn SignInSetUpPage() -> impl IntoView {
+    let setup = Resource::new(|| (), |_| setup_at_sign_in());
+    let error = form_answer(FinishSignInSetup::PATH);
+    view! {
+        <Title text="Set up your second factor"/>
+        <div class="narrow">
+            <h1>"Set up your second factor"</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match setup.await {
+                        Ok(step) => view! {
+                            <p class="lead">{format!("Welcome, {}. Your company requires a second factor: besides your password, a code from an app on your phone.", step.name)}</p>
+                            <AppSetupSteps setup=step.setup/>
+                            <ErrorSummary error/>
+                            <form method="post" action=FinishSignInSetup::PATH class="form" novalidate>
+                                <Field name="code" label="Code from the app" autocomplete="one-time-code" error/>
+                                <button type="submit" class="button">"Turn on and continue"</button>
+                            </form>
+                            {start_again()}
+                        }.into_any(),
+                        Err(AppError::Unauthorized) | Err(AppError::Conflict(_)) => view! {
+                            <p>"Signing in took too long, or you have not given your password yet."</p>
+                            <p><a class="button" href="/">"Sign in"</a></p>
+                        }.into_any(),
+                        Err(error) => view! { <ErrorPage error/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </div>
+    }
+}
+
+/// `/account/recovery-codes`: new recovery codes, shown once.
+#[component]
+pub fn RecoveryCodesPage() -> impl IntoView {
+    let codes = Resource::new(|| (), |_| new_recovery_codes());
+    view! {
+        <Title text="Your recovery codes"/>
+        <div class="narrow">
+            <h1>"Your recovery codes"</h1>
+            <Loaded resource=codes view=move |codes| match codes {
+                Some(codes) => view! {
+                    <div class="notice notice--success" role="status">"Your authenticator app is set up."</div>
+                    <p class="lead">"If you lose your phone, each of these codes signs you in once instead of a code from the app. "
+                        "Keep them somewhere safe, such as your password manager. They are shown only now."</p>
+                    <ul class="recovery-codes" aria-label="Recovery codes">
+                        {codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}
+                    </ul>
+                    <p><a class="button" href="/account/security">"I have saved them"</a></p>
+                }.into_any(),
+                None => view! {
+                    <p>"Recovery codes are shown only once, right after they are made. You can make new ones on your security page."</p>
+                    <p><a class="button" href="/account/security">"Your security page"</a></p>
+                }.into_any(),
+            }/>
+        </div>
+    }
+}
+
+/// `/account/security`: the person's authenticator apps, recovery codes and sessions.
+#[component]
+pub fn SecurityPage() -> impl IntoView {
+    let overview = Resource::new(|| (), |_| security_page());
+    let added = query_flag("added");
+    let removed = query_flag("removed");
+    let ended = query_flag("ended");
+    view! {
+        <Title text="Security"/>
+        <h1>"Security"</h1>
+        <p class="link-line"><a href="/account/password">"Change your password or time zone"</a></p>
+        <Show when=added>
+            <div class="notice notice--success" role="status">"The authenticator app was added."</div>
+        </Show>
+        <Show when=removed>
+            <div class="notice notice--success" role="status">"The authenticator app was removed."</div>
+        </Show>
+        <Show when=ended>
+            <div class="notice notice--success" role="status">"Signed out."</div>
+        </Show>
+        <Loaded resource=overview view=move |o: SecurityOverview| view! {
+            <SecondFactors apps=o.apps.clone() codes_left=o.recovery_codes_left required=o.required/>
+            <AddAppSection setup=o.setup.clone() first=o.apps.is_empty()/>
+            <Sessions sessions=o.sessions.clone()/>
+        }/>
+    }
+}
+
+#[component]
+fn SecondFactors(apps: Vec<AuthenticatorApp>, codes_left: i64, required: bool) -> impl IntoView {
+    let remove_error = form_answer(RemoveApp::PATH);
+    let codes_error = form_answer(ReplaceRecoveryCodes::PATH);
+    let has_apps = !apps.is_empty();
+    view! {
+        <section class="section" aria-labelledby="factors-heading">
+            <h2 id="factors-heading">"Second factor"</h2>
+            <p>{match (has_apps, required) {
+                (true, _) => "You sign in with your password and a code from an authenticator app.",
+                (false, true) => "Your account requires a second factor: add an authenticator app below.",
+                (false, false) => "You sign in with your password only. Add an authenticator app to protect your account even if your password is stolen.",
+            }}</p>
+            <ErrorSummary error=remove_error/>
+            {has_apps.then(|| view! {
+                <table class="table">
+                    <caption class="visually-hidden">"Your authenticator apps"</caption>
+                    <thead><tr><th scope="col">"App"</th><th scope="col">"Added"</th><th scope="col">"Last used"</th><th scope="col">"Actions"</th></tr></thead>
+                    <tbody>
+                        {apps.into_iter().map(|a| {
+                            let input_id = format!("remove-{}", a.id);
+                            view! {
+                                <tr>
+                                    <td>{a.label.clone()}</td>
+                                    <td>{format_time(Some(a.created_at))}</td>
+                                    <td>{format_time(a.last_used_at)}</td>
+                                    <td>
+                                        <details class="confirm">
+                                            <summary>{format!("Remove {}", a.label)}</summary>
+                                            <form method="post" action=RemoveApp::PATH class="inline-form" novalidate>
+                                                <input type="hidden" name="id" value=a.id.to_string()/>
+                                                <label class="label" for=input_id.clone()>"Your password"</label>
+                                                <input class="input" id=input_id type="password" name="password" autocomplete="current-password"/>
+                                                <button type="submit" class="button button--secondary button--small">"Remove app"</button>
+                                            </form>
+                                        </details>
+                                    </td>
+                                </tr>
+                            }
+                        }).collect_view()}
+                    </tbody>
+                </table>
+                <h3 id="codes-heading">"Recovery codes"</h3>
+                <p>{format!("{codes_left} of 10 unused. Each signs you in once if you lose your phone.")}</p>
+                <ErrorSummary error=codes_error/>
+                <form method="post" action=ReplaceRecoveryCodes::PATH class="inline-form" novalidate aria-labelledby="codes-heading">
+                    <label class="label" for="codes-password">"Your password"</label>
+                    <input class="input" id="codes-password" type="password" name="password" autocomplete="current-password"/>
+                    <button type="submit" class="button button--secondary">"Make new recovery codes"</button>
+                </form>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn AddAppSection(setup: AppSetup, first: bool) -> impl IntoView {
+    let error = form_answer(AddApp::PATH);
+    view! {
+        <section class="section" aria-labelledby="add-app-heading">
+            <h2 id="add-app-heading">{if first { "Add an authenticator app" } else { "Add another authenticator app" }}</h2>
+            <AppSetupSteps setup/>
+            <ErrorSummary error/>
+            <form method="post" action=AddApp::PATH class="form" novalidate>
+                <Field name="code" label="Code from the app" autocomplete="one-time-code" error/>
+                <Field name="label" label="Name (optional)" hint="To tell your apps apart, such as \"Work phone\"." error/>
+                <Field name="password" label="Your password" kind="password" autocomplete="current-password" error/>
+                <button type="submit" class="button">"Add app"</button>
+            </form>
+        </section>
+    }
+}
+
+#[component]
+fn Sessions(sessions: Vec<SessionLine>) -> impl IntoView {
+    let error = form_answer(EndSession::PATH);
+    let others = sessions.iter().filter(|s| !s.current).count();
+    view! {
+        <section class="section" aria-labelledby="sessions">
+            <h2 id="sessions">"Where you are signed in"</h2>
+            <ErrorSummary error/>
+            <table class="table">
+                <caption class="visually-hidden">"Your sessions"</caption>
+                <thead><tr><th scope="col">"Device"</th><th scope="col">"Address"</th><th scope="col">"Signed in"</th><th scope="col">"Last used"</th><th scope="col">"Actions"</th></tr></thead>
+                <tbody>
+                    {sessions.into_iter().map(|s| view! {
+                        <tr>
+                            <td>{s.device.clone()}
+                                {s.current.then(|| view! { " " <span class="badge">"This browser"</span> })}
+                                {s.staff_name.clone().map(|n| view! { <span class="meta">{format!(" (vendor staff {n} viewing as you)")}</span> })}
+                            </td>
+                            <td>{s.client_addr.clone()}</td>
+                            <td>{format_time(Some(s.created_at))}</td>
+                            <td>{format_time(Some(s.last_seen_at))}</td>
+                            <td>{if s.current {
+                                // This browser signs out as everywhere else: session and cookie.
+                                view! {
+                                    <form method="post" action=SignOut::PATH class="inline-form">
+                                        <button type="submit" class="button button--secondary button--small"
+                                            aria-label="Sign out of this browser">"Sign out"</button>
+                                    </form>
+                                }.into_any()
+                            } else {
+                                view! {
+                                    <form method="post" action=EndSession::PATH class="inline-form">
+                                        <input type="hidden" name="id" value=s.id.clone()/>
+                                        <button type="submit" class="button button--secondary button--small"
+                                            aria-label=format!("Sign out {} ({})", s.device, s.client_addr)>"Sign out"</button>
+                                    </form>
+                                }.into_any()
+                            }}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table>
+            {(others > 0).then(|| view! {
+                <form method="post" action=EndSession::PATH class="inline-form">
+                    <button type="submit" class="button button--secondary">"Sign out everywhere else"</button>
+                </form>
+            })}
+        </section>
+    }
+}
+
+/// `/staff/sign-in`: whether all vendor staff must sign in with a second factor.
+#[component]
+pub fn StaffSignInPage() -> impl IntoView {
+    let policy = Resource::new(|| (), |_| staff_sign_in_policy());
+    let error = form_answer(RequireForStaff::PATH);
+    let saved = query_flag("saved");
+    view! {
+        <Title text="Staff sign-in"/>
+        <div class="narrow">
+            <h1>"Staff sign-in"</h1>
+            <Show when=saved>
+                <div class="notice notice--success" role="status">"Saved. The change is in the audit trail."</div>
+            </Show>
+            <ErrorSummary error/>
+            <Loaded resource=policy view=move |(staff, admins): (bool, bool)| view! {
+                <p>{if staff {
+                    "All vendor staff must sign in with an authenticator app as well as their password."
+                } else {
+                    "Agents may add an authenticator app, but are not required to."
+                }}</p>
+                <p class="hint">{if admins {
+                    "Platform admins always need one (setting second_factor_platform_admins)."
+                } else {
+                    "Platform admins are not required to have one: the server's setting second_factor_platform_admins is off."
+                }}</p>
+                <form method="post" action=RequireForStaff::PATH class="inline-form">
+                    <input type="hidden" name="required" value=if staff { "false" } else { "true" }/>
+                    <button type="submit" class="button button--secondary">{if staff {
+                        "Stop requiring a second factor of staff"
+                    } else {
+                        "Require a second factor of all staff"
+                    }}</button>
+                </form>
+            }/>
+        </div>
+    }
+}
