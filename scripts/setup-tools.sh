@@ -79,6 +79,12 @@ if [ "$purpose" != run ] && ! "$SMTP_VENV/bin/python" -c 'import moto.server' 2>
   "$SMTP_VENV/bin/pip" install --quiet 'moto[server]==5.2.6'
 fi
 
+# The SCIM compliance checker the provisioning tests run against the portal (scim2-tester).
+if [ "$purpose" != run ] && ! "$SMTP_VENV/bin/python" -c 'import scim2_tester, httpx2' 2>/dev/null; then
+  log "installing scim2-tester (the SCIM 2.0 compliance checker)"
+  "$SMTP_VENV/bin/pip" install --quiet 'scim2-tester==0.5.2' 'scim2-client[httpx2]==0.13.2'
+fi
+
 # ClamAV's clamd for the malware-scan tests (they start their own, with a local signature file).
 if [ "$purpose" != run ] && ! command -v clamd >/dev/null && [ ! -x /usr/sbin/clamd ]; then
   log "installing Debian's clamav-daemon (the malware scanner the attachment tests talk to)"

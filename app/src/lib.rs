@@ -32,6 +32,7 @@ use pages::{
     mail::HeldMailPage,
     manage::{AddUserPage, ManageAccountsPage},
     password::ChangePasswordPage,
+    provisioning::ProvisioningPage,
     queue::{MatrixPage, StaffQueuePage},
     security::{RecoveryCodesPage, SecurityPage, SignInCodePage, SignInSetUpPage, StaffSignInPage},
     staff::{NewAccountPage, StaffAccountPage, StaffConsolePage},
@@ -169,6 +170,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/manage") view=ManageAccountsPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage/new") view=AddUserPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage/history") view=AccountHistoryPage ssr=SsrMode::Async/>
+                    <Route path=path!("/manage/provisioning") view=ProvisioningPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/audit") view=StaffAuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/cases") view=StaffQueuePage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/mail") view=HeldMailPage ssr=SsrMode::Async/>

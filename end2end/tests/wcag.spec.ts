@@ -19,7 +19,7 @@ const pages: { who: string | null; paths: string[] }[] = [
   { who: null, paths: ['/', '/kb', '/forgot-password'] },
   {
     who: 'user@acme.example',
-    paths: ['/', '/cases', '/cases/new', '/changes', '/kb', '/notices', '/account/password', '/catalog/matrix'],
+    paths: ['/', '/cases', '/cases/new', '/changes', '/kb', '/notices', '/account/password', '/account/security', '/catalog/matrix'],
   },
   { who: 'admin@acme.example', paths: ['/', '/manage', '/manage/new', '/manage/history', '/changes/new'] },
   { who: 'agent@vendor.example', paths: ['/', '/staff/cases', '/staff/mail', '/staff', '/staff/kb', '/staff/kb/new', '/changes'] },

@@ -9,6 +9,7 @@ pub mod imap;
 pub mod imports;
 pub mod layers;
 pub mod mailer;
+pub mod scim;
 pub mod seed;
 pub mod seed_kb;
 pub mod telemetry;
@@ -99,6 +100,7 @@ pub fn router(state: AppState) -> Router {
         .route("/export/users.csv", post(export::users_csv))
         .route("/export/audit.csv", post(export::audit_csv))
         .route("/staff/surveys/{id}/answers.csv", post(export::survey_csv))
+        .nest("/scim/v2", scim::routes())
         .leptos_routes_with_context(&state, routes, || (), {
             let leptos = leptos.clone();
             move || shell(leptos.clone())

@@ -12,6 +12,7 @@ pub mod home;
 pub mod imports;
 pub mod kb;
 pub mod mail;
+pub mod provisioning;
 pub mod security;
 pub mod staff;
 pub mod users;

@@ -12,6 +12,19 @@ use {
     crate::server::{now, request, session, session_list},
 };
 
+/// `true` or `false`, as the forms send the switch.
+#[cfg(feature = "ssr")]
+fn yes_or_no(value: &str) -> Result<bool, AppError> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(AppError::field(
+            "required",
+            "Choose whether to require a second factor",
+        )),
+    }
+}
+
 /// The token of the browser's session half-way through signing in (401 without one).
 #[cfg(feature = "ssr")]
 fn half_way_token() -> Result<String, AppError> {
@@ -157,8 +170,9 @@ pub async fn end_session(id: Option<String>) -> Result<(), AppError> {
 /// A customer administrator requires (or stops requiring) a second factor of everyone in their
 /// account.
 #[server(endpoint = "accounts/require_second_factor")]
-pub async fn require_for_account(required: bool) -> Result<(), AppError> {
+pub async fn require_for_account(required: String) -> Result<(), AppError> {
     permitted(Action::ManageOwnAccountUsers, |state, actor| async move {
+        let required = yes_or_no(&required)?;
         let account_id = actor.account_id.ok_or(AppError::Forbidden)?;
         let client_addr = request::current_client_addr(&state)?;
         manage::set_requirement(
@@ -188,8 +202,9 @@ pub async fn account_second_factor_rule() -> Result<bool, AppError> {
 
 /// A platform admin requires (or stops requiring) a second factor of all vendor staff.
 #[server(endpoint = "staff/require_second_factor")]
-pub async fn require_for_staff(required: bool) -> Result<(), AppError> {
+pub async fn require_for_staff(required: String) -> Result<(), AppError> {
     permitted(Action::ManageStaffSignIn, |state, actor| async move {
+        let required = yes_or_no(&required)?;
         let client_addr = request::current_client_addr(&state)?;
         manage::set_requirement(&state, &actor, None, required, &client_addr, now()).await?;
         leptos_axum::redirect("/staff/sign-in?saved=1");

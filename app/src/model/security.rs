@@ -108,3 +108,24 @@ mod tests {
         assert_eq!(device_name(""), "Unknown device");
     }
 }
+
+/// A SCIM token of an account, as its administrators see it (never the token itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sqlx::FromRow))]
+pub struct ScimTokenLine {
+    pub id: i64,
+    pub label: String,
+    pub created_at: i64,
+    pub created_by: String,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// The provisioning section of Manage Accounts: the SCIM address, the tokens, and a token just
+/// made (shown once).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provisioning {
+    pub base_url: String,
+    pub tokens: Vec<ScimTokenLine>,
+    pub new_token: Option<String>,
+}

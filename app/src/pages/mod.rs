@@ -12,6 +12,7 @@ pub mod links;
 pub mod mail;
 pub mod manage;
 pub mod password;
+pub mod provisioning;
 pub mod queue;
 pub mod security;
 pub mod staff;

@@ -304,6 +304,7 @@ pub const READ_WHILE_IMPERSONATING: &[&str] = &[
     "catalog/matrix",
     "catalog/admin",
     "accounts/my_users",
+    "accounts/second_factor_rule",
     "accounts/list",
     "accounts/get",
     "accounts/staff",

@@ -63,7 +63,20 @@ async fn create_admin_bootstraps_a_platform_admin_who_can_sign_in(engine: Engine
 
     let app = spawn_on(&url, app::server::Settings::default()).await;
     let c = client();
-    assert!(app.sign_in(&c, "root@vendor.example", &password).await.0 < 400);
+    // A platform admin sets up a second factor at the first sign-in (the default).
+    let next = app
+        .post_then(
+            &c,
+            "/api/auth/sign_in",
+            &[("email", "root@vendor.example"), ("password", &password)],
+        )
+        .await;
+    assert_eq!(next, "/sign-in/set-up");
+    assert_eq!(app.me(&c).await, None);
+    let step = app.expect(&c, "auth/set_up", &[], 200).await;
+    let code = app_code(step["setup"]["secret"].as_str().unwrap(), 0);
+    app.post_then(&c, "/api/auth/set_up_done", &[("code", &code)])
+        .await;
     let (_, me) = app.call(&c, "auth/me", &[]).await;
     assert_eq!(me["role"], "PlatformAdmin");
     assert_eq!(me["account_id"], serde_json::Value::Null);

@@ -25,6 +25,7 @@ mod kb;
 mod mail;
 mod manage;
 mod schema;
+mod scim;
 mod search;
 mod second_factor;
 mod sessions;

@@ -1,0 +1,29 @@
+-- Provisioning by a customer's identity provider over SCIM 2.0 (RFC 7643/7644): bearer tokens
+-- per account, and how the provider names each person it manages.
+
+-- A token a customer administrator made for their identity provider. Only its SHA-256 is kept;
+-- `reveal` holds the token itself for the one page that shows it after it was made (minutes).
+CREATE TABLE scim_tokens (
+    id           INTEGER PRIMARY KEY,
+    account_id   INTEGER NOT NULL REFERENCES accounts (id),
+    token_hash   TEXT    NOT NULL UNIQUE,
+    label        TEXT    NOT NULL,
+    created_by   INTEGER NOT NULL REFERENCES users (id),
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at   INTEGER,
+    revoked_by   INTEGER REFERENCES users (id),
+    reveal       TEXT,
+    reveal_until INTEGER
+);
+CREATE INDEX scim_tokens_account ON scim_tokens (account_id);
+
+-- The provider's own name for the person (SCIM userName), its id for them (externalId), and the
+-- attributes it sent as it sent them (JSON: name, emails, displayName…), which it reads back.
+ALTER TABLE users ADD COLUMN scim_user_name TEXT;
+ALTER TABLE users ADD COLUMN scim_external_id TEXT;
+ALTER TABLE users ADD COLUMN scim_resource TEXT;
+CREATE UNIQUE INDEX users_scim_user_name ON users (account_id, scim_user_name);
+-- Removed by the provider (SCIM DELETE): disabled in the portal, kept for the record, no longer
+-- one of the provider's resources.
+ALTER TABLE users ADD COLUMN scim_removed_at INTEGER;
