@@ -117,52 +117,44 @@ macro_rules! as_provider {
     };
 }
 
-async fn service_provider_config(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    as_provider!(state, headers, |_p| answer(
-        StatusCode::OK,
-        discovery::service_provider_config(&scim::base_url(&state.settings))
-    ))
+/// One of the documents a provider reads to learn the service (RFC 7644 §4).
+#[derive(Clone, Copy)]
+enum Doc {
+    Config,
+    ResourceTypes,
+    Schemas,
 }
 
-async fn resource_types(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    as_provider!(state, headers, |_p| answer(
-        StatusCode::OK,
-        discovery::list(discovery::resource_types(&scim::base_url(&state.settings)))
-    ))
+async fn document(kind: Doc, state: AppState, headers: HeaderMap, id: Option<String>) -> Response {
+    as_provider!(state, headers, |_p| {
+        let base = scim::base_url(&state.settings);
+        let all = match kind {
+            Doc::Config => {
+                return answer(StatusCode::OK, discovery::service_provider_config(&base))
+            }
+            Doc::ResourceTypes => discovery::resource_types(&base),
+            Doc::Schemas => discovery::schemas(&base),
+        };
+        match id {
+            None => answer(StatusCode::OK, discovery::list(all)),
+            Some(id) => done(
+                discovery::find(all, &id).ok_or_else(ScimError::not_found),
+                StatusCode::OK,
+            ),
+        }
+    })
 }
 
-async fn resource_type(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    as_provider!(state, headers, |_p| done(
-        discovery::find(
-            discovery::resource_types(&scim::base_url(&state.settings)),
-            &id
+/// The handlers of document `kind`: all of them, and one by id.
+macro_rules! documents {
+    ($kind:expr) => {
+        (
+            |State(s): State<AppState>, h: HeaderMap| document($kind, s, h, None),
+            |State(s): State<AppState>, h: HeaderMap, Path(id): Path<String>| {
+                document($kind, s, h, Some(id))
+            },
         )
-        .ok_or_else(ScimError::not_found),
-        StatusCode::OK
-    ))
-}
-
-async fn schemas(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    as_provider!(state, headers, |_p| answer(
-        StatusCode::OK,
-        discovery::list(discovery::schemas(&scim::base_url(&state.settings)))
-    ))
-}
-
-async fn schema(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-) -> Response {
-    as_provider!(state, headers, |_p| done(
-        discovery::find(discovery::schemas(&scim::base_url(&state.settings)), &id)
-            .ok_or_else(ScimError::not_found),
-        StatusCode::OK
-    ))
+    };
 }
 
 async fn list_users(
@@ -244,7 +236,17 @@ async fn get_user(
     ))
 }
 
-async fn replace_user(
+/// The writes that take a resource id and a JSON body.
+#[derive(Clone, Copy)]
+enum Write {
+    ReplaceUser,
+    PatchUser,
+    ReplaceGroup,
+    PatchGroup,
+}
+
+async fn write(
+    kind: Write,
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(id): Path<String>,
@@ -252,26 +254,25 @@ async fn replace_user(
 ) -> Response {
     as_provider!(state, headers, |p| done(
         match body(&bytes) {
-            Ok(b) => users::replace(&state, &p, &id, &b, now()).await,
+            Ok(b) => match kind {
+                Write::ReplaceUser => users::replace(&state, &p, &id, &b, now()).await,
+                Write::PatchUser => users::modify(&state, &p, &id, &b, now()).await,
+                Write::ReplaceGroup => groups::replace(&state, &p, &id, &b, now()).await,
+                Write::PatchGroup => groups::modify(&state, &p, &id, &b, now()).await,
+            },
             Err(e) => Err(e),
         },
         StatusCode::OK
     ))
 }
 
-async fn patch_user(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    bytes: axum::body::Bytes,
-) -> Response {
-    as_provider!(state, headers, |p| done(
-        match body(&bytes) {
-            Ok(b) => users::modify(&state, &p, &id, &b, now()).await,
-            Err(e) => Err(e),
-        },
-        StatusCode::OK
-    ))
+/// The handler of `kind` for the router.
+macro_rules! writes {
+    ($kind:expr) => {
+        |s: State<AppState>, h: HeaderMap, id: Path<String>, b: axum::body::Bytes| {
+            write($kind, s, h, id, b)
+        }
+    };
 }
 
 async fn delete_user(
@@ -319,36 +320,6 @@ async fn get_group(
     ))
 }
 
-async fn patch_group(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    bytes: axum::body::Bytes,
-) -> Response {
-    as_provider!(state, headers, |p| done(
-        match body(&bytes) {
-            Ok(b) => groups::modify(&state, &p, &id, &b, now()).await,
-            Err(e) => Err(e),
-        },
-        StatusCode::OK
-    ))
-}
-
-async fn replace_group(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    bytes: axum::body::Bytes,
-) -> Response {
-    as_provider!(state, headers, |p| done(
-        match body(&bytes) {
-            Ok(b) => groups::replace(&state, &p, &id, &b, now()).await,
-            Err(e) => Err(e),
-        },
-        StatusCode::OK
-    ))
-}
-
 async fn unknown(State(state): State<AppState>, headers: HeaderMap) -> Response {
     as_provider!(state, headers, |_p| failure(ScimError::not_found()))
 }
@@ -356,27 +327,27 @@ async fn unknown(State(state): State<AppState>, headers: HeaderMap) -> Response 
 /// The routes under `/scim/v2`.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/ServiceProviderConfig", get(service_provider_config))
-        .route("/ResourceTypes", get(resource_types))
-        .route("/ResourceTypes/{id}", get(resource_type))
-        .route("/Schemas", get(schemas))
-        .route("/Schemas/{id}", get(schema))
+        .route("/ServiceProviderConfig", get(documents!(Doc::Config).0))
+        .route("/ResourceTypes", get(documents!(Doc::ResourceTypes).0))
+        .route("/ResourceTypes/{id}", get(documents!(Doc::ResourceTypes).1))
+        .route("/Schemas", get(documents!(Doc::Schemas).0))
+        .route("/Schemas/{id}", get(documents!(Doc::Schemas).1))
         .route("/.search", axum::routing::post(search_everything))
         .route("/Users", get(list_users).post(create_user))
         .route("/Users/.search", axum::routing::post(search_users))
         .route(
             "/Users/{id}",
             get(get_user)
-                .put(replace_user)
-                .patch(patch_user)
+                .put(writes!(Write::ReplaceUser))
+                .patch(writes!(Write::PatchUser))
                 .delete(delete_user),
         )
         .route("/Groups", get(list_groups).post(no_new_groups))
         .route(
             "/Groups/{id}",
             get(get_group)
-                .put(replace_group)
-                .patch(patch_group)
+                .put(writes!(Write::ReplaceGroup))
+                .patch(writes!(Write::PatchGroup))
                 .delete(no_new_groups),
         )
         .fallback(unknown)

@@ -262,6 +262,30 @@ async fn a_provider_creates_updates_deactivates_and_reactivates_its_users(engine
             .await,
         "disabled"
     );
+    // Made inactive, then activated: the invitation goes out only then.
+    let later = json!({ "userName": "lee@acme.example", "active": false,
+        "emails": [{ "value": "lee@acme.example" }] });
+    let (status, body) = scim(&app, &token, "POST", "/Users", Some(later)).await;
+    assert_eq!((status, &body["active"]), (201, &json!(false)), "{body}");
+    let lee = body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM mail_outbox WHERE to_address = 'lee@acme.example'")
+            .await,
+        0
+    );
+    let on = json!({ "Operations": [{ "op": "replace", "path": "active", "value": true }] });
+    assert_eq!(
+        scim(&app, &token, "PATCH", &format!("/Users/{lee}"), Some(on))
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        app.text(&format!("SELECT status FROM users WHERE id = {lee}"))
+            .await,
+        "invited"
+    );
+    app.wait_for_mail("lee@acme.example", "invit").await;
     for action in ["user.disabled", "user.enabled", "user.updated"] {
         assert!(app.scalar(&format!("SELECT COUNT(*) FROM audit_log WHERE action = '{action}' AND after_state LIKE '%scim_token%'")).await >= 1, "{action}");
     }

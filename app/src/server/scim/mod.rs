@@ -8,6 +8,7 @@
 pub mod discovery;
 pub mod groups;
 pub mod patch;
+mod user_input;
 pub mod users;
 
 use super::audit::{self, Event};
@@ -182,9 +183,8 @@ pub async fn create_token(
     problems.finish()?;
     let token = format!("scim_{}", new_token());
     let mut tx = state.db.begin().await?;
-    let id: i64 =
-        crate::on_tx!(&mut tx, |c| {
-            sqlx::query_scalar(
+    let id: i64 = crate::on_tx!(&mut tx, |c| {
+        sqlx::query_scalar(
         "INSERT INTO scim_tokens (account_id, token_hash, label, created_by, created_at, reveal, \
          reveal_until) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"
     )
@@ -197,7 +197,7 @@ pub async fn create_token(
     .bind(now + REVEAL_SECONDS)
     .fetch_one(c)
     .await
-        })?;
+    })?;
     let event = Event {
         account_id: Some(account_id),
         target: Some(format!("scim_token:{id}")),
@@ -264,9 +264,8 @@ pub async fn tokens(
     .bind(account_id)
     .bind(viewer)
     .bind(now))?;
-    let lines: Vec<ScimTokenLine> =
-        crate::on_tx!(&mut tx, |c| {
-            sqlx::query_as(
+    let lines: Vec<ScimTokenLine> = crate::on_tx!(&mut tx, |c| {
+        sqlx::query_as(
         "SELECT t.id, t.label, t.created_at, u.first_name || ' ' || u.last_name AS created_by, \
          t.last_used_at, t.revoked_at FROM scim_tokens t JOIN users u ON u.id = t.created_by \
          WHERE t.account_id = $1 ORDER BY t.id DESC LIMIT 50"
@@ -274,7 +273,7 @@ pub async fn tokens(
     .bind(account_id)
     .fetch_all(c)
     .await
-        })?;
+    })?;
     tx.commit().await?;
     Ok((lines, fresh))
 }

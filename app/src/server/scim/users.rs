@@ -5,8 +5,8 @@
 //! and names from them.
 
 use super::patch;
+use super::user_input::{wanted, Wanted};
 use super::{rfc3339, Provider, ScimError, MAX_RESULTS};
-use crate::model::domain::Email;
 use crate::model::UserStatus;
 use crate::server::access::{active_admins, lock_account, Target};
 use crate::server::audit;
@@ -80,113 +80,6 @@ fn to_json(base: &str, r: &Row) -> Value {
         }),
     );
     Value::Object(v)
-}
-
-/// What a provider asks a user to be.
-struct Wanted {
-    user_name: String,
-    external_id: Option<String>,
-    active: bool,
-    email: Email,
-    first_name: String,
-    last_name: String,
-    /// The attributes kept as sent (all but those the portal keeps in columns).
-    resource: Map<String, Value>,
-}
-
-fn text<'a>(v: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    v.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .and_then(|(_, v)| v.as_str())
-}
-
-fn field<'a>(v: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    v.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(key))
-        .map(|(_, v)| v)
-}
-
-/// Reads a User resource the provider sent.
-fn wanted(body: &Value) -> Result<Wanted, ScimError> {
-    let object = body
-        .as_object()
-        .ok_or_else(|| ScimError::invalid("invalidSyntax", "The body must be a JSON object"))?;
-    let user_name = text(object, "userName")
-        .map(str::trim)
-        .filter(|u| !u.is_empty() && u.chars().count() <= 200)
-        .ok_or_else(|| ScimError::invalid("invalidValue", "userName is required"))?
-        .to_string();
-    let active = match field(object, "active") {
-        None | Some(Value::Null) => true,
-        Some(Value::Bool(b)) => *b,
-        // Some providers send the word.
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => true,
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => false,
-        Some(_) => {
-            return Err(ScimError::invalid(
-                "invalidValue",
-                "active must be true or false",
-            ))
-        }
-    };
-    let external_id = text(object, "externalId").map(str::to_string);
-    let emails: Vec<&Map<String, Value>> = field(object, "emails")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_object).collect())
-        .unwrap_or_default();
-    let primary = emails
-        .iter()
-        .find(|e| field(e, "primary") == Some(&Value::Bool(true)))
-        .or(emails.first())
-        .and_then(|e| text(e, "value"));
-    let email = primary
-        .and_then(|p| Email::parse(p).ok())
-        .or_else(|| Email::parse(&user_name).ok())
-        .ok_or_else(|| {
-            ScimError::invalid(
-                "invalidValue",
-                "The person's email address is needed: as the primary email or as the userName",
-            )
-        })?;
-    let name = field(object, "name").and_then(Value::as_object);
-    let part = |key: &str| -> Result<String, ScimError> {
-        let value = name.and_then(|n| text(n, key)).unwrap_or_default().trim();
-        if value.chars().count() > 100 || value.chars().any(char::is_control) {
-            return Err(ScimError::invalid(
-                "invalidValue",
-                format!("name.{key} must be plain text of at most 100 characters"),
-            ));
-        }
-        Ok(value.to_string())
-    };
-    let (first_name, last_name) = (part("givenName")?, part("familyName")?);
-    let resource: Map<String, Value> = object
-        .iter()
-        .filter(|(k, _)| {
-            ![
-                "schemas",
-                "id",
-                "meta",
-                "userName",
-                "externalId",
-                "active",
-                "password",
-                "groups",
-            ]
-            .iter()
-            .any(|skip| k.eq_ignore_ascii_case(skip))
-        })
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    Ok(Wanted {
-        user_name,
-        external_id,
-        active,
-        email,
-        first_name,
-        last_name,
-        resource,
-    })
 }
 
 async fn load(tx: &mut Tx, provider: &Provider, id: &str) -> Result<Row, ScimError> {
@@ -354,34 +247,7 @@ pub async fn create(
     };
     store_scim_fields(&mut tx, id, &w, now).await?;
     if w.active {
-        let account: String = on_tx!(&mut tx, |c| sqlx::query_scalar(
-            "SELECT name FROM accounts WHERE id = $1"
-        )
-        .bind(provider.account_id)
-        .fetch_one(c)
-        .await)
-        .map_err(ScimError::from)?;
-        let target = Target {
-            id,
-            account_id: provider.account_id,
-            email: w.email.as_str().to_string(),
-            first_name: w.first_name.clone(),
-            last_name: w.last_name.clone(),
-            status,
-            is_admin: false,
-            has_password: false,
-        };
-        issue_link(
-            &mut tx,
-            state,
-            Purpose::Invitation,
-            &target,
-            &account,
-            None,
-            "Your company's identity provider",
-            now,
-        )
-        .await?;
+        invite(state, &mut tx, provider, id, &w, now).await?;
     }
     let after = json!({ "email": w.email.as_str(), "status": status, "userName": w.user_name });
     audit::append(
@@ -393,6 +259,47 @@ pub async fn create(
     let row = load(&mut tx, provider, &id.to_string()).await?;
     tx.commit().await?;
     Ok(to_json(&super::base_url(&state.settings), &row))
+}
+
+/// Mails user `id` an invitation to choose their password, from the provider.
+async fn invite(
+    state: &AppState,
+    tx: &mut Tx,
+    provider: &Provider,
+    id: i64,
+    w: &Wanted,
+    now: i64,
+) -> Result<(), ScimError> {
+    let account: String = on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT name FROM accounts WHERE id = $1"
+    )
+    .bind(provider.account_id)
+    .fetch_one(c)
+    .await)
+    .map_err(ScimError::from)?;
+    let target = Target {
+        id,
+        account_id: provider.account_id,
+        email: w.email.as_str().to_string(),
+        first_name: w.first_name.clone(),
+        last_name: w.last_name.clone(),
+        status: UserStatus::Invited,
+        is_admin: false,
+        has_password: false,
+    };
+    let from = "Your company's identity provider";
+    issue_link(
+        tx,
+        state,
+        Purpose::Invitation,
+        &target,
+        &account,
+        None,
+        from,
+        now,
+    )
+    .await?;
+    Ok(())
 }
 
 async fn store_scim_fields(tx: &mut Tx, id: i64, w: &Wanted, now: i64) -> Result<(), ScimError> {
@@ -462,6 +369,10 @@ async fn save(
         execute!(tx: tx, sqlx::query("UPDATE users SET status = $1 WHERE id = $2")
             .bind(status.as_str())
             .bind(row.id))?;
+        if !row.has_password {
+            // Made inactive, never signed in: the way in is a new invitation.
+            invite(state, tx, provider, row.id, &w, now).await?;
+        }
         audit::append(
             tx,
             &provider.event("user.enabled", target.clone(), json!({ "status": status })),

@@ -61,6 +61,29 @@ pub async fn overview(
     })
 }
 
+/// The password asked again before a change to how the person signs in.
+async fn password_again(
+    state: &AppState,
+    who: &Owner,
+    password: &str,
+    client_addr: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let mut problems = Problems::new();
+    let credentials = (who.user_id, who.email.as_str(), who.password_hash.clone());
+    recheck_password(
+        state,
+        &mut problems,
+        "password",
+        credentials,
+        password,
+        client_addr,
+        now,
+    )
+    .await?;
+    problems.finish()
+}
+
 fn record<'a>(
     actor: &'a Actor,
     who: &Owner,
@@ -156,19 +179,7 @@ pub async fn remove_app(
     now: i64,
 ) -> Result<(), AppError> {
     let who = owner(state, actor).await?;
-    let mut problems = Problems::new();
-    let credentials = (who.user_id, who.email.as_str(), who.password_hash.clone());
-    recheck_password(
-        state,
-        &mut problems,
-        "password",
-        credentials,
-        password,
-        client_addr,
-        now,
-    )
-    .await?;
-    problems.finish()?;
+    password_again(state, &who, password, client_addr, now).await?;
     let mut tx = state.db.begin().await?;
     let label: Option<String> = on_tx!(&mut tx, |c| {
         sqlx::query_scalar(
@@ -219,19 +230,7 @@ pub async fn replace_recovery_codes(
     now: i64,
 ) -> Result<(), AppError> {
     let who = owner(state, actor).await?;
-    let mut problems = Problems::new();
-    let credentials = (who.user_id, who.email.as_str(), who.password_hash.clone());
-    recheck_password(
-        state,
-        &mut problems,
-        "password",
-        credentials,
-        password,
-        client_addr,
-        now,
-    )
-    .await?;
-    problems.finish()?;
+    password_again(state, &who, password, client_addr, now).await?;
     let mut tx = state.db.begin().await?;
     if !super::has_app(&mut tx, who.user_id).await? {
         return Err(AppError::Conflict(

@@ -8,7 +8,7 @@ use super::{check_code, confirm_setup, has_app, new_recovery_codes, required, se
 use crate::error::AppError;
 use crate::model::security::SignInSetup;
 use crate::server::audit::{self, Event};
-use crate::server::auth::{count_attempt, forget_attempt};
+use crate::server::auth::{count_attempt, forget_attempt, Attempt};
 use crate::server::db::{execute, Tx};
 use crate::server::session::{self, Pending, Stage};
 use crate::server::state::{AppState, Settings};
@@ -119,6 +119,32 @@ async fn count_wrong_code(
     Ok(())
 }
 
+/// Opens a step of signing in that takes a `code`: the half-way session at `stage` (or why it
+/// is gone), a code given at all, and the attempt counted against the person's limits.
+async fn open_step(
+    state: &AppState,
+    token: &str,
+    stage: Stage,
+    code: &str,
+    client_addr: &str,
+    now: i64,
+) -> Result<(Pending, Attempt), AppError> {
+    let who = session::pending(&state.db, token, stage, now)
+        .await?
+        .ok_or_else(expired)?;
+    if code.trim().is_empty() {
+        return Err(AppError::field(
+            "code",
+            match stage {
+                Stage::Enrol => "Enter the six-digit code your authenticator app shows",
+                _ => "Enter the code from your authenticator app, or a recovery code",
+            },
+        ));
+    }
+    let attempt = count_attempt(&state.db, &state.settings, &who.email, client_addr, now).await?;
+    Ok((who, attempt))
+}
+
 /// The second step: `code` from the person's app, or a recovery code. Answers the signed-in
 /// session's token; the half-way session ends.
 pub async fn give_code(
@@ -128,16 +154,8 @@ pub async fn give_code(
     client_addr: &str,
     now: i64,
 ) -> Result<String, AppError> {
-    let who = session::pending(&state.db, token, Stage::SecondFactor, now)
-        .await?
-        .ok_or_else(expired)?;
-    if code.trim().is_empty() {
-        return Err(AppError::field(
-            "code",
-            "Enter the code from your authenticator app, or a recovery code",
-        ));
-    }
-    let attempt = count_attempt(&state.db, &state.settings, &who.email, client_addr, now).await?;
+    let (who, attempt) =
+        open_step(state, token, Stage::SecondFactor, code, client_addr, now).await?;
     let mut tx = state.db.begin().await?;
     let Some(method) = check_code(&mut tx, who.user_id, code, now).await? else {
         drop(tx);
@@ -214,16 +232,7 @@ pub async fn finish_setup(
     client_addr: &str,
     now: i64,
 ) -> Result<String, AppError> {
-    let who = session::pending(&state.db, token, Stage::Enrol, now)
-        .await?
-        .ok_or_else(expired)?;
-    if code.trim().is_empty() {
-        return Err(AppError::field(
-            "code",
-            "Enter the six-digit code your authenticator app shows",
-        ));
-    }
-    let attempt = count_attempt(&state.db, &state.settings, &who.email, client_addr, now).await?;
+    let (who, attempt) = open_step(state, token, Stage::Enrol, code, client_addr, now).await?;
     let mut tx = state.db.begin().await?;
     let label = "Authenticator app";
     let Some(id) = confirm_setup(&mut tx, who.user_id, code, label, now).await? else {
