@@ -59,8 +59,8 @@ if [ "$purpose" != run ] && ! command -v pg_ctlcluster >/dev/null && ! command -
   apt_install postgresql
 fi
 
-if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@playwright/test ] || [ ! -d end2end/node_modules/@axe-core/playwright ]; then
-  log "installing end2end npm packages (binaryen for wasm-opt, Playwright)"
+if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@playwright/test ] || [ ! -d end2end/node_modules/@axe-core/playwright ] || [ ! -d end2end/node_modules/oidc-provider ]; then
+  log "installing end2end npm packages (binaryen for wasm-opt, Playwright, the test OpenID provider)"
   (cd end2end && export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 && if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi)
 fi
 

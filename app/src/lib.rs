@@ -35,6 +35,7 @@ use pages::{
     provisioning::ProvisioningPage,
     queue::{MatrixPage, StaffQueuePage},
     security::{RecoveryCodesPage, SecurityPage, SignInCodePage, SignInSetUpPage, StaffSignInPage},
+    sso::{ManageSsoPage, StaffSsoPage},
     staff::{NewAccountPage, StaffAccountPage, StaffConsolePage},
     surveys::{NewSurveyPage, NpsPage, SurveyPage},
 };
@@ -171,6 +172,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/manage/new") view=AddUserPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage/history") view=AccountHistoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage/provisioning") view=ProvisioningPage ssr=SsrMode::Async/>
+                    <Route path=path!("/manage/sso") view=ManageSsoPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/accounts/:id/sso") view=StaffSsoPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/audit") view=StaffAuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/cases") view=StaffQueuePage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/mail") view=HeldMailPage ssr=SsrMode::Async/>

@@ -27,7 +27,7 @@ test('an administrator connects their identity provider over SCIM', async ({ pag
   // Shown once: the page no longer has it.
   await page.reload();
   await expect(page.locator('code[data-token]')).toHaveCount(0);
-  await expect(page.getByRole('cell', { name: 'Entra ID' })).toBeVisible();
+  await expect(page.getByRole('cell', { name: 'Entra ID', exact: true })).toBeVisible();
 
   await page.goto(`/manage?q=${encodeURIComponent(email)}`);
   const row = page.getByRole('row', { name: new RegExp(email.replace(/\./g, '\\.')) });

@@ -18,7 +18,8 @@ async function password(page: Page) {
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('heading', { name: 'Enter your code' })).toBeVisible();
-  await expect(page.getByRole('navigation', { name: 'Main' })).toHaveCount(0);
+  // Half-way: nothing of the signed-in portal yet.
+  await expect(page.getByRole('link', { name: 'Your account' })).toHaveCount(0);
 }
 
 test('a customer adds an authenticator app and signs in with it', async ({ page }) => {
@@ -59,14 +60,14 @@ test('a customer adds an authenticator app and signs in with it', async ({ page 
   await expect(page.getByRole('alert')).toContainText('That code is not right');
   await page.getByLabel('Code').fill(totp(secret!, 1));
   await page.getByRole('button', { name: 'Continue' }).click();
-  await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Your account' })).toBeVisible();
 
   // A lost phone: a recovery code signs in once.
   await signOut(page);
   await password(page);
   await page.getByLabel('Code').fill(codes[0]);
   await page.getByRole('button', { name: 'Continue' }).click();
-  await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
+  await expect(page.getByRole('link', { name: 'Your account' })).toBeVisible();
   await page.goto('/account/security');
   await expect(page.getByText('9 of 10 unused')).toBeVisible();
   const sessions = page.getByRole('region', { name: 'Where you are signed in' });

@@ -12,6 +12,7 @@ pub mod mailer;
 pub mod scim;
 pub mod seed;
 pub mod seed_kb;
+pub mod sso;
 pub mod telemetry;
 pub mod unsubscribe;
 
@@ -132,6 +133,7 @@ pub fn router(state: AppState) -> Router {
             "/mail/unsubscribe/{token}",
             get(unsubscribe::confirm).post(unsubscribe::stop),
         )
+        .route("/sso/callback", get(sso::callback))
         .route("/attachments/{token}", get(attachments::download))
         .route("/attachments/{token}/{name}", get(attachments::download))
         .fallback(static_or_not_found)

@@ -14,6 +14,7 @@ pub mod kb;
 pub mod mail;
 pub mod provisioning;
 pub mod security;
+pub mod sso;
 pub mod staff;
 pub mod users;
 

@@ -129,3 +129,15 @@ pub struct Provisioning {
     pub tokens: Vec<ScimTokenLine>,
     pub new_token: Option<String>,
 }
+
+/// An account's connection to its OpenID Connect provider, as its settings page shows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoSettings {
+    pub connected: bool,
+    pub issuer: String,
+    pub client_id: String,
+    /// One per line.
+    pub domains: String,
+    /// Passwords refused: the account's people sign in through the provider only.
+    pub required: bool,
+}

@@ -2,6 +2,7 @@
 
 use crate::api::auth::SignIn;
 use crate::api::home::my_work;
+use crate::api::sso::SignInWithProvider;
 use crate::components::forms::{form_answer, ErrorSummary, Field};
 use crate::components::list::Loaded;
 use crate::components::time::format_time;
@@ -50,8 +51,29 @@ fn Landing() -> impl IntoView {
                 <button type="submit" class="button">"Sign in"</button>
             </form>
             <p class="link-line"><a href="/forgot-password">"Forgot your password?"</a></p>
+            <SsoSignIn/>
             <p class="link-line">"Looking for an answer? " <a href="/kb">"Search the knowledge base"</a> " — no sign-in needed."</p>
         </div>
+    }
+}
+
+/// Signing in through the company's own identity provider: the email is all it needs.
+#[component]
+fn SsoSignIn() -> impl IntoView {
+    let error = form_answer(SignInWithProvider::PATH);
+    let kept = move || error.kept("email");
+    view! {
+        <section class="section" aria-labelledby="sso-heading">
+            <h2 id="sso-heading">"Sign in with your company's identity provider"</h2>
+            <ErrorSummary error/>
+            <form method="post" action=SignInWithProvider::PATH class="form" novalidate>
+                <div class="form-group">
+                    <label class="label" for="sso-email">"Work email address"</label>
+                    <input class="input" id="sso-email" name="email" type="email" autocomplete="username" value=kept/>
+                </div>
+                <button type="submit" class="button button--secondary">"Continue with single sign-on"</button>
+            </form>
+        </section>
     }
 }
 

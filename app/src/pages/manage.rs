@@ -107,6 +107,7 @@ fn UserTable(page: Page<AccountUserRow>, query: ListQuery) -> impl IntoView {
             <a class="button" href="/manage/new">"Add a user"</a>
             <a class="button button--secondary" href="/manage/history">"Access history"</a>
             <a class="button button--secondary" href="/manage/provisioning">"Provisioning (SCIM)"</a>
+            <a class="button button--secondary" href="/manage/sso">"Single sign-on"</a>
             <form class="inline-form" method="post" action="/export/users.csv">
                 <button type="submit" class="button button--secondary">"Export users (CSV)"</button>
             </form>

@@ -15,5 +15,6 @@ pub mod password;
 pub mod provisioning;
 pub mod queue;
 pub mod security;
+pub mod sso;
 pub mod staff;
 pub mod surveys;

@@ -338,6 +338,7 @@ fn AccountBody(data: AccountView, save_error: FormAnswer) -> impl IntoView {
         </dl>
         <div class="toolbar">
             <a class="button button--secondary" href=format!("/staff/audit?account_id={id}")>"Access history"</a>
+            <a class="button button--secondary" href=format!("/staff/accounts/{id}/sso")>"Single sign-on"</a>
             <a class="button button--secondary" href=format!("/cases/new?account_id={id}")>"Open a case on their behalf"</a>
             {(can_manage && account.service_tier == "managed").then(|| view! {
                 <a class="button button--secondary" href=format!("/changes/new?account_id={id}")>"Raise a change request on their behalf"</a>

@@ -150,6 +150,14 @@ pub async fn sign_in(
         return Err(AppError::SignInFailed);
     };
     let user_id = user.id;
+    if let Some(account_id) = user.account_id {
+        if super::sso::required(db, account_id).await? {
+            forget_attempt(db, attempt).await?;
+            return Err(AppError::Conflict(
+                "Your company signs in through its identity provider: use \"Sign in with your company's identity provider\" below.".into(),
+            ));
+        }
+    }
 
     let mut tx = db.begin().await?;
     // Rotation: whatever session the browser brought is ended, and a fresh token is issued.

@@ -31,6 +31,7 @@ pub mod search_text;
 pub mod second_factor;
 pub mod session;
 pub mod session_list;
+pub mod sso;
 pub mod state;
 pub mod statement_clock;
 pub mod tokens;

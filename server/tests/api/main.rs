@@ -29,4 +29,5 @@ mod scim;
 mod search;
 mod second_factor;
 mod sessions;
+mod sso;
 mod storage;

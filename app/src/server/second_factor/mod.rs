@@ -16,11 +16,13 @@ const SETUP_SECONDS: i64 = 3600;
 /// How long new recovery codes wait for the page that shows them.
 const REVEAL_SECONDS: i64 = 600;
 
-/// How a second factor was given.
+/// How a sign-in was completed beyond the password: a second factor, or the customer's own
+/// identity provider instead of a password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     App,
     RecoveryCode,
+    Sso,
 }
 
 impl Method {
@@ -28,6 +30,7 @@ impl Method {
         match self {
             Method::App => "authenticator_app",
             Method::RecoveryCode => "recovery_code",
+            Method::Sso => "identity_provider",
         }
     }
 }

@@ -60,7 +60,7 @@ pub async fn finish(
         actor_id: Some(user_id),
         account_id,
         target: Some(format!("user:{user_id}")),
-        after: method.map(|m| json!({ "second_factor": m.as_str() })),
+        after: method.map(|m| json!({ "method": m.as_str() })),
         client_addr: Some(client_addr),
         ..Event::default()
     };
