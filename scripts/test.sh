@@ -52,7 +52,13 @@ bin="$target/release/portcullis"
 e2e_dir=$(mktemp -d)
 server_pid=
 stop_server() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null; server_pid=; }
-trap 'stop_server; drop_test_databases; rm -rf "$e2e_dir" "$counts"' EXIT
+trap 'stop_server; [ -n "${oidc_pid:-}" ] && kill "$oidc_pid" 2>/dev/null; drop_test_databases; rm -rf "$e2e_dir" "$counts"' EXIT
+
+# A real OpenID provider for the single sign-on spec, sending people back to either engine's portal.
+node end2end/oidc/provider.mjs 3109 "http://127.0.0.1:3107/sso/callback,http://127.0.0.1:3108/sso/callback" \
+  >"$e2e_dir/oidc.log" 2>&1 &
+oidc_pid=$!
+export PORTCULLIS_E2E_OIDC_ISSUER=http://127.0.0.1:3109
 
 run_e2e() { # engine database-url port
   local engine=$1 url=$2 port=$3

@@ -21,7 +21,7 @@ const pages: { who: string | null; paths: string[] }[] = [
     who: 'user@acme.example',
     paths: ['/', '/cases', '/cases/new', '/changes', '/kb', '/notices', '/account/password', '/account/security', '/catalog/matrix'],
   },
-  { who: 'admin@acme.example', paths: ['/', '/manage', '/manage/new', '/manage/history', '/manage/provisioning', '/changes/new'] },
+  { who: 'admin@acme.example', paths: ['/', '/manage', '/manage/new', '/manage/history', '/manage/provisioning', '/manage/sso', '/changes/new'] },
   { who: 'agent@vendor.example', paths: ['/', '/staff/cases', '/staff/mail', '/staff', '/staff/kb', '/staff/kb/new', '/changes'] },
   {
     who: 'platform.admin@vendor.example',
