@@ -60,8 +60,23 @@ async fn discover(issuer: &str) -> Result<CoreProviderMetadata, String> {
         .map_err(|e| e.to_string())
 }
 
+/// Refuses an account id that names no account (a platform admin's typo or probe).
+async fn known_account(db: &Db, account_id: i64) -> Result<(), AppError> {
+    let n: i64 = on_db!(db, |c| sqlx::query_scalar(
+        "SELECT COUNT(*) FROM accounts WHERE id = $1"
+    )
+    .bind(account_id)
+    .fetch_one(c)
+    .await)?;
+    if n == 0 {
+        return Err(AppError::NotFound);
+    }
+    Ok(())
+}
+
 /// What an account's SSO page shows (never the secret).
 pub async fn settings(db: &Db, account_id: i64) -> Result<SsoSettings, AppError> {
+    known_account(db, account_id).await?;
     let found: Option<(String, String, bool)> = on_db!(db, |c| sqlx::query_as(
         "SELECT issuer, client_id, required FROM account_sso WHERE account_id = $1"
     )
@@ -101,6 +116,7 @@ pub async fn save(
     client_addr: &str,
     now: i64,
 ) -> Result<(), AppError> {
+    known_account(&state.db, account_id).await?;
     let (issuer, client_id) = (issuer.trim(), client_id.trim());
     let mut problems = Problems::new();
     let loopback = issuer.starts_with("http://127.0.0.1") || issuer.starts_with("http://localhost");
@@ -361,9 +377,8 @@ pub async fn finish_sign_in(
     .fetch_one(c)
     .await)
     .map_err(|e| failed(e.into()))?;
-    let user: Option<(i64, String)> =
-        on_db!(db, |c| {
-            sqlx::query_as(
+    let user: Option<(i64, String)> = on_db!(db, |c| {
+        sqlx::query_as(
         "SELECT id, email FROM users WHERE email = $1 AND kind = 'customer' AND account_id = $2 \
          AND status = 'active'"
     )
@@ -371,8 +386,8 @@ pub async fn finish_sign_in(
     .bind(account_id)
     .fetch_optional(c)
     .await
-        })
-        .map_err(|e| failed(e.into()))?;
+    })
+    .map_err(|e| failed(e.into()))?;
     let (Some((user_id, email)), 1) = (user, domain_ok) else {
         return Err(refuse(
             "You do not have access to this support portal. Ask your company's administrators.",

@@ -116,10 +116,12 @@ pub async fn spawn(engine: Engine) -> Option<TestApp> {
 
 pub async fn spawn_with(engine: Engine, tweak: impl FnOnce(&mut Settings)) -> Option<TestApp> {
     let (url, dir) = fresh_database(engine).await?;
-    let mut settings = Settings::default();
     // Platform admins need a second factor by default; the suites of other features sign them in
     // with the password alone. `second_factor.rs` tests the default itself.
-    settings.second_factor_platform_admins = false;
+    let mut settings = Settings {
+        second_factor_platform_admins: false,
+        ..Settings::default()
+    };
     tweak(&mut settings);
     let mut app = spawn_on(&url, settings).await;
     server::seed::seed_demo(&app.db, 0, 0)

@@ -183,6 +183,18 @@ async fn a_connected_account_signs_its_people_in_through_its_provider(engine: En
         "the secret is never shown"
     );
     assert_eq!(callback, app.url("/sso/callback"));
+    // A platform admin names the account; an account that does not exist is not found.
+    let platform = app.signed_in("platform.admin@vendor.example").await;
+    app.expect(&platform, "accounts/sso", &[("account_id", "999999")], 404)
+        .await;
+    let acme = app
+        .scalar("SELECT id FROM accounts WHERE account_key = 'ACME'")
+        .await
+        .to_string();
+    let body = app
+        .expect(&platform, "accounts/sso", &[("account_id", &acme)], 200)
+        .await;
+    assert_eq!(body[0]["issuer"], provider.issuer.as_str());
     // Another account cannot take the domain.
     let other = app.signed_in(OTHER_ADMIN).await;
     let body = app.expect(&other, "accounts/save_sso", &form, 422).await;

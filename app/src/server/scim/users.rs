@@ -438,8 +438,11 @@ pub async fn replace(
     Ok(answer)
 }
 
+/// One operation of a PatchOp: `op`, `path`, `value`.
+pub type Operation = (String, Option<String>, Option<Value>);
+
 /// The operations of a PatchOp body.
-pub fn operations(body: &Value) -> Result<Vec<(String, Option<String>, Option<Value>)>, ScimError> {
+pub fn operations(body: &Value) -> Result<Vec<Operation>, ScimError> {
     let ops = body
         .get("Operations")
         .or_else(|| body.get("operations"))
