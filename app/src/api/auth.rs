@@ -181,7 +181,7 @@ pub async fn use_link(
         policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
         let client_addr = request::current_client_addr(&state)?;
         let previous = session::current_token();
-        let (token, stage) = invitations::complete(
+        let signed_in = invitations::complete(
             &state,
             &token,
             purpose(&kind)?,
@@ -195,11 +195,19 @@ pub async fn use_link(
         if let Some(old) = previous {
             session::delete(&state.db, &old).await?;
         }
-        set_cookie(session::set_cookie_header(&token, &state.settings));
-        leptos_axum::redirect(match stage {
-            session::Stage::Full => "/?welcome=1",
-            other => other.next_page(),
-        });
+        match signed_in {
+            Some((token, stage)) => {
+                set_cookie(session::set_cookie_header(&token, &state.settings));
+                leptos_axum::redirect(match stage {
+                    session::Stage::Full => "/?welcome=1",
+                    other => other.next_page(),
+                });
+            }
+            None => {
+                set_cookie(session::clear_cookie_header(&state.settings));
+                leptos_axum::redirect("/?sso=1");
+            }
+        }
         Ok(())
     })
     .await

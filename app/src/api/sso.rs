@@ -29,7 +29,8 @@ fn account_for(actor: &Actor, account_id: Option<i64>) -> Result<i64, AppError> 
 pub async fn sign_in_with_provider(email: String) -> Result<(), AppError> {
     anyone(|state, maybe| async move {
         policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
-        let url = sso::start(&state, &email, now()).await?;
+        let client_addr = request::current_client_addr(&state)?;
+        let url = sso::start(&state, &email, &client_addr, now()).await?;
         leptos_axum::redirect(&url);
         Ok(())
     })

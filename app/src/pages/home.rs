@@ -44,6 +44,11 @@ fn Landing() -> impl IntoView {
                 "The support portal for our customers. Your company's administrators decide who has access: "
                 "if you need an account, ask one of them."
             </p>
+            <Show when=crate::components::url::query_flag("sso")>
+                <div class="notice notice--success" role="status">
+                    "Your access is ready. Your company signs in through its identity provider: continue with single sign-on below."
+                </div>
+            </Show>
             <ErrorSummary error/>
             <form method="post" action=SignIn::PATH class="form" novalidate>
                 <Field name="email" label="Email address" kind="email" autocomplete="username" error/>

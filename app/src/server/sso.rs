@@ -236,9 +236,18 @@ pub async fn required(db: &Db, account_id: i64) -> Result<bool, AppError> {
 }
 
 /// Starts signing `email` in through the provider of the account its domain belongs to; answers
-/// the provider's authorization URL to send the browser to.
-pub async fn start(state: &AppState, email: &str, now: i64) -> Result<String, AppError> {
+/// the provider's authorization URL to send the browser to. Starts count against the sign-in
+/// limits (per email and per address) like passwords, so a flood neither fills the table of
+/// sign-ins under way nor makes the portal hammer a provider; a finished sign-in clears them.
+pub async fn start(
+    state: &AppState,
+    email: &str,
+    client_addr: &str,
+    now: i64,
+) -> Result<String, AppError> {
     let email = Email::parse(email).map_err(|m| AppError::field("email", m))?;
+    super::auth::count_attempt(&state.db, &state.settings, email.as_str(), client_addr, now)
+        .await?;
     let domain = email
         .as_str()
         .rsplit('@')

@@ -246,6 +246,20 @@ async fn a_connected_account_signs_its_people_in_through_its_provider(engine: En
     assert_eq!(app.me(&b).await, None);
     assert!(app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'sign_in.failed' AND after_state LIKE '%identity_provider%'").await >= 4);
 
+    // Starting over and over is throttled like password guesses.
+    let mut limited = false;
+    for _ in 0..30 {
+        if app
+            .call(&client(), "auth/sso", &[("email", "flood@acme.example")])
+            .await
+            .0
+            == 429
+        {
+            limited = true;
+            break;
+        }
+    }
+    assert!(limited, "a flood of starts is throttled");
     // A domain without a provider is told to use the password.
     let body = app
         .expect(
@@ -267,6 +281,25 @@ async fn an_account_that_requires_sso_refuses_passwords(engine: Engine) {
     let (status, body) = app.sign_in(&client(), CUSTOMER_USER, PASSWORD).await;
     assert_eq!(status, 409, "{body}");
     assert!(body.to_string().contains("identity provider"), "{body}");
+    // A mailed link sets the password but signs nobody in: the provider does.
+    app.call(&client(), "auth/request_reset", &[("email", CUSTOMER_USER)])
+        .await;
+    let mail = app.wait_for_mail(CUSTOMER_USER, "Reset").await;
+    let link = mail.link("/reset?token=");
+    let token = link.split("token=").nth(1).unwrap();
+    let via_link = client();
+    let new_password = "a much longer passphrase 2026";
+    let form = [
+        ("kind", "reset"),
+        ("token", token),
+        ("new_password", new_password),
+        ("confirm_password", new_password),
+    ];
+    assert_eq!(
+        app.post_then(&via_link, "/api/auth/use_link", &form).await,
+        "/?sso=1"
+    );
+    assert_eq!(app.me(&via_link).await, None);
     // Other accounts keep their passwords.
     assert!(
         app.sign_in(&client(), "user@globex.example", PASSWORD)

@@ -98,7 +98,8 @@ pub async fn inspect(
 
 /// Uses a link: sets the password under the §3.4 rules, activates an invited user, ends every
 /// other session and link of theirs, and signs them in — or takes them to the second factor.
-/// Returns the new session's token and how far it is signed in.
+/// Returns the new session's token and how far it is signed in; `None` where the account signs
+/// in through its identity provider only.
 #[tracing::instrument(skip_all)]
 pub async fn complete(
     state: &AppState,
@@ -108,7 +109,7 @@ pub async fn complete(
     confirm: String,
     client_addr: &str,
     now: i64,
-) -> Result<(String, Stage), AppError> {
+) -> Result<Option<(String, Stage)>, AppError> {
     let row = find_link(LinkSource::Db(&state.db), token).await?;
     if let Some(err) = dead_link(row.as_ref(), purpose, now) {
         return Err(err);
@@ -163,15 +164,29 @@ pub async fn complete(
         Some(row.account_id),
     )
     .await?;
-    let session_token = session::create_staged(
-        &mut tx,
-        &state.settings,
-        row.user_id,
-        stage,
-        client_addr,
-        now,
+    // Where the account signs in through its identity provider only, the link activates the
+    // person but signs nobody in: the provider does that.
+    let sso_only: Option<bool> = on_tx!(&mut tx, |c| sqlx::query_scalar(
+        "SELECT required FROM account_sso WHERE account_id = $1"
     )
-    .await?;
+    .bind(row.account_id)
+    .fetch_optional(c)
+    .await)?;
+    let session_token = if sso_only == Some(true) {
+        None
+    } else {
+        Some(
+            session::create_staged(
+                &mut tx,
+                &state.settings,
+                row.user_id,
+                stage,
+                client_addr,
+                now,
+            )
+            .await?,
+        )
+    };
     let action = match purpose {
         Purpose::Invitation => "user.activated",
         Purpose::Reset => "password.reset",
@@ -189,7 +204,7 @@ pub async fn complete(
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     tracing::info!(user_id = row.user_id, action, "link used");
-    Ok((session_token, stage))
+    Ok(session_token.map(|token| (token, stage)))
 }
 
 /// At most this many reset mails per person per hour, so the form cannot be used to flood a
