@@ -22,7 +22,7 @@ test('an administrator connects single sign-on and a colleague signs in through 
   await page.getByRole('button', { name: 'Sign out' }).first().click();
 
   // The colleague gives only their work email; the provider signs them in and sends them back.
-  await page.getByLabel('Work email address').fill('user@globex.example');
+  await page.getByLabel('Your work email').fill('user@globex.example');
   await page.getByRole('button', { name: 'Continue with single sign-on' }).click();
   await expect(page).toHaveURL(new RegExp(`^${ISSUER}/interaction/`));
   await page.getByPlaceholder('Enter any login').fill('user@globex.example');

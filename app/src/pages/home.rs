@@ -73,7 +73,7 @@ fn SsoSignIn() -> impl IntoView {
             <ErrorSummary error/>
             <form method="post" action=SignInWithProvider::PATH class="form" novalidate>
                 <div class="form-group">
-                    <label class="label" for="sso-email">"Work email address"</label>
+                    <label class="label" for="sso-email">"Your work email"</label>
                     <input class="input" id="sso-email" name="email" type="email" autocomplete="username" value=kept/>
                 </div>
                 <button type="submit" class="button button--secondary">"Continue with single sign-on"</button>
