@@ -20,12 +20,14 @@ CREATE TABLE sso_domains (
 CREATE INDEX sso_domains_account ON sso_domains (account_id);
 
 -- A sign-in sent to a provider: its state (only the SHA-256 kept), nonce and PKCE verifier, used
--- once within ten minutes.
+-- once within ten minutes; and the provider's address the browser is sent on to (from a page of
+-- the portal's own: its forms may post only to the portal).
 CREATE TABLE sso_logins (
     state_hash    TEXT    PRIMARY KEY,
     account_id    INTEGER NOT NULL REFERENCES accounts (id),
     nonce         TEXT    NOT NULL,
     pkce_verifier TEXT    NOT NULL,
+    authorize_url TEXT    NOT NULL,
     created_at    INTEGER NOT NULL,
     used_at       INTEGER
 );

@@ -134,6 +134,7 @@ pub fn router(state: AppState) -> Router {
             get(unsubscribe::confirm).post(unsubscribe::stop),
         )
         .route("/sso/callback", get(sso::callback))
+        .route("/sso/go", get(sso::go))
         .route("/attachments/{token}", get(attachments::download))
         .route("/attachments/{token}/{name}", get(attachments::download))
         .fallback(static_or_not_found)

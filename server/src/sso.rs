@@ -2,7 +2,7 @@
 //! finished by `app::server::sso` and the browser gets its session cookie, or a page saying why
 //! not.
 
-use crate::layers::message_page;
+use crate::layers::{message_page, small_page};
 use app::server::{now, AppState};
 use axum::extract::{Query, State};
 use axum::http::request::Parts;
@@ -45,5 +45,44 @@ pub async fn callback(
             res
         }
         Err(why) => refused(why.0),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct Go {
+    login: Option<String>,
+}
+
+/// `/sso/go?login=…`: sends the browser on to the provider of a sign-in under way (a page, not a
+/// redirect, so the sign-in form's post ends on the portal as its CSP requires).
+pub async fn go(State(state): State<AppState>, Query(q): Query<Go>) -> Response {
+    let gone = || {
+        message_page(
+            StatusCode::NOT_FOUND,
+            "Sign-in expired",
+            "This sign-in has expired or was already used. Start again from the sign-in page.",
+        )
+    };
+    let Some(login) = q.login.filter(|l| !l.is_empty() && l.len() < 200) else {
+        return gone();
+    };
+    match app::server::sso::authorize_url(&state.db, &login, now()).await {
+        Ok(Some(url)) => {
+            let url = html_escape::encode_double_quoted_attribute(&url);
+            small_page(
+                StatusCode::OK,
+                "Continue to your identity provider",
+                &format!(
+                    "<meta http-equiv=\"refresh\" content=\"0; url={url}\">\
+                     <p><a href=\"{url}\">Continue to your company's identity provider</a></p>"
+                ),
+            )
+        }
+        Ok(None) => gone(),
+        Err(_) => message_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Please try again",
+            "Something went wrong on our side. Please try again.",
+        ),
     }
 }

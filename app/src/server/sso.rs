@@ -236,7 +236,7 @@ pub async fn required(db: &Db, account_id: i64) -> Result<bool, AppError> {
 }
 
 /// Starts signing `email` in through the provider of the account its domain belongs to; answers
-/// the provider's authorization URL to send the browser to. Starts count against the sign-in
+/// the portal page that sends the browser on to the provider's authorization URL. Starts count against the sign-in
 /// limits (per email and per address) like passwords, so a flood neither fills the table of
 /// sign-ins under way nor makes the portal hammer a provider; a finished sign-in clears them.
 pub async fn start(
@@ -293,16 +293,32 @@ pub async fn start(
     let mut tx = state.db.begin().await?;
     execute!(tx: &mut tx, sqlx::query("DELETE FROM sso_logins WHERE created_at < $1").bind(now - LOGIN_SECONDS))?;
     execute!(tx: &mut tx, sqlx::query(
-        "INSERT INTO sso_logins (state_hash, account_id, nonce, pkce_verifier, created_at) \
-         VALUES ($1, $2, $3, $4, $5)"
+        "INSERT INTO sso_logins (state_hash, account_id, nonce, pkce_verifier, authorize_url, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6)"
     )
     .bind(token_hash(csrf.secret()))
     .bind(config.account_id)
     .bind(nonce.secret())
     .bind(verifier.secret())
+    .bind(url.as_str())
     .bind(now))?;
     tx.commit().await?;
-    Ok(url.to_string())
+    // The browser goes on from a page of the portal's own: the sign-in form may post only to the
+    // portal (CSP form-action 'self'), which a redirect to the provider would break.
+    Ok(format!("/sso/go?login={}", csrf.secret()))
+}
+
+/// The provider address of sign-in `login` (its state), while it is still under way.
+pub async fn authorize_url(db: &Db, login: &str, now: i64) -> Result<Option<String>, AppError> {
+    on_db!(db, |c| sqlx::query_scalar(
+        "SELECT authorize_url FROM sso_logins WHERE state_hash = $1 AND used_at IS NULL \
+         AND created_at > $2"
+    )
+    .bind(token_hash(login))
+    .bind(now - LOGIN_SECONDS)
+    .fetch_optional(c)
+    .await
+    .map_err(AppError::from))
 }
 
 /// Why a return from the provider signed nobody in, in words for the person (details are logged).

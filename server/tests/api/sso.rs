@@ -127,10 +127,19 @@ async fn through_provider(app: &TestApp, url: &str, login: &str) -> String {
     panic!("the provider never sent the browser back");
 }
 
-/// Starts a single sign-on for `email` in `browser`; answers the provider's authorization URL.
+/// Starts a single sign-on for `email` in `browser`; answers the provider's authorization URL,
+/// read from the portal page that sends the browser on.
 async fn start(app: &TestApp, browser: &reqwest::Client, email: &str) -> String {
-    app.post_then(browser, "/api/auth/sso", &[("email", email)])
-        .await
+    let go = app
+        .post_then(browser, "/api/auth/sso", &[("email", email)])
+        .await;
+    assert!(go.starts_with("/sso/go?login="), "{go}");
+    let page = app.page_text(browser, &go).await;
+    let link = page
+        .split("<a href=\"")
+        .nth(1)
+        .expect("a link on to the provider");
+    link.split('"').next().unwrap().replace("&amp;", "&")
 }
 
 /// Follows the provider's answer `callback` in `browser`: the status and the page's text.
@@ -213,6 +222,13 @@ async fn a_connected_account_signs_its_people_in_through_its_provider(engine: En
         app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'sign_in.succeeded' AND after_state LIKE '%identity_provider%'").await,
         1
     );
+    // The page that sent the browser on works only while the sign-in is under way.
+    let gone = client()
+        .get(app.url("/sso/go?login=made-up"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 404);
     // The same answer again (a replayed state) signs nobody in.
     let replay = client();
     let (status, text) = come_back(&replay, &back).await;
