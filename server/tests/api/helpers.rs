@@ -332,6 +332,26 @@ impl TestApp {
         .await
     }
 
+    /// Asks for a password reset for `email` and follows the mailed link in a new browser,
+    /// choosing a new password; answers that browser and the page the portal sent it to.
+    pub async fn reset_by_mail(&self, email: &str) -> (reqwest::Client, String) {
+        self.call(&client(), "auth/request_reset", &[("email", email)])
+            .await;
+        let mail = self.wait_for_mail(email, "Reset").await;
+        let link = mail.link("/reset?token=");
+        let token = link.split("token=").nth(1).unwrap();
+        let browser = client();
+        let new_password = "a much longer passphrase 2026";
+        let form = [
+            ("kind", "reset"),
+            ("token", token),
+            ("new_password", new_password),
+            ("confirm_password", new_password),
+        ];
+        let location = self.post_then(&browser, "/api/auth/use_link", &form).await;
+        (browser, location)
+    }
+
     /// Posts `form` to `path` and answers where the portal redirects (failing on an error).
     pub async fn post_then(
         &self,

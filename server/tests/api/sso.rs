@@ -298,23 +298,8 @@ async fn an_account_that_requires_sso_refuses_passwords(engine: Engine) {
     assert_eq!(status, 409, "{body}");
     assert!(body.to_string().contains("identity provider"), "{body}");
     // A mailed link sets the password but signs nobody in: the provider does.
-    app.call(&client(), "auth/request_reset", &[("email", CUSTOMER_USER)])
-        .await;
-    let mail = app.wait_for_mail(CUSTOMER_USER, "Reset").await;
-    let link = mail.link("/reset?token=");
-    let token = link.split("token=").nth(1).unwrap();
-    let via_link = client();
-    let new_password = "a much longer passphrase 2026";
-    let form = [
-        ("kind", "reset"),
-        ("token", token),
-        ("new_password", new_password),
-        ("confirm_password", new_password),
-    ];
-    assert_eq!(
-        app.post_then(&via_link, "/api/auth/use_link", &form).await,
-        "/?sso=1"
-    );
+    let (via_link, location) = app.reset_by_mail(CUSTOMER_USER).await;
+    assert_eq!(location, "/?sso=1");
     assert_eq!(app.me(&via_link).await, None);
     // Other accounts keep their passwords.
     assert!(
