@@ -55,7 +55,7 @@ stop_server() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "
 trap 'stop_server; [ -n "${oidc_pid:-}" ] && kill "$oidc_pid" 2>/dev/null; drop_test_databases; rm -rf "$e2e_dir" "$counts"' EXIT
 
 # A real OpenID provider for the single sign-on spec, sending people back to either engine's portal.
-node end2end/oidc/provider.mjs 3109 "http://127.0.0.1:3107/sso/callback,http://127.0.0.1:3108/sso/callback" \
+node end2end/oidc/provider.mjs 3109 "http://localhost:3107/sso/callback,http://localhost:3108/sso/callback" \
   >"$e2e_dir/oidc.log" 2>&1 &
 oidc_pid=$!
 export PORTCULLIS_E2E_OIDC_ISSUER=http://127.0.0.1:3109
@@ -63,8 +63,9 @@ export PORTCULLIS_E2E_OIDC_ISSUER=http://127.0.0.1:3109
 run_e2e() { # engine database-url port
   local engine=$1 url=$2 port=$3
   banner "end-to-end tests in Chromium on $engine"
+  # The browser reaches the portal by name: passkeys are refused on an IP address.
   export PORTCULLIS_DATABASE_URL="$url" PORTCULLIS_LISTEN="127.0.0.1:$port" \
-    PORTCULLIS_PUBLIC_URL="http://127.0.0.1:$port" PORTCULLIS_SITE_ROOT="$root/target/site" \
+    PORTCULLIS_PUBLIC_URL="http://localhost:$port" PORTCULLIS_SITE_ROOT="$root/target/site" \
     PORTCULLIS_LOG_LEVEL=warn PORTCULLIS_MAIL_DIR="$e2e_dir/mail-$engine" PORTCULLIS_MAIL_POLL_SECONDS=1 \
     PORTCULLIS_ATTACHMENTS_DIR="$e2e_dir/files-$engine"
   # The browser suites sign the demo platform admin in with the password alone; the second factor
@@ -77,7 +78,7 @@ run_e2e() { # engine database-url port
     curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
     sleep 0.5
   done
-  (cd end2end && export PORTCULLIS_E2E_BASE_URL="http://127.0.0.1:$port" && counted npx playwright test) || {
+  (cd end2end && export PORTCULLIS_E2E_BASE_URL="http://localhost:$port" && counted npx playwright test) || {
     echo "--- server log ($engine) ---"; tail -50 "$e2e_dir/server-$engine.log"; exit 1; }
   stop_server
 }

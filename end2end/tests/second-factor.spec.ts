@@ -17,7 +17,7 @@ async function password(page: Page) {
   await page.getByLabel('Email address').fill(EMAIL);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('heading', { name: 'Enter your code' })).toBeVisible();
+  await expect(page.getByRole('heading', { name: 'Confirm it is you' })).toBeVisible();
   // Half-way: nothing of the signed-in portal yet.
   await expect(page.getByRole('link', { name: 'Your account' })).toHaveCount(0);
 }
@@ -33,15 +33,16 @@ test('a customer adds an authenticator app and signs in with it', async ({ page 
   expect(secret).toMatch(/^[A-Z2-7]{32}$/);
 
   // A wrong password is refused next to its field, and what was typed stays.
-  await page.getByLabel('Code from the app').fill(totp(secret!));
-  await page.getByLabel('Name (optional)').fill('Work phone');
-  await page.getByLabel('Your password').fill('not my password');
-  await page.getByRole('button', { name: 'Add app' }).click();
+  const addApp = page.getByRole('region', { name: 'Add an authenticator app' });
+  await addApp.getByLabel('Code from the app').fill(totp(secret!));
+  await addApp.getByLabel('Name (optional)').fill('Work phone');
+  await addApp.getByLabel('Your password').fill('not my password');
+  await addApp.getByRole('button', { name: 'Add app' }).click();
   await expect(page.getByRole('alert')).toContainText('Your current password is incorrect');
-  await expect(page.getByLabel('Name (optional)')).toHaveValue('Work phone');
-  await page.getByLabel('Code from the app').fill(totp(secret!));
-  await page.getByLabel('Your password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Add app' }).click();
+  await expect(addApp.getByLabel('Name (optional)')).toHaveValue('Work phone');
+  await addApp.getByLabel('Code from the app').fill(totp(secret!));
+  await addApp.getByLabel('Your password').fill(PASSWORD);
+  await addApp.getByRole('button', { name: 'Add app' }).click();
 
   await expect(page.getByRole('heading', { name: 'Your recovery codes' })).toBeVisible();
   const codes = await page.getByRole('list', { name: 'Recovery codes' }).getByRole('listitem').allTextContents();
@@ -77,7 +78,7 @@ test('a customer adds an authenticator app and signs in with it', async ({ page 
   await page.getByText('Remove Work phone').click();
   await page.getByLabel('Your password').first().fill(PASSWORD);
   await page.getByRole('button', { name: 'Remove app' }).click();
-  await expect(page.getByRole('status')).toContainText('The authenticator app was removed');
+  await expect(page.getByRole('status')).toContainText('The second factor was removed');
   await signOut(page);
   await signIn(page, EMAIL);
   expect(problems).toEqual([]);

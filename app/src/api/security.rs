@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use {
     crate::api::{anyone, auth::set_cookie, permitted},
     crate::policy::{self, Action},
-    crate::server::second_factor::{self, manage, sign_in},
+    crate::server::second_factor::{self, manage, passkeys, sign_in},
     crate::server::{now, request, session, session_list},
 };
 
@@ -42,6 +42,46 @@ pub async fn give_code(code: String) -> Result<(), AppError> {
         set_cookie(session::set_cookie_header(&signed_in, &state.settings));
         leptos_axum::redirect("/");
         Ok(())
+    })
+    .await
+}
+
+/// What the second step of signing in offers the person half-way through it: (a code from an
+/// authenticator app, a passkey). Recovery codes are always offered.
+#[server(endpoint = "auth/second_step")]
+pub async fn second_step() -> Result<(bool, bool), AppError> {
+    anyone(|state, maybe| async move {
+        policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
+        let token = half_way_token()?;
+        passkeys::second_step(&state, &token, now()).await
+    })
+    .await
+}
+
+/// The options the browser hands to the person's passkey at the second step of signing in
+/// (JSON for `navigator.credentials.get`).
+#[server(endpoint = "auth/passkey_options")]
+pub async fn sign_in_passkey_options() -> Result<String, AppError> {
+    anyone(|state, maybe| async move {
+        policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
+        let token = half_way_token()?;
+        passkeys::start_sign_in(&state, &token, now()).await
+    })
+    .await
+}
+
+/// The second step of signing in with a passkey: the authenticator's answer (its JSON). Answers
+/// the page to go on to.
+#[server(endpoint = "auth/passkey")]
+pub async fn give_passkey(credential: String) -> Result<String, AppError> {
+    anyone(|state, maybe| async move {
+        policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
+        let token = half_way_token()?;
+        let client_addr = request::current_client_addr(&state)?;
+        let signed_in =
+            passkeys::give_passkey(&state, &token, &credential, &client_addr, now()).await?;
+        set_cookie(session::set_cookie_header(&signed_in, &state.settings));
+        Ok("/".to_string())
     })
     .await
 }
@@ -108,7 +148,40 @@ pub async fn add_app(password: String, code: String, label: String) -> Result<()
     .await
 }
 
-/// Removes one of the person's authenticator apps (asks for the password).
+/// Starts adding a passkey or security key named `label` (asks for the password): the options
+/// the browser hands to the authenticator (JSON for `navigator.credentials.create`).
+#[server(endpoint = "security/passkey_options")]
+pub async fn passkey_options(password: String, label: String) -> Result<String, AppError> {
+    permitted(Action::ManageOwnSession, |state, actor| async move {
+        let token = session::current_token().ok_or(AppError::Unauthorized)?;
+        let client_addr = request::current_client_addr(&state)?;
+        let (password, label) = (password.as_str(), label.as_str());
+        passkeys::start_registration(&state, &actor, &token, password, label, &client_addr, now())
+            .await
+    })
+    .await
+}
+
+/// Adds the passkey the authenticator made (its JSON) for the registration just started. Answers
+/// the page to go on to: the new recovery codes after a first factor, else the security page.
+#[server(endpoint = "security/add_passkey")]
+pub async fn add_passkey(credential: String) -> Result<String, AppError> {
+    permitted(Action::ManageOwnSession, |state, actor| async move {
+        let token = session::current_token().ok_or(AppError::Unauthorized)?;
+        let client_addr = request::current_client_addr(&state)?;
+        let first =
+            passkeys::finish_registration(&state, &actor, &token, &credential, &client_addr, now())
+                .await?;
+        Ok(if first {
+            "/account/recovery-codes".to_string()
+        } else {
+            "/account/security?passkey=1".to_string()
+        })
+    })
+    .await
+}
+
+/// Removes one of the person's second factors — an app or a passkey (asks for the password).
 #[server(endpoint = "security/remove_app")]
 pub async fn remove_app(id: i64, password: String) -> Result<(), AppError> {
     permitted(Action::ManageOwnSession, |state, actor| async move {

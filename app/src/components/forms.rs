@@ -84,6 +84,15 @@ impl FormAnswer {
     }
 }
 
+/// The answer of a form whose component sends it itself (in the browser, as a passkey form
+/// does): the problems it last set in `problem`. Nothing typed is kept for it.
+pub fn answer_of(problem: RwSignal<Option<AppError>>) -> FormAnswer {
+    FormAnswer {
+        error: Memo::new(move |_| problem.get()),
+        kept: Memo::new(|_| None),
+    }
+}
+
 /// The refused form of server function `path`, when the page was loaded with one.
 fn refused_form(path: &'static str) -> Memo<Option<Arc<RefusedForm>>> {
     let refused = use_context::<Refused>();

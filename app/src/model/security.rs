@@ -2,10 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-/// An authenticator app someone set up.
+/// A second factor someone set up: an authenticator app, or a passkey or security key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuthenticatorApp {
     pub id: i64,
+    /// A passkey or security key (WebAuthn) rather than an app's codes.
+    pub passkey: bool,
     pub label: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,

@@ -4,11 +4,13 @@
 
 use crate::api::auth::SignOut;
 use crate::api::security::{
-    new_recovery_codes, security_page, setup_at_sign_in, staff_sign_in_policy, AddApp, EndSession,
+    add_passkey, give_passkey, new_recovery_codes, passkey_options, second_step, security_page,
+    setup_at_sign_in, sign_in_passkey_options, staff_sign_in_policy, AddApp, EndSession,
     FinishSignInSetup, GiveCode, RemoveApp, ReplaceRecoveryCodes, RequireForStaff,
 };
-use crate::components::forms::{form_answer, ErrorSummary, Field};
+use crate::components::forms::{answer_of, form_answer, ErrorSummary, Field};
 use crate::components::list::Loaded;
+use crate::components::passkey;
 use crate::components::time::format_time;
 use crate::components::url::query_flag;
 use crate::error::AppError;
@@ -27,24 +29,76 @@ fn start_again() -> impl IntoView {
     }
 }
 
-/// `/sign-in/code`: the second step of signing in.
+/// `/sign-in/code`: the second step of signing in — a passkey, a code from an authenticator app,
+/// or a recovery code.
 #[component]
 pub fn SignInCodePage() -> impl IntoView {
     let error = form_answer(GiveCode::PATH);
+    let step = Resource::new(|| (), |_| second_step());
     view! {
-        <Title text="Enter your code"/>
+        <Title text="Confirm it is you"/>
         <div class="narrow">
-            <h1>"Enter your code"</h1>
-            <p class="lead">"Your password was right. Open your authenticator app and enter the six-digit code it shows for this portal."</p>
-            <ErrorSummary error/>
-            <form method="post" action=GiveCode::PATH class="form" novalidate>
-                <Field name="code" label="Code" autocomplete="one-time-code"
-                    hint="Lost your phone? Enter one of your recovery codes instead." error/>
-                <button type="submit" class="button">"Continue"</button>
-            </form>
+            <h1>"Confirm it is you"</h1>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    // Whatever the step offers, a recovery code stays possible.
+                    let (app, passkey) = step.await.unwrap_or((true, false));
+                    view! {
+                        <p class="lead">{match (app, passkey) {
+                            (true, true) => "Your password was right. Use your passkey, or enter the six-digit code your authenticator app shows for this portal.",
+                            (false, true) => "Your password was right. Use your passkey to finish signing in.",
+                            _ => "Your password was right. Open your authenticator app and enter the six-digit code it shows for this portal.",
+                        }}</p>
+                        {passkey.then(|| view! { <PasskeySignIn/> })}
+                        <ErrorSummary error/>
+                        <form method="post" action=GiveCode::PATH class="form" novalidate>
+                            <Field name="code" label=if app { "Code" } else { "Recovery code" } autocomplete="one-time-code"
+                                hint=if app { "Lost your phone? Enter one of your recovery codes instead." } else { "No passkey at hand? Enter one of your recovery codes." } error/>
+                            <button type="submit" class="button">"Continue"</button>
+                        </form>
+                    }
+                })}
+            </Suspense>
             <p class="link-line">"No code and no recovery codes? Ask your company's administrators to reset your second factor."</p>
             {start_again()}
         </div>
+    }
+}
+
+/// "Use your passkey": the person's passkey answers the portal's challenge in the browser.
+#[component]
+fn PasskeySignIn() -> impl IntoView {
+    let problem = RwSignal::new(None::<AppError>);
+    let error = answer_of(problem);
+    let busy = RwSignal::new(false);
+    let ready = passkey::interactive();
+    let use_passkey = move |_| {
+        problem.set(None);
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let answer = async {
+                let options = sign_in_passkey_options().await?;
+                give_passkey(passkey::get(&options).await?).await
+            }
+            .await;
+            busy.set(false);
+            match answer {
+                Ok(next) => passkey::go_to(&next),
+                Err(e) => problem.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <section class="section" aria-labelledby="passkey-heading">
+            <h2 id="passkey-heading">"Passkey"</h2>
+            <ErrorSummary error/>
+            <button type="button" id="credential" class="button" on:click=use_passkey
+                disabled=move || !ready.get() || busy.get()>
+                {move || if busy.get() { "Waiting for your passkey…" } else { "Use your passkey" }}
+            </button>
+            <noscript><p class="hint">"Passkeys need JavaScript, which is off in this browser. Enter a recovery code below instead."</p></noscript>
+        </section>
+        <h2>"Or enter a code"</h2>
     }
 }
 
@@ -110,7 +164,7 @@ pub fn RecoveryCodesPage() -> impl IntoView {
             <h1>"Your recovery codes"</h1>
             <Loaded resource=codes view=move |codes| match codes {
                 Some(codes) => view! {
-                    <div class="notice notice--success" role="status">"Your authenticator app is set up."</div>
+                    <div class="notice notice--success" role="status">"Your second factor is set up."</div>
                     <p class="lead">"If you lose your phone, each of these codes signs you in once instead of a code from the app. "
                         "Keep them somewhere safe, such as your password manager. They are shown only now."</p>
                     <ul class="recovery-codes" aria-label="Recovery codes">
@@ -132,6 +186,7 @@ pub fn RecoveryCodesPage() -> impl IntoView {
 pub fn SecurityPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| security_page());
     let added = query_flag("added");
+    let passkey_added = query_flag("passkey");
     let removed = query_flag("removed");
     let ended = query_flag("ended");
     view! {
@@ -141,8 +196,11 @@ pub fn SecurityPage() -> impl IntoView {
         <Show when=added>
             <div class="notice notice--success" role="status">"The authenticator app was added."</div>
         </Show>
+        <Show when=passkey_added>
+            <div class="notice notice--success" role="status">"The passkey was added."</div>
+        </Show>
         <Show when=removed>
-            <div class="notice notice--success" role="status">"The authenticator app was removed."</div>
+            <div class="notice notice--success" role="status">"The second factor was removed."</div>
         </Show>
         <Show when=ended>
             <div class="notice notice--success" role="status">"Signed out."</div>
@@ -150,6 +208,7 @@ pub fn SecurityPage() -> impl IntoView {
         <Loaded resource=overview view=move |o: SecurityOverview| view! {
             <SecondFactors apps=o.apps.clone() codes_left=o.recovery_codes_left required=o.required/>
             <AddAppSection setup=o.setup.clone() first=o.apps.is_empty()/>
+            <AddPasskeySection/>
             <Sessions sessions=o.sessions.clone()/>
         }/>
     }
@@ -164,21 +223,22 @@ fn SecondFactors(apps: Vec<AuthenticatorApp>, codes_left: i64, required: bool) -
         <section class="section" aria-labelledby="factors-heading">
             <h2 id="factors-heading">"Second factor"</h2>
             <p>{match (has_apps, required) {
-                (true, _) => "You sign in with your password and a code from an authenticator app.",
-                (false, true) => "Your account requires a second factor: add an authenticator app below.",
-                (false, false) => "You sign in with your password only. Add an authenticator app to protect your account even if your password is stolen.",
+                (true, _) => "You sign in with your password and a second factor: a code from an authenticator app, or a passkey.",
+                (false, true) => "Your account requires a second factor: add an authenticator app or a passkey below.",
+                (false, false) => "You sign in with your password only. Add an authenticator app or a passkey to protect your account even if your password is stolen.",
             }}</p>
             <ErrorSummary error=remove_error/>
             {has_apps.then(|| view! {
                 <table class="table">
-                    <caption class="visually-hidden">"Your authenticator apps"</caption>
-                    <thead><tr><th scope="col">"App"</th><th scope="col">"Added"</th><th scope="col">"Last used"</th><th scope="col">"Actions"</th></tr></thead>
+                    <caption class="visually-hidden">"Your second factors"</caption>
+                    <thead><tr><th scope="col">"Name"</th><th scope="col">"Kind"</th><th scope="col">"Added"</th><th scope="col">"Last used"</th><th scope="col">"Actions"</th></tr></thead>
                     <tbody>
                         {apps.into_iter().map(|a| {
                             let input_id = format!("remove-{}", a.id);
                             view! {
                                 <tr>
                                     <td>{a.label.clone()}</td>
+                                    <td>{if a.passkey { "Passkey or security key" } else { "Authenticator app" }}</td>
                                     <td>{format_time(Some(a.created_at))}</td>
                                     <td>{format_time(a.last_used_at)}</td>
                                     <td>
@@ -188,7 +248,7 @@ fn SecondFactors(apps: Vec<AuthenticatorApp>, codes_left: i64, required: bool) -
                                                 <input type="hidden" name="id" value=a.id.to_string()/>
                                                 <label class="label" for=input_id.clone()>"Your password"</label>
                                                 <input class="input" id=input_id type="password" name="password" autocomplete="current-password"/>
-                                                <button type="submit" class="button button--secondary button--small">"Remove app"</button>
+                                                <button type="submit" class="button button--secondary button--small">{if a.passkey { "Remove passkey" } else { "Remove app" }}</button>
                                             </form>
                                         </details>
                                     </td>
@@ -224,6 +284,52 @@ fn AddAppSection(setup: AppSetup, first: bool) -> impl IntoView {
                 <Field name="password" label="Your password" kind="password" autocomplete="current-password" error/>
                 <button type="submit" class="button">"Add app"</button>
             </form>
+        </section>
+    }
+}
+
+/// Adding a passkey or security key: the password again and a name, then the browser asks the
+/// authenticator to make one.
+#[component]
+fn AddPasskeySection() -> impl IntoView {
+    let problem = RwSignal::new(None::<AppError>);
+    let error = answer_of(problem);
+    let busy = RwSignal::new(false);
+    let ready = passkey::interactive();
+    let add = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let fields = ["passkey_password", "passkey_label"];
+        let Some([password, label]) = passkey::form_values(&ev, fields) else {
+            return;
+        };
+        problem.set(None);
+        busy.set(true);
+        leptos::task::spawn_local(async move {
+            let answer = async {
+                let options = passkey_options(password, label)
+                    .await
+                    .map_err(passkey::on_passkey_fields)?;
+                add_passkey(passkey::create(&options).await?).await
+            }
+            .await;
+            busy.set(false);
+            match answer {
+                Ok(next) => passkey::go_to(&next),
+                Err(e) => problem.set(Some(e)),
+            }
+        });
+    };
+    view! {
+        <section class="section" aria-labelledby="add-passkey-heading">
+            <h2 id="add-passkey-heading">"Add a passkey or security key"</h2>
+            <p>"A passkey is kept by your phone, your computer or a security key, and signs you in after your password with a touch or your fingerprint instead of a code."</p>
+            <ErrorSummary error/>
+            <form class="form" novalidate data-in-place="" data-pending=move || busy.get().then_some("") on:submit=add>
+                <Field name="passkey_label" label="Name (optional)" hint="To tell your passkeys apart, such as \"Office laptop\"." error/>
+                <Field name="passkey_password" label="Your password" kind="password" autocomplete="current-password" error/>
+                <button type="submit" id="credential" class="button" disabled=move || !ready.get()>"Add passkey"</button>
+            </form>
+            <noscript><p class="hint">"Adding a passkey needs JavaScript, which is off in this browser."</p></noscript>
         </section>
     }
 }

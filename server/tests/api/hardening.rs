@@ -78,6 +78,7 @@ const EVERY_FIELD: &[&str] = &[
     "confirm_password",
     "confirmed",
     "contact_id",
+    "credential",
     "csm_user_id",
     "current_password",
     "decision",

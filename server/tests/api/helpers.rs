@@ -150,8 +150,13 @@ pub async fn spawn_on(url: &str, mut settings: Settings) -> TestApp {
         .await
         .expect("bind port 0");
     let addr: SocketAddr = listener.local_addr().unwrap();
-    // Links in mails point at this very server.
-    settings.public_url = format!("http://{addr}");
+    // Links in mails point at this very server. A test that needs it reached by a name rather
+    // than an address asks for `http://localhost` (WebAuthn refuses passkeys on an IP address).
+    settings.public_url = if settings.public_url == "http://localhost" {
+        format!("http://localhost:{}", addr.port())
+    } else {
+        format!("http://{addr}")
+    };
     let state = server::prepare(settings.clone())
         .await
         .expect("prepare the portal");

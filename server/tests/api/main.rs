@@ -24,6 +24,7 @@ mod invitations;
 mod kb;
 mod mail;
 mod manage;
+mod passkeys;
 mod schema;
 mod scim;
 mod search;

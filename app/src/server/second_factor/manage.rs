@@ -14,22 +14,24 @@ use crate::server::{session_list, users};
 use serde_json::json;
 
 /// Who is changing their own factors, as the rules need them.
-struct Owner {
-    user_id: i64,
+pub(super) struct Owner {
+    pub(super) user_id: i64,
     account_id: Option<i64>,
     kind: String,
-    email: String,
+    pub(super) email: String,
+    /// As an authenticator shows whose passkey it holds.
+    pub(super) name: String,
     password_hash: Option<String>,
 }
 
-async fn owner(state: &AppState, actor: &Actor) -> Result<Owner, AppError> {
+pub(super) async fn owner(state: &AppState, actor: &Actor) -> Result<Owner, AppError> {
     if actor.impersonator_id.is_some() {
         // How a customer signs in is theirs alone: nobody changes it by acting as them.
         return Err(AppError::ViewOnly(
             "Staff acting as a customer cannot change how the customer signs in.".into(),
         ));
     }
-    let (creds, email, _, _) = users::credentials_by_id(&state.db, actor.user_id)
+    let (creds, email, first_name, last_name) = users::credentials_by_id(&state.db, actor.user_id)
         .await?
         .ok_or(AppError::Unauthorized)?;
     Ok(Owner {
@@ -37,6 +39,7 @@ async fn owner(state: &AppState, actor: &Actor) -> Result<Owner, AppError> {
         account_id: creds.account_id,
         kind: creds.kind,
         email,
+        name: format!("{first_name} {last_name}").trim().to_string(),
         password_hash: creds.password_hash,
     })
 }
@@ -62,7 +65,7 @@ pub async fn overview(
 }
 
 /// The password asked again before a change to how the person signs in.
-async fn password_again(
+pub(super) async fn password_again(
     state: &AppState,
     who: &Owner,
     password: &str,
@@ -84,7 +87,7 @@ async fn password_again(
     problems.finish()
 }
 
-fn record<'a>(
+pub(super) fn record<'a>(
     actor: &'a Actor,
     who: &Owner,
     action: &'a str,
@@ -158,7 +161,7 @@ pub async fn add_app(
     Ok(first)
 }
 
-async fn recovery_codes_count(tx: &mut Tx, user_id: i64) -> Result<i64, AppError> {
+pub(super) async fn recovery_codes_count(tx: &mut Tx, user_id: i64) -> Result<i64, AppError> {
     on_tx!(tx, |c| sqlx::query_scalar(
         "SELECT COUNT(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL"
     )
@@ -168,8 +171,9 @@ async fn recovery_codes_count(tx: &mut Tx, user_id: i64) -> Result<i64, AppError
     .map_err(AppError::from))
 }
 
-/// Removes authenticator app `id` of the person. Their last one goes only where no second factor
-/// is required, and takes the recovery codes with it (they are a fallback for an app).
+/// Removes second factor `id` (an authenticator app or a passkey) of the person. Their last one
+/// goes only where no second factor is required, and takes the recovery codes with it (they are a
+/// fallback for it).
 pub async fn remove_app(
     state: &AppState,
     actor: &Actor,
@@ -181,16 +185,16 @@ pub async fn remove_app(
     let who = owner(state, actor).await?;
     password_again(state, &who, password, client_addr, now).await?;
     let mut tx = state.db.begin().await?;
-    let label: Option<String> = on_tx!(&mut tx, |c| {
-        sqlx::query_scalar(
-        "SELECT label FROM second_factors WHERE id = $1 AND user_id = $2 AND confirmed_at IS NOT NULL"
+    let found: Option<(String, String)> = on_tx!(&mut tx, |c| {
+        sqlx::query_as(
+        "SELECT label, kind FROM second_factors WHERE id = $1 AND user_id = $2 AND confirmed_at IS NOT NULL"
     )
     .bind(id)
     .bind(who.user_id)
     .fetch_optional(c)
     .await
     })?;
-    let label = label.ok_or(AppError::NotFound)?;
+    let (label, kind) = found.ok_or(AppError::NotFound)?;
     let others: i64 = on_tx!(&mut tx, |c| {
         sqlx::query_scalar(
         "SELECT COUNT(*) FROM second_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL AND id <> $2"
@@ -202,7 +206,7 @@ pub async fn remove_app(
     })?;
     if others == 0 && required(&mut tx, &state.settings, &who.kind, who.account_id).await? {
         return Err(AppError::Conflict(
-            "A second factor is required for your account. Add another authenticator app before removing this one.".into(),
+            "A second factor is required for your account. Add another authenticator app or passkey before removing this one.".into(),
         ));
     }
     if others == 0 {
@@ -210,8 +214,12 @@ pub async fn remove_app(
     } else {
         execute!(tx: &mut tx, sqlx::query("DELETE FROM second_factors WHERE id = $1").bind(id))?;
     }
-    let after =
-        json!({ "kind": "authenticator_app", "id": id, "label": label, "factors_left": others });
+    let kind = if kind == "passkey" {
+        "passkey"
+    } else {
+        "authenticator_app"
+    };
+    let after = json!({ "kind": kind, "id": id, "label": label, "factors_left": others });
     audit::append(
         &mut tx,
         &record(actor, &who, "second_factor.removed", after, client_addr),
@@ -234,7 +242,7 @@ pub async fn replace_recovery_codes(
     let mut tx = state.db.begin().await?;
     if !super::has_app(&mut tx, who.user_id).await? {
         return Err(AppError::Conflict(
-            "Recovery codes stand in for an authenticator app: add an app first.".into(),
+            "Recovery codes stand in for an authenticator app or a passkey: add one first.".into(),
         ));
     }
     let replaced = new_recovery_codes(&mut tx, who.user_id, now).await?;

@@ -4,6 +4,7 @@
 
 pub mod codes;
 pub mod manage;
+pub mod passkeys;
 pub mod sign_in;
 
 use super::db::{execute, on_db, on_tx, Db, Tx};
@@ -21,6 +22,7 @@ const REVEAL_SECONDS: i64 = 600;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
     App,
+    Passkey,
     RecoveryCode,
     Sso,
 }
@@ -29,6 +31,7 @@ impl Method {
     pub fn as_str(self) -> &'static str {
         match self {
             Method::App => "authenticator_app",
+            Method::Passkey => "passkey",
             Method::RecoveryCode => "recovery_code",
             Method::Sso => "identity_provider",
         }
@@ -63,7 +66,7 @@ pub async fn required(
     Ok(required.unwrap_or(false))
 }
 
-/// Whether user `user_id` has a confirmed authenticator app.
+/// Whether user `user_id` has a confirmed second factor (an authenticator app or a passkey).
 pub async fn has_app(tx: &mut Tx, user_id: i64) -> Result<bool, AppError> {
     let n: i64 = on_tx!(tx, |c| sqlx::query_scalar(
         "SELECT COUNT(*) FROM second_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL"
@@ -74,10 +77,10 @@ pub async fn has_app(tx: &mut Tx, user_id: i64) -> Result<bool, AppError> {
     Ok(n > 0)
 }
 
-/// The confirmed authenticator apps of user `user_id`, oldest first.
+/// The confirmed second factors of user `user_id` (authenticator apps and passkeys), oldest first.
 pub async fn apps(db: &Db, user_id: i64) -> Result<Vec<AuthenticatorApp>, AppError> {
-    let rows: Vec<(i64, String, i64, Option<i64>)> = on_db!(db, |c| sqlx::query_as(
-        "SELECT id, label, confirmed_at, last_used_at FROM second_factors \
+    let rows: Vec<(i64, String, String, i64, Option<i64>)> = on_db!(db, |c| sqlx::query_as(
+        "SELECT id, kind, label, confirmed_at, last_used_at FROM second_factors \
          WHERE user_id = $1 AND confirmed_at IS NOT NULL ORDER BY id"
     )
     .bind(user_id)
@@ -85,12 +88,15 @@ pub async fn apps(db: &Db, user_id: i64) -> Result<Vec<AuthenticatorApp>, AppErr
     .await)?;
     Ok(rows
         .into_iter()
-        .map(|(id, label, created_at, last_used_at)| AuthenticatorApp {
-            id,
-            label,
-            created_at,
-            last_used_at,
-        })
+        .map(
+            |(id, kind, label, created_at, last_used_at)| AuthenticatorApp {
+                id,
+                passkey: kind == "passkey",
+                label,
+                created_at,
+                last_used_at,
+            },
+        )
         .collect())
 }
 
@@ -116,8 +122,8 @@ pub async fn setup(
 ) -> Result<AppSetup, AppError> {
     let mut tx = db.begin().await?;
     let open: Option<String> = on_tx!(&mut tx, |c| sqlx::query_scalar(
-        "SELECT secret FROM second_factors WHERE user_id = $1 AND confirmed_at IS NULL \
-         AND created_at > $2 ORDER BY id DESC LIMIT 1"
+        "SELECT secret FROM second_factors WHERE user_id = $1 AND kind = 'totp' \
+         AND confirmed_at IS NULL AND created_at > $2 ORDER BY id DESC LIMIT 1"
     )
     .bind(user_id)
     .bind(now - SETUP_SECONDS)
@@ -172,8 +178,8 @@ pub async fn confirm_setup(
     now: i64,
 ) -> Result<Option<i64>, AppError> {
     let open: Option<(i64, String)> = on_tx!(tx, |c| sqlx::query_as(
-        "SELECT id, secret FROM second_factors WHERE user_id = $1 AND confirmed_at IS NULL \
-         AND created_at > $2 ORDER BY id DESC LIMIT 1"
+        "SELECT id, secret FROM second_factors WHERE user_id = $1 AND kind = 'totp' \
+         AND confirmed_at IS NULL AND created_at > $2 ORDER BY id DESC LIMIT 1"
     )
     .bind(user_id)
     .bind(now - SETUP_SECONDS)
@@ -207,7 +213,7 @@ pub async fn check_code(
     if codes::is_app_code(code) {
         let apps: Vec<(i64, String, i64)> = on_tx!(tx, |c| sqlx::query_as(
             "SELECT id, secret, last_used_step FROM second_factors \
-             WHERE user_id = $1 AND confirmed_at IS NOT NULL"
+             WHERE user_id = $1 AND kind = 'totp' AND confirmed_at IS NOT NULL"
         )
         .bind(user_id)
         .fetch_all(c)
@@ -285,8 +291,8 @@ pub async fn take_new_recovery_codes(
     Ok(codes.map(|c| c.lines().map(str::to_string).collect()))
 }
 
-/// Removes every second factor of user `user_id` (apps, codes, an app being set up); answers
-/// how many apps there were.
+/// Removes every second factor of user `user_id` (apps, passkeys, codes, an app being set up);
+/// answers how many apps and passkeys there were.
 pub async fn remove_all(tx: &mut Tx, user_id: i64) -> Result<i64, AppError> {
     let apps = execute!(tx: tx, sqlx::query(
         "DELETE FROM second_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL"

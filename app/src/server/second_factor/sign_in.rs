@@ -68,7 +68,7 @@ pub async fn finish(
     Ok(token)
 }
 
-fn expired() -> AppError {
+pub(super) fn expired() -> AppError {
     AppError::Conflict("Signing in took too long. Sign in again with your password.".into())
 }
 
@@ -85,7 +85,7 @@ fn wrong_code(enrolling: bool) -> AppError {
 
 /// Counts a wrong code against the half-way session `token` (ending it at the limit) and records
 /// it in the account's trail.
-async fn count_wrong_code(
+pub(super) async fn count_wrong_code(
     state: &AppState,
     token: &str,
     who: &Pending,
@@ -181,7 +181,7 @@ pub async fn give_code(
 }
 
 /// Ends the half-way session; a recovery code's use is recorded with how many are left.
-async fn end_pending(
+pub(super) async fn end_pending(
     tx: &mut Tx,
     token: &str,
     method: Method,
