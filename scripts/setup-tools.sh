@@ -44,6 +44,12 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$WASM_BINDGE
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
+# Passkeys are checked with webauthn-rs, which links OpenSSL.
+if ! { command -v pkg-config >/dev/null && pkg-config --exists openssl; }; then
+  log "installing OpenSSL's headers (passkeys: webauthn-rs)"
+  apt_install libssl-dev pkg-config
+fi
+
 if ! command -v brotli >/dev/null; then
   log "installing brotli (the built bundle is served precompressed)"
   apt_install brotli

@@ -34,3 +34,33 @@ test('a customer administrator disables and re-enables a user after confirming',
   await expect(page.getByRole('row', { name: /admin@initech\.example/ }).getByText('You')).toBeVisible();
   expect(problems, problems.join('\n')).toEqual([]);
 });
+
+test('the user list reads on a phone and keeps its actions in view on a laptop', async ({ page }) => {
+  await page.goto('/');
+  await page.getByLabel('Email address').fill('admin@initech.example');
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('navigation', { name: 'Main' })).toBeVisible();
+
+  // 390 px: each row a block, each cell naming its column (the header row is out of sight).
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto('/manage');
+  const row = page.getByRole('row', { name: /user@initech\.example/ });
+  const email = row.getByRole('cell', { name: /user@initech\.example/ });
+  await expect(email).toBeVisible();
+  const label = await email.evaluate((cell) => getComputedStyle(cell, '::before').content);
+  expect(label).toBe('"Email: "');
+  const box = await email.boundingBox();
+  expect(box!.x + box!.width).toBeLessThanOrEqual(390);
+  const actions = row.locator('td.actions');
+  expect(await actions.evaluate((cell) => getComputedStyle(cell, '::before').content)).toBe('"Actions: "');
+  const actionsBox = await actions.boundingBox();
+  expect(actionsBox!.x + actionsBox!.width).toBeLessThanOrEqual(390);
+
+  // 1280 px: a table again, with the actions column inside the screen.
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await expect(page.locator('table thead')).toBeVisible();
+  expect(await email.evaluate((cell) => getComputedStyle(cell, '::before').content)).toBe('none');
+  const wide = await actions.boundingBox();
+  expect(wide!.x + wide!.width).toBeLessThanOrEqual(1280);
+});

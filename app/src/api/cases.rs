@@ -74,24 +74,19 @@ pub async fn create_case(
 pub async fn list_cases(
     scope: String,
     search: Option<String>,
+    state: Option<String>,
     page: Option<i64>,
 ) -> Result<Page<CaseSummary>, AppError> {
-    permitted(Action::ViewOwnAccountCases, |state, actor| async move {
-        let account_id = actor.account_id()?;
-        let mine = (scope != "team").then_some(actor.user_id);
+    permitted(Action::ViewOwnAccountCases, |st, actor| async move {
         let page = crate::api::page_number(page);
         let words = cases::search_words(search.as_deref().unwrap_or_default());
-        let found = cases::list(
-            &state.db,
-            &state.search,
-            account_id,
-            mine,
-            words.as_deref(),
-            page,
-            PER_PAGE,
-            now(),
-        )
-        .await?;
+        let list = cases::CustomerList {
+            account_id: actor.account_id()?,
+            mine: (scope != "team").then_some(actor.user_id),
+            openness: state.as_deref().and_then(cases::Openness::parse),
+            words: words.as_deref(),
+        };
+        let found = cases::list(&st.db, &st.search, &list, page, PER_PAGE, now()).await?;
         Ok(Page::new(found, page, PER_PAGE))
     })
     .await

@@ -1,4 +1,5 @@
 pub mod attachments;
+pub mod badges;
 pub mod forms;
 pub mod layout;
 pub mod list;

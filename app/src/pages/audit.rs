@@ -118,20 +118,20 @@ fn AuditPage(staff: bool) -> impl IntoView {
 fn audit_row(r: AuditRow, staff: bool) -> impl IntoView {
     view! {
         <tr>
-            <td>{format_time(Some(r.at))}</td>
-            {staff.then(|| view! { <td>{r.account.clone().unwrap_or_else(|| "—".into())}</td> })}
-            <td>
+            <td data-label="When">{format_time(Some(r.at))}</td>
+            {staff.then(|| view! { <td data-label="Account">{r.account.clone().unwrap_or_else(|| "—".into())}</td> })}
+            <td data-label="Who">
                 {r.actor.clone().unwrap_or_else(|| "—".into())}
                 {r.impersonator.clone().map(|i| view! { <br/><span class="meta">"impersonated by " {i}</span> })}
             </td>
-            <td>
+            <td data-label="Action">
                 {crate::model::accounts::audit_action_label(&r.action).to_string()}
                 <br/><code class="meta">{r.action.clone()}</code>
             </td>
-            <td>{r.target_email.clone().or(r.target.clone()).unwrap_or_else(|| "—".into())}</td>
-            <td>{r.reason.clone().unwrap_or_default()} {r.reference.clone().map(|c| format!(" ({c})"))}</td>
-            <td class="meta">{change_words(&r)}</td>
-            <td>{r.client_addr.clone().unwrap_or_default()}</td>
+            <td data-label="Subject">{r.target_email.clone().or(r.target.clone()).unwrap_or_else(|| "—".into())}</td>
+            <td data-label="Reason">{r.reason.clone().unwrap_or_default()} {r.reference.clone().map(|c| format!(" ({c})"))}</td>
+            <td data-label="Change" class="meta">{change_words(&r)}</td>
+            <td data-label="From address">{r.client_addr.clone().unwrap_or_default()}</td>
         </tr>
     }
 }

@@ -10,7 +10,8 @@ use crate::components::forms::{
     action_error, form_answer, new_form_key, pairs, same_pairs, textarea_html, ErrorSummary, Field,
     FormAnswer, SelectField, TextAreaField,
 };
-use crate::components::list::{Column, FilterInput, Loaded, PagedList};
+use crate::components::badges::{PriorityBadge, SlaBadge};
+use crate::components::list::{owned, Column, FilterInput, FilterSelect, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::components::url::{path_value, query_flag, query_id};
 use crate::model::attachments::Attachment;
@@ -39,11 +40,12 @@ pub fn CasesPage() -> impl IntoView {
                 q.get_str("page")
                     .and_then(|p| p.parse::<i64>().ok())
                     .unwrap_or(1),
+                q.get_str("state").unwrap_or_default().to_string(),
             )
         })
     };
-    let cases = Resource::new(args, |(scope, q, page)| {
-        list_cases(scope, Some(q), Some(page))
+    let cases = Resource::new(args, |(scope, q, page, state)| {
+        list_cases(scope, Some(q), Some(state), Some(page))
     });
     view! {
         <Title text="Cases"/>
@@ -59,28 +61,37 @@ pub fn CasesPage() -> impl IntoView {
         <form method="get" action="/cases" class="search-form" role="search">
             <input type="hidden" name="scope" value=move || args().0/>
             <FilterInput name="q" label="Words of the number, subject or description"/>
+            <FilterSelect name="state" label="Show" any="Open and closed cases"
+                choices=owned(&[("open", "Open cases"), ("closed", "Closed cases")])/>
             <button type="submit" class="button button--secondary">"Search"</button>
         </form>
         <Loaded resource=cases view=move |page| view! {
             <PagedList page
-                base=if args().1.trim().is_empty() {
-                    format!("/cases?scope={}", args().0)
-                } else {
-                    format!("/cases?scope={}&q={}", args().0, crate::model::text::encode(&args().1))
+                base={
+                    // Paging keeps the search and the filter.
+                    let (scope, words, _, state) = args();
+                    let mut base = format!("/cases?scope={scope}");
+                    if !words.trim().is_empty() {
+                        base.push_str(&format!("&q={}", crate::model::text::encode(&words)));
+                    }
+                    if !state.is_empty() {
+                        base.push_str(&format!("&state={}", crate::model::text::encode(&state)));
+                    }
+                    base
                 }
                 caption=if args().1.trim().is_empty() { "Cases, newest first" } else { "Cases matching the search, best match first" }
                 columns=Column::all(&["Number", "Subject", "State", "Priority", "Contact", "Opened", "Updated", "Resolution SLA"])
                 empty=if args().1.trim().is_empty() { "No cases here yet." } else { "No case matches these words." }
                 row=|c: crate::model::CaseSummary| view! {
                     <tr>
-                        <td><a href=format!("/cases/{}", c.number)>{c.number.clone()}</a></td>
-                        <td>{c.subject}</td>
-                        <td>{c.state.label()}</td>
-                        <td>{format!("P{}", c.priority)}</td>
-                        <td>{c.contact}</td>
-                        <td>{format_time(Some(c.created_at))}</td>
-                        <td>{format_time(Some(c.updated_at))}</td>
-                        <td class:breached=c.resolution_left.is_some_and(|l| l < 0)>{describe_left(c.resolution_left)}</td>
+                        <td data-label="Number"><a href=format!("/cases/{}", c.number)>{c.number.clone()}</a></td>
+                        <td data-label="Subject">{c.subject}</td>
+                        <td data-label="State">{c.state.label()}</td>
+                        <td data-label="Priority"><PriorityBadge priority=c.priority/></td>
+                        <td data-label="Contact">{c.contact}</td>
+                        <td data-label="Opened">{format_time(Some(c.created_at))}</td>
+                        <td data-label="Updated">{format_time(Some(c.updated_at))}</td>
+                        <td data-label="Resolution SLA"><SlaBadge left=c.resolution_left/></td>
                     </tr>
                 }/>
         }/>

@@ -389,7 +389,7 @@ fn MatrixForm(
                                         let name = format!("pairs[{}]", fi * columns + vi);
                                         let label = format!("{} in {}", f.name, v.name);
                                         view! {
-                                            <td>
+                                            <td data-label=v.name.clone()>
                                                 <input type="checkbox" name=name value=format!("{}:{}", f.id, v.id)
                                                     checked=on aria-label=label/>
                                             </td>

@@ -74,12 +74,12 @@ pub fn ChangesPage() -> impl IntoView {
                 empty="No change requests here."
                 row=|r: crate::model::ChangeSummary| view! {
                     <tr>
-                        <td><a href=format!("/changes/{}", r.number)>{r.number.clone()}</a></td>
-                        <td>{r.account}</td>
-                        <td>{r.short_description}</td>
-                        <td>{r.state.label()}</td>
-                        <td>{r.requested_by}</td>
-                        <td>{format_time(Some(r.window_start))}</td>
+                        <td data-label="Number"><a href=format!("/changes/{}", r.number)>{r.number.clone()}</a></td>
+                        <td data-label="Account">{r.account}</td>
+                        <td data-label="Change">{r.short_description}</td>
+                        <td data-label="State">{r.state.label()}</td>
+                        <td data-label="Requested by">{r.requested_by}</td>
+                        <td data-label="Window starts">{format_time(Some(r.window_start))}</td>
                     </tr>
                 }/>
         }/>

@@ -44,11 +44,11 @@ pub fn CommunicationsPage() -> impl IntoView {
             <ListTable caption columns=Column::all(&["Title", "Details", "State", "Recipients", "Sent"])>
                 {rows.into_iter().map(|r| view! {
                     <tr>
-                        <td><a href=format!("{base}/{}", r.id)>{r.title}</a></td>
-                        <td>{r.detail}</td>
-                        <td>{r.state.label()}</td>
-                        <td>{r.recipients}</td>
-                        <td>{r.sent_at.map(|t| format_time(Some(t))).unwrap_or_default()}</td>
+                        <td data-label="Title"><a href=format!("{base}/{}", r.id)>{r.title}</a></td>
+                        <td data-label="Details">{r.detail}</td>
+                        <td data-label="State">{r.state.label()}</td>
+                        <td data-label="Recipients">{r.recipients}</td>
+                        <td data-label="Sent">{r.sent_at.map(|t| format_time(Some(t))).unwrap_or_default()}</td>
                     </tr>
                 }).collect_view()}
             </ListTable>
@@ -198,14 +198,14 @@ pub(super) fn RecipientTable(recipients: Vec<Recipient>, sent: bool) -> impl Int
             columns=Column::all(if sent { &["Account", "Name", "Email", "As", "Delivery"] } else { &["Account", "Name", "Email", "As"] })>
                 {recipients.into_iter().map(|r| view! {
                     <tr>
-                        <td>{r.account}</td><td>{r.name}</td><td>{r.email}</td><td>{r.roles}</td>
+                        <td data-label="Account">{r.account}</td><td data-label="Name">{r.name}</td><td data-label="Email">{r.email}</td><td data-label="As">{r.roles}</td>
                         {sent.then(|| {
                             let label = match r.delivery.as_str() {
                                 "sent" => "Sent",
                                 "failed" => "Failed after retries",
                                 _ => "Queued",
                             };
-                            view! { <td><span class=format!("badge badge--{}", r.delivery)>{label}</span></td> }
+                            view! { <td data-label="Delivery"><span class=format!("badge badge--{}", r.delivery)>{label}</span></td> }
                         })}
                     </tr>
                 }).collect_view()}

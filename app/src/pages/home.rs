@@ -3,11 +3,11 @@
 use crate::api::auth::SignIn;
 use crate::api::home::my_work;
 use crate::api::sso::SignInWithProvider;
+use crate::components::badges::{PriorityBadge, SlaBadge};
 use crate::components::forms::{form_answer, ErrorSummary, Field};
 use crate::components::list::Loaded;
 use crate::components::time::format_time;
 use crate::me_resource;
-use crate::model::case_flow::describe_left;
 use crate::model::home::{CaseLine, CustomerWork, HomeWork, PlatformWork, StaffWork};
 use crate::model::Choice;
 use crate::model::Me;
@@ -181,7 +181,7 @@ fn case_lines(lines: Vec<CaseLine>, empty: &'static str) -> AnyView {
                 <li>
                     <a href=format!("/cases/{}", c.number)>{c.number.clone()} " · " {c.subject}</a>
                     " " <span class="badge">{c.state.label()}</span>
-                    " " <span class=format!("badge badge--p{}", c.priority)>{format!("P{}", c.priority)}</span>
+                    " " <PriorityBadge priority=c.priority/>
                 </li>
             }).collect_view()}
         </ul>
@@ -263,8 +263,8 @@ fn StaffHome(work: StaffWork) -> impl IntoView {
                                 <li>
                                     <a href=format!("/cases/{}", c.number)>{c.number.clone()} " · " {c.subject}</a>
                                     <span class="meta">{format!(" {} · ", c.account)}</span>
-                                    <span class=format!("badge badge--p{}", c.priority)>{format!("P{}", c.priority)}</span>
-                                    " " <span class:breached=c.resolution_left.is_some_and(|l| l < 0)>{describe_left(c.resolution_left)}</span>
+                                    <PriorityBadge priority=c.priority/>
+                                    " " <SlaBadge left=c.resolution_left/>
                                 </li>
                             }).collect_view()}
                         </ul>

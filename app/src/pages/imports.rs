@@ -182,12 +182,12 @@ fn ImportBody(import: ImportView, outcome: String) -> impl IntoView {
             columns=vec![Column::num("Line"), Column::new("Name"), Column::new("Email"), Column::new("Administrator"), Column::new("Outcome"), Column::new("Reason")]>
             {import.rows.rows.into_iter().map(|r| view! {
                 <tr>
-                    <td class="num">{r.line_no}</td>
-                    <td>{format!("{} {}", r.first_name, r.last_name)}</td>
-                    <td>{r.email}</td>
-                    <td>{if r.is_admin { "Yes" } else { "No" }}</td>
-                    <td><span class=format!("badge badge--{}", r.outcome)>{outcome_label(&r.outcome, r.done)}</span></td>
-                    <td>{r.message.unwrap_or_default()}</td>
+                    <td data-label="Line" class="num">{r.line_no}</td>
+                    <td data-label="Name">{format!("{} {}", r.first_name, r.last_name)}</td>
+                    <td data-label="Email">{r.email}</td>
+                    <td data-label="Administrator">{if r.is_admin { "Yes" } else { "No" }}</td>
+                    <td data-label="Outcome"><span class=format!("badge badge--{}", r.outcome)>{outcome_label(&r.outcome, r.done)}</span></td>
+                    <td data-label="Reason">{r.message.unwrap_or_default()}</td>
                 </tr>
             }).collect_view()}
         </ListTable>

@@ -60,13 +60,13 @@ pub fn KbArticlesPage() -> impl IntoView {
                 empty="No articles here."
                 row=|r: crate::model::KbSummary| view! {
                     <tr>
-                        <td><a href=format!("/staff/kb/{}", r.number)>{r.number.clone()}</a></td>
-                        <td>{r.title}</td>
-                        <td>{r.category}</td>
-                        <td>{audience(&r.visibility).unwrap_or("Public")}</td>
-                        <td>{r.state.label()}
+                        <td data-label="Number"><a href=format!("/staff/kb/{}", r.number)>{r.number.clone()}</a></td>
+                        <td data-label="Title">{r.title}</td>
+                        <td data-label="Category">{r.category}</td>
+                        <td data-label="Readers">{audience(&r.visibility).unwrap_or("Public")}</td>
+                        <td data-label="State">{r.state.label()}
                             {r.pending.then(|| view! { " " <span class="badge badge--warning">"Unpublished changes"</span> })}</td>
-                        <td>{format_time(Some(r.updated_at))}</td>
+                        <td data-label="Changed">{format_time(Some(r.updated_at))}</td>
                     </tr>
                 }/>
         }/>
@@ -253,11 +253,11 @@ fn Editor(editor: KbEditor) -> impl IntoView {
                                     };
                                     view! {
                                         <tr>
-                                            <td><a href=format!("/staff/kb/{}?version={}", number, v.version)>{v.version}</a></td>
-                                            <td>{v.title.clone()}</td>
-                                            <td>{saved_as}</td>
-                                            <td>{v.edited_by.clone()}</td>
-                                            <td>{format_time(Some(v.edited_at))}</td>
+                                            <td data-label="Version"><a href=format!("/staff/kb/{}?version={}", number, v.version)>{v.version}</a></td>
+                                            <td data-label="Title">{v.title.clone()}</td>
+                                            <td data-label="Saved as">{saved_as}</td>
+                                            <td data-label="By">{v.edited_by.clone()}</td>
+                                            <td data-label="When">{format_time(Some(v.edited_at))}</td>
                                         </tr>
                                     }
                                 }).collect_view()}

@@ -135,16 +135,16 @@ fn UserTable(page: Page<AccountUserRow>, query: ListQuery) -> impl IntoView {
                 <ListTable caption="Users of your account" columns>
                     {page.rows.into_iter().map(|u| { let actions = row_actions(&u); view! {
                         <tr>
-                            <td>{format!("{} {}", u.first_name, u.last_name)}</td>
-                            <td>{u.email}</td>
-                            <td><span class=format!("badge badge--{}", u.status.as_str())>{u.status.label()}</span></td>
-                            <td>{format_time(u.last_sign_in_at)}</td>
-                            <td>{format_time(Some(u.created_at))}</td>
-                            <td>{if u.is_admin { "Yes" } else { "No" }}</td>
-                            <td>{if u.has_second_factor { "Yes" } else { "No" }}</td>
-                            <td>{u.contact_role.map(|r| if r == "primary" { "Primary" } else { "Secondary" }).unwrap_or("—")}</td>
-                            <td>{u.created_by.clone().unwrap_or_else(|| "—".into())}</td>
-                            <td class="actions">{actions}</td>
+                            <td data-label="Name">{format!("{} {}", u.first_name, u.last_name)}</td>
+                            <td data-label="Email">{u.email}</td>
+                            <td data-label="Status"><span class=format!("badge badge--{}", u.status.as_str())>{u.status.label()}</span></td>
+                            <td data-label="Last sign-in">{format_time(u.last_sign_in_at)}</td>
+                            <td data-label="Created">{format_time(Some(u.created_at))}</td>
+                            <td data-label="Administrator">{if u.is_admin { "Yes" } else { "No" }}</td>
+                            <td data-label="Second factor">{if u.has_second_factor { "Yes" } else { "No" }}</td>
+                            <td data-label="Contact">{u.contact_role.map(|r| if r == "primary" { "Primary" } else { "Secondary" }).unwrap_or("—")}</td>
+                            <td data-label="Created by">{u.created_by.clone().unwrap_or_else(|| "—".into())}</td>
+                            <td data-label="Actions" class="actions">{actions}</td>
                         </tr>
                     }}).collect_view()}
                 </ListTable>

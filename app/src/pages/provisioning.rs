@@ -51,11 +51,11 @@ pub fn ProvisioningPage() -> impl IntoView {
                         <tbody>
                             {p.tokens.into_iter().map(|t| view! {
                                 <tr>
-                                    <td>{t.label.clone()}</td>
-                                    <td>{t.created_by.clone()}</td>
-                                    <td>{format_time(Some(t.created_at))}</td>
-                                    <td>{format_time(t.last_used_at)}</td>
-                                    <td>{match t.revoked_at {
+                                    <td data-label="Name">{t.label.clone()}</td>
+                                    <td data-label="Made by">{t.created_by.clone()}</td>
+                                    <td data-label="Made">{format_time(Some(t.created_at))}</td>
+                                    <td data-label="Last used">{format_time(t.last_used_at)}</td>
+                                    <td data-label="Status">{match t.revoked_at {
                                         Some(at) => view! { <span>{format!("Revoked {}", format_time(Some(at)))}</span> }.into_any(),
                                         None => view! {
                                             <form method="post" action=RevokeScimToken::PATH class="inline-form">

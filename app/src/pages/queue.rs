@@ -2,9 +2,10 @@
 //! matrix (`/catalog/matrix`) both sides consult.
 
 use crate::api::cases::{case_queue, case_staff_options};
+use crate::components::badges::{PriorityBadge, SlaBadge};
 use crate::components::forms::pairs;
 use crate::components::list::{owned, Column, FilterInput, FilterSelect, Loaded, PagedList};
-use crate::model::case_flow::{describe_left, CaseState};
+use crate::model::case_flow::CaseState;
 use crate::pages::errors::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -64,7 +65,7 @@ pub fn StaffQueuePage() -> impl IntoView {
                 choices=(1..=4).map(|p| (p.to_string(), format!("P{p}"))).collect()/>
             <FilterInput name="account" label="Account key" kind="text"/>
             <FilterSelect name="sort" label="Sort by" any="Best match or newest"
-                choices=owned(&[("newest", "Newest first"), ("oldest", "Oldest first"), ("priority", "Priority (P1 first)")])/>
+                choices=owned(&[("newest", "Newest first"), ("oldest", "Oldest first"), ("priority", "Priority (P1 first)"), ("due", "SLA due (soonest first)")])/>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let (staff, groups) = people.await.unwrap_or_default();
@@ -90,16 +91,15 @@ pub fn StaffQueuePage() -> impl IntoView {
                     columns=Column::all(&["Number", "Account", "Subject", "State", "Priority", "Assigned to", "Resolution SLA"])
                     empty="No cases in this queue."
                     row=|c: crate::model::QueueRow| {
-                        let breached = c.resolution_left.is_some_and(|l| l < 0);
                         view! {
                             <tr>
-                                <td><a href=format!("/cases/{}", c.number)>{c.number.clone()}</a></td>
-                                <td>{c.account}</td>
-                                <td>{c.subject}</td>
-                                <td>{c.state.label()}</td>
-                                <td>{format!("P{}", c.priority)}</td>
-                                <td>{c.assignee.unwrap_or_else(|| "—".into())}</td>
-                                <td class:breached=breached>{describe_left(c.resolution_left)}</td>
+                                <td data-label="Number"><a href=format!("/cases/{}", c.number)>{c.number.clone()}</a></td>
+                                <td data-label="Account">{c.account}</td>
+                                <td data-label="Subject">{c.subject}</td>
+                                <td data-label="State">{c.state.label()}</td>
+                                <td data-label="Priority"><PriorityBadge priority=c.priority/></td>
+                                <td data-label="Assigned to">{c.assignee.unwrap_or_else(|| "—".into())}</td>
+                                <td data-label="Resolution SLA"><SlaBadge left=c.resolution_left/></td>
                             </tr>
                         }
                     }/>
@@ -131,8 +131,8 @@ pub fn MatrixPage() -> impl IntoView {
                                     {m.features.into_iter().map(|(f, row)| view! {
                                         <tr>
                                             <th scope="row">{f.name}</th>
-                                            {row.into_iter().map(|yes| view! {
-                                                <td>{if yes { "✓ Available" } else { "— Not available" }}</td>
+                                            {row.into_iter().zip(m.versions.iter()).map(|(yes, v)| view! {
+                                                <td data-label=v.name.clone()>{if yes { "✓ Available" } else { "— Not available" }}</td>
                                             }).collect_view()}
                                         </tr>
                                     }).collect_view()}

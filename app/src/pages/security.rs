@@ -237,11 +237,11 @@ fn SecondFactors(apps: Vec<AuthenticatorApp>, codes_left: i64, required: bool) -
                             let input_id = format!("remove-{}", a.id);
                             view! {
                                 <tr>
-                                    <td>{a.label.clone()}</td>
-                                    <td>{if a.passkey { "Passkey or security key" } else { "Authenticator app" }}</td>
-                                    <td>{format_time(Some(a.created_at))}</td>
-                                    <td>{format_time(a.last_used_at)}</td>
-                                    <td>
+                                    <td data-label="Name">{a.label.clone()}</td>
+                                    <td data-label="Kind">{if a.passkey { "Passkey or security key" } else { "Authenticator app" }}</td>
+                                    <td data-label="Added">{format_time(Some(a.created_at))}</td>
+                                    <td data-label="Last used">{format_time(a.last_used_at)}</td>
+                                    <td data-label="Actions">
                                         <details class="confirm">
                                             <summary>{format!("Remove {}", a.label)}</summary>
                                             <form method="post" action=RemoveApp::PATH class="inline-form" novalidate>
@@ -348,14 +348,14 @@ fn Sessions(sessions: Vec<SessionLine>) -> impl IntoView {
                 <tbody>
                     {sessions.into_iter().map(|s| view! {
                         <tr>
-                            <td>{s.device.clone()}
+                            <td data-label="Device">{s.device.clone()}
                                 {s.current.then(|| view! { " " <span class="badge">"This browser"</span> })}
                                 {s.staff_name.clone().map(|n| view! { <span class="meta">{format!(" (vendor staff {n} viewing as you)")}</span> })}
                             </td>
-                            <td>{s.client_addr.clone()}</td>
-                            <td>{format_time(Some(s.created_at))}</td>
-                            <td>{format_time(Some(s.last_seen_at))}</td>
-                            <td>{if s.current {
+                            <td data-label="Address">{s.client_addr.clone()}</td>
+                            <td data-label="Signed in">{format_time(Some(s.created_at))}</td>
+                            <td data-label="Last used">{format_time(Some(s.last_seen_at))}</td>
+                            <td data-label="Actions">{if s.current {
                                 // This browser signs out as everywhere else: session and cookie.
                                 view! {
                                     <form method="post" action=SignOut::PATH class="inline-form">

@@ -73,11 +73,11 @@ pub fn StaffConsolePage() -> impl IntoView {
                                 columns=vec![Column::new("Account"), Column::new("Key"), Column::new("Service tier"), Column::num("Users"), Column::num("Active administrators")]>
                                 {page.rows.into_iter().map(|a| view! {
                                     <tr>
-                                        <td><a href=format!("/staff/accounts/{}", a.id)>{a.name}</a></td>
-                                        <td><code>{a.account_key}</code></td>
-                                        <td><span class="badge">{tier_label(&a.service_tier)}</span></td>
-                                        <td class="num">{a.users}</td>
-                                        <td class="num">{a.administrators}</td>
+                                        <td data-label="Account"><a href=format!("/staff/accounts/{}", a.id)>{a.name}</a></td>
+                                        <td data-label="Key"><code>{a.account_key}</code></td>
+                                        <td data-label="Service tier"><span class="badge">{tier_label(&a.service_tier)}</span></td>
+                                        <td data-label="Users" class="num">{a.users}</td>
+                                        <td data-label="Active administrators" class="num">{a.administrators}</td>
                                     </tr>
                                 }).collect_view()}
                             </ListTable>
@@ -387,13 +387,13 @@ fn AccountBody(data: AccountView, save_error: FormAnswer) -> impl IntoView {
                             let actions = can_manage.then(|| staff_row_actions(id, &u, &account));
                             view! {
                                 <tr>
-                                    <td>{format!("{} {}", u.first_name, u.last_name)}</td>
-                                    <td>{u.email.clone()}</td>
-                                    <td><span class=format!("badge badge--{}", u.status.as_str())>{u.status.as_str()}</span></td>
-                                    <td>{if u.is_admin { "Yes" } else { "No" }}</td>
-                                    <td>{u.contact_role.clone().unwrap_or_else(|| "—".into())}</td>
-                                    <td>{format_time(u.last_sign_in_at)}</td>
-                                    <td class="actions">{actions}</td>
+                                    <td data-label="Name">{format!("{} {}", u.first_name, u.last_name)}</td>
+                                    <td data-label="Email">{u.email.clone()}</td>
+                                    <td data-label="Status"><span class=format!("badge badge--{}", u.status.as_str())>{u.status.label()}</span></td>
+                                    <td data-label="Administrator">{if u.is_admin { "Yes" } else { "No" }}</td>
+                                    <td data-label="Contact">{u.contact_role.clone().unwrap_or_else(|| "—".into())}</td>
+                                    <td data-label="Last sign-in">{format_time(u.last_sign_in_at)}</td>
+                                    <td data-label="Actions" class="actions">{actions}</td>
                                 </tr>
                             }
                         }).collect_view()}

@@ -138,7 +138,7 @@ fn SurveyView(survey: SurveyDetail) -> impl IntoView {
                 <h2>"By account"</h2>
                 <ListTable caption="Answers by account" columns=Column::all(&["Account", "Invited", "Answered", "Response rate", "NPS"])>
                     {survey.accounts.iter().map(|s| view! {
-                        <tr><td>{s.label.clone()}</td><td>{s.invited}</td><td>{s.answered}</td><td>{rate(s)}</td><td>{nps_text(s)}</td></tr>
+                        <tr><td data-label="Account">{s.label.clone()}</td><td data-label="Invited">{s.invited}</td><td data-label="Answered">{s.answered}</td><td data-label="Response rate">{rate(s)}</td><td data-label="NPS">{nps_text(s)}</td></tr>
                     }).collect_view()}
                 </ListTable>
                 <h2>"Recipients"</h2>

@@ -2,6 +2,7 @@
 
 use crate::both_engines;
 use crate::helpers::*;
+use serde_json::Value;
 
 const ACME_USER: &str = "user@acme.example";
 const ACME_ADMIN: &str = "admin@acme.example";
@@ -307,29 +308,67 @@ async fn descriptions_and_comments_render_markdown_safely(engine: Engine) {
     assert!(!page.contains("<img src=\"x\" onerror"), "{page}");
 }
 
+/// Files a case of `email` (an ACME person, its contact and opener) straight into the database:
+/// `number`, `state`, `priority`, opened at `created`, resolution due at `due` (`NULL`: none).
+async fn insert_case(
+    app: &TestApp,
+    email: &str,
+    (number, state, priority, created, due): (&str, &str, i32, i64, &str),
+) {
+    app.exec(&format!(
+        "INSERT INTO cases (number, account_id, contact_id, created_by, product_version_id, impact_id, \
+         workaround, feature_id, service_id, environment, availability_id, subject, description, state, \
+         priority, assignment_group_id, created_at, updated_at, due_at) \
+         SELECT '{number}', u.account_id, u.id, u.id, (SELECT MIN(id) FROM product_versions), \
+         (SELECT MIN(id) FROM impact_levels), 'no', (SELECT MIN(id) FROM features), \
+         (SELECT MIN(id) FROM services), 'Production', (SELECT MIN(id) FROM availability_windows), \
+         'Sorting', 'Sorting', '{state}', {priority}, (SELECT MIN(id) FROM assignment_groups), {created}, \
+         {created}, {due} FROM users u WHERE u.email = '{email}'"
+    ))
+    .await;
+}
+
+/// The case numbers of a list's answer, in its order.
+fn numbers(list: &Value) -> Vec<String> {
+    list["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .map(|r| r["number"].as_str().unwrap().to_string())
+        .collect()
+}
+
 async fn queues_sort_as_asked(engine: Engine) {
     let Some(app) = spawn(engine).await else {
         return;
     };
-    for (number, priority, created) in [
-        ("CS0800001", 3, 1000),
-        ("CS0800002", 1, 2000),
-        ("CS0800003", 3, 3000),
-        ("CS0800004", 2, 4000),
+    for case in [
+        ("CS0800001", "open", 3, 1000, "9000"),
+        ("CS0800002", "awaiting_info", 1, 2000, "NULL"),
+        ("CS0800003", "open", 3, 3000, "5000"),
+        ("CS0800004", "new", 2, 4000, "7000"),
     ] {
-        app.exec(&format!(
-            "INSERT INTO cases (number, account_id, contact_id, created_by, product_version_id, impact_id, \
-             workaround, feature_id, service_id, environment, availability_id, subject, description, state, \
-             priority, assignment_group_id, created_at, updated_at) \
-             SELECT '{number}', u.account_id, u.id, u.id, (SELECT MIN(id) FROM product_versions), \
-             (SELECT MIN(id) FROM impact_levels), 'no', (SELECT MIN(id) FROM features), \
-             (SELECT MIN(id) FROM services), 'Production', (SELECT MIN(id) FROM availability_windows), \
-             'Sorting', 'Sorting', 'open', {priority}, (SELECT MIN(id) FROM assignment_groups), {created}, {created} \
-             FROM users u WHERE u.email = '{ACME_USER}'"
-        ))
-        .await;
+        insert_case(&app, ACME_USER, case).await;
     }
     let agent = app.signed_in(AGENT).await;
+    let order = |sort: &'static str| queue_order(&app, &agent, "all", sort, "");
+    // Soonest resolution deadline first; a clock standing still (no deadline) last: in every
+    // queue, and when the queue is searched (through the search index).
+    let by_due = ["CS0800003", "CS0800004", "CS0800001", "CS0800002"];
+    assert_eq!(order("due").await, by_due);
+    assert_eq!(
+        queue_order(&app, &agent, "unassigned", "due", "").await,
+        by_due
+    );
+    assert_eq!(
+        queue_order(&app, &agent, "all", "due", "sorting").await,
+        by_due
+    );
+    app.exec(&format!(
+        "UPDATE cases SET assigned_to = (SELECT id FROM users WHERE email = '{AGENT}')"
+    ))
+    .await;
+    assert_eq!(queue_order(&app, &agent, "mine", "due", "").await, by_due);
     let order = |sort: &'static str| {
         let app = &app;
         let agent = agent.clone();
@@ -359,6 +398,75 @@ async fn queues_sort_as_asked(engine: Engine) {
         ["CS0800002", "CS0800004", "CS0800003", "CS0800001"]
     );
     assert_eq!(order("nonsense").await, order("newest").await);
+}
+
+/// The numbers in staff queue `queue` sorted by `sort`, searched for `words`, as `agent` sees it.
+async fn queue_order(
+    app: &TestApp,
+    agent: &reqwest::Client,
+    queue: &str,
+    sort: &str,
+    words: &str,
+) -> Vec<String> {
+    let form = [("queue", queue), ("sort", sort), ("search", words)];
+    numbers(&app.expect(agent, "cases/queue", &form, 200).await)
+}
+
+async fn customers_list_their_open_or_closed_cases(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    for case in [
+        ("CS0800001", "open", 3, 1000, "9000"),
+        ("CS0800002", "resolved", 3, 2000, "NULL"),
+        ("CS0800003", "closed", 3, 3000, "NULL"),
+        ("CS0800004", "cancelled", 3, 4000, "NULL"),
+        ("CS0800005", "new", 3, 5000, "9000"),
+    ] {
+        insert_case(&app, ACME_USER, case).await;
+    }
+    insert_case(
+        &app,
+        "secondary@acme.example",
+        ("CS0800006", "closed", 3, 6000, "NULL"),
+    )
+    .await;
+    insert_case(&app, GLOBEX_USER, ("CS0800007", "open", 3, 7000, "NULL")).await;
+    let user = app.signed_in(ACME_USER).await;
+    let list = |scope: &'static str, state: &'static str, words: &'static str| {
+        let (app, user) = (&app, user.clone());
+        async move {
+            let form = [("scope", scope), ("state", state), ("search", words)];
+            let body = app.expect(&user, "cases/list", &form, 200).await;
+            (numbers(&body), body["total"].as_i64().unwrap_or_default())
+        }
+    };
+    // Resolved cases wait for the customer's verdict: they are open.
+    let open = vec!["CS0800005".to_string(), "CS0800002".into(), "CS0800001".into()];
+    assert_eq!(list("mine", "open", "").await, (open.clone(), 3));
+    assert_eq!(
+        list("mine", "closed", "").await,
+        (vec!["CS0800004".to_string(), "CS0800003".into()], 2)
+    );
+    assert_eq!(list("mine", "", "").await.1, 5);
+    // A value that names nothing is no filter.
+    assert_eq!(list("mine", "frozen", "").await.1, 5);
+    // The team's: a colleague's closed case too, never another account's.
+    assert_eq!(
+        list("team", "closed", "").await,
+        (
+            vec!["CS0800006".to_string(), "CS0800004".into(), "CS0800003".into()],
+            3
+        )
+    );
+    assert_eq!(list("team", "open", "").await.1, 3);
+    // Searched, through the search index, with the same filter.
+    let (found, total) = list("team", "open", "sorting").await;
+    assert_eq!((found.len(), total), (3, 3), "{found:?}");
+    assert!(found.iter().all(|n| open.contains(n)), "{found:?}");
+    let (found, _) = list("mine", "closed", "sorting").await;
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(!found.iter().any(|n| open.contains(n)), "{found:?}");
 }
 
 async fn a_customer_reply_reopens_a_case_awaiting_info(engine: Engine) {
@@ -929,6 +1037,7 @@ both_engines!(
     work_notes_never_reach_a_customer,
     descriptions_and_comments_render_markdown_safely,
     queues_sort_as_asked,
+    customers_list_their_open_or_closed_cases,
     a_customer_reply_reopens_a_case_awaiting_info,
     concurrent_cases_get_distinct_numbers,
 );

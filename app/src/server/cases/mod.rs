@@ -218,20 +218,21 @@ impl SummaryRow {
 async fn search_list(
     db: &Db,
     index: &SearchIndex,
-    account_id: i64,
-    mine: Option<i64>,
+    list: &CustomerList<'_>,
     words: &[String],
     page: i64,
     per_page: i64,
     now: i64,
 ) -> Result<(Vec<CaseSummary>, i64), AppError> {
+    let account_id = list.account_id;
     let found = index
         .cases(
             db,
             &CaseQuery {
                 terms: words,
                 account: Some(account_id),
-                person: mine,
+                person: list.mine,
+                states: list.openness.map(|o| vec![o.states()]).unwrap_or_default(),
                 order: Some(CaseOrder::Relevance),
                 offset: super::db::offset(page, per_page) as usize,
                 limit: per_page as usize,
@@ -263,34 +264,76 @@ async fn search_list(
     Ok((rows.into_iter().map(|r| r.summary(now)).collect(), total))
 }
 
-/// One page of an account's cases: all of them (`team`), or those the person opened or is the
-/// contact of (`mine`). Newest first; with `words`, the cases matching them, best match first
-/// (from the search index, within the same account and person).
+/// Whether a customer's list shows the cases still being worked on (resolved ones wait for the
+/// customer's verdict, so they count as open) or those that are over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Openness {
+    Open,
+    Closed,
+}
+
+impl Openness {
+    /// The filter a list link names; anything else shows every case.
+    pub fn parse(value: &str) -> Option<Openness> {
+        match value {
+            "open" => Some(Openness::Open),
+            "closed" => Some(Openness::Closed),
+            _ => None,
+        }
+    }
+
+    fn states(self) -> &'static [&'static str] {
+        match self {
+            Openness::Open => &["new", "open", "awaiting_info", "resolved"],
+            Openness::Closed => &["closed", "cancelled"],
+        }
+    }
+
+    /// The condition, written as the `…_open` indexes are (migration 0023).
+    fn condition(self) -> &'static str {
+        match self {
+            Openness::Open => " AND c.state IN ('new', 'open', 'awaiting_info', 'resolved')",
+            Openness::Closed => " AND c.state IN ('closed', 'cancelled')",
+        }
+    }
+}
+
+/// Which of an account's cases a customer lists: all of them (`mine` `None`: the team's), or
+/// those person `mine` opened or is the contact of; open or closed ones only, or both; matching
+/// `words`, or all.
+pub struct CustomerList<'a> {
+    pub account_id: i64,
+    pub mine: Option<i64>,
+    pub openness: Option<Openness>,
+    pub words: Option<&'a [String]>,
+}
+
+/// One page of a customer's list (see [`CustomerList`]). Newest first; with words, the cases
+/// matching them, best match first (from the search index, within the same account and person).
 #[tracing::instrument(skip_all)]
-#[allow(clippy::too_many_arguments)]
 pub async fn list(
     db: &Db,
     index: &SearchIndex,
-    account_id: i64,
-    mine: Option<i64>,
-    words: Option<&[String]>,
+    list: &CustomerList<'_>,
     page: i64,
     per_page: i64,
     now: i64,
 ) -> Result<(Vec<CaseSummary>, i64), AppError> {
-    if let Some(words) = words {
-        return search_list(db, index, account_id, mine, words, page, per_page, now).await;
+    if let Some(words) = list.words {
+        return search_list(db, index, list, words, page, per_page, now).await;
     }
+    let (account_id, mine) = (list.account_id, list.mine);
+    let openness = list.openness.map_or("", Openness::condition);
     // Two shapes, so each gets its own plan. The team's cases walk the account's index in date
     // order. A person's own are the newest of two index walks — as contact, as opener — each in
     // date order and stopping at the page's end, merged: not every case either index finds (a
     // contact of thousands would be read in full, which PostgreSQL's generic plan does for an OR).
-    let filter = "c.account_id = $1 AND $2 IS NULL";
+    let filter = format!("c.account_id = $1 AND $2 IS NULL{openness}");
     let page_ids = if mine.is_some() {
         let walk = |column: &str| {
             format!(
                 "SELECT id, created_at FROM (SELECT c.id, c.created_at FROM cases c \
-                 WHERE c.{column} = $2 AND c.account_id = $1 \
+                 WHERE c.{column} = $2 AND c.account_id = $1{openness} \
                  ORDER BY c.created_at DESC, c.id DESC LIMIT $3 + $4) {column}_walk"
             )
         };
@@ -325,8 +368,8 @@ pub async fn list(
     let count = if mine.is_some() {
         format!(
             "SELECT COUNT(*) FROM (\
-             SELECT id FROM (SELECT c.id FROM cases c WHERE c.contact_id = $2 AND c.account_id = $1 LIMIT {cap}) a \
-             UNION SELECT id FROM (SELECT c.id FROM cases c WHERE c.created_by = $2 AND c.account_id = $1 LIMIT {cap}) b\
+             SELECT id FROM (SELECT c.id FROM cases c WHERE c.contact_id = $2 AND c.account_id = $1{openness} LIMIT {cap}) a \
+             UNION SELECT id FROM (SELECT c.id FROM cases c WHERE c.created_by = $2 AND c.account_id = $1{openness} LIMIT {cap}) b\
              ) mine"
         )
     } else {
