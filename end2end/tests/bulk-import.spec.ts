@@ -32,6 +32,6 @@ test('a platform admin uploads a list with good, duplicate and invalid rows, che
   await expect(page.getByText('Finished: 2 users created and invited.')).toBeVisible({ timeout: 20_000 });
 
   await page.getByRole('link', { name: '← Initech' }).click();
-  await expect(page.getByRole('row', { name: /joanna\.ruiz@initech\.example/ })).toContainText('invited');
+  await expect(page.getByRole('row', { name: /joanna\.ruiz@initech\.example/ })).toContainText('Invited');
   expect(problems, problems.join('\n')).toEqual([]);
 });

@@ -26,6 +26,25 @@ pub async fn get(options: &str) -> Result<String, AppError> {
     ceremony(options, "parseRequestOptionsFromJSON", "get").await
 }
 
+/// Runs the ceremony `steps` in the browser: `busy` meanwhile, then on to the page it answers, or
+/// its problem shown through `problem`.
+pub fn run(
+    problem: RwSignal<Option<AppError>>,
+    busy: RwSignal<bool>,
+    steps: impl std::future::Future<Output = Result<String, AppError>> + 'static,
+) {
+    problem.set(None);
+    busy.set(true);
+    leptos::task::spawn_local(async move {
+        let answer = steps.await;
+        busy.set(false);
+        match answer {
+            Ok(next) => go_to(&next),
+            Err(e) => problem.set(Some(e)),
+        }
+    });
+}
+
 /// Goes on to `path` with a full page load (the session may have just changed).
 pub fn go_to(path: &str) {
     #[cfg(feature = "hydrate")]

@@ -6,11 +6,11 @@ use crate::api::cases::{
     CommentCase, CreateCase, NoteCase, StepCase,
 };
 use crate::components::attachments::{AttachForm, AttachRefusal, FileList, StageFiles};
+use crate::components::badges::{PriorityBadge, SlaBadge};
 use crate::components::forms::{
     action_error, form_answer, new_form_key, pairs, same_pairs, textarea_html, ErrorSummary, Field,
     FormAnswer, SelectField, TextAreaField,
 };
-use crate::components::badges::{PriorityBadge, SlaBadge};
 use crate::components::list::{owned, Column, FilterInput, FilterSelect, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::components::url::{path_value, query_flag, query_id};

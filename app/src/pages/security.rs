@@ -73,19 +73,9 @@ fn PasskeySignIn() -> impl IntoView {
     let busy = RwSignal::new(false);
     let ready = passkey::interactive();
     let use_passkey = move |_| {
-        problem.set(None);
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let answer = async {
-                let options = sign_in_passkey_options().await?;
-                give_passkey(passkey::get(&options).await?).await
-            }
-            .await;
-            busy.set(false);
-            match answer {
-                Ok(next) => passkey::go_to(&next),
-                Err(e) => problem.set(Some(e)),
-            }
+        passkey::run(problem, busy, async {
+            let options = sign_in_passkey_options().await?;
+            give_passkey(passkey::get(&options).await?).await
         });
     };
     view! {
@@ -302,21 +292,11 @@ fn AddPasskeySection() -> impl IntoView {
         let Some([password, label]) = passkey::form_values(&ev, fields) else {
             return;
         };
-        problem.set(None);
-        busy.set(true);
-        leptos::task::spawn_local(async move {
-            let answer = async {
-                let options = passkey_options(password, label)
-                    .await
-                    .map_err(passkey::on_passkey_fields)?;
-                add_passkey(passkey::create(&options).await?).await
-            }
-            .await;
-            busy.set(false);
-            match answer {
-                Ok(next) => passkey::go_to(&next),
-                Err(e) => problem.set(Some(e)),
-            }
+        passkey::run(problem, busy, async move {
+            let options = passkey_options(password, label)
+                .await
+                .map_err(passkey::on_passkey_fields)?;
+            add_passkey(passkey::create(&options).await?).await
         });
     };
     view! {

@@ -442,7 +442,11 @@ async fn customers_list_their_open_or_closed_cases(engine: Engine) {
         }
     };
     // Resolved cases wait for the customer's verdict: they are open.
-    let open = vec!["CS0800005".to_string(), "CS0800002".into(), "CS0800001".into()];
+    let open = vec![
+        "CS0800005".to_string(),
+        "CS0800002".into(),
+        "CS0800001".into(),
+    ];
     assert_eq!(list("mine", "open", "").await, (open.clone(), 3));
     assert_eq!(
         list("mine", "closed", "").await,
@@ -455,7 +459,11 @@ async fn customers_list_their_open_or_closed_cases(engine: Engine) {
     assert_eq!(
         list("team", "closed", "").await,
         (
-            vec!["CS0800006".to_string(), "CS0800004".into(), "CS0800003".into()],
+            vec![
+                "CS0800006".to_string(),
+                "CS0800004".into(),
+                "CS0800003".into()
+            ],
             3
         )
     );

@@ -6,7 +6,7 @@
 
 use super::manage::{owner, password_again, record, recovery_codes_count, Owner};
 use super::new_recovery_codes;
-use super::sign_in::{count_wrong_code, end_pending, expired, finish};
+use super::sign_in::{count_wrong_code, end_pending, expired, finish_pending};
 use super::Method;
 use crate::error::{AppError, Problems};
 use crate::model::Actor;
@@ -377,14 +377,12 @@ pub async fn give_passkey(
         .bind(id))?;
     }
     end_pending(&mut tx, token, Method::Passkey, &who, client_addr, now).await?;
-    let signed_in = finish(
+    let signed_in = finish_pending(
         &mut tx,
         &state.settings,
-        who.user_id,
-        who.account_id,
-        &who.email,
+        &who,
         client_addr,
-        Some(Method::Passkey),
+        Method::Passkey,
         now,
     )
     .await?;
@@ -396,15 +394,14 @@ pub async fn give_passkey(
 
 /// Which second factors user `user_id` can give at sign-in: (authenticator app, passkey).
 pub async fn kinds(db: &Db, user_id: i64) -> Result<(bool, bool), AppError> {
-    let kinds: Vec<String> =
-        on_db!(db, |c| {
-            sqlx::query_scalar(
+    let kinds: Vec<String> = on_db!(db, |c| {
+        sqlx::query_scalar(
         "SELECT DISTINCT kind FROM second_factors WHERE user_id = $1 AND confirmed_at IS NOT NULL"
     )
     .bind(user_id)
     .fetch_all(c)
     .await
-        })?;
+    })?;
     Ok((
         kinds.iter().any(|k| k == "totp"),
         kinds.iter().any(|k| k == "passkey"),

@@ -68,6 +68,29 @@ pub async fn finish(
     Ok(token)
 }
 
+/// [`finish`] for the person half-way through signing in, who gave `method`.
+pub(super) async fn finish_pending(
+    tx: &mut Tx,
+    settings: &Settings,
+    who: &Pending,
+    client_addr: &str,
+    method: Method,
+    now: i64,
+) -> Result<String, AppError> {
+    let (user_id, account_id, email) = (who.user_id, who.account_id, who.email.as_str());
+    finish(
+        tx,
+        settings,
+        user_id,
+        account_id,
+        email,
+        client_addr,
+        Some(method),
+        now,
+    )
+    .await
+}
+
 pub(super) fn expired() -> AppError {
     AppError::Conflict("Signing in took too long. Sign in again with your password.".into())
 }
@@ -163,17 +186,8 @@ pub async fn give_code(
         return Err(wrong_code(false));
     };
     let left = end_pending(&mut tx, token, method, &who, client_addr, now).await?;
-    let signed_in = finish(
-        &mut tx,
-        &state.settings,
-        who.user_id,
-        who.account_id,
-        &who.email,
-        client_addr,
-        Some(method),
-        now,
-    )
-    .await?;
+    let signed_in =
+        finish_pending(&mut tx, &state.settings, &who, client_addr, method, now).await?;
     tx.commit().await?;
     forget_attempt(&state.db, attempt).await?;
     tracing::info!(user_id = who.user_id, recovery_codes_left = ?left, "second factor accepted");
@@ -254,14 +268,12 @@ pub async fn finish_setup(
     };
     audit::append(&mut tx, &event, now).await?;
     execute!(tx: &mut tx, sqlx::query("DELETE FROM sessions WHERE token_hash = $1").bind(session::token_hash(token)))?;
-    let signed_in = finish(
+    let signed_in = finish_pending(
         &mut tx,
         &state.settings,
-        who.user_id,
-        who.account_id,
-        &who.email,
+        &who,
         client_addr,
-        Some(Method::App),
+        Method::App,
         now,
     )
     .await?;
