@@ -155,7 +155,7 @@ pub fn RecoveryCodesPage() -> impl IntoView {
             <Loaded resource=codes view=move |codes| match codes {
                 Some(codes) => view! {
                     <div class="notice notice--success" role="status">"Your second factor is set up."</div>
-                    <p class="lead">"If you lose your phone, each of these codes signs you in once instead of a code from the app. "
+                    <p class="lead">"If you lose your phone or your security key, each of these codes signs you in once in its place. "
                         "Keep them somewhere safe, such as your password manager. They are shown only now."</p>
                     <ul class="recovery-codes" aria-label="Recovery codes">
                         {codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}
