@@ -64,6 +64,13 @@ pub async fn overview(
     })
 }
 
+/// The name a person gives a second factor (trimmed) is kept short.
+pub(super) fn check_label(problems: &mut Problems, label: &str) {
+    if label.chars().count() > 60 {
+        problems.add("label", "Keep the name to 60 characters or fewer");
+    }
+}
+
 /// The password asked again before a change to how the person signs in.
 pub(super) async fn password_again(
     state: &AppState,
@@ -116,9 +123,7 @@ pub async fn add_app(
     let who = owner(state, actor).await?;
     let label = label.trim();
     let mut problems = Problems::new();
-    if label.chars().count() > 60 {
-        problems.add("label", "Keep the name to 60 characters or fewer");
-    }
+    check_label(&mut problems, label);
     if !super::codes::is_app_code(code) {
         problems.add("code", "Enter the six-digit code the app shows");
     }

@@ -4,7 +4,7 @@
 //! answer. What the first request started (the challenge, and what the answer must match) is kept
 //! on the session that asked for it, for a few minutes, and taken once.
 
-use super::manage::{owner, password_again, record, recovery_codes_count, Owner};
+use super::manage::{check_label, owner, password_again, record, recovery_codes_count, Owner};
 use super::new_recovery_codes;
 use super::sign_in::{count_wrong_code, end_pending, expired, finish_pending};
 use super::Method;
@@ -172,9 +172,7 @@ pub async fn start_registration(
     let who = owner(state, actor).await?;
     let label = label.trim();
     let mut problems = Problems::new();
-    if label.chars().count() > 60 {
-        problems.add("label", "Keep the name to 60 characters or fewer");
-    }
+    check_label(&mut problems, label);
     problems.finish()?;
     password_again(state, &who, password, client_addr, now).await?;
     let webauthn = relying_party(&state.settings)?;
