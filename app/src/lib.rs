@@ -34,6 +34,7 @@ use pages::{
     password::ChangePasswordPage,
     provisioning::ProvisioningPage,
     queue::{MatrixPage, StaffQueuePage},
+    reviews::{ReviewOverviewPage, ReviewPage, ReviewsPage, StaffReviewPage, StaffReviewsPage},
     security::{RecoveryCodesPage, SecurityPage, SignInCodePage, SignInSetUpPage, StaffSignInPage},
     sso::{ManageSsoPage, StaffSsoPage},
     staff::{NewAccountPage, StaffAccountPage, StaffConsolePage},
@@ -173,6 +174,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/manage/history") view=AccountHistoryPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage/provisioning") view=ProvisioningPage ssr=SsrMode::Async/>
                     <Route path=path!("/manage/sso") view=ManageSsoPage ssr=SsrMode::Async/>
+                    <Route path=path!("/manage/reviews") view=ReviewsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/manage/reviews/:id") view=ReviewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/access-reviews") view=ReviewOverviewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/access-reviews/:id") view=StaffReviewPage ssr=SsrMode::Async/>
+                    <Route path=path!("/staff/accounts/:id/reviews") view=StaffReviewsPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/accounts/:id/sso") view=StaffSsoPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/audit") view=StaffAuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/staff/cases") view=StaffQueuePage ssr=SsrMode::Async/>

@@ -92,8 +92,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut times = Vec::with_capacity(rounds);
         for _ in 0..rounds {
             let start = Instant::now();
-            let (rows, total) =
-                list_account_users(&db, viewer, account, &filter, sort, page, 50).await?;
+            let (rows, total) = list_account_users(
+                &db,
+                viewer,
+                account,
+                &filter,
+                sort,
+                page,
+                50,
+                app::server::now(),
+            )
+            .await?;
             times.push(start.elapsed().as_secs_f64() * 1000.0);
             std::hint::black_box((rows, total));
         }

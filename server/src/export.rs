@@ -33,15 +33,8 @@ pub struct ExportQuery {
     to: Option<String>,
 }
 
-/// A spreadsheet would run a cell starting with one of these as a formula: such cells get a
-/// leading apostrophe (OWASP "CSV injection").
-fn cell(value: &str) -> String {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_string()
-    }
-}
+/// A cell a spreadsheet will not run as a formula (OWASP "CSV injection").
+use app::server::reviews::report::spreadsheet_safe as cell;
 
 pub fn error_response(err: AppError) -> Response {
     let status = StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -145,6 +138,7 @@ pub async fn users_csv(
                 "name",
                 page,
                 BATCH,
+                now(),
             )
             .await?;
             if rows.is_empty() {
@@ -391,4 +385,79 @@ pub async fn survey_csv(
     }
     .await;
     result.unwrap_or_else(error_response)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReviewQuery {
+    review_id: i64,
+}
+
+/// `/export/access-review.csv?review_id=N` and `.pdf`: a completed access review's evidence,
+/// exactly as written when it completed (its SHA-256 is in the audit trail). An account's
+/// administrators get their own account's; vendor staff any. Each download is audited.
+async fn review_file(
+    state: AppState,
+    client: SocketAddr,
+    review_id: i64,
+    parts: Parts,
+    kind: &'static str,
+) -> Response {
+    let result = async {
+        let actor = actor(&state, &parts).await?;
+        let scope = app::policy::review_scope(&actor)?;
+        let (account_id, body) =
+            app::server::reviews::evidence(&state.db, scope, review_id, kind).await?;
+        let after = serde_json::json!({
+            "access_review": review_id,
+            "file": kind,
+            "sha256": app::server::reviews::report::sha256(&body),
+        });
+        record_with(
+            &state,
+            &actor,
+            "export.access_review",
+            Some(account_id),
+            after,
+            client,
+        )
+        .await?;
+        let content_type = if kind == "pdf" {
+            "application/pdf"
+        } else {
+            "text/csv; charset=utf-8"
+        };
+        Ok::<_, AppError>(
+            (
+                [
+                    (header::CONTENT_TYPE, content_type.to_string()),
+                    (
+                        header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"access-review-{review_id}.{kind}\""),
+                    ),
+                ],
+                body,
+            )
+                .into_response(),
+        )
+    }
+    .await;
+    result.unwrap_or_else(error_response)
+}
+
+pub async fn access_review_csv(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Query(q): Query<ReviewQuery>,
+    parts: Parts,
+) -> Response {
+    review_file(state, client, q.review_id, parts, "csv").await
+}
+
+pub async fn access_review_pdf(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    Query(q): Query<ReviewQuery>,
+    parts: Parts,
+) -> Response {
+    review_file(state, client, q.review_id, parts, "pdf").await
 }

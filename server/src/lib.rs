@@ -100,6 +100,8 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/export/users.csv", post(export::users_csv))
         .route("/export/audit.csv", post(export::audit_csv))
+        .route("/export/access-review.csv", post(export::access_review_csv))
+        .route("/export/access-review.pdf", post(export::access_review_pdf))
         .route("/staff/surveys/{id}/answers.csv", post(export::survey_csv))
         .nest("/scim/v2", scim::routes())
         .leptos_routes_with_context(&state, routes, || (), {
@@ -255,7 +257,8 @@ pub async fn serve_metrics(listener: TcpListener) -> std::io::Result<()> {
     axum::serve(listener, Router::new().route("/metrics", get(metrics))).await
 }
 
-/// Removes expired sessions and old sign-in failures now and then, and refreshes the query
+/// Removes expired sessions and old sign-in failures now and then, closes resolved cases and runs
+/// the access reviews' schedule (starts, reminders, dormant access); and refreshes the query
 /// planner's statistics at start and every six hours, as the data grows. Both are idempotent, so
 /// several instances doing them at once is harmless.
 pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
@@ -281,6 +284,11 @@ pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(closed = n, "resolved cases closed automatically"),
                 Err(e) => tracing::warn!(error = %e, "closing resolved cases failed"),
+            }
+            match app::server::reviews::schedule::run(&state, app::server::now()).await {
+                Ok(round) if round == Default::default() => {}
+                Ok(round) => tracing::info!(?round, "access reviews: scheduled work done"),
+                Err(e) => tracing::warn!(error = %e, "the access reviews' scheduled work failed"),
             }
         }
     })

@@ -33,6 +33,7 @@ pub async fn my_account_users(
             &sort,
             page,
             PER_PAGE,
+            now(),
         )
         .await?;
         Ok(Page::new(found, page, PER_PAGE))
@@ -76,6 +77,7 @@ pub async fn account_page(
             &sort,
             page,
             PER_PAGE,
+            now(),
         )
         .await?;
         Ok(AccountView {

@@ -13,6 +13,7 @@ pub mod imports;
 pub mod kb;
 pub mod mail;
 pub mod provisioning;
+pub mod reviews;
 pub mod security;
 pub mod sso;
 pub mod staff;

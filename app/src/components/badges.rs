@@ -2,6 +2,7 @@
 //! within the hour, or the time left (SPEC §4.2). Colour is never the only sign: the text says it.
 
 use crate::model::case_flow::describe_left;
+use crate::model::UserStatus;
 use leptos::prelude::*;
 
 /// "P1" … "P4"; P1 and P2 stand out.
@@ -20,4 +21,16 @@ pub fn SlaBadge(left: Option<i64>) -> impl IntoView {
         _ => "sla",
     };
     view! { <span class=class>{describe_left(left)}</span> }
+}
+
+/// A person's access: active, invited or disabled, and "Dormant" beside it when they have not
+/// signed in for longer than their account's limit.
+#[component]
+pub fn UserStatusBadge(status: UserStatus, dormant: bool) -> impl IntoView {
+    view! {
+        <span class=format!("badge badge--{}", status.as_str())>{status.label()}</span>
+        {dormant.then(|| view! {
+            " " <span class="badge badge--dormant" title="No sign-in for longer than the account's dormancy limit">"Dormant"</span>
+        })}
+    }
 }

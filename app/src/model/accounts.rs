@@ -33,6 +33,9 @@ pub struct AccountUserRow {
     pub is_self: bool,
     /// Whether they sign in with a second factor (an authenticator app).
     pub has_second_factor: bool,
+    /// No sign-in (or, never signed in, no use of their invitation) for longer than the account's
+    /// dormancy limit.
+    pub dormant: bool,
 }
 
 /// A row of the staff console's account list.

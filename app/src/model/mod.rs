@@ -76,6 +76,7 @@ pub mod forms;
 pub mod home;
 pub mod kb;
 pub mod people;
+pub mod reviews;
 pub mod security;
 pub mod text;
 

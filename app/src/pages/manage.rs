@@ -4,6 +4,7 @@
 use crate::api::accounts::my_account_users;
 use crate::api::security::{account_second_factor_rule, RequireForAccount};
 use crate::api::users::ChangeAccess;
+use crate::components::badges::UserStatusBadge;
 use crate::components::forms::{form_answer, ErrorSummary};
 use crate::components::list::{Column, FilterInput, FilterSelect, ListTable, Loaded, Pagination};
 use crate::components::time::format_time;
@@ -106,6 +107,7 @@ fn UserTable(page: Page<AccountUserRow>, query: ListQuery) -> impl IntoView {
         <div class="toolbar">
             <a class="button" href="/manage/new">"Add a user"</a>
             <a class="button button--secondary" href="/manage/history">"Access history"</a>
+            <a class="button button--secondary" href="/manage/reviews">"Access reviews"</a>
             <a class="button button--secondary" href="/manage/provisioning">"Provisioning (SCIM)"</a>
             <a class="button button--secondary" href="/manage/sso">"Single sign-on"</a>
             <form class="inline-form" method="post" action="/export/users.csv">
@@ -137,7 +139,7 @@ fn UserTable(page: Page<AccountUserRow>, query: ListQuery) -> impl IntoView {
                         <tr>
                             <td data-label="Name">{format!("{} {}", u.first_name, u.last_name)}</td>
                             <td data-label="Email">{u.email}</td>
-                            <td data-label="Status"><span class=format!("badge badge--{}", u.status.as_str())>{u.status.label()}</span></td>
+                            <td data-label="Status"><UserStatusBadge status=u.status dormant=u.dormant/></td>
                             <td data-label="Last sign-in">{format_time(u.last_sign_in_at)}</td>
                             <td data-label="Created">{format_time(Some(u.created_at))}</td>
                             <td data-label="Administrator">{if u.is_admin { "Yes" } else { "No" }}</td>

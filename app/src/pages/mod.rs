@@ -14,6 +14,7 @@ pub mod manage;
 pub mod password;
 pub mod provisioning;
 pub mod queue;
+pub mod reviews;
 pub mod security;
 pub mod sso;
 pub mod staff;

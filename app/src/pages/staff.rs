@@ -4,6 +4,7 @@
 use crate::api::accounts::{account_page, list_accounts, SaveAccount, SetContact};
 use crate::api::staff::Impersonate;
 use crate::api::users::ChangeAccess;
+use crate::components::badges::UserStatusBadge;
 use crate::components::forms::{form_answer, ErrorSummary, FormAnswer};
 use crate::components::list::{Column, FilterInput, ListTable, Loaded, Pagination};
 use crate::components::time::{format_time, TimeZoneSelect};
@@ -62,6 +63,7 @@ pub fn StaffConsolePage() -> impl IntoView {
                             <p class="toolbar">
                                 {can_create.then(|| view! { <a class="button" href="/staff/accounts/new">"New account"</a> })}
                                 <a class="button button--secondary" href="/staff/audit">"Audit trail"</a>
+                                <a class="button button--secondary" href="/staff/access-reviews">"Access reviews"</a>
                                 {can_create.then(|| view! { <a class="button button--secondary" href="/staff/catalog">"Catalog"</a> })}
                                 {can_create.then(|| view! { <a class="button button--secondary" href="/staff/sign-in">"Staff sign-in"</a> })}
                             </p>
@@ -339,6 +341,7 @@ fn AccountBody(data: AccountView, save_error: FormAnswer) -> impl IntoView {
         <div class="toolbar">
             <a class="button button--secondary" href=format!("/staff/audit?account_id={id}")>"Access history"</a>
             <a class="button button--secondary" href=format!("/staff/accounts/{id}/sso")>"Single sign-on"</a>
+            <a class="button button--secondary" href=format!("/staff/accounts/{id}/reviews")>"Access reviews"</a>
             <a class="button button--secondary" href=format!("/cases/new?account_id={id}")>"Open a case on their behalf"</a>
             {(can_manage && account.service_tier == "managed").then(|| view! {
                 <a class="button button--secondary" href=format!("/changes/new?account_id={id}")>"Raise a change request on their behalf"</a>
@@ -389,7 +392,7 @@ fn AccountBody(data: AccountView, save_error: FormAnswer) -> impl IntoView {
                                 <tr>
                                     <td data-label="Name">{format!("{} {}", u.first_name, u.last_name)}</td>
                                     <td data-label="Email">{u.email.clone()}</td>
-                                    <td data-label="Status"><span class=format!("badge badge--{}", u.status.as_str())>{u.status.label()}</span></td>
+                                    <td data-label="Status"><UserStatusBadge status=u.status dormant=u.dormant/></td>
                                     <td data-label="Administrator">{if u.is_admin { "Yes" } else { "No" }}</td>
                                     <td data-label="Contact">{u.contact_role.clone().unwrap_or_else(|| "—".into())}</td>
                                     <td data-label="Last sign-in">{format_time(u.last_sign_in_at)}</td>

@@ -124,7 +124,23 @@ pub async fn apply(
     now: i64,
 ) -> Result<(), AppError> {
     let mut tx = state.db.begin().await?;
-    let target = load_target(&mut tx, actor, target_id).await?;
+    apply_in(&mut tx, actor, target_id, change, why, client_addr, now).await?;
+    tx.commit().await
+}
+
+/// [`apply`] inside the caller's transaction (an access review's removal is one with its
+/// decision).
+#[tracing::instrument(skip_all)]
+pub async fn apply_in(
+    tx: &mut Tx,
+    actor: &Actor,
+    target_id: i64,
+    change: Change,
+    why: &StaffReason,
+    client_addr: &str,
+    now: i64,
+) -> Result<(), AppError> {
+    let target = load_target(tx, actor, target_id).await?;
     let account_id = target.account_id;
     if target.id == actor.user_id && matches!(change, Change::Disable | Change::RevokeAdmin) {
         return Err(AppError::Conflict(
@@ -137,7 +153,7 @@ pub async fn apply(
     ) {
         return sign_in_change(tx, actor, &target, change, why, client_addr, now).await;
     }
-    lock_account(&mut tx, account_id).await?;
+    lock_account(tx, account_id).await?;
 
     let (status, is_admin) = match change {
         Change::Disable if target.status == UserStatus::Disabled => return Ok(()),
@@ -160,12 +176,12 @@ pub async fn apply(
     let loses_admin = target.is_admin
         && target.status == UserStatus::Active
         && (status != UserStatus::Active || !is_admin);
-    if loses_admin && active_admins(&mut tx, account_id).await? <= 1 {
+    if loses_admin && active_admins(tx, account_id).await? <= 1 {
         return Err(AppError::Conflict(
             "This is the account's last active administrator. Make someone else an administrator first.".into(),
         ));
     }
-    execute!(tx: &mut tx, sqlx::query(
+    execute!(tx: tx, sqlx::query(
         "UPDATE users SET status = $1, is_admin = $2, updated_at = $3 WHERE id = $4"
     )
     .bind(status.as_str())
@@ -174,11 +190,11 @@ pub async fn apply(
     .bind(target.id))?;
     if change == Change::Disable {
         // Their sessions end now, not at the next expiry, and no link they hold works any more.
-        execute!(tx: &mut tx, sqlx::query(
+        execute!(tx: tx, sqlx::query(
             "DELETE FROM sessions WHERE user_id = $1 OR impersonator_id = $1"
         )
         .bind(target.id))?;
-        super::tokens::void_open_links(&mut tx, target.id, None, "revoked", now).await?;
+        super::tokens::void_open_links(tx, target.id, None, "revoked", now).await?;
     }
     let event = Event {
         account_id: Some(account_id),
@@ -189,14 +205,13 @@ pub async fn apply(
         after: Some(json!({ "status": status, "is_admin": is_admin })),
         ..Event::by(actor, change.action(), client_addr)
     };
-    audit::append(&mut tx, &event, now).await?;
-    tx.commit().await
+    audit::append(tx, &event, now).await
 }
 
 /// Resets a user's second factors or signs them out everywhere: their sessions end either way;
 /// a reset also removes their apps and recovery codes and tells them by mail.
 async fn sign_in_change(
-    mut tx: Tx,
+    tx: &mut Tx,
     actor: &Actor,
     target: &Target,
     change: Change,
@@ -205,16 +220,16 @@ async fn sign_in_change(
     now: i64,
 ) -> Result<(), AppError> {
     let apps = if change == Change::ResetSecondFactor {
-        super::second_factor::remove_all(&mut tx, target.id).await?
+        super::second_factor::remove_all(tx, target.id).await?
     } else {
         0
     };
-    let ended = execute!(tx: &mut tx, sqlx::query(
+    let ended = execute!(tx: tx, sqlx::query(
         "DELETE FROM sessions WHERE user_id = $1"
     )
     .bind(target.id))?;
     if change == Change::ResetSecondFactor {
-        let (address, name) = super::mail::recipient(&mut tx, target.id).await?;
+        let (address, name) = super::mail::recipient(tx, target.id).await?;
         let mail = super::mail::Mail {
             kind: "second_factor_reset",
             account_id: Some(target.account_id),
@@ -232,7 +247,7 @@ async fn sign_in_change(
             ),
             secret_link: None,
         };
-        super::mail::enqueue(&mut tx, &mail, now).await?;
+        super::mail::enqueue(tx, &mail, now).await?;
     }
     let event = Event {
         account_id: Some(target.account_id),
@@ -242,8 +257,7 @@ async fn sign_in_change(
         after: Some(json!({ "apps_removed": apps, "sessions_ended": ended })),
         ..Event::by(actor, change.action(), client_addr)
     };
-    audit::append(&mut tx, &event, now).await?;
-    tx.commit().await
+    audit::append(tx, &event, now).await
 }
 
 /// Records that user `user_id` became (or stopped being) an administrator by another route than

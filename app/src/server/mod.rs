@@ -25,6 +25,7 @@ pub mod mail;
 pub mod markdown;
 pub mod password;
 pub mod request;
+pub mod reviews;
 pub mod scim;
 pub mod search;
 pub mod search_text;

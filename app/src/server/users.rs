@@ -192,6 +192,7 @@ pub async fn list_account_users(
     sort: &str,
     page: i64,
     per_page: i64,
+    now: i64,
 ) -> Result<(Vec<AccountUserRow>, i64), AppError> {
     let order = USER_SORTS
         .iter()
@@ -208,10 +209,14 @@ pub async fn list_account_users(
          (SELECT c.first_name || ' ' || c.last_name FROM users c WHERE c.id = u.created_by) AS created_by, \
          (u.id = $4) AS is_self, \
          EXISTS (SELECT 1 FROM second_factors f WHERE f.user_id = u.id \
-                 AND f.confirmed_at IS NOT NULL) AS has_second_factor \
+                 AND f.confirmed_at IS NOT NULL) AS has_second_factor, \
+         (u.status <> 'disabled' AND COALESCE(u.last_sign_in_at, u.created_at) < \
+          $7 - COALESCE(rs.dormant_days, {dormant}) * 86400) AS dormant \
          FROM users u JOIN accounts a ON a.id = u.account_id \
+         LEFT JOIN access_review_settings rs ON rs.account_id = u.account_id \
          WHERE u.account_id = $1 AND {filter} ORDER BY {order} LIMIT $2 OFFSET $3",
-        filter = user_filter(5, 6)
+        filter = user_filter(5, 6),
+        dormant = crate::model::reviews::DEFAULT_DORMANT_DAYS
     );
     let offset = super::db::offset(page, per_page);
     let pattern = filter.like_pattern();
@@ -222,6 +227,7 @@ pub async fn list_account_users(
         .bind(viewer_id)
         .bind(&pattern)
         .bind(filter.status.map(UserStatus::as_str))
+        .bind(now)
         .fetch_all(c)
         .await)?;
     let count_sql = format!(

@@ -25,6 +25,7 @@ mod kb;
 mod mail;
 mod manage;
 mod passkeys;
+mod reviews;
 mod schema;
 mod scim;
 mod search;

@@ -1,0 +1,204 @@
+//! Access reviews: an account's administrators confirm who keeps access; vendor staff oversee every
+//! account's reviews and remind.
+
+use crate::error::AppError;
+use crate::model::reviews::{AccountReviews, ReviewOverviewRow, ReviewView};
+use crate::model::Page;
+use leptos::prelude::*;
+#[cfg(feature = "ssr")]
+use {
+    crate::api::users::{reason_for, safe_return},
+    crate::api::{permitted, signed_in, PER_PAGE},
+    crate::model::reviews::{Decision, DAY},
+    crate::policy::{self, Action, Reviewed},
+    crate::server::reviews::{self, ItemFilter},
+    crate::server::{now, request},
+};
+
+/// An account's review settings, the review under way and its history: a customer administrator's
+/// own account (any `account_id` sent is ignored), or the one vendor staff name.
+#[server(endpoint = "reviews/account")]
+pub async fn reviews_of_account(account_id: Option<i64>) -> Result<AccountReviews, AppError> {
+    signed_in(|state, actor| async move {
+        let account_id = policy::review_account(&actor, account_id)?;
+        let account_name = reviews::account_name(&state.db, account_id).await?;
+        let settings = reviews::settings(&state.db, account_id).await?;
+        let history = reviews::history(&state.db, account_id).await?;
+        let open = history.iter().any(|r| r.completed_at.is_none());
+        let next_due = match (settings.schedule.interval_days(), open) {
+            (Some(days), false) => Some(
+                history
+                    .first()
+                    .map(|r| r.started_at + days * DAY)
+                    .unwrap_or_else(now),
+            ),
+            _ => None,
+        };
+        Ok(AccountReviews {
+            account_id,
+            account_name,
+            settings,
+            reviews: history,
+            next_due,
+            now: now(),
+        })
+    })
+    .await
+}
+
+/// Where an account's review pages are for `actor`.
+#[cfg(feature = "ssr")]
+fn reviews_path(actor: &crate::model::Actor, account_id: i64) -> String {
+    if actor.role.is_staff() {
+        format!("/staff/accounts/{account_id}/reviews")
+    } else {
+        "/manage/reviews".to_string()
+    }
+}
+
+/// Sets how often an account's reviews start by themselves and when access counts as dormant.
+#[server(endpoint = "reviews/save_settings")]
+pub async fn save_review_settings(
+    account_id: Option<i64>,
+    schedule: String,
+    dormant_days: String,
+    disable_dormant: Option<String>,
+) -> Result<(), AppError> {
+    signed_in(|state, actor| async move {
+        let account_id = policy::may_run_reviews(&actor, account_id)?;
+        let disable = disable_dormant.is_some_and(|v| v == "on" || v == "true");
+        let settings = reviews::parse_settings(&schedule, &dormant_days, disable)?;
+        let client_addr = request::current_client_addr(&state)?;
+        reviews::save_settings(&state, &actor, account_id, &settings, &client_addr, now()).await?;
+        leptos_axum::redirect(&format!("{}?saved=1", reviews_path(&actor, account_id)));
+        Ok(())
+    })
+    .await
+}
+
+/// Starts a review of the account now; answers its number.
+#[server(endpoint = "reviews/start")]
+pub async fn start_review(account_id: Option<i64>) -> Result<i64, AppError> {
+    signed_in(|state, actor| async move {
+        let account_id = policy::may_run_reviews(&actor, account_id)?;
+        let client_addr = request::current_client_addr(&state)?;
+        let id = reviews::start(&state, Some(&actor), account_id, &client_addr, now()).await?;
+        leptos_axum::redirect(&review_path(&actor, id));
+        Ok(id)
+    })
+    .await
+}
+
+#[cfg(feature = "ssr")]
+fn review_path(actor: &crate::model::Actor, id: i64) -> String {
+    if actor.role.is_staff() {
+        format!("/staff/access-reviews/{id}")
+    } else {
+        format!("/manage/reviews/{id}")
+    }
+}
+
+/// One review with a page of its people (all, or only those still to decide on), and for each
+/// whether the viewer may decide on them.
+#[server(endpoint = "reviews/get")]
+pub async fn review(
+    review_id: i64,
+    undecided: Option<String>,
+    page: Option<i64>,
+) -> Result<ReviewView, AppError> {
+    signed_in(|state, actor| async move {
+        let scope = policy::review_scope(&actor)?;
+        let review = reviews::summary(&state.db, scope.account(), review_id).await?;
+        let filter = match undecided.as_deref() {
+            Some("1" | "on" | "true") => ItemFilter::Undecided,
+            _ => ItemFilter::All,
+        };
+        let page = crate::api::page_number(page);
+        let items = reviews::items(&state.db, review_id, filter, page, PER_PAGE).await?;
+        let admins = reviews::active_admins(&state.db, review.account_id).await?;
+        let refusals = items
+            .0
+            .iter()
+            .map(|item| {
+                let subject = Reviewed {
+                    user_id: item.user_id,
+                    is_admin: item.is_admin,
+                    account_id: review.account_id,
+                };
+                policy::may_decide_access(&actor, subject, admins).err()
+            })
+            .collect();
+        Ok(ReviewView {
+            review,
+            items: Page::new(items, page, PER_PAGE),
+            refusals,
+            now: now(),
+        })
+    })
+    .await
+}
+
+/// Keeps or removes one person's access in a review. Vendor staff give a reason. Answers whether
+/// this decision completed the review.
+#[server(endpoint = "reviews/decide")]
+pub async fn decide_access(
+    review_id: i64,
+    user_id: i64,
+    decision: String,
+    reason: Option<String>,
+    reference: Option<String>,
+    return_to: Option<String>,
+) -> Result<bool, AppError> {
+    signed_in(|state, actor| async move {
+        policy::review_scope(&actor)?;
+        let decision = Decision::parse(&decision)
+            .ok_or_else(|| AppError::field("decision", "Choose keep or remove"))?;
+        let why = reason_for(&actor, reason, reference)?;
+        let client_addr = request::current_client_addr(&state)?;
+        let decided = reviews::decide(
+            &state,
+            &actor,
+            review_id,
+            user_id,
+            decision,
+            &why,
+            &client_addr,
+            now(),
+        )
+        .await?;
+        let back = safe_return(return_to.as_deref(), &review_path(&actor, review_id));
+        let sep = if back.contains('?') { '&' } else { '?' };
+        leptos_axum::redirect(&if decided.completed {
+            format!("{}?completed=1", review_path(&actor, review_id))
+        } else {
+            format!("{back}{sep}decided=1")
+        });
+        Ok(decided.completed)
+    })
+    .await
+}
+
+/// Mails the administrators of an account with a review under way a reminder now (vendor staff).
+#[server(endpoint = "reviews/remind")]
+pub async fn remind_review(review_id: i64) -> Result<u64, AppError> {
+    permitted(Action::RemindAccessReviews, |state, actor| async move {
+        let client_addr = request::current_client_addr(&state)?;
+        let sent = reviews::remind(&state, &actor, review_id, &client_addr, now()).await?;
+        leptos_axum::redirect("/staff/access-reviews?reminded=1");
+        Ok(sent)
+    })
+    .await
+}
+
+/// Every account's review standing, for vendor staff; with the time it was read.
+#[server(endpoint = "reviews/overview")]
+pub async fn review_overview(
+    page: Option<i64>,
+) -> Result<(Page<ReviewOverviewRow>, i64), AppError> {
+    permitted(Action::ViewAnyAccount, |state, _| async move {
+        let page = crate::api::page_number(page);
+        let found = reviews::overview(&state.db, page, PER_PAGE).await?;
+        Ok((Page::new(found, page, PER_PAGE), now()))
+    })
+    .await
+}
