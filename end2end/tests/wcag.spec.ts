@@ -21,8 +21,8 @@ const pages: { who: string | null; paths: string[] }[] = [
     who: 'user@acme.example',
     paths: ['/', '/cases', '/cases/new', '/changes', '/kb', '/notices', '/account/password', '/account/security', '/catalog/matrix'],
   },
-  { who: 'admin@acme.example', paths: ['/', '/manage', '/manage/new', '/manage/history', '/manage/provisioning', '/manage/sso', '/changes/new'] },
-  { who: 'agent@vendor.example', paths: ['/', '/staff/cases', '/staff/mail', '/staff', '/staff/kb', '/staff/kb/new', '/changes'] },
+  { who: 'admin@acme.example', paths: ['/', '/manage', '/manage/new', '/manage/history', '/manage/provisioning', '/manage/sso', '/manage/reviews', '/changes/new'] },
+  { who: 'agent@vendor.example', paths: ['/', '/staff/cases', '/staff/mail', '/staff', '/staff/kb', '/staff/kb/new', '/changes', '/staff/access-reviews'] },
   {
     who: 'platform.admin@vendor.example',
     paths: ['/', '/staff', '/staff/audit', '/staff/catalog', '/staff/communications', '/staff/notices/new', '/staff/accounts/new', '/staff/sign-in'],

@@ -311,32 +311,26 @@ fn decision_cell(
         return view! { <span>{decided.or(refusal).unwrap_or_default()}</span> }.into_any();
     }
     let name = item.name();
-    let user_id = item.user_id.to_string();
-    let reason = staff.then(|| {
-        let field = format!("reason-{}", item.user_id);
-        view! {
-            <label class="label" for=field.clone()>"Reason (recorded)"</label>
-            <input class="input" id=field name="reason" required/>
-        }
-    });
-    let button = |value: &'static str, label: &'static str, autofocus: bool| {
-        view! {
-            <form method="post" action=DecideAccess::PATH class="inline-form">
-                <input type="hidden" name="review_id" value=review_id.to_string()/>
-                <input type="hidden" name="user_id" value=user_id.clone()/>
-                <input type="hidden" name="decision" value=value/>
-                <input type="hidden" name="return_to" value=here.to_string()/>
-                {reason.clone()}
-                <button type="submit" autofocus=autofocus
-                    class=if value == "remove" { "button button--danger" } else { "button" }
-                    aria-label=format!("{label} {name}")>{label}</button>
-            </form>
-        }
-    };
+    let field = format!("reason-{}", item.user_id);
+    // One form, two buttons: the one pressed sends its `decision`.
     view! {
         {decided.map(|d| view! { <p>{d}</p> })}
-        {(item.decision.is_none()).then(|| button("keep", "Keep", focus))}
-        {button("remove", "Remove", false)}
+        <form method="post" action=DecideAccess::PATH class="inline-form">
+            <input type="hidden" name="review_id" value=review_id.to_string()/>
+            <input type="hidden" name="user_id" value=item.user_id.to_string()/>
+            <input type="hidden" name="return_to" value=here.to_string()/>
+            {staff.then(|| view! {
+                <label class="label" for=field.clone()>"Reason (recorded)"</label>
+                <input class="input" id=field.clone() name="reason" required/>
+            })}
+            {item.decision.is_none().then(|| view! {
+                <button type="submit" name="decision" value="keep" class="button" autofocus=focus
+                    aria-label=format!("Keep {name}")>"Keep"</button>
+            })}
+            " "
+            <button type="submit" name="decision" value="remove" class="button button--warning"
+                aria-label=format!("Remove {name}")>"Remove"</button>
+        </form>
     }
     .into_any()
 }

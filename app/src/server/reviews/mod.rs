@@ -282,15 +282,14 @@ pub async fn decide(
 
 /// How a decider is named in the review and its report: vendor staff marked as such.
 async fn decider_name(tx: &mut Tx, actor: &Actor) -> Result<String, AppError> {
-    let name: String =
-        on_tx!(tx, |c| {
-            sqlx::query_scalar(
+    let name: String = on_tx!(tx, |c| {
+        sqlx::query_scalar(
         "SELECT first_name || ' ' || last_name || ' <' || email || '>' FROM users WHERE id = $1"
     )
     .bind(actor.user_id)
     .fetch_one(c)
     .await
-        })?;
+    })?;
     Ok(if actor.role.is_staff() {
         format!("{name} (vendor staff)")
     } else {
