@@ -192,14 +192,15 @@ fn ReviewOf(staff: bool) -> impl IntoView {
             <div class="notice notice--success" role="status">"Decision recorded."</div>
         </Show>
         <ErrorSummary error/>
-        <Loaded resource=data view=move |v: ReviewView| view! { <ReviewBody v staff just_decided=decided()/> }/>
+        <Loaded resource=data view=move |v: ReviewView| view! {
+            <ReviewBody v staff just_decided=decided() only_open=undecided() == "1"/>
+        }/>
     }
 }
 
 #[component]
-fn ReviewBody(v: ReviewView, staff: bool, just_decided: bool) -> impl IntoView {
+fn ReviewBody(v: ReviewView, staff: bool, just_decided: bool, only_open: bool) -> impl IntoView {
     let r = v.review.clone();
-    let only_open = query_value("undecided")() == "1";
     let base = format!(
         "{}{}",
         review_href(staff, r.id),

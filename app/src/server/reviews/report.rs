@@ -293,4 +293,58 @@ mod tests {
         assert_eq!(win_ansi("Zoë 名"), b"Zo\xeb ?".to_vec());
         assert_eq!(spreadsheet_safe("=1+1"), "'=1+1");
     }
+
+    fn person(n: i64) -> ReviewItem {
+        ReviewItem {
+            user_id: n,
+            first_name: format!("Person{n}"),
+            last_name: "Tester".into(),
+            email: format!("p{n}@example.com"),
+            status: crate::model::UserStatus::Active,
+            is_admin: false,
+            contact_role: None,
+            last_sign_in_at: None,
+            second_factor: "None".into(),
+            created_by: None,
+            dormant: false,
+            decision: Some("keep".into()),
+            decided_by_name: Some("Ada Admin <ada@example.com>".into()),
+            decided_at: Some(1_700_000_000),
+        }
+    }
+
+    #[test]
+    fn a_long_review_runs_over_pages_and_every_person_is_in_both_files() {
+        let review = ReviewSummary {
+            id: 4,
+            account_id: 1,
+            account_name: "Acme".into(),
+            started_by: None,
+            started_at: 1_700_000_000,
+            due_at: 1_702_592_000,
+            completed_at: Some(1_700_100_000),
+            users: 120,
+            decided: 120,
+            removed: 0,
+            csv_sha256: None,
+            pdf_sha256: None,
+        };
+        let items: Vec<ReviewItem> = (1..=120).map(person).collect();
+        let pdf = pdf(&review, &items);
+        let text = String::from_utf8_lossy(&pdf);
+        assert!(text.starts_with("%PDF-"));
+        assert!(
+            text.contains("(Access review 4 - page 3 of 3)"),
+            "three pages of ~46 rows"
+        );
+        assert!(text.contains("by the account's review schedule"));
+        for n in [1, 60, 120] {
+            assert!(text.contains(&format!("Person{n} Tester")), "{n}");
+        }
+        // The same review gives the same bytes: nothing in the file depends on when it is written.
+        assert_eq!(pdf, super::pdf(&review, &items));
+        let csv = String::from_utf8(csv(&review, &items).unwrap()).unwrap();
+        assert_eq!(csv.lines().count(), 121);
+        assert!(csv.contains("2023-11-14 22:13:20 UTC"), "{csv}");
+    }
 }
