@@ -66,6 +66,7 @@ pub async fn save_review_settings(
 ) -> Result<(), AppError> {
     signed_in(|state, actor| async move {
         let account_id = policy::may_run_reviews(&actor, account_id)?;
+        reviews::account_name(&state.db, account_id).await?;
         let disable = disable_dormant.is_some_and(|v| v == "on" || v == "true");
         let settings = reviews::parse_settings(&schedule, &dormant_days, disable)?;
         let client_addr = request::current_client_addr(&state)?;
@@ -81,6 +82,7 @@ pub async fn save_review_settings(
 pub async fn start_review(account_id: Option<i64>) -> Result<i64, AppError> {
     signed_in(|state, actor| async move {
         let account_id = policy::may_run_reviews(&actor, account_id)?;
+        reviews::account_name(&state.db, account_id).await?;
         let client_addr = request::current_client_addr(&state)?;
         let id = reviews::start(&state, Some(&actor), account_id, &client_addr, now()).await?;
         leptos_axum::redirect(&review_path(&actor, id));
@@ -159,23 +161,81 @@ pub async fn decide_access(
             &state,
             &actor,
             review_id,
-            user_id,
+            &[user_id],
             decision,
             &why,
             &client_addr,
             now(),
         )
         .await?;
-        let back = safe_return(return_to.as_deref(), &review_path(&actor, review_id));
-        let sep = if back.contains('?') { '&' } else { '?' };
-        leptos_axum::redirect(&if decided.completed {
-            format!("{}?completed=1", review_path(&actor, review_id))
-        } else {
-            format!("{back}{sep}decided=1")
-        });
+        leptos_axum::redirect(&after_decision(
+            &actor,
+            review_id,
+            return_to,
+            decided.completed,
+        ));
         Ok(decided.completed)
     })
     .await
+}
+
+/// Keeps everyone in `user_ids` (comma-separated, as a page lists them: at most one page) in one
+/// step, all or none; each decision is recorded on its own.
+#[server(endpoint = "reviews/keep_all")]
+pub async fn keep_all(
+    review_id: i64,
+    user_ids: String,
+    return_to: Option<String>,
+) -> Result<bool, AppError> {
+    signed_in(|state, actor| async move {
+        policy::review_scope(&actor)?;
+        let ids: Option<Vec<i64>> = user_ids
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.trim().parse().ok())
+            .collect();
+        let ids = ids
+            .filter(|ids| !ids.is_empty() && ids.len() <= PER_PAGE as usize)
+            .ok_or_else(|| AppError::field("user_ids", "Choose the people to keep"))?;
+        let why = reason_for(&actor, None, None)?;
+        let client_addr = request::current_client_addr(&state)?;
+        let decided = reviews::decide(
+            &state,
+            &actor,
+            review_id,
+            &ids,
+            Decision::Keep,
+            &why,
+            &client_addr,
+            now(),
+        )
+        .await?;
+        leptos_axum::redirect(&after_decision(
+            &actor,
+            review_id,
+            return_to,
+            decided.completed,
+        ));
+        Ok(decided.completed)
+    })
+    .await
+}
+
+/// Where the browser goes after a decision: back to the page it came from, or — the review now
+/// complete — to the review with its evidence.
+#[cfg(feature = "ssr")]
+fn after_decision(
+    actor: &crate::model::Actor,
+    review_id: i64,
+    return_to: Option<String>,
+    completed: bool,
+) -> String {
+    if completed {
+        return format!("{}?completed=1", review_path(actor, review_id));
+    }
+    let back = safe_return(return_to.as_deref(), &review_path(actor, review_id));
+    let sep = if back.contains('?') { '&' } else { '?' };
+    format!("{back}{sep}decided=1")
 }
 
 /// Mails the administrators of an account with a review under way a reminder now (vendor staff).

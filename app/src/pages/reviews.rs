@@ -4,8 +4,8 @@
 //! account at `/staff/access-reviews`.
 
 use crate::api::reviews::{
-    review, review_overview, reviews_of_account, DecideAccess, RemindReview, SaveReviewSettings,
-    StartReview,
+    review, review_overview, reviews_of_account, DecideAccess, KeepAll, RemindReview,
+    SaveReviewSettings, StartReview,
 };
 use crate::components::badges::UserStatusBadge;
 use crate::components::forms::{form_answer, ErrorSummary, Field, FormAnswer, SelectField};
@@ -181,6 +181,7 @@ fn ReviewOf(staff: bool) -> impl IntoView {
         |(id, undecided, page)| review(id, Some(undecided), page.parse().ok()),
     );
     let error = form_answer(DecideAccess::PATH);
+    let keep_error = form_answer(KeepAll::PATH);
     let completed = query_flag("completed");
     let decided = query_flag("decided");
     view! {
@@ -192,6 +193,7 @@ fn ReviewOf(staff: bool) -> impl IntoView {
             <div class="notice notice--success" role="status">"Decision recorded."</div>
         </Show>
         <ErrorSummary error/>
+        <ErrorSummary error=keep_error/>
         <Loaded resource=data view=move |v: ReviewView| view! {
             <ReviewBody v staff just_decided=decided() only_open=undecided() == "1"/>
         }/>
@@ -244,6 +246,22 @@ fn ReviewBody(v: ReviewView, staff: bool, just_decided: bool, only_open: bool) -
             (item, refusal, focus)
         })
         .collect();
+    // Everyone on this page the viewer may still keep, for the one-step "keep all".
+    let keepable: Vec<String> = rows
+        .iter()
+        .filter(|(item, refusal, _)| item.decision.is_none() && refusal.is_none())
+        .map(|(item, _, _)| item.user_id.to_string())
+        .collect();
+    let keep_all = (open && !staff && keepable.len() > 1).then(|| view! {
+        <form method="post" action=KeepAll::PATH class="inline-form">
+            <input type="hidden" name="review_id" value=review_id.to_string()/>
+            <input type="hidden" name="user_ids" value=keepable.join(",")/>
+            <input type="hidden" name="return_to" value=here.clone()/>
+            <button type="submit" class="button button--secondary">
+                {format!("Keep all {} people on this page who still need a decision", keepable.len())}
+            </button>
+        </form>
+    });
     let page = Page {
         rows,
         total: items.total,
@@ -268,6 +286,7 @@ fn ReviewBody(v: ReviewView, staff: bool, just_decided: bool, only_open: bool) -
             <a href=review_href(staff, r.id) aria-current=(!only_open).then_some("page")>"Everyone"</a>
             <a href=format!("{}?undecided=1", review_href(staff, r.id)) aria-current=only_open.then_some("page")>"Still to decide"</a>
         </nav>
+        {keep_all}
         <PagedList page base caption="People in this review" columns noun="people"
             empty=if only_open { "Everyone has a decision." } else { "Nobody had access when the review started." }
             row=move |(item, refusal, focus): (ReviewItem, Option<String>, bool)| {

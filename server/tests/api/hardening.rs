@@ -158,6 +158,7 @@ const EVERY_FIELD: &[&str] = &[
     "token",
     "undecided",
     "user_id",
+    "user_ids",
     "version",
     "visibility",
     "window_end",

@@ -91,6 +91,19 @@ async fn reviews_are_for_administrators_and_vendor_staff(engine: Engine) {
     assert_eq!(page["account_name"], "Acme Corporation");
     app.expect(&agent, "reviews/start", &[("account_id", &acme)], 403)
         .await;
+    // An account that does not exist is not found, never a failure.
+    let platform = app.signed_in(PLATFORM).await;
+    let nowhere = [("account_id", "999999")];
+    app.expect(&platform, "reviews/start", &nowhere, 404).await;
+    app.expect(&platform, "reviews/account", &nowhere, 404)
+        .await;
+    let settings = [
+        ("account_id", "999999"),
+        ("schedule", "yearly"),
+        ("dormant_days", "90"),
+    ];
+    app.expect(&platform, "reviews/save_settings", &settings, 404)
+        .await;
     let admin = app.signed_in(ADMIN).await;
     app.expect(&admin, "reviews/overview", &[], 403).await;
     app.expect(&admin, "reviews/remind", &[("review_id", "1")], 403)
@@ -195,6 +208,35 @@ async fn a_review_is_decided_person_by_person_and_completes_with_its_evidence(en
     )
     .await;
     assert_eq!(status, 409);
+
+    // Keeping several in one step is all or none: one the viewer may not decide on refuses it.
+    let (admin_id, user_id) = (id_of(&app, ADMIN).await, id_of(&app, USER).await);
+    let both = format!("{user_id},{admin_id}");
+    let form = [("review_id", review.as_str()), ("user_ids", both.as_str())];
+    let (status, body) = app.call(&admin, "reviews/keep_all", &form).await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body.to_string().contains("Ada Moreno"),
+        "names whom: {body}"
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM access_review_items WHERE decision IS NOT NULL")
+            .await,
+        0
+    );
+    let junk = [("review_id", review.as_str()), ("user_ids", "1,x")];
+    let body = app.expect(&admin, "reviews/keep_all", &junk, 422).await;
+    assert_eq!(invalid_fields(&body), ["user_ids"]);
+    let form = [
+        ("review_id", review.as_str()),
+        ("user_ids", user_id.as_str()),
+    ];
+    app.expect(&admin, "reviews/keep_all", &form, 200).await;
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'access_review.decided'")
+            .await,
+        1
+    );
 
     // Another administrator decides on an administrator; a removal disables at once.
     decide(&app, &second, &review, ADMIN, "keep", &[]).await;

@@ -182,17 +182,17 @@ pub struct Decided {
     pub completed: bool,
 }
 
-/// Records `actor`'s `decision` on user `user_id` in review `review_id`. A removal disables the
-/// person at once (their sessions end, their links die), with the review as the reason. A "keep"
-/// may still become a removal while the review is open; a removal is final. The last decision
-/// completes the review.
+/// Records `actor`'s `decision` on each of `user_ids` in review `review_id`, all or none. A
+/// removal disables the person at once (their sessions end, their links die), with the review as
+/// the reason. A "keep" may still become a removal while the review is open; a removal is final.
+/// The last decision completes the review.
 #[allow(clippy::too_many_arguments)]
 #[tracing::instrument(skip_all)]
 pub async fn decide(
     state: &AppState,
     actor: &Actor,
     review_id: i64,
-    user_id: i64,
+    user_ids: &[i64],
     decision: Decision,
     why: &StaffReason,
     client_addr: &str,
@@ -206,66 +206,19 @@ pub async fn decide(
                 .into(),
         ));
     }
-    let item = item_in(&mut tx, review_id, user_id).await?;
-    let admins = access::active_admins(&mut tx, review.account_id).await?;
-    let subject = Reviewed {
-        user_id,
-        is_admin: item.is_admin,
-        account_id: review.account_id,
-    };
-    policy::may_decide_access(actor, subject, admins).map_err(AppError::Conflict)?;
-    match item.decision.as_deref().and_then(Decision::parse) {
-        Some(Decision::Remove) => {
-            return Err(AppError::Conflict(
-                "This person was removed in this review already.".into(),
-            ))
-        }
-        Some(Decision::Keep) if decision == Decision::Keep => {
-            return Ok(Decided { completed: false })
-        }
-        _ => {}
-    }
-    if decision == Decision::Remove {
-        let reason = match &why.reason {
-            Some(staff) => format!("Access review {review_id}: {staff}"),
-            None => format!("Removed in access review {review_id}"),
-        };
-        let removal = StaffReason {
-            reason: Some(reason),
-            reference: why.reference.clone(),
-        };
-        access::apply_in(
-            &mut tx,
-            actor,
-            user_id,
-            Change::Disable,
-            &removal,
-            client_addr,
-            now,
-        )
-        .await?;
-    }
     let decider = decider_name(&mut tx, actor).await?;
-    execute!(tx: &mut tx, sqlx::query(
-        "UPDATE access_review_items SET decision = $1, decided_by = $2, decided_by_name = $3, \
-         decided_at = $4 WHERE review_id = $5 AND user_id = $6"
-    )
-    .bind(decision.as_str())
-    .bind(actor.user_id)
-    .bind(&decider)
-    .bind(now)
-    .bind(review_id)
-    .bind(user_id))?;
-    let event = Event {
-        account_id: Some(review.account_id),
-        target: Some(format!("user:{user_id}")),
-        reason: why.reason.as_deref(),
-        reference: why.reference.as_deref(),
-        before: item.decision.as_ref().map(|d| json!({ "decision": d })),
-        after: Some(json!({ "access_review": review_id, "decision": decision.as_str() })),
-        ..Event::by(actor, "access_review.decided", client_addr)
+    let one = Decide {
+        actor,
+        review: &review,
+        decision,
+        why,
+        decider: &decider,
+        client_addr,
+        now,
     };
-    audit::append(&mut tx, &event, now).await?;
+    for &user_id in user_ids {
+        one.apply(&mut tx, user_id).await?;
+    }
     let undecided: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
         "SELECT COUNT(*) FROM access_review_items WHERE review_id = $1 AND decision IS NULL"
     )
@@ -278,6 +231,83 @@ pub async fn decide(
     }
     tx.commit().await?;
     Ok(Decided { completed })
+}
+
+/// One decision of a [`decide`] call: the same for each person it names.
+struct Decide<'a> {
+    actor: &'a Actor,
+    review: &'a ReviewRow,
+    decision: Decision,
+    why: &'a StaffReason,
+    decider: &'a str,
+    client_addr: &'a str,
+    now: i64,
+}
+
+impl Decide<'_> {
+    async fn apply(&self, tx: &mut Tx, user_id: i64) -> Result<(), AppError> {
+        let (review_id, account_id) = (self.review.id, self.review.account_id);
+        let item = item_in(tx, review_id, user_id).await?;
+        let admins = access::active_admins(tx, account_id).await?;
+        let subject = Reviewed {
+            user_id,
+            is_admin: item.is_admin,
+            account_id,
+        };
+        policy::may_decide_access(self.actor, subject, admins)
+            .map_err(|why| AppError::Conflict(format!("{}: {why}", item.name())))?;
+        match item.decision() {
+            Some(Decision::Remove) => {
+                return Err(AppError::Conflict(format!(
+                    "{} was removed in this review already.",
+                    item.name()
+                )))
+            }
+            Some(Decision::Keep) if self.decision == Decision::Keep => return Ok(()),
+            _ => {}
+        }
+        if self.decision == Decision::Remove {
+            let reason = match &self.why.reason {
+                Some(staff) => format!("Access review {review_id}: {staff}"),
+                None => format!("Removed in access review {review_id}"),
+            };
+            let removal = StaffReason {
+                reason: Some(reason),
+                reference: self.why.reference.clone(),
+            };
+            let disable = Change::Disable;
+            access::apply_in(
+                tx,
+                self.actor,
+                user_id,
+                disable,
+                &removal,
+                self.client_addr,
+                self.now,
+            )
+            .await?;
+        }
+        execute!(tx: tx, sqlx::query(
+            "UPDATE access_review_items SET decision = $1, decided_by = $2, decided_by_name = $3, \
+             decided_at = $4 WHERE review_id = $5 AND user_id = $6"
+        )
+        .bind(self.decision.as_str())
+        .bind(self.actor.user_id)
+        .bind(self.decider)
+        .bind(self.now)
+        .bind(review_id)
+        .bind(user_id))?;
+        let event = Event {
+            account_id: Some(account_id),
+            target: Some(format!("user:{user_id}")),
+            reason: self.why.reason.as_deref(),
+            reference: self.why.reference.as_deref(),
+            before: item.decision.as_ref().map(|d| json!({ "decision": d })),
+            after: Some(json!({ "access_review": review_id, "decision": self.decision.as_str() })),
+            ..Event::by(self.actor, "access_review.decided", self.client_addr)
+        };
+        audit::append(tx, &event, self.now).await
+    }
 }
 
 /// How a decider is named in the review and its report: vendor staff marked as such.

@@ -50,11 +50,15 @@ pub async fn run(state: &AppState, now: i64) -> Result<Round, AppError> {
             due_at,
         };
         let mut tx = state.db.begin().await?;
-        if reminded.unwrap_or(started_at) + REMINDER_DAYS * DAY <= now {
+        // Each step is claimed by a conditional update first, so two instances running the
+        // schedule at once do not both mail.
+        let remind_due = reminded.unwrap_or(started_at) + REMINDER_DAYS * DAY <= now;
+        if remind_due && claim(&mut tx, "last_reminded_at", id, reminded, now).await? {
             texts::remind(&mut tx, &state.settings, &review, now).await?;
             round.reminded += 1;
         }
-        if now > due_at && told.is_none() {
+        let overdue = now > due_at && told.is_none();
+        if overdue && claim(&mut tx, "overdue_notified_at", id, None, now).await? {
             let contacts = texts::tell_contacts(&mut tx, &state.settings, &review, now).await?;
             let event = Event {
                 action: "access_review.overdue",
@@ -70,6 +74,23 @@ pub async fn run(state: &AppState, now: i64) -> Result<Round, AppError> {
     }
     round.disabled = disable_dormant(state, now).await?;
     Ok(round)
+}
+
+/// Sets `column` of review `id` to `now` if it still holds `seen`; whether it did.
+async fn claim(
+    tx: &mut crate::server::db::Tx,
+    column: &'static str,
+    id: i64,
+    seen: Option<i64>,
+    now: i64,
+) -> Result<bool, AppError> {
+    // `column` is one of two fixed names, never input.
+    let sql = format!(
+        "UPDATE access_reviews SET {column} = $1 WHERE id = $2 AND completed_at IS NULL \
+         AND ({column} = $3 OR ({column} IS NULL AND $3 IS NULL))"
+    );
+    let changed = execute!(tx: tx, sqlx::query(&sql).bind(now).bind(id).bind(seen))?;
+    Ok(changed == 1)
 }
 
 /// Accounts whose schedule calls for a review at `now`: none under way, and none started within
