@@ -40,6 +40,7 @@ pub async fn reviews_of_account(account_id: Option<i64>) -> Result<AccountReview
             settings,
             reviews: history,
             next_due,
+            may_manage: policy::may_run_reviews(&actor, Some(account_id)).is_ok(),
             now: now(),
         })
     })

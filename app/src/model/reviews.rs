@@ -152,6 +152,8 @@ pub struct AccountReviews {
     pub reviews: Vec<ReviewSummary>,
     /// When the schedule starts the next review, if it does.
     pub next_due: Option<i64>,
+    /// Whether the viewer may start a review and change the settings.
+    pub may_manage: bool,
     pub now: i64,
 }
 

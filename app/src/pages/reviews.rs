@@ -78,6 +78,7 @@ fn ReviewsOf(account_id: Option<i64>) -> impl IntoView {
                             <a href=format!("{}?undecided=1", review_href(staff, r.id))>"Continue the review"</a>
                         </div>
                     }.into_any(),
+                    None if !a.may_manage => view! { <p>"No review is under way."</p> }.into_any(),
                     None => view! {
                         <form method="post" action=StartReview::PATH class="inline-form">
                             {hidden.clone()}
@@ -94,7 +95,11 @@ fn ReviewsOf(account_id: Option<i64>) -> impl IntoView {
                         <div class="notice notice--success" role="status">"Saved. The change is in the account's access history."</div>
                     </Show>
                     <ErrorSummary error=settings_error/>
-                    <SettingsForm a=a.clone() hidden=account_id error=settings_error/>
+                    {if a.may_manage {
+                        view! { <SettingsForm a=a.clone() hidden=account_id error=settings_error/> }.into_any()
+                    } else {
+                        view! { <SettingsFacts a=a.clone()/> }.into_any()
+                    }}
                 </section>
             }
         }/>
@@ -121,6 +126,19 @@ fn SettingsForm(a: AccountReviews, hidden: Option<i64>, error: FormAnswer) -> im
             </div>
             <button type="submit" class="button button--secondary">"Save"</button>
         </form>
+    }
+}
+
+/// The settings as text, for vendor staff who may not change them.
+#[component]
+fn SettingsFacts(a: AccountReviews) -> impl IntoView {
+    let s = a.settings;
+    view! {
+        <dl class="facts">
+            <dt>"Schedule"</dt><dd>{s.schedule.label()}</dd>
+            <dt>"Dormant after"</dt><dd>{format!("{} days without signing in", s.dormant_days)}</dd>
+            <dt>"Dormant people"</dt><dd>{if s.disable_dormant { "Disabled automatically" } else { "Marked, not disabled" }}</dd>
+        </dl>
     }
 }
 

@@ -89,6 +89,7 @@ async fn reviews_are_for_administrators_and_vendor_staff(engine: Engine) {
         .expect(&agent, "reviews/account", &[("account_id", &acme)], 200)
         .await;
     assert_eq!(page["account_name"], "Acme Corporation");
+    assert_eq!(page["may_manage"], false);
     app.expect(&agent, "reviews/start", &[("account_id", &acme)], 403)
         .await;
     // An account that does not exist is not found, never a failure.
@@ -114,6 +115,7 @@ async fn reviews_are_for_administrators_and_vendor_staff(engine: Engine) {
         .expect(&admin, "reviews/account", &[("account_id", &globex)], 200)
         .await;
     assert_eq!(own["account_name"], "Acme Corporation");
+    assert_eq!(own["may_manage"], true);
     let review = start(&app, &admin, None).await;
     app.expect(&admin, "reviews/start", &[], 409).await;
     // Another account's administrator finds nothing of it.
