@@ -157,25 +157,14 @@ pub async fn decide_access(
         let decision = Decision::parse(&decision)
             .ok_or_else(|| AppError::field("decision", "Choose keep or remove"))?;
         let why = reason_for(&actor, reason, reference)?;
-        let client_addr = request::current_client_addr(&state)?;
-        let decided = reviews::decide(
-            &state,
-            &actor,
+        let decisions = Decisions {
             review_id,
-            &[user_id],
+            user_ids: &[user_id],
             decision,
-            &why,
-            &client_addr,
-            now(),
-        )
-        .await?;
-        leptos_axum::redirect(&after_decision(
-            &actor,
-            review_id,
+            why,
             return_to,
-            decided.completed,
-        ));
-        Ok(decided.completed)
+        };
+        record(&state, &actor, decisions).await
     })
     .await
 }
@@ -199,44 +188,57 @@ pub async fn keep_all(
             .filter(|ids| !ids.is_empty() && ids.len() <= PER_PAGE as usize)
             .ok_or_else(|| AppError::field("user_ids", "Choose the people to keep"))?;
         let why = reason_for(&actor, None, None)?;
-        let client_addr = request::current_client_addr(&state)?;
-        let decided = reviews::decide(
-            &state,
-            &actor,
+        let decisions = Decisions {
             review_id,
-            &ids,
-            Decision::Keep,
-            &why,
-            &client_addr,
-            now(),
-        )
-        .await?;
-        leptos_axum::redirect(&after_decision(
-            &actor,
-            review_id,
+            user_ids: &ids,
+            decision: Decision::Keep,
+            why,
             return_to,
-            decided.completed,
-        ));
-        Ok(decided.completed)
+        };
+        record(&state, &actor, decisions).await
     })
     .await
 }
 
-/// Where the browser goes after a decision: back to the page it came from, or — the review now
-/// complete — to the review with its evidence.
+/// What a decision form asked for.
 #[cfg(feature = "ssr")]
-fn after_decision(
-    actor: &crate::model::Actor,
+struct Decisions<'a> {
     review_id: i64,
+    user_ids: &'a [i64],
+    decision: Decision,
+    why: crate::server::access::StaffReason,
     return_to: Option<String>,
-    completed: bool,
-) -> String {
-    if completed {
-        return format!("{}?completed=1", review_path(actor, review_id));
-    }
-    let back = safe_return(return_to.as_deref(), &review_path(actor, review_id));
-    let sep = if back.contains('?') { '&' } else { '?' };
-    format!("{back}{sep}decided=1")
+}
+
+/// Records the decisions, then sends the browser back to the page it came from — or, the review
+/// now complete, to the review with its evidence. Answers whether it completed.
+#[cfg(feature = "ssr")]
+async fn record(
+    state: &crate::server::AppState,
+    actor: &crate::model::Actor,
+    d: Decisions<'_>,
+) -> Result<bool, AppError> {
+    let client_addr = request::current_client_addr(state)?;
+    let decided = reviews::decide(
+        state,
+        actor,
+        d.review_id,
+        d.user_ids,
+        d.decision,
+        &d.why,
+        &client_addr,
+        now(),
+    )
+    .await?;
+    let here = review_path(actor, d.review_id);
+    leptos_axum::redirect(&if decided.completed {
+        format!("{here}?completed=1")
+    } else {
+        let back = safe_return(d.return_to.as_deref(), &here);
+        let sep = if back.contains('?') { '&' } else { '?' };
+        format!("{back}{sep}decided=1")
+    });
+    Ok(decided.completed)
 }
 
 /// Mails the administrators of an account with a review under way a reminder now (vendor staff).
