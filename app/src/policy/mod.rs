@@ -468,7 +468,8 @@ mod tests {
         assert!(refused("something/new").contains("view-only"));
     }
 
-    fn actor(role: Role, account: Option<i64>) -> Actor {
+    /// A person of `role` (user 7), of `account`.
+    pub(super) fn actor(role: Role, account: Option<i64>) -> Actor {
         Actor {
             user_id: 7,
             role,

@@ -86,15 +86,7 @@ pub fn may_decide_access(
 mod tests {
     use super::*;
     use crate::model::Role;
-
-    fn actor(role: Role, account: Option<i64>) -> Actor {
-        Actor {
-            user_id: 7,
-            role,
-            account_id: account,
-            impersonator_id: None,
-        }
-    }
+    use crate::policy::tests::actor;
 
     #[test]
     fn nobody_decides_on_their_own_access_and_staff_only_for_a_sole_administrator() {
