@@ -239,11 +239,9 @@ fn ReviewBody(v: ReviewView, staff: bool, just_decided: bool, only_open: bool) -
     let open = r.completed_at.is_none();
     let review_id = r.id;
     let columns = Column::all(&[
-        "Name",
-        "Email",
+        "Person",
         "Status",
-        "Administrator",
-        "Contact",
+        "Role",
         "Last sign-in",
         "Second factor",
         "Created by",
@@ -311,11 +309,9 @@ fn ReviewBody(v: ReviewView, staff: bool, just_decided: bool, only_open: bool) -
                 let decision = decision_cell(&item, refusal, focus, review_id, staff, open, &here);
                 view! {
                     <tr>
-                        <td data-label="Name">{item.name()}</td>
-                        <td data-label="Email">{item.email.clone()}</td>
+                        <td data-label="Person">{item.name()}<br/><span class="person-email">{item.email.clone()}</span></td>
                         <td data-label="Status"><UserStatusBadge status=item.status dormant=item.dormant/></td>
-                        <td data-label="Administrator">{if item.is_admin { "Yes" } else { "No" }}</td>
-                        <td data-label="Contact">{item.contact_role.clone().map(|c| if c == "primary" { "Primary" } else { "Secondary" }).unwrap_or("—")}</td>
+                        <td data-label="Role">{role(&item)}</td>
                         <td data-label="Last sign-in">{format_time(item.last_sign_in_at)}</td>
                         <td data-label="Second factor">{item.second_factor.clone()}</td>
                         <td data-label="Created by">{item.created_by.clone().unwrap_or_else(|| "—".into())}</td>
@@ -323,6 +319,20 @@ fn ReviewBody(v: ReviewView, staff: bool, just_decided: bool, only_open: bool) -
                     </tr>
                 }
             }/>
+    }
+}
+
+/// "Administrator, primary contact", "User" and the like.
+fn role(item: &ReviewItem) -> String {
+    let base = if item.is_admin {
+        "Administrator"
+    } else {
+        "User"
+    };
+    match item.contact_role.as_deref() {
+        Some("primary") => format!("{base}, primary contact"),
+        Some("secondary") => format!("{base}, secondary contact"),
+        _ => base.to_string(),
     }
 }
 

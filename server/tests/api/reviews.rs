@@ -192,6 +192,17 @@ async fn a_review_is_decided_person_by_person_and_completes_with_its_evidence(en
         .unwrap()
         .contains("own access"));
 
+    // The page as the administrator sees it: whom to decide on, and their own row without buttons.
+    let html = app
+        .page_text(&admin, &format!("/manage/reviews/{review}"))
+        .await;
+    assert!(html.contains("Acme Corporation") && html.contains("Administrator, primary contact"));
+    assert!(html.contains("aria-label=\"Keep Uma Brandt\""), "{html}");
+    assert!(
+        !html.contains("aria-label=\"Keep Ada Moreno\""),
+        "not their own"
+    );
+    assert!(html.contains("Nobody decides on their own access"));
     // Nobody decides on their own access; a bad decision changes nothing.
     let (status, body) = decide(&app, &admin, &review, ADMIN, "keep", &[]).await;
     assert_eq!(status, 409, "{body}");
@@ -321,6 +332,14 @@ async fn a_review_is_decided_person_by_person_and_completes_with_its_evidence(en
     let agent = app.signed_in(AGENT).await;
     assert_eq!(download(&app, &agent, &path).await.0, 200);
     // The history keeps it, and a new review may start.
+    let html = app
+        .page_text(&admin, &format!("/manage/reviews/{review}"))
+        .await;
+    assert!(
+        html.contains(completed["pdf_sha256"].as_str().unwrap()),
+        "the hash on the page"
+    );
+    assert!(html.contains("Download PDF report"));
     let page = app.expect(&admin, "reviews/account", &[], 200).await;
     assert_eq!(page["reviews"].as_array().unwrap().len(), 1);
     start(&app, &admin, None).await;
