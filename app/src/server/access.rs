@@ -301,13 +301,15 @@ pub async fn lock_account(tx: &mut Tx, account_id: i64) -> Result<(), AppError> 
     Ok(())
 }
 
+/// How many active administrators account `$1` has.
+pub const ACTIVE_ADMINS: &str =
+    "SELECT COUNT(*) FROM users WHERE account_id = $1 AND is_admin AND status = 'active'";
+
 #[tracing::instrument(skip_all)]
 pub async fn active_admins(tx: &mut Tx, account_id: i64) -> Result<i64, AppError> {
-    on_tx!(tx, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM users WHERE account_id = $1 AND is_admin AND status = 'active'"
-    )
-    .bind(account_id)
-    .fetch_one(c)
-    .await
-    .map_err(AppError::from))
+    on_tx!(tx, |c| sqlx::query_scalar(ACTIVE_ADMINS)
+        .bind(account_id)
+        .fetch_one(c)
+        .await
+        .map_err(AppError::from))
 }

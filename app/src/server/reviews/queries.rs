@@ -201,12 +201,16 @@ pub async fn account_name(db: &Db, account_id: i64) -> Result<String, AppError> 
     name.ok_or(AppError::NotFound)
 }
 
-/// How many active administrators account `account_id` has.
+/// How many active administrators account `account_id` has (read without a transaction, which
+/// on SQLite would take the write lock).
 pub async fn active_admins(db: &Db, account_id: i64) -> Result<i64, AppError> {
-    let mut tx = db.begin().await?;
-    let n = crate::server::access::active_admins(&mut tx, account_id).await?;
-    tx.commit().await?;
-    Ok(n)
+    on_db!(db, |c| sqlx::query_scalar(
+        crate::server::access::ACTIVE_ADMINS
+    )
+    .bind(account_id)
+    .fetch_one(c)
+    .await
+    .map_err(AppError::from))
 }
 
 /// Every account's review standing, by name, one page at a time (vendor staff's overview).
