@@ -4,7 +4,8 @@
 //   PORTCULLIS_E2E_BASE_URL=http://127.0.0.1:3000 node bench/interactive.mjs
 //
 // Run from the repository with end2end's packages installed, against a release build with the
-// demo data. "Interactive" is when the hydration script has run (it marks `<html data-hydrated>`);
+// demo data. "Interactive" is when the page's loader has hydrated its islands, or found nothing to
+// load (it marks `<html data-hydrated>`);
 // each page is loaded cold (empty cache) five times and the median is printed.
 import { createRequire } from 'node:module';
 const require = createRequire(new URL('../end2end/package.json', import.meta.url));
@@ -17,7 +18,11 @@ const pages = [
   { name: 'KB home (visitor)', path: '/kb', who: null },
   { name: 'case form (customer)', path: '/cases/new', who: 'user@acme.example' },
   { name: 'case list (customer)', path: '/cases', who: 'user@acme.example' },
+  { name: 'case page (customer)', path: '/cases/CS0001001', who: 'user@acme.example' },
+  { name: 'security (customer)', path: '/account/security', who: 'user@acme.example' },
   { name: 'home (agent)', path: '/', who: 'agent@vendor.example' },
+  { name: 'queue (agent)', path: '/staff/cases', who: 'agent@vendor.example' },
+  { name: 'KB editor (agent)', path: '/staff/kb/new', who: 'agent@vendor.example' },
 ];
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];

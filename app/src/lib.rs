@@ -1,4 +1,6 @@
-//! Portcullis: the Leptos app shared by the server (SSR) and the browser (hydration).
+//! Portcullis: the Leptos app. Pages are rendered on the server alone; the components marked
+//! `#[island]` (a case subject's article suggestions, the KB editor's preview, passkeys) also run
+//! in the browser, and only they are compiled into its bundle.
 
 #![recursion_limit = "256"]
 
@@ -46,15 +48,15 @@ use pages::{
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     server_security_headers();
-    // The signed-in person's time zone travels on <body> so the browser shows times as the server did.
+    // The signed-in person's time zone, in which the server writes every time on the page.
     #[cfg(feature = "ssr")]
     let zone = server::request::parts()
         .and_then(|p| p.extensions.get::<DisplayZone>().cloned())
         .unwrap_or_else(|| DisplayZone("UTC".into()));
     #[cfg(not(feature = "ssr"))]
     let zone = DisplayZone("UTC".into());
-    provide_context(zone.clone());
-    // In the document, not the hydrated app: its address is this build's, known to the server.
+    provide_context(zone);
+    // Its address is this build's, known to the server.
     #[cfg(feature = "ssr")]
     let stylesheet = server::assets::fingerprints().stylesheet();
     #[cfg(not(feature = "ssr"))]
@@ -68,10 +70,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
                 <link rel="stylesheet" id="leptos" href=stylesheet/>
-                <HydrationScripts options/>
+                <components::scripts::IslandScripts options/>
                 <MetaTags/>
             </head>
-            <body data-zone=zone.0>
+            <body>
                 <App/>
             </body>
         </html>
@@ -125,20 +127,11 @@ fn page_title(title: String) -> String {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    #[cfg(feature = "hydrate")]
-    provide_context(DisplayZone(
-        document()
-            .body()
-            .and_then(|b| b.get_attribute("data-zone"))
-            .unwrap_or_else(|| "UTC".into()),
-    ));
-
     components::forms::provide_refused();
 
     view! {
         <Title formatter=page_title/>
         <Router>
-            <components::layout::PageChanges/>
             <a class="skip-link" href="#main">"Skip to main content"</a>
             <Header/>
             <main id="main" class="container" tabindex="-1">

@@ -110,6 +110,14 @@ test('a change request takes files on its form and on its page, each upload with
     name: 'too-big.log', mimeType: 'text/plain', buffer: Buffer.from('more than ten bytes'),
   });
   await expect(page.locator('[data-stage] li').filter({ hasText: 'too-big.log' })).toContainText('is larger than');
+  // Sent without the authorization: refused, and the form comes back with the file still on it.
+  await page.getByRole('button', { name: 'Submit change request' }).click();
+  await expect(page.getByRole('alert')).toContainText('There is a problem');
+  await expect(page.getByLabel('Short description')).toHaveValue(short);
+  await hydrated(page);
+  const kept = page.locator('[data-stage] li').filter({ hasText: 'rotation-runbook.md' });
+  await expect(kept).toContainText('attached');
+  await expect(kept.getByRole('button', { name: 'Remove rotation-runbook.md' })).toBeVisible();
   await page.getByLabel('I am authorized to request this change for Acme Corporation.').check();
   await page.getByRole('button', { name: 'Submit change request' }).click();
   await expect(page.getByRole('status')).toContainText('Your change request was filed');

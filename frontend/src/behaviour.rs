@@ -1,11 +1,11 @@
-//! Behaviour every page shares once the script has loaded, written against the DOM because it
-//! belongs to no component: a form being sent shows it and refuses a second submit; links within
-//! the page (the skip link, an error summary's links) move focus to what they point at; a page
-//! restored from the browser's back-forward cache takes its forms out of "sending".
+//! Behaviour every page with a form shares once the bundle has loaded, written against the DOM
+//! because it belongs to no component: a form being sent shows it and refuses a second submit; a
+//! page restored from the browser's back-forward cache takes its forms out of "sending". (Links
+//! within the page move focus through the page's loader script, which every page has.)
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use web_sys::{Event, HtmlElement, HtmlFormElement, MouseEvent};
+use web_sys::{Event, HtmlFormElement};
 
 /// Installs the listeners, once, before hydration.
 pub fn install() {
@@ -17,7 +17,6 @@ pub fn install() {
     };
     // Capture: seen before any form's own handler (an in-place form would send a second time).
     listen(&document, "submit", true, on_submit);
-    listen(&document, "click", true, on_click);
     listen(&window, "pageshow", false, |_| clear_pending());
     crate::uploads::install(&document);
 }
@@ -75,43 +74,4 @@ fn clear_pending() {
             }
         }
     }
-}
-
-/// A link to `#id` on this page focuses element `id` (made focusable for the moment if it is not
-/// a control) instead of only scrolling to it, so keyboard and screen-reader users land there.
-fn on_click(event: Event) {
-    let Some(mouse) = event.dyn_ref::<MouseEvent>() else {
-        return;
-    };
-    if mouse.button() != 0 || mouse.ctrl_key() || mouse.meta_key() || mouse.shift_key() {
-        return;
-    }
-    let Some(link) = event
-        .target()
-        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
-        .and_then(|el| el.closest("a[href^='#']").ok().flatten())
-    else {
-        return;
-    };
-    let Some(id) = link
-        .get_attribute("href")
-        .and_then(|h| h.strip_prefix('#').map(str::to_string))
-        .filter(|id| !id.is_empty())
-    else {
-        return;
-    };
-    let Some(target) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.get_element_by_id(&id))
-        .and_then(|el| el.dyn_into::<HtmlElement>().ok())
-    else {
-        return;
-    };
-    event.prevent_default();
-    event.stop_propagation();
-    if target.tab_index() < 0 && !target.has_attribute("tabindex") {
-        let _ = target.set_attribute("tabindex", "-1");
-    }
-    target.scroll_into_view();
-    let _ = target.focus();
 }

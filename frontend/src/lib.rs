@@ -1,5 +1,6 @@
 #![recursion_limit = "512"]
-//! The browser half: hydrates the server-rendered page.
+//! The browser half: the page's islands (`#[island]` components of the `app` crate, hydrated by
+//! the page's loader script) and the behaviour every page with a form shares.
 
 mod behaviour;
 mod uploads;
@@ -8,15 +9,9 @@ mod uploads;
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     behaviour::install();
-    leptos::mount::hydrate_body(app::App);
-    // Interactive from here: what tests and the time-to-interactive measurement wait for.
-    if let Some(root) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.document_element())
-    {
-        if let Some(document) = root.owner_document() {
-            uploads::reveal(&document);
-        }
-        let _ = root.set_attribute("data-hydrated", "");
+    // The loader hydrates each island after this; they share the reactive owner made here.
+    leptos::mount::hydrate_islands();
+    if let Some(document) = web_sys::window().and_then(|w| w.document()) {
+        uploads::reveal(&document);
     }
 }

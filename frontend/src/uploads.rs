@@ -222,14 +222,14 @@ fn stage(area: &Element, file: File, text: Option<HtmlTextAreaElement>) {
                 let token = field(&answer, "token");
                 let href = field(&answer, "href");
                 let name = field(&answer, "name");
-                if let Some(hidden) = area
-                    .query_selector("input[name=attachments]")
-                    .ok()
-                    .flatten()
-                    .and_then(|el| el.dyn_into::<HtmlInputElement>().ok())
-                {
+                if let Some(hidden) = hidden_field(&area, "attachments") {
                     let value = hidden.value();
                     hidden.set_value(format!("{value} {token}").trim());
+                }
+                // Its name too, so a refused form lists it again when it comes back.
+                if let Some(names) = hidden_field(&area, "staged_names") {
+                    let value = names.value();
+                    names.set_value(format!("{value}\n{token} {name}").trim());
                 }
                 finish_line(&line, "attached", false);
                 if let Some(document) = line.owner_document() {
@@ -275,6 +275,14 @@ fn busy(form: &Element, change: i32) {
     } else {
         let _ = form.remove_attribute("data-uploading");
     }
+}
+
+/// The hidden field `name` of staging area `area`.
+fn hidden_field(area: &Element, name: &str) -> Option<HtmlInputElement> {
+    area.query_selector(&format!("input[name={name}]"))
+        .ok()
+        .flatten()
+        .and_then(|el| el.dyn_into::<HtmlInputElement>().ok())
 }
 
 /// Posts `file` (and `internal`, when given) to `url` as multipart, asking for JSON; moves `bar`
@@ -408,17 +416,8 @@ fn on_click(event: Event) {
         return;
     };
     let token = button.get_attribute("data-unstage").unwrap_or_default();
-    if let Some(hidden) = button
-        .closest("[data-stage]")
-        .ok()
-        .flatten()
-        .and_then(|area| {
-            area.query_selector("input[name=attachments]")
-                .ok()
-                .flatten()
-        })
-        .and_then(|el| el.dyn_into::<HtmlInputElement>().ok())
-    {
+    let area = button.closest("[data-stage]").ok().flatten();
+    if let Some(hidden) = area.as_ref().and_then(|a| hidden_field(a, "attachments")) {
         let kept: Vec<String> = hidden
             .value()
             .split_whitespace()
@@ -426,6 +425,14 @@ fn on_click(event: Event) {
             .map(str::to_string)
             .collect();
         hidden.set_value(&kept.join(" "));
+    }
+    if let Some(names) = area.as_ref().and_then(|a| hidden_field(a, "staged_names")) {
+        let value = names.value();
+        let kept: Vec<&str> = value
+            .lines()
+            .filter(|line| line.split_once(' ').is_none_or(|(t, _)| t != token))
+            .collect();
+        names.set_value(&kept.join("\n"));
     }
     if let Some(line) = button.closest("li").ok().flatten() {
         line.remove();

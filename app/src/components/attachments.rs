@@ -3,7 +3,7 @@
 //! dropped on it or pasted, and shows each upload's progress (`frontend::behaviour`).
 
 use crate::api::cases::RemoveAttachment;
-use crate::components::forms::{form_answer, ErrorSummary};
+use crate::components::forms::{form_answer, ErrorSummary, FormAnswer};
 use crate::components::time::format_time;
 use crate::model::attachments::{human_size, Attachment, ScanState, ATTACH_FORM};
 use leptos::prelude::*;
@@ -112,10 +112,34 @@ pub fn AttachForm(action: String, internal_choice: bool, limit: i64) -> impl Int
 
 /// Files sent with a form (the case form, a comment, a note): uploaded as they are chosen, dropped
 /// on the form or pasted into its text, each with its progress, and carried by the form as tokens
-/// in its hidden `attachments` field. Needs script, so it shows only with it; without, `fallback`
-/// says where files can be added instead.
+/// in its hidden `attachments` field (and their names in `staged_names`, a line `token name` each,
+/// for showing them again). Needs script, so it shows only with it; without, `fallback` says where
+/// files can be added instead. When the form was refused (`kept`), the files it carried are listed
+/// again and go with it the next time: nothing has to be attached twice.
 #[component]
-pub fn StageFiles(limit: i64, #[prop(optional)] fallback: Option<&'static str>) -> impl IntoView {
+pub fn StageFiles(
+    limit: i64,
+    #[prop(optional)] fallback: Option<&'static str>,
+    #[prop(optional)] kept: Option<FormAnswer>,
+) -> impl IntoView {
+    let staged = kept
+        .map(|answer| {
+            staged_files(
+                &answer.kept("attachments").unwrap_or_default(),
+                &answer.kept("staged_names").unwrap_or_default(),
+            )
+        })
+        .unwrap_or_default();
+    let tokens = staged
+        .iter()
+        .map(|(t, _)| t.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let names = staged
+        .iter()
+        .map(|(t, n)| format!("{t} {n}"))
+        .collect::<Vec<_>>()
+        .join("\n");
     view! {
         <div class="form-group stage" data-stage="" data-max=limit.to_string() hidden>
             <label class="label" for="stage-file">"Attach files (optional)"</label>
@@ -123,9 +147,56 @@ pub fn StageFiles(limit: i64, #[prop(optional)] fallback: Option<&'static str>) 
                 {format!("Logs, screenshots, documents: up to {} each. You can also drop files on the form or paste a screenshot into the text.", human_size(limit))}
             </p>
             <input class="input" type="file" id="stage-file" multiple aria-describedby="stage-file-hint"/>
-            <input type="hidden" name="attachments" value=""/>
-            <ul class="uploads" aria-live="polite"></ul>
+            <input type="hidden" name="attachments" value=tokens/>
+            <input type="hidden" name="staged_names" value=names/>
+            <ul class="uploads" aria-live="polite">
+                {staged.into_iter().map(|(token, name)| view! {
+                    <li class="uploads__item">
+                        <span>{name.clone()}</span>
+                        <span class="meta">"attached"</span>
+                        <button type="button" class="link-button" data-unstage=token>{format!("Remove {name}")}</button>
+                    </li>
+                }).collect_view()}
+            </ul>
         </div>
         {fallback.map(|text| view! { <noscript><p class="hint">{text}</p></noscript> })}
+    }
+}
+
+/// The staged files a refused form carried: each token of its `attachments` field with the name
+/// its `staged_names` field gives it (the form's own upload wrote both). A token without a name
+/// is still carried, under "file".
+pub fn staged_files(tokens: &str, names: &str) -> Vec<(String, String)> {
+    tokens
+        .split_whitespace()
+        .map(|token| {
+            let name = names
+                .lines()
+                .filter_map(|line| line.split_once(' '))
+                .find(|(t, _)| *t == token)
+                .map(|(_, n)| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| "file".into());
+            (token.to_string(), name)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::staged_files;
+
+    #[test]
+    fn a_refused_forms_files_keep_their_names() {
+        let names = "aaa canary.log\nbbb screen shot.png\nzzz gone.txt";
+        assert_eq!(
+            staged_files("aaa bbb ccc", names),
+            vec![
+                ("aaa".to_string(), "canary.log".to_string()),
+                ("bbb".to_string(), "screen shot.png".to_string()),
+                ("ccc".to_string(), "file".to_string()),
+            ]
+        );
+        assert!(staged_files("", names).is_empty());
     }
 }

@@ -4,7 +4,6 @@
 use crate::error::AppError;
 use crate::model::forms::RefusedForm;
 use leptos::prelude::*;
-use server_fn::ServerFn;
 use std::sync::Arc;
 
 /// The entries of a pick list as a select field's (value, label) options.
@@ -19,25 +18,20 @@ pub fn same_pairs(list: &[String]) -> Vec<(String, String)> {
     list.iter().map(|e| (e.clone(), e.clone())).collect()
 }
 
-/// The refused form the page was loaded with (see [`crate::model::forms::RefusedForm`]), shared
-/// with the browser so hydration shows the same. Cleared at the first client-side page change.
-#[derive(Clone, Copy)]
-pub struct Refused(pub RwSignal<Option<Arc<RefusedForm>>>);
+/// The refused form the page was loaded with (see [`crate::model::forms::RefusedForm`]). Pages
+/// are rendered on the server alone (only islands run in the browser), so it is read there, from
+/// the request.
+#[derive(Clone)]
+pub struct Refused(pub Option<Arc<RefusedForm>>);
 
-/// Provides [`Refused`] for the app: on the server from the request, in the browser from the page.
+/// Provides [`Refused`] for the page being rendered.
 pub fn provide_refused() {
-    let loaded = SharedValue::new(|| {
-        #[cfg(feature = "ssr")]
-        {
-            crate::server::request::parts().and_then(|p| p.extensions.get::<RefusedForm>().cloned())
-        }
-        #[cfg(not(feature = "ssr"))]
-        {
-            None::<RefusedForm>
-        }
-    })
-    .into_inner();
-    provide_context(Refused(RwSignal::new(loaded.map(Arc::new))));
+    #[cfg(feature = "ssr")]
+    let loaded =
+        crate::server::request::parts().and_then(|p| p.extensions.get::<RefusedForm>().cloned());
+    #[cfg(not(feature = "ssr"))]
+    let loaded = None::<RefusedForm>;
+    provide_context(Refused(loaded.map(Arc::new)));
 }
 
 /// What the server answered a form: its problems, and after a refused plain post, what was typed
@@ -95,40 +89,14 @@ pub fn answer_of(problem: RwSignal<Option<AppError>>) -> FormAnswer {
 
 /// The refused form of server function `path`, when the page was loaded with one.
 fn refused_form(path: &'static str) -> Memo<Option<Arc<RefusedForm>>> {
-    let refused = use_context::<Refused>();
-    Memo::new(move |_| {
-        refused
-            .and_then(|r| r.0.get())
-            .filter(|form| form.server_fn == path)
-    })
-}
-
-/// The answer of a form built on `action`: the action's last answer when it submitted in place
-/// (with WASM), else the refused plain post the page came back with (see [`form_answer`]).
-pub fn action_error<S>(action: ServerAction<S>) -> FormAnswer
-where
-    S: ServerFn<Error = AppError> + Send + Sync + Clone + 'static,
-    S::Output: Send + Sync + 'static,
-{
-    let plain = form_answer(S::PATH);
-    FormAnswer {
-        error: Memo::new(move |_| {
-            action
-                .value()
-                .with(|answer| match answer {
-                    Some(Err(e)) => Some(e.clone()),
-                    _ => None,
-                })
-                .or_else(|| plain.get())
-        }),
-        kept: plain.kept,
-    }
+    let refused = use_context::<Refused>().and_then(|r| r.0);
+    Memo::new(move |_| refused.clone().filter(|form| form.server_fn == path))
 }
 
 /// The contents of a `<textarea>` as HTML, for its `inner_html`. Leptos writes a textarea's text
 /// children into the server-rendered page unescaped, so `</textarea>` in stored text would end the
 /// element and entities would be decoded on the way back; escaped, the browser shows — and submits
-/// — exactly the stored text, on the server-rendered page and after hydration alike.
+/// — exactly the stored text.
 pub fn textarea_html(text: &str) -> String {
     html_escape::encode_text(text).into_owned()
 }
@@ -364,8 +332,8 @@ pub fn debounced(source: Signal<String>, delay: std::time::Duration) -> ReadSign
 }
 
 /// A fresh idempotency key for a create form's hidden `form_key` field: the server makes one
-/// record per key, so a double click or a resent request files nothing twice. Made where the
-/// form is rendered (the server for a page load, the browser after a page change in it).
+/// record per key, so a double click or a resent request files nothing twice. Forms are rendered
+/// on the server, which makes the key.
 pub fn new_form_key() -> String {
     #[cfg(feature = "ssr")]
     {
@@ -374,19 +342,7 @@ pub fn new_form_key() -> String {
         rand::rngs::OsRng.fill_bytes(&mut bytes);
         hex::encode(bytes)
     }
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    {
-        // getRandomValues, unlike randomUUID, is there on plain-HTTP intranet addresses too.
-        let mut bytes = [0u8; 16];
-        let filled = web_sys::window()
-            .and_then(|w| w.crypto().ok())
-            .is_some_and(|c| c.get_random_values_with_u8_array(&mut bytes).is_ok());
-        if !filled {
-            return String::new();
-        }
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
-    }
-    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    #[cfg(not(feature = "ssr"))]
     {
         String::new()
     }

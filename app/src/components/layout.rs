@@ -117,62 +117,6 @@ pub fn Footer() -> impl IntoView {
     }
 }
 
-/// What a page change inside the browser (the router, not a page load) does: a refused form the
-/// first page came with is forgotten, and focus goes to the new page's main heading, so keyboard
-/// and screen-reader users start at the top of what changed instead of on `<body>`.
-#[component]
-pub fn PageChanges() -> impl IntoView {
-    let location = leptos_router::hooks::use_location();
-    let refused = use_context::<crate::components::forms::Refused>();
-    Effect::new(move |previous: Option<String>| {
-        let path = location.pathname.get();
-        if previous.is_some_and(|p| p != path) {
-            if let Some(refused) = refused {
-                refused.0.set(None);
-            }
-            #[cfg(feature = "hydrate")]
-            focus_new_heading();
-        }
-        path
-    });
-}
-
-/// Focuses the main heading of the page being shown once it has replaced the previous one (its
-/// data may take a moment), or `<main>` when none comes within two seconds.
-#[cfg(feature = "hydrate")]
-fn focus_new_heading() {
-    use leptos::wasm_bindgen::JsCast;
-    use leptos::web_sys::HtmlElement;
-    fn heading() -> Option<HtmlElement> {
-        document()
-            .query_selector("main h1")
-            .ok()
-            .flatten()
-            .and_then(|el| el.dyn_into::<HtmlElement>().ok())
-    }
-    fn attempt(old: Option<HtmlElement>, tries: u32) {
-        match heading() {
-            Some(h1) if old.as_ref().is_none_or(|o| !o.is_same_node(Some(&h1))) => {
-                let _ = h1.set_attribute("tabindex", "-1");
-                let _ = h1.focus();
-            }
-            _ if tries == 0 => {
-                if let Some(main) = document()
-                    .get_element_by_id("main")
-                    .and_then(|el| el.dyn_into::<HtmlElement>().ok())
-                {
-                    let _ = main.focus();
-                }
-            }
-            _ => set_timeout(
-                move || attempt(old, tries - 1),
-                std::time::Duration::from_millis(50),
-            ),
-        }
-    }
-    attempt(heading(), 40);
-}
-
 #[cfg(test)]
 mod tests {
     use super::section_of;

@@ -4,6 +4,7 @@ pub mod forms;
 pub mod layout;
 pub mod list;
 pub mod passkey;
+pub mod scripts;
 pub mod time;
 pub mod url;
 pub mod users;

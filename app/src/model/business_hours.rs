@@ -2,8 +2,9 @@
 //! Monday to Friday between its opening and closing time, in the account's time zone. Pure
 //! arithmetic on Unix seconds, so the SLA clock can be tested on an injected clock.
 //!
-//! Time zones come from jiff with its bundled copy of the IANA database, so the server and the
-//! browser (which renders the same views after hydration) agree on every zone and offset.
+//! Time zones come from jiff with its bundled copy of the IANA database, so every installation
+//! agrees on every zone and offset whatever its system's copy. Times are written on the server, in
+//! the reader's zone: the browser's bundle carries no time-zone data.
 
 use jiff::civil::{Date, Weekday};
 use jiff::tz::TimeZone;

@@ -8,8 +8,8 @@ use crate::api::cases::{
 use crate::components::attachments::{AttachForm, AttachRefusal, FileList, StageFiles};
 use crate::components::badges::{PriorityBadge, SlaBadge};
 use crate::components::forms::{
-    action_error, form_answer, new_form_key, pairs, same_pairs, textarea_html, ErrorSummary, Field,
-    FormAnswer, SelectField, TextAreaField,
+    form_answer, new_form_key, pairs, same_pairs, textarea_html, ErrorSummary, Field, FormAnswer,
+    SelectField, TextAreaField,
 };
 use crate::components::list::{owned, Column, FilterInput, FilterSelect, Loaded, PagedList};
 use crate::components::time::format_time;
@@ -18,7 +18,6 @@ use crate::model::attachments::Attachment;
 use crate::model::case_flow::{describe_left, steps, CaseState, Mover, Step};
 use crate::model::{CaseDetail, CaseFollowers, CaseOptions};
 use crate::pages::kb::KbSuggestions;
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -108,13 +107,12 @@ pub fn NewCasePage() -> impl IntoView {
     }
 }
 
-/// The customer case form (SPEC §4.1). With WASM it submits in place, so what was typed stays when
-/// the server finds a problem; without, it posts and comes back with the errors.
+/// The customer case form (SPEC §4.1): a plain post; a refused one comes back with what was typed
+/// and the problems (the server keeps them for the page it returns to).
 #[component]
 fn CaseFormView(opts: CaseOptions, account_id: Option<i64>) -> impl IntoView {
     let on_behalf = account_id.is_some();
-    let create = ServerAction::<CreateCase>::new();
-    let error = action_error(create);
+    let error = form_answer(CreateCase::PATH);
     let environments = same_pairs(&opts.environments);
     let workaround = crate::model::Workaround::choices();
     view! {
@@ -127,7 +125,7 @@ fn CaseFormView(opts: CaseOptions, account_id: Option<i64>) -> impl IntoView {
             <p class="lead">{format!("For {}. Every field is needed to route your case to the right people.", opts.account_name)}</p>
             <p><a href="/catalog/matrix" target="_blank">"Compatibility matrix (opens in a new tab)"</a></p>
             <ErrorSummary error/>
-            <ActionForm action=create attr:class="form" attr:novalidate=true attr:data-in-place="" attr:data-pending=move || create.pending().get().then_some("")>
+            <form method="post" action=CreateCase::PATH class="form" novalidate>
                 {account_id.map(|id| view! { <input type="hidden" name="account_id" value=id.to_string()/> })}
                 <input type="hidden" name="form_key" value=new_form_key()/>
                 {if on_behalf {
@@ -162,9 +160,9 @@ fn CaseFormView(opts: CaseOptions, account_id: Option<i64>) -> impl IntoView {
                 <TextAreaField name="description" label="Description" rows=8
                     hint="What happened, what you expected, and what you have tried. Include error messages and log excerpts. Plain text or Markdown (**bold**, `code`, lists, links)."
                     error/>
-                <StageFiles limit=opts.file_limit fallback="Files (logs, screenshots) can be added on the case's page once it is open."/>
+                <StageFiles limit=opts.file_limit kept=error fallback="Files (logs, screenshots) can be added on the case's page once it is open."/>
                 <button type="submit" class="button">"Open case"</button>
-            </ActionForm>
+            </form>
         </div>
     }
 }
@@ -172,11 +170,22 @@ fn CaseFormView(opts: CaseOptions, account_id: Option<i64>) -> impl IntoView {
 /// The subject, with the knowledge-base articles matching it listed while it is typed (SPEC §4.1).
 #[component]
 fn SubjectField(error: FormAnswer) -> impl IntoView {
-    let subject = RwSignal::new(String::new());
+    let typed = error.kept("subject").unwrap_or_default();
     view! {
-        <div on:input=move |ev| subject.set(event_target_value(&ev))>
+        <SubjectSuggestions typed>
             <Field name="subject" label="Subject" hint="One line, up to 160 characters" error/>
-        </div>
+        </SubjectSuggestions>
+    }
+}
+
+/// The part of the case form that runs in the browser: what is typed in the field it wraps (the
+/// subject, rendered by the server) looks up articles that may answer it. `typed` is the subject
+/// a refused form came back with.
+#[island]
+fn SubjectSuggestions(typed: String, children: Children) -> impl IntoView {
+    let subject = RwSignal::new(typed);
+    view! {
+        <div on:input=move |ev| subject.set(event_target_value(&ev))>{children()}</div>
         <KbSuggestions text=subject.into()/>
     }
 }
@@ -252,7 +261,7 @@ fn CaseView(case: CaseDetail) -> impl IntoView {
                             <input type="hidden" name="number" value=number.clone()/>
                             <input type="hidden" name="form_key" value=new_form_key()/>
                             <TextAreaField name="body" label="Add a comment" error/>
-                            <StageFiles limit=case.file_limit/>
+                            <StageFiles limit=case.file_limit kept=error/>
                             <button type="submit" class="button">"Send comment"</button>
                         </form>
                     })}
@@ -471,7 +480,7 @@ fn StaffNoteForm(number: String, limit: i64) -> impl IntoView {
             <TextAreaField name="body" label="Reply or internal note"
                 hint="A reply is shown to the customer and mailed to the case's contact; an internal note is for vendor staff only and never reaches the customer."
                 error/>
-            <StageFiles limit/>
+            <StageFiles limit kept=error/>
             // Two buttons, each saying where the text goes: no default decides it.
             <p class="toolbar">
                 <button type="submit" name="internal" value="" class="button">"Send reply to customer"</button>

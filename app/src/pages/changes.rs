@@ -7,8 +7,8 @@ use crate::api::changes::{
 };
 use crate::components::attachments::{AttachForm, AttachRefusal, FileList, StageFiles};
 use crate::components::forms::{
-    action_error, form_answer, new_form_key, pairs, same_pairs, textarea_html, ErrorSummary, Field,
-    SelectField, TextAreaField,
+    form_answer, new_form_key, pairs, same_pairs, textarea_html, ErrorSummary, Field, SelectField,
+    TextAreaField,
 };
 use crate::components::list::{Column, FilterInput, FilterSelect, Loaded, PagedList};
 use crate::components::time::format_time;
@@ -17,7 +17,6 @@ use crate::model::change_flow::{ChangeState, ChangeStep};
 use crate::model::text::encode;
 use crate::model::{ChangeDetail, ChangeOptions, Choice};
 use crate::policy::{permits, Action};
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -113,8 +112,7 @@ pub fn NewChangePage() -> impl IntoView {
 #[component]
 fn ChangeFormView(opts: ChangeOptions, account_id: Option<i64>) -> impl IntoView {
     let on_behalf = account_id.is_some();
-    let create = ServerAction::<CreateChange>::new();
-    let error = action_error(create);
+    let error = form_answer(CreateChange::PATH);
     let environments = same_pairs(&opts.environments);
     let risks = crate::model::Risk::choices();
     let field_messages = move |name: &'static str| {
@@ -153,7 +151,7 @@ fn ChangeFormView(opts: ChangeOptions, account_id: Option<i64>) -> impl IntoView
                 }.into_any()
             }}
             <ErrorSummary error/>
-            <ActionForm action=create attr:class="form" attr:novalidate=true attr:data-in-place="" attr:data-pending=move || create.pending().get().then_some("")>
+            <form method="post" action=CreateChange::PATH class="form" novalidate>
                 {account_id.map(|id| view! { <input type="hidden" name="account_id" value=id.to_string()/> })}
                 <input type="hidden" name="form_key" value=new_form_key()/>
                 {if on_behalf {
@@ -183,7 +181,7 @@ fn ChangeFormView(opts: ChangeOptions, account_id: Option<i64>) -> impl IntoView
                 <Field name="window_start" label="Window starts" kind="datetime-local" hint="In your own time zone" error/>
                 <Field name="window_end" label="Window ends" kind="datetime-local" error/>
                 <TextAreaField name="rollback_plan" label="Rollback plan" error/>
-                <StageFiles limit=opts.file_limit
+                <StageFiles limit=opts.file_limit kept=error
                     fallback="Files (runbooks, configuration) can be added on the change request's page once it is filed."/>
                 {if on_behalf {
                     view! {
@@ -205,7 +203,7 @@ fn ChangeFormView(opts: ChangeOptions, account_id: Option<i64>) -> impl IntoView
                     }.into_any()
                 }}
                 <button type="submit" class="button">{if on_behalf { "Raise change request" } else { "Submit change request" }}</button>
-            </ActionForm>
+            </form>
         </div>
     }
 }

@@ -7,16 +7,13 @@ use crate::api::kb::{
     RetireArticle, SaveArticle,
 };
 use crate::components::attachments::{AttachRefusal, FileList, StageFiles};
-use crate::components::forms::{
-    action_error, debounced, form_answer, ErrorSummary, Field, SelectField,
-};
+use crate::components::forms::{debounced, form_answer, ErrorSummary, Field, SelectField};
 use crate::components::list::{Column, FilterInput, FilterSelect, ListTable, Loaded, PagedList};
 use crate::components::time::format_time;
 use crate::model::kb::{KbState, KbVisibility};
 use crate::model::text::encode;
 use crate::model::KbEditor;
 use crate::pages::kb::audience;
-use leptos::form::ActionForm;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -108,22 +105,10 @@ pub fn KbEditorPage() -> impl IntoView {
 fn Editor(editor: KbEditor) -> impl IntoView {
     let query = use_query_map();
     let flag = move |k: &'static str| query.with(|q| q.get_str(k).is_some());
-    let save = ServerAction::<SaveArticle>::new();
-    let error = action_error(save);
+    let error = form_answer(SaveArticle::PATH);
     let side_error = form_answer(RetireArticle::PATH);
     let restore_error = form_answer(RestoreArticleVersion::PATH);
-    let body = RwSignal::new(error.kept("body").unwrap_or_else(|| editor.body.clone()));
-    let settled = debounced(body.into(), std::time::Duration::from_millis(300));
-    let preview = Resource::new(
-        move || settled.get(),
-        |text| async move {
-            if text.trim().is_empty() {
-                Ok(String::new())
-            } else {
-                preview_article(text).await
-            }
-        },
-    );
+    let body = error.kept("body").unwrap_or_else(|| editor.body.clone());
     let body_messages = move || {
         error
             .get()
@@ -171,8 +156,8 @@ fn Editor(editor: KbEditor) -> impl IntoView {
         <ErrorSummary error/>
         <ErrorSummary error=side_error/>
         <ErrorSummary error=restore_error/>
-        <div class="kb-editor">
-            <ActionForm action=save attr:class="form kb-editor__form" attr:novalidate=true attr:data-in-place="" attr:data-pending=move || save.pending().get().then_some("")>
+        <EditorPreview body=body.clone()>
+            <form method="post" action=SaveArticle::PATH class="form kb-editor__form" novalidate>
                 <input type="hidden" name="number" value=number/>
                 <Field name="title" label="Title" hint="Up to 160 characters" value=editor.title.clone() error/>
                 <SelectField name="category_id" label="Category" placeholder="Choose…" options=categories
@@ -186,16 +171,15 @@ fn Editor(editor: KbEditor) -> impl IntoView {
                         <p class="field-error" id="body-error">{body_messages}</p>
                     </Show>
                     <textarea class="input kb-editor__body" id="body" name="body" rows="18" aria-describedby="body-hint"
-                        inner_html=crate::components::forms::textarea_html(&body.get_untracked())
-                        on:input=move |ev| body.set(event_target_value(&ev))></textarea>
+                        inner_html=crate::components::forms::textarea_html(&body)></textarea>
                 </div>
-                <StageFiles limit=editor.file_limit/>
+                <StageFiles limit=editor.file_limit kept=error/>
                 <div class="button-row">
                     <button type="submit" name="intent" value="draft" class="button button--secondary">"Save draft"</button>
                     " "
                     <button type="submit" name="intent" value="publish" class="button">"Publish"</button>
                 </div>
-            </ActionForm>
+            </form>
             {(!editor.attachments.is_empty()).then(|| view! {
                 <section id="files" aria-labelledby="files-heading">
                     <h2 id="files-heading">"Files"</h2>
@@ -204,19 +188,7 @@ fn Editor(editor: KbEditor) -> impl IntoView {
                     <FileList files=editor.attachments.clone() staff=true/>
                 </section>
             })}
-            <section class="kb-editor__preview" aria-labelledby="preview-heading">
-                <h2 id="preview-heading">"Preview"</h2>
-                <p class="hint">"Exactly as readers will see it; it follows your typing."</p>
-                <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        match preview.await {
-                            Ok(html) => view! { <div class="kb-body" id="preview" inner_html=html></div> }.into_any(),
-                            Err(e) => view! { <p class="field-error">{e.to_string()}</p> }.into_any(),
-                        }
-                    })}
-                </Transition>
-            </section>
-        </div>
+        </EditorPreview>
         {(editor.state == KbState::Published).then(|| view! {
             <details class="confirm">
                 <summary>"Retire this article"</summary>
@@ -265,5 +237,46 @@ fn Editor(editor: KbEditor) -> impl IntoView {
                 </section>
             }
         })}
+    }
+}
+
+/// The part of the editor that runs in the browser: the preview beside the form it wraps (rendered
+/// by the server) follows what is typed in the article's text, once typing pauses. `body` is the
+/// text the page came with.
+#[island]
+fn EditorPreview(body: String, children: Children) -> impl IntoView {
+    let body = RwSignal::new(body);
+    let settled = debounced(body.into(), std::time::Duration::from_millis(300));
+    let preview = Resource::new(
+        move || settled.get(),
+        |text| async move {
+            if text.trim().is_empty() {
+                Ok(String::new())
+            } else {
+                preview_article(text).await
+            }
+        },
+    );
+    let typed = move |ev: leptos::ev::Event| {
+        if event_target::<leptos::web_sys::Element>(&ev).id() == "body" {
+            body.set(event_target_value(&ev));
+        }
+    };
+    view! {
+        <div class="kb-editor" on:input=typed>
+            {children()}
+            <section class="kb-editor__preview" aria-labelledby="preview-heading">
+                <h2 id="preview-heading">"Preview"</h2>
+                <p class="hint">"Exactly as readers will see it; it follows your typing."</p>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        match preview.await {
+                            Ok(html) => view! { <div class="kb-body" id="preview" inner_html=html></div> }.into_any(),
+                            Err(e) => view! { <p class="field-error">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Transition>
+            </section>
+        </div>
     }
 }

@@ -65,8 +65,9 @@ pub fn SignInCodePage() -> impl IntoView {
     }
 }
 
-/// "Use your passkey": the person's passkey answers the portal's challenge in the browser.
-#[component]
+/// "Use your passkey": the person's passkey answers the portal's challenge in the browser (an
+/// island: this part of the page runs there).
+#[island]
 fn PasskeySignIn() -> impl IntoView {
     let problem = RwSignal::new(None::<AppError>);
     let error = answer_of(problem);
@@ -279,8 +280,8 @@ fn AddAppSection(setup: AppSetup, first: bool) -> impl IntoView {
 }
 
 /// Adding a passkey or security key: the password again and a name, then the browser asks the
-/// authenticator to make one.
-#[component]
+/// authenticator to make one (an island: this part of the page runs in the browser).
+#[island]
 fn AddPasskeySection() -> impl IntoView {
     let problem = RwSignal::new(None::<AppError>);
     let error = answer_of(problem);

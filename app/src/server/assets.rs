@@ -35,6 +35,11 @@ impl Fingerprints {
         self.of("js").is_some() && self.of("wasm").is_some()
     }
 
+    /// The fingerprints of the script and the WASM of the browser half, in a built site.
+    pub fn bundle(&self) -> Option<(&str, &str)> {
+        self.of("js").zip(self.of("wasm"))
+    }
+
     /// The stylesheet's address.
     pub fn stylesheet(&self) -> String {
         match self.of("css") {

@@ -356,9 +356,76 @@ async fn a_create_form_sent_twice_makes_one_record(engine: Engine) {
     app.expect(&staff, "notices/create", &reused, 409).await;
 }
 
+/// A refused case form keeps the files staged for it: the page it comes back to lists them and
+/// carries their tokens again, so the completed form brings them with the case.
+async fn a_refused_case_form_keeps_its_staged_files(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let user = app.signed_in(ACME_USER).await;
+    let file = reqwest::multipart::Part::bytes(b"2026-12-06 ERROR canary stalled\n".to_vec())
+        .file_name("canary.log");
+    let res = user
+        .post(app.url("/attachments"))
+        .multipart(reqwest::multipart::Form::new().part("file", file))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status().as_u16(), 201);
+    let staged: serde_json::Value = res.json().await.expect("json");
+    let token = staged["files"][0]["token"]
+        .as_str()
+        .expect("a token")
+        .to_string();
+
+    let mut form = crate::cases::form(&app, ACME_USER).await;
+    form.set("subject", "");
+    form.set("attachments", token.clone());
+    form.set("staged_names", format!("{token} canary.log"));
+    let cases = "SELECT COUNT(*) FROM cases";
+    let before = app.scalar(cases).await;
+    let res = app
+        .post_form(
+            &user,
+            "/api/cases/create",
+            same_origin_form(&app, "/cases/new"),
+            &form.fields(),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 303);
+    assert_eq!(app.scalar(cases).await, before, "nothing filed");
+    let page = app.page_text(&user, "/cases/new").await;
+    assert!(page.contains("There is a problem"), "refused");
+    assert!(
+        page.contains(&format!("name=\"attachments\" value=\"{token}\"")),
+        "the file's token goes with the form again"
+    );
+    assert!(
+        page.contains(&format!("data-unstage=\"{token}\"")),
+        "and can be taken off it"
+    );
+    assert!(page.contains("canary.log"), "listed by its name");
+    let unattached = "SELECT COUNT(*) FROM attachments WHERE case_id IS NULL";
+    assert_eq!(
+        app.scalar(unattached).await,
+        1,
+        "still staged, not attached"
+    );
+
+    form.set("subject", "Canary stage stalls");
+    let body = app.expect(&user, "cases/create", &form.fields(), 200).await;
+    let number = body.as_str().expect("a case number");
+    let case = app
+        .expect(&user, "cases/get", &[("number", number)], 200)
+        .await;
+    assert_eq!(case["attachments"][0]["file_name"], "canary.log");
+    assert_eq!(app.scalar(unattached).await, 0);
+}
+
 both_engines!(
     a_refused_sign_in_comes_back_with_the_email_and_never_the_password,
     a_refused_notice_keeps_its_text_audience_and_choices,
     several_forms_of_one_kind_keep_only_their_own_fields,
     a_create_form_sent_twice_makes_one_record,
+    a_refused_case_form_keeps_its_staged_files,
 );
