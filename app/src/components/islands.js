@@ -64,8 +64,10 @@
 			await res;
 		}
 	}
+	// The WASM is fetched beside the script that loads it, not after it.
+	const wasm = fetch(wasmFile);
 	import(jsFile).then(async (mod) => {
-		await mod.default({ module_or_path: wasmFile });
+		await mod.default({ module_or_path: wasm });
 		mod.hydrate();
 		await traverse(document.body, mod);
 		// Interactive from here: what tests and the time-to-interactive measurement wait for.
