@@ -1,5 +1,5 @@
 //! Files in forms, once the script has loaded: chosen, dropped or pasted files upload at once
-//! with a progress bar each. Written against the DOM, like `behaviour`, because the lists it fills
+//! with a progress bar each. Written against the DOM because the lists it fills
 //! belong to no component's state.
 //!
 //! - A staging area (`[data-stage]`, in the case form and the reply forms) uploads each file to
@@ -10,7 +10,6 @@
 //!
 //! A file over the size limit (`data-max`) is refused here, before any byte is sent.
 
-use crate::behaviour::target_as;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{
@@ -48,6 +47,11 @@ fn all(document: &Document, selector: &str) -> Vec<Element> {
     (0..found.length())
         .filter_map(|i| found.item(i).and_then(|n| n.dyn_into::<Element>().ok()))
         .collect()
+}
+
+/// The element an event happened on, as a `T` (a form, an input), if it is one.
+fn target_as<T: JsCast>(event: &Event) -> Option<T> {
+    event.target().and_then(|t| t.dyn_into::<T>().ok())
 }
 
 fn target_element(event: &Event) -> Option<Element> {

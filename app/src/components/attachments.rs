@@ -1,6 +1,6 @@
 //! Files on a case: the list under the description, a comment or a note, and the forms that add
 //! and remove them. Adding works as a plain multipart form; with script the same form takes files
-//! dropped on it or pasted, and shows each upload's progress (`frontend::behaviour`).
+//! dropped on it or pasted, and shows each upload's progress (`frontend::uploads`).
 
 use crate::api::cases::RemoveAttachment;
 use crate::components::forms::{form_answer, ErrorSummary, FormAnswer};

@@ -1,6 +1,7 @@
-// Every page: in-page links move focus. Then it loads the browser half only on a page that has something for it to do — an island (a part that
-// runs in the browser) or a form in the page's content (sent once, with files uploaded ahead) —
-// and hydrates the page's islands. A page of text and links loads no script at all.
+// Every page: in-page links move focus, and a form being sent is held. Then it loads the browser
+// half (WASM) only on a page that has something for it to do — an island (a part that runs in the
+// browser) or files to upload ahead of a form — and hydrates the page's islands. Every other page
+// loads no script but this one.
 // The islands walk is Leptos's own (leptos/src/hydration/island_script.js, MIT licence).
 ((jsFile, wasmFile) => {
 	const root = document.documentElement;
@@ -24,7 +25,32 @@
 		target.scrollIntoView();
 		target.focus();
 	}, true);
-	const wanted = document.querySelector('leptos-island, main form[method="post"], main [data-stage]');
+	// A form being sent shows it (`data-pending`: its button says so) and refuses a second submit,
+	// which would send it again; one the bundle still uploads files for (`data-uploading`) waits.
+	// A form that submits in place (an island's, `data-in-place`) is marked by its island. Search
+	// forms (GET) are never held.
+	document.addEventListener('submit', (event) => {
+		const form = event.target;
+		if (!(form instanceof HTMLFormElement) || form.method.toLowerCase() === 'get') {
+			return;
+		}
+		if (form.hasAttribute('data-pending') || form.hasAttribute('data-uploading')) {
+			event.preventDefault();
+			event.stopImmediatePropagation();
+			return;
+		}
+		if (!form.hasAttribute('data-in-place')) {
+			form.setAttribute('data-pending', '');
+		}
+	}, true);
+	// A page the back button restores from the cache is no longer sending its forms.
+	window.addEventListener('pageshow', () => {
+		for (const form of document.querySelectorAll('form[data-pending]:not([data-in-place])')) {
+			form.removeAttribute('data-pending');
+		}
+	});
+	// The bundle: islands, and files uploaded ahead of a form or by the case page's upload form.
+	const wanted = document.querySelector('leptos-island, [data-stage], form[data-upload]');
 	if (!wanted) {
 		root.setAttribute('data-hydrated', '');
 		return;

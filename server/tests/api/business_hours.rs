@@ -209,7 +209,6 @@ async fn everyone_sees_times_in_their_own_zone(engine: Engine) {
         .await;
     let page = app.page_text(&user, "/cases/CS0700003").await;
     assert!(page.contains("2026-11-22 21:58 UTC"), "{page}");
-    assert!(page.contains("data-zone=\"UTC\""));
     app.expect(
         &user,
         "auth/time_zone",
@@ -219,7 +218,6 @@ async fn everyone_sees_times_in_their_own_zone(engine: Engine) {
     .await;
     let page = app.page_text(&user, "/cases/CS0700003").await;
     assert!(page.contains("2026-11-22 22:58 CET"), "{page}");
-    assert!(page.contains("data-zone=\"Europe/Berlin\""));
     let (_, me) = app.call(&user, "auth/me", &[]).await;
     assert_eq!(me["time_zone"], "Europe/Berlin");
     // Someone else is unaffected; the change is in the trail.
