@@ -110,6 +110,13 @@ done
 case_number=$(curl -s -H "Cookie: $customer" "http://127.0.0.1:$port/cases?scope=team" |
   grep -o 'href="/cases/CS[0-9]*"' | head -1 | sed 's/.*\/cases\/\(CS[0-9]*\)"/\1/')
 
+# An access review of the administrator's account (10,000 people): started once, left open.
+curl -s -o /dev/null -X POST -H "Cookie: $admin" -H "Origin: http://127.0.0.1:$port" \
+  -H 'Accept: application/json' -H 'Content-Type: application/x-www-form-urlencoded' --data '' \
+  "http://127.0.0.1:$port/api/reviews/start"
+review_id=$(curl -s -H "Cookie: $admin" "http://127.0.0.1:$port/manage/reviews" |
+  grep -o 'href="/manage/reviews/[0-9]*"' | head -1 | grep -o '[0-9][0-9]*')
+
 # label | session | path
 pages=(
   "customer: home|customer|/"
@@ -134,6 +141,10 @@ pages=(
   "staff: change requests|agent|/changes"
   "staff: audit trail|agent|/staff/audit"
   "Manage Accounts, 10,000 users|admin|/manage"
+  "access reviews of an account (admin)|admin|/manage/reviews"
+  "access review of 10,000 people (admin)|admin|/manage/reviews/$review_id"
+  "access review, still to decide (admin)|admin|/manage/reviews/$review_id?undecided=1"
+  "staff: access reviews of all accounts|agent|/staff/access-reviews"
   "KB search, visitor \"pipeline\"|none|/kb?q=pipeline"
   "KB search, customer \"pipeline\"|customer|/kb?q=pipeline"
   "KB search, customer \"maintenance window\"|customer|/kb?q=maintenance+window"

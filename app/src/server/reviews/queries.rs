@@ -153,27 +153,26 @@ pub async fn items(
     page: i64,
     per_page: i64,
 ) -> Result<(Vec<ReviewItem>, i64), AppError> {
-    let undecided = filter == ItemFilter::Undecided;
+    // Two texts rather than a flag in the SQL, so each walks its own index in name order
+    // (migration 0025) instead of sorting the review's rows on every page.
+    let only = match filter {
+        ItemFilter::Undecided => " AND decision IS NULL",
+        ItemFilter::All => "",
+    };
     let sql = format!(
-        "{ITEM} WHERE review_id = $1 AND ($2 = FALSE OR decision IS NULL) \
-         ORDER BY last_name, first_name, user_id LIMIT $3 OFFSET $4"
+        "{ITEM} WHERE review_id = $1{only} ORDER BY last_name, first_name, user_id LIMIT $2 OFFSET $3"
     );
     let rows: Vec<ReviewItem> = on_db!(db, |c| sqlx::query_as(&sql)
         .bind(review_id)
-        .bind(undecided)
         .bind(per_page)
         .bind(crate::server::db::offset(page, per_page))
         .fetch_all(c)
         .await)?;
-    let total: i64 = on_db!(db, |c| {
-        sqlx::query_scalar(
-        "SELECT COUNT(*) FROM access_review_items WHERE review_id = $1 AND ($2 = FALSE OR decision IS NULL)"
-    )
-    .bind(review_id)
-    .bind(undecided)
-    .fetch_one(c)
-    .await
-    })?;
+    let count = format!("SELECT COUNT(*) FROM access_review_items WHERE review_id = $1{only}");
+    let total: i64 = on_db!(db, |c| sqlx::query_scalar(&count)
+        .bind(review_id)
+        .fetch_one(c)
+        .await)?;
     Ok((rows, total))
 }
 
