@@ -184,12 +184,39 @@ impl Scope {
 
 /// Who may read cases and change requests, and of which account.
 pub fn reading_scope(actor: &Actor) -> Result<Scope, AppError> {
+    all_or_own(
+        actor,
+        Action::ViewAllAccountsCases,
+        Action::ViewOwnAccountCases,
+    )
+}
+
+/// What an act reaches: every account for vendor staff (who need `staff`), a customer's own
+/// account for a customer (who needs `own`).
+fn all_or_own(actor: &Actor, staff: Action, own: Action) -> Result<Scope, AppError> {
     if actor.role.is_staff() {
-        can(actor, Action::ViewAllAccountsCases)?;
+        can(actor, staff)?;
         Ok(Scope::AllAccounts)
     } else {
-        can(actor, Action::ViewOwnAccountCases)?;
+        can(actor, own)?;
         Ok(Scope::Account(actor.account_id()?))
+    }
+}
+
+/// The account an act is for: the one vendor staff name (they need `staff`), or a customer's own
+/// whatever they send (they need `own`).
+fn named_or_own(
+    actor: &Actor,
+    requested: Option<i64>,
+    staff: Action,
+    own: Action,
+) -> Result<i64, AppError> {
+    if actor.role.is_staff() {
+        can(actor, staff)?;
+        requested.ok_or(AppError::NotFound)
+    } else {
+        can(actor, own)?;
+        actor.account_id()
     }
 }
 
@@ -235,13 +262,7 @@ pub fn filing_account(
             Action::CreateChangeOnBehalf,
         ),
     };
-    if actor.role.is_staff() {
-        can(actor, on_behalf)?;
-        requested.ok_or(AppError::NotFound)
-    } else {
-        can(actor, own)?;
-        actor.account_id()
-    }
+    named_or_own(actor, requested, on_behalf, own)
 }
 
 /// Managing a customer's users: a platform admin any account's, a customer administrator their own.

@@ -2,43 +2,39 @@
 //! vendor staff read every account's and a platform admin steps in for an account's only
 //! administrator.
 
-use super::{can, permits, Action, Actor, Scope};
+use super::{all_or_own, named_or_own, permits, Action, Actor, Scope};
 use crate::error::AppError;
 
 /// Whose access reviews `actor` reads (and whose evidence they export): a customer
 /// administrator their own account's (any account sent is ignored), vendor staff the one they name.
 pub fn review_account(actor: &Actor, requested: Option<i64>) -> Result<i64, AppError> {
-    if actor.role.is_staff() {
-        can(actor, Action::ViewAnyAccount)?;
-        requested.ok_or(AppError::NotFound)
-    } else {
-        can(actor, Action::ReviewOwnAccountAccess)?;
-        actor.account_id()
-    }
+    named_or_own(
+        actor,
+        requested,
+        Action::ViewAnyAccount,
+        Action::ReviewOwnAccountAccess,
+    )
 }
 
 /// Whose reviews `actor` reads when opening one by its number: their own account's, or — vendor
 /// staff — every account's.
 pub fn review_scope(actor: &Actor) -> Result<Scope, AppError> {
-    if actor.role.is_staff() {
-        can(actor, Action::ViewAnyAccount)?;
-        Ok(Scope::AllAccounts)
-    } else {
-        can(actor, Action::ReviewOwnAccountAccess)?;
-        Ok(Scope::Account(actor.account_id()?))
-    }
+    all_or_own(
+        actor,
+        Action::ViewAnyAccount,
+        Action::ReviewOwnAccountAccess,
+    )
 }
 
 /// Who may start an account's review or set its schedule and dormancy rule: its administrators,
 /// or a platform admin for the account they name.
 pub fn may_run_reviews(actor: &Actor, requested: Option<i64>) -> Result<i64, AppError> {
-    if actor.role.is_staff() {
-        can(actor, Action::ManageCustomerAccounts)?;
-        requested.ok_or(AppError::NotFound)
-    } else {
-        can(actor, Action::ReviewOwnAccountAccess)?;
-        actor.account_id()
-    }
+    named_or_own(
+        actor,
+        requested,
+        Action::ManageCustomerAccounts,
+        Action::ReviewOwnAccountAccess,
+    )
 }
 
 /// The person a review decision is about, as the rules need to know them.
