@@ -7,7 +7,7 @@
 # articles (`seed-demo` flags), signs in as a customer user, a customer administrator of a
 # 10,000-user account and an agent, and drives each page with wrk at 32 connections for SECONDS
 # (default 10): full server-rendered pages with a signed-in session, as a browser asks for them.
-# PORTCULLIS_BENCH_ONLY=text runs only the pages whose label contains the text.
+# PORTCULLIS_BENCH_ONLY=text[,text…] runs only the pages whose label contains one of the texts.
 # Each page's bytes are then served by bare axum (the `static_page` example) in the same run, so the
 # ratio shows what the portal adds on top of sending them. The server's RSS is sampled throughout.
 #
@@ -184,8 +184,12 @@ echo "| page ($engine, $cases cases, $conns connections, ${secs} s) | req/s | p5
 echo "|---|---|---|---|---|---|---|---|"
 for entry in "${pages[@]}"; do
   IFS='|' read -r label who path body <<<"$entry"
-  # PORTCULLIS_BENCH_ONLY: only the pages whose label contains it.
-  [[ "$label" == *"${PORTCULLIS_BENCH_ONLY:-}"* ]] || continue
+  # PORTCULLIS_BENCH_ONLY: only the pages whose label contains one of its comma-separated texts.
+  wanted=
+  IFS=',' read -ra only <<<"${PORTCULLIS_BENCH_ONLY:-}"
+  [ "${#only[@]}" -gt 0 ] || wanted=1
+  for text in "${only[@]}"; do [[ "$label" == *"$text"* ]] && wanted=1; done
+  [ -n "$wanted" ] || continue
   case "$who" in
     customer) cookie=$customer ;; admin) cookie=$admin ;; agent) cookie=$agent ;; *) cookie= ;;
   esac

@@ -117,7 +117,7 @@ pub async fn review(
             _ => ItemFilter::All,
         };
         let page = crate::api::page_number(page);
-        let items = reviews::items(&state.db, review_id, filter, page, PER_PAGE).await?;
+        let items = reviews::items(&state.db, &review, filter, page, PER_PAGE).await?;
         let admins = reviews::active_admins(&state.db, review.account_id).await?;
         let refusals = items
             .0

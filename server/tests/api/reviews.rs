@@ -261,6 +261,18 @@ async fn a_review_is_decided_person_by_person_and_completes_with_its_evidence(en
     );
     assert_eq!(status_of(&app, USER).await, "disabled");
     assert_eq!(app.me(&user).await, None, "their session ended");
+    // The review's counts follow each decision, a "keep" turned removal included: three people,
+    // two decided, one removed, one still to decide (the filtered page's total).
+    let undecided = [("review_id", review.as_str()), ("undecided", "1")];
+    let view = app.expect(&admin, "reviews/get", &undecided, 200).await;
+    let counts = &view["review"];
+    assert_eq!(
+        (&counts["users"], &counts["decided"], &counts["removed"]),
+        (&3.into(), &2.into(), &1.into()),
+        "{view}"
+    );
+    assert_eq!(view["items"]["total"], 1);
+    assert_eq!(view["items"]["rows"][0]["email"], SECOND_ADMIN);
     let after = audit_after(&app, "user.disabled").await;
     assert_eq!(after["status"], "disabled");
     assert!(app

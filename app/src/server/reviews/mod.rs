@@ -144,7 +144,8 @@ pub async fn start(
     Ok(id)
 }
 
-/// Copies everyone with access (active or invited) into review `review_id`; answers how many.
+/// Copies everyone with access (active or invited) into review `review_id` and keeps their number
+/// on the review; answers it.
 /// `dormant_before`: a last sign-in (or, never signed in, a creation) before it is dormant.
 async fn snapshot(
     tx: &mut Tx,
@@ -152,7 +153,7 @@ async fn snapshot(
     account_id: i64,
     dormant_before: i64,
 ) -> Result<u64, AppError> {
-    execute!(tx: tx, sqlx::query(
+    let users = execute!(tx: tx, sqlx::query(
         "INSERT INTO access_review_items (review_id, user_id, first_name, last_name, email, status, \
          is_admin, contact_role, last_sign_in_at, second_factor, created_by, dormant) \
          SELECT $1, u.id, u.first_name, u.last_name, u.email, u.status, u.is_admin, \
@@ -173,7 +174,11 @@ async fn snapshot(
     )
     .bind(review_id)
     .bind(account_id)
-    .bind(dormant_before))
+    .bind(dormant_before))?;
+    execute!(tx: tx, sqlx::query("UPDATE access_reviews SET people = $1 WHERE id = $2")
+        .bind(users as i64)
+        .bind(review_id))?;
+    Ok(users)
 }
 
 /// What one decision did: whether it completed the review.
@@ -219,13 +224,7 @@ pub async fn decide(
     for &user_id in user_ids {
         one.apply(&mut tx, user_id).await?;
     }
-    let undecided: i64 = on_tx!(&mut tx, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM access_review_items WHERE review_id = $1 AND decision IS NULL"
-    )
-    .bind(review_id)
-    .fetch_one(c)
-    .await)?;
-    let completed = undecided == 0;
+    let completed = undecided(&mut tx, review_id).await? == 0;
     if completed {
         complete(&mut tx, review_id, now).await?;
     }
@@ -297,6 +296,16 @@ impl Decide<'_> {
         .bind(self.now)
         .bind(review_id)
         .bind(user_id))?;
+        // The review's counts follow: a first decision is one more decided, a removal (from
+        // undecided or from "keep") one more removed.
+        let decided = i64::from(item.decision().is_none());
+        let removed = i64::from(self.decision == Decision::Remove);
+        execute!(tx: tx, sqlx::query(
+            "UPDATE access_reviews SET decided = decided + $1, removed = removed + $2 WHERE id = $3"
+        )
+        .bind(decided)
+        .bind(removed)
+        .bind(review_id))?;
         let event = Event {
             account_id: Some(account_id),
             target: Some(format!("user:{user_id}")),

@@ -20,9 +20,7 @@ pub struct ReviewRow {
 const SUMMARY: &str = "SELECT r.id, r.account_id, a.name AS account_name, \
      (SELECT s.first_name || ' ' || s.last_name FROM users s WHERE s.id = r.started_by) AS started_by, \
      r.started_at, r.due_at, r.completed_at, \
-     (SELECT COUNT(*) FROM access_review_items i WHERE i.review_id = r.id) AS users, \
-     (SELECT COUNT(*) FROM access_review_items i WHERE i.review_id = r.id AND i.decision IS NOT NULL) AS decided, \
-     (SELECT COUNT(*) FROM access_review_items i WHERE i.review_id = r.id AND i.decision = 'remove') AS removed, \
+     r.people AS users, r.decided, r.removed, \
      r.csv_sha256, r.pdf_sha256 \
      FROM access_reviews r JOIN accounts a ON a.id = r.account_id";
 
@@ -58,6 +56,17 @@ pub(super) async fn settings_in(tx: &mut Tx, account_id: i64) -> Result<ReviewSe
 }
 
 /// The review of `account_id` under way, if any.
+/// How many people review `review_id` has still to decide on.
+pub(super) async fn undecided(tx: &mut Tx, review_id: i64) -> Result<i64, AppError> {
+    on_tx!(tx, |c| sqlx::query_scalar(
+        "SELECT people - decided FROM access_reviews WHERE id = $1"
+    )
+    .bind(review_id)
+    .fetch_one(c)
+    .await
+    .map_err(AppError::from))
+}
+
 pub(super) async fn open_review(tx: &mut Tx, account_id: i64) -> Result<Option<i64>, AppError> {
     on_tx!(tx, |c| sqlx::query_scalar(
         "SELECT id FROM access_reviews WHERE account_id = $1 AND completed_at IS NULL"
@@ -144,34 +153,30 @@ pub enum ItemFilter {
     Undecided,
 }
 
-/// One page of review `review_id`'s people, by name; answers the page and the count.
+/// One page of `review`'s people, by name; answers the page and how many the filter lists (from
+/// the counts the review keeps).
 #[tracing::instrument(skip_all)]
 pub async fn items(
     db: &Db,
-    review_id: i64,
+    review: &ReviewSummary,
     filter: ItemFilter,
     page: i64,
     per_page: i64,
 ) -> Result<(Vec<ReviewItem>, i64), AppError> {
     // Two texts rather than a flag in the SQL, so each walks its own index in name order
     // (migration 0025) instead of sorting the review's rows on every page.
-    let only = match filter {
-        ItemFilter::Undecided => " AND decision IS NULL",
-        ItemFilter::All => "",
+    let (only, total) = match filter {
+        ItemFilter::Undecided => (" AND decision IS NULL", review.users - review.decided),
+        ItemFilter::All => ("", review.users),
     };
     let sql = format!(
         "{ITEM} WHERE review_id = $1{only} ORDER BY last_name, first_name, user_id LIMIT $2 OFFSET $3"
     );
     let rows: Vec<ReviewItem> = on_db!(db, |c| sqlx::query_as(&sql)
-        .bind(review_id)
+        .bind(review.id)
         .bind(per_page)
         .bind(crate::server::db::offset(page, per_page))
         .fetch_all(c)
-        .await)?;
-    let count = format!("SELECT COUNT(*) FROM access_review_items WHERE review_id = $1{only}");
-    let total: i64 = on_db!(db, |c| sqlx::query_scalar(&count)
-        .bind(review_id)
-        .fetch_one(c)
         .await)?;
     Ok((rows, total))
 }
@@ -223,8 +228,7 @@ pub async fn overview(
         sqlx::query_as(
         "SELECT a.id AS account_id, a.name AS account_name, COALESCE(s.schedule, 'off') AS schedule, \
          o.id AS open_id, o.due_at AS open_due_at, \
-         (SELECT COUNT(*) FROM access_review_items i WHERE i.review_id = o.id) AS open_users, \
-         (SELECT COUNT(*) FROM access_review_items i WHERE i.review_id = o.id AND i.decision IS NOT NULL) AS open_decided, \
+         o.people AS open_users, o.decided AS open_decided, \
          (SELECT MAX(r.completed_at) FROM access_reviews r WHERE r.account_id = a.id) AS last_completed_at \
          FROM accounts a LEFT JOIN access_review_settings s ON s.account_id = a.id \
          LEFT JOIN access_reviews o ON o.account_id = a.id AND o.completed_at IS NULL \

@@ -114,12 +114,7 @@ pub async fn remind(
     review: &ReviewRow,
     now: i64,
 ) -> Result<u64, AppError> {
-    let left: i64 = on_tx!(tx, |c| sqlx::query_scalar(
-        "SELECT COUNT(*) FROM access_review_items WHERE review_id = $1 AND decision IS NULL"
-    )
-    .bind(review.id)
-    .fetch_one(c)
-    .await)?;
+    let left = super::queries::undecided(tx, review.id).await?;
     let (subject, body) = reminder(settings, review.id, left, now > review.due_at);
     let sent = mail_administrators(
         tx,
