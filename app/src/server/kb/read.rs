@@ -117,6 +117,8 @@ pub async fn search(
                     category,
                     offset: crate::server::db::offset(page, per_page) as usize,
                     limit: per_page as usize,
+                    // Suggestions show no count.
+                    count_cap: if typing { 0 } else { COUNT_CAP as usize },
                 },
             )
             .await?;

@@ -3,16 +3,16 @@
 //! (an article's audience and category, a case's account and queue), all inside one query, so a
 //! hit nobody may see is never collected, ranked or counted.
 
-use super::schema::{stem, ArticleFields, CaseFields, TextFields};
+use super::schema::{stem, ArticleFields, CaseFields};
 use std::cmp::Reverse;
 use std::ops::Bound;
 use tantivy::collector::TopDocs;
+use tantivy::query::EnableScoring;
 use tantivy::query::{
     BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
-    TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocAddress, Searcher, SegmentReader, Term};
+use tantivy::{DocAddress, DocSet, Searcher, SegmentReader, Term, TERMINATED};
 
 /// A title word counts this much more than a word of the body.
 const TITLE_BOOST: f32 = 2.0;
@@ -37,13 +37,21 @@ fn edits_allowed(word: &str) -> Option<u8> {
     }
 }
 
-/// The words of a search over `fields`: every word must occur (as its English stem, in the title
-/// or the body); with `typing`, the last word is the letters typed so far. A word the index does
-/// not know at all, of five letters or more, is looked for among its near neighbours instead
-/// (typo tolerance only where it is needed, so common words keep their exact, fast ranking).
+/// Where the words of a search are looked for: each field with its weight, and the field whose
+/// words a word being typed may begin (articles' titles; cases are searched by whole words).
+#[derive(Clone, Copy)]
+struct Words<'a> {
+    fields: &'a [(Field, f32)],
+    beginnings: Option<Field>,
+}
+
+/// The words of a search: every word must occur (as its English stem, in one of the fields); with
+/// `typing`, the last word is the letters typed so far. A word the index does not know at all, of
+/// five letters or more, is looked for among its near neighbours instead (typo tolerance only
+/// where it is needed, so common words keep their exact, fast ranking).
 fn words_query(
     searcher: &Searcher,
-    fields: TextFields,
+    words: Words<'_>,
     terms: &[String],
     typing: bool,
 ) -> tantivy::Result<Box<dyn Query>> {
@@ -52,9 +60,10 @@ fn words_query(
     for (i, word) in terms.iter().enumerate() {
         let lower = word.to_lowercase();
         let stemmed = stem(&lower);
+        let being_typed = typing && i == last;
         let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let mut known = false;
-        for (field, boost) in [(fields.title, TITLE_BOOST), (fields.body, 1.0)] {
+        for &(field, boost) in words.fields {
             let term = Term::from_field_text(field, &stemmed);
             known |= searcher.doc_freq(&term)? > 0;
             alternatives.push((
@@ -62,7 +71,7 @@ fn words_query(
                 boosted(TermQuery::new(term, IndexRecordOption::WithFreqs), boost),
             ));
         }
-        if typing && i == last {
+        if let (true, Some(title)) = (being_typed, words.beginnings) {
             // The word being typed begins a word of the title (suggestions name articles by
             // their titles; a beginning found in every body would match most of them). "analy"
             // is how "analysis" begins, but its stem ("anali") begins nothing; the stem of a
@@ -72,7 +81,7 @@ fn words_query(
                 beginnings.push(stemmed.clone());
             }
             for prefix in beginnings {
-                let term = Term::from_field_text(fields.title, &prefix);
+                let term = Term::from_field_text(title, &prefix);
                 alternatives.push((
                     Occur::Should,
                     boosted(
@@ -82,10 +91,8 @@ fn words_query(
                 ));
             }
         }
-        for (field, boost) in [(fields.title, TITLE_BOOST), (fields.body, 1.0)] {
-            if typing && i == last {
-                continue;
-            } else if let (false, Some(edits)) = (known, edits_allowed(&lower)) {
+        if let (false, false, Some(edits)) = (being_typed, known, edits_allowed(&lower)) {
+            for &(field, boost) in words.fields {
                 alternatives.push((
                     Occur::Should,
                     boosted(
@@ -95,7 +102,12 @@ fn words_query(
                 ));
             }
         }
-        musts.push(Box::new(BooleanQuery::new(alternatives)));
+        musts.push(match alternatives.len() {
+            // A word of one field alone is its own term query, which tantivy ranks without
+            // scoring every match.
+            1 => alternatives.pop().expect("one alternative").1,
+            _ => Box::new(BooleanQuery::new(alternatives)),
+        });
     }
     // One word alone stays a plain disjunction, which tantivy ranks without scoring every match.
     Ok(if musts.len() == 1 {
@@ -120,17 +132,31 @@ fn filter(query: impl Query) -> (Occur, Box<dyn Query>) {
 }
 
 fn one_of_texts(field: Field, values: &[&str]) -> (Occur, Box<dyn Query>) {
-    filter(TermSetQuery::new(
-        values.iter().map(|v| Term::from_field_text(field, v)),
-    ))
+    one_of(values.iter().map(|v| Term::from_field_text(field, v)))
 }
 
 fn one_of_numbers(field: Field, values: &[i64]) -> (Occur, Box<dyn Query>) {
-    filter(TermSetQuery::new(
+    one_of(
         values
             .iter()
             .map(|v| Term::from_field_u64(field, *v as u64)),
-    ))
+    )
+}
+
+/// A document holding any of `terms`. Each term is read as its own posting list, which the
+/// words' matches seek into; tantivy's `TermSetQuery` would instead decode every posting of
+/// every term into a bitset on each search (every open case, for a queue's states).
+fn one_of(terms: impl Iterator<Item = Term>) -> (Occur, Box<dyn Query>) {
+    let mut each: Vec<(Occur, Box<dyn Query>)> = terms
+        .map(|term| {
+            let query: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+            (Occur::Should, query)
+        })
+        .collect();
+    match each.len() {
+        1 => filter(each.pop().expect("one term").1),
+        _ => filter(BooleanQuery::new(each)),
+    }
 }
 
 /// What a reader asks of the knowledge base.
@@ -142,6 +168,8 @@ pub struct ArticleQuery<'a> {
     pub category: Option<i64>,
     pub offset: usize,
     pub limit: usize,
+    /// Counting stops past this many ("more than").
+    pub count_cap: usize,
 }
 
 pub fn articles(
@@ -152,10 +180,14 @@ pub fn articles(
     if q.terms.is_empty() || q.visibilities.is_empty() || q.limit == 0 {
         return Ok(Found::default());
     }
+    let words = Words {
+        fields: &[(f.text.title, TITLE_BOOST), (f.text.body, 1.0)],
+        beginnings: Some(f.text.title),
+    };
     let mut clauses = vec![
         (
             Occur::Must,
-            words_query(searcher, f.text, q.terms, q.typing)?,
+            words_query(searcher, words, q.terms, q.typing)?,
         ),
         one_of_texts(f.visibility, q.visibilities),
     ];
@@ -164,7 +196,7 @@ pub fn articles(
     }
     let query = BooleanQuery::new(clauses);
     let mut found = ranked(searcher, f.text.id, &query, q.offset, q.limit)?;
-    found.total = query.count(searcher)?;
+    found.total = count_up_to(searcher, &query, q.count_cap + 1)?;
     Ok(found)
 }
 
@@ -210,7 +242,11 @@ pub fn cases(searcher: &Searcher, f: &CaseFields, q: &CaseQuery<'_>) -> tantivy:
     if q.terms.is_empty() || q.limit == 0 {
         return Ok(Found::default());
     }
-    let mut clauses = vec![(Occur::Must, words_query(searcher, f.text, q.terms, false)?)];
+    let words = Words {
+        fields: &[(f.words, 1.0)],
+        beginnings: None,
+    };
+    let mut clauses = vec![(Occur::Must, words_query(searcher, words, q.terms, false)?)];
     if let Some(account) = q.account {
         clauses.push(one_of_numbers(f.account, &[account]));
     }
@@ -244,30 +280,56 @@ pub fn cases(searcher: &Searcher, f: &CaseFields, q: &CaseQuery<'_>) -> tantivy:
     };
     let query = &*query;
     let (offset, limit) = (q.offset, q.limit);
-    let id = f.text.id;
+    let id = f.id;
     let mut found = cases_in_order(searcher, q, query, id, offset, limit)?;
     if let (true, Some(cap), [word]) = (words_only, q.count_cap, q.terms) {
         // A word found in more cases than the cap is "more than" without counting them all.
-        if matches_at_least(searcher, f.text, word)? > cap as u64 {
+        if matches_at_least(searcher, words.fields, word)? > cap as u64 {
             found.total = cap + 1;
             return Ok(found);
         }
     }
-    found.total = query.count(searcher)?;
-    if let Some(cap) = q.count_cap {
-        found.total = found.total.min(cap + 1);
-    }
+    found.total = match q.count_cap {
+        Some(cap) => count_up_to(searcher, query, cap + 1)?,
+        None => query.count(searcher)?,
+    };
     Ok(found)
 }
 
-/// How many live documents surely hold `word` (in the title or the body): per segment, the more
-/// frequent of the two, less the segment's deleted documents.
-fn matches_at_least(searcher: &Searcher, fields: TextFields, word: &str) -> tantivy::Result<u64> {
+/// How many live documents match `query`, counting no further than `most` (tantivy's own count
+/// visits every match).
+fn count_up_to(searcher: &Searcher, query: &dyn Query, most: usize) -> tantivy::Result<usize> {
+    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
+    let mut counted = 0;
+    for segment in searcher.segment_readers() {
+        let mut scorer = weight.scorer(segment, 1.0)?;
+        let alive = segment.alive_bitset();
+        let mut doc = scorer.doc();
+        while doc != TERMINATED {
+            if alive.is_none_or(|a| a.is_alive(doc)) {
+                counted += 1;
+                if counted >= most {
+                    return Ok(counted);
+                }
+            }
+            doc = scorer.advance();
+        }
+    }
+    Ok(counted)
+}
+
+/// How many live documents surely hold `word` (in one of `fields`): per segment, the most
+/// frequent, less the segment's deleted documents.
+fn matches_at_least(
+    searcher: &Searcher,
+    fields: &[(Field, f32)],
+    word: &str,
+) -> tantivy::Result<u64> {
     let stemmed = stem(word);
     let mut sure = 0u64;
     for segment in searcher.segment_readers() {
         let mut most = 0u32;
-        for field in [fields.title, fields.body] {
+        for &(field, _) in fields {
             let term = Term::from_field_text(field, &stemmed);
             most = most.max(segment.inverted_index(field)?.doc_freq(&term)?);
         }
@@ -397,8 +459,8 @@ mod tests {
         for i in 1..=n {
             writer
                 .add_document(doc!(
-                    f.text.id => i,
-                    f.text.title => format!("Pipeline stall {i}"),
+                    f.id => i,
+                    f.words => format!("Pipeline stall {i}"),
                     f.account => 1 + (i % 2 == 0) as u64,
                     f.created => i as i64,
                     f.priority => 1 + i % 4,
@@ -433,6 +495,11 @@ mod tests {
         q.order = Some(CaseOrder::Oldest);
         let found = cases(&searcher, &f, &q).unwrap();
         assert_eq!((found.ids[0], found.total), (2, 20));
+        // Past the cap, a filtered search stops counting too, and still ranks every match.
+        q.count_cap = Some(5);
+        let found = cases(&searcher, &f, &q).unwrap();
+        assert_eq!((found.ids[0], found.total), (2, 6));
+        q.count_cap = Some(100);
         q.order = Some(CaseOrder::Priority);
         let found = cases(&searcher, &f, &q).unwrap();
         assert!(found.ids.iter().all(|id| 1 + id % 4 == 1), "{found:?}");
@@ -442,6 +509,54 @@ mod tests {
             cases(&searcher, &f, &q).unwrap().ids,
             vec![30, 28, 26, 24, 22]
         );
+    }
+
+    #[test]
+    fn filters_take_one_value_several_or_none() {
+        let (schema, f) = case_schema();
+        let index = Index::create_in_ram(schema);
+        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let states = ["new", "in_progress", "closed"];
+        for i in 1..=30u64 {
+            writer
+                .add_document(doc!(
+                    f.id => i,
+                    f.words => format!("Pipeline stall {i}"),
+                    f.state => states[(i % 3) as usize],
+                    f.group => i % 5,
+                    f.assignee => i % 2,
+                    f.created => i as i64,
+                    f.due => i64::MAX,
+                ))
+                .unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let words = ["pipeline".to_string()];
+        let open: &[&str] = &["new", "in_progress"];
+        let closed: &[&str] = &["closed"];
+        let mut q = CaseQuery {
+            terms: &words,
+            limit: 50,
+            order: Some(CaseOrder::Newest),
+            states: vec![open],
+            ..CaseQuery::default()
+        };
+        let found = cases(&searcher, &f, &q).unwrap();
+        assert_eq!(found.total, 20);
+        assert!(found.ids.iter().all(|id| id % 3 != 2), "{found:?}");
+        // Each set narrows further; a single value and a list of values alike.
+        q.states.push(closed);
+        assert_eq!(cases(&searcher, &f, &q).unwrap().total, 0);
+        q.states = vec![closed];
+        q.assignee = Some(0);
+        q.groups = Some(vec![1, 3]);
+        let found = cases(&searcher, &f, &q).unwrap();
+        // Closed (i % 3 == 2), unassigned (even), in group 1 or 3: 8 and 26.
+        assert_eq!(found.ids, vec![26, 8]);
+        // Nobody's groups: nothing, not everything.
+        q.groups = Some(vec![]);
+        assert_eq!(cases(&searcher, &f, &q).unwrap().total, 0);
     }
 
     #[test]
