@@ -203,7 +203,8 @@ pub fn articles(
 /// The order of a case search.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaseOrder {
-    /// Best match first (BM25), newest first among equals.
+    /// Best match first (BM25); equal scores in the index's own order (tantivy breaks ties by
+    /// document address, not by date).
     Relevance,
     Newest,
     Oldest,
