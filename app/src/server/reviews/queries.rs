@@ -55,7 +55,6 @@ pub(super) async fn settings_in(tx: &mut Tx, account_id: i64) -> Result<ReviewSe
     Ok(found.unwrap_or_default())
 }
 
-/// The review of `account_id` under way, if any.
 /// How many people review `review_id` has still to decide on.
 pub(super) async fn undecided(tx: &mut Tx, review_id: i64) -> Result<i64, AppError> {
     on_tx!(tx, |c| sqlx::query_scalar(
@@ -67,6 +66,7 @@ pub(super) async fn undecided(tx: &mut Tx, review_id: i64) -> Result<i64, AppErr
     .map_err(AppError::from))
 }
 
+/// The review of `account_id` under way, if any.
 pub(super) async fn open_review(tx: &mut Tx, account_id: i64) -> Result<Option<i64>, AppError> {
     on_tx!(tx, |c| sqlx::query_scalar(
         "SELECT id FROM access_reviews WHERE account_id = $1 AND completed_at IS NULL"

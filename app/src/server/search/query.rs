@@ -7,9 +7,9 @@ use super::schema::{stem, ArticleFields, CaseFields};
 use std::cmp::Reverse;
 use std::ops::Bound;
 use tantivy::collector::TopDocs;
-use tantivy::query::EnableScoring;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, FuzzyTermQuery, Occur, Query,
+    RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocAddress, DocSet, Searcher, SegmentReader, Term, TERMINATED};
@@ -109,7 +109,8 @@ fn words_query(
             _ => Box::new(BooleanQuery::new(alternatives)),
         });
     }
-    // One word alone stays a plain disjunction, which tantivy ranks without scoring every match.
+    // One word alone stays its own query (a term, or a disjunction of terms), which tantivy ranks
+    // without scoring every match.
     Ok(if musts.len() == 1 {
         musts.pop().expect("one query")
     } else {
