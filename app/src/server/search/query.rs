@@ -453,25 +453,33 @@ mod tests {
     use super::*;
     use tantivy::{doc, Index, IndexWriter};
 
-    /// `n` cases "Pipeline stall N", the even ones in account 2.
-    fn index_of(n: u64) -> (Index, CaseFields) {
+    /// An index in memory of cases 1 to `n`, each the document `case` makes of its number.
+    fn index_with(
+        n: u64,
+        case: impl Fn(&CaseFields, u64) -> tantivy::TantivyDocument,
+    ) -> (Index, CaseFields) {
         let (schema, f) = case_schema();
         let index = Index::create_in_ram(schema);
         let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
         for i in 1..=n {
-            writer
-                .add_document(doc!(
-                    f.id => i,
-                    f.words => format!("Pipeline stall {i}"),
-                    f.account => 1 + (i % 2 == 0) as u64,
-                    f.created => i as i64,
-                    f.priority => 1 + i % 4,
-                    f.due => i64::MAX,
-                ))
-                .unwrap();
+            writer.add_document(case(&f, i)).unwrap();
         }
         writer.commit().unwrap();
         (index, f)
+    }
+
+    /// `n` cases "Pipeline stall N", the even ones in account 2.
+    fn index_of(n: u64) -> (Index, CaseFields) {
+        index_with(n, |f, i| {
+            doc!(
+                f.id => i,
+                f.words => format!("Pipeline stall {i}"),
+                f.account => 1 + (i % 2 == 0) as u64,
+                f.created => i as i64,
+                f.priority => 1 + i % 4,
+                f.due => i64::MAX,
+            )
+        })
     }
 
     #[test]
@@ -515,24 +523,18 @@ mod tests {
 
     #[test]
     fn filters_take_one_value_several_or_none() {
-        let (schema, f) = case_schema();
-        let index = Index::create_in_ram(schema);
-        let mut writer: IndexWriter = index.writer_with_num_threads(1, 15_000_000).unwrap();
         let states = ["new", "in_progress", "closed"];
-        for i in 1..=30u64 {
-            writer
-                .add_document(doc!(
-                    f.id => i,
-                    f.words => format!("Pipeline stall {i}"),
-                    f.state => states[(i % 3) as usize],
-                    f.group => i % 5,
-                    f.assignee => i % 2,
-                    f.created => i as i64,
-                    f.due => i64::MAX,
-                ))
-                .unwrap();
-        }
-        writer.commit().unwrap();
+        let (index, f) = index_with(30, |f, i| {
+            doc!(
+                f.id => i,
+                f.words => format!("Pipeline stall {i}"),
+                f.state => states[(i % 3) as usize],
+                f.group => i % 5,
+                f.assignee => i % 2,
+                f.created => i as i64,
+                f.due => i64::MAX,
+            )
+        });
         let searcher = index.reader().unwrap().searcher();
         let words = ["pipeline".to_string()];
         let open: &[&str] = &["new", "in_progress"];
