@@ -10,10 +10,7 @@ const OTHER_ADMIN: &str = "admin@globex.example";
 const AGENT: &str = "agent@vendor.example";
 const PLATFORM_ADMIN: &str = "platform.admin@vendor.example";
 
-async fn manage_accounts_list_is_for_customer_administrators_of_their_own_account(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn manage_accounts_list_is_for_customer_administrators_of_their_own_account(app: TestApp) {
     let args = ALL_USERS_FIRST_PAGE;
     assert_eq!(
         app.call(&client(), "accounts/my_users", &args).await.0,
@@ -71,10 +68,7 @@ async fn manage_accounts_list_is_for_customer_administrators_of_their_own_accoun
     assert_eq!(primary["is_admin"], true);
 }
 
-async fn staff_console_list_is_for_vendor_staff(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn staff_console_list_is_for_vendor_staff(app: TestApp) {
     let args = [("page", "1")];
     assert_eq!(
         app.call(&client(), "accounts/list", &args).await.0,
@@ -101,10 +95,7 @@ async fn staff_console_list_is_for_vendor_staff(engine: Engine) {
     }
 }
 
-async fn me_reports_each_role(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn me_reports_each_role(app: TestApp) {
     assert_eq!(
         app.call(&client(), "auth/me", &[]).await,
         (200, serde_json::Value::Null)
@@ -121,10 +112,7 @@ async fn me_reports_each_role(engine: Engine) {
     }
 }
 
-async fn signed_in_pages_refuse_anonymous_visitors(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn signed_in_pages_refuse_anonymous_visitors(app: TestApp) {
     for path in ["/manage", "/staff", "/account/password"] {
         let res = client().get(app.url(path)).send().await.unwrap();
         assert_eq!(res.status().as_u16(), 401, "{path}");
@@ -133,10 +121,7 @@ async fn signed_in_pages_refuse_anonymous_visitors(engine: Engine) {
     }
 }
 
-async fn pages_show_what_each_role_may_do(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn pages_show_what_each_role_may_do(app: TestApp) {
     let page = |c: reqwest::Client, path: &'static str| {
         let url = app.url(path);
         async move {
@@ -174,10 +159,7 @@ async fn pages_show_what_each_role_may_do(engine: Engine) {
 
 /// Every endpoint that changes or reads access, called by people whose accounts were disabled
 /// after they signed in: all refused as signed out, nothing changed.
-async fn disabled_users_can_do_nothing(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn disabled_users_can_do_nothing(app: TestApp) {
     let staff = app.signed_in(PLATFORM_ADMIN).await;
     let admin = app.signed_in(CUSTOMER_ADMIN).await;
     app.exec("UPDATE users SET status = 'disabled' WHERE email IN ('platform.admin@vendor.example', 'admin@acme.example')")
@@ -284,10 +266,7 @@ async fn disabled_users_can_do_nothing(engine: Engine) {
 /// administrator of the same account (ACME) and of another (GLOBEX), agent, platform admin. Each
 /// request is one that, once allowed, fails on the data or changes nothing, so one portal serves
 /// the whole table; the status tells whether the policy let it through.
-async fn every_access_endpoint_follows_the_matrix(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn every_access_endpoint_follows_the_matrix(app: TestApp) {
     let id = |email: &'static str| {
         let app = &app;
         async move {
@@ -427,5 +406,5 @@ both_engines!(
     staff_console_list_is_for_vendor_staff,
     me_reports_each_role,
     signed_in_pages_refuse_anonymous_visitors,
-    pages_show_what_each_role_may_do,
+    pages_show_what_each_role_may_do
 );

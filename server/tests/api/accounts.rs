@@ -22,10 +22,7 @@ async fn acme(app: &TestApp) -> String {
         .to_string()
 }
 
-async fn accounts_are_created_and_edited_by_platform_admins_only(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn accounts_are_created_and_edited_by_platform_admins_only(app: TestApp) {
     let form = [
         ("name", "Umbrella Ltd"),
         ("account_key", "umbrella"),
@@ -140,10 +137,7 @@ async fn accounts_are_created_and_edited_by_platform_admins_only(engine: Engine)
     assert_eq!(body["total"], 1, "{body}");
 }
 
-async fn contacts_become_administrators_and_replacement_does_what_is_answered(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn contacts_become_administrators_and_replacement_does_what_is_answered(app: TestApp) {
     let acme = acme(&app).await;
     let user = id_of(&app, CUSTOMER_USER).await;
     let staff = app.signed_in(PLATFORM_ADMIN).await;
@@ -265,10 +259,7 @@ async fn contacts_become_administrators_and_replacement_does_what_is_answered(en
     assert!(refused, "the schema keeps contacts within their account");
 }
 
-async fn the_last_administrator_cannot_be_dropped_as_a_contact(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn the_last_administrator_cannot_be_dropped_as_a_contact(app: TestApp) {
     // INITECH: one administrator, who is primary contact.
     let initech = app
         .scalar("SELECT id FROM accounts WHERE account_key = 'INITECH'")
@@ -310,10 +301,7 @@ async fn the_last_administrator_cannot_be_dropped_as_a_contact(engine: Engine) {
     );
 }
 
-async fn impersonation_shows_the_users_view_and_records_both_identities(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn impersonation_shows_the_users_view_and_records_both_identities(app: TestApp) {
     let admin_id = id_of(&app, CUSTOMER_ADMIN).await;
     let form = [
         ("user_id", admin_id.as_str()),
@@ -419,10 +407,7 @@ async fn impersonation_shows_the_users_view_and_records_both_identities(engine: 
     );
 }
 
-async fn audit_trail_and_exports_follow_the_matrix(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn audit_trail_and_exports_follow_the_matrix(app: TestApp) {
     let acme = acme(&app).await;
     let globex = app
         .scalar("SELECT id FROM accounts WHERE account_key = 'GLOBEX'")
@@ -529,5 +514,5 @@ both_engines!(
     contacts_become_administrators_and_replacement_does_what_is_answered,
     the_last_administrator_cannot_be_dropped_as_a_contact,
     impersonation_shows_the_users_view_and_records_both_identities,
-    audit_trail_and_exports_follow_the_matrix,
+    audit_trail_and_exports_follow_the_matrix
 );

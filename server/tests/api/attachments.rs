@@ -97,10 +97,7 @@ async fn download(client: &reqwest::Client, app: &TestApp, href: &str) -> reqwes
     client.get(app.url(href)).send().await.expect("request")
 }
 
-async fn a_customers_files_reach_their_account_and_staff_only(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_customers_files_reach_their_account_and_staff_only(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let log = b"2026-12-06 ERROR pipeline stalled at stage 3\n".repeat(100);
     let token = staged(&app, &user, "../../etc/pipeline.log", &log).await;
@@ -193,10 +190,7 @@ async fn a_customers_files_reach_their_account_and_staff_only(engine: Engine) {
     assert!(audited.contains("pipeline.log"), "{audited}");
 }
 
-async fn a_work_notes_files_never_reach_the_customer(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_work_notes_files_never_reach_the_customer(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let number = open_case_with(&app, &user, &[]).await;
     let agent = app.signed_in(AGENT).await;
@@ -273,10 +267,7 @@ async fn a_work_notes_files_never_reach_the_customer(engine: Engine) {
     );
 }
 
-async fn the_type_comes_from_the_content_and_only_images_show_inline(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn the_type_comes_from_the_content_and_only_images_show_inline(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let number = open_case_with(&app, &user, &[]).await;
     let html = b"<html><body><script>alert(document.cookie)</script></body></html>";
@@ -431,10 +422,7 @@ async fn limits_refuse_a_file_and_change_nothing(engine: Engine) {
     assert_eq!(app.scalar(staged_rows).await, 2);
 }
 
-async fn removal_leaves_evidence_and_frees_bytes_nothing_uses(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn removal_leaves_evidence_and_frees_bytes_nothing_uses(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let number = open_case_with(&app, &user, &[]).await;
     let same = b"the same log twice".as_slice();
@@ -558,10 +546,7 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
-async fn a_broken_off_upload_leaves_no_row_and_no_bytes(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_broken_off_upload_leaves_no_row_and_no_bytes(app: TestApp) {
     let cookie = app.session_cookie(&client(), ACME_USER).await;
     let addr = app.base.trim_start_matches("http://").to_string();
     let boundary = "XyZzyBoundary";
@@ -596,10 +581,7 @@ async fn a_broken_off_upload_leaves_no_row_and_no_bytes(engine: Engine) {
     assert_eq!(app.scalar("SELECT COUNT(*) FROM blobs").await, 0);
 }
 
-async fn closed_cases_and_strangers_cannot_add_files(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn closed_cases_and_strangers_cannot_add_files(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let number = open_case_with(&app, &user, &[]).await;
     let globex = app.signed_in(GLOBEX_USER).await;
@@ -883,10 +865,7 @@ async fn files_live_in_an_s3_compatible_store(engine: Engine) {
     );
 }
 
-async fn change_requests_carry_files_into_the_case_they_become(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn change_requests_carry_files_into_the_case_they_become(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let runbook = b"1. scale clouddriver\n2. watch the queue\n".as_slice();
     let token = staged(&app, &user, "runbook.md", runbook).await;
@@ -1022,10 +1001,7 @@ async fn article_with(
     number.as_str().unwrap().to_string()
 }
 
-async fn an_articles_files_reach_exactly_its_readers(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn an_articles_files_reach_exactly_its_readers(app: TestApp) {
     let agent = app.signed_in(AGENT).await;
     let user = app.signed_in(ACME_USER).await;
     let visitor = client();
@@ -1122,14 +1098,11 @@ async fn an_articles_files_reach_exactly_its_readers(engine: Engine) {
 both_engines!(
     an_articles_files_reach_exactly_its_readers,
     change_requests_carry_files_into_the_case_they_become,
-    files_live_in_an_s3_compatible_store,
-    infected_files_are_quarantined_and_clean_ones_served,
-    files_wait_for_the_scan_while_clamd_is_down,
     a_customers_files_reach_their_account_and_staff_only,
     a_work_notes_files_never_reach_the_customer,
     the_type_comes_from_the_content_and_only_images_show_inline,
-    limits_refuse_a_file_and_change_nothing,
     removal_leaves_evidence_and_frees_bytes_nothing_uses,
     a_broken_off_upload_leaves_no_row_and_no_bytes,
-    closed_cases_and_strangers_cannot_add_files,
+    closed_cases_and_strangers_cannot_add_files
 );
+both_engines!(engine: files_live_in_an_s3_compatible_store, infected_files_are_quarantined_and_clean_ones_served, files_wait_for_the_scan_while_clamd_is_down, limits_refuse_a_file_and_change_nothing);

@@ -74,10 +74,7 @@ async fn make_history(app: &TestApp) {
     .await;
 }
 
-async fn sign_in_events_are_recorded_in_the_accounts_chain(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn sign_in_events_are_recorded_in_the_accounts_chain(app: TestApp) {
     make_history(&app).await;
     app.sign_in(
         &client(),
@@ -119,10 +116,7 @@ async fn sign_in_events_are_recorded_in_the_accounts_chain(engine: Engine) {
     );
 }
 
-async fn the_audit_log_refuses_updates_and_deletes(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn the_audit_log_refuses_updates_and_deletes(app: TestApp) {
     make_history(&app).await;
     for sql in [
         "UPDATE audit_log SET action = 'nothing'",
@@ -207,10 +201,7 @@ async fn re_ordered_entries_break_the_chain(engine: Engine) {
     assert!(!ok);
 }
 
-async fn concurrent_events_keep_one_unbroken_chain(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn concurrent_events_keep_one_unbroken_chain(app: TestApp) {
     let mut tasks = Vec::new();
     // Five attempts per person, within the per-email limit: every one is recorded.
     for i in 0..15 {
@@ -253,8 +244,6 @@ async fn concurrent_events_keep_one_unbroken_chain(engine: Engine) {
 both_engines!(
     sign_in_events_are_recorded_in_the_accounts_chain,
     the_audit_log_refuses_updates_and_deletes,
-    an_edited_entry_breaks_the_chain_at_that_entry,
-    a_deleted_entry_breaks_the_chain,
-    re_ordered_entries_break_the_chain,
-    concurrent_events_keep_one_unbroken_chain,
+    concurrent_events_keep_one_unbroken_chain
 );
+both_engines!(engine: an_edited_entry_breaks_the_chain_at_that_entry, a_deleted_entry_breaks_the_chain, re_ordered_entries_break_the_chain);

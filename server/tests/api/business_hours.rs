@@ -67,10 +67,7 @@ async fn p3_case(app: &TestApp, number: &str, age: i64, state: &str, paused_sinc
     .await;
 }
 
-async fn business_targets_count_the_accounts_working_time(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn business_targets_count_the_accounts_working_time(app: TestApp) {
     // Bad hours are refused field by field and change nothing.
     let (status, body) = set_acme_hours(&app, "Mars/Olympus", "17:00", "09:00").await;
     assert_eq!(status, 422, "{body}");
@@ -178,10 +175,7 @@ async fn business_targets_count_the_accounts_working_time(engine: Engine) {
     );
 }
 
-async fn everyone_sees_times_in_their_own_zone(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn everyone_sees_times_in_their_own_zone(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     // Anonymous: sign in first. A zone the database lacks: refused, nothing changed.
     assert_eq!(
@@ -252,5 +246,5 @@ async fn everyone_sees_times_in_their_own_zone(engine: Engine) {
 
 both_engines!(
     business_targets_count_the_accounts_working_time,
-    everyone_sees_times_in_their_own_zone,
+    everyone_sees_times_in_their_own_zone
 );

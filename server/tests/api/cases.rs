@@ -71,10 +71,7 @@ pub(crate) async fn form(app: &TestApp, contact: &str) -> Form {
     ])
 }
 
-async fn the_case_form_refuses_a_missing_availability_and_files_a_numbered_case(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn the_case_form_refuses_a_missing_availability_and_files_a_numbered_case(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let f = form(&app, ACME_ADMIN).await.without("availability_id");
     let body = app.expect(&user, "cases/create", &f.fields(), 422).await;
@@ -145,10 +142,7 @@ async fn the_case_form_refuses_a_missing_availability_and_files_a_numbered_case(
     );
 }
 
-async fn cases_follow_the_matrix_and_stay_in_their_account(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn cases_follow_the_matrix_and_stay_in_their_account(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let f = form(&app, ACME_USER).await;
     let (_, number) = app.call(&user, "cases/create", &f.fields()).await;
@@ -233,10 +227,7 @@ async fn cases_follow_the_matrix_and_stay_in_their_account(engine: Engine) {
     );
 }
 
-async fn work_notes_never_reach_a_customer(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn work_notes_never_reach_a_customer(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let f = form(&app, ACME_USER).await;
     let (_, number) = app.call(&user, "cases/create", &f.fields()).await;
@@ -259,10 +250,7 @@ async fn work_notes_never_reach_a_customer(engine: Engine) {
     assert!(body.to_string().contains("SECRET-NOTE"));
 }
 
-async fn descriptions_and_comments_render_markdown_safely(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn descriptions_and_comments_render_markdown_safely(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let f = form(&app, ACME_USER).await.with(
         "description",
@@ -338,10 +326,7 @@ fn numbers(list: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn queues_sort_as_asked(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn queues_sort_as_asked(app: TestApp) {
     for case in [
         ("CS0800001", "open", 3, 1000, "9000"),
         ("CS0800002", "awaiting_info", 1, 2000, "NULL"),
@@ -412,10 +397,7 @@ async fn queue_order(
     numbers(&app.expect(agent, "cases/queue", &form, 200).await)
 }
 
-async fn customers_list_their_open_or_closed_cases(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn customers_list_their_open_or_closed_cases(app: TestApp) {
     for case in [
         ("CS0800001", "open", 3, 1000, "9000"),
         ("CS0800002", "resolved", 3, 2000, "NULL"),
@@ -477,10 +459,7 @@ async fn customers_list_their_open_or_closed_cases(engine: Engine) {
     assert!(!found.iter().any(|n| open.contains(n)), "{found:?}");
 }
 
-async fn a_customer_reply_reopens_a_case_awaiting_info(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_customer_reply_reopens_a_case_awaiting_info(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let f = form(&app, ACME_USER).await;
     let (_, number) = app.call(&user, "cases/create", &f.fields()).await;
@@ -526,10 +505,7 @@ async fn a_customer_reply_reopens_a_case_awaiting_info(engine: Engine) {
     .await;
 }
 
-async fn concurrent_cases_get_distinct_numbers(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn concurrent_cases_get_distinct_numbers(app: TestApp) {
     let f = form(&app, ACME_USER).await;
     let mut tasks = Vec::new();
     for who in [ACME_USER, ACME_ADMIN, "secondary@acme.example"] {
@@ -553,10 +529,7 @@ async fn concurrent_cases_get_distinct_numbers(engine: Engine) {
     assert!(numbers.iter().all(|n| n.len() == 9 && n.starts_with("CS")));
 }
 
-async fn staff_carry_a_case_through_its_life_cycle(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn staff_carry_a_case_through_its_life_cycle(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let f = form(&app, ACME_USER).await;
     let (_, number) = app.call(&user, "cases/create", &f.fields()).await;
@@ -661,10 +634,7 @@ async fn on_db_state(app: &TestApp, number: &str) -> String {
     .unwrap())
 }
 
-async fn staff_fields_queues_and_the_sla_clock(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn staff_fields_queues_and_the_sla_clock(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let f = form(&app, ACME_USER).await;
     let (_, number) = app.call(&user, "cases/create", &f.fields()).await;
@@ -834,10 +804,7 @@ async fn staff_fields_queues_and_the_sla_clock(engine: Engine) {
     assert!(q["rows"][0]["resolution_left"].as_i64().unwrap() < 0);
 }
 
-async fn resolved_cases_close_themselves_after_the_configured_days(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn resolved_cases_close_themselves_after_the_configured_days(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let f = form(&app, ACME_USER).await;
     let mut numbers = Vec::new();
@@ -884,10 +851,7 @@ async fn resolved_cases_close_themselves_after_the_configured_days(engine: Engin
     );
 }
 
-async fn the_compatibility_matrix_is_shown_to_signed_in_people(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn the_compatibility_matrix_is_shown_to_signed_in_people(app: TestApp) {
     assert_eq!(app.call(&client(), "catalog/matrix", &[]).await.0, 401);
     let user = app.signed_in(ACME_USER).await;
     let (status, m) = app.call(&user, "catalog/matrix", &[]).await;
@@ -913,10 +877,7 @@ async fn the_compatibility_matrix_is_shown_to_signed_in_people(engine: Engine) {
     );
 }
 
-async fn staff_open_a_case_on_a_customers_behalf(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn staff_open_a_case_on_a_customers_behalf(app: TestApp) {
     let acme = id(&app, "SELECT id FROM accounts WHERE account_key = 'ACME'").await;
     let agent = app.signed_in(AGENT).await;
     let (status, opts) = app
@@ -972,10 +933,7 @@ async fn staff_open_a_case_on_a_customers_behalf(engine: Engine) {
 
 /// Pages offer each reader the way that works for them: staff go back to the queues from a case,
 /// and are not offered customer-only forms on the change-request list.
-async fn back_links_and_actions_fit_the_reader(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn back_links_and_actions_fit_the_reader(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let f = form(&app, ACME_USER).await;
     let number = app.expect(&user, "cases/create", &f.fields(), 200).await;
@@ -1047,5 +1005,5 @@ both_engines!(
     queues_sort_as_asked,
     customers_list_their_open_or_closed_cases,
     a_customer_reply_reopens_a_case_awaiting_info,
-    concurrent_cases_get_distinct_numbers,
+    concurrent_cases_get_distinct_numbers
 );

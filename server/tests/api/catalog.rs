@@ -20,10 +20,7 @@ async fn catalog_audit(app: &TestApp) -> i64 {
         .await
 }
 
-async fn only_platform_admins_keep_the_catalog(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn only_platform_admins_keep_the_catalog(app: TestApp) {
     let feature = id(
         &app,
         "SELECT id FROM features WHERE name = 'Canary Analysis'",
@@ -135,10 +132,7 @@ async fn only_platform_admins_keep_the_catalog(engine: Engine) {
     assert!(!html.contains("Blue Green"), "{html}");
 }
 
-async fn bad_entries_change_nothing_and_say_which_field(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn bad_entries_change_nothing_and_say_which_field(app: TestApp) {
     let admin = app.signed_in(PLATFORM_ADMIN).await;
     let features_before = app.scalar("SELECT COUNT(*) FROM features").await;
     let long = "x".repeat(81);
@@ -256,10 +250,7 @@ fn names(options: &Value, list: &str) -> Vec<String> {
         .collect()
 }
 
-async fn retired_entries_stay_on_old_cases_but_leave_the_form(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn retired_entries_stay_on_old_cases_but_leave_the_form(app: TestApp) {
     let admin = app.signed_in(PLATFORM_ADMIN).await;
     let user = app.signed_in(ACME_USER).await;
     // Adding: a new service is offered at once, and the trail has it.
@@ -391,10 +382,7 @@ async fn retired_entries_stay_on_old_cases_but_leave_the_form(engine: Engine) {
     );
 }
 
-async fn sla_targets_and_the_matrix_take_effect(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn sla_targets_and_the_matrix_take_effect(app: TestApp) {
     let admin = app.signed_in(PLATFORM_ADMIN).await;
     let user = app.signed_in(ACME_USER).await;
     // A P4 case ("Question", workaround unknown) with a running resolution clock.
@@ -486,10 +474,7 @@ async fn sla_targets_and_the_matrix_take_effect(engine: Engine) {
     );
 }
 
-async fn group_members_see_their_groups_queue(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn group_members_see_their_groups_queue(app: TestApp) {
     let admin = app.signed_in(PLATFORM_ADMIN).await;
     let agent = app.signed_in(AGENT).await;
     let agent_id = id(
@@ -626,5 +611,5 @@ both_engines!(
     bad_entries_change_nothing_and_say_which_field,
     retired_entries_stay_on_old_cases_but_leave_the_form,
     sla_targets_and_the_matrix_take_effect,
-    group_members_see_their_groups_queue,
+    group_members_see_their_groups_queue
 );

@@ -154,7 +154,7 @@ async fn weak_bootstrap_passwords_are_refused(engine: Engine) {
 }
 
 both_engines!(
-    create_admin_bootstraps_a_platform_admin_who_can_sign_in,
+    engine: create_admin_bootstraps_a_platform_admin_who_can_sign_in,
     seed_demo_is_repeatable_and_scales,
     weak_bootstrap_passwords_are_refused,
     reindex_rebuilds_the_index_here_and_asks_running_instances,

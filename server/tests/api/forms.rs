@@ -20,10 +20,7 @@ fn refused_cookie(res: &reqwest::Response) -> Option<String> {
         .map(|v| v.split(';').next().unwrap_or_default().to_string())
 }
 
-async fn a_refused_sign_in_comes_back_with_the_email_and_never_the_password(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_refused_sign_in_comes_back_with_the_email_and_never_the_password(app: TestApp) {
     let c = client();
     let res = app
         .post_form(
@@ -106,10 +103,7 @@ async fn a_refused_sign_in_comes_back_with_the_email_and_never_the_password(engi
 
 /// A long notice refused for a missing severity comes back whole — markup in it shown as text,
 /// never run — with the audience chosen, and with script (a JSON answer) nothing is kept at all.
-async fn a_refused_notice_keeps_its_text_audience_and_choices(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_refused_notice_keeps_its_text_audience_and_choices(app: TestApp) {
     let staff = app.signed_in(AGENT).await;
     let body = format!(
         "</textarea><script>alert(1)</script> Rotate the signing keys.\n\n{}",
@@ -171,10 +165,7 @@ async fn a_refused_notice_keeps_its_text_audience_and_choices(engine: Engine) {
 
 /// A refused step keeps its message in its own form only (each step is a form of one server
 /// function); a refused staff note keeps its text.
-async fn several_forms_of_one_kind_keep_only_their_own_fields(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn several_forms_of_one_kind_keep_only_their_own_fields(app: TestApp) {
     let number = crate::cases::opened_by(&app, ACME_USER).await;
     let staff = app.signed_in(AGENT).await;
     let case_page = format!("/cases/{number}");
@@ -224,10 +215,7 @@ async fn several_forms_of_one_kind_keep_only_their_own_fields(engine: Engine) {
 
 /// The same create form posted twice (a double click, a retried request) makes one record, and
 /// answers the first one's; another person's identical key is theirs alone.
-async fn a_create_form_sent_twice_makes_one_record(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_create_form_sent_twice_makes_one_record(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let f = crate::cases::form(&app, ACME_USER)
         .await
@@ -358,10 +346,7 @@ async fn a_create_form_sent_twice_makes_one_record(engine: Engine) {
 
 /// A refused case form keeps the files staged for it: the page it comes back to lists them and
 /// carries their tokens again, so the completed form brings them with the case.
-async fn a_refused_case_form_keeps_its_staged_files(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_refused_case_form_keeps_its_staged_files(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let file = reqwest::multipart::Part::bytes(b"2026-12-06 ERROR canary stalled\n".to_vec())
         .file_name("canary.log");
@@ -427,5 +412,5 @@ both_engines!(
     a_refused_notice_keeps_its_text_audience_and_choices,
     several_forms_of_one_kind_keep_only_their_own_fields,
     a_create_form_sent_twice_makes_one_record,
-    a_refused_case_form_keeps_its_staged_files,
+    a_refused_case_form_keeps_its_staged_files
 );

@@ -172,10 +172,7 @@ const EVIDENCE: &str = "SELECT (SELECT COUNT(*) FROM audit_log) + (SELECT COUNT(
      + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM mail_outbox) \
      + (SELECT COUNT(*) FROM kb_votes) + (SELECT CAST(COALESCE(SUM(updated_at), 0) AS BIGINT) FROM users)";
 
-async fn impersonation_is_view_only_on_every_changing_endpoint(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn impersonation_is_view_only_on_every_changing_endpoint(app: TestApp) {
     let staff = impersonating(&app).await;
     let before = app.scalar(EVIDENCE).await;
     let form: Vec<(&str, &str)> = EVERY_FIELD.iter().map(|f| (*f, "1")).collect();
@@ -227,10 +224,7 @@ async fn impersonation_is_view_only_on_every_changing_endpoint(engine: Engine) {
     assert_eq!(app.me(&staff).await.as_deref(), Some(PLATFORM_ADMIN));
 }
 
-async fn impersonation_keeps_the_sessions_lifetime_and_ends_with_its_admin(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn impersonation_keeps_the_sessions_lifetime_and_ends_with_its_admin(app: TestApp) {
     let staff = app.signed_in(PLATFORM_ADMIN).await;
     let admin_id = id_of(&app, PLATFORM_ADMIN).await;
     // The staff session was signed in long ago: an hour of its lifetime is left.
@@ -362,10 +356,7 @@ async fn concurrent_pages_and_files_keep_their_own_headers(engine: Engine) {
 
 /// A case subject or article title is written into `<title>`, and stored text into `<textarea>`:
 /// neither may end its element or have its entities decoded.
-async fn written_text_never_becomes_markup(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn written_text_never_becomes_markup(app: TestApp) {
     let payload = "Outage </title><meta http-equiv=\"refresh\" content=\"0;url=https://elsewhere.example\"> &amp;lt;b&amp;gt; </textarea><b>x</b>";
     let number = open_case(&app).await;
     app.exec(&format!(
@@ -443,10 +434,7 @@ fn html_unescape(text: &str) -> String {
         .replace("&amp;", "&")
 }
 
-async fn activity_lines_show_plain_values_as_typed(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn activity_lines_show_plain_values_as_typed(app: TestApp) {
     let number = open_case(&app).await;
     let agent = app.signed_in("agent@vendor.example").await;
     let group = app
@@ -480,10 +468,7 @@ async fn activity_lines_show_plain_values_as_typed(engine: Engine) {
     assert!(!page.contains("src=\"/export"));
 }
 
-async fn exports_start_only_from_a_deliberate_post(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn exports_start_only_from_a_deliberate_post(app: TestApp) {
     let admin = app.signed_in(CUSTOMER_ADMIN).await;
     let exports = "SELECT COUNT(*) FROM audit_log WHERE action LIKE 'export.%'";
     // What an <img src="/export/audit.csv"> in a case description would make a browser do.
@@ -521,10 +506,7 @@ async fn exports_start_only_from_a_deliberate_post(engine: Engine) {
     assert_eq!(app.scalar(exports).await, 1);
 }
 
-async fn a_long_trail_exports_whole_in_keyset_batches(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_long_trail_exports_whole_in_keyset_batches(app: TestApp) {
     // Over 1,250 entries in Acme's chain: more than one export batch.
     let staff = app.signed_in(PLATFORM_ADMIN).await;
     let user_id = id_of(&app, CUSTOMER_USER).await;
@@ -585,10 +567,7 @@ async fn a_long_trail_exports_whole_in_keyset_batches(engine: Engine) {
     assert_eq!(page["total"], expected + 1);
 }
 
-async fn a_kb_view_counts_once_per_reader_per_day(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_kb_view_counts_once_per_reader_per_day(app: TestApp) {
     let kb = app
         .text("SELECT number FROM kb_articles WHERE state = 'published' AND visibility = 'public' ORDER BY id LIMIT 1")
         .await;
@@ -615,10 +594,7 @@ async fn a_kb_view_counts_once_per_reader_per_day(engine: Engine) {
     );
 }
 
-async fn concurrent_bad_sign_ins_stop_at_the_limit(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn concurrent_bad_sign_ins_stop_at_the_limit(app: TestApp) {
     let mut tasks = Vec::new();
     for i in 0..50 {
         let c = client();
@@ -666,10 +642,7 @@ async fn concurrent_bad_sign_ins_stop_at_the_limit(engine: Engine) {
     assert_eq!(app.sign_in(&c, CUSTOMER_USER, PASSWORD).await.0, 429);
 }
 
-async fn guesses_at_the_current_password_are_throttled(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn guesses_at_the_current_password_are_throttled(app: TestApp) {
     let user = app.signed_in(CUSTOMER_USER).await;
     let guess = |current: &'static str| {
         [
@@ -702,10 +675,7 @@ async fn guesses_at_the_current_password_are_throttled(engine: Engine) {
     );
 }
 
-async fn malformed_input_is_the_clients_error(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn malformed_input_is_the_clients_error(app: TestApp) {
     let admin = app.signed_in(CUSTOMER_ADMIN).await;
     for page in ["abc", "99999999999999999999999", "-5"] {
         let (status, body) = app
@@ -776,10 +746,7 @@ async fn malformed_input_is_the_clients_error(engine: Engine) {
     }
 }
 
-async fn invented_methods_do_not_grow_metrics(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn invented_methods_do_not_grow_metrics(app: TestApp) {
     let c = client();
     for i in 0..20 {
         let method = reqwest::Method::from_bytes(format!("INVENTED{i}").as_bytes()).unwrap();
@@ -873,10 +840,7 @@ async fn readiness_answers_within_a_second_when_postgres_stops_answering() {
     );
 }
 
-async fn https_portals_send_hsts(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn https_portals_send_hsts(app: TestApp) {
     let c = client();
     let res = c.get(app.url("/healthz")).send().await.unwrap();
     assert!(
@@ -900,10 +864,7 @@ async fn https_portals_send_hsts(engine: Engine) {
     );
 }
 
-async fn the_import_form_is_only_for_platform_admins(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn the_import_form_is_only_for_platform_admins(app: TestApp) {
     let acme = app
         .scalar("SELECT account_id FROM users WHERE email = 'user@acme.example'")
         .await;
@@ -927,10 +888,7 @@ async fn the_import_form_is_only_for_platform_admins(engine: Engine) {
         .contains("Upload and check"));
 }
 
-async fn internal_categories_stay_hidden_from_readers(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn internal_categories_stay_hidden_from_readers(app: TestApp) {
     let staff = app.signed_in("agent@vendor.example").await;
     let (status, body) = app
         .call(
@@ -974,10 +932,7 @@ async fn internal_categories_stay_hidden_from_readers(engine: Engine) {
     }
 }
 
-async fn every_administrator_grant_has_its_own_entry(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn every_administrator_grant_has_its_own_entry(app: TestApp) {
     let grants = "SELECT COUNT(*) FROM audit_log WHERE action = 'administrator.granted'";
     let before = app.scalar(grants).await;
     let admin = app.signed_in(CUSTOMER_ADMIN).await;
@@ -1033,10 +988,7 @@ async fn every_administrator_grant_has_its_own_entry(engine: Engine) {
     );
 }
 
-async fn imports_and_mails_resume_within_a_minute_of_a_process_dying(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn imports_and_mails_resume_within_a_minute_of_a_process_dying(app: TestApp) {
     // A mail claimed by a sender that then died: its lease runs out within a minute.
     let now = app::server::now();
     app.exec(&format!(
@@ -1189,10 +1141,7 @@ async fn a_request_waiting_too_long_is_answered_503(engine: Engine) {
     assert!(status < 400, "{status} {body}");
 }
 
-async fn a_signed_anchor_finds_a_recomputed_chain(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_signed_anchor_finds_a_recomputed_chain(app: TestApp) {
     let admin = app.signed_in(CUSTOMER_ADMIN).await;
     for n in 0..3 {
         let email = format!("anchored{n}@acme.example");
@@ -1332,10 +1281,7 @@ async fn rewrite_chain(app: &TestApp, chain: &str) {
     .unwrap());
 }
 
-async fn a_reset_request_takes_as_long_for_a_known_address_as_for_an_unknown_one(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_reset_request_takes_as_long_for_a_known_address_as_for_an_unknown_one(app: TestApp) {
     let mails = "SELECT COUNT(*) FROM mail_outbox WHERE kind = 'reset'";
     for (email, mailed) in [
         ("nobody.here@acme.example", 0),
@@ -1357,10 +1303,7 @@ async fn a_reset_request_takes_as_long_for_a_known_address_as_for_an_unknown_one
     }
 }
 
-async fn signing_in_over_an_impersonation_is_refused_until_it_is_stopped(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn signing_in_over_an_impersonation_is_refused_until_it_is_stopped(app: TestApp) {
     let staff = impersonating(&app).await;
     // Ending an impersonation is a recorded step of its own: a sign-in does not replace it.
     let (status, body) = app.sign_in(&staff, CUSTOMER_USER, PASSWORD).await;
@@ -1380,12 +1323,9 @@ async fn signing_in_over_an_impersonation_is_refused_until_it_is_stopped(engine:
 both_engines!(
     signing_in_over_an_impersonation_is_refused_until_it_is_stopped,
     a_reset_request_takes_as_long_for_a_known_address_as_for_an_unknown_one,
-    a_statement_running_past_its_timeout_is_stopped,
-    a_request_waiting_too_long_is_answered_503,
     a_signed_anchor_finds_a_recomputed_chain,
     impersonation_is_view_only_on_every_changing_endpoint,
     impersonation_keeps_the_sessions_lifetime_and_ends_with_its_admin,
-    concurrent_pages_and_files_keep_their_own_headers,
     written_text_never_becomes_markup,
     activity_lines_show_plain_values_as_typed,
     exports_start_only_from_a_deliberate_post,
@@ -1399,5 +1339,6 @@ both_engines!(
     the_import_form_is_only_for_platform_admins,
     internal_categories_stay_hidden_from_readers,
     every_administrator_grant_has_its_own_entry,
-    imports_and_mails_resume_within_a_minute_of_a_process_dying,
+    imports_and_mails_resume_within_a_minute_of_a_process_dying
 );
+both_engines!(engine: a_statement_running_past_its_timeout_is_stopped, a_request_waiting_too_long_is_answered_503, concurrent_pages_and_files_keep_their_own_headers);

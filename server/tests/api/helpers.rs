@@ -617,10 +617,27 @@ pub async fn within_limit(test: impl std::future::Future<Output = ()>) {
         .expect("the test did not finish within 120 s")
 }
 
-/// Generates `name::sqlite` and `name::postgres` tests from `async fn name(engine: Engine)`.
+/// Runs `test` on a freshly seeded app of `engine`, within the time limit; skipped (passes) where
+/// the engine is not available and not required.
+pub async fn on_fresh_app<F, Fut>(engine: Engine, test: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    within_limit(async move {
+        if let Some(app) = spawn(engine).await {
+            test(app).await
+        }
+    })
+    .await
+}
+
+/// Generates `name::sqlite` and `name::postgres` tests: from `async fn name(app: TestApp)`, given
+/// a freshly seeded app of each engine, or, after `engine:`, from `async fn name(engine: Engine)`
+/// for scenarios that start their apps themselves.
 #[macro_export]
 macro_rules! both_engines {
-    ($($name:ident),* $(,)?) => {$(
+    (engine: $($name:ident),* $(,)?) => {$(
         mod $name {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
@@ -629,6 +646,19 @@ macro_rules! both_engines {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
                 $crate::helpers::within_limit(super::$name($crate::helpers::Engine::Postgres)).await
+            }
+        }
+    )*};
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use $crate::helpers::{on_fresh_app, Engine};
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                on_fresh_app(Engine::Sqlite, super::$name).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                on_fresh_app(Engine::Postgres, super::$name).await
             }
         }
     )*};

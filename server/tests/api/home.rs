@@ -27,10 +27,7 @@ fn numbers(list: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-async fn home_pages_show_each_person_their_own_work(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn home_pages_show_each_person_their_own_work(app: TestApp) {
     assert_eq!(app.call(&client(), "home/work", &[]).await.0, 401);
 
     // A customer's case, which staff answer with a question: it waits for the customer.

@@ -291,4 +291,5 @@ async fn replies_in_the_mailbox_become_comments_once_even_across_a_killed_reader
     );
 }
 
-both_engines!(replies_in_the_mailbox_become_comments_once_even_across_a_killed_reader,);
+both_engines!(
+engine: replies_in_the_mailbox_become_comments_once_even_across_a_killed_reader,);

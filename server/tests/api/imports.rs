@@ -49,10 +49,7 @@ const MIXED: &str = "first_name,last_name,email,administrator\n\
     ,Nameless,nameless@acme.example,\n\
     Eli,Broken,eli-at-acme,\n";
 
-async fn only_platform_admins_import_and_nothing_is_created_before_confirmation(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn only_platform_admins_import_and_nothing_is_created_before_confirmation(app: TestApp) {
     let acme = acme(&app).await;
     assert_eq!(upload(&app, &client(), acme, MIXED.into()).await.0, 401);
     for who in [
@@ -208,10 +205,7 @@ fn many(count: usize, domain: &str) -> String {
     csv
 }
 
-async fn a_stopped_import_leaves_whole_users_and_a_rerun_completes_it(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_stopped_import_leaves_whole_users_and_a_rerun_completes_it(app: TestApp) {
     let acme = acme(&app).await;
     let staff = app.signed_in(PLATFORM_ADMIN).await;
     let (_, location) = upload(&app, &staff, acme, many(450, "acme.example")).await;
@@ -269,10 +263,7 @@ async fn a_stopped_import_leaves_whole_users_and_a_rerun_completes_it(engine: En
     );
 }
 
-async fn ten_thousand_rows_are_previewed_and_created(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn ten_thousand_rows_are_previewed_and_created(app: TestApp) {
     let globex = app
         .scalar("SELECT id FROM accounts WHERE account_key = 'GLOBEX'")
         .await;
@@ -330,17 +321,21 @@ async fn ten_thousand_rows_are_previewed_and_created(engine: Engine) {
 
 both_engines!(
     only_platform_admins_import_and_nothing_is_created_before_confirmation,
-    a_stopped_import_leaves_whole_users_and_a_rerun_completes_it,
+    a_stopped_import_leaves_whole_users_and_a_rerun_completes_it
 );
 
 // 10,000 rows take longer than the per-test limit of the other tests allows on a loaded machine.
 mod ten_thousand_rows_are_previewed_and_created {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn sqlite() {
-        super::ten_thousand_rows_are_previewed_and_created(crate::helpers::Engine::Sqlite).await
+        if let Some(app) = crate::helpers::spawn(crate::helpers::Engine::Sqlite).await {
+            super::ten_thousand_rows_are_previewed_and_created(app).await
+        }
     }
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn postgres() {
-        super::ten_thousand_rows_are_previewed_and_created(crate::helpers::Engine::Postgres).await
+        if let Some(app) = crate::helpers::spawn(crate::helpers::Engine::Postgres).await {
+            super::ten_thousand_rows_are_previewed_and_created(app).await
+        }
     }
 }

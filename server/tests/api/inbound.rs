@@ -86,10 +86,7 @@ pub(crate) async fn case_awaiting(app: &TestApp, question: &str) -> (String, Sen
     (number, asked)
 }
 
-async fn replies_by_mail_become_comments_only_when_trusted(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn replies_by_mail_become_comments_only_when_trusted(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let agent = app.signed_in(AGENT).await;
     let (number, asked) = case_awaiting(&app, "Please send the pipeline log.").await;
@@ -427,10 +424,7 @@ async fn replies_by_mail_become_comments_only_when_trusted(engine: Engine) {
     assert_eq!(comments_saying(&app, "One more thing").await, 0);
 }
 
-async fn staff_accept_or_discard_held_mail_with_evidence(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn staff_accept_or_discard_held_mail_with_evidence(app: TestApp) {
     let user = app.signed_in(ACME_USER).await;
     let number = crate::cases::opened_by(&app, ACME_USER).await;
     let opened = app.wait_for_mail(ACME_USER, &number).await;
@@ -560,5 +554,5 @@ async fn staff_accept_or_discard_held_mail_with_evidence(engine: Engine) {
 
 both_engines!(
     replies_by_mail_become_comments_only_when_trusted,
-    staff_accept_or_discard_held_mail_with_evidence,
+    staff_accept_or_discard_held_mail_with_evidence
 );

@@ -33,10 +33,7 @@ async fn acme_id(app: &TestApp) -> i64 {
         .await
 }
 
-async fn invite_is_for_administrators_and_platform_admins(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn invite_is_for_administrators_and_platform_admins(app: TestApp) {
     let acme = acme_id(&app).await.to_string();
     let form = invite_form("nora@acme.example", &[("account_id", &acme)]);
     assert_eq!(app.call(&client(), "users/invite", &form).await.0, 401);
@@ -119,10 +116,7 @@ async fn invite_is_for_administrators_and_platform_admins(engine: Engine) {
     assert_eq!(user_count(&app, "zed@acme.example").await, 0);
 }
 
-async fn bad_input_and_taken_addresses_change_nothing(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn bad_input_and_taken_addresses_change_nothing(app: TestApp) {
     let admin = app.signed_in(CUSTOMER_ADMIN).await;
     let before = app.scalar("SELECT COUNT(*) FROM users").await;
     let body = app
@@ -173,10 +167,7 @@ async fn bad_input_and_taken_addresses_change_nothing(engine: Engine) {
     assert_eq!(app.scalar("SELECT COUNT(*) FROM mail_outbox").await, 0);
 }
 
-async fn invitation_link_sets_the_password_once_and_signs_in(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn invitation_link_sets_the_password_once_and_signs_in(app: TestApp) {
     let admin = app.signed_in(CUSTOMER_ADMIN).await;
     app.expect(
         &admin,
@@ -301,10 +292,7 @@ async fn invitation_link_sets_the_password_once_and_signs_in(engine: Engine) {
     );
 }
 
-async fn resent_revoked_expired_and_disabled_links_do_nothing(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn resent_revoked_expired_and_disabled_links_do_nothing(app: TestApp) {
     let admin = app.signed_in(CUSTOMER_ADMIN).await;
     let use_link = |token: String| {
         let app = &app;
@@ -451,10 +439,7 @@ async fn resent_revoked_expired_and_disabled_links_do_nothing(engine: Engine) {
     assert!(body.to_string().contains("not valid"), "{body}");
 }
 
-async fn password_reset_mails_a_link_without_revealing_who_exists(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn password_reset_mails_a_link_without_revealing_who_exists(app: TestApp) {
     let old_session = app.signed_in(CUSTOMER_USER).await;
     for email in ["nobody@acme.example", AGENT, CUSTOMER_USER] {
         let (status, body) = app
@@ -529,5 +514,5 @@ both_engines!(
     bad_input_and_taken_addresses_change_nothing,
     invitation_link_sets_the_password_once_and_signs_in,
     resent_revoked_expired_and_disabled_links_do_nothing,
-    password_reset_mails_a_link_without_revealing_who_exists,
+    password_reset_mails_a_link_without_revealing_who_exists
 );

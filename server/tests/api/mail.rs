@@ -186,6 +186,6 @@ async fn two_instances_on_one_database_never_send_a_mail_twice(engine: Engine) {
 }
 
 both_engines!(
-    mails_queued_while_smtp_is_down_arrive_once_it_is_back,
+    engine: mails_queued_while_smtp_is_down_arrive_once_it_is_back,
     two_instances_on_one_database_never_send_a_mail_twice,
 );

@@ -32,10 +32,7 @@ async fn status_and_admin(app: &TestApp, email: &str) -> (String, bool) {
     .unwrap())
 }
 
-async fn only_administrators_and_platform_admins_may_change_access(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn only_administrators_and_platform_admins_may_change_access(app: TestApp) {
     let target = user_id(&app, "user@acme.example").await;
     assert_eq!(
         change(&app, &client(), target, "disable", &[]).await.0,
@@ -73,10 +70,7 @@ async fn only_administrators_and_platform_admins_may_change_access(engine: Engin
     );
 }
 
-async fn disabling_ends_sessions_and_is_audited(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn disabling_ends_sessions_and_is_audited(app: TestApp) {
     let victim = app.signed_in("user@acme.example").await;
     let admin = app.signed_in("admin@acme.example").await;
     let target = user_id(&app, "user@acme.example").await;
@@ -126,10 +120,7 @@ async fn disabling_ends_sessions_and_is_audited(engine: Engine) {
     );
 }
 
-async fn an_account_always_keeps_an_active_administrator(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn an_account_always_keeps_an_active_administrator(app: TestApp) {
     let admin = app.signed_in("admin@acme.example").await;
     let me = user_id(&app, "admin@acme.example").await;
     let secondary = user_id(&app, "secondary@acme.example").await;
@@ -172,10 +163,7 @@ async fn an_account_always_keeps_an_active_administrator(engine: Engine) {
     assert_eq!(me_body["role"], "CustomerAdmin");
 }
 
-async fn platform_admin_changes_need_a_reason(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn platform_admin_changes_need_a_reason(app: TestApp) {
     let platform = app.signed_in("platform.admin@vendor.example").await;
     let target = user_id(&app, "user@globex.example").await;
     let (status, body) = change(&app, &platform, target, "grant_admin", &[("reason", "  ")]).await;
@@ -213,10 +201,7 @@ async fn platform_admin_changes_need_a_reason(engine: Engine) {
     assert_eq!(recorded, 1);
 }
 
-async fn manage_page_offers_actions_but_not_on_oneself(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn manage_page_offers_actions_but_not_on_oneself(app: TestApp) {
     let admin = app.signed_in("admin@acme.example").await;
     let html = app.page_text(&admin, "/manage").await;
     assert!(
@@ -253,13 +238,10 @@ both_engines!(
     disabling_ends_sessions_and_is_audited,
     an_account_always_keeps_an_active_administrator,
     platform_admin_changes_need_a_reason,
-    manage_page_offers_actions_but_not_on_oneself,
+    manage_page_offers_actions_but_not_on_oneself
 );
 
-async fn users_are_searched_and_filtered_in_the_database(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn users_are_searched_and_filtered_in_the_database(app: TestApp) {
     let admin = app.signed_in("admin@acme.example").await;
     let list = |search: &'static str, status: &'static str| {
         let app = &app;

@@ -332,10 +332,7 @@ async fn passkeys_belong_to_their_owner_and_leave_with_the_password(engine: Engi
     assert_eq!(app.sign_in_to(&client(), CUSTOMER_USER).await, "/");
 }
 
-async fn a_portal_reached_by_address_offers_no_passkeys(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_portal_reached_by_address_offers_no_passkeys(app: TestApp) {
     let user = app.signed_in(CUSTOMER_USER).await;
     let body = app
         .expect(
@@ -348,8 +345,5 @@ async fn a_portal_reached_by_address_offers_no_passkeys(engine: Engine) {
     assert!(body.to_string().contains("host name"), "{body}");
 }
 
-both_engines!(
-    a_passkey_is_added_with_the_password_and_asked_for_at_sign_in,
-    passkeys_belong_to_their_owner_and_leave_with_the_password,
-    a_portal_reached_by_address_offers_no_passkeys,
-);
+both_engines!(a_portal_reached_by_address_offers_no_passkeys);
+both_engines!(engine: a_passkey_is_added_with_the_password_and_asked_for_at_sign_in, passkeys_belong_to_their_owner_and_leave_with_the_password);

@@ -71,10 +71,7 @@ async fn status_of(app: &TestApp, email: &str) -> String {
         .await
 }
 
-async fn reviews_are_for_administrators_and_vendor_staff(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn reviews_are_for_administrators_and_vendor_staff(app: TestApp) {
     let acme = account_of(&app, "ACME").await;
     for endpoint in ["reviews/account", "reviews/start", "reviews/overview"] {
         app.expect(&client(), endpoint, &[], 401).await;
@@ -154,10 +151,7 @@ async fn reviews_are_for_administrators_and_vendor_staff(engine: Engine) {
     );
 }
 
-async fn a_review_is_decided_person_by_person_and_completes_with_its_evidence(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_review_is_decided_person_by_person_and_completes_with_its_evidence(app: TestApp) {
     let admin = app.signed_in(ADMIN).await;
     let second = app.signed_in(SECOND_ADMIN).await;
     let user = app.signed_in(USER).await;
@@ -357,10 +351,7 @@ async fn a_review_is_decided_person_by_person_and_completes_with_its_evidence(en
     start(&app, &admin, None).await;
 }
 
-async fn vendor_staff_decide_for_an_accounts_only_administrator(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn vendor_staff_decide_for_an_accounts_only_administrator(app: TestApp) {
     let globex = account_of(&app, "GLOBEX").await;
     let platform = app.signed_in(PLATFORM).await;
     let review = start(&app, &platform, Some(&globex)).await;
@@ -418,10 +409,7 @@ async fn vendor_staff_decide_for_an_accounts_only_administrator(engine: Engine) 
         .contains("CIO"));
 }
 
-async fn reviews_start_remind_and_escalate_on_the_schedule(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn reviews_start_remind_and_escalate_on_the_schedule(app: TestApp) {
     let admin = app.signed_in(ADMIN).await;
     let bad = [("schedule", "weekly"), ("dormant_days", "3")];
     let (status, body) = app.call(&admin, "reviews/save_settings", &bad).await;
@@ -489,10 +477,7 @@ async fn reviews_start_remind_and_escalate_on_the_schedule(engine: Engine) {
     assert_eq!(run(t0 + 91 * day).await.started, 1);
 }
 
-async fn dormant_access_is_flagged_and_may_be_disabled(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn dormant_access_is_flagged_and_may_be_disabled(app: TestApp) {
     let admin = app.signed_in(ADMIN).await;
     let day = 86_400;
     let now = app::server::now();
@@ -586,5 +571,5 @@ both_engines!(
     a_review_is_decided_person_by_person_and_completes_with_its_evidence,
     vendor_staff_decide_for_an_accounts_only_administrator,
     reviews_start_remind_and_escalate_on_the_schedule,
-    dormant_access_is_flagged_and_may_be_disabled,
+    dormant_access_is_flagged_and_may_be_disabled
 );

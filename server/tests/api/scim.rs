@@ -52,10 +52,7 @@ async fn id_of(app: &TestApp, email: &str) -> String {
         .to_string()
 }
 
-async fn tokens_are_made_by_administrators_shown_once_and_revocable(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn tokens_are_made_by_administrators_shown_once_and_revocable(app: TestApp) {
     // Who may make one: the account's administrators only.
     app.expect(&client(), "accounts/scim_token", &[("label", "x")], 401)
         .await;
@@ -133,10 +130,7 @@ async fn tokens_are_made_by_administrators_shown_once_and_revocable(engine: Engi
     }
 }
 
-async fn a_provider_creates_updates_deactivates_and_reactivates_its_users(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_provider_creates_updates_deactivates_and_reactivates_its_users(app: TestApp) {
     let token = token_for(&app, CUSTOMER_ADMIN).await;
     let (status, list) = scim(&app, &token, "GET", "/Users", None).await;
     assert_eq!(status, 200);
@@ -291,10 +285,7 @@ async fn a_provider_creates_updates_deactivates_and_reactivates_its_users(engine
     }
 }
 
-async fn a_token_never_reaches_past_its_account(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_token_never_reaches_past_its_account(app: TestApp) {
     let token = token_for(&app, CUSTOMER_ADMIN).await;
     let before = app
         .scalar("SELECT COUNT(*) + SUM(CASE WHEN status = 'disabled' THEN 1 ELSE 0 END) FROM users")
@@ -373,10 +364,7 @@ async fn a_token_never_reaches_past_its_account(engine: Engine) {
     assert_eq!(app.text("SELECT CAST(primary_contact_id AS TEXT) || '/' || CAST(secondary_contact_id AS TEXT) FROM accounts WHERE account_key = 'ACME'").await, contacts);
 }
 
-async fn the_administrators_group_grants_and_revokes_with_evidence(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn the_administrators_group_grants_and_revokes_with_evidence(app: TestApp) {
     let token = token_for(&app, CUSTOMER_ADMIN).await;
     let (status, groups) = scim(&app, &token, "GET", "/Groups", None).await;
     assert_eq!(status, 200);
@@ -489,10 +477,7 @@ async fn the_administrators_group_grants_and_revokes_with_evidence(engine: Engin
     );
 }
 
-async fn scim2_tester_finds_the_service_compliant(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn scim2_tester_finds_the_service_compliant(app: TestApp) {
     let token = token_for(&app, CUSTOMER_ADMIN).await;
     let python = std::env::var("PORTCULLIS_TEST_PYTHON").unwrap_or_else(|_| "python3".to_string());
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/scim/compliance.py");
@@ -523,5 +508,5 @@ both_engines!(
     a_provider_creates_updates_deactivates_and_reactivates_its_users,
     a_token_never_reaches_past_its_account,
     the_administrators_group_grants_and_revokes_with_evidence,
-    scim2_tester_finds_the_service_compliant,
+    scim2_tester_finds_the_service_compliant
 );

@@ -149,10 +149,7 @@ async fn come_back(browser: &reqwest::Client, callback: &str) -> (u16, String) {
     (status, res.text().await.unwrap_or_default())
 }
 
-async fn a_connected_account_signs_its_people_in_through_its_provider(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_connected_account_signs_its_people_in_through_its_provider(app: TestApp) {
     let provider = Provider::start(&app, &[]).await;
     let form = [
         ("issuer", provider.issuer.as_str()),
@@ -288,10 +285,7 @@ async fn a_connected_account_signs_its_people_in_through_its_provider(engine: En
     assert_eq!(invalid_fields(&body), vec!["email".to_string()]);
 }
 
-async fn an_account_that_requires_sso_refuses_passwords(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn an_account_that_requires_sso_refuses_passwords(app: TestApp) {
     let provider = Provider::start(&app, &[]).await;
     connect(&app, &provider, true).await;
     let (status, body) = app.sign_in(&client(), CUSTOMER_USER, PASSWORD).await;
@@ -315,10 +309,7 @@ async fn an_account_that_requires_sso_refuses_passwords(engine: Engine) {
     assert_eq!(app.me(&browser).await.as_deref(), Some(CUSTOMER_USER));
 }
 
-async fn an_expired_id_token_is_refused(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn an_expired_id_token_is_refused(app: TestApp) {
     // The provider's clock is two minutes behind and its ID tokens last one: expired on arrival.
     let provider = Provider::start(
         &app,
@@ -338,5 +329,5 @@ async fn an_expired_id_token_is_refused(engine: Engine) {
 both_engines!(
     a_connected_account_signs_its_people_in_through_its_provider,
     an_account_that_requires_sso_refuses_passwords,
-    an_expired_id_token_is_refused,
+    an_expired_id_token_is_refused
 );

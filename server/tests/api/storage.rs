@@ -28,10 +28,7 @@ async fn sqlite_uses_wal_foreign_keys_and_a_busy_timeout() {
     assert!(busy >= 5000, "busy_timeout {busy} ms");
 }
 
-async fn a_user_cannot_point_at_a_missing_account(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn a_user_cannot_point_at_a_missing_account(app: TestApp) {
     let inserted = on_db!(&app.db, |pool| {
         sqlx::query(
         "INSERT INTO users (account_id, email, first_name, last_name, kind, is_admin, status, created_at, updated_at) \
@@ -58,10 +55,7 @@ async fn a_user_cannot_point_at_a_missing_account(engine: Engine) {
     );
 }
 
-async fn emails_are_unique_whatever_their_case(engine: Engine) {
-    let Some(app) = spawn(engine).await else {
-        return;
-    };
+async fn emails_are_unique_whatever_their_case(app: TestApp) {
     let email = app::model::domain::Email::parse("ADMIN@acme.EXAMPLE").unwrap();
     let mut tx = app.db.begin().await.unwrap();
     let dup = app::server::users::insert(
