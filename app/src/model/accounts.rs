@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 
 text_enum! {
     /// Where a customer user's access stands: invited (no password yet), active, or disabled.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     pub enum UserStatus {
         Active => ("active", "Active"),

@@ -9,7 +9,6 @@ pub const ATTACH_FORM: &str = "/cases/attach";
 text_enum! {
     /// Where the malware scan of a file stands. Only `Unscanned` (no scanner configured) and
     /// `Clean` files reach customers.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "lowercase")]
     pub enum ScanState {
         Unscanned => ("unscanned", "Not scanned"),

@@ -5,11 +5,11 @@
 //! Awaiting Info reopens the case; a resolved case is closed when the customer accepts, reopened
 //! when they reject, and closed by the portal after a configurable number of days.
 
+pub use super::flow::Flow;
 use serde::{Deserialize, Serialize};
 
 text_enum! {
     /// Travels (JSON) and is stored as its `as_str` text.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     pub enum CaseState {
         New => ("new", "New"),
@@ -43,7 +43,6 @@ pub enum Mover {
 
 text_enum! {
     /// What someone does to a case's state.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     pub enum Step {
         /// Staff start work.
         Start => ("start", "Start work"),
@@ -66,42 +65,40 @@ text_enum! {
     }
 }
 
-impl Step {
-    fn mover(self) -> Mover {
-        match self {
+/// The case life cycle.
+pub struct CaseFlow;
+
+impl Flow for CaseFlow {
+    type State = CaseState;
+    type Step = Step;
+    type Mover = Mover;
+    const STATES: &'static [CaseState] = &CaseState::ALL;
+    const STEPS: &'static [Step] = &Step::ALL;
+    const MOVERS: &'static [Mover] = &[Mover::Customer, Mover::Staff, Mover::System];
+
+    fn mover(step: Step) -> Mover {
+        match step {
             Step::CustomerReply | Step::Accept | Step::Reject => Mover::Customer,
             Step::AutoClose => Mover::System,
             _ => Mover::Staff,
         }
     }
-}
 
-/// The state `step` leads to from `from` when `by` takes it, or why it cannot.
-pub fn next(from: CaseState, step: Step, by: Mover) -> Result<CaseState, &'static str> {
-    use CaseState::*;
-    if step.mover() != by {
-        return Err("This step is not yours to take");
+    fn transition(from: CaseState, step: Step) -> Result<CaseState, &'static str> {
+        use CaseState::*;
+        match (from, step) {
+            (New, Step::Start) => Ok(Open),
+            (New | Open, Step::AskInfo) => Ok(AwaitingInfo),
+            (AwaitingInfo, Step::Resume) => Ok(Open),
+            (AwaitingInfo, Step::CustomerReply) => Ok(Open),
+            (Open, Step::Resolve) => Ok(Resolved),
+            (Resolved, Step::Accept | Step::AutoClose) => Ok(Closed),
+            (Resolved, Step::Reject) => Ok(Open),
+            (New | Open | AwaitingInfo, Step::Cancel) => Ok(Cancelled),
+            (Closed | Cancelled, _) => Err("The case is closed"),
+            _ => Err("This step does not apply to the case in its current state"),
+        }
     }
-    match (from, step) {
-        (New, Step::Start) => Ok(Open),
-        (New | Open, Step::AskInfo) => Ok(AwaitingInfo),
-        (AwaitingInfo, Step::Resume) => Ok(Open),
-        (AwaitingInfo, Step::CustomerReply) => Ok(Open),
-        (Open, Step::Resolve) => Ok(Resolved),
-        (Resolved, Step::Accept | Step::AutoClose) => Ok(Closed),
-        (Resolved, Step::Reject) => Ok(Open),
-        (New | Open | AwaitingInfo, Step::Cancel) => Ok(Cancelled),
-        (Closed | Cancelled, _) => Err("The case is closed"),
-        _ => Err("This step does not apply to the case in its current state"),
-    }
-}
-
-/// The steps `by` can take from `from`, for the buttons on the case page.
-pub fn steps(from: CaseState, by: Mover) -> Vec<Step> {
-    Step::ALL
-        .into_iter()
-        .filter(|s| next(from, *s, by).is_ok())
-        .collect()
 }
 
 /// An SLA clock: how much of a target is used, counting only the time the case was not paused.
@@ -167,16 +164,8 @@ pub fn describe_left(left: Option<i64>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::flow::assert_exactly;
 
-    #[test]
-    fn a_state_travels_and_is_stored_as_the_same_text() {
-        for state in CaseState::ALL {
-            let json = serde_json::to_string(&state).unwrap();
-            assert_eq!(json, format!("\"{}\"", state.as_str()));
-            assert_eq!(CaseState::try_from(state.as_str().to_string()), Ok(state));
-        }
-        assert!(CaseState::try_from("frozen".to_string()).is_err());
-    }
     use CaseState::*;
 
     /// Every state × step × mover: exactly these are allowed.
@@ -196,36 +185,12 @@ mod tests {
             (Open, Step::Cancel, Mover::Staff, Cancelled),
             (AwaitingInfo, Step::Cancel, Mover::Staff, Cancelled),
         ];
-        for from in CaseState::ALL {
-            for step in Step::ALL {
-                for by in [Mover::Customer, Mover::Staff, Mover::System] {
-                    let expected = allowed
-                        .iter()
-                        .find(|(f, s, m, _)| *f == from && *s == step && *m == by)
-                        .map(|(_, _, _, to)| *to);
-                    assert_eq!(
-                        next(from, step, by).ok(),
-                        expected,
-                        "{from:?} {step:?} by {by:?}"
-                    );
-                }
-            }
-        }
+        assert_exactly::<CaseFlow>(&allowed);
         assert_eq!(
-            steps(Resolved, Mover::Customer),
+            CaseFlow::steps(Resolved, Mover::Customer),
             vec![Step::Accept, Step::Reject]
         );
-        assert!(steps(Closed, Mover::Staff).is_empty());
-    }
-
-    #[test]
-    fn names_round_trip() {
-        for s in CaseState::ALL {
-            assert_eq!(CaseState::parse(s.as_str()), Some(s));
-        }
-        for s in Step::ALL {
-            assert_eq!(Step::parse(s.as_str()), Some(s));
-        }
+        assert!(CaseFlow::steps(Closed, Mover::Staff).is_empty());
     }
 
     #[test]

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 text_enum! {
     /// Whether a workaround or rollback is available; "yes" lowers a case's priority one step.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     pub enum Workaround {
         Yes => ("yes", "Yes"),

@@ -5,11 +5,10 @@
 //! from Review or Closed); Declined (from Awaiting authorization). A CR raised on a customer's behalf
 //! waits for an administrator of the account: until one authorizes it, nobody moves it forward.
 
-use serde::{Deserialize, Serialize};
+pub use super::flow::Flow;
 
 text_enum! {
     /// Travels (JSON) and is stored as its `as_str` text.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     pub enum ChangeState {
         AwaitingAuthorization => ("awaiting_authorization", "Awaiting authorization"),
@@ -61,7 +60,6 @@ pub enum ChangeMover {
 
 text_enum! {
     /// What someone does to a CR's state.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     pub enum ChangeStep {
         Authorize => ("authorize", "Authorize this change"),
         Decline => ("decline", "Decline this change"),
@@ -76,51 +74,47 @@ text_enum! {
     }
 }
 
-impl ChangeStep {
-    fn mover(self) -> ChangeMover {
-        match self {
+/// The change-request life cycle.
+pub struct ChangeFlow;
+
+impl Flow for ChangeFlow {
+    type State = ChangeState;
+    type Step = ChangeStep;
+    type Mover = ChangeMover;
+    const STATES: &'static [ChangeState] = &ChangeState::ALL;
+    const STEPS: &'static [ChangeStep] = &ChangeStep::ALL;
+    const MOVERS: &'static [ChangeMover] = &[ChangeMover::CustomerAdmin, ChangeMover::Staff];
+
+    fn mover(step: ChangeStep) -> ChangeMover {
+        match step {
             ChangeStep::Authorize | ChangeStep::Decline => ChangeMover::CustomerAdmin,
             _ => ChangeMover::Staff,
         }
     }
-}
 
-/// The state `step` leads to from `from` when `by` takes it, or why it cannot.
-pub fn next(
-    from: ChangeState,
-    step: ChangeStep,
-    by: ChangeMover,
-) -> Result<ChangeState, &'static str> {
-    use ChangeState::*;
-    if step.mover() != by {
-        return Err("This step is not yours to take");
-    }
-    match (from, step) {
-        (AwaitingAuthorization, ChangeStep::Authorize) => Ok(New),
-        (AwaitingAuthorization, ChangeStep::Decline) => Ok(Declined),
-        (AwaitingAuthorization, _) => Err("The change request awaits the customer's authorization"),
-        (New, ChangeStep::Assess) => Ok(Assess),
-        (Assess, ChangeStep::Schedule) => Ok(Scheduled),
-        (Scheduled, ChangeStep::Implement) => Ok(Implement),
-        (Implement, ChangeStep::Review) => Ok(Review),
-        (Review, ChangeStep::Close) => Ok(Closed),
-        (New | Assess | Scheduled | Implement, ChangeStep::Cancel) => Ok(Cancelled),
-        (New | Assess | Scheduled, ChangeStep::Convert) => Ok(Cancelled),
-        (Closed | Cancelled | Declined, _) => Err("The change request is closed"),
-        (Implement | Review, ChangeStep::Convert) => {
-            Err("Implementation has started: the change request can no longer become a case")
+    fn transition(from: ChangeState, step: ChangeStep) -> Result<ChangeState, &'static str> {
+        use ChangeState::*;
+        match (from, step) {
+            (AwaitingAuthorization, ChangeStep::Authorize) => Ok(New),
+            (AwaitingAuthorization, ChangeStep::Decline) => Ok(Declined),
+            (AwaitingAuthorization, _) => {
+                Err("The change request awaits the customer's authorization")
+            }
+            (New, ChangeStep::Assess) => Ok(Assess),
+            (Assess, ChangeStep::Schedule) => Ok(Scheduled),
+            (Scheduled, ChangeStep::Implement) => Ok(Implement),
+            (Implement, ChangeStep::Review) => Ok(Review),
+            (Review, ChangeStep::Close) => Ok(Closed),
+            (New | Assess | Scheduled | Implement, ChangeStep::Cancel) => Ok(Cancelled),
+            (New | Assess | Scheduled, ChangeStep::Convert) => Ok(Cancelled),
+            (Closed | Cancelled | Declined, _) => Err("The change request is closed"),
+            (Implement | Review, ChangeStep::Convert) => {
+                Err("Implementation has started: the change request can no longer become a case")
+            }
+            (Review, ChangeStep::Cancel) => Err("A change under review can only be closed"),
+            _ => Err("This step does not apply to the change request in its current state"),
         }
-        (Review, ChangeStep::Cancel) => Err("A change under review can only be closed"),
-        _ => Err("This step does not apply to the change request in its current state"),
     }
-}
-
-/// The steps `by` can take from `from`, for the buttons on the CR page.
-pub fn steps(from: ChangeState, by: ChangeMover) -> Vec<ChangeStep> {
-    ChangeStep::ALL
-        .into_iter()
-        .filter(|s| next(from, *s, by).is_ok())
-        .collect()
 }
 
 /// `CHG` + 7 digits.
@@ -136,16 +130,8 @@ pub fn authorization_statement(account: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::flow::assert_exactly;
 
-    #[test]
-    fn a_state_travels_and_is_stored_as_the_same_text() {
-        for state in ChangeState::ALL {
-            let json = serde_json::to_string(&state).unwrap();
-            assert_eq!(json, format!("\"{}\"", state.as_str()));
-            assert_eq!(ChangeState::try_from(state.as_str().to_string()), Ok(state));
-        }
-        assert!(ChangeState::try_from("frozen".to_string()).is_err());
-    }
     use ChangeState::*;
 
     /// Every state × step × mover: exactly these are allowed.
@@ -187,31 +173,17 @@ mod tests {
                 Cancelled,
             ),
         ];
-        for from in ChangeState::ALL {
-            for step in ChangeStep::ALL {
-                for by in [ChangeMover::CustomerAdmin, ChangeMover::Staff] {
-                    let expected = allowed
-                        .iter()
-                        .find(|(f, s, m, _)| *f == from && *s == step && *m == by)
-                        .map(|(_, _, _, to)| *to);
-                    assert_eq!(
-                        next(from, step, by).ok(),
-                        expected,
-                        "{from:?} --{step:?} by {by:?}"
-                    );
-                }
-            }
-        }
+        assert_exactly::<ChangeFlow>(allowed);
     }
 
     #[test]
     fn nothing_moves_a_change_forward_before_authorization() {
         assert_eq!(
-            steps(AwaitingAuthorization, ChangeMover::Staff),
+            ChangeFlow::steps(AwaitingAuthorization, ChangeMover::Staff),
             Vec::<ChangeStep>::new()
         );
         assert_eq!(
-            next(
+            ChangeFlow::next(
                 AwaitingAuthorization,
                 ChangeStep::Assess,
                 ChangeMover::Staff
@@ -219,19 +191,13 @@ mod tests {
             Err("The change request awaits the customer's authorization")
         );
         assert_eq!(
-            steps(AwaitingAuthorization, ChangeMover::CustomerAdmin),
+            ChangeFlow::steps(AwaitingAuthorization, ChangeMover::CustomerAdmin),
             vec![ChangeStep::Authorize, ChangeStep::Decline]
         );
     }
 
     #[test]
-    fn names_round_trip_and_numbers_have_seven_digits() {
-        for s in ChangeState::ALL {
-            assert_eq!(ChangeState::parse(s.as_str()), Some(s));
-        }
-        for s in ChangeStep::ALL {
-            assert_eq!(ChangeStep::parse(s.as_str()), Some(s));
-        }
+    fn numbers_have_seven_digits_and_states_say_what_they_carry() {
         assert_eq!(change_number(1001), "CHG0001001");
         assert!(!AwaitingAuthorization.needs_authorization() && Review.needs_authorization());
         assert!(Scheduled.convertible() && !Implement.convertible());

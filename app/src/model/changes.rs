@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 text_enum! {
     /// The risk a change request carries, as its requester judges it.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     pub enum Risk {
         Low => ("low", "Low"),

@@ -4,7 +4,6 @@ use serde::{Deserialize, Serialize};
 
 text_enum! {
     /// Whether a notice or survey round is still a draft or has gone out.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     pub enum SendState {
         Draft => ("draft", "Draft"),
@@ -14,7 +13,6 @@ text_enum! {
 
 text_enum! {
     /// Where a personal survey link stands.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     pub enum SurveyLinkState {
         Open => ("open", "Open"),
@@ -25,7 +23,6 @@ text_enum! {
 
 text_enum! {
     /// How serious a security notice is.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     pub enum Severity {
         Low => ("low", "Low"),

@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 
 text_enum! {
     /// Who may read a knowledge-base article (SPEC §9), in the words the editor shows.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     pub enum KbVisibility {
         Public => ("public", "Public — anyone, no sign-in"),
@@ -16,7 +15,6 @@ text_enum! {
 
 text_enum! {
     /// Where an article is in its life: readers see only published ones.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     pub enum KbState {
         Draft => ("draft", "Draft"),

@@ -2,8 +2,9 @@
 //! change requests, business hours, emails and the people asking. It depends on nothing above it,
 //! so pages, server functions, the policy module and server operations may all use it.
 
-/// Declares an enum whose values are stored and sent as text: each variant with that text and its
-/// name for people, and `ALL`, `parse`, `as_str`, `label` and `TryFrom<String>` (which sqlx's
+/// Declares an enum whose values are stored and sent as text (a plain `Copy` value with serde's
+/// derives; its own `#[serde]` attributes may follow): each variant with that text and its name
+/// for people, and `ALL`, `parse`, `as_str`, `label` and `TryFrom<String>` (which sqlx's
 /// `try_from` uses to read a stored value; anything else is a corrupt row) written once for all.
 macro_rules! text_enum {
     (
@@ -12,6 +13,7 @@ macro_rules! text_enum {
             $($(#[$vattr:meta])* $variant:ident => ($text:literal, $label:literal)),+ $(,)?
         }
     ) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, ::serde::Serialize, ::serde::Deserialize)]
         $(#[$attr])*
         $vis enum $name {
             $($(#[$vattr])* $variant),+
@@ -72,6 +74,7 @@ pub mod change_flow;
 pub mod changes;
 pub mod communications;
 pub mod domain;
+pub mod flow;
 pub mod forms;
 pub mod home;
 pub mod kb;
@@ -158,4 +161,43 @@ pub struct LinkInfo {
 pub struct Choice {
     pub id: i64,
     pub name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each value of each text enum reads back from its text, and an unknown text is refused (a
+    /// corrupt row, not a guess).
+    macro_rules! assert_round_trips {
+        ($($enum:ty),+ $(,)?) => {$(
+            for value in <$enum>::ALL {
+                assert_eq!(<$enum>::parse(value.as_str()), Some(value));
+                assert_eq!(<$enum>::try_from(value.as_str().to_string()), Ok(value));
+                assert!(!value.label().is_empty());
+            }
+            assert!(<$enum>::try_from("frozen".to_string()).is_err());
+        )+};
+    }
+
+    #[test]
+    fn every_text_enum_reads_back_from_its_text() {
+        use attachments::ScanState;
+        use case_flow::{CaseState, Step};
+        use change_flow::{ChangeState, ChangeStep};
+        use reviews::{Decision, ReviewSchedule};
+        assert_round_trips!(CaseState, Step, ChangeState, ChangeStep, Risk, Workaround);
+        assert_round_trips!(KbVisibility, KbState, ScanState, UserStatus, ReviewSchedule);
+        assert_round_trips!(Decision, SendState, SurveyLinkState, Severity);
+    }
+
+    /// States travel as JSON in the same text they are stored as.
+    #[test]
+    fn a_state_travels_as_its_stored_text() {
+        let texts = case_flow::CaseState::ALL.map(|s| (serde_json::to_string(&s), s.as_str()));
+        let more = change_flow::ChangeState::ALL.map(|s| (serde_json::to_string(&s), s.as_str()));
+        for (json, text) in texts.into_iter().chain(more) {
+            assert_eq!(json.unwrap(), format!("\"{text}\""));
+        }
+    }
 }

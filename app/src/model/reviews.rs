@@ -18,7 +18,6 @@ pub const DEFAULT_DORMANT_DAYS: i64 = 90;
 
 text_enum! {
     /// How often a review starts by itself.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     pub enum ReviewSchedule {
         Off => ("off", "Only when an administrator starts one"),
@@ -42,7 +41,6 @@ impl ReviewSchedule {
 
 text_enum! {
     /// What a reviewer decided about one person's access.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
     #[serde(rename_all = "snake_case")]
     pub enum Decision {
         Keep => ("keep", "Keep"),

@@ -15,7 +15,7 @@ use crate::components::list::{owned, Column, FilterInput, FilterSelect, Loaded, 
 use crate::components::time::format_time;
 use crate::components::url::{path_value, query_flag, query_id};
 use crate::model::attachments::Attachment;
-use crate::model::case_flow::{describe_left, steps, CaseState, Mover, Step};
+use crate::model::case_flow::{describe_left, CaseFlow, CaseState, Flow, Mover, Step};
 use crate::model::{CaseDetail, CaseFollowers, CaseOptions};
 use crate::pages::kb::KbSuggestions;
 use leptos::prelude::*;
@@ -388,7 +388,7 @@ fn StepForms(number: String, state: CaseState, staff: bool) -> impl IntoView {
     let error = form_answer(StepCase::PATH);
     let current = state;
     let mover = if staff { Mover::Staff } else { Mover::Customer };
-    let available: Vec<Step> = steps(current, mover)
+    let available: Vec<Step> = CaseFlow::steps(current, mover)
         .into_iter()
         .filter(|s| *s != Step::CustomerReply)
         .collect();

@@ -3,7 +3,7 @@
 //! rather than on each other.
 
 use super::db::{on_db, Db};
-use crate::error::AppError;
+use crate::error::{AppError, Problems};
 use crate::model::StaffMember;
 
 /// New cases go to the first assignment group, the shipped "Technical Support"; the catalog keeps
@@ -22,4 +22,30 @@ pub async fn staff_members(db: &Db) -> Result<Vec<StaffMember>, AppError> {
     .await
     .map_err(AppError::from)
     })
+}
+
+/// The staff member a form's `field` names: nobody (left empty), the person asking (`me`), or one
+/// of `staff` by id; anything else is recorded on `p` as `message`, and is nobody.
+pub fn chosen_staff(
+    p: &mut Problems,
+    field: &str,
+    value: &str,
+    me: i64,
+    staff: &[StaffMember],
+    message: &str,
+) -> Option<i64> {
+    match value.trim() {
+        "" => None,
+        "me" => Some(me),
+        v => {
+            let id = v
+                .parse::<i64>()
+                .ok()
+                .filter(|id| staff.iter().any(|s| s.id == *id));
+            if id.is_none() {
+                p.add(field, message);
+            }
+            id
+        }
+    }
 }

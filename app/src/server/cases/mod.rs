@@ -8,7 +8,7 @@ use super::search::{CaseOrder, CaseQuery, Found, SearchIndex};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
 use crate::model::business_hours::BusinessHours;
-use crate::model::case_flow::{self, CaseState, Mover, Step};
+use crate::model::case_flow::{self, CaseFlow, CaseState, Flow, Mover, Step};
 use crate::model::Actor;
 use crate::model::{CaseDetail, CaseOptions, CaseSummary, Choice};
 

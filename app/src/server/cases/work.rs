@@ -92,7 +92,7 @@ async fn transition(
     now: i64,
 ) -> Result<CaseState, AppError> {
     let from = case.state;
-    let to = case_flow::next(from, step, by).map_err(|why| AppError::Conflict(why.to_string()))?;
+    let to = CaseFlow::next(from, step, by).map_err(|why| AppError::Conflict(why.to_string()))?;
     // The pause that ends now, in calendar seconds and in the account's working seconds.
     let hours = BusinessHours::new(&case.time_zone, case.business_start, case.business_end);
     let (paused_until_now, paused_business) = case
@@ -373,24 +373,14 @@ pub async fn staff_fields(
     let db = &state.db;
     let mut p = Problems::new();
     let staff = crate::server::directory::staff_members(db).await?;
-    let assignee = match assigned_to.trim() {
-        "" => None,
-        "me" => Some(actor.user_id),
-        v => match v
-            .parse::<i64>()
-            .ok()
-            .filter(|id| staff.iter().any(|s| s.id == *id))
-        {
-            Some(id) => Some(id),
-            None => {
-                p.add(
-                    "assigned_to",
-                    "Choose a member of the support staff, or nobody",
-                );
-                None
-            }
-        },
-    };
+    let assignee = crate::server::directory::chosen_staff(
+        &mut p,
+        "assigned_to",
+        assigned_to,
+        actor.user_id,
+        &staff,
+        "Choose a member of the support staff, or nobody",
+    );
     let groups = groups(db).await?;
     let group = pick(
         &mut p,

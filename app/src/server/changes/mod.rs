@@ -14,7 +14,7 @@ use super::forms::{self, FormKind};
 use super::mail::{self, Mail};
 use super::state::AppState;
 use crate::error::{AppError, Problems};
-use crate::model::change_flow::{self, ChangeMover, ChangeState, ChangeStep};
+use crate::model::change_flow::{self, ChangeFlow, ChangeMover, ChangeState, ChangeStep, Flow};
 use crate::model::Actor;
 use crate::model::{Authorization, ChangeDetail, ChangeOptions, ChangeSummary, Choice};
 use serde_json::json;
@@ -375,7 +375,7 @@ pub async fn get(
     })?;
     let current = detail.state;
     detail.steps = crate::policy::change_mover(actor, change_account, authorizer_id)
-        .map(|m| change_flow::steps(current, m))
+        .map(|m| ChangeFlow::steps(current, m))
         .unwrap_or_default()
         .into_iter()
         .map(|s| s.as_str().to_string())

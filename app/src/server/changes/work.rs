@@ -159,21 +159,14 @@ pub async fn step(
             (Some(s), Some(e)) => window = Some((s, e)),
         }
         let people = crate::server::directory::staff_members(db).await?;
-        let implementer = match form.implementer_id.trim() {
-            "" => None,
-            "me" => Some(actor.user_id),
-            v => match v
-                .parse::<i64>()
-                .ok()
-                .filter(|id| people.iter().any(|s| s.id == *id))
-            {
-                Some(id) => Some(id),
-                None => {
-                    p.add("implementer_id", "Choose a member of the vendor staff");
-                    None
-                }
-            },
-        };
+        let implementer = crate::server::directory::chosen_staff(
+            &mut p,
+            "implementer_id",
+            &form.implementer_id,
+            actor.user_id,
+            &people,
+            "Choose a member of the vendor staff",
+        );
         schedule = window.map(|(s, e)| (s, e, implementer));
     }
     let mut tx = db.begin().await?;
@@ -186,7 +179,7 @@ pub async fn step(
             "Use the conversion form: a case needs its own details".into(),
         ));
     }
-    let to = change_flow::next(from, step, mover).map_err(|why| AppError::Conflict(why.into()))?;
+    let to = ChangeFlow::next(from, step, mover).map_err(|why| AppError::Conflict(why.into()))?;
     // The step applies: now what came with it must be right.
     p.finish()?;
     if step == ChangeStep::Authorize {
@@ -389,7 +382,7 @@ pub async fn convert(
         state_now,
     ) = found.ok_or(AppError::NotFound)?;
     let from = ChangeState::parse(&state_now).ok_or(AppError::Internal)?;
-    change_flow::next(from, ChangeStep::Convert, ChangeMover::Staff)
+    ChangeFlow::next(from, ChangeStep::Convert, ChangeMover::Staff)
         .map_err(|why| AppError::Conflict(why.into()))?;
     let case_form = crate::server::cases::CaseForm {
         contact_id: requested_by.to_string(),
