@@ -5,9 +5,9 @@ use crate::api::catalog::{
     catalog_page_data, SaveCatalogEntry, SaveMatrix, SaveSlaTarget, SetGroupMember,
 };
 use crate::components::forms::{form_answer, ErrorSummary, FormAnswer};
+use crate::components::list::Loaded;
 use crate::error::AppError;
 use crate::model::{CatalogAdmin, CatalogEntry, CatalogGroup, CatalogKind, SlaTarget};
-use crate::pages::errors::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -40,16 +40,9 @@ pub fn CatalogPage() -> impl IntoView {
             <a href="#sla">"SLA targets"</a>
             <a href="#matrix">"Compatibility matrix"</a>
         </nav>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(data) => view! {
-                        <CatalogSections data entry_error sla_error matrix_error member_error/>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=data view=move |data| view! {
+            <CatalogSections data entry_error sla_error matrix_error member_error/>
+        }/>
     }
 }
 

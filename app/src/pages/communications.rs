@@ -64,19 +64,12 @@ pub fn CommunicationsPage() -> impl IntoView {
             " "
             <a class="button button--secondary" href="/staff/surveys/new">"Start an NPS survey"</a>
         </p>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match data.await {
-                    Ok(d) => view! {
-                        <h2>"Security notices"</h2>
-                        {list(d.notices, "/notices", "notices", "Security notices")}
-                        <h2>"NPS survey rounds"</h2>
-                        {list(d.surveys, "/staff/surveys", "survey rounds", "Survey rounds")}
-                    }.into_any(),
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=data view=move |d| view! {
+            <h2>"Security notices"</h2>
+            {list(d.notices, "/notices", "notices", "Security notices")}
+            <h2>"NPS survey rounds"</h2>
+            {list(d.surveys, "/staff/surveys", "survey rounds", "Survey rounds")}
+        }/>
     }
 }
 
@@ -155,38 +148,28 @@ pub fn NewNoticePage() -> impl IntoView {
             <h1>"Compose a security notice"</h1>
             <p class="lead">"Next you see every recipient and every account without a contact; nothing is sent until you confirm."</p>
             <ErrorSummary error/>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || {
-                    let severities = severities.clone();
-                    Suspend::new(async move {
-                        match data.await {
-                            Ok(d) => view! {
-                                <form method="post" action=CreateNotice::PATH class="form" novalidate>
-                                    <input type="hidden" name="form_key" value=new_form_key()/>
-                                    <Field name="subject" label="Subject" error/>
-                                    <SelectField name="severity" label="Severity" placeholder="Choose…" options=severities error/>
-                                    <div class="form-group">
-                                        {move || error.get().map(|e| e.for_field("body").join(" ")).filter(|m| !m.is_empty())
-                                            .map(|m| view! { <p class="field-error" id="body-error">{m}</p> })}
-                                        <label class="label" for="body">"Notice"</label>
-                                        <p class="hint">"Markdown. Say what is affected, what to do and by when."</p>
-                                        <textarea class="input" id="body" name="body" rows="10"
-                                            inner_html=textarea_html(&error.kept("body").unwrap_or_default())></textarea>
-                                    </div>
-                                    <AudienceFields accounts=d.accounts error/>
-                                    <div class="checkbox">
-                                        <input type="checkbox" id="include_admins" name="include_admins" value="on"
-                                            checked=error.chosen("include_admins", "on")/>
-                                        " " <label for="include_admins">"Also send it to every administrator of these accounts"</label>
-                                    </div>
-                                    <button type="submit" class="button">"Check recipients"</button>
-                                </form>
-                            }.into_any(),
-                            Err(error) => view! { <ErrorPage error/> }.into_any(),
-                        }
-                    })
-                }}
-            </Suspense>
+            <Loaded resource=data view=move |d| view! {
+                <form method="post" action=CreateNotice::PATH class="form" novalidate>
+                    <input type="hidden" name="form_key" value=new_form_key()/>
+                    <Field name="subject" label="Subject" error/>
+                    <SelectField name="severity" label="Severity" placeholder="Choose…" options=severities.clone() error/>
+                    <div class="form-group">
+                        {move || error.get().map(|e| e.for_field("body").join(" ")).filter(|m| !m.is_empty())
+                            .map(|m| view! { <p class="field-error" id="body-error">{m}</p> })}
+                        <label class="label" for="body">"Notice"</label>
+                        <p class="hint">"Markdown. Say what is affected, what to do and by when."</p>
+                        <textarea class="input" id="body" name="body" rows="10"
+                            inner_html=textarea_html(&error.kept("body").unwrap_or_default())></textarea>
+                    </div>
+                    <AudienceFields accounts=d.accounts error/>
+                    <div class="checkbox">
+                        <input type="checkbox" id="include_admins" name="include_admins" value="on"
+                            checked=error.chosen("include_admins", "on")/>
+                        " " <label for="include_admins">"Also send it to every administrator of these accounts"</label>
+                    </div>
+                    <button type="submit" class="button">"Check recipients"</button>
+                </form>
+            }/>
         </div>
     }
 }

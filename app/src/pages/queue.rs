@@ -6,7 +6,6 @@ use crate::components::badges::{PriorityBadge, SlaBadge};
 use crate::components::forms::pairs;
 use crate::components::list::{owned, Column, FilterInput, FilterSelect, Loaded, PagedList};
 use crate::model::case_flow::CaseState;
-use crate::pages::errors::ErrorPage;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -116,33 +115,26 @@ pub fn MatrixPage() -> impl IntoView {
         <Title text="Compatibility matrix"/>
         <h1>"Compatibility matrix"</h1>
         <p class="lead">"Which features each product version offers. Choose a feature your version has when you open a case."</p>
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match matrix.await {
-                    Ok(m) => view! {
-                        <div class="table-wrap" role="region" aria-label="Features by version" tabindex="0">
-                            <table class="table">
-                                <caption class="visually-hidden">"Features by version"</caption>
-                                <thead><tr>
-                                    <th scope="col">"Feature"</th>
-                                    {m.versions.iter().map(|v| view! { <th scope="col">{v.name.clone()}</th> }).collect_view()}
-                                </tr></thead>
-                                <tbody>
-                                    {m.features.into_iter().map(|(f, row)| view! {
-                                        <tr>
-                                            <th scope="row">{f.name}</th>
-                                            {row.into_iter().zip(m.versions.iter()).map(|(yes, v)| view! {
-                                                <td data-label=v.name.clone()>{if yes { "✓ Available" } else { "— Not available" }}</td>
-                                            }).collect_view()}
-                                        </tr>
-                                    }).collect_view()}
-                                </tbody>
-                            </table>
-                        </div>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorPage error/> }.into_any(),
-                }
-            })}
-        </Suspense>
+        <Loaded resource=matrix view=move |m| view! {
+            <div class="table-wrap" role="region" aria-label="Features by version" tabindex="0">
+                <table class="table">
+                    <caption class="visually-hidden">"Features by version"</caption>
+                    <thead><tr>
+                        <th scope="col">"Feature"</th>
+                        {m.versions.iter().map(|v| view! { <th scope="col">{v.name.clone()}</th> }).collect_view()}
+                    </tr></thead>
+                    <tbody>
+                        {m.features.into_iter().map(|(f, row)| view! {
+                            <tr>
+                                <th scope="row">{f.name}</th>
+                                {row.into_iter().zip(m.versions.iter()).map(|(yes, v)| view! {
+                                    <td data-label=v.name.clone()>{if yes { "✓ Available" } else { "— Not available" }}</td>
+                                }).collect_view()}
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        }/>
     }
 }

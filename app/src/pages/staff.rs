@@ -243,19 +243,12 @@ pub fn NewAccountPage() -> impl IntoView {
             <p><a href="/staff">"← Staff console"</a></p>
             <h1>"New customer account"</h1>
             <ErrorSummary error/>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match view_data.await {
-                        Ok(staff) => view! {
-                            <form method="post" action=SaveAccount::PATH class="form" novalidate>
-                                <AccountFields account=None staff error/>
-                                <button type="submit" class="button">"Create account"</button>
-                            </form>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorPage error/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <Loaded resource=view_data view=move |staff| view! {
+                <form method="post" action=SaveAccount::PATH class="form" novalidate>
+                    <AccountFields account=None staff error/>
+                    <button type="submit" class="button">"Create account"</button>
+                </form>
+            }/>
         </div>
     }
 }

@@ -27,21 +27,14 @@ pub fn NewSurveyPage() -> impl IntoView {
             <h1>"Start an NPS survey"</h1>
             <p class="lead">"Each primary and secondary contact gets a personal link asking how likely they are to recommend us (0–10) and for a comment. You check the recipients before anything is sent."</p>
             <ErrorSummary error/>
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match data.await {
-                        Ok(d) => view! {
-                            <form method="post" action=CreateSurvey::PATH class="form" novalidate>
-                                <Field name="name" label="Name of the round" hint="For example: NPS Q4 2026" error/>
-                                <Field name="expires_days" label="Links work for (days)" kind="number" value="14" error/>
-                                <AudienceFields accounts=d.accounts error/>
-                                <button type="submit" class="button">"Check recipients"</button>
-                            </form>
-                        }.into_any(),
-                        Err(error) => view! { <ErrorPage error/> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            <Loaded resource=data view=move |d| view! {
+                <form method="post" action=CreateSurvey::PATH class="form" novalidate>
+                    <Field name="name" label="Name of the round" hint="For example: NPS Q4 2026" error/>
+                    <Field name="expires_days" label="Links work for (days)" kind="number" value="14" error/>
+                    <AudienceFields accounts=d.accounts error/>
+                    <button type="submit" class="button">"Check recipients"</button>
+                </form>
+            }/>
         </div>
     }
 }
