@@ -162,19 +162,7 @@ async fn list_users(
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    as_provider!(state, headers, |p| done(
-        q.shape(
-            users::list(
-                &state,
-                &p,
-                q.filter.as_deref(),
-                q.start_index.unwrap_or(1),
-                q.count
-            )
-            .await
-        ),
-        StatusCode::OK
-    ))
+    as_provider!(state, headers, |p| users_page(&state, &p, &q).await)
 }
 
 async fn search_users(
@@ -183,21 +171,21 @@ async fn search_users(
     bytes: axum::body::Bytes,
 ) -> Response {
     as_provider!(state, headers, |p| match search_query(&bytes) {
-        Ok(q) => done(
-            q.shape(
-                users::list(
-                    &state,
-                    &p,
-                    q.filter.as_deref(),
-                    q.start_index.unwrap_or(1),
-                    q.count
-                )
-                .await
-            ),
-            StatusCode::OK
-        ),
+        Ok(q) => users_page(&state, &p, &q).await,
         Err(e) => failure(e),
     })
+}
+
+/// The page of users a list or search query asks for, shaped as it asks.
+async fn users_page(state: &AppState, p: &Provider, q: &ListQuery) -> Response {
+    let found = users::list(
+        state,
+        p,
+        q.filter.as_deref(),
+        q.start_index.unwrap_or(1),
+        q.count,
+    );
+    done(q.shape(found.await), StatusCode::OK)
 }
 
 /// A search across resource types at the root, which the portal does not offer (RFC 7644

@@ -3,8 +3,8 @@
 //! administrator rights, under the portal's rule that an account keeps an active administrator.
 //! Other groups cannot be made: the portal has no other roles for a provider to manage.
 
-use super::users::operations;
-use super::{patch, rfc3339, Provider, ScimError};
+use super::users::{operations, patched};
+use super::{rfc3339, Provider, ScimError};
 use crate::server::access::{active_admins, lock_account};
 use crate::server::audit;
 use crate::server::db::{execute, on_tx, Tx};
@@ -212,14 +212,7 @@ pub async fn modify(
     }
     let ops = operations(body)?;
     let mut tx = state.db.begin().await?;
-    let mut group = current(state, &mut tx, provider)
-        .await?
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    for (op, path, value) in ops {
-        patch::apply(&mut group, &op, path.as_deref(), value)?;
-    }
+    let group = patched(current(state, &mut tx, provider).await?, ops)?;
     finish(state, tx, provider, group, now).await
 }
 

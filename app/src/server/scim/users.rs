@@ -463,6 +463,18 @@ pub fn operations(body: &Value) -> Result<Vec<Operation>, ScimError> {
         .collect()
 }
 
+/// `resource` (a JSON object) with operations `ops` applied in order.
+pub fn patched(resource: Value, ops: Vec<Operation>) -> Result<Map<String, Value>, ScimError> {
+    let mut resource = match resource {
+        Value::Object(fields) => fields,
+        _ => Map::new(),
+    };
+    for (op, path, value) in ops {
+        patch::apply(&mut resource, &op, path.as_deref(), value)?;
+    }
+    Ok(resource)
+}
+
 /// PATCH: the operations applied to the user as SCIM shows them, then saved like a PUT.
 pub async fn modify(
     state: &AppState,
@@ -474,13 +486,7 @@ pub async fn modify(
     let ops = operations(body)?;
     let mut tx = state.db.begin().await?;
     let row = load(&mut tx, provider, id).await?;
-    let mut current = to_json(&super::base_url(&state.settings), &row)
-        .as_object()
-        .cloned()
-        .unwrap_or_default();
-    for (op, path, value) in ops {
-        patch::apply(&mut current, &op, path.as_deref(), value)?;
-    }
+    let current = patched(to_json(&super::base_url(&state.settings), &row), ops)?;
     let w = wanted(&Value::Object(current))?;
     let answer = save(state, &mut tx, provider, &row, w, now).await?;
     tx.commit().await?;

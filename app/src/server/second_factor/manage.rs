@@ -80,18 +80,31 @@ pub(super) async fn password_again(
     now: i64,
 ) -> Result<(), AppError> {
     let mut problems = Problems::new();
+    check_password(state, who, &mut problems, password, client_addr, now).await?;
+    problems.finish()
+}
+
+/// Checks that `password` (the field `password`) is `who`'s own, recording a mismatch on
+/// `problems`.
+async fn check_password(
+    state: &AppState,
+    who: &Owner,
+    problems: &mut Problems,
+    password: &str,
+    client_addr: &str,
+    now: i64,
+) -> Result<(), AppError> {
     let credentials = (who.user_id, who.email.as_str(), who.password_hash.clone());
     recheck_password(
         state,
-        &mut problems,
+        problems,
         "password",
         credentials,
         password,
         client_addr,
         now,
     )
-    .await?;
-    problems.finish()
+    .await
 }
 
 pub(super) fn record<'a>(
@@ -127,17 +140,7 @@ pub async fn add_app(
     if !super::codes::is_app_code(code) {
         problems.add("code", "Enter the six-digit code the app shows");
     }
-    let credentials = (who.user_id, who.email.as_str(), who.password_hash.clone());
-    recheck_password(
-        state,
-        &mut problems,
-        "password",
-        credentials,
-        password,
-        client_addr,
-        now,
-    )
-    .await?;
+    check_password(state, &who, &mut problems, password, client_addr, now).await?;
     problems.finish()?;
     let label = if label.is_empty() {
         "Authenticator app"
