@@ -7,25 +7,19 @@
 //! Without a URL a temporary SQLite file is used; a PostgreSQL URL must name an empty database.
 
 use app::server::cases::{list, queue, CustomerList, QueueFilter};
-use app::server::db::{on_db, Db};
+use app::server::db::on_db;
 use std::time::Instant;
+
+mod common;
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let dir = tempfile::tempdir()?;
-    let url = args
-        .next()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let cases: usize = args
-        .next()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1_000_000);
-    let rounds: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(100);
-
-    let db = Db::connect(&url, 4).await?;
-    db.migrate().await?;
+    let common::Bench {
+        db,
+        dir,
+        size: cases,
+        rounds,
+    } = common::start(1_000_000, 100).await?;
     let t = Instant::now();
     server::seed::seed_demo(&db, 200, 5).await?;
     server::seed::seed_cases(&db, cases).await?;
@@ -72,22 +66,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         db.engine()
     );
     println!("|---|---|---|");
-    let measure = |label: &'static str, times: Vec<f64>| {
-        let mut times = times;
-        times.sort_by(|a, b| a.total_cmp(b));
-        let pick = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
-        println!("| {label} | {:.1} | {:.1} |", pick(0.5), pick(0.99));
-    };
     macro_rules! bench {
         ($label:expr, $call:expr) => {{
-            let mut times = Vec::with_capacity(rounds);
-            for _ in 0..rounds {
-                let start = Instant::now();
-                let out = $call.await?;
-                times.push(start.elapsed().as_secs_f64() * 1000.0);
-                std::hint::black_box(out);
-            }
-            measure($label, times);
+            let (times, _) = common::time(rounds, || async { $call.await }).await?;
+            let (p50, p99) = common::p50_p99(times);
+            println!("| {} | {p50:.1} | {p99:.1} |", $label);
         }};
     }
     let (team, own) = (customer(account, None), customer(account, Some(contact)));

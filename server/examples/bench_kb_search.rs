@@ -7,24 +7,21 @@
 //!
 //! Without a URL a temporary SQLite file is used; a PostgreSQL URL must name an empty database.
 
-use app::server::db::{on_db, Db};
+use app::server::db::on_db;
 use app::server::kb::{search, suggest, Clearance, PER_PAGE};
 use app::server::search::SearchIndex;
 use std::time::Instant;
 
+mod common;
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let dir = tempfile::tempdir()?;
-    let url = args
-        .next()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let articles: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(100_000);
-    let rounds: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(100);
-
-    let db = Db::connect(&url, 4).await?;
-    db.migrate().await?;
+    let common::Bench {
+        db,
+        dir,
+        size: articles,
+        rounds,
+    } = common::start(100_000, 100).await?;
     let t = Instant::now();
     server::seed::seed_demo(&db, 0, 0).await?;
     let author = server::seed::platform_admin(&db).await?;
@@ -48,20 +45,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         db.engine()
     );
     println!("|---|---|---|---|");
-    let measure = |label: String, total: i64, times: Vec<f64>| {
-        let mut times = times;
-        times.sort_by(|a, b| a.total_cmp(b));
-        let pick = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
+    let measure = |label: String, total: usize, times: Vec<f64>| {
+        let (p50, p99) = common::p50_p99(times);
         let total = if total > 1000 {
             "1000+".to_string()
         } else {
             total.to_string()
         };
-        println!(
-            "| {label} | {total} | {:.1} | {:.1} |",
-            pick(0.5),
-            pick(0.99)
-        );
+        println!("| {label} | {total} | {p50:.1} | {p99:.1} |");
     };
     let queries = [
         ("common word", "pipeline"),
@@ -78,28 +69,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ("staff", Clearance::Internal),
     ] {
         for (label, q) in queries {
-            let mut times = Vec::with_capacity(rounds);
-            let mut total = 0;
-            for _ in 0..rounds {
-                let start = Instant::now();
-                let (hits, n) = search(&db, &index, clearance, q, None, 1, PER_PAGE, false).await?;
-                times.push(start.elapsed().as_secs_f64() * 1000.0);
-                total = n;
-                std::hint::black_box(hits);
-            }
-            measure(format!("{who}: {label} “{q}”"), total, times);
+            let (times, (_, total)) = common::time(rounds, || {
+                search(&db, &index, clearance, q, None, 1, PER_PAGE, false)
+            })
+            .await?;
+            measure(format!("{who}: {label} “{q}”"), total as usize, times);
         }
     }
     for q in ["pip", "pipeline sta", "canary analy"] {
-        let mut times = Vec::with_capacity(rounds);
-        let mut total = 0;
-        for _ in 0..rounds {
-            let start = Instant::now();
-            let found = suggest(&db, &index, Clearance::Customers, q).await?;
-            times.push(start.elapsed().as_secs_f64() * 1000.0);
-            total = found.len() as i64;
-        }
-        measure(format!("customer: suggestions for “{q}”"), total, times);
+        let (times, found) =
+            common::time(rounds, || suggest(&db, &index, Clearance::Customers, q)).await?;
+        measure(
+            format!("customer: suggestions for “{q}”"),
+            found.len(),
+            times,
+        );
     }
     db.close().await;
     Ok(())

@@ -6,23 +6,19 @@
 //!
 //! Without a URL a temporary SQLite file is used; a PostgreSQL URL must name an empty database.
 
-use app::server::db::Db;
 use app::server::users::{list_account_users, UserFilter};
 use std::time::Instant;
 
+mod common;
+
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let mut args = std::env::args().skip(1);
-    let dir = tempfile::tempdir()?;
-    let url = args
-        .next()
-        .filter(|u| !u.is_empty())
-        .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let users: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(10_000);
-    let rounds: usize = args.next().and_then(|v| v.parse().ok()).unwrap_or(200);
-
-    let db = Db::connect(&url, 4).await?;
-    db.migrate().await?;
+    let common::Bench {
+        db,
+        dir: _dir,
+        size: users,
+        rounds,
+    } = common::start(10_000, 200).await?;
     let seeded = Instant::now();
     server::seed::seed_demo(&db, 1, users).await?;
     eprintln!(
@@ -89,10 +85,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("| {} users, {} | p50 ms | p99 ms |", users, db.engine());
     println!("|---|---|---|");
     for (label, filter, sort, page) in shapes {
-        let mut times = Vec::with_capacity(rounds);
-        for _ in 0..rounds {
-            let start = Instant::now();
-            let (rows, total) = list_account_users(
+        let (times, _) = common::time(rounds, || {
+            list_account_users(
                 &db,
                 viewer,
                 account,
@@ -102,13 +96,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 50,
                 app::server::now(),
             )
-            .await?;
-            times.push(start.elapsed().as_secs_f64() * 1000.0);
-            std::hint::black_box((rows, total));
-        }
-        times.sort_by(|a, b| a.total_cmp(b));
-        let pick = |q: f64| times[((times.len() as f64 - 1.0) * q).round() as usize];
-        println!("| {label} | {:.2} | {:.2} |", pick(0.5), pick(0.99));
+        })
+        .await?;
+        let (p50, p99) = common::p50_p99(times);
+        println!("| {label} | {p50:.2} | {p99:.2} |");
     }
     db.close().await;
     Ok(())
