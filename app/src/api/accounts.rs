@@ -9,8 +9,10 @@ use leptos::prelude::*;
 use {
     crate::api::users::{reason_for, safe_return},
     crate::api::{permitted, PER_PAGE},
+    crate::model::Actor,
     crate::policy::{self, Action},
     crate::server::accounts::{self, ContactChange, ContactRole},
+    crate::server::AppState,
     crate::server::{now, request, users},
 };
 
@@ -23,20 +25,25 @@ pub async fn my_account_users(
     page: i64,
 ) -> Result<Page<AccountUserRow>, AppError> {
     permitted(Action::ManageOwnAccountUsers, |state, actor| async move {
-        let account_id = actor.account_id()?;
-        let page = page.clamp(1, crate::api::MAX_PAGE);
-        let found = users::list_account_users(
-            &state.db,
-            actor.user_id,
-            account_id,
-            &users::UserFilter::new(&search, &status),
-            &sort,
-            page,
-            PER_PAGE,
-            now(),
-        )
-        .await?;
-        Ok(Page::new(found, page, PER_PAGE))
+        let filter = users::UserFilter::new(&search, &status);
+        account_users(&state, &actor, actor.account_id()?, &filter, &sort, page).await
+    })
+    .await
+}
+
+/// Page `page` of account `account_id`'s users as `actor` sees them, filtered and sorted.
+#[cfg(feature = "ssr")]
+async fn account_users(
+    state: &AppState,
+    actor: &Actor,
+    account_id: i64,
+    filter: &users::UserFilter,
+    sort: &str,
+    page: i64,
+) -> Result<Page<AccountUserRow>, AppError> {
+    Page::fetch(Some(page), PER_PAGE, |page| {
+        let (db, viewer) = (&state.db, actor.user_id);
+        users::list_account_users(db, viewer, account_id, filter, sort, page, PER_PAGE, now())
     })
     .await
 }
@@ -48,10 +55,11 @@ pub async fn list_accounts(
     search: Option<String>,
 ) -> Result<Page<AccountSummary>, AppError> {
     permitted(Action::ViewAnyAccount, |state, _| async move {
-        let page = page.clamp(1, crate::api::MAX_PAGE);
         let search = search.unwrap_or_default();
-        let found = users::list_accounts(&state.db, &search, page, PER_PAGE).await?;
-        Ok(Page::new(found, page, PER_PAGE))
+        Page::fetch(Some(page), PER_PAGE, |page| {
+            users::list_accounts(&state.db, &search, page, PER_PAGE)
+        })
+        .await
     })
     .await
 }
@@ -68,27 +76,11 @@ pub async fn account_page(
 ) -> Result<AccountView, AppError> {
     permitted(Action::ViewAnyAccount, |state, actor| async move {
         let account = accounts::detail(&state.db, account_id).await?;
-        let page = page.clamp(1, crate::api::MAX_PAGE);
-        let (rows, total) = users::list_account_users(
-            &state.db,
-            actor.user_id,
-            account_id,
-            &users::UserFilter::new(&search, &status),
-            &sort,
-            page,
-            PER_PAGE,
-            now(),
-        )
-        .await?;
+        let filter = users::UserFilter::new(&search, &status);
         Ok(AccountView {
             account,
             staff: crate::server::directory::staff_members(&state.db).await?,
-            users: Page {
-                rows,
-                total,
-                page,
-                per_page: PER_PAGE,
-            },
+            users: account_users(&state, &actor, account_id, &filter, &sort, page).await?,
             can_manage: policy::permits(actor.role, Action::ManageCustomerAccounts),
         })
     })

@@ -44,9 +44,10 @@ pub async fn audit_list(
             to: to.unwrap_or_default(),
         };
         let filter = audit_view::Filter::parse(&query)?;
-        let page = crate::api::page_number(page);
-        let found = audit_view::list(&state.db, &filter, page, PER_PAGE).await?;
-        Ok(Page::new(found, page, PER_PAGE))
+        Page::fetch(page, PER_PAGE, |page| {
+            audit_view::list(&state.db, &filter, page, PER_PAGE)
+        })
+        .await
     })
     .await
 }

@@ -78,7 +78,6 @@ pub async fn list_cases(
     page: Option<i64>,
 ) -> Result<Page<CaseSummary>, AppError> {
     permitted(Action::ViewOwnAccountCases, |st, actor| async move {
-        let page = crate::api::page_number(page);
         let words = cases::search_words(search.as_deref().unwrap_or_default());
         let list = cases::CustomerList {
             account_id: actor.account_id()?,
@@ -86,8 +85,10 @@ pub async fn list_cases(
             openness: state.as_deref().and_then(cases::Openness::parse),
             words: words.as_deref(),
         };
-        let found = cases::list(&st.db, &st.search, &list, page, PER_PAGE, now()).await?;
-        Ok(Page::new(found, page, PER_PAGE))
+        Page::fetch(page, PER_PAGE, |page| {
+            cases::list(&st.db, &st.search, &list, page, PER_PAGE, now())
+        })
+        .await
     })
     .await
 }
@@ -236,18 +237,11 @@ pub async fn case_queue(
             sort.as_deref(),
             search.as_deref(),
         );
-        let page = crate::api::page_number(page);
-        let found = cases::queue(
-            &state.db,
-            &state.search,
-            actor.user_id,
-            &filter,
-            page,
-            PER_PAGE,
-            now(),
-        )
-        .await?;
-        Ok(Page::new(found, page, PER_PAGE))
+        Page::fetch(page, PER_PAGE, |page| {
+            let (db, index) = (&state.db, &state.search);
+            cases::queue(db, index, actor.user_id, &filter, page, PER_PAGE, now())
+        })
+        .await
     })
     .await
 }

@@ -91,17 +91,11 @@ pub async fn list_changes(
 ) -> Result<Page<ChangeSummary>, AppError> {
     signed_in(|state, actor| async move {
         let scope = policy::reading_scope(&actor)?.account();
-        let page = crate::api::page_number(page);
-        let found = changes::list(
-            &state.db,
-            scope,
-            state_filter.as_deref().unwrap_or(""),
-            search.as_deref().unwrap_or(""),
-            page,
-            PER_PAGE,
-        )
-        .await?;
-        Ok(Page::new(found, page, PER_PAGE))
+        let (state_filter, search) = (state_filter.unwrap_or_default(), search.unwrap_or_default());
+        Page::fetch(page, PER_PAGE, |page| {
+            changes::list(&state.db, scope, &state_filter, &search, page, PER_PAGE)
+        })
+        .await
     })
     .await
 }

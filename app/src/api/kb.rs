@@ -40,19 +40,21 @@ pub async fn search_kb(
 ) -> Result<Page<KbHit>, AppError> {
     anyone(|state, actor| async move {
         let (clearance, _) = reader(actor.as_ref())?;
-        let page = crate::api::page_number(page);
-        let found = kb::search(
-            &state.db,
-            &state.search,
-            clearance,
-            q.as_deref().unwrap_or(""),
-            category.filter(|c| *c > 0),
-            page,
-            kb::PER_PAGE,
-            false,
-        )
-        .await?;
-        Ok(Page::new(found, page, kb::PER_PAGE))
+        let (q, category) = (q.unwrap_or_default(), category.filter(|c| *c > 0));
+        Page::fetch(page, kb::PER_PAGE, |page| {
+            let (db, index) = (&state.db, &state.search);
+            kb::search(
+                db,
+                index,
+                clearance,
+                &q,
+                category,
+                page,
+                kb::PER_PAGE,
+                false,
+            )
+        })
+        .await
     })
     .await
 }
@@ -240,18 +242,13 @@ pub async fn list_articles(
     page: Option<i64>,
 ) -> Result<Page<KbSummary>, AppError> {
     permitted(Action::WriteKb, |state, _| async move {
-        let page = crate::api::page_number(page);
         let per_page = crate::api::PER_PAGE;
-        let found = kb::list_all(
-            &state.db,
-            state_filter.as_deref().unwrap_or(""),
-            visibility.as_deref().unwrap_or(""),
-            q.as_deref().unwrap_or(""),
-            page,
-            per_page,
-        )
-        .await?;
-        Ok(Page::new(found, page, per_page))
+        let state_filter = state_filter.unwrap_or_default();
+        let (visibility, q) = (visibility.unwrap_or_default(), q.unwrap_or_default());
+        Page::fetch(page, per_page, |page| {
+            kb::list_all(&state.db, &state_filter, &visibility, &q, page, per_page)
+        })
+        .await
     })
     .await
 }

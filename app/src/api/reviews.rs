@@ -259,9 +259,11 @@ pub async fn review_overview(
     page: Option<i64>,
 ) -> Result<(Page<ReviewOverviewRow>, i64), AppError> {
     permitted(Action::ViewAnyAccount, |state, _| async move {
-        let page = crate::api::page_number(page);
-        let found = reviews::overview(&state.db, page, PER_PAGE).await?;
-        Ok((Page::new(found, page, PER_PAGE), now()))
+        let found = Page::fetch(page, PER_PAGE, |page| {
+            reviews::overview(&state.db, page, PER_PAGE)
+        })
+        .await?;
+        Ok((found, now()))
     })
     .await
 }

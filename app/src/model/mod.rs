@@ -131,6 +131,20 @@ pub struct Page<T> {
     pub per_page: i64,
 }
 
+#[cfg(feature = "ssr")]
+impl<T> Page<T> {
+    /// Page `page` of a list (1 when absent, at most [`MAX_PAGE`]), `per_page` rows as `rows`
+    /// reads them for that page number, with the list's total.
+    pub async fn fetch<F, Fut, E>(page: Option<i64>, per_page: i64, rows: F) -> Result<Page<T>, E>
+    where
+        F: FnOnce(i64) -> Fut,
+        Fut: std::future::Future<Output = Result<(Vec<T>, i64), E>>,
+    {
+        let page = page_number(page);
+        Ok(Page::new(rows(page).await?, page, per_page))
+    }
+}
+
 impl<T> Page<T> {
     /// Page `page` of a list: the rows found on it and how many there are in all.
     pub fn new((rows, total): (Vec<T>, i64), page: i64, per_page: i64) -> Page<T> {
