@@ -112,6 +112,17 @@ pub fn form_answer(path: &'static str) -> FormAnswer {
     }
 }
 
+/// The notice that what someone just did worked (a status screen readers announce), shown while
+/// `when` holds: usually a flag the form's redirect put in the URL.
+#[component]
+pub fn Done(when: impl Fn() -> bool + Send + Sync + 'static, text: &'static str) -> impl IntoView {
+    view! {
+        <Show when=when>
+            <div class="notice notice--success" role="status">{text}</div>
+        </Show>
+    }
+}
+
 /// "There is a problem" box at the top of a form. Focused when it appears — on arrival (a plain
 /// post came back) and when a form submitted in place is answered — so screen readers announce
 /// it and the person sees it, wherever the button they pressed was.

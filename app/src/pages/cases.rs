@@ -7,6 +7,7 @@ use crate::api::cases::{
 };
 use crate::components::attachments::{AttachForm, AttachRefusal, FileList, StageFiles};
 use crate::components::badges::{PriorityBadge, SlaBadge};
+use crate::components::forms::Done;
 use crate::components::forms::{
     form_answer, new_form_key, pairs, same_pairs, textarea_html, ErrorSummary, Field, FormAnswer,
     SelectField, TextAreaField,
@@ -197,11 +198,8 @@ pub fn CasePage() -> impl IntoView {
     let created = query_flag("created");
     view! {
         <Title text="Case"/>
-        <Show when=created>
-            <div class="notice notice--success" role="status">
-                "Your case was opened. Its contact has been mailed a copy; we answer within your service level."
-            </div>
-        </Show>
+        <Done when=created
+            text="Your case was opened. Its contact has been mailed a copy; we answer within your service level."/>
         <Loaded resource=case view=move |case| view! {
             // Back to where the reader works cases: the staff queues or the customer's list.
             {if case.viewer_staff {

@@ -90,6 +90,17 @@ fn field_messages(error: FormAnswer, id: &str) -> Vec<String> {
     error.get().map(|e| e.for_field(id)).unwrap_or_default()
 }
 
+/// The form that saves changes to `entry`.
+#[component]
+fn EditEntry(kind: CatalogKind, entry: CatalogEntry, error: FormAnswer) -> impl IntoView {
+    view! {
+        <form method="post" action=SaveCatalogEntry::PATH class="form" novalidate>
+            <EntryFields kind entry=Some(entry) error/>
+            <button type="submit" class="button button--secondary">"Save"</button>
+        </form>
+    }
+}
+
 /// The name, number and active fields of one entry (`entry` = `None`: a new one).
 #[component]
 fn EntryFields(kind: CatalogKind, entry: Option<CatalogEntry>, error: FormAnswer) -> impl IntoView {
@@ -194,10 +205,7 @@ fn EntryTable(kind: CatalogKind, entries: Vec<CatalogEntry>, error: FormAnswer) 
                     <li class="catalog-list__entry" class:catalog-list__entry--retired=retired>
                         <details>
                             <summary>{label} {retired.then(|| view! { " " <span class="badge">"Retired"</span> })}</summary>
-                            <form method="post" action=SaveCatalogEntry::PATH class="form" novalidate>
-                                <EntryFields kind entry=Some(e) error/>
-                                <button type="submit" class="button button--secondary">"Save"</button>
-                            </form>
+                            <EditEntry kind entry=e error/>
                         </details>
                     </li>
                 }
@@ -277,10 +285,7 @@ fn GroupList(
                             </form>
                             <details>
                                 <summary>"Rename or retire"</summary>
-                                <form method="post" action=SaveCatalogEntry::PATH class="form" novalidate>
-                                    <EntryFields kind entry=Some(g.entry.clone()) error/>
-                                    <button type="submit" class="button button--secondary">"Save"</button>
-                                </form>
+                                <EditEntry kind entry=g.entry.clone() error/>
                             </details>
                         </li>
                     }

@@ -6,6 +6,7 @@ use crate::api::changes::{
     change_form_options, get_change, list_changes, ConvertChange, CreateChange, StepChange,
 };
 use crate::components::attachments::{AttachForm, AttachRefusal, FileList, StageFiles};
+use crate::components::forms::Done;
 use crate::components::forms::{
     form_answer, new_form_key, pairs, same_pairs, textarea_html, ErrorSummary, Field, SelectField,
     TextAreaField,
@@ -217,9 +218,7 @@ pub fn ChangePage() -> impl IntoView {
     view! {
         <Title text="Change request"/>
         <p><a href="/changes">"← Change requests"</a></p>
-        <Show when=created>
-            <div class="notice notice--success" role="status">"Your change request was filed."</div>
-        </Show>
+        <Done when=created text="Your change request was filed."/>
         <Loaded resource=change view=move |change| view! { <ChangeView change/> }/>
     }
 }

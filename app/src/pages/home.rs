@@ -4,6 +4,7 @@ use crate::api::auth::SignIn;
 use crate::api::home::my_work;
 use crate::api::sso::SignInWithProvider;
 use crate::components::badges::{PriorityBadge, SlaBadge};
+use crate::components::forms::Done;
 use crate::components::forms::{form_answer, ErrorSummary, Field};
 use crate::components::list::Loaded;
 use crate::components::time::format_time;
@@ -44,11 +45,8 @@ fn Landing() -> impl IntoView {
                 "The support portal for our customers. Your company's administrators decide who has access: "
                 "if you need an account, ask one of them."
             </p>
-            <Show when=crate::components::url::query_flag("sso")>
-                <div class="notice notice--success" role="status">
-                    "Your access is ready. Your company signs in through its identity provider: continue with single sign-on below."
-                </div>
-            </Show>
+            <Done when=crate::components::url::query_flag("sso")
+                text="Your access is ready. Your company signs in through its identity provider: continue with single sign-on below."/>
             <ErrorSummary error/>
             <form method="post" action=SignIn::PATH class="form" novalidate>
                 <Field name="email" label="Email address" kind="email" autocomplete="username" error/>

@@ -5,6 +5,7 @@
 use crate::api::kb::{get_article, load_kb_home, search_kb, suggest_articles, VoteArticle};
 use crate::components::attachments::FileList;
 use crate::components::forms::debounced;
+use crate::components::forms::Done;
 use crate::components::list::{Loaded, Pagination};
 use crate::components::time::format_time;
 use crate::components::url::{path_value, query_flag};
@@ -285,9 +286,7 @@ fn ArticleView(article: KbArticle) -> impl IntoView {
         {(article.state == KbState::Published).then(|| view! {
             <section class="panel kb-helpful" aria-labelledby="helpful-heading">
                 <h2 id="helpful-heading">"Was this helpful?"</h2>
-                <Show when=voted>
-                    <p class="notice notice--success" role="status">"Thank you for your answer."</p>
-                </Show>
+                <Done when=voted text="Thank you for your answer."/>
                 {article.my_vote.map(|v| view! {
                     <p class="meta">{if v { "You found this helpful." } else { "You found this not helpful." }} " You can change your answer."</p>
                 })}

@@ -7,6 +7,7 @@ use crate::api::kb::{
     RetireArticle, SaveArticle,
 };
 use crate::components::attachments::{AttachRefusal, FileList, StageFiles};
+use crate::components::forms::Done;
 use crate::components::forms::{debounced, form_answer, ErrorSummary, Field, SelectField};
 use crate::components::list::{Column, FilterInput, FilterSelect, ListTable, Loaded, PagedList};
 use crate::components::time::format_time;
@@ -69,9 +70,7 @@ pub fn KbArticlesPage() -> impl IntoView {
         }/>
         <section class="panel" aria-labelledby="category-heading">
             <h2 id="category-heading">"Add a category"</h2>
-            <Show when=added>
-                <p class="notice notice--success" role="status">"The category was added."</p>
-            </Show>
+            <Done when=added text="The category was added."/>
             <ErrorSummary error=category_error/>
             <form method="post" action=AddKbCategory::PATH class="form" novalidate>
                 <Field name="name" label="Name" error=category_error/>
@@ -141,18 +140,10 @@ fn Editor(editor: KbEditor) -> impl IntoView {
                 " " {(editor.state != KbState::Draft).then(|| view! { <a href=format!("/kb/{n}")>"Open as readers see it"</a> })}
             </p>
         })}
-        <Show when=move || flag("saved")>
-            <p class="notice notice--success" role="status">"Saved as a draft. Readers see it once it is published."</p>
-        </Show>
-        <Show when=move || flag("published")>
-            <p class="notice notice--success" role="status">"Published."</p>
-        </Show>
-        <Show when=move || flag("retired")>
-            <p class="notice notice--success" role="status">"Retired: readers no longer find it."</p>
-        </Show>
-        <Show when=move || flag("restored")>
-            <p class="notice notice--success" role="status">"The old version is the newest again; publish it to show it to readers."</p>
-        </Show>
+        <Done when=move || flag("saved") text="Saved as a draft. Readers see it once it is published."/>
+        <Done when=move || flag("published") text="Published."/>
+        <Done when=move || flag("retired") text="Retired: readers no longer find it."/>
+        <Done when=move || flag("restored") text="The old version is the newest again; publish it to show it to readers."/>
         <ErrorSummary error/>
         <ErrorSummary error=side_error/>
         <ErrorSummary error=restore_error/>

@@ -5,6 +5,7 @@ use crate::api::accounts::my_account_users;
 use crate::api::security::{account_second_factor_rule, RequireForAccount};
 use crate::api::users::ChangeAccess;
 use crate::components::badges::UserStatusBadge;
+use crate::components::forms::Done;
 use crate::components::forms::{form_answer, ErrorSummary};
 use crate::components::list::{Column, FilterInput, FilterSelect, ListTable, Loaded, Pagination};
 use crate::components::time::format_time;
@@ -49,11 +50,8 @@ pub fn ManageAccountsPage() -> impl IntoView {
     let invited = query_flag("invited");
     view! {
         <Title text="Manage Accounts"/>
-        <Show when=invited>
-            <div class="notice notice--success" role="status">
-                "The invitation is on its way. The new user is listed as Invited until they set their password."
-            </div>
-        </Show>
+        <Done when=invited
+            text="The invitation is on its way. The new user is listed as Invited until they set their password."/>
         <ErrorSummary error/>
         <ErrorSummary error=invitation_error/>
         <Loaded resource=users view=move |page| view! { <UserTable page query=params()/> }/>
@@ -70,9 +68,7 @@ fn SecondFactorRule() -> impl IntoView {
     view! {
         <section aria-labelledby="second-factor-heading" class="section">
             <h2 id="second-factor-heading">"Second factor"</h2>
-            <Show when=saved>
-                <div class="notice notice--success" role="status">"Saved. The change is in your account's access history."</div>
-            </Show>
+            <Done when=saved text="Saved. The change is in your account's access history."/>
             <ErrorSummary error/>
             <Loaded resource=rule view=move |required| view! {
                 <p>{if required {

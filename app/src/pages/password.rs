@@ -1,6 +1,7 @@
 //! `/account/password`: change one's own password.
 
 use crate::api::auth::{ChangePassword, SetTimeZone};
+use crate::components::forms::Done;
 use crate::components::forms::{form_answer, ErrorSummary, Field, NewPasswordFields};
 use crate::components::time::TimeZoneSelect;
 use crate::components::url::query_flag;
@@ -27,11 +28,8 @@ pub fn ChangePasswordPage() -> impl IntoView {
                         <div class="narrow">
                             <p><a href="/account/security">"← Security"</a></p>
                             <h1>"Change your password"</h1>
-                            <Show when=changed>
-                                <div class="notice notice--success" role="status">
-                                    "Your password was changed. Your other sessions have been signed out."
-                                </div>
-                            </Show>
+                            <Done when=changed
+                                text="Your password was changed. Your other sessions have been signed out."/>
                             <ErrorSummary error/>
                             <form method="post" action=ChangePassword::PATH class="form" novalidate>
                                 <Field name="current_password" label="Current password" kind="password"
@@ -40,9 +38,7 @@ pub fn ChangePasswordPage() -> impl IntoView {
                                 <button type="submit" class="button">"Change password"</button>
                             </form>
                             <h2 id="zone-heading">"Your time zone"</h2>
-                            <Show when=zone_saved>
-                                <div class="notice notice--success" role="status">"Times are now shown in your new time zone."</div>
-                            </Show>
+                            <Done when=zone_saved text="Times are now shown in your new time zone."/>
                             <ErrorSummary error=zone_error/>
                             {(me.impersonated_by.is_none()).then(|| view! {
                                 <form method="post" action=SetTimeZone::PATH class="form" novalidate aria-labelledby="zone-heading">

@@ -2,6 +2,7 @@
 //! the address, bearer tokens (shown once, revocable), what the provider may do.
 
 use crate::api::provisioning::{provisioning_page, CreateScimToken, RevokeScimToken};
+use crate::components::forms::Done;
 use crate::components::forms::{form_answer, ErrorSummary, Field};
 use crate::components::list::Loaded;
 use crate::components::time::format_time;
@@ -25,9 +26,7 @@ pub fn ProvisioningPage() -> impl IntoView {
             "your company's users here over SCIM 2.0, and decide who is an administrator through the group "
             "\u{201c}Administrators\u{201d}. People it adds get an invitation mail. It cannot reach other companies or the vendor's staff, "
             "and every change it makes is in your access history, naming the token."</p>
-        <Show when=revoked>
-            <div class="notice notice--success" role="status">"The token was revoked. The identity provider using it is refused from now on."</div>
-        </Show>
+        <Done when=revoked text="The token was revoked. The identity provider using it is refused from now on."/>
         <ErrorSummary error=revoke_error/>
         <Loaded resource=page view=move |p: Provisioning| view! {
             <dl class="facts">

@@ -8,6 +8,7 @@ use crate::api::reviews::{
     SaveReviewSettings, StartReview,
 };
 use crate::components::badges::UserStatusBadge;
+use crate::components::forms::Done;
 use crate::components::forms::{form_answer, ErrorSummary, Field, FormAnswer, SelectField};
 use crate::components::list::{Column, ListTable, Loaded, PagedList};
 use crate::components::time::format_time;
@@ -91,9 +92,7 @@ fn ReviewsOf(account_id: Option<i64>) -> impl IntoView {
                 <History reviews=a.reviews.clone() now=a.now staff/>
                 <section aria-labelledby="review-settings" class="section">
                     <h2 id="review-settings">"Schedule and dormant access"</h2>
-                    <Show when=saved>
-                        <div class="notice notice--success" role="status">"Saved. The change is in the account's access history."</div>
-                    </Show>
+                    <Done when=saved text="Saved. The change is in the account's access history."/>
                     <ErrorSummary error=settings_error/>
                     {if a.may_manage {
                         view! { <SettingsForm a=a.clone() hidden=account_id error=settings_error/> }.into_any()
@@ -204,12 +203,8 @@ fn ReviewOf(staff: bool) -> impl IntoView {
     let decided = query_flag("decided");
     view! {
         <Title text="Access review"/>
-        <Show when=completed>
-            <div class="notice notice--success" role="status">"The review is complete. Its CSV and PDF report are ready below, with the SHA-256 that verifies each."</div>
-        </Show>
-        <Show when=decided>
-            <div class="notice notice--success" role="status">"Decision recorded."</div>
-        </Show>
+        <Done when=completed text="The review is complete. Its CSV and PDF report are ready below, with the SHA-256 that verifies each."/>
+        <Done when=decided text="Decision recorded."/>
         <ErrorSummary error/>
         <ErrorSummary error=keep_error/>
         <Loaded resource=data view=move |v: ReviewView| view! {
@@ -407,9 +402,7 @@ pub fn ReviewOverviewPage() -> impl IntoView {
         <p><a href="/staff">"← Staff console"</a></p>
         <h1>"Access reviews"</h1>
         <p class="lead">"Where each customer account stands with confirming who has access. Administrators are reminded weekly by themselves; remind them now from here."</p>
-        <Show when=reminded>
-            <div class="notice notice--success" role="status">"The account's administrators were mailed a reminder."</div>
-        </Show>
+        <Done when=reminded text="The account's administrators were mailed a reminder."/>
         <ErrorSummary error/>
         <Loaded resource=data view=move |(page, now): (Page<ReviewOverviewRow>, i64)| {
             let columns = Column::all(&["Account", "Schedule", "Status", "Progress", "Due", "Last completed", "Actions"]);

@@ -8,6 +8,7 @@ use crate::api::security::{
     setup_at_sign_in, sign_in_passkey_options, staff_sign_in_policy, AddApp, EndSession,
     FinishSignInSetup, GiveCode, RemoveApp, ReplaceRecoveryCodes, RequireForStaff,
 };
+use crate::components::forms::Done;
 use crate::components::forms::{answer_of, form_answer, ErrorSummary, Field};
 use crate::components::list::Loaded;
 use crate::components::passkey;
@@ -184,18 +185,10 @@ pub fn SecurityPage() -> impl IntoView {
         <Title text="Security"/>
         <h1>"Security"</h1>
         <p class="link-line"><a href="/account/password">"Change your password or time zone"</a></p>
-        <Show when=added>
-            <div class="notice notice--success" role="status">"The authenticator app was added."</div>
-        </Show>
-        <Show when=passkey_added>
-            <div class="notice notice--success" role="status">"The passkey was added."</div>
-        </Show>
-        <Show when=removed>
-            <div class="notice notice--success" role="status">"The second factor was removed."</div>
-        </Show>
-        <Show when=ended>
-            <div class="notice notice--success" role="status">"Signed out."</div>
-        </Show>
+        <Done when=added text="The authenticator app was added."/>
+        <Done when=passkey_added text="The passkey was added."/>
+        <Done when=removed text="The second factor was removed."/>
+        <Done when=ended text="Signed out."/>
         <Loaded resource=overview view=move |o: SecurityOverview| view! {
             <SecondFactors apps=o.apps.clone() codes_left=o.recovery_codes_left required=o.required/>
             <AddAppSection setup=o.setup.clone() first=o.apps.is_empty()/>
@@ -376,9 +369,7 @@ pub fn StaffSignInPage() -> impl IntoView {
         <Title text="Staff sign-in"/>
         <div class="narrow">
             <h1>"Staff sign-in"</h1>
-            <Show when=saved>
-                <div class="notice notice--success" role="status">"Saved. The change is in the audit trail."</div>
-            </Show>
+            <Done when=saved text="Saved. The change is in the audit trail."/>
             <ErrorSummary error/>
             <Loaded resource=policy view=move |(staff, admins): (bool, bool)| view! {
                 <p>{if staff {

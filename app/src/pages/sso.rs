@@ -2,6 +2,7 @@
 //! administrators, `/staff/accounts/:id/sso` for platform admins.
 
 use crate::api::sso::{sso_connection, SaveSso};
+use crate::components::forms::Done;
 use crate::components::forms::{form_answer, ErrorSummary, Field};
 use crate::components::list::Loaded;
 use crate::components::url::query_flag;
@@ -23,9 +24,7 @@ fn SsoForm(account_id: Option<i64>, back: String) -> impl IntoView {
         <p class="lead">"People of your email domains sign in through your company's OpenID Connect provider "
             "(Entra ID, Okta, Google Workspace, Keycloak…). It signs in only people who already have access here: "
             "add them in Manage Accounts or by provisioning (SCIM)."</p>
-        <Show when=saved>
-            <div class="notice notice--success" role="status">"Saved. The connection works: the provider answered."</div>
-        </Show>
+        <Done when=saved text="Saved. The connection works: the provider answered."/>
         <ErrorSummary error/>
         <Loaded resource=connection view=move |(s, callback): (SsoSettings, String)| view! {
             <dl class="facts">

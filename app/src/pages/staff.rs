@@ -5,6 +5,7 @@ use crate::api::accounts::{account_page, list_accounts, SaveAccount, SetContact}
 use crate::api::staff::Impersonate;
 use crate::api::users::ChangeAccess;
 use crate::components::badges::UserStatusBadge;
+use crate::components::forms::Done;
 use crate::components::forms::{form_answer, ErrorSummary, FormAnswer};
 use crate::components::list::{Column, FilterInput, ListTable, Loaded, Pagination};
 use crate::components::time::{format_time, TimeZoneSelect};
@@ -292,9 +293,7 @@ pub fn StaffAccountPage() -> impl IntoView {
         <Title text="Customer account"/>
         <p><a href="/staff">"← Staff console"</a></p>
         {move || done().map(|text| view! { <div class="notice notice--success" role="status">{text}</div> })}
-        <Show when=saved>
-            <div class="notice notice--success" role="status">"The account was saved."</div>
-        </Show>
+        <Done when=saved text="The account was saved."/>
         {errors.into_iter().map(|error| view! { <ErrorSummary error/> }).collect_view()}
         <ErrorSummary error=save_error/>
         <Loaded resource=data view=move |view_data| view! { <AccountBody data=view_data save_error/> }/>
