@@ -289,6 +289,48 @@ impl Db {
     pub async fn close(&self) {
         on_db!(self, |pool| pool.close().await)
     }
+
+    /// `columns` of the row of `table` numbered `number` (a case, a change request) within
+    /// account `account_id` when one is given; not found when there is none (or it is another
+    /// account's).
+    pub async fn numbered<T: Numbered>(
+        &self,
+        table: &str,
+        columns: &str,
+        number: &str,
+        account_id: Option<i64>,
+    ) -> Result<T, AppError> {
+        let sql = numbered_sql(table, columns, "");
+        let row: Option<T> = on_db!(self, |c| sqlx::query_as(&sql)
+            .bind(number)
+            .bind(account_id)
+            .fetch_optional(c)
+            .await)?;
+        row.ok_or(AppError::NotFound)
+    }
+}
+
+/// A row that reads from either engine.
+pub trait Numbered:
+    Send
+    + Unpin
+    + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+    + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+{
+}
+
+impl<T> Numbered for T where
+    T: Send
+        + Unpin
+        + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+{
+}
+
+fn numbered_sql(table: &str, columns: &str, lock: &str) -> String {
+    format!(
+        "SELECT {columns} FROM {table} WHERE number = $1 AND ($2 IS NULL OR account_id = $2) {lock}"
+    )
 }
 
 impl Tx {
@@ -299,6 +341,23 @@ impl Tx {
             Tx::Postgres(_) => "FOR UPDATE",
             Tx::Sqlite(_) => "",
         }
+    }
+
+    /// [`Db::numbered`] inside this transaction, the row locked until it ends.
+    pub async fn numbered<T: Numbered>(
+        &mut self,
+        table: &str,
+        columns: &str,
+        number: &str,
+        account_id: Option<i64>,
+    ) -> Result<T, AppError> {
+        let sql = numbered_sql(table, columns, self.for_update());
+        let row: Option<T> = on_tx!(self, |c| sqlx::query_as(&sql)
+            .bind(number)
+            .bind(account_id)
+            .fetch_optional(c)
+            .await)?;
+        row.ok_or(AppError::NotFound)
     }
 
     pub async fn commit(self) -> Result<(), AppError> {

@@ -135,6 +135,22 @@ pub async fn discard_all(files: &FileStore, received: Vec<Received>) {
     }
 }
 
+/// What `checks` (everything that may refuse `received`, before any is recorded) answers, with the
+/// files to record; when they refuse, the files are dropped and the refusal answered.
+pub async fn unless_refused<T>(
+    files: &FileStore,
+    received: Vec<Received>,
+    checks: impl std::future::Future<Output = Result<T, AppError>>,
+) -> Result<(T, Vec<Received>), AppError> {
+    match checks.await {
+        Ok(checked) => Ok((checked, received)),
+        Err(e) => {
+            discard_all(files, received).await;
+            Err(e)
+        }
+    }
+}
+
 /// The activity line for files added on their own: "Attached a.log (1.0 KB)", or "Attached 3
 /// files: …".
 pub fn attached_line(received: &[Received]) -> String {

@@ -80,14 +80,9 @@ pub(super) async fn attach_reply_files(
 pub async fn case_for_files(db: &Db, actor: &Actor, number: &str) -> Result<i64, AppError> {
     crate::policy::may_upload_files(actor)?;
     let scope = crate::policy::reading_scope(actor)?;
-    let row: Option<(i64, String)> = on_db!(db, |c| sqlx::query_as(
-        "SELECT id, state FROM cases WHERE number = $1 AND ($2 IS NULL OR account_id = $2)"
-    )
-    .bind(number)
-    .bind(scope.account())
-    .fetch_optional(c)
-    .await)?;
-    let (id, state) = row.ok_or(AppError::NotFound)?;
+    let (id, state): (i64, String) = db
+        .numbered("cases", "id, state", number, scope.account())
+        .await?;
     if CaseState::parse(&state).is_some_and(CaseState::is_final) {
         return Err(AppError::Conflict(
             "This case is closed: files can no longer be added. Open a new case and mention this one's number."
@@ -111,8 +106,7 @@ pub async fn attach_files(
 ) -> Result<Vec<String>, AppError> {
     use super::super::attachments as files;
     let total: i64 = received.iter().map(|f| f.size).sum();
-    // Everything that may refuse the files, before any is recorded: then they are dropped.
-    let prepared = async {
+    let checks = async {
         let scope = crate::policy::reading_scope(actor)?;
         if internal {
             crate::policy::can(actor, crate::policy::Action::SeeInternalNotes)?;
@@ -126,15 +120,8 @@ pub async fn attach_files(
         }
         files::check_case_total(&mut tx, case.id, state.settings.max_case_bytes(), total).await?;
         Ok((tx, case))
-    }
-    .await;
-    let (mut tx, case) = match prepared {
-        Ok(prepared) => prepared,
-        Err(e) => {
-            files::discard_all(&state.files, received).await;
-            return Err(e);
-        }
     };
+    let ((mut tx, case), received) = files::unless_refused(&state.files, received, checks).await?;
     let kind = if internal { "work_note" } else { "change" };
     let line = files::attached_line(&received);
     let entry = add_entry(&mut tx, case.id, kind, Some(actor.user_id), &line, now).await?;

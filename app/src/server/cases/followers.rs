@@ -254,19 +254,12 @@ pub async fn followers(
     Ok(shown)
 }
 
-/// A case's id and account by number, within what `actor` may read.
+/// A case's id, account and contact by number, within what `actor` may read (locked until the
+/// transaction ends).
 async fn case_of(tx: &mut Tx, actor: &Actor, number: &str) -> Result<(i64, i64, i64), AppError> {
     let scope = policy::reading_scope(actor)?;
-    let row: Option<(i64, i64, i64)> = on_tx!(tx, |c| {
-        sqlx::query_as(
-        "SELECT id, account_id, contact_id FROM cases WHERE number = $1 AND ($2 IS NULL OR account_id = $2)"
-    )
-    .bind(number)
-    .bind(scope.account())
-    .fetch_optional(c)
-    .await
-    })?;
-    row.ok_or(AppError::NotFound)
+    let columns = "id, account_id, contact_id";
+    tx.numbered("cases", columns, number, scope.account()).await
 }
 
 /// Whom a change of followers is about: a user chosen from the list, or one named by address

@@ -24,20 +24,11 @@ pub(super) async fn lock_case(
     number: &str,
     account_id: Option<i64>,
 ) -> Result<Locked, AppError> {
-    let lock = tx.for_update();
-    let sql = format!(
-        "SELECT id, account_id, state, subject, paused_since, \
+    let columns = "id, account_id, state, subject, paused_since, \
          (SELECT a.time_zone FROM accounts a WHERE a.id = cases.account_id) AS time_zone, \
          (SELECT CAST(a.business_start AS INTEGER) FROM accounts a WHERE a.id = cases.account_id) AS business_start, \
-         (SELECT CAST(a.business_end AS INTEGER) FROM accounts a WHERE a.id = cases.account_id) AS business_end \
-         FROM cases WHERE number = $1 AND ($2 IS NULL OR account_id = $2) {lock}"
-    );
-    let row: Option<Locked> = on_tx!(tx, |c| sqlx::query_as(&sql)
-        .bind(number)
-        .bind(account_id)
-        .fetch_optional(c)
-        .await)?;
-    row.ok_or(AppError::NotFound)
+         (SELECT CAST(a.business_end AS INTEGER) FROM accounts a WHERE a.id = cases.account_id) AS business_end";
+    tx.numbered("cases", columns, number, account_id).await
 }
 
 /// Adds an entry to case `case_id`'s activity and answers its id.

@@ -16,17 +16,9 @@ struct Locked {
 }
 
 async fn lock(tx: &mut Tx, number: &str, account_id: Option<i64>) -> Result<Locked, AppError> {
-    let lock = tx.for_update();
-    let sql = format!(
-        "SELECT id, number, account_id, state, authorizer_id, short_description, requested_by \
-         FROM change_requests WHERE number = $1 AND ($2 IS NULL OR account_id = $2) {lock}"
-    );
-    let row: Option<Locked> = on_tx!(tx, |c| sqlx::query_as(&sql)
-        .bind(number)
-        .bind(account_id)
-        .fetch_optional(c)
-        .await)?;
-    row.ok_or(AppError::NotFound)
+    let columns = "id, number, account_id, state, authorizer_id, short_description, requested_by";
+    tx.numbered("change_requests", columns, number, account_id)
+        .await
 }
 
 /// The id of change request `number` when `actor` may add files to it: one they can read (a
@@ -34,16 +26,9 @@ async fn lock(tx: &mut Tx, number: &str, account_id: Option<i64>) -> Result<Lock
 pub async fn change_for_files(db: &Db, actor: &Actor, number: &str) -> Result<i64, AppError> {
     crate::policy::may_upload_files(actor)?;
     let scope = crate::policy::reading_scope(actor)?;
-    let row: Option<(i64, String)> = on_db!(db, |c| {
-        sqlx::query_as(
-        "SELECT id, state FROM change_requests WHERE number = $1 AND ($2 IS NULL OR account_id = $2)"
-    )
-    .bind(number)
-    .bind(scope.account())
-    .fetch_optional(c)
-    .await
-    })?;
-    let (id, state) = row.ok_or(AppError::NotFound)?;
+    let (id, state): (i64, String) = db
+        .numbered("change_requests", "id, state", number, scope.account())
+        .await?;
     if ChangeState::parse(&state).is_some_and(ChangeState::is_final) {
         return Err(AppError::Conflict(
             "This change request is finished: files can no longer be added.".into(),
@@ -64,8 +49,7 @@ pub async fn attach_files(
 ) -> Result<Vec<String>, AppError> {
     use crate::server::attachments as files;
     let total: i64 = received.iter().map(|f| f.size).sum();
-    // Everything that may refuse the files, before any is recorded: then they are dropped.
-    let prepared = async {
+    let checks = async {
         let scope = crate::policy::reading_scope(actor)?;
         let mut tx = state.db.begin().await?;
         let change = lock(&mut tx, number, scope.account()).await?;
@@ -77,15 +61,9 @@ pub async fn attach_files(
         let limit = state.settings.max_case_bytes();
         files::check_total(&mut tx, (None, Some(change.id)), limit, total).await?;
         Ok((tx, change))
-    }
-    .await;
-    let (mut tx, change) = match prepared {
-        Ok(prepared) => prepared,
-        Err(e) => {
-            files::discard_all(&state.files, received).await;
-            return Err(e);
-        }
     };
+    let ((mut tx, change), received) =
+        files::unless_refused(&state.files, received, checks).await?;
     let line = files::attached_line(&received);
     add_entry(
         &mut tx,

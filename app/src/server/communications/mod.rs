@@ -299,24 +299,49 @@ pub async fn overview(db: &Db) -> Result<Communications, AppError> {
     })
 }
 
-fn event<'a>(actor: &Actor, action: &'a str, target: String, client_addr: &'a str) -> Event<'a> {
-    Event {
-        target: Some(target),
-        ..Event::by(actor, action, client_addr)
-    }
-}
-
-/// Records the gaps of a sending.
-async fn store_gaps(tx: &mut Tx, kind: Kind, id: i64, gaps: &[Gap]) -> Result<(), AppError> {
+/// Completes the sending of draft `id` of `kind` as `action` (its `reference` the subject or
+/// name): the draft marked sent, the accounts it found without a contact kept, an audit entry
+/// naming who got it and who could not; then commits. Answers how many it went to.
+#[allow(clippy::too_many_arguments)]
+async fn record_sending(
+    mut tx: Tx,
+    kind: Kind,
+    id: i64,
+    (recipients, gaps): (&[Recipient], &[Gap]),
+    actor: &Actor,
+    (action, reference): (&str, &str),
+    client_addr: &str,
+    now: i64,
+) -> Result<usize, AppError> {
+    let table = kind.table();
+    execute!(tx: &mut tx, sqlx::query(&format!(
+        "UPDATE {table} SET state = 'sent', sent_by = $1, sent_at = $2 WHERE id = $3"
+    ))
+    .bind(actor.user_id)
+    .bind(now)
+    .bind(id))?;
     for gap in gaps {
-        execute!(tx: tx, sqlx::query(
+        execute!(tx: &mut tx, sqlx::query(
             "INSERT INTO communication_gaps (kind, parent_id, account_id) VALUES ($1, $2, $3)"
         )
         .bind(kind.as_str())
         .bind(id)
         .bind(gap.account_id))?;
     }
-    Ok(())
+    let e = Event {
+        reference: Some(reference),
+        after: Some(json!({
+            "recipients": recipients.iter().map(|r| json!({
+                "account": r.account, "email": r.email, "roles": r.roles,
+            })).collect::<Vec<_>>(),
+            "accounts_without_contact": gaps.iter().map(|g| g.account.clone()).collect::<Vec<_>>(),
+        })),
+        target: Some(format!("{} {id}", kind.as_str())),
+        ..Event::by(actor, action, client_addr)
+    };
+    audit::append(&mut tx, &e, now).await?;
+    tx.commit().await?;
+    Ok(recipients.len())
 }
 
 /// Resolves draft `id` in a sending transaction and checks it against what staff confirmed.
@@ -343,15 +368,6 @@ async fn confirm(
         ));
     }
     Ok((recipients, gaps))
-}
-
-fn audit_after(recipients: &[Recipient], gaps: &[Gap]) -> serde_json::Value {
-    json!({
-        "recipients": recipients.iter().map(|r| json!({
-            "account": r.account, "email": r.email, "roles": r.roles,
-        })).collect::<Vec<_>>(),
-        "accounts_without_contact": gaps.iter().map(|g| g.account.clone()).collect::<Vec<_>>(),
-    })
 }
 
 async fn insert_recipient(

@@ -187,19 +187,9 @@ pub async fn send_notice(
         .await?;
         insert_recipient(&mut tx, Kind::Notice, id, r, outbox_id, None).await?;
     }
-    store_gaps(&mut tx, Kind::Notice, id, &gaps).await?;
-    execute!(tx: &mut tx, sqlx::query(
-        "UPDATE notices SET state = 'sent', sent_by = $1, sent_at = $2 WHERE id = $3"
-    )
-    .bind(actor.user_id)
-    .bind(now)
-    .bind(id))?;
-    let mut e = event(actor, "notice.sent", format!("notice {id}"), client_addr);
-    e.reference = Some(&subject);
-    e.after = Some(audit_after(&recipients, &gaps));
-    audit::append(&mut tx, &e, now).await?;
-    tx.commit().await?;
-    Ok(recipients.len())
+    let sent = (recipients.as_slice(), gaps.as_slice());
+    let action = ("notice.sent", subject.as_str());
+    record_sending(tx, Kind::Notice, id, sent, actor, action, client_addr, now).await
 }
 
 /// The notices sent to user `user_id`, newest first.

@@ -121,20 +121,12 @@ pub async fn start_survey(
         )
         .await?;
     }
-    store_gaps(&mut tx, Kind::Survey, id, &gaps).await?;
-    execute!(tx: &mut tx, sqlx::query(
-        "UPDATE nps_rounds SET state = 'sent', sent_by = $1, sent_at = $2, expires_at = $3 WHERE id = $4"
-    )
-    .bind(actor.user_id)
-    .bind(now)
-    .bind(expires_at)
-    .bind(id))?;
-    let mut e = event(actor, "survey.started", format!("survey {id}"), client_addr);
-    e.reference = Some(&name);
-    e.after = Some(audit_after(&recipients, &gaps));
-    audit::append(&mut tx, &e, now).await?;
-    tx.commit().await?;
-    Ok(recipients.len())
+    execute!(tx: &mut tx, sqlx::query("UPDATE nps_rounds SET expires_at = $1 WHERE id = $2")
+        .bind(expires_at)
+        .bind(id))?;
+    let sent = (recipients.as_slice(), gaps.as_slice());
+    let action = ("survey.started", name.as_str());
+    record_sending(tx, Kind::Survey, id, sent, actor, action, client_addr, now).await
 }
 
 #[derive(sqlx::FromRow)]

@@ -21,6 +21,16 @@ pub enum Intent {
     Publish,
 }
 
+impl Intent {
+    /// What a version records it was saved for.
+    fn as_str(self) -> &'static str {
+        match self {
+            Intent::Draft => "draft",
+            Intent::Publish => "publish",
+        }
+    }
+}
+
 struct Content {
     title: String,
     body: String,
@@ -223,7 +233,8 @@ pub async fn save(
 ) -> Result<String, AppError> {
     let content = Content::parse(db, form).await?;
     let mut tx = db.begin().await?;
-    let (article, number, version, before) = match number {
+    // Which article, the version readers get, what it was, and whether these words are new.
+    let (article, number, version, before, new_words) = match number {
         None => {
             let number = self::number(next_counter(&mut tx, "kb").await?);
             let id: i64 = on_tx!(&mut tx, |c| {
@@ -244,7 +255,7 @@ pub async fn save(
             .await
             .map_err(AppError::from)
             })?;
-            (id, number, 1, None)
+            (id, number, 1, None, true)
         }
         Some(number) => {
             let row = lock(&mut tx, number).await?;
@@ -270,42 +281,15 @@ pub async fn save(
             let before = Some(
                 json!({ "state": row.state, "version": row.version, "visibility": row.visibility }),
             );
-            if !unchanged {
-                let action = match intent {
-                    Intent::Draft => "draft",
-                    Intent::Publish => "publish",
-                };
-                insert_version(
-                    &mut tx,
-                    row.id,
-                    version,
-                    &content,
-                    action,
-                    None,
-                    actor.user_id,
-                    now,
-                )
-                .await?;
-            }
             let shown = row.state == KbState::Draft || intent == Intent::Publish;
             make_latest(&mut tx, row.id, version, &content, shown, now).await?;
-            (row.id, row.number, version, before)
+            (row.id, row.number, version, before, !unchanged)
         }
     };
-    if before.is_none() {
-        let action = match intent {
-            Intent::Draft => "draft",
-            Intent::Publish => "publish",
-        };
+    if new_words {
+        let (action, editor) = (intent.as_str(), actor.user_id);
         insert_version(
-            &mut tx,
-            article,
-            1,
-            &content,
-            action,
-            None,
-            actor.user_id,
-            now,
+            &mut tx, article, version, &content, action, None, editor, now,
         )
         .await?;
     }
