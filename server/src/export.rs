@@ -14,7 +14,7 @@ use app::server::audit_view;
 use app::server::session::{self, COOKIE_NAME};
 use app::server::users::{self, UserFilter};
 use app::server::{now, AppState};
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, FromRequestParts, Query};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -69,50 +69,69 @@ pub async fn actor(state: &AppState, parts: &Parts) -> Result<app::policy::Actor
         .ok_or(AppError::Unauthorized)
 }
 
-async fn record(
-    state: &AppState,
-    actor: &app::policy::Actor,
-    action: &str,
-    account_id: Option<i64>,
-    rows: usize,
+/// Who asks for a file and from where: the session's person, resolved before a handler runs (a
+/// request without one is answered 401 and reaches no handler).
+pub struct Asker {
+    state: AppState,
+    actor: app::policy::Actor,
     client: SocketAddr,
-) -> Result<(), AppError> {
-    let after = serde_json::json!({ "rows": rows });
-    record_with(state, actor, action, account_id, after, client).await
 }
 
-async fn record_with(
-    state: &AppState,
-    actor: &app::policy::Actor,
-    action: &str,
-    account_id: Option<i64>,
-    after: serde_json::Value,
-    client: SocketAddr,
-) -> Result<(), AppError> {
-    let mut tx = state.db.begin().await?;
-    let addr = client.ip().to_string();
-    let event = Event {
-        action,
-        actor_id: Some(actor.user_id),
-        impersonator_id: actor.impersonator_id,
-        account_id,
-        after: Some(after),
-        client_addr: Some(&addr),
-        ..Event::default()
-    };
-    audit::append(&mut tx, &event, now()).await?;
-    tx.commit().await
+impl FromRequestParts<AppState> for Asker {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let ConnectInfo(client) = ConnectInfo::<SocketAddr>::from_request_parts(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let actor = actor(state, parts).await.map_err(error_response)?;
+        Ok(Asker {
+            state: state.clone(),
+            actor,
+            client,
+        })
+    }
+}
+
+impl Asker {
+    /// Records in the audit trail that `rows` rows of `account_id` were exported as `action`.
+    async fn record(
+        &self,
+        action: &str,
+        account_id: Option<i64>,
+        rows: usize,
+    ) -> Result<(), AppError> {
+        let after = serde_json::json!({ "rows": rows });
+        self.record_with(action, account_id, after).await
+    }
+
+    /// Records the export `action` of `account_id` with `after` as what was exported.
+    async fn record_with(
+        &self,
+        action: &str,
+        account_id: Option<i64>,
+        after: serde_json::Value,
+    ) -> Result<(), AppError> {
+        let mut tx = self.state.db.begin().await?;
+        let addr = self.client.ip().to_string();
+        let event = Event {
+            action,
+            actor_id: Some(self.actor.user_id),
+            impersonator_id: self.actor.impersonator_id,
+            account_id,
+            after: Some(after),
+            client_addr: Some(&addr),
+            ..Event::default()
+        };
+        audit::append(&mut tx, &event, now()).await?;
+        tx.commit().await
+    }
 }
 
 /// `/export/users.csv[?account_id=N]`: the account's users.
-pub async fn users_csv(
-    State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    Query(q): Query<ExportQuery>,
-    parts: Parts,
-) -> Response {
+pub async fn users_csv(asker: Asker, Query(q): Query<ExportQuery>) -> Response {
+    let Asker { state, actor, .. } = &asker;
     let result = async {
-        let actor = actor(&state, &parts).await?;
         let account_id = scope(&actor, q.account_id)?.ok_or(AppError::NotFound)?;
         let mut out = csv::Writer::from_writer(Vec::new());
         out.write_record([
@@ -166,15 +185,9 @@ pub async fn users_csv(
             page += 1;
         }
         let body = out.into_inner().map_err(internal)?;
-        record(
-            &state,
-            &actor,
-            "export.users",
-            Some(account_id),
-            count,
-            client,
-        )
-        .await?;
+        asker
+            .record("export.users", Some(account_id), count)
+            .await?;
         Ok::<_, AppError>(csv_response(
             &format!("account-{account_id}-users.csv"),
             body,
@@ -187,15 +200,9 @@ pub async fn users_csv(
 /// `/export/audit.csv?…`: the audit entries the same filter shows on the page, streamed in batches
 /// read by keyset (time and id of the last row sent), so a trail of any length costs one batch of
 /// memory and no deep OFFSET scans. The export is recorded before the first byte is sent.
-pub async fn audit_csv(
-    State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    Query(q): Query<ExportQuery>,
-    parts: Parts,
-) -> Response {
+pub async fn audit_csv(asker: Asker, Query(q): Query<ExportQuery>) -> Response {
     let result = async {
-        let actor = actor(&state, &parts).await?;
-        let account_id = scope(&actor, q.account_id)?;
+        let account_id = scope(&asker.actor, q.account_id)?;
         let query = AuditQuery {
             account_id,
             actor: q.actor.unwrap_or_default(),
@@ -207,15 +214,9 @@ pub async fn audit_csv(
         let filter_json = serde_json::json!({
             "actor": query.actor, "action": query.action, "from": query.from, "to": query.to,
         });
-        record_with(
-            &state,
-            &actor,
-            "export.audit",
-            account_id,
-            filter_json,
-            client,
-        )
-        .await?;
+        asker
+            .record_with("export.audit", account_id, filter_json)
+            .await?;
         let header = csv_line(&[
             "id",
             "time_utc",
@@ -231,7 +232,7 @@ pub async fn audit_csv(
             "after",
             "client_address",
         ])?;
-        let db = state.db.clone();
+        let db = asker.state.db.clone();
         let batches = futures::stream::unfold(
             (Some(header), Some(None::<(i64, i64)>)),
             move |(header, next)| {
@@ -337,15 +338,12 @@ mod tests {
 /// `/staff/surveys/{id}/answers.csv`: every contact asked in a survey round with their answer.
 /// Vendor staff only; audited.
 pub async fn survey_csv(
-    State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
+    asker: Asker,
     axum::extract::Path(id): axum::extract::Path<i64>,
-    parts: Parts,
 ) -> Response {
     let result = async {
-        let actor = actor(&state, &parts).await?;
-        app::policy::can(&actor, app::policy::Action::SendCommunications)?;
-        let rows = app::server::communications::answers(&state.db, id).await?;
+        app::policy::can(&asker.actor, app::policy::Action::SendCommunications)?;
+        let rows = app::server::communications::answers(&asker.state.db, id).await?;
         let mut out = csv::Writer::from_writer(Vec::new());
         out.write_record([
             "account",
@@ -372,15 +370,9 @@ pub async fn survey_csv(
             .map_err(internal)?;
         }
         let body = out.into_inner().map_err(internal)?;
-        record(
-            &state,
-            &actor,
-            "export.survey_answers",
-            None,
-            rows.len(),
-            client,
-        )
-        .await?;
+        asker
+            .record("export.survey_answers", None, rows.len())
+            .await?;
         Ok::<_, AppError>(csv_response(&format!("survey-{id}-answers.csv"), body))
     }
     .await;
@@ -395,32 +387,19 @@ pub struct ReviewQuery {
 /// `/export/access-review.csv?review_id=N` and `.pdf`: a completed access review's evidence,
 /// exactly as written when it completed (its SHA-256 is in the audit trail). An account's
 /// administrators get their own account's; vendor staff any. Each download is audited.
-async fn review_file(
-    state: AppState,
-    client: SocketAddr,
-    review_id: i64,
-    parts: Parts,
-    kind: &'static str,
-) -> Response {
+async fn review_file(asker: Asker, review_id: i64, kind: &'static str) -> Response {
     let result = async {
-        let actor = actor(&state, &parts).await?;
-        let scope = app::policy::review_scope(&actor)?;
+        let scope = app::policy::review_scope(&asker.actor)?;
         let (account_id, body) =
-            app::server::reviews::evidence(&state.db, scope, review_id, kind).await?;
+            app::server::reviews::evidence(&asker.state.db, scope, review_id, kind).await?;
         let after = serde_json::json!({
             "access_review": review_id,
             "file": kind,
             "sha256": app::server::reviews::report::sha256(&body),
         });
-        record_with(
-            &state,
-            &actor,
-            "export.access_review",
-            Some(account_id),
-            after,
-            client,
-        )
-        .await?;
+        asker
+            .record_with("export.access_review", Some(account_id), after)
+            .await?;
         let content_type = if kind == "pdf" {
             "application/pdf"
         } else {
@@ -444,20 +423,10 @@ async fn review_file(
     result.unwrap_or_else(error_response)
 }
 
-pub async fn access_review_csv(
-    State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    Query(q): Query<ReviewQuery>,
-    parts: Parts,
-) -> Response {
-    review_file(state, client, q.review_id, parts, "csv").await
+pub async fn access_review_csv(asker: Asker, Query(q): Query<ReviewQuery>) -> Response {
+    review_file(asker, q.review_id, "csv").await
 }
 
-pub async fn access_review_pdf(
-    State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<SocketAddr>,
-    Query(q): Query<ReviewQuery>,
-    parts: Parts,
-) -> Response {
-    review_file(state, client, q.review_id, parts, "pdf").await
+pub async fn access_review_pdf(asker: Asker, Query(q): Query<ReviewQuery>) -> Response {
+    review_file(asker, q.review_id, "pdf").await
 }
