@@ -86,54 +86,25 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "customer: my team's cases, page 20",
         list(&db, &index, &team, 20, 50, now)
     );
-    bench!(
-        "staff: unassigned",
-        queue(&db, &index, agent, &staff("unassigned", "", ""), 1, 50, now)
-    );
-    bench!(
-        "staff: assigned to me",
-        queue(&db, &index, agent, &staff("mine", "", ""), 1, 50, now)
-    );
-    bench!(
-        "staff: my groups",
-        queue(&db, &index, agent, &staff("groups", "", ""), 1, 50, now)
-    );
-    bench!(
-        "staff: breaching or about to",
-        queue(&db, &index, agent, &staff("breaching", "", ""), 1, 50, now)
-    );
-    bench!(
-        "staff: all cases",
-        queue(&db, &index, agent, &staff("all", "", ""), 1, 50, now)
-    );
-    bench!(
-        "staff: all, one account",
-        queue(&db, &index, agent, &staff("all", "", "C000001"), 1, 50, now)
-    );
-    bench!(
-        "staff: search by number",
-        queue(
-            &db,
-            &index,
-            agent,
-            &staff("all", "CS0500000", ""),
-            1,
-            50,
-            now
-        )
-    );
-    bench!(
-        "staff: search subject words",
-        queue(
-            &db,
-            &index,
-            agent,
-            &staff("all", "pipeline 42 fails", ""),
-            1,
-            50,
-            now
-        )
-    );
+    let queues = [
+        ("staff: unassigned", "unassigned", "", ""),
+        ("staff: assigned to me", "mine", "", ""),
+        ("staff: my groups", "groups", "", ""),
+        ("staff: breaching or about to", "breaching", "", ""),
+        ("staff: all cases", "all", "", ""),
+        ("staff: all, one account", "all", "", "C000001"),
+        ("staff: search by number", "all", "CS0500000", ""),
+        (
+            "staff: search subject words",
+            "all",
+            "pipeline 42 fails",
+            "",
+        ),
+    ];
+    for (label, q, search, account_key) in queues {
+        let filter = staff(q, search, account_key);
+        bench!(label, queue(&db, &index, agent, &filter, 1, 50, now));
+    }
     db.close().await;
     Ok(())
 }

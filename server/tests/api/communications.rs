@@ -550,14 +550,7 @@ async fn survey_links_and_scores(app: TestApp) {
     );
 
     // CSV export: every person asked, answers included, formulas defused.
-    let csv = staff
-        .post(app.url(&format!("/staff/surveys/{id}/answers.csv")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = body_of(staff.post(app.url(&format!("/staff/surveys/{id}/answers.csv")))).await;
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],

@@ -74,15 +74,12 @@ async fn a_refused_sign_in_comes_back_with_the_email_and_never_the_password(app:
         )
         .await;
     let cookie = refused_cookie(&res).unwrap();
-    let stranger = plain_client()
-        .get(app.url("/kb"))
-        .header("cookie", "portcullis_refused=not-a-token")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let stranger = body_of(
+        plain_client()
+            .get(app.url("/kb"))
+            .header("cookie", "portcullis_refused=not-a-token"),
+    )
+    .await;
     assert!(!stranger.contains("someone@acme.example"));
     assert_eq!(app.scalar("SELECT COUNT(*) FROM refused_forms").await, 1);
     let thief = plain_client()

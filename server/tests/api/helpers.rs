@@ -198,6 +198,12 @@ pub fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The body `request` is answered with, as text.
+pub async fn body_of(request: reqwest::RequestBuilder) -> String {
+    let response = request.send().await.expect("request");
+    response.text().await.expect("body")
+}
+
 /// A client without a cookie jar, for replaying a cookie by hand.
 pub fn plain_client() -> reqwest::Client {
     reqwest::Client::builder()
@@ -267,14 +273,7 @@ impl TestApp {
         } else {
             self.url(path)
         };
-        client
-            .get(url)
-            .send()
-            .await
-            .expect("request")
-            .text()
-            .await
-            .expect("body")
+        body_of(client.get(url)).await
     }
 
     /// Posts a form to `path` with extra request headers.

@@ -320,15 +320,12 @@ async fn two_instances_on_one_database_behave_as_one_portal(engine: Engine) {
     let second = spawn_on(&url, first.settings.clone()).await;
     let c = client();
     let cookie = first.session_cookie(&c, "admin@acme.example").await;
-    let on_second = plain_client()
-        .post(second.url("/api/auth/me"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let on_second = body_of(
+        plain_client()
+            .post(second.url("/api/auth/me"))
+            .header("cookie", &cookie),
+    )
+    .await;
     assert!(on_second.contains("admin@acme.example"), "{on_second}");
     // Sign out on the second ends it on the first.
     plain_client()
