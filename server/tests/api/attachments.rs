@@ -444,17 +444,14 @@ async fn removal_leaves_evidence_and_frees_bytes_nothing_uses(app: TestApp) {
     assert!(files.iter().all(|f| f["removable"] == true));
 
     // Another account's user and the uploader's colleague may not remove it.
-    let globex = app.signed_in(GLOBEX_USER).await;
-    app.expect(&globex, "attachments/remove", &[("token", &token(0))], 404)
-        .await;
-    let admin = app.signed_in(ACME_ADMIN).await;
-    app.expect(&admin, "attachments/remove", &[("token", &token(0))], 403)
-        .await;
-    app.expect(
-        &client(),
+    let (globex, admin) = (
+        app.signed_in(GLOBEX_USER).await,
+        app.signed_in(ACME_ADMIN).await,
+    );
+    app.expect_each(
         "attachments/remove",
         &[("token", &token(0))],
-        401,
+        &[(&globex, 404), (&admin, 403), (&client(), 401)],
     )
     .await;
 

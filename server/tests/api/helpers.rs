@@ -252,6 +252,20 @@ impl TestApp {
         body
     }
 
+    /// Posts `form` to `endpoint` as each client of `answers` and checks the status each gets: who
+    /// may, and who may not.
+    pub async fn expect_each(
+        &self,
+        endpoint: &str,
+        form: &[(&str, &str)],
+        answers: &[(&reqwest::Client, u16)],
+    ) {
+        for (n, (client, status)) in answers.iter().enumerate() {
+            let (got, body) = self.call(client, endpoint, form).await;
+            assert_eq!(got, *status, "{endpoint}, caller {n}: {body}");
+        }
+    }
+
     pub async fn sign_in(
         &self,
         client: &reqwest::Client,

@@ -254,9 +254,12 @@ async fn passkeys_belong_to_their_owner_and_leave_with_the_password(engine: Engi
         app.expect(&admin, "auth/second_step", &[], 200).await,
         serde_json::json!([true, false])
     );
-    app.expect(&admin, "auth/passkey_options", &[], 409).await;
-    app.expect(&client(), "auth/passkey_options", &[], 401)
-        .await;
+    app.expect_each(
+        "auth/passkey_options",
+        &[],
+        &[(&admin, 409), (&client(), 401)],
+    )
+    .await;
     // A signed-in browser is past that step.
     app.expect(&user, "auth/passkey_options", &[], 409).await;
 

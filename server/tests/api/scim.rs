@@ -54,20 +54,14 @@ async fn id_of(app: &TestApp, email: &str) -> String {
 
 async fn tokens_are_made_by_administrators_shown_once_and_revocable(app: TestApp) {
     // Who may make one: the account's administrators only.
-    app.expect(&client(), "accounts/scim_token", &[("label", "x")], 401)
-        .await;
-    app.expect(
-        &app.signed_in(CUSTOMER_USER).await,
+    app.expect_each(
         "accounts/scim_token",
         &[("label", "x")],
-        403,
-    )
-    .await;
-    app.expect(
-        &app.signed_in(AGENT).await,
-        "accounts/scim_token",
-        &[("label", "x")],
-        403,
+        &[
+            (&client(), 401),
+            (&app.signed_in(CUSTOMER_USER).await, 403),
+            (&app.signed_in(AGENT).await, 403),
+        ],
     )
     .await;
     let admin = app.signed_in(CUSTOMER_ADMIN).await;
@@ -110,10 +104,12 @@ async fn tokens_are_made_by_administrators_shown_once_and_revocable(app: TestApp
     assert_eq!(scim(&app, &token, "GET", "/Users", None).await.0, 200);
 
     let id = page["tokens"][0]["id"].as_i64().unwrap().to_string();
-    app.expect(&other, "accounts/revoke_scim_token", &[("id", &id)], 404)
-        .await;
-    app.expect(&admin, "accounts/revoke_scim_token", &[("id", &id)], 200)
-        .await;
+    app.expect_each(
+        "accounts/revoke_scim_token",
+        &[("id", &id)],
+        &[(&other, 404), (&admin, 200)],
+    )
+    .await;
     assert_eq!(
         scim(&app, &token, "GET", "/Users", None).await.0,
         401,

@@ -262,35 +262,12 @@ async fn wrong_codes_end_the_half_way_session_and_are_throttled(app: TestApp) {
 async fn an_account_that_requires_it_leads_people_to_set_one_up_first(app: TestApp) {
     let admin = app.signed_in(CUSTOMER_ADMIN).await;
     let user = app.signed_in(CUSTOMER_USER).await;
+    let (agent, other) = (app.signed_in(AGENT).await, app.signed_in(OTHER_ADMIN).await);
     // Who may set the rule: the account's administrators, for their own account only.
-    app.expect(
-        &client(),
+    app.expect_each(
         "accounts/require_second_factor",
         &[("required", "true")],
-        401,
-    )
-    .await;
-    app.expect(
-        &user,
-        "accounts/require_second_factor",
-        &[("required", "true")],
-        403,
-    )
-    .await;
-    let agent = app.signed_in(AGENT).await;
-    app.expect(
-        &agent,
-        "accounts/require_second_factor",
-        &[("required", "true")],
-        403,
-    )
-    .await;
-    let other = app.signed_in(OTHER_ADMIN).await;
-    app.expect(
-        &other,
-        "accounts/require_second_factor",
-        &[("required", "true")],
-        200,
+        &[(&client(), 401), (&user, 403), (&agent, 403), (&other, 200)],
     )
     .await;
     assert_eq!(
@@ -395,32 +372,15 @@ async fn platform_admins_need_one_by_default_and_staff_when_required(engine: Eng
     // Agents: optional until a platform admin requires it of all staff.
     assert_eq!(app.sign_in_to(&client(), AGENT).await, "/");
     let agent = app.signed_in(AGENT).await;
-    app.expect(
-        &agent,
+    app.expect_each(
         "staff/require_second_factor",
         &[("required", "true")],
-        403,
-    )
-    .await;
-    app.expect(
-        &app.signed_in(CUSTOMER_ADMIN).await,
-        "staff/require_second_factor",
-        &[("required", "true")],
-        403,
-    )
-    .await;
-    app.expect(
-        &client(),
-        "staff/require_second_factor",
-        &[("required", "true")],
-        401,
-    )
-    .await;
-    app.expect(
-        &browser,
-        "staff/require_second_factor",
-        &[("required", "true")],
-        200,
+        &[
+            (&agent, 403),
+            (&app.signed_in(CUSTOMER_ADMIN).await, 403),
+            (&client(), 401),
+            (&browser, 200),
+        ],
     )
     .await;
     assert_eq!(
@@ -457,22 +417,17 @@ async fn an_administrator_resets_a_lost_factor_and_signs_people_out(app: TestApp
         ("change", "reset_second_factor"),
     ];
     // Nobody else's administrator, no plain user, nobody anonymous.
-    app.expect(
-        &app.signed_in(OTHER_ADMIN).await,
+    app.expect_each(
         "users/access",
         &reset,
-        404,
+        &[
+            (&app.signed_in(OTHER_ADMIN).await, 404),
+            (&app.signed_in("user@globex.example").await, 403),
+            (&client(), 401),
+            (&admin, 200),
+        ],
     )
     .await;
-    app.expect(
-        &app.signed_in("user@globex.example").await,
-        "users/access",
-        &reset,
-        403,
-    )
-    .await;
-    app.expect(&client(), "users/access", &reset, 401).await;
-    app.expect(&admin, "users/access", &reset, 200).await;
     assert_eq!(app.me(&user).await, None, "signed out at once");
     assert_eq!(
         count(

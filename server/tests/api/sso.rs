@@ -158,19 +158,14 @@ async fn a_connected_account_signs_its_people_in_through_its_provider(app: TestA
         ("domains", "acme.example"),
     ];
     // Who may connect an account: its administrators (their own), platform admins; nobody else.
-    app.expect(&client(), "accounts/save_sso", &form, 401).await;
-    app.expect(
-        &app.signed_in(CUSTOMER_USER).await,
+    app.expect_each(
         "accounts/save_sso",
         &form,
-        403,
-    )
-    .await;
-    app.expect(
-        &app.signed_in("agent@vendor.example").await,
-        "accounts/save_sso",
-        &form,
-        403,
+        &[
+            (&client(), 401),
+            (&app.signed_in(CUSTOMER_USER).await, 403),
+            (&app.signed_in("agent@vendor.example").await, 403),
+        ],
     )
     .await;
     let admin = app.signed_in(CUSTOMER_ADMIN).await;
