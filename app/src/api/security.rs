@@ -25,18 +25,26 @@ fn yes_or_no(value: &str) -> Result<bool, AppError> {
     }
 }
 
-/// The token of the browser's session half-way through signing in (401 without one).
+/// Opens a step of signing in: the portal's state and the token of the browser's session
+/// half-way through it (401 without one).
 #[cfg(feature = "ssr")]
-fn half_way_token() -> Result<String, AppError> {
-    session::current_token().ok_or(AppError::Unauthorized)
+async fn mid_sign_in<T, F, Fut>(work: F) -> Result<T, AppError>
+where
+    F: FnOnce(crate::server::AppState, String) -> Fut,
+    Fut: std::future::Future<Output = Result<T, AppError>>,
+{
+    anyone(|state, maybe| async move {
+        policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
+        let token = session::current_token().ok_or(AppError::Unauthorized)?;
+        work(state, token).await
+    })
+    .await
 }
 
 /// The second step of signing in: a code from the person's authenticator app or a recovery code.
 #[server(endpoint = "auth/code")]
 pub async fn give_code(code: String) -> Result<(), AppError> {
-    anyone(|state, maybe| async move {
-        policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
-        let token = half_way_token()?;
+    mid_sign_in(|state, token| async move {
         let client_addr = request::current_client_addr(&state)?;
         let signed_in = sign_in::give_code(&state, &token, &code, &client_addr, now()).await?;
         set_cookie(session::set_cookie_header(&signed_in, &state.settings));
@@ -50,33 +58,23 @@ pub async fn give_code(code: String) -> Result<(), AppError> {
 /// authenticator app, a passkey). Recovery codes are always offered.
 #[server(endpoint = "auth/second_step")]
 pub async fn second_step() -> Result<(bool, bool), AppError> {
-    anyone(|state, maybe| async move {
-        policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
-        let token = half_way_token()?;
-        passkeys::second_step(&state, &token, now()).await
-    })
-    .await
+    mid_sign_in(|state, token| async move { passkeys::second_step(&state, &token, now()).await })
+        .await
 }
 
 /// The options the browser hands to the person's passkey at the second step of signing in
 /// (JSON for `navigator.credentials.get`).
 #[server(endpoint = "auth/passkey_options")]
 pub async fn sign_in_passkey_options() -> Result<String, AppError> {
-    anyone(|state, maybe| async move {
-        policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
-        let token = half_way_token()?;
-        passkeys::start_sign_in(&state, &token, now()).await
-    })
-    .await
+    mid_sign_in(|state, token| async move { passkeys::start_sign_in(&state, &token, now()).await })
+        .await
 }
 
 /// The second step of signing in with a passkey: the authenticator's answer (its JSON). Answers
 /// the page to go on to.
 #[server(endpoint = "auth/passkey")]
 pub async fn give_passkey(credential: String) -> Result<String, AppError> {
-    anyone(|state, maybe| async move {
-        policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
-        let token = half_way_token()?;
+    mid_sign_in(|state, token| async move {
         let client_addr = request::current_client_addr(&state)?;
         let signed_in =
             passkeys::give_passkey(&state, &token, &credential, &client_addr, now()).await?;
@@ -89,21 +87,15 @@ pub async fn give_passkey(credential: String) -> Result<String, AppError> {
 /// The app to set up, for a person whose account requires a second factor they do not have yet.
 #[server(endpoint = "auth/set_up")]
 pub async fn setup_at_sign_in() -> Result<SignInSetup, AppError> {
-    anyone(|state, maybe| async move {
-        policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
-        let token = half_way_token()?;
-        sign_in::setup_step(&state, &token, now()).await
-    })
-    .await
+    mid_sign_in(|state, token| async move { sign_in::setup_step(&state, &token, now()).await })
+        .await
 }
 
 /// Confirms the app set up at sign-in with a code from it; signs the person in and shows their
 /// new recovery codes.
 #[server(endpoint = "auth/set_up_done")]
 pub async fn finish_sign_in_setup(code: String) -> Result<(), AppError> {
-    anyone(|state, maybe| async move {
-        policy::can_maybe(maybe.as_ref(), Action::SignIn)?;
-        let token = half_way_token()?;
+    mid_sign_in(|state, token| async move {
         let client_addr = request::current_client_addr(&state)?;
         let signed_in = sign_in::finish_setup(&state, &token, &code, &client_addr, now()).await?;
         set_cookie(session::set_cookie_header(&signed_in, &state.settings));
