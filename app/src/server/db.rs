@@ -293,7 +293,7 @@ impl Db {
     /// `columns` of the row of `table` numbered `number` (a case, a change request) within
     /// account `account_id` when one is given; not found when there is none (or it is another
     /// account's).
-    pub async fn numbered<T: Numbered>(
+    pub async fn numbered<T: EitherRow>(
         &self,
         table: &str,
         columns: &str,
@@ -310,8 +310,9 @@ impl Db {
     }
 }
 
-/// A row that reads from either engine.
-pub trait Numbered:
+/// A row type that either engine's rows read into (a `sqlx::FromRow` struct or a tuple), so one
+/// generic query serves both.
+pub trait EitherRow:
     Send
     + Unpin
     + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
@@ -319,7 +320,7 @@ pub trait Numbered:
 {
 }
 
-impl<T> Numbered for T where
+impl<T> EitherRow for T where
     T: Send
         + Unpin
         + for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
@@ -327,6 +328,7 @@ impl<T> Numbered for T where
 {
 }
 
+/// The query of [`Db::numbered`]: `$1` the number, `$2` the account or NULL, then `lock`.
 fn numbered_sql(table: &str, columns: &str, lock: &str) -> String {
     format!(
         "SELECT {columns} FROM {table} WHERE number = $1 AND ($2 IS NULL OR account_id = $2) {lock}"
@@ -344,7 +346,7 @@ impl Tx {
     }
 
     /// [`Db::numbered`] inside this transaction, the row locked until it ends.
-    pub async fn numbered<T: Numbered>(
+    pub async fn numbered<T: EitherRow>(
         &mut self,
         table: &str,
         columns: &str,
