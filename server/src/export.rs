@@ -115,13 +115,9 @@ impl Asker {
         let mut tx = self.state.db.begin().await?;
         let addr = self.client.ip().to_string();
         let event = Event {
-            action,
-            actor_id: Some(self.actor.user_id),
-            impersonator_id: self.actor.impersonator_id,
             account_id,
             after: Some(after),
-            client_addr: Some(&addr),
-            ..Event::default()
+            ..Event::by(&self.actor, action, &addr)
         };
         audit::append(&mut tx, &event, now()).await?;
         tx.commit().await
