@@ -29,25 +29,29 @@ const ITEM: &str = "SELECT user_id, first_name, last_name, email, status, is_adm
      last_sign_in_at, second_factor, created_by, dormant, decision, decided_by_name, decided_at \
      FROM access_review_items";
 
+/// An account's settings row.
+const SETTINGS: &str =
+    "SELECT schedule, dormant_days, disable_dormant FROM access_review_settings WHERE account_id = $1";
+
 /// How account `account_id` reviews access (the defaults when it never said).
 #[tracing::instrument(skip_all)]
 pub async fn settings(db: &Db, account_id: i64) -> Result<ReviewSettings, AppError> {
-    let mut tx = db.begin().await?;
-    let settings = settings_in(&mut tx, account_id).await?;
-    tx.commit().await?;
-    Ok(settings)
+    let found: Option<ReviewSettings> = on_db!(db, |c| {
+        sqlx::query_as(SETTINGS)
+            .bind(account_id)
+            .fetch_optional(c)
+            .await
+    })?;
+    Ok(found.unwrap_or_default())
 }
 
 /// The same, read inside transaction `tx`.
 pub(super) async fn settings_in(tx: &mut Tx, account_id: i64) -> Result<ReviewSettings, AppError> {
     let found: Option<ReviewSettings> = on_tx!(tx, |c| {
-        sqlx::query_as(
-            "SELECT schedule, dormant_days, disable_dormant FROM access_review_settings \
-             WHERE account_id = $1",
-        )
-        .bind(account_id)
-        .fetch_optional(c)
-        .await
+        sqlx::query_as(SETTINGS)
+            .bind(account_id)
+            .fetch_optional(c)
+            .await
     })?;
     Ok(found.unwrap_or_default())
 }
