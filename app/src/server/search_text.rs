@@ -96,20 +96,40 @@ pub struct Matcher {
     stemmer: Stemmer,
     stems: Vec<String>,
     typed: Option<String>,
+    /// The first letters of the stems and of the word being typed.
+    firsts: Vec<char>,
+}
+
+/// The first letter of `word` in lower case.
+fn first_letter(word: &str) -> Option<char> {
+    word.chars().next()?.to_lowercase().next()
 }
 
 impl Matcher {
     pub fn new(terms: &[String], typing: bool) -> Matcher {
         let stemmer = Stemmer::create(Algorithm::English);
-        let stems = terms.iter().map(|t| stemmer.stem(t).into_owned()).collect();
+        let stems: Vec<String> = terms.iter().map(|t| stemmer.stem(t).into_owned()).collect();
+        let typed = if typing { terms.last().cloned() } else { None };
+        let firsts = stems
+            .iter()
+            .chain(typed.iter())
+            .filter_map(|w| first_letter(w))
+            .collect();
         Matcher {
             stemmer,
             stems,
-            typed: if typing { terms.last().cloned() } else { None },
+            typed,
+            firsts,
         }
     }
 
     fn matches(&self, word: &str) -> bool {
+        // The English stemmer changes a word's ending only, never its first letter: a word
+        // beginning with no stem's first letter matches none, and most words of a text are passed
+        // over without being lower-cased and stemmed.
+        if !first_letter(word).is_some_and(|c| self.firsts.contains(&c)) {
+            return false;
+        }
         let lower = word.to_lowercase();
         if self.typed.as_deref().is_some_and(|p| lower.starts_with(p)) {
             return true;
@@ -222,6 +242,28 @@ fn push(out: &mut Vec<Fragment>, text: &str, marked: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stems_keep_their_word_s_first_letter() {
+        let stemmer = Stemmer::create(Algorithm::English);
+        for word in [
+            "dying",
+            "skies",
+            "yelling",
+            "ýes",
+            "Ünïcode",
+            "42nd",
+            "generously",
+            "news",
+            "İstanbul",
+        ] {
+            let lower = word.to_lowercase();
+            let stem = stemmer.stem(&lower);
+            assert_eq!(first_letter(&stem), first_letter(word), "{word} → {stem}");
+        }
+        let m = Matcher::new(&["dying".to_string(), "sky".to_string()], false);
+        assert!(m.matches("Dies") && m.matches("skies") && !m.matches("pies"));
+    }
 
     fn render(fragments: &[Fragment]) -> String {
         fragments

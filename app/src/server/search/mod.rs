@@ -17,6 +17,7 @@
 
 mod feed;
 mod query;
+mod rank;
 mod schema;
 
 pub use feed::{prune_changes, request_rebuild};

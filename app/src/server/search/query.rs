@@ -3,16 +3,15 @@
 //! (an article's audience and category, a case's account and queue), all inside one query, so a
 //! hit nobody may see is never collected, ranked or counted.
 
-use super::schema::{stem, ArticleFields, CaseFields};
+use super::rank::{self, by_value, column_i64, column_u64, count_up_to};
+use super::schema::{stem, ArticleFields, CaseFields, LONGEST_BEGINNING};
 use std::cmp::Reverse;
 use std::ops::Bound;
-use tantivy::collector::TopDocs;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, EnableScoring, FuzzyTermQuery, Occur, Query,
-    RangeQuery, TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, FuzzyTermQuery, Occur, Query, RangeQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocAddress, DocSet, Searcher, SegmentReader, Term, TERMINATED};
+use tantivy::{Searcher, Term};
 
 /// A title word counts this much more than a word of the body.
 const TITLE_BOOST: f32 = 2.0;
@@ -37,8 +36,9 @@ fn edits_allowed(word: &str) -> Option<u8> {
     }
 }
 
-/// Where the words of a search are looked for: each field with its weight, and the field whose
-/// words a word being typed may begin (articles' titles; cases are searched by whole words).
+/// Where the words of a search are looked for: each field with its weight, and the field holding
+/// how the words a word being typed may begin begin (articles' titles; cases are searched by whole
+/// words).
 #[derive(Clone, Copy)]
 struct Words<'a> {
     fields: &'a [(Field, f32)],
@@ -71,25 +71,18 @@ fn words_query(
                 boosted(TermQuery::new(term, IndexRecordOption::WithFreqs), boost),
             ));
         }
-        if let (true, Some(title)) = (being_typed, words.beginnings) {
+        if let (true, Some(beginnings)) = (being_typed, words.beginnings) {
             // The word being typed begins a word of the title (suggestions name articles by
-            // their titles; a beginning found in every body would match most of them). "analy"
-            // is how "analysis" begins, but its stem ("anali") begins nothing; the stem of a
-            // longer beginning ("crashe" → "crash") is what the index holds.
-            let mut beginnings = vec![lower.clone()];
-            if stemmed != lower {
-                beginnings.push(stemmed.clone());
-            }
-            for prefix in beginnings {
-                let term = Term::from_field_text(title, &prefix);
-                alternatives.push((
-                    Occur::Should,
-                    boosted(
-                        FuzzyTermQuery::new_prefix(term, 0, true),
-                        TITLE_BOOST * LOOSE_BOOST,
-                    ),
-                ));
-            }
+            // their titles; a beginning found in every body would match most of them).
+            let typed: String = lower.chars().take(LONGEST_BEGINNING).collect();
+            let term = Term::from_field_text(beginnings, &typed);
+            alternatives.push((
+                Occur::Should,
+                Box::new(ConstScoreQuery::new(
+                    Box::new(TermQuery::new(term, IndexRecordOption::Basic)),
+                    TITLE_BOOST * LOOSE_BOOST,
+                )),
+            ));
         }
         if let (false, false, Some(edits)) = (being_typed, known, edits_allowed(&lower)) {
             for &(field, boost) in words.fields {
@@ -120,8 +113,55 @@ fn words_query(
     })
 }
 
+/// `query`, its score times `boost`. Unboosted it stays itself: tantivy's boost wrapper would
+/// hide a term query's own ranking, which skips what cannot make the page.
 fn boosted(query: impl Query, boost: f32) -> Box<dyn Query> {
-    Box::new(BoostQuery::new(Box::new(query), boost))
+    if boost == 1.0 {
+        Box::new(query)
+    } else {
+        Box::new(BoostQuery::new(Box::new(query), boost))
+    }
+}
+
+/// A search: the words, which rank, and the conditions, which only narrow.
+struct Search {
+    words: Box<dyn Query>,
+    filters: Vec<(Occur, Box<dyn Query>)>,
+}
+
+impl Search {
+    /// The words and every condition, in one query (counting, orders on stored values).
+    fn joined(&self) -> Box<dyn Query> {
+        if self.filters.is_empty() {
+            return self.words.box_clone();
+        }
+        let mut clauses = vec![(Occur::Must, self.words.box_clone())];
+        clauses.extend(self.filters.iter().map(|(o, q)| (*o, q.box_clone())));
+        Box::new(BooleanQuery::new(clauses))
+    }
+
+    /// The conditions alone, if any.
+    fn filter(&self) -> Option<Box<dyn Query>> {
+        match self.filters.as_slice() {
+            [] => None,
+            [(_, one)] => Some(one.box_clone()),
+            all => Some(Box::new(BooleanQuery::new(
+                all.iter().map(|(o, q)| (*o, q.box_clone())).collect(),
+            ))),
+        }
+    }
+
+    /// Best match first.
+    fn ranked(
+        &self,
+        searcher: &Searcher,
+        id: Field,
+        offset: usize,
+        limit: usize,
+    ) -> tantivy::Result<Found> {
+        let filter = self.filter();
+        rank::ranked(searcher, id, &*self.words, filter.as_deref(), offset, limit)
+    }
 }
 
 /// A condition that narrows without changing the ranking.
@@ -183,21 +223,22 @@ pub fn articles(
     }
     let words = Words {
         fields: &[(f.text.title, TITLE_BOOST), (f.text.body, 1.0)],
-        beginnings: Some(f.text.title),
+        beginnings: Some(f.beginnings),
     };
-    let mut clauses = vec![
-        (
-            Occur::Must,
-            words_query(searcher, words, q.terms, q.typing)?,
-        ),
-        one_of_texts(f.visibility, q.visibilities),
-    ];
+    let mut search = Search {
+        words: words_query(searcher, words, q.terms, q.typing)?,
+        filters: vec![one_of_texts(f.visibility, q.visibilities)],
+    };
     if let Some(category) = q.category {
-        clauses.push(one_of_numbers(f.category, &[category]));
+        search.filters.push(one_of_numbers(f.category, &[category]));
     }
-    let query = BooleanQuery::new(clauses);
-    let mut found = ranked(searcher, f.text.id, &query, q.offset, q.limit)?;
-    found.total = count_up_to(searcher, &query, q.count_cap + 1)?;
+    let mut found = search.ranked(searcher, f.text.id, q.offset, q.limit)?;
+    found.total = match (q.count_cap, found.ids.is_empty()) {
+        // Counting up to nothing (suggestions): whether anything matched, known from the page.
+        (0, false) => 1,
+        (0, true) if q.offset == 0 => 0,
+        (cap, _) => count_up_to(searcher, &*search.joined(), cap + 1)?,
+    };
     Ok(found)
 }
 
@@ -248,7 +289,7 @@ pub fn cases(searcher: &Searcher, f: &CaseFields, q: &CaseQuery<'_>) -> tantivy:
         fields: &[(f.words, 1.0)],
         beginnings: None,
     };
-    let mut clauses = vec![(Occur::Must, words_query(searcher, words, q.terms, false)?)];
+    let mut clauses = Vec::new();
     if let Some(account) = q.account {
         clauses.push(one_of_numbers(f.account, &[account]));
     }
@@ -273,18 +314,16 @@ pub fn cases(searcher: &Searcher, f: &CaseFields, q: &CaseQuery<'_>) -> tantivy:
             Bound::Excluded(Term::from_field_i64(f.due, before)),
         )));
     }
-    // Words alone stay the words' own query: one word's is ranked without scoring every match.
-    let words_only = clauses.len() == 1;
-    let query: Box<dyn Query> = if words_only {
-        clauses.pop().expect("the words").1
-    } else {
-        Box::new(BooleanQuery::new(clauses))
+    let search = Search {
+        words: words_query(searcher, words, q.terms, false)?,
+        filters: clauses,
     };
-    let query = &*query;
-    let (offset, limit) = (q.offset, q.limit);
-    let id = f.id;
-    let mut found = cases_in_order(searcher, q, query, id, offset, limit)?;
-    if let (true, Some(cap), [word]) = (words_only, q.count_cap, q.terms) {
+    let query = &*search.joined();
+    let mut found = match q.order.unwrap_or(CaseOrder::Relevance) {
+        CaseOrder::Relevance => search.ranked(searcher, f.id, q.offset, q.limit)?,
+        order => in_order(searcher, order, query, f.id, q.offset, q.limit)?,
+    };
+    if let (true, Some(cap), [word]) = (search.filters.is_empty(), q.count_cap, q.terms) {
         // A word found in more cases than the cap is "more than" without counting them all.
         if matches_at_least(searcher, words.fields, word)? > cap as u64 {
             found.total = cap + 1;
@@ -296,28 +335,6 @@ pub fn cases(searcher: &Searcher, f: &CaseFields, q: &CaseQuery<'_>) -> tantivy:
         None => query.count(searcher)?,
     };
     Ok(found)
-}
-
-/// How many live documents match `query`, counting no further than `most` (tantivy's own count
-/// visits every match).
-fn count_up_to(searcher: &Searcher, query: &dyn Query, most: usize) -> tantivy::Result<usize> {
-    let weight = query.weight(EnableScoring::disabled_from_searcher(searcher))?;
-    let mut counted = 0;
-    for segment in searcher.segment_readers() {
-        let mut scorer = weight.scorer(segment, 1.0)?;
-        let alive = segment.alive_bitset();
-        let mut doc = scorer.doc();
-        while doc != TERMINATED {
-            if alive.is_none_or(|a| a.is_alive(doc)) {
-                counted += 1;
-                if counted >= most {
-                    return Ok(counted);
-                }
-            }
-            doc = scorer.advance();
-        }
-    }
-    Ok(counted)
 }
 
 /// How many live documents surely hold `word` (in one of `fields`): per segment, the most
@@ -340,17 +357,17 @@ fn matches_at_least(
     Ok(sure)
 }
 
-fn cases_in_order(
+/// Orders on stored values: the value, then the id, so equal values keep one order.
+fn in_order(
     searcher: &Searcher,
-    q: &CaseQuery<'_>,
+    order: CaseOrder,
     query: &dyn Query,
     id: Field,
     offset: usize,
     limit: usize,
 ) -> tantivy::Result<Found> {
-    // Orders on stored values: the value, then the id, so equal values keep one order.
-    match q.order.unwrap_or(CaseOrder::Relevance) {
-        CaseOrder::Relevance => ranked(searcher, id, query, offset, limit),
+    match order {
+        CaseOrder::Relevance => rank::ranked(searcher, id, query, None, offset, limit),
         CaseOrder::Newest => by_value(searcher, id, query, offset, limit, |s| {
             let (created, ids) = (column_i64(s, "created"), column_u64(s, "id"));
             move |doc| (created.get_val(doc), ids.get_val(doc))
@@ -375,76 +392,6 @@ fn cases_in_order(
             move |doc| (Reverse(due.get_val(doc)), Reverse(ids.get_val(doc)))
         }),
     }
-}
-
-type Column<T> = std::sync::Arc<dyn tantivy::columnar::ColumnValues<T>>;
-
-// The schema is built by this module and checked by version when an index is opened, so every
-// fast field asked for here exists.
-fn column_i64(segment: &SegmentReader, name: &str) -> Column<i64> {
-    segment
-        .fast_fields()
-        .i64(name)
-        .expect("a fast field of the search schema")
-        .first_or_default_col(0)
-}
-
-fn column_u64(segment: &SegmentReader, name: &str) -> Column<u64> {
-    segment
-        .fast_fields()
-        .u64(name)
-        .expect("a fast field of the search schema")
-        .first_or_default_col(0)
-}
-
-/// Best match first.
-fn ranked(
-    searcher: &Searcher,
-    id: Field,
-    query: &dyn Query,
-    offset: usize,
-    limit: usize,
-) -> tantivy::Result<Found> {
-    let top = searcher.search(query, &TopDocs::with_limit(limit).and_offset(offset))?;
-    let addresses: Vec<DocAddress> = top.into_iter().map(|(_, a)| a).collect();
-    found(searcher, id, &addresses)
-}
-
-/// Highest value of `score` first.
-fn by_value<S, F, G>(
-    searcher: &Searcher,
-    id: Field,
-    query: &dyn Query,
-    offset: usize,
-    limit: usize,
-    score: F,
-) -> tantivy::Result<Found>
-where
-    S: 'static + Send + Sync + Clone + PartialOrd,
-    F: 'static + Send + Sync + Fn(&SegmentReader) -> G,
-    G: 'static + FnMut(tantivy::DocId) -> S,
-{
-    let collector = TopDocs::with_limit(limit)
-        .and_offset(offset)
-        .custom_score(score);
-    let top = searcher.search(query, &collector)?;
-    let addresses: Vec<DocAddress> = top.into_iter().map(|(_, a)| a).collect();
-    found(searcher, id, &addresses)
-}
-
-/// The row ids of `addresses`; the total is left to the caller.
-fn found(searcher: &Searcher, id: Field, addresses: &[DocAddress]) -> tantivy::Result<Found> {
-    let name = searcher.schema().get_field_name(id).to_string();
-    let mut ids = Vec::with_capacity(addresses.len());
-    for a in addresses {
-        let column = searcher
-            .segment_reader(a.segment_ord)
-            .fast_fields()
-            .u64(&name)?
-            .first_or_default_col(0);
-        ids.push(column.get_val(a.doc_id) as i64);
-    }
-    Ok(Found { ids, total: 0 })
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use tantivy::schema::{
 use tantivy::TantivyDocument;
 
 /// Bumped whenever the fields or their analysis change: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// The tokenizer of the text fields: words of letters and digits, lower case, English stems.
 /// Queries are stemmed the same way ([`stem`]).
@@ -49,8 +49,26 @@ impl TextFields {
 #[derive(Clone, Copy)]
 pub struct ArticleFields {
     pub text: TextFields,
+    /// How each word of the title begins (`sta`, `stal`, `stall` of "stall"), lower case and
+    /// unstemmed: a word being typed is one term here, not a walk through every word it begins.
+    pub beginnings: Field,
     pub visibility: Field,
     pub category: Field,
+}
+
+/// Beginnings longer than this are cut to it, in the index and in a query alike.
+pub const LONGEST_BEGINNING: usize = 24;
+
+/// The beginnings of the words of `title` (each once).
+pub fn beginnings(title: &str) -> std::collections::BTreeSet<String> {
+    let mut all = std::collections::BTreeSet::new();
+    for word in title.split(|c: char| !c.is_alphanumeric()) {
+        let word: Vec<char> = word.to_lowercase().chars().collect();
+        for end in 1..=word.len().min(LONGEST_BEGINNING) {
+            all.insert(word[..end].iter().collect());
+        }
+    }
+    all
 }
 
 /// A case's fields: its words, and what the staff queues filter and sort on.
@@ -79,6 +97,7 @@ pub fn article_schema() -> (Schema, ArticleFields) {
     let text = TextFields::add(&mut b);
     let fields = ArticleFields {
         text,
+        beginnings: b.add_text_field("beginnings", STRING),
         visibility: b.add_text_field("visibility", STRING),
         category: b.add_u64_field("category", INDEXED),
     };
@@ -132,6 +151,9 @@ impl ArticleRow {
         let mut doc = TantivyDocument::new();
         doc.add_u64(f.text.id, self.id as u64);
         doc.add_text(f.text.title, &self.title);
+        for beginning in beginnings(&self.title) {
+            doc.add_text(f.beginnings, beginning);
+        }
         doc.add_text(f.text.body, &self.plain);
         doc.add_text(f.text.body, &self.number);
         doc.add_text(f.visibility, &self.visibility);
@@ -244,4 +266,24 @@ where
         .bind(limit)
         .fetch_all(c)
         .await)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_title_gives_how_each_word_begins() {
+        let all = beginnings("Stall: Ünïcode pipeline-stall");
+        for b in ["s", "st", "stall", "ü", "ünïcode", "pipeline", "pip"] {
+            assert!(all.contains(b), "{b} in {all:?}");
+        }
+        assert!(!all.contains("stall:") && !all.contains("pipeline-"));
+        assert_eq!(all.iter().filter(|b| b.starts_with('s')).count(), 5);
+        let long = "x".repeat(40);
+        assert_eq!(
+            beginnings(&long).iter().map(String::len).max(),
+            Some(LONGEST_BEGINNING)
+        );
+    }
 }
