@@ -318,11 +318,9 @@ pub fn cases(searcher: &Searcher, f: &CaseFields, q: &CaseQuery<'_>) -> tantivy:
         words: words_query(searcher, words, q.terms, false)?,
         filters: clauses,
     };
+    let order = q.order.unwrap_or(CaseOrder::Relevance);
     let query = &*search.joined();
-    let mut found = match q.order.unwrap_or(CaseOrder::Relevance) {
-        CaseOrder::Relevance => search.ranked(searcher, f.id, q.offset, q.limit)?,
-        order => in_order(searcher, order, query, f.id, q.offset, q.limit)?,
-    };
+    let mut found = in_order(searcher, &search, order, query, f.id, (q.offset, q.limit))?;
     if let (true, Some(cap), [word]) = (search.filters.is_empty(), q.count_cap, q.terms) {
         // A word found in more cases than the cap is "more than" without counting them all.
         if matches_at_least(searcher, words.fields, word)? > cap as u64 {
@@ -357,17 +355,18 @@ fn matches_at_least(
     Ok(sure)
 }
 
-/// Orders on stored values: the value, then the id, so equal values keep one order.
+/// The page of `search` (`query`: its words and filters joined) from `offset`, at most `limit`, in
+/// `order`. Orders on stored values: the value, then the id, so equal values keep one order.
 fn in_order(
     searcher: &Searcher,
+    search: &Search,
     order: CaseOrder,
     query: &dyn Query,
     id: Field,
-    offset: usize,
-    limit: usize,
+    (offset, limit): (usize, usize),
 ) -> tantivy::Result<Found> {
     match order {
-        CaseOrder::Relevance => rank::ranked(searcher, id, query, None, offset, limit),
+        CaseOrder::Relevance => search.ranked(searcher, id, offset, limit),
         CaseOrder::Newest => by_value(searcher, id, query, offset, limit, |s| {
             let (created, ids) = (column_i64(s, "created"), column_u64(s, "id"));
             move |doc| (created.get_val(doc), ids.get_val(doc))
