@@ -1,7 +1,8 @@
 //! Questions asked of the index: the words of a search (BM25, the word being typed as a prefix, a
 //! misspelt longer word found by its near neighbours) and the filters that decide who may see a hit
-//! (an article's audience and category, a case's account and queue), all inside one query, so a
-//! hit nobody may see is never collected, ranked or counted.
+//! (an article's audience and category, a case's account and queue), asked of the index together
+//! (`rank.rs` checks the filters on each hit before it is kept), so a hit nobody may see is never
+//! collected, placed on a page or counted.
 
 use super::rank::{self, by_value, column_i64, column_u64, count_up_to};
 use super::schema::{stem, ArticleFields, CaseFields, LONGEST_BEGINNING};
@@ -36,9 +37,9 @@ fn edits_allowed(word: &str) -> Option<u8> {
     }
 }
 
-/// Where the words of a search are looked for: each field with its weight, and the field holding
-/// how the words a word being typed may begin begin (articles' titles; cases are searched by whole
-/// words).
+/// Where the words of a search are looked for: each field with its weight, and the field of the
+/// title words' beginnings, where a word being typed is looked up (articles; cases are searched by
+/// whole words).
 #[derive(Clone, Copy)]
 struct Words<'a> {
     fields: &'a [(Field, f32)],
