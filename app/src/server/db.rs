@@ -218,9 +218,9 @@ impl Db {
         }
     }
 
-    /// Applies the engine's migrations (embedded in the binary).
-    /// Applies the migrations on a connection of its own, outside the pool and without the
-    /// statement timeout: building an index over a large table may take longer than any request.
+    /// Applies the engine's migrations (embedded in the binary) on a connection of its own,
+    /// outside the pool and without the statement timeout: building an index over a large table
+    /// may take longer than any request.
     pub async fn migrate(&self) -> Result<(), sqlx::migrate::MigrateError> {
         use sqlx::{ConnectOptions, Connection};
         match self {

@@ -230,16 +230,26 @@ pub async fn list_account_users(
         .bind(now)
         .fetch_all(c)
         .await)?;
-    let count_sql = format!(
-        "SELECT COUNT(*) FROM users u WHERE u.account_id = $1 AND {}",
-        user_filter(2, 3)
-    );
-    let total: i64 = on_db!(db, |c| sqlx::query_scalar(&count_sql)
+    let total: i64 = if pattern.is_none() && filter.status.is_none() {
+        // Every user of the account: the count the triggers keep (migration 0028).
+        on_db!(db, |c| sqlx::query_scalar(
+            "SELECT COALESCE((SELECT people FROM account_user_counts WHERE account_id = $1), 0)"
+        )
         .bind(account_id)
-        .bind(&pattern)
-        .bind(filter.status.map(UserStatus::as_str))
         .fetch_one(c)
-        .await)?;
+        .await)?
+    } else {
+        let count_sql = format!(
+            "SELECT COUNT(*) FROM users u WHERE u.account_id = $1 AND {}",
+            user_filter(2, 3)
+        );
+        on_db!(db, |c| sqlx::query_scalar(&count_sql)
+            .bind(account_id)
+            .bind(&pattern)
+            .bind(filter.status.map(UserStatus::as_str))
+            .fetch_one(c)
+            .await)?
+    };
     Ok((rows, total))
 }
 
@@ -302,7 +312,7 @@ pub async fn list_accounts(
     const FILTER: &str = "($1 IS NULL OR LOWER(a.name) LIKE $1 ESCAPE '\\' OR LOWER(a.account_key) LIKE $1 ESCAPE '\\')";
     let sql = format!(
         "SELECT a.id, a.name, a.account_key, a.service_tier, \
-         (SELECT COUNT(*) FROM users u WHERE u.account_id = a.id) AS users, \
+         COALESCE((SELECT n.people FROM account_user_counts n WHERE n.account_id = a.id), 0) AS users, \
          (SELECT COUNT(*) FROM users u WHERE u.account_id = a.id AND u.is_admin AND u.status = 'active') AS administrators \
          FROM accounts a WHERE {FILTER} ORDER BY a.name, a.id LIMIT $2 OFFSET $3"
     );

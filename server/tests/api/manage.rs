@@ -310,3 +310,57 @@ async fn users_are_searched_and_filtered_in_the_database(app: TestApp) {
 }
 
 both_engines!(users_are_searched_and_filtered_in_the_database);
+
+/// The unfiltered list's total is the count the database keeps per account (not a count of the
+/// rows on each request): it follows invitations and stays the account's own.
+async fn the_kept_user_count_follows_every_new_user(app: TestApp) {
+    let admin = app.signed_in("admin@acme.example").await;
+    let total = |who: &'static str| {
+        let app = &app;
+        async move {
+            let c = app.signed_in(who).await;
+            let body = app
+                .expect(&c, "accounts/my_users", &ALL_USERS_FIRST_PAGE, 200)
+                .await;
+            body["total"].as_i64().unwrap()
+        }
+    };
+    let counted = "SELECT COUNT(*) FROM users WHERE account_id = \
+                   (SELECT account_id FROM users WHERE email = 'admin@acme.example')";
+    assert_eq!(total("admin@acme.example").await, app.scalar(counted).await);
+    let globex = total("admin@globex.example").await;
+    for (i, email) in ["dana@acme.example", "fox@acme.example"].iter().enumerate() {
+        let invite = [
+            ("first_name", "New"),
+            ("last_name", "Person"),
+            ("email", *email),
+        ];
+        app.expect(&admin, "users/invite", &invite, 200).await;
+        assert_eq!(total("admin@acme.example").await, 4 + i as i64);
+    }
+    assert_eq!(total("admin@acme.example").await, app.scalar(counted).await);
+    assert_eq!(
+        total("admin@globex.example").await,
+        globex,
+        "another account's"
+    );
+    // A status change moves nobody in or out of the account.
+    let uma = user_id(&app, "user@acme.example").await;
+    assert_eq!(change(&app, &admin, uma, "disable", &[]).await.0, 200);
+    assert_eq!(total("admin@acme.example").await, 5);
+    // The staff console shows the same count.
+    let staff = app.signed_in("agent@vendor.example").await;
+    let body = app
+        .expect(&staff, "accounts/list", &[("page", "1")], 200)
+        .await;
+    let acme = body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["account_key"] == "ACME")
+        .cloned()
+        .unwrap();
+    assert_eq!(acme["users"], 5);
+}
+
+both_engines!(the_kept_user_count_follows_every_new_user);

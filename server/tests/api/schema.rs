@@ -3,7 +3,7 @@
 //! that one was not changed without the other.
 
 use crate::helpers::*;
-use app::server::db::Db;
+use app::server::db::{on_db, Db};
 use std::collections::BTreeSet;
 
 /// What each engine has for full-text search, which the other does its own way: SQLite's FTS5
@@ -109,4 +109,97 @@ async fn both_engines_migrate_to_the_same_schema() {
         only_sqlite.is_empty() && only_postgres.is_empty(),
         "the migrations differ:\n  only on SQLite: {only_sqlite:#?}\n  only on PostgreSQL: {only_postgres:#?}"
     );
+}
+
+/// Runs `sql` on `db`.
+async fn run(db: &Db, sql: &str) {
+    on_db!(db, |pool| sqlx::query(sql).execute(pool).await.map(|_| ())).unwrap();
+}
+
+/// Each account's kept user count, in account id order.
+async fn kept_counts(db: &Db) -> Vec<(i64, i64)> {
+    let sql = "SELECT account_id, people FROM account_user_counts ORDER BY account_id";
+    on_db!(db, |pool| sqlx::query_as(sql).fetch_all(pool).await).unwrap()
+}
+
+/// An installation that already has users gets their counts from migration 0028, and its
+/// triggers follow every insert, move and delete of a user (on both engines' SQL).
+async fn user_counts_are_filled_in_and_kept(engine: Engine) {
+    let Some((url, _dir)) = fresh_database(engine).await else {
+        return;
+    };
+    let db = Db::connect(&url, 1).await.unwrap();
+    on_db!(&db, |pool| {
+        let mut before = if engine == Engine::Sqlite {
+            sqlx::migrate!("../migrations/sqlite")
+        } else {
+            sqlx::migrate!("../migrations/postgres")
+        };
+        before.migrations = before
+            .migrations
+            .iter()
+            .filter(|m| m.version < 28)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        before.run(pool).await
+    })
+    .unwrap();
+    run(
+        &db,
+        "INSERT INTO accounts (name, account_key, service_tier, created_at, updated_at) \
+         VALUES ('Acme', 'ACME', 'managed', 0, 0), ('Globex', 'GLOBEX', 'managed', 0, 0), \
+         ('Empty', 'EMPTY', 'managed', 0, 0)",
+    )
+    .await;
+    let user = |account: &str, email: &str, kind: &str| {
+        format!(
+            "INSERT INTO users (account_id, email, first_name, last_name, kind, status, \
+             created_at, updated_at) VALUES ({account}, '{email}', 'A', 'B', '{kind}', 'active', 0, 0)"
+        )
+    };
+    for (account, email, kind) in [
+        ("1", "a1@acme.example", "customer"),
+        ("1", "a2@acme.example", "customer"),
+        ("1", "a3@acme.example", "customer"),
+        ("2", "g1@globex.example", "customer"),
+        ("NULL", "agent@vendor.example", "agent"),
+    ] {
+        run(&db, &user(account, email, kind)).await;
+    }
+    db.migrate().await.unwrap();
+    assert_eq!(kept_counts(&db).await, [(1, 3), (2, 1)], "{engine:?}");
+
+    run(&db, &user("3", "e1@empty.example", "customer")).await;
+    run(&db, &user("1", "a4@acme.example", "customer")).await;
+    run(&db, &user("NULL", "agent2@vendor.example", "agent")).await;
+    assert_eq!(kept_counts(&db).await, [(1, 4), (2, 1), (3, 1)]);
+    run(
+        &db,
+        "UPDATE users SET account_id = 2 WHERE email = 'a1@acme.example'",
+    )
+    .await;
+    run(
+        &db,
+        "UPDATE users SET status = 'disabled', first_name = 'C' WHERE account_id = 2",
+    )
+    .await;
+    assert_eq!(kept_counts(&db).await, [(1, 3), (2, 2), (3, 1)]);
+    run(
+        &db,
+        "DELETE FROM users WHERE email IN ('g1@globex.example', 'agent@vendor.example')",
+    )
+    .await;
+    assert_eq!(kept_counts(&db).await, [(1, 3), (2, 1), (3, 1)]);
+    db.close().await;
+}
+
+#[tokio::test]
+async fn user_counts_are_filled_in_and_kept_on_sqlite() {
+    user_counts_are_filled_in_and_kept(Engine::Sqlite).await;
+}
+
+#[tokio::test]
+async fn user_counts_are_filled_in_and_kept_on_postgres() {
+    user_counts_are_filled_in_and_kept(Engine::Postgres).await;
 }

@@ -90,9 +90,13 @@ pub async fn search(
     typing: bool,
 ) -> Result<(Vec<KbHit>, i64), AppError> {
     let visible = format!("a.state = 'published' AND {}", clearance.condition());
-    let columns =
-        "a.id, a.number, a.title, substr(a.plain, 1, 20000) AS plain, c.name AS category, \
-                   a.visibility";
+    // Suggestions show titles alone: the texts snippets are cut from are not read for them.
+    let plain = if typing {
+        "'' AS plain"
+    } else {
+        "substr(a.plain, 1, 20000) AS plain"
+    };
+    let columns = format!("a.id, a.number, a.title, {plain}, c.name AS category, a.visibility");
     let from = "kb_articles a JOIN kb_categories c ON c.id = a.category_id";
     let (terms, rows, total) = if let Some(number) = parse_number(query) {
         let sql = format!("SELECT {columns} FROM {from} WHERE a.number = $1 AND {visible}");

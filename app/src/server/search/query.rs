@@ -14,7 +14,8 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{Searcher, Term};
 
-/// A title word counts this much more than a word of the body.
+/// A title word counts about this much more than a word of the body (the title is indexed twice);
+/// a word being typed that begins a title word scores as a loose match of one.
 const TITLE_BOOST: f32 = 2.0;
 /// A prefix or near-neighbour match counts for this much of an exact one (and is not ranked by
 /// frequency).
@@ -37,22 +38,22 @@ fn edits_allowed(word: &str) -> Option<u8> {
     }
 }
 
-/// Where the words of a search are looked for: each field with its weight, and the field of the
-/// title words' beginnings, where a word being typed is looked up (articles; cases are searched by
-/// whole words).
+/// Where the words of a search are looked for: the field of the item's words, and the field of
+/// the title words' beginnings, where a word being typed is looked up (articles; cases are
+/// searched by whole words).
 #[derive(Clone, Copy)]
-struct Words<'a> {
-    fields: &'a [(Field, f32)],
+struct Words {
+    field: Field,
     beginnings: Option<Field>,
 }
 
-/// The words of a search: every word must occur (as its English stem, in one of the fields); with
-/// `typing`, the last word is the letters typed so far. A word the index does not know at all, of
-/// five letters or more, is looked for among its near neighbours instead (typo tolerance only
-/// where it is needed, so common words keep their exact, fast ranking).
+/// The words of a search: every word must occur (as its English stem); with `typing`, the last
+/// word is the letters typed so far. A word the index does not know at all, of five letters or
+/// more, is looked for among its near neighbours instead (typo tolerance only where it is needed,
+/// so common words keep their exact, fast ranking).
 fn words_query(
     searcher: &Searcher,
-    words: Words<'_>,
+    words: Words,
     terms: &[String],
     typing: bool,
 ) -> tantivy::Result<Box<dyn Query>> {
@@ -62,16 +63,12 @@ fn words_query(
         let lower = word.to_lowercase();
         let stemmed = stem(&lower);
         let being_typed = typing && i == last;
-        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        let mut known = false;
-        for &(field, boost) in words.fields {
-            let term = Term::from_field_text(field, &stemmed);
-            known |= searcher.doc_freq(&term)? > 0;
-            alternatives.push((
-                Occur::Should,
-                boosted(TermQuery::new(term, IndexRecordOption::WithFreqs), boost),
-            ));
-        }
+        let term = Term::from_field_text(words.field, &stemmed);
+        let known = searcher.doc_freq(&term)? > 0;
+        let mut alternatives: Vec<(Occur, Box<dyn Query>)> = vec![(
+            Occur::Should,
+            Box::new(TermQuery::new(term.clone(), IndexRecordOption::WithFreqs)),
+        )];
         if let (true, Some(beginnings)) = (being_typed, words.beginnings) {
             // The word being typed begins a word of the title (suggestions name articles by
             // their titles; a beginning found in every body would match most of them).
@@ -86,19 +83,17 @@ fn words_query(
             ));
         }
         if let (false, false, Some(edits)) = (being_typed, known, edits_allowed(&lower)) {
-            for &(field, boost) in words.fields {
-                alternatives.push((
-                    Occur::Should,
-                    boosted(
-                        FuzzyTermQuery::new(Term::from_field_text(field, &stemmed), edits, true),
-                        boost * LOOSE_BOOST,
-                    ),
-                ));
-            }
+            alternatives.push((
+                Occur::Should,
+                Box::new(BoostQuery::new(
+                    Box::new(FuzzyTermQuery::new(term, edits, true)),
+                    LOOSE_BOOST,
+                )),
+            ));
         }
         musts.push(match alternatives.len() {
-            // A word of one field alone is its own term query, which tantivy ranks without
-            // scoring every match.
+            // A word alone is its own term query, which tantivy ranks without scoring every
+            // match (a boost around it would hide that).
             1 => alternatives.pop().expect("one alternative").1,
             _ => Box::new(BooleanQuery::new(alternatives)),
         });
@@ -112,16 +107,6 @@ fn words_query(
             musts.into_iter().map(|q| (Occur::Must, q)).collect(),
         ))
     })
-}
-
-/// `query`, its score times `boost`. Unboosted it stays itself: tantivy's boost wrapper would
-/// hide a term query's own ranking, which skips what cannot make the page.
-fn boosted(query: impl Query, boost: f32) -> Box<dyn Query> {
-    if boost == 1.0 {
-        Box::new(query)
-    } else {
-        Box::new(BoostQuery::new(Box::new(query), boost))
-    }
 }
 
 /// A search: the words, which rank, and the conditions, which only narrow.
@@ -223,7 +208,7 @@ pub fn articles(
         return Ok(Found::default());
     }
     let words = Words {
-        fields: &[(f.text.title, TITLE_BOOST), (f.text.body, 1.0)],
+        field: f.words,
         beginnings: Some(f.beginnings),
     };
     let mut search = Search {
@@ -233,7 +218,7 @@ pub fn articles(
     if let Some(category) = q.category {
         search.filters.push(one_of_numbers(f.category, &[category]));
     }
-    let mut found = search.ranked(searcher, f.text.id, q.offset, q.limit)?;
+    let mut found = search.ranked(searcher, f.id, q.offset, q.limit)?;
     found.total = match (q.count_cap, found.ids.is_empty()) {
         // Counting up to nothing (suggestions): whether anything matched, known from the page.
         (0, false) => 1,
@@ -287,7 +272,7 @@ pub fn cases(searcher: &Searcher, f: &CaseFields, q: &CaseQuery<'_>) -> tantivy:
         return Ok(Found::default());
     }
     let words = Words {
-        fields: &[(f.words, 1.0)],
+        field: f.words,
         beginnings: None,
     };
     let mut clauses = Vec::new();
@@ -324,7 +309,7 @@ pub fn cases(searcher: &Searcher, f: &CaseFields, q: &CaseQuery<'_>) -> tantivy:
     let mut found = in_order(searcher, &search, order, query, f.id, (q.offset, q.limit))?;
     if let (true, Some(cap), [word]) = (search.filters.is_empty(), q.count_cap, q.terms) {
         // A word found in more cases than the cap is "more than" without counting them all.
-        if matches_at_least(searcher, words.fields, word)? > cap as u64 {
+        if matches_at_least(searcher, f.words, word)? > cap as u64 {
             found.total = cap + 1;
             return Ok(found);
         }
@@ -336,22 +321,14 @@ pub fn cases(searcher: &Searcher, f: &CaseFields, q: &CaseQuery<'_>) -> tantivy:
     Ok(found)
 }
 
-/// How many live documents surely hold `word` (in one of `fields`): per segment, the most
-/// frequent, less the segment's deleted documents.
-fn matches_at_least(
-    searcher: &Searcher,
-    fields: &[(Field, f32)],
-    word: &str,
-) -> tantivy::Result<u64> {
-    let stemmed = stem(word);
+/// How many live documents surely hold `word` (in `field`): per segment, those holding it less
+/// the segment's deleted documents.
+fn matches_at_least(searcher: &Searcher, field: Field, word: &str) -> tantivy::Result<u64> {
+    let term = Term::from_field_text(field, &stem(word));
     let mut sure = 0u64;
     for segment in searcher.segment_readers() {
-        let mut most = 0u32;
-        for &(field, _) in fields {
-            let term = Term::from_field_text(field, &stemmed);
-            most = most.max(segment.inverted_index(field)?.doc_freq(&term)?);
-        }
-        sure += u64::from(most.saturating_sub(segment.num_deleted_docs()));
+        let holding = segment.inverted_index(field)?.doc_freq(&term)?;
+        sure += u64::from(holding.saturating_sub(segment.num_deleted_docs()));
     }
     Ok(sure)
 }
