@@ -22,12 +22,44 @@ fn hasher() -> Argon2<'static> {
 }
 
 thread_local! {
-    /// This thread's Argon2 working memory, allocated once and reused by every hash it computes.
-    /// argon2's own `hash_password`/`verify_password` allocate 19 MiB per call, and glibc kept each
-    /// of those on the heap: every checked password grew the process by 19 MiB (measured: 450 MB
-    /// after 23 failed sign-ins). With the memory kept here, the hashing pool holds one block per
-    /// thread, whatever the number of sign-ins.
+    /// This thread's Argon2 working memory, allocated once and reused by every hash it computes
+    /// while sign-ins keep coming. argon2's own `hash_password`/`verify_password` allocate 19 MiB
+    /// per call, and glibc kept each of those on the heap: every checked password grew the process
+    /// by 19 MiB (measured: 450 MB after 23 failed sign-ins). With the memory kept here, the
+    /// hashing pool holds at most one block per thread, whatever the number of sign-ins; a thread
+    /// with no work for [`IDLE`] lets its block go ([`release_memory`]).
     static MEMORY: RefCell<Vec<Block>> = const { RefCell::new(Vec::new()) };
+}
+
+/// How long a hashing thread waits for work before it lets its working memory go.
+const IDLE: std::time::Duration = if cfg!(test) {
+    std::time::Duration::from_millis(50)
+} else {
+    std::time::Duration::from_secs(10)
+};
+
+/// How many of the pool's hashing threads hold working memory now.
+static HOLDING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+thread_local! {
+    /// Whether this hashing thread is counted in [`HOLDING`].
+    static COUNTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Counts this hashing thread in [`HOLDING`] if it now holds working memory.
+fn count_memory() {
+    let holds = MEMORY.with(|memory| !memory.borrow().is_empty());
+    if holds && !COUNTED.replace(true) {
+        HOLDING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Frees this hashing thread's working memory, if it holds any.
+fn release_memory() {
+    MEMORY.with(|memory| *memory.borrow_mut() = Vec::new());
+    if COUNTED.replace(false) {
+        HOLDING.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// Argon2 of `password` with `salt` into an output of `len` bytes, in this thread's memory.
@@ -134,13 +166,18 @@ impl Pool {
             std::thread::Builder::new()
                 .name(format!("password-{n}"))
                 .spawn(move || loop {
+                    use std::sync::mpsc::RecvTimeoutError;
+                    // Waiting with a limit, so each thread, when it gets its turn at the
+                    // receiver and finds no work, frees its memory (a thread blocked in `recv`
+                    // would keep the others from ever finding the pool idle).
                     let job = match receiver.lock() {
-                        Ok(r) => r.recv(),
+                        Ok(r) => r.recv_timeout(IDLE),
                         Err(_) => return,
                     };
                     match job {
                         Ok(job) => job(),
-                        Err(_) => return,
+                        Err(RecvTimeoutError::Timeout) => release_memory(),
+                        Err(RecvTimeoutError::Disconnected) => return,
                     }
                 })
                 .expect("start a password-hashing thread");
@@ -170,7 +207,9 @@ impl Pool {
             .map_err(|_| AppError::Internal)?;
         let (done, result) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
-            let _ = done.send(work());
+            let result = work();
+            count_memory();
+            let _ = done.send(result);
         });
         // Never blocks the async thread: with a turn there is a free place in the channel.
         self.jobs.try_send(job).map_err(|_| AppError::Internal)?;
@@ -262,6 +301,34 @@ mod tests {
         .to_string();
         assert!(verify_blocking(&old, "kept from before"));
         assert!(!verify_blocking(&old, "changed since"));
+    }
+
+    /// The pool's threads keep their working memory between sign-ins and let it go once idle.
+    #[tokio::test]
+    async fn idle_hashing_threads_let_their_memory_go() {
+        use std::sync::atomic::Ordering;
+        let stored = hash("Tangerine-Orbit-Castle-42".to_string()).await.unwrap();
+        assert!(!verify(Some(stored.clone()), "wrong".to_string())
+            .await
+            .unwrap());
+        assert!(
+            HOLDING.load(Ordering::Relaxed) >= 1,
+            "kept between sign-ins"
+        );
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while HOLDING.load(Ordering::Relaxed) > 0 && std::time::Instant::now() < deadline {
+            tokio::time::sleep(IDLE).await;
+        }
+        assert_eq!(
+            HOLDING.load(Ordering::Relaxed),
+            0,
+            "the idle pool holds none"
+        );
+        assert!(
+            verify(Some(stored), "Tangerine-Orbit-Castle-42".to_string())
+                .await
+                .unwrap()
+        );
     }
 
     #[test]
