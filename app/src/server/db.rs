@@ -370,6 +370,15 @@ impl Tx {
     }
 }
 
+/// `count` numbered parameters from `$first` on (`$2, $3, $4`), for one row of a multi-row
+/// `VALUES` list.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The rows to skip for page `page` (clamped to the pages a list has) of `per_page` rows.
 pub fn offset(page: i64, per_page: i64) -> i64 {
     (page.clamp(1, crate::model::MAX_PAGE) - 1) * per_page.clamp(1, 1000)

@@ -240,28 +240,34 @@ pub async fn save(
         "environments": v.environments, "tam_user_id": v.tam, "csm_user_id": v.csm,
         "time_zone": v.time_zone, "business_start": v.business_start, "business_end": v.business_end,
     });
+    // The saved fields, bound as `$1`…`$10` of both statements below.
+    macro_rules! bind_fields {
+        ($query:expr) => {
+            $query
+                .bind(&v.name)
+                .bind(&v.key)
+                .bind(&v.tier)
+                .bind(&v.environments)
+                .bind(v.tam)
+                .bind(v.csm)
+                .bind(now)
+                .bind(&v.time_zone)
+                .bind(v.business_start)
+                .bind(v.business_end)
+        };
+    }
     let mut tx = state.db.begin().await?;
     let (id, before, action) = match account_id {
         None => {
             let id: i64 = on_tx!(&mut tx, |c| {
-                sqlx::query_scalar(
-                "INSERT INTO accounts (name, account_key, service_tier, environments, tam_user_id, \
-                 csm_user_id, created_at, updated_at, time_zone, business_start, business_end) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) RETURNING id"
-            )
-            .bind(&v.name)
-            .bind(&v.key)
-            .bind(&v.tier)
-            .bind(&v.environments)
-            .bind(v.tam)
-            .bind(v.csm)
-            .bind(now)
-            .bind(&v.time_zone)
-            .bind(v.business_start)
-            .bind(v.business_end)
-            .fetch_one(c)
-            .await
-            .map_err(key_taken)
+                bind_fields!(sqlx::query_scalar(
+                    "INSERT INTO accounts (name, account_key, service_tier, environments, \
+                     tam_user_id, csm_user_id, created_at, updated_at, time_zone, business_start, \
+                     business_end) VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10) RETURNING id"
+                ))
+                .fetch_one(c)
+                .await
+                .map_err(key_taken)
             })?;
             (id, None, "account.created")
         }
@@ -274,26 +280,16 @@ pub async fn save(
                 .await)?;
             let old = old.ok_or(AppError::NotFound)?;
             on_tx!(&mut tx, |c| {
-                sqlx::query(
-                "UPDATE accounts SET name = $1, account_key = $2, service_tier = $3, environments = $4, \
-                 tam_user_id = $5, csm_user_id = $6, updated_at = $7, time_zone = $9, \
-                 business_start = $10, business_end = $11 WHERE id = $8"
-            )
-            .bind(&v.name)
-            .bind(&v.key)
-            .bind(&v.tier)
-            .bind(&v.environments)
-            .bind(v.tam)
-            .bind(v.csm)
-            .bind(now)
-            .bind(id)
-            .bind(&v.time_zone)
-            .bind(v.business_start)
-            .bind(v.business_end)
-            .execute(c)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(key_taken)
+                bind_fields!(sqlx::query(
+                    "UPDATE accounts SET name = $1, account_key = $2, service_tier = $3, \
+                     environments = $4, tam_user_id = $5, csm_user_id = $6, updated_at = $7, \
+                     time_zone = $8, business_start = $9, business_end = $10 WHERE id = $11"
+                ))
+                .bind(id)
+                .execute(c)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(key_taken)
             })?;
             let before = json!({
                 "name": old.name, "account_key": old.account_key, "service_tier": old.service_tier,

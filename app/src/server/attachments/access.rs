@@ -34,6 +34,28 @@ pub async fn for_article(
     listed(db, "a.article_id = $1", article_id, viewer, false).await
 }
 
+/// The id of `table`'s row `number` (a case, a change request) when `actor` may add files to it:
+/// one they can read (a customer's own account's) whose stored state `finished` does not call
+/// finished; a conflict saying `refusal` when it does.
+pub async fn open_for_files(
+    db: &Db,
+    actor: &Actor,
+    table: &str,
+    number: &str,
+    finished: impl Fn(&str) -> bool,
+    refusal: &str,
+) -> Result<i64, AppError> {
+    crate::policy::may_upload_files(actor)?;
+    let scope = crate::policy::reading_scope(actor)?;
+    let (id, state): (i64, String) = db
+        .numbered(table, "id, state", number, scope.account())
+        .await?;
+    if finished(&state) {
+        return Err(AppError::Conflict(refusal.into()));
+    }
+    Ok(id)
+}
+
 /// Whether staff have written to the case or change request since the file was uploaded (then
 /// its uploader may no longer take it back): SQL over `a` (attachments).
 const ANSWERED: &str = "(EXISTS (SELECT 1 FROM case_entries e JOIN users s ON s.id = e.author_id \

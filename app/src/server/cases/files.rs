@@ -78,18 +78,15 @@ pub(super) async fn attach_reply_files(
 /// The id of case `number` when `actor` may add files to it: a case they can read (a customer's
 /// own account's) that is not closed.
 pub async fn case_for_files(db: &Db, actor: &Actor, number: &str) -> Result<i64, AppError> {
-    crate::policy::may_upload_files(actor)?;
-    let scope = crate::policy::reading_scope(actor)?;
-    let (id, state): (i64, String) = db
-        .numbered("cases", "id, state", number, scope.account())
-        .await?;
-    if CaseState::parse(&state).is_some_and(CaseState::is_final) {
-        return Err(AppError::Conflict(
-            "This case is closed: files can no longer be added. Open a new case and mention this one's number."
-                .into(),
-        ));
-    }
-    Ok(id)
+    super::super::attachments::open_for_files(
+        db,
+        actor,
+        "cases",
+        number,
+        |state| CaseState::parse(state).is_some_and(CaseState::is_final),
+        "This case is closed: files can no longer be added. Open a new case and mention this one's number.",
+    )
+    .await
 }
 
 /// Files received from the case page's "Add files" form, recorded on case `number` in one

@@ -24,17 +24,15 @@ async fn lock(tx: &mut Tx, number: &str, account_id: Option<i64>) -> Result<Lock
 /// The id of change request `number` when `actor` may add files to it: one they can read (a
 /// customer's own account's) that is not closed, cancelled or declined.
 pub async fn change_for_files(db: &Db, actor: &Actor, number: &str) -> Result<i64, AppError> {
-    crate::policy::may_upload_files(actor)?;
-    let scope = crate::policy::reading_scope(actor)?;
-    let (id, state): (i64, String) = db
-        .numbered("change_requests", "id, state", number, scope.account())
-        .await?;
-    if ChangeState::parse(&state).is_some_and(ChangeState::is_final) {
-        return Err(AppError::Conflict(
-            "This change request is finished: files can no longer be added.".into(),
-        ));
-    }
-    Ok(id)
+    super::super::attachments::open_for_files(
+        db,
+        actor,
+        "change_requests",
+        number,
+        |state| ChangeState::parse(state).is_some_and(ChangeState::is_final),
+        "This change request is finished: files can no longer be added.",
+    )
+    .await
 }
 
 /// Files received from the change request page's "Add files" form, recorded on request `number`

@@ -7,7 +7,7 @@
 
 use super::access::{StaffReason, Target};
 use super::audit::{self, Event};
-use super::db::{execute, on_db, on_tx, Db, Tx};
+use super::db::{execute, on_db, on_tx, placeholders, Db, Tx};
 use super::invitations::{self, parse_name, Purpose};
 use super::state::AppState;
 use super::users::{self, NewUser};
@@ -38,10 +38,9 @@ async fn existing_emails(db: &Db, rows: &[RawRow]) -> Result<HashSet<String>, Ap
         .collect();
     let mut found = HashSet::new();
     for chunk in emails.chunks(500) {
-        let placeholders: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!(
             "SELECT email FROM users WHERE email IN ({})",
-            placeholders.join(", ")
+            placeholders(1, chunk.len())
         );
         let rows: Vec<String> = on_db!(db, |c| {
             let mut q = sqlx::query_scalar(&sql);
@@ -96,20 +95,9 @@ pub async fn preview(
     .fetch_one(c)
     .await)?;
     for chunk in checked.chunks(500) {
+        // `$1` is the import; each row binds seven values after it.
         let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let b = i * 7;
-                format!(
-                    "($1, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8
-                )
-            })
+            .map(|i| format!("($1, {})", placeholders(2 + i * 7, 7)))
             .collect();
         let sql = format!(
             "INSERT INTO import_rows (import_id, line_no, first_name, last_name, email, is_admin, outcome, message) VALUES {}",

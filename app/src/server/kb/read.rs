@@ -318,11 +318,10 @@ async fn linked(
     if numbers.is_empty() {
         return Ok(Vec::new());
     }
-    let marks: Vec<String> = (1..=numbers.len()).map(|i| format!("${i}")).collect();
     let sql = format!(
         "SELECT a.number, a.title FROM kb_articles a WHERE a.number IN ({}) \
          AND a.state = 'published' AND {}",
-        marks.join(", "),
+        crate::server::db::placeholders(1, numbers.len()),
         clearance.condition()
     );
     let args: Vec<Arg> = numbers.iter().map(|n| Arg::Text(n.clone())).collect();
