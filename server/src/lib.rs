@@ -9,6 +9,7 @@ pub mod imap;
 pub mod imports;
 pub mod layers;
 pub mod mailer;
+pub mod memory;
 pub mod scim;
 pub mod seed;
 pub mod seed_kb;

@@ -111,35 +111,40 @@ pub async fn staff(
     oversees: bool,
     now: i64,
 ) -> Result<StaffWork, AppError> {
-    let mut queues = Vec::new();
-    let mut mine = Vec::new();
-    for (queue, name, label) in [
-        (Queue::Unassigned, "unassigned", "Unassigned"),
-        (Queue::Mine, "mine", "Assigned to me"),
-        (Queue::Groups, "groups", "My groups"),
-        (
-            Queue::Breaching,
-            "breaching",
-            "Breaching or due within the hour",
-        ),
-    ] {
-        // Each queue in the order its own page shows it by default (newest first), which walks
-        // an index: sorting a queue of a hundred thousand cases by priority would not.
-        let filter = QueueFilter {
-            queue,
-            ..QueueFilter::default()
-        };
-        let per_page = if queue == Queue::Mine { LINES } else { 1 };
-        let (rows, total) = cases::queue(db, index, viewer, &filter, 1, per_page, now).await?;
-        if queue == Queue::Mine {
-            mine = rows;
-        }
-        queues.push(QueueCount {
-            queue: name.into(),
-            label: label.into(),
-            total,
-        });
-    }
+    // Each queue in the order its own page shows it by default (newest first), which walks an
+    // index: sorting a queue of a hundred thousand cases by priority would not. Only one's own
+    // queue shows cases here; the others show their totals, counted as their pages count them.
+    // The four are asked at once.
+    let queue = |queue| QueueFilter {
+        queue,
+        ..QueueFilter::default()
+    };
+    let [unassigned, mine, groups, breaching] = [
+        Queue::Unassigned,
+        Queue::Mine,
+        Queue::Groups,
+        Queue::Breaching,
+    ]
+    .map(queue);
+    let (unassigned, (mine, mine_total), groups, breaching) = futures::try_join!(
+        cases::queue_total(db, viewer, &unassigned, now),
+        cases::queue(db, index, viewer, &mine, 1, LINES, now),
+        cases::queue_total(db, viewer, &groups, now),
+        cases::queue_total(db, viewer, &breaching, now),
+    )?;
+    let queues = [
+        ("unassigned", "Unassigned", unassigned),
+        ("mine", "Assigned to me", mine_total),
+        ("groups", "My groups", groups),
+        ("breaching", "Breaching or due within the hour", breaching),
+    ]
+    .into_iter()
+    .map(|(name, label, total)| QueueCount {
+        queue: name.into(),
+        label: label.into(),
+        total,
+    })
+    .collect();
     let platform = if oversees {
         Some(platform(db, now).await?)
     } else {

@@ -136,6 +136,130 @@ pub async fn queue(
     per_page: i64,
     now: i64,
 ) -> Result<(Vec<crate::model::QueueRow>, i64), AppError> {
+    let (mut conditions, mut args) = filter_conditions(viewer, filter, now);
+    let mut arg = |a: Arg| {
+        args.push(a);
+        format!("${}", args.len())
+    };
+    let search = filter.search.trim();
+    let as_number = search.to_uppercase();
+    let mut searched: Option<Found> = None;
+    if as_number.len() == 9
+        && as_number.starts_with("CS")
+        && as_number[2..].chars().all(|ch| ch.is_ascii_digit())
+    {
+        conditions.push(format!("c.number = {}", arg(Arg::Text(as_number))));
+    } else if let Some(words) = search_words(search) {
+        // Words are looked up in the search index, which also applies the queue and filters;
+        // the page's rows are then read by id, under the same conditions.
+        let found = search_queue(db, index, viewer, filter, &words, page, per_page, now).await?;
+        if found.ids.is_empty() {
+            return Ok((Vec::new(), found.total as i64));
+        }
+        conditions.push(format!(
+            "c.id IN ({})",
+            found
+                .ids
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        searched = Some(found);
+    }
+    let where_clause = where_of(&conditions);
+    let order = match (filter.queue, filter.sort) {
+        (Queue::Breaching, _) => "c.due_at, c.id",
+        (_, QueueSort::Oldest) => "c.created_at, c.id",
+        (_, QueueSort::Priority) => "c.priority, c.created_at DESC, c.id DESC",
+        // Written as the `…_due` indexes are (migration 0023), so the page is read from them.
+        (_, QueueSort::Due) => "COALESCE(c.due_at, 9223372036854775807), c.id",
+        (_, QueueSort::Newest | QueueSort::Relevance) => "c.created_at DESC, c.id DESC",
+    };
+    // The page's cases are chosen first, on the cases table alone, walking the index of the
+    // chosen order; only those rows are then joined to their account and SLA targets (joined in
+    // one statement, SQLite may start from the small tables and sort every matching case).
+    // SQLite (3.46) prefers the covering `(assigned_to, state, …)` index for the open queues,
+    // collecting every unassigned case — a hundred thousand at a million — and sorting them, over
+    // walking the queue's own partial index in page order: it is told which index to use.
+    // (A search's few ids are looked up by primary key instead.)
+    let hint = match (db, filter.queue, &searched) {
+        (Db::Sqlite(_), Queue::Unassigned, None) if filter.sort == QueueSort::Due => {
+            "INDEXED BY cases_unassigned_due"
+        }
+        (Db::Sqlite(_), Queue::Unassigned, None) => "INDEXED BY cases_unassigned_open",
+        (Db::Sqlite(_), Queue::Groups, None) => "INDEXED BY cases_group_open",
+        _ => "",
+    };
+    // A search's page is in the index's order, put back after reading: asking the database to
+    // order it would have it walk the date index past every case to find the few ids.
+    let order_by = if searched.is_some() {
+        String::new()
+    } else {
+        format!("ORDER BY {order}")
+    };
+    let n = args.len();
+    let sql = format!(
+        "SELECT c.id, c.number, a.name AS account, c.subject, \
+         (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.assigned_to) AS assignee, \
+         {CLOCK_COLUMNS}, c.priority FROM cases c JOIN accounts a ON a.id = c.account_id \
+         JOIN sla_targets t ON t.priority = c.priority \
+         WHERE c.id IN (SELECT c.id FROM cases c {hint} {where_clause} {order_by} LIMIT ${} OFFSET ${}) \
+         {order_by}",
+        n + 1,
+        n + 2
+    );
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: i64,
+        number: String,
+        account: String,
+        subject: String,
+        assignee: Option<String>,
+        priority: i32,
+        #[sqlx(flatten)]
+        clock: ClockRow,
+    }
+    // A search's page is already chosen (and counted) by the index: the page is its rows.
+    let offset = if searched.is_some() {
+        0
+    } else {
+        crate::server::db::offset(page, per_page)
+    };
+    let mut rows: Vec<Row> = on_db!(db, |c| {
+        bind_args!(sqlx::query_as(&sql), &args)
+            .bind(per_page)
+            .bind(offset)
+            .fetch_all(c)
+            .await
+            .map_err(AppError::from)
+    })?;
+    let total: i64 = match &searched {
+        Some(found) => {
+            rows.sort_by_key(|r| found.ids.iter().position(|id| *id == r.id));
+            (found.total as i64).min(COUNT_CAP + 1)
+        }
+        None => capped_total(db, &where_clause, &args).await?,
+    };
+    let rows = rows
+        .into_iter()
+        .map(|r| crate::model::QueueRow {
+            resolution_left: r.clock.left(now).1,
+            number: r.number,
+            account: r.account,
+            subject: r.subject,
+            state: r.clock.state,
+            priority: r.priority,
+            assignee: r.assignee,
+            created_at: r.clock.created_at,
+        })
+        .collect();
+    Ok((rows, total))
+}
+
+/// The conditions of `filter`'s queue and filters in use (a search aside), with their arguments
+/// numbered from `$1`.
+fn filter_conditions(viewer: i64, filter: &QueueFilter, now: i64) -> (Vec<String>, Vec<Arg>) {
     let mut args: Vec<Arg> = Vec::new();
     let mut conditions: Vec<String> = Vec::new();
     let mut arg = |a: Arg| {
@@ -181,139 +305,48 @@ pub async fn queue(
             arg(Arg::Text(account_key.clone()))
         ));
     }
-    let search = filter.search.trim();
-    let as_number = search.to_uppercase();
-    let mut searched: Option<Found> = None;
-    if as_number.len() == 9
-        && as_number.starts_with("CS")
-        && as_number[2..].chars().all(|ch| ch.is_ascii_digit())
-    {
-        conditions.push(format!("c.number = {}", arg(Arg::Text(as_number))));
-    } else if let Some(words) = search_words(search) {
-        // Words are looked up in the search index, which also applies the queue and filters;
-        // the page's rows are then read by id, under the same conditions.
-        let found = search_queue(db, index, viewer, filter, &words, page, per_page, now).await?;
-        if found.ids.is_empty() {
-            return Ok((Vec::new(), found.total as i64));
-        }
-        conditions.push(format!(
-            "c.id IN ({})",
-            found
-                .ids
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-        searched = Some(found);
-    }
-    let where_clause = if conditions.is_empty() {
+    (conditions, args)
+}
+
+/// `WHERE` and `conditions` joined, or nothing when there are none.
+fn where_of(conditions: &[String]) -> String {
+    if conditions.is_empty() {
         String::new()
     } else {
         format!("WHERE {}", conditions.join(" AND "))
-    };
-    let order = match (filter.queue, filter.sort) {
-        (Queue::Breaching, _) => "c.due_at, c.id",
-        (_, QueueSort::Oldest) => "c.created_at, c.id",
-        (_, QueueSort::Priority) => "c.priority, c.created_at DESC, c.id DESC",
-        // Written as the `…_due` indexes are (migration 0023), so the page is read from them.
-        (_, QueueSort::Due) => "COALESCE(c.due_at, 9223372036854775807), c.id",
-        (_, QueueSort::Newest | QueueSort::Relevance) => "c.created_at DESC, c.id DESC",
-    };
-    // The page's cases are chosen first, on the cases table alone, walking the index of the
-    // chosen order; only those rows are then joined to their account and SLA targets (joined in
-    // one statement, SQLite may start from the small tables and sort every matching case).
-    // SQLite (3.46) prefers the covering `(assigned_to, state, …)` index for the open queues,
-    // collecting every unassigned case — a hundred thousand at a million — and sorting them, over
-    // walking the queue's own partial index in page order: it is told which index to use.
-    // (A search's few ids are looked up by primary key instead.)
-    let hint = match (db, filter.queue, &searched) {
-        (Db::Sqlite(_), Queue::Unassigned, None) if filter.sort == QueueSort::Due => {
-            "INDEXED BY cases_unassigned_due"
-        }
-        (Db::Sqlite(_), Queue::Unassigned, None) => "INDEXED BY cases_unassigned_open",
-        (Db::Sqlite(_), Queue::Groups, None) => "INDEXED BY cases_group_open",
-        _ => "",
-    };
-    // A search's page is in the index's order, put back after reading: asking the database to
-    // order it would have it walk the date index past every case to find the few ids.
-    let order_by = if searched.is_some() {
-        String::new()
-    } else {
-        format!("ORDER BY {order}")
-    };
-    let n = args.len();
-    let sql = format!(
-        "SELECT c.id, c.number, a.name AS account, c.subject, \
-         (SELECT u.first_name || ' ' || u.last_name FROM users u WHERE u.id = c.assigned_to) AS assignee, \
-         {CLOCK_COLUMNS}, c.priority FROM cases c JOIN accounts a ON a.id = c.account_id \
-         JOIN sla_targets t ON t.priority = c.priority \
-         WHERE c.id IN (SELECT c.id FROM cases c {hint} {where_clause} {order_by} LIMIT ${} OFFSET ${}) \
-         {order_by}",
-        n + 1,
-        n + 2
-    );
+    }
+}
+
+/// How many cases match `where_clause`, counted up to [`COUNT_CAP`] (`COUNT_CAP + 1`: more).
+async fn capped_total(db: &Db, where_clause: &str, args: &[Arg]) -> Result<i64, AppError> {
     let count_sql = format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM cases c {where_clause} LIMIT {}) capped",
         COUNT_CAP + 1
     );
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: i64,
-        number: String,
-        account: String,
-        subject: String,
-        assignee: Option<String>,
-        priority: i32,
-        #[sqlx(flatten)]
-        clock: ClockRow,
-    }
-    // A search's page is already chosen (and counted) by the index: the page is its rows.
-    let offset = if searched.is_some() {
-        0
-    } else {
-        crate::server::db::offset(page, per_page)
-    };
-    let mut rows: Vec<Row> = on_db!(db, |c| {
-        bind_args!(sqlx::query_as(&sql), &args)
-            .bind(per_page)
-            .bind(offset)
-            .fetch_all(c)
-            .await
-            .map_err(AppError::from)
-    })?;
-    let total: i64 = match &searched {
-        Some(found) => {
-            rows.sort_by_key(|r| found.ids.iter().position(|id| *id == r.id));
-            (found.total as i64).min(COUNT_CAP + 1)
-        }
-        None => {
-            let key = (&count_sql, &args);
-            crate::server::counts::capped(db, key, COUNT_CAP, async {
-                on_db!(db, |c| {
-                    bind_args!(sqlx::query_scalar(&count_sql), &args)
-                        .fetch_one(c)
-                        .await
-                        .map_err(AppError::from)
-                })
-            })
-            .await?
-        }
-    };
-    let rows = rows
-        .into_iter()
-        .map(|r| crate::model::QueueRow {
-            resolution_left: r.clock.left(now).1,
-            number: r.number,
-            account: r.account,
-            subject: r.subject,
-            state: r.clock.state,
-            priority: r.priority,
-            assignee: r.assignee,
-            created_at: r.clock.created_at,
+    let key = (&count_sql, args);
+    crate::server::counts::capped(db, key, COUNT_CAP, async {
+        on_db!(db, |c| {
+            bind_args!(sqlx::query_scalar(&count_sql), args)
+                .fetch_one(c)
+                .await
+                .map_err(AppError::from)
         })
-        .collect();
-    Ok((rows, total))
+    })
+    .await
+}
+
+/// How many cases `filter`'s queue holds (a search aside), counted as its page counts them: for
+/// a home page, which shows the number without the rows.
+#[tracing::instrument(skip_all)]
+pub async fn queue_total(
+    db: &Db,
+    viewer: i64,
+    filter: &QueueFilter,
+    now: i64,
+) -> Result<i64, AppError> {
+    let (conditions, args) = filter_conditions(viewer, filter, now);
+    let where_clause = where_of(&conditions);
+    capped_total(db, &where_clause, &args).await
 }
 
 /// The open states of the unassigned and group queues, and with `resolved` of a person's own.
