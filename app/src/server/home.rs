@@ -111,10 +111,9 @@ pub async fn staff(
     oversees: bool,
     now: i64,
 ) -> Result<StaffWork, AppError> {
-    // Each queue in the order its own page shows it by default (newest first), which walks an
-    // index: sorting a queue of a hundred thousand cases by priority would not. Only one's own
-    // queue shows cases here; the others show their totals, counted as their pages count them.
-    // The four are asked at once.
+    // Only one's own queue shows cases here, read in the order its page shows by default (newest
+    // first), which walks an index; the others show their totals, counted as their pages count
+    // them, without reading a row. The four are asked at once.
     let queue = |queue| QueueFilter {
         queue,
         ..QueueFilter::default()
