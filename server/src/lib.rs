@@ -384,6 +384,29 @@ async fn housekeeping(state: &AppState) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// The portal's work in the background while it serves. It is stopped, and waited for, before
+/// the database pool closes, so that no round starts on a closed pool. Stopping cuts a round short
+/// where it waits, as the end of the process would a moment later: each round's changes are one
+/// transaction, or taken up again by the next start.
+#[derive(Default)]
+pub struct Background(Vec<tokio::task::JoinHandle<()>>);
+
+impl Background {
+    pub fn add(&mut self, task: impl Into<Option<tokio::task::JoinHandle<()>>>) {
+        self.0.extend(task.into());
+    }
+
+    /// Stops every task and returns once none is running.
+    pub async fn stop(self) {
+        for task in &self.0 {
+            task.abort();
+        }
+        for task in self.0 {
+            let _ = task.await;
+        }
+    }
+}
+
 /// Serves until `shutdown` completes, then finishes the requests in flight.
 pub async fn serve(
     listener: TcpListener,
@@ -420,4 +443,29 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Background;
+    use std::sync::Arc;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn stopping_the_background_work_returns_once_no_task_holds_anything() {
+        let held = Arc::new(());
+        let mut background = Background::default();
+        for _ in 0..3 {
+            let mine = held.clone();
+            background.add(tokio::spawn(async move {
+                let _mine = mine;
+                loop {
+                    tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+                }
+            }));
+        }
+        background.add(None);
+        assert_eq!(Arc::strong_count(&held), 4);
+        background.stop().await;
+        assert_eq!(Arc::strong_count(&held), 1);
+    }
 }

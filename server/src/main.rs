@@ -96,11 +96,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     // Before the runtime's threads start allocating.
     server::memory::return_freed_memory();
+    let sqlite_allocator = server::memory::sqlite_allocations_through_mimalloc();
     match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
-        Ok(runtime) => runtime.block_on(start()),
+        Ok(runtime) => runtime.block_on(start(sqlite_allocator)),
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
             ExitCode::FAILURE
@@ -108,7 +109,7 @@ fn main() -> ExitCode {
     }
 }
 
-async fn start() -> ExitCode {
+async fn start(sqlite_allocator: Result<(), std::os::raw::c_int>) -> ExitCode {
     let cli = Cli::parse();
     let settings = match config::load(cli.config.as_deref()) {
         Ok(s) => s,
@@ -118,6 +119,9 @@ async fn start() -> ExitCode {
         }
     };
     telemetry::init_logging(&settings);
+    if let Err(code) = sqlite_allocator {
+        tracing::warn!(code, "SQLite keeps the C library's allocator");
+    }
     match run(cli.command.unwrap_or(Command::Serve), settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -161,15 +165,21 @@ async fn run(command: Command, settings: app::server::Settings) -> Result<(), se
                 tracing::info!(address = %metrics.local_addr()?, "metrics are served here only");
                 tokio::spawn(server::serve_metrics(metrics));
             }
-            server::anchor::spawn_schedule(state.db.clone(), &state.settings)?;
-            server::spawn_housekeeping(state.clone());
-            server::spawn_search_feed(state.clone());
-            server::mailer::spawn(&state)?;
-            server::imports::spawn_worker(&state);
-            server::spawn_scanner(&state);
-            server::imap::spawn(&state)?;
-            server::serve(listener, state.clone(), server::shutdown_signal()).await?;
+            let mut background = server::Background::default();
+            background.add(server::anchor::spawn_schedule(
+                state.db.clone(),
+                &state.settings,
+            )?);
+            background.add(server::spawn_housekeeping(state.clone()));
+            background.add(server::spawn_search_feed(state.clone()));
+            background.add(server::mailer::spawn(&state)?);
+            background.add(server::imports::spawn_worker(&state));
+            background.add(server::spawn_scanner(&state));
+            background.add(server::imap::spawn(&state)?);
+            let served = server::serve(listener, state.clone(), server::shutdown_signal()).await;
+            background.stop().await;
             state.db.close().await;
+            served?;
         }
         Command::Migrate => println!("Migrations applied ({}).", state.db.engine()),
         Command::ReceiveMail => {

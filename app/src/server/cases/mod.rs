@@ -245,21 +245,20 @@ async fn search_list(
     if found.ids.is_empty() {
         return Ok((Vec::new(), total));
     }
-    // Ids come from the index, never from input.
-    let ids = found
-        .ids
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
+    // The ids are bound, not written into the text: one statement per page size is prepared and
+    // kept, instead of a new one for every search.
     let sql = format!(
         "SELECT {SUMMARY_COLUMNS}, {CLOCK_COLUMNS} FROM cases c JOIN accounts a ON a.id = c.account_id \
-         JOIN sla_targets t ON t.priority = c.priority WHERE c.id IN ({ids}) AND c.account_id = $1"
+         JOIN sla_targets t ON t.priority = c.priority WHERE c.id IN ({}) AND c.account_id = $1",
+        super::db::placeholders(2, found.ids.len())
     );
-    let mut rows: Vec<SummaryRow> = on_db!(db, |c| sqlx::query_as(&sql)
-        .bind(account_id)
-        .fetch_all(c)
-        .await)?;
+    let ids: Vec<Arg> = found.ids.iter().copied().map(Arg::Int).collect();
+    let mut rows: Vec<SummaryRow> = on_db!(db, |c| bind_args!(
+        sqlx::query_as(&sql).bind(account_id),
+        &ids
+    )
+    .fetch_all(c)
+    .await)?;
     rows.sort_by_key(|r| found.ids.iter().position(|id| *id == r.id));
     Ok((rows.into_iter().map(|r| r.summary(now)).collect(), total))
 }

@@ -156,15 +156,9 @@ pub async fn queue(
         if found.ids.is_empty() {
             return Ok((Vec::new(), found.total as i64));
         }
-        conditions.push(format!(
-            "c.id IN ({})",
-            found
-                .ids
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+        // Bound, not written into the text: one statement per page size is prepared and kept.
+        let ids: Vec<String> = found.ids.iter().map(|id| arg(Arg::Int(*id))).collect();
+        conditions.push(format!("c.id IN ({})", ids.join(", ")));
         searched = Some(found);
     }
     let where_clause = where_of(&conditions);
@@ -239,7 +233,7 @@ pub async fn queue(
             rows.sort_by_key(|r| found.ids.iter().position(|id| *id == r.id));
             (found.total as i64).min(COUNT_CAP + 1)
         }
-        None => capped_total(db, &where_clause, &args).await?,
+        None => capped_total(db, filter, &where_clause, &args).await?,
     };
     let rows = rows
         .into_iter()
@@ -317,13 +311,29 @@ fn where_of(conditions: &[String]) -> String {
     }
 }
 
-/// How many cases match `where_clause`, counted up to [`COUNT_CAP`] (`COUNT_CAP + 1`: more).
-async fn capped_total(db: &Db, where_clause: &str, args: &[Arg]) -> Result<i64, AppError> {
+/// The arguments that tell `filter`'s list apart for the memory of counts over the cap. The
+/// breaching queue's first argument is the moment an hour ahead, a new one every second: it is
+/// the same list, which the memory would otherwise never recognise.
+fn remembered_args<'a>(filter: &QueueFilter, args: &'a [Arg]) -> &'a [Arg] {
+    match filter.queue {
+        Queue::Breaching => &args[1..],
+        _ => args,
+    }
+}
+
+/// How many cases of `filter`'s queue match `where_clause`, counted up to [`COUNT_CAP`]
+/// (`COUNT_CAP + 1`: more).
+async fn capped_total(
+    db: &Db,
+    filter: &QueueFilter,
+    where_clause: &str,
+    args: &[Arg],
+) -> Result<i64, AppError> {
     let count_sql = format!(
         "SELECT COUNT(*) FROM (SELECT 1 FROM cases c {where_clause} LIMIT {}) capped",
         COUNT_CAP + 1
     );
-    let key = (&count_sql, args);
+    let key = (&count_sql, remembered_args(filter, args));
     crate::server::counts::capped(db, key, COUNT_CAP, async {
         on_db!(db, |c| {
             bind_args!(sqlx::query_scalar(&count_sql), args)
@@ -346,7 +356,7 @@ pub async fn queue_total(
 ) -> Result<i64, AppError> {
     let (conditions, args) = filter_conditions(viewer, filter, now);
     let where_clause = where_of(&conditions);
-    capped_total(db, &where_clause, &args).await
+    capped_total(db, filter, &where_clause, &args).await
 }
 
 /// The open states of the unassigned and group queues, and with `resolved` of a person's own.
@@ -478,5 +488,26 @@ mod tests {
         assert_eq!((f.group_id, f.assignee_id), (Some(4), Some(7)));
         assert_eq!(f.sort, QueueSort::Oldest);
         assert_eq!(Queue::parse("something else"), Queue::All);
+    }
+
+    #[test]
+    fn a_queue_counted_a_few_seconds_later_is_remembered_as_the_same_list() {
+        let filter = |queue: &str, priority| {
+            QueueFilter::parse(Some(queue), None, priority, None, None, None, None, None)
+        };
+        let key = |viewer, f: &QueueFilter, now| {
+            let (conditions, args) = filter_conditions(viewer, f, now);
+            (where_of(&conditions), remembered_args(f, &args).to_vec())
+        };
+        let breaching = filter("breaching", Some(2));
+        assert_eq!(key(7, &breaching, 1_000_000), key(7, &breaching, 1_000_009));
+        // Its filters still tell it apart, as do another queue's viewer and filters.
+        assert_ne!(
+            key(7, &breaching, 1_000_000),
+            key(7, &filter("breaching", Some(3)), 1_000_000)
+        );
+        let mine = filter("mine", None);
+        assert_ne!(key(7, &mine, 1_000_000), key(8, &mine, 1_000_000));
+        assert_eq!(key(7, &mine, 1_000_000), key(7, &mine, 1_000_009));
     }
 }

@@ -156,14 +156,16 @@ async fn by_ids(db: &Db, ids: &[i64], select: &str) -> Result<Vec<HitRow>, AppEr
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    // Ids come from the index, never from input.
-    let list = ids
-        .iter()
-        .map(i64::to_string)
-        .collect::<Vec<_>>()
-        .join(", ");
-    let sql = format!("{select} ({list})");
-    let mut rows: Vec<HitRow> = on_db!(db, |c| sqlx::query_as(&sql).fetch_all(c).await)?;
+    // Bound, not written into the text: one statement per page size is prepared and kept,
+    // instead of a new one for every search's ids.
+    let sql = format!(
+        "{select} ({})",
+        crate::server::db::placeholders(1, ids.len())
+    );
+    let args: Vec<Arg> = ids.iter().copied().map(Arg::Int).collect();
+    let mut rows: Vec<HitRow> = on_db!(db, |c| bind_args!(sqlx::query_as(&sql), &args)
+        .fetch_all(c)
+        .await)?;
     rows.sort_by_key(|r| ids.iter().position(|id| *id == r.id));
     Ok(rows)
 }
