@@ -92,8 +92,38 @@ impl AppError {
 #[cfg(feature = "ssr")]
 impl From<sqlx::Error> for AppError {
     fn from(err: sqlx::Error) -> Self {
+        if momentarily_busy(&err) {
+            tracing::warn!(error = %err, "database busy");
+            return AppError::Busy;
+        }
         tracing::error!(error = %err, "database error");
         AppError::Internal
+    }
+}
+
+/// Whether the database refused only for now, so that trying again shortly works: no connection
+/// free in time, a lock held by another writer past the wait allowed, a statement stopped at the
+/// statement timeout (the server is too loaded to finish it), a deadlock or serialization failure. Such a refusal answers 503 ("busy, try
+/// again"), not 500: nothing is wrong with the request or the data.
+#[cfg(feature = "ssr")]
+fn momentarily_busy(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::PoolTimedOut => true,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                // SQLite's extended codes keep the primary code in their low byte: SQLITE_BUSY
+                // (5) and SQLITE_LOCKED (6) with their variants, SQLITE_INTERRUPT (9, the
+                // statement clock).
+                code.parse::<i32>()
+                    .is_ok_and(|c| matches!(c & 0xff, 5 | 6 | 9))
+            } else {
+                // PostgreSQL: lock_not_available, query_canceled (statement_timeout),
+                // serialization_failure, deadlock_detected.
+                matches!(code.as_ref(), "55P03" | "57014" | "40001" | "40P01")
+            }
+        }
+        _ => false,
     }
 }
 

@@ -260,7 +260,7 @@ pub async fn serve_metrics(listener: TcpListener) -> std::io::Result<()> {
 
 /// Removes expired sessions and old sign-in failures now and then, closes resolved cases and runs
 /// the access reviews' schedule (starts, reminders, dormant access); and refreshes the query
-/// planner's statistics at start and every six hours, as the data grows. Both are idempotent, so
+/// planner's statistics every six hours, as the data grows (at start only those gone stale). Both are idempotent, so
 /// several instances doing them at once is harmless.
 pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -268,7 +268,12 @@ pub fn spawn_housekeeping(state: AppState) -> tokio::task::JoinHandle<()> {
         for round in 0u64.. {
             tick.tick().await;
             if round % 36 == 0 {
-                if let Err(e) = state.db.analyze().await {
+                let refreshed = if round == 0 {
+                    state.db.analyze_stale().await
+                } else {
+                    state.db.analyze().await
+                };
+                if let Err(e) = refreshed {
                     tracing::warn!(error = %e, "refreshing the planner's statistics failed");
                 }
             }

@@ -10,6 +10,14 @@ use server_fn::ServerFn;
 #[component]
 pub fn Header() -> impl IntoView {
     let me = me_resource();
+    // The page's section, read once while the request's router is here: the navigation is
+    // rendered later, when `me` has loaded, and by then a request the browser gave up on has
+    // taken its router away (every server-rendered page is a full load; nothing changes it after).
+    let section = section_of(
+        &leptos_router::hooks::use_location()
+            .pathname
+            .get_untracked(),
+    );
     view! {
         <header class="site-header">
             <div class="container site-header__inner">
@@ -19,8 +27,8 @@ pub fn Header() -> impl IntoView {
                         Err(()) => view! {
                             <nav class="site-nav" aria-label="Main">
                                 <ul>
-                                    <NavLink href="/kb" label="Knowledge base"/>
-                                    <NavLink href="/" label="Sign in"/>
+                                    <NavLink href="/kb" label="Knowledge base" section/>
+                                    <NavLink href="/" label="Sign in" section/>
                                 </ul>
                             </nav>
                         }.into_any(),
@@ -31,17 +39,17 @@ pub fn Header() -> impl IntoView {
                         view! {
                             <nav class="site-nav" aria-label="Main">
                                 <ul>
-                                    <NavLink href="/" label="Home"/>
-                                    <Show when=move || customer><NavLink href="/cases" label="Cases"/></Show>
-                                    <Show when=move || admin><NavLink href="/manage" label="Manage Accounts"/></Show>
-                                    <Show when=move || staff><NavLink href="/staff/cases" label="Case queues"/></Show>
-                                    <NavLink href="/changes" label="Change requests"/>
-                                    <NavLink href="/kb" label="Knowledge base"/>
-                                    <Show when=move || staff><NavLink href="/staff/kb" label="KB articles"/></Show>
-                                    <Show when=move || staff><NavLink href="/staff/communications" label="Communications"/></Show>
-                                    <Show when=move || customer><NavLink href="/notices" label="Notices"/></Show>
-                                    <Show when=move || staff><NavLink href="/staff" label="Staff console"/></Show>
-                                    <NavLink href="/account/security" label="Your account"/>
+                                    <NavLink href="/" label="Home" section/>
+                                    <Show when=move || customer><NavLink href="/cases" label="Cases" section/></Show>
+                                    <Show when=move || admin><NavLink href="/manage" label="Manage Accounts" section/></Show>
+                                    <Show when=move || staff><NavLink href="/staff/cases" label="Case queues" section/></Show>
+                                    <NavLink href="/changes" label="Change requests" section/>
+                                    <NavLink href="/kb" label="Knowledge base" section/>
+                                    <Show when=move || staff><NavLink href="/staff/kb" label="KB articles" section/></Show>
+                                    <Show when=move || staff><NavLink href="/staff/communications" label="Communications" section/></Show>
+                                    <Show when=move || customer><NavLink href="/notices" label="Notices" section/></Show>
+                                    <Show when=move || staff><NavLink href="/staff" label="Staff console" section/></Show>
+                                    <NavLink href="/account/security" label="Your account" section/>
                                 </ul>
                             </nav>
                             <div class="site-header__user">
@@ -100,9 +108,12 @@ pub fn section_of(path: &str) -> Option<&'static str> {
 
 /// A link of the main navigation, marked `aria-current="page"` on the pages of its section.
 #[component]
-fn NavLink(href: &'static str, label: &'static str) -> impl IntoView {
-    let location = leptos_router::hooks::use_location();
-    let current = move || (section_of(&location.pathname.get()) == Some(href)).then_some("page");
+fn NavLink(
+    href: &'static str,
+    label: &'static str,
+    section: Option<&'static str>,
+) -> impl IntoView {
+    let current = (section == Some(href)).then_some("page");
     view! { <li><a href=href aria-current=current>{label}</a></li> }
 }
 

@@ -1089,7 +1089,11 @@ async fn a_statement_running_past_its_timeout_is_stopped(engine: Engine) {
     let result = app::server::db::on_db!(&db, |pool| sqlx::query_scalar::<_, i64>(long)
         .fetch_one(pool)
         .await);
-    assert!(result.is_err(), "{result:?}");
+    // Stopped for taking too long: the server is busy, not broken (503, not 500).
+    assert_eq!(
+        app::error::AppError::from(result.unwrap_err()),
+        app::error::AppError::Busy
+    );
     assert!(
         started.elapsed() < std::time::Duration::from_secs(20),
         "{:?}",
@@ -1106,6 +1110,73 @@ async fn a_statement_running_past_its_timeout_is_stopped(engine: Engine) {
         assert_eq!(one, 1);
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     }
+}
+
+/// A write that finds another writer's lock held past the wait allowed fails as "busy" (503, try
+/// again), not as an internal error; a write that breaks a constraint is still an internal error.
+async fn a_lock_held_past_the_wait_is_busy_not_an_internal_error(engine: Engine) {
+    use app::error::AppError;
+    use app::server::db::{on_db, Db, Tx};
+    let Some((url, _dir)) = fresh_database(engine).await else {
+        return;
+    };
+    let holder = Db::connect(&url, 1).await.unwrap();
+    on_db!(&holder, |pool| sqlx::query(
+        "CREATE TABLE notes (id BIGINT PRIMARY KEY)"
+    )
+    .execute(pool)
+    .await
+    .unwrap());
+    let mut tx = holder.begin().await.unwrap();
+    match &mut tx {
+        Tx::Sqlite(t) => sqlx::query("INSERT INTO notes (id) VALUES (1)")
+            .execute(&mut **t)
+            .await
+            .map(|_| ()),
+        Tx::Postgres(t) => sqlx::query("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE")
+            .execute(&mut **t)
+            .await
+            .map(|_| ()),
+    }
+    .unwrap();
+    // Another connection that waits a tenth of a second for a lock.
+    let refused = match engine {
+        Engine::Sqlite => {
+            use sqlx::sqlite::SqliteConnectOptions;
+            use sqlx::ConnectOptions;
+            use std::str::FromStr;
+            let mut conn = SqliteConnectOptions::from_str(&url)
+                .unwrap()
+                .busy_timeout(std::time::Duration::from_millis(100))
+                .connect()
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO notes (id) VALUES (2)")
+                .execute(&mut conn)
+                .await
+        }
+        Engine::Postgres => {
+            use sqlx::Connection;
+            let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+            sqlx::query("SET lock_timeout = '100ms'")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            sqlx::query("INSERT INTO notes (id) VALUES (2)")
+                .execute(&mut conn)
+                .await
+        }
+    };
+    assert_eq!(AppError::from(refused.unwrap_err()), AppError::Busy);
+    tx.commit().await.unwrap();
+    let duplicate = on_db!(&holder, |pool| sqlx::query(
+        "INSERT INTO notes (id) VALUES (1)"
+    )
+    .execute(pool)
+    .await
+    .map(|_| ()));
+    assert_eq!(AppError::from(duplicate.unwrap_err()), AppError::Internal);
+    holder.close().await;
 }
 
 async fn a_request_waiting_too_long_is_answered_503(engine: Engine) {
@@ -1341,4 +1412,4 @@ both_engines!(
     every_administrator_grant_has_its_own_entry,
     imports_and_mails_resume_within_a_minute_of_a_process_dying
 );
-both_engines!(engine: a_statement_running_past_its_timeout_is_stopped, a_request_waiting_too_long_is_answered_503, concurrent_pages_and_files_keep_their_own_headers);
+both_engines!(engine: a_statement_running_past_its_timeout_is_stopped, a_lock_held_past_the_wait_is_busy_not_an_internal_error, a_request_waiting_too_long_is_answered_503, concurrent_pages_and_files_keep_their_own_headers);

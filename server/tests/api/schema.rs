@@ -203,3 +203,69 @@ async fn user_counts_are_filled_in_and_kept_on_sqlite() {
 async fn user_counts_are_filled_in_and_kept_on_postgres() {
     user_counts_are_filled_in_and_kept(Engine::Postgres).await;
 }
+
+/// What SQLite's planner statistics say of the cases table's indexes (none before the first
+/// `ANALYZE` creates their table).
+async fn case_statistics(db: &Db) -> Vec<(String, String)> {
+    let Db::Sqlite(pool) = db else { unreachable!() };
+    let kept: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    if kept == 0 {
+        return Vec::new();
+    }
+    sqlx::query_as("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'cases' ORDER BY idx")
+        .fetch_all(pool)
+        .await
+        .unwrap()
+}
+
+/// At start the planner's statistics are gathered where they are missing, and left alone (no
+/// write lock taken for seconds) while the tables are the size they were taken at; the six-hourly
+/// refresh takes them anew.
+#[tokio::test]
+async fn statistics_are_gathered_when_missing_and_kept_while_right_on_sqlite() {
+    let Some(app) = spawn(Engine::Sqlite).await else {
+        return;
+    };
+    let db = Db::connect(app.settings.database_url.expose(), 1)
+        .await
+        .unwrap();
+    assert!(case_statistics(&db).await.is_empty());
+    db.analyze_stale().await.unwrap();
+    let gathered = case_statistics(&db).await;
+    assert!(
+        gathered.iter().any(|(idx, _)| idx.starts_with("cases_")),
+        "{gathered:?}"
+    );
+    // A mark on the statistics shows whether they are taken again.
+    run(
+        &db,
+        "UPDATE sqlite_stat1 SET stat = stat || ' unordered' WHERE tbl = 'cases'",
+    )
+    .await;
+    db.analyze_stale().await.unwrap();
+    let kept = case_statistics(&db).await;
+    assert!(
+        kept.iter().all(|(_, stat)| stat.ends_with(" unordered")),
+        "{kept:?}"
+    );
+    db.analyze().await.unwrap();
+    assert_eq!(case_statistics(&db).await, gathered);
+    db.close().await;
+}
+
+/// PostgreSQL's `ANALYZE` blocks no writer, so the start runs it in full.
+#[tokio::test]
+async fn statistics_are_gathered_at_start_on_postgres() {
+    let Some(app) = spawn(Engine::Postgres).await else {
+        return;
+    };
+    app.db.analyze_stale().await.unwrap();
+    let analyzed = app
+        .scalar("SELECT COUNT(*) FROM pg_stat_user_tables WHERE relname = 'cases' AND last_analyze IS NOT NULL")
+        .await;
+    assert_eq!(analyzed, 1);
+}
