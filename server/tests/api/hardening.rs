@@ -1126,6 +1126,7 @@ async fn a_lock_held_past_the_wait_is_busy_not_an_internal_error(engine: Engine)
     )
     .execute(pool)
     .await
+    .map(|_| ())
     .unwrap());
     let mut tx = holder.begin().await.unwrap();
     match &mut tx {
@@ -1133,9 +1134,14 @@ async fn a_lock_held_past_the_wait_is_busy_not_an_internal_error(engine: Engine)
             .execute(&mut **t)
             .await
             .map(|_| ()),
-        Tx::Postgres(t) => sqlx::query("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE")
+        Tx::Postgres(t) => sqlx::query("INSERT INTO notes (id) VALUES (1)")
             .execute(&mut **t)
             .await
+            .and(
+                sqlx::query("LOCK TABLE notes IN ACCESS EXCLUSIVE MODE")
+                    .execute(&mut **t)
+                    .await,
+            )
             .map(|_| ()),
     }
     .unwrap();
@@ -1154,6 +1160,7 @@ async fn a_lock_held_past_the_wait_is_busy_not_an_internal_error(engine: Engine)
             sqlx::query("INSERT INTO notes (id) VALUES (2)")
                 .execute(&mut conn)
                 .await
+                .map(|_| ())
         }
         Engine::Postgres => {
             use sqlx::Connection;
@@ -1165,6 +1172,7 @@ async fn a_lock_held_past_the_wait_is_busy_not_an_internal_error(engine: Engine)
             sqlx::query("INSERT INTO notes (id) VALUES (2)")
                 .execute(&mut conn)
                 .await
+                .map(|_| ())
         }
     };
     assert_eq!(AppError::from(refused.unwrap_err()), AppError::Busy);

@@ -204,9 +204,9 @@ async fn user_counts_are_filled_in_and_kept_on_postgres() {
     user_counts_are_filled_in_and_kept(Engine::Postgres).await;
 }
 
-/// What SQLite's planner statistics say of the cases table's indexes (none before the first
+/// What SQLite's planner statistics say of the users table's indexes (none before the first
 /// `ANALYZE` creates their table).
-async fn case_statistics(db: &Db) -> Vec<(String, String)> {
+async fn user_statistics(db: &Db) -> Vec<(String, String)> {
     let Db::Sqlite(pool) = db else { unreachable!() };
     let kept: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
@@ -216,7 +216,7 @@ async fn case_statistics(db: &Db) -> Vec<(String, String)> {
     if kept == 0 {
         return Vec::new();
     }
-    sqlx::query_as("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'cases' ORDER BY idx")
+    sqlx::query_as("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = 'users' ORDER BY idx")
         .fetch_all(pool)
         .await
         .unwrap()
@@ -233,27 +233,27 @@ async fn statistics_are_gathered_when_missing_and_kept_while_right_on_sqlite() {
     let db = Db::connect(app.settings.database_url.expose(), 1)
         .await
         .unwrap();
-    assert!(case_statistics(&db).await.is_empty());
+    assert!(user_statistics(&db).await.is_empty());
     db.analyze_stale().await.unwrap();
-    let gathered = case_statistics(&db).await;
+    let gathered = user_statistics(&db).await;
     assert!(
-        gathered.iter().any(|(idx, _)| idx.starts_with("cases_")),
+        gathered.iter().any(|(idx, _)| idx.starts_with("users_")),
         "{gathered:?}"
     );
     // A mark on the statistics shows whether they are taken again.
     run(
         &db,
-        "UPDATE sqlite_stat1 SET stat = stat || ' unordered' WHERE tbl = 'cases'",
+        "UPDATE sqlite_stat1 SET stat = stat || ' unordered' WHERE tbl = 'users'",
     )
     .await;
     db.analyze_stale().await.unwrap();
-    let kept = case_statistics(&db).await;
+    let kept = user_statistics(&db).await;
     assert!(
         kept.iter().all(|(_, stat)| stat.ends_with(" unordered")),
         "{kept:?}"
     );
     db.analyze().await.unwrap();
-    assert_eq!(case_statistics(&db).await, gathered);
+    assert_eq!(user_statistics(&db).await, gathered);
     db.close().await;
 }
 
