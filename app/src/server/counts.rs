@@ -2,7 +2,10 @@
 //! counting to the cap reads that many index entries on every request: under load that was the
 //! largest part of a big queue's page. So a list once found over its cap is taken to be over it for
 //! a few seconds without counting again (a count under the cap is always counted, so a short list's
-//! total is always exact: what a person acts on). The memory is per database and bounded.
+//! total is always exact: what a person acts on). And one list is counted once at a time: requests
+//! for a list already being counted wait for that count instead of each starting its own (32 pages
+//! of one big list asked at once, or at the moment its memory runs out, each counted 10,000 rows
+//! on two cores). The memory is per database and bounded.
 
 use super::db::Db;
 use crate::error::AppError;
@@ -12,16 +15,80 @@ use std::future::Future;
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use tokio::sync::watch;
 
 /// How long a list found over its cap is believed to still be.
 const BELIEVED_FOR: Duration = Duration::from_secs(10);
 /// Lists remembered at most (the memory is cleared past this).
 const REMEMBERED: usize = 4096;
 
-static OVER_CAP: Mutex<Option<HashMap<u64, Instant>>> = Mutex::new(None);
+#[derive(Default)]
+struct Memory {
+    /// Lists found over their cap, and when.
+    over_cap: HashMap<u64, Instant>,
+    /// Lists being counted now: the total, once known, is sent to whoever waits for it. Each
+    /// entry is removed when its count ends, however it ends, so this holds at most one entry per
+    /// request in flight.
+    counting: HashMap<u64, (u64, watch::Receiver<Option<i64>>)>,
+    /// Tells one count's entry from a later one of the same list.
+    counts_started: u64,
+}
+
+static MEMORY: Mutex<Option<Memory>> = Mutex::new(None);
+
+fn memory() -> std::sync::MutexGuard<'static, Option<Memory>> {
+    MEMORY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What a request does about a list's total.
+enum Turn {
+    /// Known to be over the cap.
+    Over,
+    /// Another request is counting it: wait for its total.
+    Wait(watch::Receiver<Option<i64>>),
+    /// Count it, and send the total to those waiting.
+    Count(Counting),
+}
+
+/// The count this request runs for everyone; its entry goes when it is dropped (the total sent, or
+/// the request cancelled or failed: then those waiting count for themselves).
+struct Counting {
+    id: u64,
+    started: u64,
+    total: watch::Sender<Option<i64>>,
+}
+
+impl Drop for Counting {
+    fn drop(&mut self) {
+        if let Some(memory) = memory().as_mut() {
+            if memory.counting.get(&self.id).map(|(n, _)| *n) == Some(self.started) {
+                memory.counting.remove(&self.id);
+            }
+        }
+    }
+}
+
+fn turn(id: u64, now: Instant) -> Turn {
+    let mut guard = memory();
+    let memory = guard.get_or_insert_with(Memory::default);
+    if let Some(seen) = memory.over_cap.get(&id) {
+        if now.duration_since(*seen) < BELIEVED_FOR {
+            return Turn::Over;
+        }
+    }
+    if let Some((_, total)) = memory.counting.get(&id) {
+        return Turn::Wait(total.clone());
+    }
+    memory.counts_started += 1;
+    let started = memory.counts_started;
+    let (total, waiting) = watch::channel(None);
+    memory.counting.insert(id, (started, waiting));
+    Turn::Count(Counting { id, started, total })
+}
 
 /// The total `count` gives, capped at `cap + 1`; `cap + 1` without counting when the same list
-/// (`db`, `key`) was over its cap within the last few seconds.
+/// (`db`, `key`) was over its cap within the last few seconds; the total of the count already
+/// running when the same list is being counted for another request.
 pub async fn capped<K, F>(db: &Db, key: K, cap: i64, count: F) -> Result<i64, AppError>
 where
     K: Hash,
@@ -32,24 +99,34 @@ where
     key.hash(&mut hasher);
     let id = hasher.finish();
     let now = Instant::now();
-    {
-        let memory = OVER_CAP.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(seen) = memory.as_ref().and_then(|m| m.get(&id)) {
-            if now.duration_since(*seen) < BELIEVED_FOR {
-                return Ok(cap + 1);
+    let counting = match turn(id, now) {
+        Turn::Over => return Ok(cap + 1),
+        Turn::Wait(mut total) => {
+            if let Ok(total) = total.wait_for(Option::is_some).await {
+                if let Some(total) = *total {
+                    return Ok(total.min(cap + 1));
+                }
             }
+            // The count waited for did not finish: count here, alone.
+            None
+        }
+        Turn::Count(counting) => Some(counting),
+    };
+    let total = count.await?.min(cap + 1);
+    {
+        let mut guard = memory();
+        let map = &mut guard.get_or_insert_with(Memory::default).over_cap;
+        if total > cap {
+            if map.len() >= REMEMBERED {
+                map.clear();
+            }
+            map.insert(id, now);
+        } else {
+            map.remove(&id);
         }
     }
-    let total = count.await?.min(cap + 1);
-    let mut memory = OVER_CAP.lock().unwrap_or_else(|e| e.into_inner());
-    let map = memory.get_or_insert_with(HashMap::new);
-    if total > cap {
-        if map.len() >= REMEMBERED {
-            map.clear();
-        }
-        map.insert(id, now);
-    } else {
-        map.remove(&id);
+    if let Some(counting) = counting {
+        let _ = counting.total.send(Some(total));
     }
     Ok(total)
 }
@@ -77,6 +154,54 @@ mod tests {
                 n
             );
         }
+        db.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_list_asked_for_many_times_at_once_is_counted_once() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = std::env::temp_dir().join(format!("portcullis-once-{}", std::process::id()));
+        let db = Db::connect(&format!("sqlite://{}", dir.join("c.db").display()), 1)
+            .await
+            .unwrap();
+        let counted = AtomicUsize::new(0);
+        let count = || async {
+            counted.fetch_add(1, Ordering::SeqCst);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            Ok(7)
+        };
+        let asked = (0..16).map(|_| capped(&db, "short, asked at once", 10, count()));
+        let totals = futures::future::join_all(asked).await;
+        assert!(totals.iter().all(|t| t.as_ref() == Ok(&7)), "{totals:?}");
+        assert_eq!(counted.load(Ordering::SeqCst), 1);
+        // Asked again once that count is over, a short list is counted again.
+        assert_eq!(
+            capped(&db, "short, asked at once", 10, count()).await,
+            Ok(7)
+        );
+        assert_eq!(counted.load(Ordering::SeqCst), 2);
+
+        // A count whose request went away leaves those waiting to count for themselves.
+        let (first, second) = tokio::join!(
+            tokio::time::timeout(
+                Duration::from_millis(10),
+                capped(&db, "abandoned", 10, async {
+                    tokio::time::sleep(Duration::from_secs(60)).await;
+                    Ok(1)
+                })
+            ),
+            async {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                capped(&db, "abandoned", 10, async { Ok(3) }).await
+            }
+        );
+        assert!(first.is_err());
+        assert_eq!(second, Ok(3));
+        // A failed count likewise: the next request counts anew.
+        let failed = capped(&db, "failed", 10, async { Err(AppError::Internal) }).await;
+        assert_eq!(failed, Err(AppError::Internal));
+        assert_eq!(capped(&db, "failed", 10, async { Ok(4) }).await, Ok(4));
         db.close().await;
         let _ = std::fs::remove_dir_all(dir);
     }
