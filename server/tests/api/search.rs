@@ -315,8 +315,57 @@ async fn customers_search_only_their_account(app: TestApp) {
         .await;
 }
 
+/// Cases copied from case `number` `copies` times, numbered `prefix` and 1, 2…, in one statement
+/// (as an import or a bulk change writes them): one change each in the search feed.
+async fn copy_case(app: &TestApp, number: &str, prefix: &str, copies: usize) {
+    let columns = "account_id, contact_id, created_by, on_behalf, product_version_id, impact_id, \
+                   workaround, feature_id, service_id, environment, availability_id, subject, \
+                   description, state, priority, assignment_group_id, created_at, updated_at";
+    app.exec(&format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {copies}) \
+         INSERT INTO cases (number, {columns}) SELECT '{prefix}' || n.i, {columns} FROM cases, n \
+         WHERE number = '{number}'"
+    ))
+    .await;
+}
+
+/// A burst of changes (cases closed in bulk, an import) does not hold searches up: they answer
+/// from the index as it is while the burst is applied behind them. A few changes, a person's own,
+/// are waited for, so a case just opened is found at once.
+async fn a_burst_of_changes_is_applied_behind_the_searches(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open(dir.path().join("index").to_str().unwrap()).unwrap();
+    let first = open_case(&app, "Quokka telemetry gap", "Metrics stop at midnight.").await;
+    index.catch_up(&app.db).await.unwrap();
+    let (before, _) = index.documents();
+    let terms = vec!["telemetry".to_string()];
+    let query = search::ArticleQuery {
+        terms: &terms,
+        typing: false,
+        visibilities: &["public"],
+        category: None,
+        offset: 0,
+        limit: 10,
+        count_cap: 100,
+    };
+    // A few: the search waits for them.
+    copy_case(&app, &first, "CSFEW", 3).await;
+    index.articles(&app.db, &query).await.unwrap();
+    assert_eq!(index.documents().0, before + 3);
+    // Many: the search answers at once, from the index without them.
+    copy_case(&app, &first, "CSMANY", 150).await;
+    index.articles(&app.db, &query).await.unwrap();
+    assert_eq!(index.documents().0, before + 3);
+    // They are in it once the catch-up the search started is done.
+    index.catch_up(&app.db).await.unwrap();
+    assert_eq!(index.documents().0, before + 3 + 150);
+}
+
 both_engines!(
     customers_search_only_their_account,
     knowledge_base_search_forgives_typos_and_ranks_titles_first
 );
-both_engines!(engine: another_instance_follows_case_changes, indexes_are_rebuilt_when_missing_asked_for_or_behind);
+both_engines!(engine: another_instance_follows_case_changes, indexes_are_rebuilt_when_missing_asked_for_or_behind, a_burst_of_changes_is_applied_behind_the_searches);

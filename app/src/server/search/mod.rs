@@ -49,6 +49,11 @@ const REBUILD_BATCH: i64 = 5000;
 const REBUILD_TAIL: i64 = 1000;
 /// How long a search waits for the index to catch up before answering from what it has.
 const CATCH_UP_WAIT: Duration = Duration::from_secs(10);
+/// The most changes not yet in the index that a search waits for: a person's own edits (a case
+/// just opened is found at once). More at once (cases closed in bulk, an import) are applied in
+/// the background while searches answer from the index as it is: waiting, every search of the
+/// moment stood still for the whole catch-up and its commit (p99 1.8 s under load).
+const WAITED_FOR: i64 = 100;
 
 /// One index: its reader, its writer and its fields.
 struct Part<F> {
@@ -152,6 +157,8 @@ struct Inner {
     /// The index has been built once (it may be behind, never wrong in what it holds).
     ready: AtomicBool,
     rebuilding: AtomicBool,
+    /// A catch-up started by a search that did not wait for it is running.
+    following: AtomicBool,
 }
 
 /// The search index of this portal instance (cheap to clone).
@@ -208,6 +215,7 @@ impl SearchIndex {
             feed: tokio::sync::Mutex::new(feed),
             ready: AtomicBool::new(ready),
             rebuilding: AtomicBool::new(false),
+            following: AtomicBool::new(false),
         })))
     }
 
@@ -250,12 +258,18 @@ impl SearchIndex {
                 .unwrap_or_else(|e| e.into_inner())
                 .clone();
             let state = feed_state(db, seen.watermark).await?;
-            if state.changes_above == seen.above.len() as i64
-                && state.database == seen.database
+            if state.database == seen.database
                 && state.generation == seen.generation
                 && state.pruned_through <= seen.watermark
             {
-                return Ok(());
+                let behind = state.changes_above - seen.above.len() as i64;
+                if behind == 0 {
+                    return Ok(());
+                }
+                if behind > WAITED_FOR {
+                    self.follow_in_background(db);
+                    return Ok(());
+                }
             }
         }
         // The work goes on even when the request waiting for it is given up.
@@ -271,6 +285,21 @@ impl SearchIndex {
             Err(_) if ready => Ok(()),
             Err(_) => Err(AppError::Preparing),
         }
+    }
+
+    /// Starts a catch-up that no search waits for, unless one such is already running.
+    fn follow_in_background(&self, db: &Db) {
+        if self.0.following.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let this = self.clone();
+        let db = db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = this.catch_up(&db).await {
+                tracing::warn!(error = %e, "the search index could not catch up");
+            }
+            this.0.following.store(false, Ordering::Release);
+        });
     }
 
     /// Applies the changes committed since the last catch-up, or rebuilds the index when it must.
