@@ -103,8 +103,9 @@ impl From<sqlx::Error> for AppError {
 
 /// Whether the database refused only for now, so that trying again shortly works: no connection
 /// free in time, a lock held by another writer past the wait allowed, a statement stopped at the
-/// statement timeout (the server is too loaded to finish it), a deadlock or serialization failure. Such a refusal answers 503 ("busy, try
-/// again"), not 500: nothing is wrong with the request or the data.
+/// statement timeout (the server too loaded to finish it), a deadlock or serialization failure.
+/// Such a refusal answers 503 ("busy, try again"), not 500: nothing is wrong with the request or
+/// the data.
 #[cfg(feature = "ssr")]
 fn momentarily_busy(err: &sqlx::Error) -> bool {
     match err {

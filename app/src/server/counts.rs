@@ -29,9 +29,7 @@ struct Memory {
     /// Lists being counted now: the total, once known, is sent to whoever waits for it. Each
     /// entry is removed when its count ends, however it ends, so this holds at most one entry per
     /// request in flight.
-    counting: HashMap<u64, (u64, watch::Receiver<Option<i64>>)>,
-    /// Tells one count's entry from a later one of the same list.
-    counts_started: u64,
+    counting: HashMap<u64, watch::Receiver<Option<i64>>>,
 }
 
 static MEMORY: Mutex<Option<Memory>> = Mutex::new(None);
@@ -54,16 +52,14 @@ enum Turn {
 /// the request cancelled or failed: then those waiting count for themselves).
 struct Counting {
     id: u64,
-    started: u64,
     total: watch::Sender<Option<i64>>,
 }
 
 impl Drop for Counting {
     fn drop(&mut self) {
+        // The entry is this count's: a list has no other entry while one is in the memory.
         if let Some(memory) = memory().as_mut() {
-            if memory.counting.get(&self.id).map(|(n, _)| *n) == Some(self.started) {
-                memory.counting.remove(&self.id);
-            }
+            memory.counting.remove(&self.id);
         }
     }
 }
@@ -76,14 +72,12 @@ fn turn(id: u64, now: Instant) -> Turn {
             return Turn::Over;
         }
     }
-    if let Some((_, total)) = memory.counting.get(&id) {
+    if let Some(total) = memory.counting.get(&id) {
         return Turn::Wait(total.clone());
     }
-    memory.counts_started += 1;
-    let started = memory.counts_started;
     let (total, waiting) = watch::channel(None);
-    memory.counting.insert(id, (started, waiting));
-    Turn::Count(Counting { id, started, total })
+    memory.counting.insert(id, waiting);
+    Turn::Count(Counting { id, total })
 }
 
 /// The total `count` gives, capped at `cap + 1`; `cap + 1` without counting when the same list
