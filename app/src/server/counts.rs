@@ -129,12 +129,18 @@ where
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn a_list_over_its_cap_is_not_counted_again_at_once_and_short_ones_always_are() {
-        let dir = std::env::temp_dir().join(format!("portcullis-counts-{}", std::process::id()));
+    /// A database of its own for one test, in a folder removed at its end.
+    async fn scratch(name: &str) -> (std::path::PathBuf, Db) {
+        let dir = std::env::temp_dir().join(format!("portcullis-{name}-{}", std::process::id()));
         let db = Db::connect(&format!("sqlite://{}", dir.join("c.db").display()), 1)
             .await
             .unwrap();
+        (dir, db)
+    }
+
+    #[tokio::test]
+    async fn a_list_over_its_cap_is_not_counted_again_at_once_and_short_ones_always_are() {
+        let (dir, db) = scratch("counts").await;
         let over = capped(&db, "big", 10, async { Ok(25) }).await.unwrap();
         assert_eq!(over, 11);
         let again = capped(&db, "big", 10, async { panic!("counted again") }).await;
@@ -155,10 +161,7 @@ mod tests {
     #[tokio::test]
     async fn a_list_asked_for_many_times_at_once_is_counted_once() {
         use std::sync::atomic::{AtomicUsize, Ordering};
-        let dir = std::env::temp_dir().join(format!("portcullis-once-{}", std::process::id()));
-        let db = Db::connect(&format!("sqlite://{}", dir.join("c.db").display()), 1)
-            .await
-            .unwrap();
+        let (dir, db) = scratch("once").await;
         let counted = AtomicUsize::new(0);
         let count = || async {
             counted.fetch_add(1, Ordering::SeqCst);
