@@ -191,3 +191,48 @@ pub fn App() -> impl IntoView {
         </Router>
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use leptos::prelude::{provide_context, use_context, Owner};
+    use std::sync::{Arc, Mutex};
+
+    /// A context value whose cloning lets go of the owner kept in `held`: the moment another
+    /// thread drops a cancelled request's owner, made to fall inside the lookup.
+    struct LetsGo {
+        held: Arc<Mutex<Option<Owner>>>,
+    }
+
+    impl Clone for LetsGo {
+        fn clone(&self) -> Self {
+            drop(self.held.lock().unwrap().take());
+            LetsGo {
+                held: self.held.clone(),
+            }
+        }
+    }
+
+    /// A page's owner looks up a context of its request's owner while the request is dropped
+    /// (cancelled) elsewhere, so the lookup holds the last reference to the request's owner.
+    /// reactive_graph 0.2.16 dropped it while holding the page owner's lock, and the thread
+    /// waited on itself for good (vendor/README.md).
+    #[test]
+    fn a_context_looked_up_while_its_owner_goes_away_does_not_deadlock() {
+        let (done, answer) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let request = Owner::new();
+            let held = Arc::new(Mutex::new(None));
+            request.with(|| provide_context(LetsGo { held: held.clone() }));
+            let page = request.with(Owner::new);
+            // From here the page's owner reaches the request's only through its weak parent.
+            *held.lock().unwrap() = Some(request);
+            let found = page.with(|| use_context::<LetsGo>().is_some());
+            let _ = done.send((found, held.lock().unwrap().is_none()));
+        });
+        let (found, let_go) = answer
+            .recv_timeout(std::time::Duration::from_secs(60))
+            .expect("the context lookup deadlocked");
+        assert!(found, "the request's context is found");
+        assert!(let_go, "the request's owner was let go during the lookup");
+    }
+}
