@@ -31,33 +31,48 @@ fn case_lines(rows: Vec<CaseRow>) -> Result<Vec<CaseLine>, AppError> {
         .collect()
 }
 
-/// How many of a person's newest cases a home page looks through: a person's open work is among
-/// their recent cases, and a bounded look keeps the page as fast for the contact of thousands of
-/// cases as for anyone (it reads this many index entries, never all of them).
+/// How many of a person's newest open cases a home page looks through: a person's open work is
+/// among their recent cases, and a bounded look keeps the page as fast for the contact of
+/// thousands of cases as for anyone.
 const RECENT: i64 = 200;
 
-/// The cases of contact `person` of `account_id` in `states`, newest first, among their
-/// [`RECENT`] newest.
-async fn contact_cases(
+/// The query of [`contact_open_cases`]: contact, account, lines of each kind, cases looked through.
+/// Each kind's lines are picked from the same look-through, by sorting its few hundred index
+/// entries (numbering them with a window function took SQLite 0.3 ms, seven times the look).
+const CONTACT_OPEN_CASES: &str = "SELECT c.number, c.subject, c.state, c.priority FROM cases c \
+     WHERE c.id IN (SELECT id FROM (SELECT id, state, created_at FROM cases \
+     WHERE contact_id = $1 AND account_id = $2 AND state IN ('new', 'open', 'awaiting_info', 'resolved') \
+     ORDER BY created_at DESC, id DESC LIMIT $4) recent WHERE state IN ('awaiting_info', 'resolved') \
+     ORDER BY created_at DESC, id DESC LIMIT $3) \
+     OR c.id IN (SELECT id FROM (SELECT id, state, created_at FROM cases \
+     WHERE contact_id = $1 AND account_id = $2 AND state IN ('new', 'open', 'awaiting_info', 'resolved') \
+     ORDER BY created_at DESC, id DESC LIMIT $4) recent WHERE state IN ('new', 'open') \
+     ORDER BY created_at DESC, id DESC LIMIT $3) \
+     ORDER BY c.created_at DESC, c.id DESC";
+
+/// The open cases of contact `person` of `account_id`, newest first, among their [`RECENT`]
+/// newest open ones: (those waiting for the customer — a question to answer, a resolution to
+/// confirm —, the rest), at most [`LINES`] each.
+///
+/// The look-through reads only the entries of `cases_contact_open`, which holds each case's state
+/// (its `WHERE` is written as the index's, so both engines choose it); only the lines shown are
+/// read from the table.
+async fn contact_open_cases(
     db: &Db,
     account_id: i64,
     person: i64,
-    states: &str,
-) -> Result<Vec<CaseLine>, AppError> {
-    let sql = format!(
-        "SELECT number, subject, state, priority FROM (\
-         SELECT c.id, c.number, c.subject, c.state, c.priority, c.created_at FROM cases c \
-         WHERE c.contact_id = $1 AND c.account_id = $2 ORDER BY c.created_at DESC, c.id DESC LIMIT $4\
-         ) recent WHERE state IN ({states}) ORDER BY created_at DESC, id DESC LIMIT $3"
-    );
-    let rows: Vec<CaseRow> = on_db!(db, |c| sqlx::query_as(&sql)
+) -> Result<(Vec<CaseLine>, Vec<CaseLine>), AppError> {
+    let rows: Vec<CaseRow> = on_db!(db, |c| sqlx::query_as(CONTACT_OPEN_CASES)
         .bind(person)
         .bind(account_id)
         .bind(LINES)
         .bind(RECENT)
         .fetch_all(c)
         .await)?;
-    case_lines(rows)
+    Ok(case_lines(rows)?
+        .into_iter()
+        // A case waits for its customer exactly while its clocks stand still.
+        .partition(|c| c.state.pauses_clock()))
 }
 
 /// A customer's home: `authorizes` when they may authorize change requests.
@@ -68,8 +83,7 @@ pub async fn customer(
     person: i64,
     authorizes: bool,
 ) -> Result<CustomerWork, AppError> {
-    let awaiting_you = contact_cases(db, account_id, person, "'awaiting_info', 'resolved'").await?;
-    let recent = contact_cases(db, account_id, person, "'new', 'open'").await?;
+    let (awaiting_you, recent) = contact_open_cases(db, account_id, person).await?;
     let to_authorize = if authorizes {
         let rows: Vec<(String, String, i64)> = on_db!(db, |c| sqlx::query_as(
             "SELECT number, short_description, created_at FROM change_requests \
@@ -201,4 +215,47 @@ async fn platform(db: &Db, now: i64) -> Result<PlatformWork, AppError> {
             })
             .collect(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The look through a person's newest open cases reads index entries only, and the table
+    /// only by the ids of the lines shown: never a scan of the cases.
+    #[tokio::test]
+    async fn a_customer_home_reads_the_cases_it_shows_and_index_entries_only() {
+        let dir = std::env::temp_dir().join(format!("portcullis-home-{}", std::process::id()));
+        let db = Db::connect(&format!("sqlite://{}", dir.join("h.db").display()), 1)
+            .await
+            .unwrap();
+        db.migrate().await.unwrap();
+        let plan: Vec<(i64, i64, i64, String)> = on_db!(&db, |c| sqlx::query_as(&format!(
+            "EXPLAIN QUERY PLAN {CONTACT_OPEN_CASES}"
+        ))
+        .bind(1_i64)
+        .bind(1_i64)
+        .bind(LINES)
+        .bind(RECENT)
+        .fetch_all(c)
+        .await)
+        .unwrap();
+        let steps: Vec<&str> = plan.iter().map(|(_, _, _, step)| step.as_str()).collect();
+        assert!(
+            steps.contains(&"SEARCH cases USING COVERING INDEX cases_contact_open (contact_id=? AND account_id=?)"),
+            "{steps:#?}"
+        );
+        assert!(
+            steps.contains(&"SEARCH c USING INTEGER PRIMARY KEY (rowid=?)"),
+            "{steps:#?}"
+        );
+        assert!(
+            !steps
+                .iter()
+                .any(|s| s.starts_with("SCAN c") || s.starts_with("SCAN cases")),
+            "{steps:#?}"
+        );
+        db.close().await;
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }

@@ -200,3 +200,55 @@ async fn home_pages_show_each_person_their_own_work(app: TestApp) {
 }
 
 both_engines!(home_pages_show_each_person_their_own_work);
+
+/// A customer's home lists, newest first, the cases waiting for them (a question to answer, a
+/// resolution to confirm) and apart from those their five newest new or open cases; a cancelled
+/// case is in neither.
+async fn a_customer_home_shows_the_newest_of_each_kind(app: TestApp) {
+    let user = app.signed_in(ACME_USER).await;
+    let agent = app.signed_in(AGENT).await;
+    let f = crate::cases::form(&app, ACME_USER).await;
+    let mut opened = Vec::new();
+    for _ in 0..9 {
+        let number = app.expect(&user, "cases/create", &f.fields(), 200).await;
+        opened.push(number.as_str().unwrap().to_string());
+    }
+    for (number, steps) in [
+        (&opened[0], &["ask_info"][..]),
+        (&opened[1], &["start", "resolve"][..]),
+        (&opened[2], &["cancel"][..]),
+        (&opened[3], &["start"][..]),
+    ] {
+        for step in steps {
+            app.expect(
+                &agent,
+                "cases/step",
+                &[
+                    ("number", number.as_str()),
+                    ("step", step),
+                    ("comment", "Done as asked."),
+                ],
+                200,
+            )
+            .await;
+        }
+    }
+    let home = work(&app, ACME_USER).await;
+    let newest: Vec<String> = opened[4..].iter().rev().cloned().collect();
+    assert_eq!(numbers(&home["Customer"]["recent"]), newest, "{home}");
+    let awaiting = numbers(&home["Customer"]["awaiting_you"]);
+    assert_eq!(
+        awaiting[..2],
+        [opened[1].clone(), opened[0].clone()],
+        "{home}"
+    );
+    assert!(!home.to_string().contains(&opened[2]), "{home}");
+    assert!(!home.to_string().contains(&opened[3]), "only five: {home}");
+    // Another person of the account sees none of them on their home.
+    let theirs = work(&app, ACME_SECONDARY).await;
+    for number in &opened {
+        assert!(!theirs.to_string().contains(number.as_str()), "{theirs}");
+    }
+}
+
+both_engines!(a_customer_home_shows_the_newest_of_each_kind);
