@@ -180,8 +180,8 @@ load() { # url cookie [body]
     END { printf "%.0f %.1f %.1f %d\n", rps, p50, p99, bad + 0 }'
 }
 
-echo "| page ($engine, $cases cases, $conns connections, ${secs} s) | req/s | p50 ms | p99 ms | errors | bytes | bare axum req/s | ratio |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| page ($engine, $cases cases, $conns connections, ${secs} s) | req/s | p50 ms | p99 ms | errors | bytes | bare axum req/s | ratio | peak RSS MB |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for entry in "${pages[@]}"; do
   IFS='|' read -r label who path body <<<"$entry"
   # PORTCULLIS_BENCH_ONLY: only the pages whose label contains one of its comma-separated texts.
@@ -203,8 +203,11 @@ for entry in "${pages[@]}"; do
   bytes=$(wc -c <"$work/page.html")
   # Two seconds first, not counted: the first requests after a start read the index and the
   # database from disk, which a portal that has been running has long done.
+  sampled=$(wc -l <"$work/rss")
   load_secs=2 load "$full" "$cookie" "$body" >/dev/null
   read -r rps p50 p99 bad < <(load "$full" "$cookie" "$body")
+  # The server's largest RSS while this page was driven.
+  page_peak=$(tail -n +"$((sampled + 1))" "$work/rss" | sort -n | tail -1)
   [ "$status" = 200 ] || bad="$bad (page answered $status)"
   "$static_bin" "$work/page.html" "127.0.0.1:$static_port" &
   static_pid=$!
@@ -212,7 +215,8 @@ for entry in "${pages[@]}"; do
   read -r srps _ _ _ < <(load "http://127.0.0.1:$static_port$path" "")
   kill "$static_pid"; wait "$static_pid" 2>/dev/null || true; static_pid=
   ratio=$(awk -v a="$rps" -v b="$srps" 'BEGIN { if (a > 0) printf "%.0f×", b / a; else print "—" }')
-  printf '| %s | %s | %s | %s | %s | %s | %s | %s |\n' "$label" "$rps" "$p50" "$p99" "$bad" "$bytes" "$srps" "$ratio"
+  printf '| %s | %s | %s | %s | %s | %s | %s | %s | %d |\n' "$label" "$rps" "$p50" "$p99" "$bad" "$bytes" "$srps" \
+    "$ratio" $(( ${page_peak:-0} / 1024 ))
 done
 peak=$(sort -n "$work/rss" | tail -1)
 # Of the resident memory, how much is the process's own (heap) and how much mapped files (the

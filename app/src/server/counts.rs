@@ -1,11 +1,11 @@
 //! Totals of long lists. A list's total is counted up to a cap ("more than 10,000" past it), and
 //! counting to the cap reads that many index entries on every request: under load that was the
 //! largest part of a big queue's page. So a list once found over its cap is taken to be over it for
-//! a few seconds without counting again (a count under the cap is always counted, so a short list's
-//! total is always exact: what a person acts on). And one list is counted once at a time: requests
-//! for a list already being counted wait for that count instead of each starting its own (32 pages
-//! of one big list asked at once, or at the moment its memory runs out, each counted 10,000 rows
-//! on two cores). The memory is per database and bounded.
+//! a few seconds without counting again, and while one request counts it again after that (a count
+//! under the cap is always counted, so a short list's total is always exact: what a person acts
+//! on). And one list is counted once at a time: requests for a list already being counted wait for
+//! that count instead of each starting its own (32 pages of one big list asked at once each counted
+//! 10,000 rows on two cores). The memory is per database and bounded.
 
 use super::db::Db;
 use crate::error::AppError;
@@ -68,7 +68,10 @@ fn turn(id: u64, now: Instant) -> Turn {
     let mut guard = memory();
     let memory = guard.get_or_insert_with(Memory::default);
     if let Some(seen) = memory.over_cap.get(&id) {
-        if now.duration_since(*seen) < BELIEVED_FOR {
+        // Known over its cap lately, or being counted again now: the others keep believing it
+        // meanwhile rather than wait (every few seconds, each page of the moment waited for
+        // the recount of 10,000 rows).
+        if now.duration_since(*seen) < BELIEVED_FOR || memory.counting.contains_key(&id) {
             return Turn::Over;
         }
     }
@@ -81,8 +84,9 @@ fn turn(id: u64, now: Instant) -> Turn {
 }
 
 /// The total `count` gives, capped at `cap + 1`; `cap + 1` without counting when the same list
-/// (`db`, `key`) was over its cap within the last few seconds; the total of the count already
-/// running when the same list is being counted for another request.
+/// (`db`, `key`) was over its cap within the last few seconds, or was over it before and is being
+/// counted again for another request; the total of the count already running when the same list
+/// is being counted for another request.
 pub async fn capped<K, F>(db: &Db, key: K, cap: i64, count: F) -> Result<i64, AppError>
 where
     K: Hash,
@@ -128,15 +132,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A database of its own for one test, in a folder removed at its end.
-    async fn scratch(name: &str) -> (std::path::PathBuf, Db) {
-        let dir = std::env::temp_dir().join(format!("portcullis-{name}-{}", std::process::id()));
-        let db = Db::connect(&format!("sqlite://{}", dir.join("c.db").display()), 1)
-            .await
-            .unwrap();
-        (dir, db)
-    }
+    use crate::server::db::scratch;
 
     #[tokio::test]
     async fn a_list_over_its_cap_is_not_counted_again_at_once_and_short_ones_always_are() {
@@ -156,6 +152,29 @@ mod tests {
         }
         db.close().await;
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_list_over_its_cap_being_counted_again_is_not_waited_for() {
+        let id = 0x5eed_0001;
+        let long_ago = Instant::now() - BELIEVED_FOR * 2;
+        memory()
+            .get_or_insert_with(Memory::default)
+            .over_cap
+            .insert(id, long_ago);
+        // Its memory ran out: one request counts it again…
+        let Turn::Count(counting) = turn(id, Instant::now()) else {
+            panic!("an old belief is counted again");
+        };
+        // …and the others meanwhile take it to be over its cap, without waiting.
+        assert!(matches!(turn(id, Instant::now()), Turn::Over));
+        // A list never found over its cap is waited for while it is counted.
+        let other = 0x5eed_0002;
+        let Turn::Count(_first) = turn(other, Instant::now()) else {
+            panic!("the first request counts");
+        };
+        assert!(matches!(turn(other, Instant::now()), Turn::Wait(_)));
+        drop(counting);
     }
 
     #[tokio::test]

@@ -418,3 +418,15 @@ pub async fn next_counter(tx: &mut Tx, name: &str) -> Result<i64, AppError> {
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())
 }
+
+/// A migrated SQLite database of its own for one unit test, in a folder the test removes at its
+/// end (`std::fs::remove_dir_all` on the path answered).
+#[cfg(test)]
+pub(crate) async fn scratch(name: &str) -> (std::path::PathBuf, Db) {
+    let dir = std::env::temp_dir().join(format!("portcullis-{name}-{}", std::process::id()));
+    let db = Db::connect(&format!("sqlite://{}", dir.join("t.db").display()), 1)
+        .await
+        .unwrap();
+    db.migrate().await.unwrap();
+    (dir, db)
+}

@@ -226,11 +226,7 @@ mod tests {
     /// only by the ids of the lines shown: never a scan of the cases.
     #[tokio::test]
     async fn a_customer_home_reads_the_cases_it_shows_and_index_entries_only() {
-        let dir = std::env::temp_dir().join(format!("portcullis-home-{}", std::process::id()));
-        let db = Db::connect(&format!("sqlite://{}", dir.join("h.db").display()), 1)
-            .await
-            .unwrap();
-        db.migrate().await.unwrap();
+        let (dir, db) = crate::server::db::scratch("home").await;
         let plan: Vec<(i64, i64, i64, String)> = on_db!(&db, |c| sqlx::query_as(&format!(
             "EXPLAIN QUERY PLAN {CONTACT_OPEN_CASES}"
         ))

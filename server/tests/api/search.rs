@@ -364,8 +364,43 @@ async fn a_burst_of_changes_is_applied_behind_the_searches(engine: Engine) {
     assert_eq!(index.documents().0, before + 3 + 150);
 }
 
+/// Searches asking at once for the same few changes share a catch-up: each used to run its own,
+/// so under a stream of changes (resolved cases closed one by one) the searches stood in line,
+/// one index commit each.
+async fn searches_waiting_at_once_share_a_catch_up(engine: Engine) {
+    let Some(app) = spawn(engine).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open(dir.path().join("index").to_str().unwrap()).unwrap();
+    let first = open_case(&app, "Quokka telemetry gap", "Metrics stop at midnight.").await;
+    index.catch_up(&app.db).await.unwrap();
+    let (before, _) = index.documents();
+    let terms = vec!["telemetry".to_string()];
+    let query = search::ArticleQuery {
+        terms: &terms,
+        typing: false,
+        visibilities: &["public"],
+        category: None,
+        offset: 0,
+        limit: 10,
+        count_cap: 100,
+    };
+    copy_case(&app, &first, "CSSHARED", 3).await;
+    let begun = index.catch_ups();
+    let searches = (0..16).map(|_| index.articles(&app.db, &query));
+    for found in futures::future::join_all(searches).await {
+        found.unwrap();
+    }
+    // Every search waited for the changes…
+    assert_eq!(index.documents().0, before + 3);
+    // …and they were applied once, or twice when a search came in the middle of the first.
+    let ran = index.catch_ups() - begun;
+    assert!((1..=2).contains(&ran), "{ran} catch-ups for 16 searches");
+}
+
 both_engines!(
     customers_search_only_their_account,
     knowledge_base_search_forgives_typos_and_ranks_titles_first
 );
-both_engines!(engine: another_instance_follows_case_changes, indexes_are_rebuilt_when_missing_asked_for_or_behind, a_burst_of_changes_is_applied_behind_the_searches);
+both_engines!(engine: another_instance_follows_case_changes, indexes_are_rebuilt_when_missing_asked_for_or_behind, a_burst_of_changes_is_applied_behind_the_searches, searches_waiting_at_once_share_a_catch_up);

@@ -30,7 +30,7 @@ use crate::server::db::{on_db, Db};
 use schema::{ArticleFields, CaseFields, SCHEMA_VERSION};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tantivy::schema::Field;
@@ -157,8 +157,14 @@ struct Inner {
     /// The index has been built once (it may be behind, never wrong in what it holds).
     ready: AtomicBool,
     rebuilding: AtomicBool,
-    /// A catch-up started by a search that did not wait for it is running.
+    /// The follower (the task that catches up for searches) is running…
     following: AtomicBool,
+    /// …and a search has asked it for a catch-up it has not begun yet.
+    wanted: AtomicBool,
+    /// Catch-ups begun, each numbered once it holds the feed, and the highest number finished:
+    /// a search waits for one begun after it, shared with every search of that moment.
+    begun: AtomicU64,
+    finished: tokio::sync::watch::Sender<u64>,
 }
 
 /// The search index of this portal instance (cheap to clone).
@@ -216,6 +222,9 @@ impl SearchIndex {
             ready: AtomicBool::new(ready),
             rebuilding: AtomicBool::new(false),
             following: AtomicBool::new(false),
+            wanted: AtomicBool::new(false),
+            begun: AtomicU64::new(0),
+            finished: tokio::sync::watch::Sender::new(0),
         })))
     }
 
@@ -238,9 +247,12 @@ impl SearchIndex {
     }
 
     /// Catches up before a search: nothing to do (one small query) when no change has been
-    /// committed since; otherwise the index follows, and the search waits for it, except while a
-    /// rebuild runs, when the previous index answers (or, when there is none yet, the search is
-    /// refused for now).
+    /// committed since; otherwise the index follows, and the search waits for a catch-up begun
+    /// after it (one serves every search waiting at that moment: each search used to run its own,
+    /// so under a stream of changes, such as resolved cases closed one by one, the searches stood
+    /// in line, one index commit each). Not waited for: many changes at once, applied behind the
+    /// searches, and a rebuild, while the previous index answers (or, when there is none yet, the
+    /// search is refused for now).
     async fn refresh(&self, db: &Db) -> Result<(), AppError> {
         let ready = self.0.ready.load(Ordering::Acquire);
         if self.0.rebuilding.load(Ordering::Acquire) {
@@ -250,6 +262,9 @@ impl SearchIndex {
                 Err(AppError::Preparing)
             };
         }
+        // A catch-up numbered above this begins after this point, so it reads every change
+        // committed before the search.
+        let begun = self.0.begun.load(Ordering::SeqCst);
         if ready {
             let seen = self
                 .0
@@ -267,38 +282,47 @@ impl SearchIndex {
                     return Ok(());
                 }
                 if behind > WAITED_FOR {
-                    self.follow_in_background(db);
+                    self.follow(db);
                     return Ok(());
                 }
             }
         }
-        // The work goes on even when the request waiting for it is given up.
-        let this = self.clone();
-        let db = db.clone();
-        let work = tokio::spawn(async move { this.catch_up(&db).await });
-        match tokio::time::timeout(CATCH_UP_WAIT, work).await {
-            Ok(Ok(done)) => done.map(|_| ()),
-            Ok(Err(e)) => {
-                tracing::error!(error = %e, "the search index stopped while catching up");
-                Err(AppError::Internal)
-            }
-            Err(_) if ready => Ok(()),
-            Err(_) => Err(AppError::Preparing),
+        let mut finished = self.0.finished.subscribe();
+        self.follow(db);
+        // Caught up, or the catch-up failed (the follower logs why) or takes long: the index
+        // answers as it is. The rows shown are read again, and checked, from the tables.
+        let _ = tokio::time::timeout(CATCH_UP_WAIT, finished.wait_for(|f| *f > begun)).await;
+        if self.0.ready.load(Ordering::Acquire) {
+            Ok(())
+        } else {
+            Err(AppError::Preparing)
         }
     }
 
-    /// Starts a catch-up that no search waits for, unless one such is already running.
-    fn follow_in_background(&self, db: &Db) {
-        if self.0.following.swap(true, Ordering::AcqRel) {
+    /// Has the follower catch up soon: started unless it runs; if it is in the middle of a
+    /// catch-up, it begins another after that one. At most one follower runs.
+    fn follow(&self, db: &Db) {
+        self.0.wanted.store(true, Ordering::SeqCst);
+        if self.0.following.swap(true, Ordering::SeqCst) {
             return;
         }
         let this = self.clone();
         let db = db.clone();
         tokio::spawn(async move {
-            if let Err(e) = this.catch_up(&db).await {
-                tracing::warn!(error = %e, "the search index could not catch up");
+            loop {
+                while this.0.wanted.swap(false, Ordering::SeqCst) {
+                    if let Err(e) = this.catch_up(&db).await {
+                        tracing::warn!(error = %e, "the search index could not catch up");
+                    }
+                }
+                this.0.following.store(false, Ordering::SeqCst);
+                // A search may have asked between the last look and the flag going down.
+                if !this.0.wanted.load(Ordering::SeqCst)
+                    || this.0.following.swap(true, Ordering::SeqCst)
+                {
+                    break;
+                }
             }
-            this.0.following.store(false, Ordering::Release);
         });
     }
 
@@ -306,6 +330,8 @@ impl SearchIndex {
     #[tracing::instrument(skip_all)]
     pub async fn catch_up(&self, db: &Db) -> Result<Progress, AppError> {
         let mut feed = self.0.feed.lock().await;
+        let number = self.0.begun.fetch_add(1, Ordering::SeqCst) + 1;
+        let _finished = Finished(&self.0.finished, number);
         let state = feed_state(db, feed.watermark).await?;
         if feed.schema != SCHEMA_VERSION
             || feed.database != state.database
@@ -502,6 +528,11 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// How many catch-ups have begun since the index was opened.
+    pub fn catch_ups(&self) -> u64 {
+        self.0.begun.load(Ordering::SeqCst)
+    }
+
     /// Whether the index has been built (it may still be catching up).
     pub fn ready(&self) -> bool {
         self.0.ready.load(Ordering::Acquire)
@@ -513,6 +544,22 @@ impl SearchIndex {
             self.0.cases.searcher().num_docs(),
             self.0.articles.searcher().num_docs(),
         )
+    }
+}
+
+/// Marks a catch-up finished, however it ends, for the searches waiting for it.
+struct Finished<'a>(&'a tokio::sync::watch::Sender<u64>, u64);
+
+impl Drop for Finished<'_> {
+    fn drop(&mut self) {
+        let number = self.1;
+        self.0.send_if_modified(|f| {
+            let later = *f < number;
+            if later {
+                *f = number;
+            }
+            later
+        });
     }
 }
 
