@@ -329,6 +329,29 @@ async fn copy_case(app: &TestApp, number: &str, prefix: &str, copies: usize) {
     .await;
 }
 
+/// A search index of its own (in a directory removed when the first value is dropped), caught up
+/// with one case just opened, whose number is the third value.
+async fn index_with_one_case(app: &TestApp) -> (tempfile::TempDir, SearchIndex, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let index = SearchIndex::open(dir.path().join("index").to_str().unwrap()).unwrap();
+    let first = open_case(app, "Quokka telemetry gap", "Metrics stop at midnight.").await;
+    index.catch_up(&app.db).await.unwrap();
+    (dir, index, first)
+}
+
+/// The first page of public articles with `terms`: any search, which catches the index up first.
+fn public_articles(terms: &[String]) -> search::ArticleQuery<'_> {
+    search::ArticleQuery {
+        terms,
+        typing: false,
+        visibilities: &["public"],
+        category: None,
+        offset: 0,
+        limit: 10,
+        count_cap: 100,
+    }
+}
+
 /// A burst of changes (cases closed in bulk, an import) does not hold searches up: they answer
 /// from the index as it is while the burst is applied behind them. A few changes, a person's own,
 /// are waited for, so a case just opened is found at once.
@@ -336,21 +359,10 @@ async fn a_burst_of_changes_is_applied_behind_the_searches(engine: Engine) {
     let Some(app) = spawn(engine).await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let index = SearchIndex::open(dir.path().join("index").to_str().unwrap()).unwrap();
-    let first = open_case(&app, "Quokka telemetry gap", "Metrics stop at midnight.").await;
-    index.catch_up(&app.db).await.unwrap();
+    let (_dir, index, first) = index_with_one_case(&app).await;
     let (before, _) = index.documents();
     let terms = vec!["telemetry".to_string()];
-    let query = search::ArticleQuery {
-        terms: &terms,
-        typing: false,
-        visibilities: &["public"],
-        category: None,
-        offset: 0,
-        limit: 10,
-        count_cap: 100,
-    };
+    let query = public_articles(&terms);
     // A few: the search waits for them.
     copy_case(&app, &first, "CSFEW", 3).await;
     index.articles(&app.db, &query).await.unwrap();
@@ -371,21 +383,10 @@ async fn searches_waiting_at_once_share_a_catch_up(engine: Engine) {
     let Some(app) = spawn(engine).await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let index = SearchIndex::open(dir.path().join("index").to_str().unwrap()).unwrap();
-    let first = open_case(&app, "Quokka telemetry gap", "Metrics stop at midnight.").await;
-    index.catch_up(&app.db).await.unwrap();
+    let (_dir, index, first) = index_with_one_case(&app).await;
     let (before, _) = index.documents();
     let terms = vec!["telemetry".to_string()];
-    let query = search::ArticleQuery {
-        terms: &terms,
-        typing: false,
-        visibilities: &["public"],
-        category: None,
-        offset: 0,
-        limit: 10,
-        count_cap: 100,
-    };
+    let query = public_articles(&terms);
     copy_case(&app, &first, "CSSHARED", 3).await;
     let begun = index.catch_ups();
     let searches = (0..16).map(|_| index.articles(&app.db, &query));
