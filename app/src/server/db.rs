@@ -430,3 +430,20 @@ pub(crate) async fn scratch(name: &str) -> (std::path::PathBuf, Db) {
     db.migrate().await.unwrap();
     (dir, db)
 }
+
+/// The steps of SQLite's plan for `sql` with the integer `args`, in a scratch database of its own
+/// (`name`): for tests that a query reads the index meant for it.
+#[cfg(test)]
+pub(crate) async fn sqlite_plan(name: &str, sql: &str, args: &[i64]) -> Vec<String> {
+    let (dir, db) = scratch(name).await;
+    let explain = format!("EXPLAIN QUERY PLAN {sql}");
+    let args: Vec<Arg> = args.iter().copied().map(Arg::Int).collect();
+    let plan: Vec<(i64, i64, i64, String)> =
+        on_db!(&db, |c| bind_args!(sqlx::query_as(&explain), &args)
+            .fetch_all(c)
+            .await)
+        .unwrap();
+    db.close().await;
+    let _ = std::fs::remove_dir_all(dir);
+    plan.into_iter().map(|(_, _, _, step)| step).collect()
+}

@@ -226,18 +226,10 @@ mod tests {
     /// only by the ids of the lines shown: never a scan of the cases.
     #[tokio::test]
     async fn a_customer_home_reads_the_cases_it_shows_and_index_entries_only() {
-        let (dir, db) = crate::server::db::scratch("home").await;
-        let plan: Vec<(i64, i64, i64, String)> = on_db!(&db, |c| sqlx::query_as(&format!(
-            "EXPLAIN QUERY PLAN {CONTACT_OPEN_CASES}"
-        ))
-        .bind(1_i64)
-        .bind(1_i64)
-        .bind(LINES)
-        .bind(RECENT)
-        .fetch_all(c)
-        .await)
-        .unwrap();
-        let steps: Vec<&str> = plan.iter().map(|(_, _, _, step)| step.as_str()).collect();
+        let plan =
+            crate::server::db::sqlite_plan("home", CONTACT_OPEN_CASES, &[1, 1, LINES, RECENT])
+                .await;
+        let steps: Vec<&str> = plan.iter().map(String::as_str).collect();
         assert!(
             steps.contains(&"SEARCH cases USING COVERING INDEX cases_contact_open (contact_id=? AND account_id=?)"),
             "{steps:#?}"
@@ -252,7 +244,5 @@ mod tests {
                 .any(|s| s.starts_with("SCAN c") || s.starts_with("SCAN cases")),
             "{steps:#?}"
         );
-        db.close().await;
-        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -539,21 +539,11 @@ mod tests {
     /// resolved case's row, sorted (seconds at a million cases).
     #[tokio::test]
     async fn the_cases_due_to_close_are_read_in_order_from_their_index() {
-        let (dir, db) = crate::server::db::scratch("auto-close").await;
-        let plan: Vec<(i64, i64, i64, String)> = on_db!(&db, |c| sqlx::query_as(&format!(
-            "EXPLAIN QUERY PLAN {DUE_TO_CLOSE}"
-        ))
-        .bind(1_i64)
-        .fetch_all(c)
-        .await)
-        .unwrap();
-        let steps: Vec<&str> = plan.iter().map(|(_, _, _, step)| step.as_str()).collect();
+        let steps = crate::server::db::sqlite_plan("auto-close", DUE_TO_CLOSE, &[1]).await;
         assert_eq!(
             steps,
             ["SEARCH cases USING INDEX cases_resolved_order (state=? AND resolved_at<?)"],
             "no sort, no other index"
         );
-        db.close().await;
-        let _ = std::fs::remove_dir_all(dir);
     }
 }
